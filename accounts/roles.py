@@ -1,0 +1,78 @@
+"""Roles (domain.md §1.2) and the rights they carry.
+
+Every role is an auth Group named by its code. Rights are deny-by-default: a user may do
+exactly what the union of his or her roles lists here. School roles exist in each school's
+schema, bureau and platform roles in the public schema.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    SCHOOL_ADMIN = "school_admin", "学校系统管理员"
+    REGISTRAR = "registrar", "学籍管理员"
+    SCHOOL_APPROVER = "school_approver", "学籍主管领导"
+    PRINCIPAL = "principal", "校长"
+    CLASS_TEACHER = "class_teacher", "班主任"
+    SUBJECT_TEACHER = "subject_teacher", "任课教师"
+    ALL_TEACHERS = "all_teachers", "全体教师"
+    BUREAU_REGISTRAR = "bureau_registrar", "教育局学籍管理员"
+    BUREAU_APPROVER = "bureau_approver", "教育局学籍主管领导"
+    PLATFORM_OPERATOR = "platform_operator", "平台运营人员"
+
+
+SCHOOL_ROLES = (
+    Role.SCHOOL_ADMIN,
+    Role.REGISTRAR,
+    Role.SCHOOL_APPROVER,
+    Role.PRINCIPAL,
+    Role.CLASS_TEACHER,
+    Role.SUBJECT_TEACHER,
+    Role.ALL_TEACHERS,
+)
+PUBLIC_ROLES = (Role.BUREAU_REGISTRAR, Role.BUREAU_APPROVER, Role.PLATFORM_OPERATOR)
+
+
+class Right(models.TextChoices):
+    SCHOOL_VIEW = "school.view", "查看学校信息"
+    SCHOOL_MANAGE = "school.manage", "维护学校信息"
+    REGISTRY_VIEW = "registry.view", "查看学籍"
+    REGISTRY_EDIT = "registry.edit", "维护学籍"
+    DATA_MANAGE = "data.manage", "数据导入导出"
+    GRADES_ENTER = "grades.enter", "成绩录入"
+    STATS_VIEW = "stats.view", "查询统计"
+    USERS_MANAGE = "users.manage", "用户管理"
+    BUREAU_SCHOOLS_VIEW = "bureau.schools.view", "查看辖区学校"
+    BUREAU_SCHOOLS_MANAGE = "bureau.schools.manage", "开通与停用学校"
+    PLATFORM_BUREAUS_MANAGE = "platform.bureaus.manage", "开通教育局"
+
+
+R = Right
+ROLE_RIGHTS: dict[str, frozenset[str]] = {
+    Role.SCHOOL_ADMIN: frozenset(
+        {R.SCHOOL_VIEW, R.SCHOOL_MANAGE, R.USERS_MANAGE, R.STATS_VIEW, R.REGISTRY_VIEW}
+    ),
+    Role.REGISTRAR: frozenset(
+        {R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_EDIT, R.DATA_MANAGE, R.STATS_VIEW}
+    ),
+    Role.SCHOOL_APPROVER: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.STATS_VIEW}),
+    Role.PRINCIPAL: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.STATS_VIEW}),
+    Role.CLASS_TEACHER: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW}),
+    Role.SUBJECT_TEACHER: frozenset({R.SCHOOL_VIEW, R.GRADES_ENTER}),
+    # The default group is read-only for the school (domain.md §1.3.5).
+    Role.ALL_TEACHERS: frozenset({R.SCHOOL_VIEW}),
+    Role.BUREAU_REGISTRAR: frozenset(
+        {R.BUREAU_SCHOOLS_VIEW, R.BUREAU_SCHOOLS_MANAGE, R.STATS_VIEW}
+    ),
+    Role.BUREAU_APPROVER: frozenset({R.BUREAU_SCHOOLS_VIEW, R.STATS_VIEW}),
+    Role.PLATFORM_OPERATOR: frozenset({R.PLATFORM_BUREAUS_MANAGE, R.BUREAU_SCHOOLS_VIEW}),
+}
+
+
+def rights_for_roles(roles: set[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_RIGHTS.get(role, frozenset())
+    return frozenset(granted)

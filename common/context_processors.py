@@ -1,0 +1,66 @@
+"""The side menu: the seed's six sections, each item shown only with its right."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest
+from django.urls import reverse
+
+from accounts.roles import Right
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    right: str
+
+
+@dataclass(frozen=True)
+class MenuSection:
+    label: str
+    items: tuple[MenuItem, ...]
+
+
+SCHOOL_MENU = (
+    MenuSection("学校管理", (
+        MenuItem("学校概况", "home", Right.SCHOOL_VIEW),
+        MenuItem("班级信息", "registry:class_list", Right.SCHOOL_VIEW),
+    )),
+    MenuSection("学籍管理", (MenuItem("学生名册", "registry:student_list", Right.REGISTRY_VIEW),)),
+    MenuSection("数据管理", (MenuItem("后台任务", "jobs:list", Right.DATA_MANAGE),)),
+    MenuSection("成绩管理", (MenuItem("成绩录入", "registry:grades_entry", Right.GRADES_ENTER),)),
+    MenuSection("查询统计", (MenuItem("统计概览", "registry:stats", Right.STATS_VIEW),)),
+    MenuSection("系统管理", (MenuItem("用户管理", "accounts:user_list", Right.USERS_MANAGE),)),
+)
+PUBLIC_MENU = (
+    MenuSection("学校管理", (
+        MenuItem("辖区学校", "home", Right.BUREAU_SCHOOLS_VIEW),
+        MenuItem("开通学校", "bureau:school_create", Right.BUREAU_SCHOOLS_MANAGE),
+    )),
+    MenuSection("查询统计", (MenuItem("统计概览", "bureau:stats", Right.STATS_VIEW),)),
+    MenuSection("系统管理", (
+        MenuItem("教育局管理", "bureau:bureau_list", Right.PLATFORM_BUREAUS_MANAGE),
+    )),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.must_change_password:
+        return {"menu": []}
+    sections = PUBLIC_MENU if connection.schema_name == "public" else SCHOOL_MENU
+    menu = []
+    for section in sections:
+        items = [
+            {"label": i.label, "url": reverse(i.url_name),
+             "active": request.path == reverse(i.url_name)}
+            for i in section.items
+            if user.has_right(i.right)
+        ]
+        if items:
+            menu.append({"label": section.label, "items": items})
+    return {"menu": menu, "on_public_host": connection.schema_name == "public"}

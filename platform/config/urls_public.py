@@ -1,0 +1,17 @@
+"""The bureau and platform host (BASE_DOMAIN)."""
+
+from django.urls import include, path
+
+from config.urls_common import common_patterns
+from shared_apps.bureau import apis as bureau_apis
+from shared_apps.bureau.views import bureau_home
+
+urlpatterns = [
+    path("", bureau_home, name="home"),
+    path("bureau/", include("shared_apps.bureau.urls")),
+    path("api/v1/schools/", bureau_apis.SchoolListCreateApi.as_view(), name="api-school-list"),
+    path("api/v1/schools/<int:school_id>/", bureau_apis.SchoolDetailApi.as_view(), name="api-school-detail"),
+    path("api/v1/schools/<int:school_id>/status/", bureau_apis.SchoolStatusApi.as_view(), name="api-school-status"),
+    path("api/v1/bureaus/", bureau_apis.BureauListCreateApi.as_view(), name="api-bureau-list"),
+    *common_patterns("config.urls_public"),
+]

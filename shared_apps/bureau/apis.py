@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.roles import Right
+from common.exceptions import ApplicationError
+from common.permissions import Authenticated, has_right
+from shared_apps.bureau.selectors import access_school, access_schools, bureau_list
+from shared_apps.bureau.services import bureau_open, school_open
+from shared_apps.regions.models import Region
+from tenants.models import School
+from tenants.services import AdminInput, SchoolInput, school_set_status
+
+
+class SchoolOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    code = serializers.CharField()
+    host = serializers.SerializerMethodField()
+    county = serializers.CharField(source="county_id")
+    county_name = serializers.CharField(source="county.name")
+    stages = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    provisioning = serializers.CharField()
+    students = serializers.SerializerMethodField()
+
+    def get_host(self, school: School) -> str:
+        return f"{school.slug}.{self.context['base_domain']}"
+
+    def get_students(self, school: School) -> int:
+        stats = getattr(school, "stats", None)
+        return stats.students if stats else 0
+
+
+def _context(request: Request) -> dict[str, str]:
+    return {"base_domain": request.get_host().split(":")[0]}
+
+
+class SchoolListCreateApi(APIView):
+    permission_classes = [has_right(Right.BUREAU_SCHOOLS_VIEW)]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        code = serializers.CharField(max_length=20)
+        slug = serializers.CharField(max_length=40)
+        county_code = serializers.CharField(max_length=12)
+        stages = serializers.ListField(child=serializers.ChoiceField(choices=School.Stage.choices))
+        address = serializers.CharField(max_length=200, required=False, default="")
+        principal = serializers.CharField(max_length=50, required=False, default="")
+        phone = serializers.CharField(max_length=20, required=False, default="")
+        admin_username = serializers.CharField(max_length=30)
+        admin_full_name = serializers.CharField(max_length=50)
+
+    class CreatedSerializer(serializers.Serializer):
+        school_id = serializers.IntegerField(source="school.school_id")
+        host = serializers.CharField(source="school.host")
+        admin_username = serializers.CharField(source="school.admin_username")
+        admin_initial_password = serializers.CharField(source="school.admin_initial_password", help_text="仅显示这一次")
+        job_id = serializers.CharField()
+
+    @extend_schema(responses=SchoolOutput(many=True), summary="辖区学校列表")
+    def get(self, request: Request) -> Response:
+        schools = access_schools(user=request.user).order_by("code")
+        return Response(SchoolOutput(schools, many=True, context=_context(request)).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer}, summary="开通学校")
+    def post(self, request: Request) -> Response:
+        if not request.user.has_right(Right.BUREAU_SCHOOLS_MANAGE):
+            raise ApplicationError("您没有开通学校的权限。", code="permission_denied")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = dict(data.validated_data)
+        admin = AdminInput(username=d.pop("admin_username"), full_name=d.pop("admin_full_name"))
+        opened = school_open(data=SchoolInput(**d), admin=admin, acting_user=request.user)
+        return Response(self.CreatedSerializer(opened).data, status=status.HTTP_201_CREATED)
+
+
+class SchoolDetailApi(APIView):
+    permission_classes = [has_right(Right.BUREAU_SCHOOLS_VIEW)]
+
+    @extend_schema(responses=SchoolOutput, summary="学校详情")
+    def get(self, request: Request, school_id: int) -> Response:
+        school = access_school(user=request.user, school_id=school_id)
+        if school is None:
+            raise NotFound()
+        return Response(SchoolOutput(school, context=_context(request)).data)
+
+
+class SchoolStatusApi(APIView):
+    """Suspend or re-open a school; data is kept either way."""
+
+    permission_classes = [has_right(Right.BUREAU_SCHOOLS_MANAGE)]
+
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=School.Status.choices)
+
+    @extend_schema(request=InputSerializer, responses=SchoolOutput, summary="停用或启用学校")
+    def post(self, request: Request, school_id: int) -> Response:
+        if access_school(user=request.user, school_id=school_id) is None:
+            raise NotFound()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        school_set_status(school_id=school_id, status=data.validated_data["status"], scope=request.user.region)
+        school = access_school(user=request.user, school_id=school_id)
+        return Response(SchoolOutput(school, context=_context(request)).data)
+
+
+class BureauListCreateApi(APIView):
+    permission_classes = [has_right(Right.PLATFORM_BUREAUS_MANAGE)]
+
+    class InputSerializer(serializers.Serializer):
+        region_code = serializers.CharField(max_length=12)
+        name = serializers.CharField(max_length=60)
+        officer_username = serializers.CharField(max_length=30)
+        officer_name = serializers.CharField(max_length=50)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        region = serializers.CharField(source="region_id")
+        region_name = serializers.CharField(source="region.name")
+
+    class CreatedSerializer(serializers.Serializer):
+        bureau_id = serializers.IntegerField()
+        name = serializers.CharField()
+        officer_username = serializers.CharField(source="officer.username")
+        officer_initial_password = serializers.CharField(source="officer.initial_password", help_text="仅显示这一次")
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="教育局列表")
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(bureau_list(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer}, summary="开通教育局及首位管理员")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = bureau_open(**data.validated_data)
+        return Response(self.CreatedSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class RegionListApi(APIView):
+    """Children of a division (provinces when no parent is given)."""
+
+    permission_classes = [Authenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        name = serializers.CharField()
+        level = serializers.IntegerField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("parent", str, description="上级12位代码")],
+        responses=OutputSerializer(many=True), summary="行政区划",
+    )
+    def get(self, request: Request) -> Response:
+        parent = request.query_params.get("parent")
+        qs = Region.objects.filter(parent_id=parent) if parent else Region.objects.filter(level=Region.Level.PROVINCE)
+        return Response(self.OutputSerializer(qs.order_by("code"), many=True).data)

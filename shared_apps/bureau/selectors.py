@@ -1,0 +1,49 @@
+"""Reads across schools, always scoped to the acting user's region."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from accounts.roles import Role
+from shared_apps.regions.models import Bureau, Region
+from tenants.models import School
+
+
+def scope_region(user: User) -> Region | None:
+    """The region a public-schema user governs; None means the whole platform."""
+    return user.region
+
+
+def access_schools(*, user: User) -> QuerySet[School]:
+    """Schools the user may see: those under the user's region; none without a scope.
+
+    Platform operators (no region) see every school, bureau staff only their own region.
+    """
+    qs = School.objects.schools().select_related("county", "stats")
+    if user.region_id:
+        return qs.filter(county__code__startswith=user.region.prefix)
+    if Role.PLATFORM_OPERATOR in user.role_codes:
+        return qs
+    return qs.none()
+
+
+def access_school(*, user: User, school_id: int) -> School | None:
+    return access_schools(user=user).filter(pk=school_id).first()
+
+
+def bureau_list() -> QuerySet[Bureau]:
+    return Bureau.objects.select_related("region").order_by("region_id")
+
+
+def bureau_for(user: User) -> Bureau | None:
+    if not user.region_id:
+        return None
+    return Bureau.objects.filter(region_id=user.region_id).first()
+
+
+def counties_under(region: Region | None) -> QuerySet[Region]:
+    qs = Region.objects.filter(level=Region.Level.COUNTY)
+    if region is not None:
+        qs = qs.filter(code__startswith=region.prefix)
+    return qs.order_by("code")

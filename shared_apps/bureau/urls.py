@@ -1,0 +1,12 @@
+from django.urls import path
+
+from shared_apps.bureau import views
+
+app_name = "bureau"
+urlpatterns = [
+    path("schools/new/", views.school_create_view, name="school_create"),
+    path("schools/<int:school_id>/", views.school_detail_view, name="school_detail"),
+    path("schools/<int:school_id>/status/", views.school_status_view, name="school_status"),
+    path("stats/", views.stats_view, name="stats"),
+    path("bureaus/", views.bureau_list_view, name="bureau_list"),
+]

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from tenants.demo import demo_load
+
+
+class Command(BaseCommand):
+    help = "加载演示数据（浏阳市教育局、三所学校、教职工、班级和学生）。可重复执行。"
+
+    def handle(self, *args: object, **options: object) -> None:
+        for line in demo_load():
+            self.stdout.write(line)
