@@ -187,6 +187,7 @@ def school_provision(*, school_id: int) -> None:
                     cursor.execute(f'DROP SCHEMA "{school.schema_name}" CASCADE')
             try:
                 school.create_schema(check_if_exists=False, verbosity=0)
+                clone_constraint_names_restore(schema_name=school.schema_name)
             except Exception:
                 School.objects.filter(pk=school.pk).update(
                     provisioning=School.Provisioning.FAILED
@@ -200,6 +201,51 @@ def school_provision(*, school_id: int) -> None:
         connection.set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+CONSTRAINTS_SQL = """
+    SELECT t.relname, c.contype, pg_get_constraintdef(c.oid), c.conname
+    FROM pg_constraint c
+    JOIN pg_class t ON t.oid = c.conrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    WHERE n.nspname = %s
+    ORDER BY 1, 2, 3, 4
+"""
+
+
+def clone_constraint_names_restore(*, schema_name: str) -> int:
+    """Give a cloned schema the template's constraint names; return how many changed.
+
+    django-tenants' clone_schema re-creates unique constraints under PostgreSQL's default
+    names (table_cols_key) instead of Django's (…_uniq, or the model's own name). A later
+    migration that drops or alters such a constraint by name would then fail on every
+    cloned school, so the names are restored right after cloning. Renaming a constraint
+    also renames its index.
+    """
+    if not schema_exists(TEMPLATE_SCHEMA) or schema_name == TEMPLATE_SCHEMA:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(CONSTRAINTS_SQL, [TEMPLATE_SCHEMA])
+        wanted: dict[tuple[str, str, str], list[str]] = {}
+        for table, kind, definition, name in cursor.fetchall():
+            wanted.setdefault((table, kind, definition), []).append(name)
+        cursor.execute(CONSTRAINTS_SQL, [schema_name])
+        have: dict[tuple[str, str, str], list[str]] = {}
+        for table, kind, definition, name in cursor.fetchall():
+            have.setdefault((table, kind, definition.replace(schema_name, TEMPLATE_SCHEMA)), []).append(name)
+        renamed = 0
+        for key, names in have.items():
+            targets = wanted.get(key, [])
+            if sorted(names) == sorted(targets) or len(names) != len(targets):
+                continue
+            for current, target in zip(sorted(names), sorted(targets), strict=True):
+                if current != target:
+                    cursor.execute(
+                        f'ALTER TABLE "{schema_name}"."{key[0]}" '
+                        f'RENAME CONSTRAINT "{current}" TO "{target}"'
+                    )
+                    renamed += 1
+    return renamed
 
 
 def _school_admin_create_pending(*, school_id: int) -> CreatedUser | None:

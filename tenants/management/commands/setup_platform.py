@@ -6,7 +6,8 @@ from shared_apps.regions.models import Region
 from shared_apps.regions.services import regions_load
 from django.core.files.storage import default_storage
 
-from tenants.services import platform_setup
+from tenants.models import School
+from tenants.services import clone_constraint_names_restore, platform_setup
 from tenants.storage import storage_ensure_bucket
 
 
@@ -32,4 +33,8 @@ class Command(BaseCommand):
             "migrate_schemas", tenant=True, interactive=False, verbosity=verbosity,
             executor=options["executor"],
         )
+        # Schools cloned before the constraint-name repair existed get it now (cheap no-op
+        # for the others), so every later migration finds Django's names everywhere.
+        for schema in School.objects.schools().values_list("schema_name", flat=True):
+            clone_constraint_names_restore(schema_name=schema)
         self.stdout.write(self.style.SUCCESS(f"平台就绪（模板库 {settings.TENANT_BASE_SCHEMA}）。"))

@@ -1,0 +1,96 @@
+"""A real Celery worker on the real Redis broker runs a task sent from school A inside
+school A (tenant-schemas-celery), and the beat fan-out reaches every serving school
+but never the template."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import connection
+
+from config.celery import app
+from conftest import World
+from tenants.context import school_context
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture(scope="module")
+def worker() -> Iterator[None]:
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        yield
+
+
+def _add_students(schema: str, count: int) -> list[int]:
+    from tenant_apps.registry.models import SchoolClass, Student
+
+    with school_context(schema):
+        klass = SchoolClass.objects.create(
+            stage="primary", entry_year=2020, number=9,
+            class_no=SchoolClass.make_class_no("primary", 2020, 9),
+        )
+        ids = [
+            Student.objects.create(
+                name=f"工人{i}", sex="2", birth_date=dt.date(2014, 1, 1), birthplace="430181108000",
+                household_region="430181108000", school_class=klass, number_in_class=i + 1,
+                entry_year_month="202009",
+            ).pk
+            for i in range(count)
+        ]
+    return ids
+
+
+def _remove_class(schema: str) -> None:
+    from tenant_apps.registry.models import SchoolClass, Student
+
+    with school_context(schema):
+        Student.objects.filter(school_class__class_no="2020109").delete()
+        SchoolClass.objects.filter(class_no="2020109").delete()
+
+
+def test_task_sent_from_school_a_runs_in_school_a(live_db: World, worker: None) -> None:
+    from tenants.models import SchoolStats
+    from tenants.tasks import school_stats_refresh
+
+    world = live_db
+    _add_students(world.a.schema, 3)
+    try:
+        # when: sent from inside school A's context, as a request on A's host would
+        with school_context(world.a.schema):
+            result = school_stats_refresh.delay()
+        outcome = result.get(timeout=60)
+        # then: it counted A's students (1 seeded + 3) and wrote A's public stats row
+        assert outcome["school_id"] == world.a.id
+        assert outcome["students"] == 4
+        connection.set_schema_to_public()
+        assert SchoolStats.objects.get(school_id=world.a.id).students == 4
+        assert SchoolStats.objects.get(school_id=world.b.id).students == 1
+    finally:
+        _remove_class(world.a.schema)
+        with school_context(world.a.schema):
+            school_stats_refresh.apply()
+
+
+def test_fan_out_reaches_each_serving_school_once(live_db: World, worker: None) -> None:
+    from django.conf import settings
+
+    from tenants.models import School, SchoolStats
+    from tenants.tasks import schools_fan_out
+
+    SchoolStats.objects.filter(school__schema_name__in=[live_db.a.schema, live_db.c.schema]).delete()
+    sent = schools_fan_out.delay("tenants.tasks.school_stats_refresh").get(timeout=60)
+    serving = School.objects.serving().count()
+    assert sent == serving
+    # the fan-out's tasks run asynchronously: wait for their rows
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and SchoolStats.objects.filter(
+        school__in=School.objects.serving()).count() < serving:
+        time.sleep(0.2)
+    assert SchoolStats.objects.filter(school__in=School.objects.serving()).count() == serving
+    assert not SchoolStats.objects.filter(school__schema_name=settings.TENANT_BASE_SCHEMA).exists()

@@ -1,0 +1,219 @@
+"""Isolation is the product: every URL of both hosts, as the wrong person.
+
+* A user of school B, with B's session cookie or B's API token, on school A's host.
+* A bureau officer of another county on the bureau host, aimed at school A.
+Each request must be refused (403/404, or a redirect to the login page), leak none of
+school A's sentinel values, and change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from conftest import SENTINEL_STUDENT, World, login
+
+# Every URL parameter that appears in any pattern, with how to fill it for school A.
+PARAM_FILLERS = {"school_id", "job_id", "token"}
+REFUSED = {302, 401, 403, 404, 405}
+# Pages that anyone may open: the login page, language switch, health and API docs.
+OPEN_PATHS = {"accounts/login/", "i18n/setlang/", "api/schema/", "api/docs/", "api/v1/auth/token/"}
+
+
+def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:  # type: ignore[type-arg]
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), p
+
+
+def _routes(urlconf: str) -> list[str]:
+    return sorted({route for route, _ in _walk(get_resolver(urlconf).url_patterns)})
+
+
+def _fill(route: str, values: dict[str, str]) -> str:
+    names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+    unknown = set(names) - PARAM_FILLERS
+    assert not unknown, f"isolation test cannot fill {unknown} in {route}: add a filler"
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
+    return "/" + path
+
+
+@pytest.fixture
+def a_values(world: World, db: None) -> dict[str, str]:
+    """Real identifiers belonging to school A (its job, its file token)."""
+    from accounts.models import User
+    from shared_apps.jobs.models import Job
+    from tenants.context import school_context
+    from tenants.storage import SIGNING_SALT
+
+    with school_context(world.a.schema):
+        owner = User.objects.get(username="registrar").pk
+        job = Job.objects.create(owner_schema=world.a.schema, owner_id=owner, kind="t",
+                                 title=SENTINEL_STUDENT)
+        from django.core import signing
+
+        token = signing.dumps({"s": world.a.schema, "k": "x.txt"}, salt=SIGNING_SALT)
+    connection.set_schema_to_public()
+    return {"school_id": str(world.a.id), "job_id": str(job.pk), "token": token}
+
+
+def _snapshot(world: World) -> dict[str, int]:
+    from accounts.models import User
+    from shared_apps.jobs.models import Job
+    from shared_apps.regions.models import Bureau
+    from tenant_apps.registry.models import Student
+    from tenants.context import school_context
+    from tenants.models import School
+
+    connection.set_schema_to_public()  # requests leave the connection on their host's schema
+    counts = {
+        "schools": School.objects.count(),
+        "active": School.objects.filter(status="active").count(),
+        "bureaus": Bureau.objects.count(),
+        "public_users": User.objects.count(),
+        "jobs": Job.objects.count(),
+    }
+    with school_context(world.a.schema):
+        counts["a_users"] = User.objects.count()
+        counts["a_students"] = Student.objects.count()
+    connection.set_schema_to_public()
+    return counts
+
+
+def _assert_refused(response, what: str, world: World) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code in REFUSED, f"{what}: {response.status_code}"
+    if response.status_code == 302:
+        assert "/accounts/login/" in response["Location"], what
+    body = response.content.decode("utf-8", "replace")
+    assert SENTINEL_STUDENT not in body, what
+    assert world.a.code not in body, what
+
+
+def test_every_route_of_both_hosts_is_known() -> None:
+    for urlconf in (settings.ROOT_URLCONF, settings.PUBLIC_SCHEMA_URLCONF):
+        routes = _routes(urlconf)
+        assert len(routes) > 10
+        for route in routes:
+            _fill(route, {k: "1" for k in PARAM_FILLERS})
+
+
+@pytest.mark.parametrize("route", _routes("config.urls_school"))
+def test_school_b_user_on_school_a_host_gets_nothing(route: str, world: World, a_values: dict[str, str]) -> None:
+    # given: B's admin is logged in on B's host; the cookie is replayed on A's host
+    b_client = login(world.b.host, "admin")
+    cookie = b_client.cookies[settings.SESSION_COOKIE_NAME].value
+    intruder = Client(HTTP_HOST=world.a.host)
+    intruder.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    path = _fill(route, a_values)
+    before = _snapshot(world)
+    # when / then
+    for method in ("get", "post"):
+        response = getattr(intruder, method)(path)
+        if route in OPEN_PATHS or route.startswith("static/"):
+            assert SENTINEL_STUDENT not in response.content.decode("utf-8", "replace")
+            continue
+        _assert_refused(response, f"{method.upper()} {path}", world)
+    assert _snapshot(world) == before
+
+
+@pytest.mark.parametrize("route", [r for r in _routes("config.urls_school") if r.startswith("api/")])
+def test_school_b_token_on_school_a_host_is_unknown(route: str, world: World, a_values: dict[str, str]) -> None:
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from tenants.context import school_context
+
+    with school_context(world.b.schema):
+        key = Token.objects.create(user=User.objects.get(username="admin")).key
+    connection.set_schema_to_public()
+    intruder = Client(HTTP_HOST=world.a.host, HTTP_AUTHORIZATION=f"Token {key}")
+    before = _snapshot(world)
+    for method in ("get", "post"):
+        response = getattr(intruder, method)(_fill(route, a_values))
+        if route in OPEN_PATHS:
+            continue
+        _assert_refused(response, f"{method.upper()} {route}", world)
+    assert _snapshot(world) == before
+
+
+def test_forged_session_from_another_school_is_rejected(world: World, db: None) -> None:
+    """Even a session row copied into school A's table does not log anyone in there."""
+    from django.contrib.sessions.models import Session
+
+    from tenants.context import school_context
+
+    b_client = login(world.b.host, "admin")
+    key = b_client.cookies[settings.SESSION_COOKIE_NAME].value
+    with school_context(world.b.schema):
+        session = Session.objects.get(session_key=key)
+        data, expiry = session.session_data, session.expire_date
+    with school_context(world.a.schema):
+        Session.objects.create(session_key=key, session_data=data, expire_date=expiry)
+    connection.set_schema_to_public()
+    intruder = Client(HTTP_HOST=world.a.host)
+    intruder.cookies[settings.SESSION_COOKIE_NAME] = key
+    response = intruder.get("/registry/students/")
+    _assert_refused(response, "forged session", world)
+    assert intruder.get("/api/v1/me/").status_code == 403
+
+
+def test_school_b_credentials_do_not_open_school_a(world: World, db: None) -> None:
+    from accounts.models import User
+    from tenants.context import school_context
+
+    with school_context(world.b.schema):
+        User.objects.create_user(username="only-in-b", password="Only-In-B-pass-1", full_name="乙")
+    connection.set_schema_to_public()
+    response = Client(HTTP_HOST=world.a.host).post(
+        "/accounts/login/", {"username": "only-in-b", "password": "Only-In-B-pass-1"}
+    )
+    assert response.status_code == 200
+    assert "用户名或密码不正确" in response.content.decode()
+
+
+@pytest.mark.parametrize("route", _routes("config.urls_public"))
+def test_bureau_of_another_county_sees_nothing_of_school_a(
+    route: str, world: World, a_values: dict[str, str], bureau_host: str
+) -> None:
+    client = login(bureau_host, world.other_bureau_user)
+    path = _fill(route, a_values)
+    before = _snapshot(world)
+    for method in ("get", "post"):
+        response = getattr(client, method)(path)
+        body = response.content.decode("utf-8", "replace")
+        assert SENTINEL_STUDENT not in body, path
+        assert world.a.code not in body and world.a.name not in body, f"{method} {path}"
+        if "<" in route and route not in OPEN_PATHS:
+            assert response.status_code in REFUSED | {400}, f"{method} {path}: {response.status_code}"
+    assert _snapshot(world) == before
+
+
+def test_own_bureau_does_see_school_a(world: World, db: None, bureau_host: str) -> None:
+    """The control case: the rules above refuse others, not everybody."""
+    client = login(bureau_host, world.bureau_user)
+    body = client.get("/api/v1/schools/").json()
+    codes = {s["code"] for s in body}
+    assert codes == {world.a.code, world.b.code}
+    assert client.get(f"/api/v1/schools/{world.a.id}/").status_code == 200
+    assert client.get(f"/api/v1/schools/{world.c.id}/").status_code == 404
+
+
+def test_school_a_user_on_bureau_host_is_anonymous(world: World, db: None, bureau_host: str) -> None:
+    a_client = login(world.a.host, "admin")
+    intruder = Client(HTTP_HOST=bureau_host)
+    intruder.cookies[settings.SESSION_COOKIE_NAME] = a_client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert intruder.get("/api/v1/schools/").status_code == 403
+    assert intruder.get("/api/v1/me/").status_code == 403
+
+
+def test_unknown_and_template_hosts_are_not_served(db: None) -> None:
+    assert Client(HTTP_HOST=f"nobody.{settings.BASE_DOMAIN}").get("/").status_code == 404
+    assert Client(HTTP_HOST=f"{settings.TENANT_BASE_SCHEMA}.{settings.BASE_DOMAIN}").get("/").status_code == 404
