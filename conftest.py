@@ -112,8 +112,9 @@ def _build_world() -> World:
         school = School.objects.filter(code=code).first()
         if school is None:
             reg = school_register(
-                data=SchoolInput(name=name, code=code, slug=slug, county_code=county,
-                                 stages=["primary"]),
+                data=SchoolInput(
+                    name=name, code=code, slug=slug, county_code=county, stages=["primary"]
+                ),
                 scope=None,
             )
             school_id = reg.school_id
@@ -121,32 +122,59 @@ def _build_world() -> World:
             school_id = school.pk
         school_provision(school_id=school_id)
         school = School.objects.get(pk=school_id)
-        refs[key] = SchoolRef(school.pk, school.schema_name, f"{slug}.{settings.BASE_DOMAIN}",
-                              name, code)
+        refs[key] = SchoolRef(
+            school.pk, school.schema_name, f"{slug}.{settings.BASE_DOMAIN}", name, code
+        )
         with school_context(school.schema_name):
             for username, roles in SCHOOL_ROLES.items():
                 _make_user(username, f"{name}{username}", roles)
             if not SchoolClass.objects.exists():
                 klass = SchoolClass.objects.create(
-                    stage="primary", entry_year=2024, number=1,
+                    stage="primary",
+                    entry_year=2024,
+                    number=1,
                     class_no=SchoolClass.make_class_no("primary", 2024, 1),
                 )
                 student_name = SENTINEL_STUDENT if key == "a" else f"学生{key}"
                 Student.objects.create(
-                    name=student_name, sex="1", birth_date=dt.date(2018, 3, 1),
+                    name=student_name,
+                    sex="1",
+                    birth_date=dt.date(2018, 3, 1),
                     id_number="430181201803010016" if key == "a" else "",
-                    birthplace="430181108000", household_region="430181108000",
-                    school_class=klass, number_in_class=1, entry_year_month="202409",
+                    birthplace="430181108000",
+                    household_region="430181108000",
+                    school_class=klass,
+                    number_in_class=1,
+                    entry_year_month="202409",
                 )
             school_stats_refresh()
     return World(refs["a"], refs["b"], refs["c"], "liuyang", "ningxiang", "op")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[World]:
+def django_db_setup(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> Iterator[World]:
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        own_setup = None
+        # pytest-django creates the test database only when a collected test asks for
+        # `db`; a run of live_db tests alone (worker, browser) must get one as well.
+        if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         world = _build_world()
     yield world
+    # Worker and live-server threads may still hold connections; the test database
+    # can only be dropped once they are gone.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    if own_setup is not None:
+        with django_db_blocker.unblock():  # type: ignore[attr-defined]
+            teardown_databases(own_setup, verbosity=0)
 
 
 @pytest.fixture(scope="session")
@@ -169,6 +197,17 @@ def live_db(django_db_setup: World, django_db_blocker: pytest.FixtureRequest) ->
         connection.set_schema_to_public()
         yield django_db_setup
         connection.set_schema_to_public()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_thread(django_db_setup: World) -> Iterator[None]:
+    """A real Celery worker (solo pool, in a thread) consuming from the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        yield
 
 
 def login(host: str, username: str, password: str = PASSWORD) -> Client:

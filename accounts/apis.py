@@ -112,7 +112,9 @@ class UserListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(UserOutput(user_list(), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer}, summary="新建本校用户")
+    @extend_schema(
+        request=InputSerializer, responses={201: CreatedSerializer}, summary="新建本校用户"
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

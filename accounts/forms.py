@@ -21,7 +21,8 @@ class LoginForm(AuthenticationForm):
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(label="原密码", widget=forms.PasswordInput)
     new_password = forms.CharField(
-        label="新密码", widget=forms.PasswordInput,
+        label="新密码",
+        widget=forms.PasswordInput,
         help_text="至少10位，不能全是数字，不能与用户名或姓名相近。",
     )
     new_password_again = forms.CharField(label="再次输入新密码", widget=forms.PasswordInput)
@@ -38,6 +39,7 @@ class SchoolUserForm(forms.Form):
     full_name = forms.CharField(label="姓名", max_length=50)
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
     roles = forms.MultipleChoiceField(
-        label="角色", choices=[(str(r), r.label) for r in SCHOOL_ROLES],
+        label="角色",
+        choices=[(str(r), r.label) for r in SCHOOL_ROLES],
         widget=forms.CheckboxSelectMultiple,
     )

@@ -19,7 +19,7 @@ INITIAL_PASSWORD_LENGTH = 12
 
 MSG_USERNAME_TAKEN = "用户名“{username}”已存在。"
 MSG_ROLE_NOT_HERE = "角色“{role}”不能在此处授予。"
-MSG_OLD_PASSWORD = "原密码不正确。"
+MSG_OLD_PASSWORD = "原密码不正确。"  # noqa: S105 - a message, not a password
 
 
 def initial_password_generate() -> str:
@@ -97,7 +97,9 @@ def user_create(
 @transaction.atomic
 def password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
-        raise ApplicationError(MSG_OLD_PASSWORD, code="password", extra={"old_password": [MSG_OLD_PASSWORD]})
+        raise ApplicationError(
+            MSG_OLD_PASSWORD, code="password", extra={"old_password": [MSG_OLD_PASSWORD]}
+        )
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
@@ -113,4 +115,3 @@ def password_change(*, user: User, old_password: str, new_password: str) -> None
 def user_set_active(*, user: User, active: bool) -> None:
     user.is_active = active
     user.save(update_fields=["is_active"])
-

@@ -51,9 +51,11 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["new_password"],
             )
         except ApplicationError as exc:
+            form.add_error(None, exc.message)
             for name, errors in exc.extra.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
+                if name in form.fields:
+                    for error in errors:
+                        form.add_error(name, error)
         else:
             update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
             messages.success(request, "密码已修改。")

@@ -101,9 +101,14 @@ def services_start() -> Services:
         server_uri, own_postgres = env_db, False
     else:
         server_uri, own_postgres = ensure_postgres(PGDATA, fresh=True), True
-    # Always start from an empty database: leftovers would skew clone vs migrate counts.
-    drop_bench_database(server_uri)
-    os.environ["DATABASE_URL"] = ensure_database(admin_uri(server_uri), BENCH_DB)
+    try:
+        # Always start from an empty database: leftovers would skew clone vs migrate.
+        drop_bench_database(server_uri)
+        os.environ["DATABASE_URL"] = ensure_database(admin_uri(server_uri), BENCH_DB)
+    except Exception:
+        if own_postgres:
+            stop_postgres(PGDATA)
+        raise
     own_redis = not os.environ.get("REDIS_URL")
     if own_redis:
         # Provisioning never touches the cache or broker; settings only need a URL, but a
@@ -152,6 +157,16 @@ def summarize(samples: list[float]) -> Summary:
         min=ordered[0],
         max=ordered[-1],
     )
+
+
+def trend(samples: list[float], size: int = 10) -> tuple[float, float]:
+    """Median of the first and of the last `size` samples.
+
+    Each school adds ~70 catalog rows (tables, indexes, sequences, TOAST); a cost that
+    grows with the catalog shows here long before it moves the overall median.
+    """
+    size = min(size, len(samples))
+    return statistics.median(samples[:size]), statistics.median(samples[-size:])
 
 
 def provision_one(code: str, slug: str) -> float:
@@ -285,6 +300,10 @@ def machine() -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         pg_version = str(cursor.fetchone()[0])
+        # Catalog bloat from every clone (the clone function is re-created each time)
+        # is only cleaned up by autovacuum; with it off, clones slow down as N grows.
+        cursor.execute("SHOW autovacuum")
+        autovacuum = str(cursor.fetchone()[0])
     mem_kb = proc_field("/proc/meminfo", "MemTotal")
     mem = f"{int(mem_kb.split()[0]) / 1024 / 1024:.1f} GiB" if mem_kb else "unknown"
     return {
@@ -292,6 +311,7 @@ def machine() -> dict[str, str]:
         "cpu": proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
         "memory": mem,
         "postgresql": pg_version,
+        "autovacuum": autovacuum,
         "python": platform.python_version(),
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -314,7 +334,7 @@ def report(
     lines = [
         f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory']} RAM, "
         f"Python {info['python']}",
-        f"PostgreSQL: {info['postgresql']}",
+        f"PostgreSQL: {info['postgresql']} (autovacuum {info['autovacuum']})",
         f"Date: {info['date_utc']}",
         f"setup_platform: {setup_seconds:.1f} s; schools per method N = {n}; "
         f"each school has {equivalent['clone_tables']} tables and "
@@ -325,6 +345,14 @@ def report(
     ]
     for name, s in (("clone (template)", clone), ("migrate (all migrations)", migrate)):
         lines.append(f"| {name} | {s.median:.3f} | {s.p90:.3f} | {s.min:.3f} | {s.max:.3f} |")
+    first_c, last_c = trend(samples["clone"])
+    first_m, last_m = trend(samples["migrate"])
+    size = min(10, n)
+    lines += [
+        "",
+        f"Drift, median of first vs last {size} schools: clone {first_c:.3f} -> {last_c:.3f} s, "
+        f"migrate {first_m:.3f} -> {last_m:.3f} s",
+    ]
     lines += [
         "",
         f"| migrate_schemas --tenant, {schemas} schemas | wall (s) | per schema (s) |",

@@ -32,15 +32,16 @@ MESSAGES = {
 def _fields(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         return {
-            str(k): [str(m) for m in (v if isinstance(v, list) else [v])]
-            for k, v in detail.items()
+            str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()
         }
     if isinstance(detail, list):
         return {"non_field_errors": [str(m) for m in detail]}
     return {}
 
 
-def error_response(code: str, message: str, http_status: int, fields: dict | None = None) -> Response:
+def error_response(
+    code: str, message: str, http_status: int, fields: dict | None = None
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
@@ -66,8 +67,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         code = "invalid"
         return error_response(code, MESSAGES["invalid"], response.status_code, _fields(exc.detail))
-    message = MESSAGES.get(str(code)) or (
-        str(exc.detail) if isinstance(exc.detail, str) else MESSAGES["invalid"]
-    )
+    # A message set by the view or permission wins; DRF's English defaults are replaced.
+    custom = isinstance(exc.detail, str) and str(exc.detail) != str(exc.default_detail)
+    message = str(exc.detail) if custom else MESSAGES.get(str(code), MESSAGES["invalid"])
     response.data = {"error": {"code": str(code), "message": message}}
     return response

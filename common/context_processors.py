@@ -27,37 +27,54 @@ class MenuSection:
 
 
 SCHOOL_MENU = (
-    MenuSection(gettext_noop("学校管理"), (
-        MenuItem(gettext_noop("学校概况"), "home", Right.SCHOOL_VIEW),
-        MenuItem(gettext_noop("班级信息"), "registry:class_list", Right.SCHOOL_VIEW),
-    )),
-    MenuSection(gettext_noop("学籍管理"), (
-        MenuItem(gettext_noop("学生名册"), "registry:student_list", Right.REGISTRY_VIEW),
-    )),
-    MenuSection(gettext_noop("数据管理"), (
-        MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),
-    )),
-    MenuSection(gettext_noop("成绩管理"), (
-        MenuItem(gettext_noop("成绩录入"), "registry:grades_entry", Right.GRADES_ENTER),
-    )),
-    MenuSection(gettext_noop("查询统计"), (
-        MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),
-    )),
-    MenuSection(gettext_noop("系统管理"), (
-        MenuItem(gettext_noop("用户管理"), "accounts:user_list", Right.USERS_MANAGE),
-    )),
+    MenuSection(
+        gettext_noop("学校管理"),
+        (
+            MenuItem(gettext_noop("学校概况"), "home", Right.SCHOOL_VIEW),
+            MenuItem(gettext_noop("班级信息"), "registry:class_list", Right.SCHOOL_VIEW),
+        ),
+    ),
+    MenuSection(
+        gettext_noop("学籍管理"),
+        (MenuItem(gettext_noop("学生名册"), "registry:student_list", Right.REGISTRY_VIEW),),
+    ),
+    MenuSection(
+        gettext_noop("数据管理"),
+        (MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),),
+    ),
+    MenuSection(
+        gettext_noop("成绩管理"),
+        (MenuItem(gettext_noop("成绩录入"), "registry:grades_entry", Right.GRADES_ENTER),),
+    ),
+    MenuSection(
+        gettext_noop("查询统计"),
+        (MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),),
+    ),
+    MenuSection(
+        gettext_noop("系统管理"),
+        (MenuItem(gettext_noop("用户管理"), "accounts:user_list", Right.USERS_MANAGE),),
+    ),
 )
 PUBLIC_MENU = (
-    MenuSection(gettext_noop("学校管理"), (
-        MenuItem(gettext_noop("辖区学校"), "home", Right.BUREAU_SCHOOLS_VIEW),
-        MenuItem(gettext_noop("开通学校"), "bureau:school_create", Right.BUREAU_SCHOOLS_MANAGE),
-    )),
-    MenuSection(gettext_noop("查询统计"), (
-        MenuItem(gettext_noop("统计概览"), "bureau:stats", Right.STATS_VIEW),
-    )),
-    MenuSection(gettext_noop("系统管理"), (
-        MenuItem(gettext_noop("教育局管理"), "bureau:bureau_list", Right.PLATFORM_BUREAUS_MANAGE),
-    )),
+    MenuSection(
+        gettext_noop("学校管理"),
+        (
+            MenuItem(gettext_noop("辖区学校"), "home", Right.BUREAU_SCHOOLS_VIEW),
+            MenuItem(gettext_noop("开通学校"), "bureau:school_create", Right.BUREAU_SCHOOLS_MANAGE),
+        ),
+    ),
+    MenuSection(
+        gettext_noop("查询统计"),
+        (MenuItem(gettext_noop("统计概览"), "bureau:stats", Right.STATS_VIEW),),
+    ),
+    MenuSection(
+        gettext_noop("系统管理"),
+        (
+            MenuItem(
+                gettext_noop("教育局管理"), "bureau:bureau_list", Right.PLATFORM_BUREAUS_MANAGE
+            ),
+        ),
+    ),
 )
 
 
@@ -69,8 +86,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     menu = []
     for section in sections:
         items = [
-            {"label": i.label, "url": reverse(i.url_name),
-             "active": request.path == reverse(i.url_name)}
+            {
+                "label": i.label,
+                "url": reverse(i.url_name),
+                "active": request.path == reverse(i.url_name),
+            }
             for i in section.items
             if user.has_right(i.right)
         ]

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-MSG_CHANGE_PASSWORD = "请先修改初始密码。"
+MSG_CHANGE_PASSWORD = "请先修改初始密码。"  # noqa: S105 - a message, not a password
 
 
 class DenyAll(BasePermission):

@@ -9,7 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
-def right_required(right: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def right_required(
+    right: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Page guard: anonymous users go to the login page, others need `right` or get 403."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

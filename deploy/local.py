@@ -111,9 +111,25 @@ def ensure_redis(workdir: Path) -> str:
             return f"redis://127.0.0.1:{port}/0"
     port = free_port()
     subprocess.run(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
-         "--daemonize", "yes", "--pidfile", str(workdir / "redis.pid"),
-         "--logfile", str(workdir / "redis.log"), "--save", "", "--appendonly", "no"],
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(workdir / "redis.pid"),
+            "--logfile",
+            str(workdir / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         check=True,
     )
     for _ in range(50):
@@ -140,7 +156,8 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [str(Path(PY).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(100):
@@ -206,13 +223,45 @@ def cmd_run() -> int:
     port = env.get("PORT", "8000")
     base = env.get("BASE_DOMAIN", "localhost")
     procs = [
-        subprocess.Popen([PY, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                          f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120",
-                          "--access-logfile", "-"], env=env, cwd=ROOT),
-        subprocess.Popen([PY, "-m", "celery", "-A", "config", "worker", "-l", "info",
-                          "--concurrency", "2"], env=env, cwd=ROOT),
-        subprocess.Popen([PY, "-m", "celery", "-A", "config", "beat", "-l", "info",
-                          "--schedule", str(STATE / "celerybeat-schedule")], env=env, cwd=ROOT),
+        subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
+            ],
+            env=env,
+            cwd=ROOT,
+        ),
+        subprocess.Popen(
+            [PY, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            env=env,
+            cwd=ROOT,
+        ),
+        subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(STATE / "celerybeat-schedule"),
+            ],
+            env=env,
+            cwd=ROOT,
+        ),
     ]
     log("")
     log(f"教育局 / 平台:   http://{base}:{port}/")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from stdnum.cn import ric
 
 from accounts.models import User
@@ -28,8 +29,7 @@ from tenants.models import School
 from tenants.services import SchoolInput, school_provision, school_register, school_stats_refresh
 
 COUNTY = "430181"
-STATE_FILE = Path(settings.BASE_DIR) / ".run" / "demo-logins.json"
-TEXT_FILE = Path(settings.BASE_DIR) / ".run" / "demo-logins.txt"
+STATE_DIR = Path(settings.BASE_DIR) / ".run"
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,10 @@ STAFF = (
     ("A003", "陈校长", [Role.SCHOOL_APPROVER, Role.PRINCIPAL]),
     ("A004", "王丽", [Role.CLASS_TEACHER, Role.ALL_TEACHERS]),
 )
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = "子涵梓萱浩宇欣怡雨轩思远若曦俊杰佳怡嘉豪诗琪宇航文博一诺可馨明轩晨曦天佑雅婷志强美琳家乐梦瑶"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"  # noqa: E501
+GIVEN = (
+    "子涵梓萱浩宇欣怡雨轩思远若曦俊杰佳怡嘉豪诗琪宇航文博一诺可馨明轩晨曦天佑雅婷志强美琳家乐梦瑶"
+)
 STAGE_YEARS = {"primary": 6, "junior": 3, "senior": 3}
 STAGE_AGE = {"primary": 6, "junior": 12, "senior": 15}
 
@@ -74,7 +76,7 @@ def _school_year_start(today: dt.date) -> int:
 def _load_students(demo: DemoSchool, rng: random.Random) -> None:
     if Student.objects.exists():
         return
-    year0 = _school_year_start(dt.date.today())
+    year0 = _school_year_start(timezone.localdate())
     stage = demo.stages[0]
     serial = 0
     students: list[Student] = []
@@ -82,28 +84,39 @@ def _load_students(demo: DemoSchool, rng: random.Random) -> None:
         entry_year = year0 - grade
         for number in range(1, demo.classes_per_grade + 1):
             klass = SchoolClass.objects.create(
-                stage=stage, entry_year=entry_year, number=number,
+                stage=stage,
+                entry_year=entry_year,
+                number=number,
                 class_no=SchoolClass.make_class_no(stage, entry_year, number),
                 teacher_name=rng.choice(SURNAMES) + rng.choice(("老师", "丽", "强", "芳")),
             )
             for seat in range(1, demo.pupils_per_class + 1):
                 serial += 1
                 sex = rng.choice(Student.Sex.values)
-                born = dt.date(entry_year - STAGE_AGE[stage], 1, 1) + dt.timedelta(days=rng.randrange(365))
+                born = dt.date(entry_year - STAGE_AGE[stage], 1, 1) + dt.timedelta(
+                    days=rng.randrange(365)
+                )
                 village = rng.choice(("000", "001", "002", "201", "202", "203", "205"))
-                students.append(Student(
-                    name=rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2)))),
-                    sex=sex, birth_date=born, id_number=_id_number(rng, born, sex, serial),
-                    ethnicity=rng.choice(("01",) * 18 + ("15", "06")),
-                    birthplace=f"{demo.township}{village}",
-                    household_region=f"{demo.township}{village}",
-                    school_class=klass, number_in_class=seat,
-                    entry_year_month=f"{entry_year}09",
-                ))
+                students.append(
+                    Student(
+                        name=rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2)))),
+                        sex=sex,
+                        birth_date=born,
+                        id_number=_id_number(rng, born, sex, serial),
+                        ethnicity=rng.choice(("01",) * 18 + ("15", "06")),
+                        birthplace=f"{demo.township}{village}",
+                        household_region=f"{demo.township}{village}",
+                        school_class=klass,
+                        number_in_class=seat,
+                        entry_year_month=f"{entry_year}09",
+                    )
+                )
     Student.objects.bulk_create(students)
 
 
-def _ensure_user(username: str, name: str, roles: list[str], region: str | None, logins: dict[str, str]) -> None:
+def _ensure_user(
+    username: str, name: str, roles: list[str], region: str | None, logins: dict[str, str]
+) -> None:
     if User.objects.filter(username=username).exists():
         return
     password = initial_password_generate()
@@ -115,24 +128,41 @@ def _ensure_user(username: str, name: str, roles: list[str], region: str | None,
     logins[username] = password
 
 
-def demo_load() -> list[str]:
-    """Create what is missing; return human-readable login lines."""
-    logins: dict[str, dict[str, str]] = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
+def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
+    """Create what is missing; return human-readable login lines (also written to
+    state_dir/demo-logins.txt)."""
+    state_file, text_file = state_dir / "demo-logins.json", state_dir / "demo-logins.txt"
+    logins: dict[str, dict[str, str]] = (
+        json.loads(state_file.read_text()) if state_file.exists() else {}
+    )
     public_logins = logins.setdefault("public", {})
     region = Region.objects.get(code=f"{COUNTY}000000")
     with transaction.atomic():
         if not Bureau.objects.filter(region=region).exists():
             bureau_create(region_code=region.code, name="浏阳市教育局")
         _ensure_user("admin", "平台运营", [Role.PLATFORM_OPERATOR], None, public_logins)
-        _ensure_user("lyjy01", "刘学籍", [Role.BUREAU_REGISTRAR, Role.BUREAU_APPROVER], region.code, public_logins)
+        _ensure_user(
+            "lyjy01",
+            "刘学籍",
+            [Role.BUREAU_REGISTRAR, Role.BUREAU_APPROVER],
+            region.code,
+            public_logins,
+        )
 
     for demo in SCHOOLS:
         school = School.objects.schools().filter(code=demo.code).first()
         if school is None:
             registered = school_register(
-                data=SchoolInput(name=demo.name, code=demo.code, slug=demo.slug, county_code=COUNTY,
-                                 stages=list(demo.stages), address=f"湖南省浏阳市{demo.name}",
-                                 principal="陈校长", phone="0731-83000000"),
+                data=SchoolInput(
+                    name=demo.name,
+                    code=demo.code,
+                    slug=demo.slug,
+                    county_code=COUNTY,
+                    stages=list(demo.stages),
+                    address=f"湖南省浏阳市{demo.name}",
+                    principal="陈校长",
+                    phone="0731-83000000",
+                ),
                 scope=None,
             )
             school_id = registered.school_id
@@ -147,13 +177,13 @@ def demo_load() -> list[str]:
             _load_students(demo, random.Random(demo.code))
             school_stats_refresh()
 
-    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    STATE_FILE.write_text(json.dumps(logins, ensure_ascii=False, indent=1))
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(logins, ensure_ascii=False, indent=1))
     base = settings.BASE_DOMAIN
     lines = [f"教育局 / 平台  http://{base}:8000/"]
     lines += [f"  {u} / {p}" for u, p in logins["public"].items()]
     for demo in SCHOOLS:
         lines.append(f"{demo.name}  http://{demo.slug}.{base}:8000/")
         lines += [f"  {u} / {p}" for u, p in logins.get(demo.slug, {}).items()]
-    TEXT_FILE.write_text("\n".join(lines) + "\n")
+    text_file.write_text("\n".join(lines) + "\n")
     return lines

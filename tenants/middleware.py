@@ -29,9 +29,17 @@ class SchoolStatusMiddleware:
         school = getattr(request, "tenant", None)
         if school is not None and school.kind == School.Kind.SCHOOL:
             if school.provisioning != School.Provisioning.READY:
-                return render(request, "tenants/school_closed.html",
-                              {"school": school, "reason": "provisioning"}, status=503)
+                return render(
+                    request,
+                    "tenants/school_closed.html",
+                    {"school": school, "reason": "provisioning"},
+                    status=503,
+                )
             if school.status == School.Status.SUSPENDED:
-                return render(request, "tenants/school_closed.html",
-                              {"school": school, "reason": "suspended"}, status=403)
+                return render(
+                    request,
+                    "tenants/school_closed.html",
+                    {"school": school, "reason": "suspended"},
+                    status=403,
+                )
         return self.get_response(request)

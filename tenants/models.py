@@ -65,9 +65,7 @@ class School(TenantMixin):
     address = models.CharField("地址", max_length=200, blank=True)
     principal = models.CharField("校长", max_length=50, blank=True)
     phone = models.CharField("联系电话", max_length=20, blank=True)
-    status = models.CharField(
-        "状态", max_length=10, choices=Status.choices, default=Status.ACTIVE
-    )
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ACTIVE)
     provisioning = models.CharField(
         "开通状态", max_length=10, choices=Provisioning.choices, default=Provisioning.PENDING
     )

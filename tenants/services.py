@@ -38,8 +38,11 @@ def platform_setup() -> None:
     """
     public, _ = School.objects.get_or_create(
         schema_name="public",
-        defaults={"name": "学籍管理平台", "kind": School.Kind.PUBLIC,
-                  "provisioning": School.Provisioning.READY},
+        defaults={
+            "name": "学籍管理平台",
+            "kind": School.Kind.PUBLIC,
+            "provisioning": School.Provisioning.READY,
+        },
     )
     Domain.objects.update_or_create(
         domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
@@ -88,7 +91,11 @@ class RegisteredSchool:
 def _county_for(code: str, scope: Region | None) -> Region:
     county = Region.objects.filter(code=code.ljust(12, "0")).first()
     if county is None or county.level != Region.Level.COUNTY:
-        raise ApplicationError(MSG_COUNTY.format(code=code), code="county", extra={"county_code": [MSG_COUNTY.format(code=code)]})
+        raise ApplicationError(
+            MSG_COUNTY.format(code=code),
+            code="county",
+            extra={"county_code": [MSG_COUNTY.format(code=code)]},
+        )
     if scope is not None and not county.code.startswith(scope.prefix):
         raise ApplicationError(MSG_OUTSIDE, code="scope", extra={"county_code": [MSG_OUTSIDE]})
     return county
@@ -144,8 +151,11 @@ def school_register(
         principal=data.principal.strip(),
         phone=data.phone.strip(),
         pending_admin=(
-            {"username": admin.username.strip(), "full_name": admin.full_name.strip(),
-             "password_hash": make_password(password)}
+            {
+                "username": admin.username.strip(),
+                "full_name": admin.full_name.strip(),
+                "password_hash": make_password(password),
+            }
             if admin
             else None
         ),
@@ -189,13 +199,9 @@ def school_provision(*, school_id: int) -> None:
                 school.create_schema(check_if_exists=False, verbosity=0)
                 clone_constraint_names_restore(schema_name=school.schema_name)
             except Exception:
-                School.objects.filter(pk=school.pk).update(
-                    provisioning=School.Provisioning.FAILED
-                )
+                School.objects.filter(pk=school.pk).update(provisioning=School.Provisioning.FAILED)
                 raise
-            School.objects.filter(pk=school.pk).update(
-                provisioning=School.Provisioning.READY
-            )
+            School.objects.filter(pk=school.pk).update(provisioning=School.Provisioning.READY)
         _school_admin_create_pending(school_id=school.pk)
     finally:
         connection.set_schema_to_public()
@@ -232,7 +238,9 @@ def clone_constraint_names_restore(*, schema_name: str) -> int:
         cursor.execute(CONSTRAINTS_SQL, [schema_name])
         have: dict[tuple[str, str, str], list[str]] = {}
         for table, kind, definition, name in cursor.fetchall():
-            have.setdefault((table, kind, definition.replace(schema_name, TEMPLATE_SCHEMA)), []).append(name)
+            have.setdefault(
+                (table, kind, definition.replace(schema_name, TEMPLATE_SCHEMA)), []
+            ).append(name)
         renamed = 0
         for key, names in have.items():
             targets = wanted.get(key, [])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-
 from config.celery import app
 
 MSG_PROVISION_DONE = "学校已开通：{host}"

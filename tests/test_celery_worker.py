@@ -5,24 +5,19 @@ but never the template."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connection
 
-from config.celery import app
 from conftest import World
 from tenants.context import school_context
 
 pytestmark = pytest.mark.worker
 
 
-@pytest.fixture(scope="module")
-def worker() -> Iterator[None]:
-    app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-        yield
+@pytest.fixture
+def worker(celery_worker_thread: None) -> None:
+    return None
 
 
 def _add_students(schema: str, count: int) -> list[int]:
@@ -30,13 +25,20 @@ def _add_students(schema: str, count: int) -> list[int]:
 
     with school_context(schema):
         klass = SchoolClass.objects.create(
-            stage="primary", entry_year=2020, number=9,
+            stage="primary",
+            entry_year=2020,
+            number=9,
             class_no=SchoolClass.make_class_no("primary", 2020, 9),
         )
         ids = [
             Student.objects.create(
-                name=f"工人{i}", sex="2", birth_date=dt.date(2014, 1, 1), birthplace="430181108000",
-                household_region="430181108000", school_class=klass, number_in_class=i + 1,
+                name=f"工人{i}",
+                sex="2",
+                birth_date=dt.date(2014, 1, 1),
+                birthplace="430181108000",
+                household_region="430181108000",
+                school_class=klass,
+                number_in_class=i + 1,
                 entry_year_month="202009",
             ).pk
             for i in range(count)
@@ -81,7 +83,9 @@ def test_fan_out_reaches_each_serving_school_once(live_db: World, worker: None) 
     from tenants.models import School, SchoolStats
     from tenants.tasks import schools_fan_out
 
-    SchoolStats.objects.filter(school__schema_name__in=[live_db.a.schema, live_db.c.schema]).delete()
+    SchoolStats.objects.filter(
+        school__schema_name__in=[live_db.a.schema, live_db.c.schema]
+    ).delete()
     sent = schools_fan_out.delay("tenants.tasks.school_stats_refresh").get(timeout=60)
     serving = School.objects.serving().count()
     assert sent == serving
@@ -89,8 +93,10 @@ def test_fan_out_reaches_each_serving_school_once(live_db: World, worker: None) 
     import time
 
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and SchoolStats.objects.filter(
-        school__in=School.objects.serving()).count() < serving:
+    while (
+        time.monotonic() < deadline
+        and SchoolStats.objects.filter(school__in=School.objects.serving()).count() < serving
+    ):
         time.sleep(0.2)
     assert SchoolStats.objects.filter(school__in=School.objects.serving()).count() == serving
     assert not SchoolStats.objects.filter(school__schema_name=settings.TENANT_BASE_SCHEMA).exists()

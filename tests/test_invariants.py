@@ -26,10 +26,13 @@ def test_app_placement_follows_the_folder() -> None:
     shared, tenant = set(settings.SHARED_APPS), set(settings.TENANT_APPS)
     for app in settings.INSTALLED_APPS:
         if app.startswith("shared_apps.") or app == "tenants":
-            assert app in shared and app not in tenant, app
+            assert app in shared, app
+            assert app not in tenant, app
         if app.startswith("tenant_apps."):
-            assert app in tenant and app not in shared, app
-    assert "accounts" in shared and "accounts" in tenant
+            assert app in tenant, app
+            assert app not in shared, app
+    assert "accounts" in shared
+    assert "accounts" in tenant
     both = {a for a in shared & tenant if not a.startswith(("django.", "rest_framework"))}
     assert both == {"accounts"}
 

@@ -56,8 +56,9 @@ def a_values(world: World, db: None) -> dict[str, str]:
 
     with school_context(world.a.schema):
         owner = User.objects.get(username="registrar").pk
-        job = Job.objects.create(owner_schema=world.a.schema, owner_id=owner, kind="t",
-                                 title=SENTINEL_STUDENT)
+        job = Job.objects.create(
+            owner_schema=world.a.schema, owner_id=owner, kind="t", title=SENTINEL_STUDENT
+        )
         from django.core import signing
 
         token = signing.dumps({"s": world.a.schema, "k": "x.txt"}, salt=SIGNING_SALT)
@@ -102,11 +103,13 @@ def test_every_route_of_both_hosts_is_known() -> None:
         routes = _routes(urlconf)
         assert len(routes) > 10
         for route in routes:
-            _fill(route, {k: "1" for k in PARAM_FILLERS})
+            _fill(route, dict.fromkeys(PARAM_FILLERS, "1"))
 
 
 @pytest.mark.parametrize("route", _routes("config.urls_school"))
-def test_school_b_user_on_school_a_host_gets_nothing(route: str, world: World, a_values: dict[str, str]) -> None:
+def test_school_b_user_on_school_a_host_gets_nothing(
+    route: str, world: World, a_values: dict[str, str]
+) -> None:
     # given: B's admin is logged in on B's host; the cookie is replayed on A's host
     b_client = login(world.b.host, "admin")
     cookie = b_client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -124,8 +127,12 @@ def test_school_b_user_on_school_a_host_gets_nothing(route: str, world: World, a
     assert _snapshot(world) == before
 
 
-@pytest.mark.parametrize("route", [r for r in _routes("config.urls_school") if r.startswith("api/")])
-def test_school_b_token_on_school_a_host_is_unknown(route: str, world: World, a_values: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "route", [r for r in _routes("config.urls_school") if r.startswith("api/")]
+)
+def test_school_b_token_on_school_a_host_is_unknown(
+    route: str, world: World, a_values: dict[str, str]
+) -> None:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import User
@@ -190,9 +197,12 @@ def test_bureau_of_another_county_sees_nothing_of_school_a(
         response = getattr(client, method)(path)
         body = response.content.decode("utf-8", "replace")
         assert SENTINEL_STUDENT not in body, path
-        assert world.a.code not in body and world.a.name not in body, f"{method} {path}"
+        assert world.a.code not in body, f"{method} {path}"
+        assert world.a.name not in body, f"{method} {path}"
         if "<" in route and route not in OPEN_PATHS:
-            assert response.status_code in REFUSED | {400}, f"{method} {path}: {response.status_code}"
+            assert response.status_code in REFUSED | {400}, (
+                f"{method} {path}: {response.status_code}"
+            )
     assert _snapshot(world) == before
 
 
@@ -206,14 +216,23 @@ def test_own_bureau_does_see_school_a(world: World, db: None, bureau_host: str) 
     assert client.get(f"/api/v1/schools/{world.c.id}/").status_code == 404
 
 
-def test_school_a_user_on_bureau_host_is_anonymous(world: World, db: None, bureau_host: str) -> None:
+def test_school_a_user_on_bureau_host_is_anonymous(
+    world: World, db: None, bureau_host: str
+) -> None:
     a_client = login(world.a.host, "admin")
     intruder = Client(HTTP_HOST=bureau_host)
-    intruder.cookies[settings.SESSION_COOKIE_NAME] = a_client.cookies[settings.SESSION_COOKIE_NAME].value
+    intruder.cookies[settings.SESSION_COOKIE_NAME] = a_client.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value
     assert intruder.get("/api/v1/schools/").status_code == 403
     assert intruder.get("/api/v1/me/").status_code == 403
 
 
 def test_unknown_and_template_hosts_are_not_served(db: None) -> None:
     assert Client(HTTP_HOST=f"nobody.{settings.BASE_DOMAIN}").get("/").status_code == 404
-    assert Client(HTTP_HOST=f"{settings.TENANT_BASE_SCHEMA}.{settings.BASE_DOMAIN}").get("/").status_code == 404
+    assert (
+        Client(HTTP_HOST=f"{settings.TENANT_BASE_SCHEMA}.{settings.BASE_DOMAIN}")
+        .get("/")
+        .status_code
+        == 404
+    )

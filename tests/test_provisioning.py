@@ -22,7 +22,8 @@ STRUCTURE_SQL = {
                       JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = %s""",
     "migrations": "SELECT app, name FROM {schema}.django_migrations",
     "groups": "SELECT name FROM {schema}.auth_group",
-    "sequences": "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = %s",
+    "sequences": """SELECT sequence_name FROM information_schema.sequences
+                    WHERE sequence_schema = %s""",
 }
 
 
@@ -41,8 +42,9 @@ def _structure(schema: str) -> dict[str, set[tuple[str, ...]]]:
 
 def _register(code: str, slug: str, county: str = "430181") -> int:
     return school_register(
-        data=SchoolInput(name=f"学校{code}", code=code, slug=slug, county_code=county,
-                         stages=["primary"]),
+        data=SchoolInput(
+            name=f"学校{code}", code=code, slug=slug, county_code=county, stages=["primary"]
+        ),
         scope=None,
     ).school_id
 
@@ -58,7 +60,8 @@ def test_cloned_schema_is_identical_to_a_migrated_one(public: None, world: World
     cloned, migrated = _structure(world.a.schema), _structure(school.schema_name)
     for part in STRUCTURE_SQL:
         assert cloned[part] == migrated[part], part
-    assert len(cloned["columns"]) > 50 and len(cloned["migrations"]) > 20
+    assert len(cloned["columns"]) > 50
+    assert len(cloned["migrations"]) > 20
     # and nothing in the clone points back at the template
     with connection.cursor() as cursor:
         cursor.execute(
@@ -76,8 +79,10 @@ def test_provisioning_twice_is_harmless(public: None) -> None:
     school = School.objects.get(pk=school_id)
     assert school.provisioning == School.Provisioning.READY
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
-                       [school.schema_name])
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
+            [school.schema_name],
+        )
         assert cursor.fetchone()[0] == 1
 
 
@@ -104,11 +109,18 @@ def test_first_administrator_is_created_with_the_password_shown_once(public: Non
     from tenants.services import AdminInput
 
     reg = school_register(
-        data=SchoolInput(name="新校", code="2143990104", slug="newadmin", county_code="430181",
-                         stages=["primary"]),
-        scope=None, admin=AdminInput(username="100001", full_name="新管理员"),
+        data=SchoolInput(
+            name="新校",
+            code="2143990104",
+            slug="newadmin",
+            county_code="430181",
+            stages=["primary"],
+        ),
+        scope=None,
+        admin=AdminInput(username="100001", full_name="新管理员"),
     )
-    assert reg.admin_initial_password and len(reg.admin_initial_password) >= 12
+    assert reg.admin_initial_password
+    assert len(reg.admin_initial_password) >= 12
     school = School.objects.get(pk=reg.school_id)
     assert reg.admin_initial_password not in str(school.pending_admin)
     school_provision(school_id=reg.school_id)
@@ -122,8 +134,13 @@ def test_first_administrator_is_created_with_the_password_shown_once(public: Non
 
 def test_pending_school_host_says_it_is_being_opened(public: None) -> None:
     reg = school_register(
-        data=SchoolInput(name="开通中学校", code="2143990105", slug="pending", county_code="430181",
-                         stages=["primary"]),
+        data=SchoolInput(
+            name="开通中学校",
+            code="2143990105",
+            slug="pending",
+            county_code="430181",
+            stages=["primary"],
+        ),
         scope=None,
     )
     response = Client(HTTP_HOST=reg.host).get("/accounts/login/")
@@ -131,22 +148,31 @@ def test_pending_school_host_says_it_is_being_opened(public: None) -> None:
     assert "正在开通" in response.content.decode()
 
 
-def test_suspended_school_shows_closed_page_and_keeps_data(world: World, db: None, bureau_host: str) -> None:
+def test_suspended_school_shows_closed_page_and_keeps_data(
+    world: World, db: None, bureau_host: str
+) -> None:
     from tenant_apps.registry.models import Student
     from tenants.context import school_context
 
     bureau = login(bureau_host, world.bureau_user)
-    response = bureau.post(f"/api/v1/schools/{world.b.id}/status/", {"status": "suspended"},
-                           content_type="application/json")
-    assert response.status_code == 200 and response.json()["status"] == "suspended"
+    response = bureau.post(
+        f"/api/v1/schools/{world.b.id}/status/",
+        {"status": "suspended"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "suspended"
     page = Client(HTTP_HOST=world.b.host).get("/accounts/login/")
     assert page.status_code == 403
     assert "已暂停使用" in page.content.decode()
     with school_context(world.b.schema):
         assert Student.objects.count() == 1
     connection.set_schema_to_public()
-    bureau.post(f"/api/v1/schools/{world.b.id}/status/", {"status": "active"},
-                content_type="application/json")
+    bureau.post(
+        f"/api/v1/schools/{world.b.id}/status/",
+        {"status": "active"},
+        content_type="application/json",
+    )
     assert Client(HTTP_HOST=world.b.host).get("/accounts/login/").status_code == 200
 
 
@@ -165,8 +191,13 @@ def test_suspended_school_shows_closed_page_and_keeps_data(world: World, db: Non
 def test_registration_refuses_bad_input_with_chinese_messages(
     public: None, field: str, value: str, message: str
 ) -> None:
-    data = {"name": "坏数据小学", "code": "2143990106", "slug": "badinput", "county_code": "430181",
-            "stages": ["primary"]}
+    data = {
+        "name": "坏数据小学",
+        "code": "2143990106",
+        "slug": "badinput",
+        "county_code": "430181",
+        "stages": ["primary"],
+    }
     data[field] = value
     before = School.objects.count()
     with pytest.raises(ApplicationError) as caught:
@@ -175,13 +206,24 @@ def test_registration_refuses_bad_input_with_chinese_messages(
     assert School.objects.count() == before
 
 
-def test_bureau_cannot_open_a_school_outside_its_county(world: World, db: None, bureau_host: str) -> None:
+def test_bureau_cannot_open_a_school_outside_its_county(
+    world: World, db: None, bureau_host: str
+) -> None:
     client = login(bureau_host, world.bureau_user)
     before = School.objects.count()
-    response = client.post("/api/v1/schools/", {
-        "name": "越界小学", "code": "2143990107", "slug": "outside", "county_code": "430182",
-        "stages": ["primary"], "admin_username": "x1", "admin_full_name": "越界",
-    }, content_type="application/json")
+    response = client.post(
+        "/api/v1/schools/",
+        {
+            "name": "越界小学",
+            "code": "2143990107",
+            "slug": "outside",
+            "county_code": "430182",
+            "stages": ["primary"],
+            "admin_username": "x1",
+            "admin_full_name": "越界",
+        },
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "该县（市、区）不在您的管辖范围内。"
     connection.set_schema_to_public()
@@ -189,8 +231,19 @@ def test_bureau_cannot_open_a_school_outside_its_county(world: World, db: None, 
 
 
 def test_manage_command_provisions_and_is_repeatable(public: None) -> None:
-    args = ["provision_school", "--code", "2143990108", "--name", "命令小学", "--slug", "command",
-            "--county", "430181", "--admin-username", "200001"]
+    args = [
+        "provision_school",
+        "--code",
+        "2143990108",
+        "--name",
+        "命令小学",
+        "--slug",
+        "command",
+        "--county",
+        "430181",
+        "--admin-username",
+        "200001",
+    ]
     call_command(*args)
     call_command(*args)
     school = School.objects.get(code="2143990108")

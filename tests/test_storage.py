@@ -26,29 +26,40 @@ def test_s3_keys_are_prefixed_by_school_and_presigned_urls_work(world: World, db
         assert not default_storage.exists(name), "school B does not see A's key"
     connection.set_schema_to_public()
     client = default_storage.connection.meta.client
-    keys = [o["Key"] for o in client.list_objects_v2(Bucket=default_storage.bucket_name)["Contents"]]
+    keys = [
+        o["Key"] for o in client.list_objects_v2(Bucket=default_storage.bucket_name)["Contents"]
+    ]
     assert f"schools/{world.a.schema}/{name}" in keys
-    assert "X-Amz-Signature" in url and "X-Amz-Expires" in url
+    assert "X-Amz-Signature" in url
+    assert "X-Amz-Expires" in url
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read().decode() == "甲校的文件"
     with school_context(world.a.schema):
         default_storage.delete(name)
 
 
-def test_local_storage_signs_urls_for_its_own_host_only(world: World, db: None, tmp_path: Path) -> None:
+def test_local_storage_signs_urls_for_its_own_host_only(
+    world: World, db: None, tmp_path: Path
+) -> None:
     storage = SchoolFileSystemStorage(location=str(tmp_path))
     with school_context(world.a.schema):
         name = storage.save("photos/p.txt", ContentFile(b"photo-bytes"))
         url = storage.url(name)
     connection.set_schema_to_public()
     assert (tmp_path / "schools" / world.a.schema / name).exists()
-    with override_settings(STORAGES={"default": {
-        "BACKEND": "tenants.storage.SchoolFileSystemStorage",
-        "OPTIONS": {"location": str(tmp_path)},
-    }, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}):
+    with override_settings(
+        STORAGES={
+            "default": {
+                "BACKEND": "tenants.storage.SchoolFileSystemStorage",
+                "OPTIONS": {"location": str(tmp_path)},
+            },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ):
         # override_settings resets default_storage, so the download view reads tmp_path.
         ok = Client(HTTP_HOST=world.a.host).get(url)
-        assert ok.status_code == 200 and b"".join(ok.streaming_content) == b"photo-bytes"
+        assert ok.status_code == 200
+        assert b"".join(ok.streaming_content) == b"photo-bytes"
         assert Client(HTTP_HOST=world.b.host).get(url).status_code == 404
         assert Client(HTTP_HOST=world.a.host).get(url[:-3] + "xx/").status_code == 404
     connection.set_schema_to_public()

@@ -127,9 +127,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
-    "default": database_from_url(
-        env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/xueji")
-    )
+    "default": database_from_url(env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/xueji"))
 }
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -258,7 +256,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "学籍管理平台 API",
-    "DESCRIPTION": "学校与教育局共用的学籍管理接口。学校接口在学校域名下，教育局与平台接口在主域名下。",
+    "DESCRIPTION": (
+        "学校与教育局共用的学籍管理接口。学校接口在学校域名下，教育局与平台接口在主域名下。"
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

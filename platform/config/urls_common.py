@@ -17,7 +17,9 @@ def common_patterns(urlconf: str) -> list:  # type: ignore[type-arg]
         path("files/<str:token>/", file_download_view, name="file-download"),
         path("api/v1/me/", account_apis.MeApi.as_view(), name="api-me"),
         path("api/v1/auth/token/", account_apis.TokenObtainApi.as_view(), name="api-token"),
-        path("api/v1/auth/password/", account_apis.PasswordChangeApi.as_view(), name="api-password"),
+        path(
+            "api/v1/auth/password/", account_apis.PasswordChangeApi.as_view(), name="api-password"
+        ),
         path("api/v1/jobs/", job_apis.JobListApi.as_view(), name="api-job-list"),
         path("api/v1/jobs/<uuid:job_id>/", job_apis.JobDetailApi.as_view(), name="api-job-detail"),
         path("api/v1/regions/", RegionListApi.as_view(), name="api-region-list"),

@@ -10,8 +10,16 @@ urlpatterns = [
     path("", bureau_home, name="home"),
     path("bureau/", include("shared_apps.bureau.urls")),
     path("api/v1/schools/", bureau_apis.SchoolListCreateApi.as_view(), name="api-school-list"),
-    path("api/v1/schools/<int:school_id>/", bureau_apis.SchoolDetailApi.as_view(), name="api-school-detail"),
-    path("api/v1/schools/<int:school_id>/status/", bureau_apis.SchoolStatusApi.as_view(), name="api-school-status"),
+    path(
+        "api/v1/schools/<int:school_id>/",
+        bureau_apis.SchoolDetailApi.as_view(),
+        name="api-school-detail",
+    ),
+    path(
+        "api/v1/schools/<int:school_id>/status/",
+        bureau_apis.SchoolStatusApi.as_view(),
+        name="api-school-status",
+    ),
     path("api/v1/bureaus/", bureau_apis.BureauListCreateApi.as_view(), name="api-bureau-list"),
     *common_patterns("config.urls_public"),
 ]

@@ -60,7 +60,9 @@ class SchoolListCreateApi(APIView):
         school_id = serializers.IntegerField(source="school.school_id")
         host = serializers.CharField(source="school.host")
         admin_username = serializers.CharField(source="school.admin_username")
-        admin_initial_password = serializers.CharField(source="school.admin_initial_password", help_text="仅显示这一次")
+        admin_initial_password = serializers.CharField(
+            source="school.admin_initial_password", help_text="仅显示这一次"
+        )
         job_id = serializers.CharField()
 
     @extend_schema(responses=SchoolOutput(many=True), summary="辖区学校列表")
@@ -105,7 +107,9 @@ class SchoolStatusApi(APIView):
             raise NotFound()
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        school_set_status(school_id=school_id, status=data.validated_data["status"], scope=request.user.region)
+        school_set_status(
+            school_id=school_id, status=data.validated_data["status"], scope=request.user.region
+        )
         school = access_school(user=request.user, school_id=school_id)
         return Response(SchoolOutput(school, context=_context(request)).data)
 
@@ -129,13 +133,19 @@ class BureauListCreateApi(APIView):
         bureau_id = serializers.IntegerField()
         name = serializers.CharField()
         officer_username = serializers.CharField(source="officer.username")
-        officer_initial_password = serializers.CharField(source="officer.initial_password", help_text="仅显示这一次")
+        officer_initial_password = serializers.CharField(
+            source="officer.initial_password", help_text="仅显示这一次"
+        )
 
     @extend_schema(responses=OutputSerializer(many=True), summary="教育局列表")
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(bureau_list(), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer}, summary="开通教育局及首位管理员")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: CreatedSerializer},
+        summary="开通教育局及首位管理员",
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -155,9 +165,14 @@ class RegionListApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("parent", str, description="上级12位代码")],
-        responses=OutputSerializer(many=True), summary="行政区划",
+        responses=OutputSerializer(many=True),
+        summary="行政区划",
     )
     def get(self, request: Request) -> Response:
         parent = request.query_params.get("parent")
-        qs = Region.objects.filter(parent_id=parent) if parent else Region.objects.filter(level=Region.Level.PROVINCE)
+        qs = (
+            Region.objects.filter(parent_id=parent)
+            if parent
+            else Region.objects.filter(level=Region.Level.PROVINCE)
+        )
         return Response(self.OutputSerializer(qs.order_by("code"), many=True).data)

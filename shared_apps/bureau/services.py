@@ -47,7 +47,9 @@ def school_open(*, data: SchoolInput, admin: AdminInput | None, acting_user: Use
     from tenants.tasks import school_provision as school_provision_task
 
     registered = school_register(data=data, scope=acting_user.region, admin=admin)
-    job = job_create(owner_id=acting_user.pk, kind="school_provision", title=f"开通学校：{data.name}")
+    job = job_create(
+        owner_id=acting_user.pk, kind="school_provision", title=f"开通学校：{data.name}"
+    )
     school_id, job_id = registered.school_id, str(job.pk)
     transaction.on_commit(lambda: school_provision_task.delay(school_id, job_id))
     return OpenedSchool(school=registered, job_id=job_id)

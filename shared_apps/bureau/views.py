@@ -43,26 +43,37 @@ def bureau_home(request: HttpRequest) -> HttpResponse:
         }
         for s in schools
     ]
-    return render(request, "bureau/home.html", {
-        "bureau": bureau_for(request.user),  # type: ignore[arg-type]
-        "rows": rows,
-        "total_students": total,
-        "active_count": sum(1 for s in schools if s.status == School.Status.ACTIVE),
-    })
+    return render(
+        request,
+        "bureau/home.html",
+        {
+            "bureau": bureau_for(request.user),  # type: ignore[arg-type]
+            "rows": rows,
+            "total_students": total,
+            "active_count": sum(1 for s in schools if s.status == School.Status.ACTIVE),
+        },
+    )
 
 
 @right_required(Right.BUREAU_SCHOOLS_MANAGE)
 @require_http_methods(["GET", "POST"])
 def school_create_view(request: HttpRequest) -> HttpResponse:
-    counties = [(c.code[:6], f"{c.name}（{c.code[:6]}）") for c in counties_under(request.user.region)]  # type: ignore[union-attr]
+    counties = [
+        (c.code[:6], f"{c.name}（{c.code[:6]}）") for c in counties_under(request.user.region)
+    ]  # type: ignore[union-attr]
     form = SchoolCreateForm(request.POST or None, counties=counties)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             opened = school_open(
                 data=SchoolInput(
-                    name=d["name"], code=d["code"], slug=d["slug"], county_code=d["county_code"],
-                    stages=d["stages"], address=d["address"], principal=d["principal"],
+                    name=d["name"],
+                    code=d["code"],
+                    slug=d["slug"],
+                    county_code=d["county_code"],
+                    stages=d["stages"],
+                    address=d["address"],
+                    principal=d["principal"],
                     phone=d["phone"],
                 ),
                 admin=AdminInput(username=d["admin_username"], full_name=d["admin_full_name"]),
@@ -71,7 +82,9 @@ def school_create_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             _apply_errors(form, exc)
         else:
-            return render(request, "bureau/school_created.html", {"opened": opened, "name": d["name"]})
+            return render(
+                request, "bureau/school_created.html", {"opened": opened, "name": d["name"]}
+            )
     return render(request, "bureau/school_create.html", {"form": form})
 
 
@@ -101,10 +114,19 @@ def stats_view(request: HttpRequest) -> HttpResponse:
     schools = access_schools(user=request.user)  # type: ignore[arg-type]
     by_county: dict[str, dict[str, int | str]] = {}
     for s in schools:
-        entry = by_county.setdefault(s.county_id or "", {"name": s.county.name if s.county else "", "schools": 0, "students": 0})
+        entry = by_county.setdefault(
+            s.county_id or "",
+            {"name": s.county.name if s.county else "", "schools": 0, "students": 0},
+        )
         entry["schools"] = int(entry["schools"]) + 1
-        entry["students"] = int(entry["students"]) + getattr(getattr(s, "stats", None), "students", 0)
-    return render(request, "bureau/stats.html", {"counties": sorted(by_county.values(), key=lambda e: str(e["name"]))})
+        entry["students"] = int(entry["students"]) + getattr(
+            getattr(s, "stats", None), "students", 0
+        )
+    return render(
+        request,
+        "bureau/stats.html",
+        {"counties": sorted(by_county.values(), key=lambda e: str(e["name"]))},
+    )
 
 
 @right_required(Right.PLATFORM_BUREAUS_MANAGE)
@@ -119,4 +141,8 @@ def bureau_list_view(request: HttpRequest) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             form = BureauCreateForm()
-    return render(request, "bureau/bureau_list.html", {"form": form, "bureaus": bureau_list(), "created": created})
+    return render(
+        request,
+        "bureau/bureau_list.html",
+        {"form": form, "bureaus": bureau_list(), "created": created},
+    )

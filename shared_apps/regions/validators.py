@@ -11,7 +11,9 @@ from common.normalize import normalize_digits
 MSG_FORMAT = "行政区划代码应为12位数字。"
 MSG_UNKNOWN_TOWNSHIP = "行政区划代码的前9位“{township}”不是已知的乡镇（街道）。"
 MSG_UNKNOWN_REGION = "行政区划代码“{code}”不是已知的行政区划。"
-MSG_VILLAGE = "行政区划代码的后3位“{village}”不符合村级代码规则（000、001–199居委会、200–399村委会）。"
+MSG_VILLAGE = (
+    "行政区划代码的后3位“{village}”不符合村级代码规则（000、001–199居委会、200–399村委会）。"
+)
 
 
 @lru_cache(maxsize=1)
@@ -44,9 +46,7 @@ def validate_region_code(value: str) -> str:
         return code
     township = code[:9] + "000"
     if township not in known:
-        raise ValidationError(
-            MSG_UNKNOWN_TOWNSHIP.format(township=code[:9]), code="region_unknown"
-        )
+        raise ValidationError(MSG_UNKNOWN_TOWNSHIP.format(township=code[:9]), code="region_unknown")
     if not 1 <= int(village) <= 399:
         raise ValidationError(MSG_VILLAGE.format(village=village), code="region_village")
     return code

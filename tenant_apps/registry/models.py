@@ -40,7 +40,8 @@ class SchoolClass(models.Model):
                 fields=["stage", "entry_year", "number"], name="registry_class_unique_number"
             ),
             models.CheckConstraint(
-                condition=models.Q(number__gte=1, number__lte=99), name="registry_class_number_range"
+                condition=models.Q(number__gte=1, number__lte=99),
+                name="registry_class_number_range",
             ),
         ]
 
@@ -90,7 +91,9 @@ class Student(models.Model):
     )
     number_in_class = models.PositiveSmallIntegerField("班内学号")
     entry_year_month = models.CharField("入学年月", max_length=6)
-    status = models.CharField("学籍状态", max_length=2, choices=Status.choices, default=Status.STUDYING)
+    status = models.CharField(
+        "学籍状态", max_length=2, choices=Status.choices, default=Status.STUDYING
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

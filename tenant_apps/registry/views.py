@@ -21,11 +21,15 @@ def school_home(request: HttpRequest) -> HttpResponse:
     by_stage: dict[str, list[object]] = {}
     for c in classes:
         by_stage.setdefault(c.get_stage_display(), []).append(c)
-    return render(request, "registry/school_home.html", {
-        "school": _school(request),
-        "counts": registry_counts(),
-        "classes_by_stage": by_stage,
-    })
+    return render(
+        request,
+        "registry/school_home.html",
+        {
+            "school": _school(request),
+            "counts": registry_counts(),
+            "classes_by_stage": by_stage,
+        },
+    )
 
 
 @right_required(Right.SCHOOL_VIEW)
@@ -37,11 +41,20 @@ def class_list_view(request: HttpRequest) -> HttpResponse:
 def student_list_view(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     class_id = request.GET.get("class")
-    qs = student_list(search=search, class_id=int(class_id) if class_id and class_id.isdigit() else None)
+    qs = student_list(
+        search=search, class_id=int(class_id) if class_id and class_id.isdigit() else None
+    )
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "registry/student_list.html", {
-        "page": page, "q": search, "classes": class_list(), "class_id": class_id or "",
-    })
+    return render(
+        request,
+        "registry/student_list.html",
+        {
+            "page": page,
+            "q": search,
+            "classes": class_list(),
+            "class_id": class_id or "",
+        },
+    )
 
 
 @right_required(Right.STATS_VIEW)
@@ -53,9 +66,15 @@ def stats_view(request: HttpRequest) -> HttpResponse:
     peak = max([r["count"] for r in rows] + [1])
     for r in rows:
         r["width"] = round(100 * r["count"] / peak)
-    return render(request, "registry/stats.html", {
-        "counts": registry_counts(), "rows": rows, "schema": connection.schema_name,
-    })
+    return render(
+        request,
+        "registry/stats.html",
+        {
+            "counts": registry_counts(),
+            "rows": rows,
+            "schema": connection.schema_name,
+        },
+    )
 
 
 @right_required(Right.GRADES_ENTER)

@@ -13,7 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="学校名称（新登记时必填）")
         parser.add_argument("--slug", help="域名前缀（新登记时必填）")
         parser.add_argument("--county", help="所在县6位代码（新登记时必填）")
-        parser.add_argument("--stages", default="primary", help="学段，逗号分隔：primary,junior,senior")
+        parser.add_argument(
+            "--stages", default="primary", help="学段，逗号分隔：primary,junior,senior"
+        )
         parser.add_argument("--admin-username")
         parser.add_argument("--admin-name")
 
@@ -24,14 +26,23 @@ class Command(BaseCommand):
             if not (o["name"] and o["slug"] and o["county"]):
                 raise CommandError("新学校需要 --name、--slug 和 --county。")
             admin = (
-                AdminInput(username=o["admin_username"], full_name=o["admin_name"] or o["admin_username"])
-                if o["admin_username"] else None
+                AdminInput(
+                    username=o["admin_username"], full_name=o["admin_name"] or o["admin_username"]
+                )
+                if o["admin_username"]
+                else None
             )
             try:
                 registered = school_register(
-                    data=SchoolInput(name=o["name"], code=o["code"], slug=o["slug"],
-                                     county_code=o["county"], stages=o["stages"].split(",")),
-                    scope=None, admin=admin,
+                    data=SchoolInput(
+                        name=o["name"],
+                        code=o["code"],
+                        slug=o["slug"],
+                        county_code=o["county"],
+                        stages=o["stages"].split(","),
+                    ),
+                    scope=None,
+                    admin=admin,
                 )
             except ApplicationError as exc:
                 raise CommandError(exc.message) from exc
@@ -40,6 +51,8 @@ class Command(BaseCommand):
             school_id = school.pk
         school_provision(school_id=school_id)
         school = School.objects.get(pk=school_id)
-        self.stdout.write(self.style.SUCCESS(f"{school.name} 已开通：{school.get_primary_domain().domain}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"{school.name} 已开通：{school.get_primary_domain().domain}")
+        )
         if password:
             self.stdout.write(f"管理员 {o['admin_username']} 的初始密码（仅显示一次）：{password}")

@@ -1,11 +1,10 @@
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from shared_apps.regions.models import Region
 from shared_apps.regions.services import regions_load
-from django.core.files.storage import default_storage
-
 from tenants.models import School
 from tenants.services import clone_constraint_names_restore, platform_setup
 from tenants.storage import storage_ensure_bucket
@@ -18,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--executor", default="multiprocessing", choices=["standard", "multiprocessing"])
+        parser.add_argument(
+            "--executor", default="multiprocessing", choices=["standard", "multiprocessing"]
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         verbosity = int(options.get("verbosity", 1))  # type: ignore[call-overload]
@@ -30,7 +31,10 @@ class Command(BaseCommand):
         storage_ensure_bucket(default_storage)
         # Every school and the template: clones must always start from the latest state.
         call_command(
-            "migrate_schemas", tenant=True, interactive=False, verbosity=verbosity,
+            "migrate_schemas",
+            tenant=True,
+            interactive=False,
+            verbosity=verbosity,
             executor=options["executor"],
         )
         # Schools cloned before the constraint-name repair existed get it now (cheap no-op

@@ -1,0 +1,141 @@
+"""End to end in Debian Chromium (Playwright): a registrar logs in on a school host,
+a bureau officer logs in on the bureau host and opens a new school, watching the
+progress bar while a real Celery worker provisions it. Screenshots go to
+test-artifacts/ so a person can look at what was tested."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.db import connection
+from django.test.testcases import LiveServerThread
+
+from conftest import PASSWORD, SENTINEL_STUDENT, World
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: World) -> Iterator[int]:
+    # Django's own live-server thread: pytest-django's live_server would force a
+    # transactional flush that wipes the public tables (django-tenants.md §3.3).
+    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield thread.port
+    thread.terminate()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _login(page, url: str, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_registrar_logs_in_on_the_school_host(
+    live_db: World, server: int, chromium_browser
+) -> None:  # type: ignore[no-untyped-def]
+    url = f"http://{live_db.a.host}:{server}"
+    for name, viewport in (
+        ("laptop", {"width": 1366, "height": 800}),
+        ("tablet", {"width": 768, "height": 1024}),
+    ):
+        context = chromium_browser.new_context(viewport=viewport)
+        page = context.new_page()
+        page.goto(f"{url}/accounts/login/")
+        assert page.locator("h1").inner_text() == live_db.a.name
+        page.screenshot(path=str(ARTIFACTS / f"school-login-{name}.png"))
+        _login(page, url, "registrar")
+        assert page.locator("main h1").inner_text() == "学校概况"
+        assert page.locator(".stat .num").first.inner_text() == "1"
+        page.screenshot(path=str(ARTIFACTS / f"school-home-{name}.png"), full_page=True)
+        if name == "tablet":
+            # the side menu folds away and opens from the toggle
+            page.click(".menu-toggle")
+        page.click("text=学生名册")
+        page.wait_for_load_state()
+        assert SENTINEL_STUDENT in page.locator("table").inner_text()
+        assert "430181201803010016" not in page.content(), "ID numbers are masked in lists"
+        page.screenshot(path=str(ARTIFACTS / f"school-students-{name}.png"), full_page=True)
+        context.close()
+
+
+def test_bureau_officer_logs_in_and_opens_a_school(  # type: ignore[no-untyped-def]
+    live_db: World, server: int, chromium_browser, celery_worker_thread: None
+) -> None:
+    from django.conf import settings
+
+    from shared_apps.jobs.models import Job
+    from tenants.models import Domain, School
+
+    url = f"http://{settings.BASE_DOMAIN}:{server}"
+    page = chromium_browser.new_context(viewport={"width": 1366, "height": 800}).new_page()
+    _login(page, url, live_db.bureau_user)
+    table = page.locator("table").inner_text()
+    assert live_db.a.name in table
+    assert live_db.b.name in table
+    assert live_db.c.name not in table, "another county's school stays hidden"
+    page.screenshot(path=str(ARTIFACTS / "bureau-home.png"), full_page=True)
+
+    page.click("text=开通学校")
+    page.fill("#id_name", "浏览器开通小学")
+    page.fill("#id_code", "2143990201")
+    page.fill("#id_slug", "browser")
+    page.select_option("#id_county_code", "430181")
+    page.check("input[name=stages][value=primary]")
+    page.fill("#id_admin_username", "900001")
+    page.fill("#id_admin_full_name", "新校管理员")
+    try:
+        page.click("main button[type=submit]")
+        page.wait_for_selector(".job[data-state=succeeded]", timeout=60_000)
+        assert "学校已开通" in page.locator(".job-message").inner_text()
+        password = page.locator("code.secret").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "bureau-school-opened.png"), full_page=True)
+        # the new school's administrator logs in and is sent to change the password
+        new_page = chromium_browser.new_context().new_page()
+        _login(new_page, f"http://browser.{settings.BASE_DOMAIN}:{server}", "900001", password)
+        assert new_page.url.endswith("/accounts/password/")
+        new_page.screenshot(path=str(ARTIFACTS / "school-first-login.png"))
+    finally:
+        connection.set_schema_to_public()
+        school = School.objects.filter(code="2143990201").first()
+        if school is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{school.schema_name}" CASCADE')
+            Domain.objects.filter(tenant=school).delete()
+            school.delete()
+        Job.objects.filter(title__contains="浏览器开通小学").delete()

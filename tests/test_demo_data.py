@@ -1,0 +1,61 @@
+"""`make run`'s demo data: one bureau, three schools including 古港镇完全小学, 300+
+students with valid ID numbers and real township codes; loading twice changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import connection
+from stdnum.cn import ric
+
+from tenants.context import school_context
+
+
+def _counts() -> dict[str, int]:
+    from accounts.models import User
+    from shared_apps.regions.models import Bureau
+    from tenant_apps.registry.models import SchoolClass, Student
+    from tenants.models import School
+
+    connection.set_schema_to_public()
+    counts = {
+        "bureaus": Bureau.objects.count(),
+        "schools": School.objects.schools().count(),
+        "public_users": User.objects.count(),
+        "students": 0,
+        "classes": 0,
+        "staff": 0,
+    }
+    for demo_code in ("2143016965", "3143016966", "2143016967"):
+        school = School.objects.get(code=demo_code)
+        with school_context(school.schema_name):
+            counts["students"] += Student.objects.count()
+            counts["classes"] += SchoolClass.objects.count()
+            counts["staff"] += User.objects.count()
+    connection.set_schema_to_public()
+    return counts
+
+
+def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Path) -> None:
+    from shared_apps.regions.validators import validate_region_code
+    from tenant_apps.registry.models import Student
+    from tenants.demo import demo_load
+    from tenants.models import School
+
+    lines = demo_load(state_dir=tmp_path)
+    first = _counts()
+    demo_load(state_dir=tmp_path)
+    assert _counts() == first
+    assert first["students"] >= 300
+    assert any("古港镇完全小学" in line for line in lines)
+    gugang = School.objects.get(code="2143016965")
+    assert gugang.name == "古港镇完全小学"
+    assert gugang.county_id == "430181000000"
+    with school_context(gugang.schema_name):
+        for student in Student.objects.all():
+            assert ric.is_valid(student.id_number), student.id_number
+            assert student.id_number[6:14] == student.birth_date.strftime("%Y%m%d")
+            assert int(student.id_number[16]) % 2 == (1 if student.sex == "1" else 0)
+            assert validate_region_code(student.household_region) == student.household_region
+    connection.set_schema_to_public()
+    assert (tmp_path / "demo-logins.txt").read_text().count("A002") == 3
