@@ -111,7 +111,7 @@ def test_bureau_officer_logs_in_and_opens_a_school(  # type: ignore[no-untyped-d
     assert live_db.c.name not in table, "another county's school stays hidden"
     page.screenshot(path=str(ARTIFACTS / "bureau-home.png"), full_page=True)
 
-    page.click("text=开通学校")
+    # the create-school form sits on the bureau's home page
     page.fill("#id_name", "浏览器开通小学")
     page.fill("#id_code", "2143990201")
     page.fill("#id_slug", "browser")
@@ -120,7 +120,7 @@ def test_bureau_officer_logs_in_and_opens_a_school(  # type: ignore[no-untyped-d
     page.fill("#id_admin_username", "900001")
     page.fill("#id_admin_full_name", "新校管理员")
     try:
-        page.click("main button[type=submit]")
+        page.click("#open-school button[type=submit]")
         page.wait_for_selector(".job[data-state=succeeded]", timeout=60_000)
         assert "学校已开通" in page.locator(".job-message").inner_text()
         password = page.locator("code.secret").inner_text()

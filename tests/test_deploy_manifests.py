@@ -55,8 +55,8 @@ COMMANDS = {
         "beat",
         "-l",
         "info",
-        "--scheduler",
-        "tenant_schemas_celery.scheduler.TenantAwareScheduler",
+        "--schedule",
+        "/tmp/celerybeat-schedule",
     ],
     "setup": ["python", "manage.py", "setup_platform"],
 }

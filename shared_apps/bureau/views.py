@@ -29,39 +29,46 @@ def _apply_errors(form: object, exc: ApplicationError) -> None:
         form.add_error(None, exc.message)  # type: ignore[attr-defined]
 
 
+def _county_choices(region: object) -> list[tuple[str, str]]:
+    return [(c.code[:6], f"{c.name}（{c.code[:6]}）") for c in counties_under(region)]  # type: ignore[arg-type]
+
+
+def _students(school: School) -> int:
+    stats = getattr(school, "stats", None)
+    return stats.students if stats else 0
+
+
 @right_required(Right.BUREAU_SCHOOLS_VIEW)
 def bureau_home(request: HttpRequest) -> HttpResponse:
-    schools = list(access_schools(user=request.user).order_by("code"))  # type: ignore[arg-type]
-    total = sum(getattr(getattr(s, "stats", None), "students", 0) for s in schools)
-    peak = max([getattr(getattr(s, "stats", None), "students", 0) for s in schools] + [1])
+    user = request.user
+    schools = list(access_schools(user=user).order_by("code"))  # type: ignore[arg-type]
+    peak = max([_students(s) for s in schools] + [1])
     rows = [
         {
             "school": s,
-            "students": getattr(getattr(s, "stats", None), "students", 0),
-            "width": round(100 * getattr(getattr(s, "stats", None), "students", 0) / peak),
-            "host": f"{s.slug}.{request.get_host()}" if s.slug else "",
+            "students": _students(s),
+            "width": round(100 * _students(s) / peak),
+            "host": f"{s.slug}.{request.get_host()}",
         }
         for s in schools
     ]
-    return render(
-        request,
-        "bureau/home.html",
-        {
-            "bureau": bureau_for(request.user),  # type: ignore[arg-type]
-            "rows": rows,
-            "total_students": total,
-            "active_count": sum(1 for s in schools if s.status == School.Status.ACTIVE),
-        },
-    )
+    form = None
+    if user.has_right(Right.BUREAU_SCHOOLS_MANAGE):  # type: ignore[union-attr]
+        form = SchoolCreateForm(counties=_county_choices(user.region))  # type: ignore[union-attr]
+    context = {
+        "form": form,
+        "bureau": bureau_for(user),  # type: ignore[arg-type]
+        "rows": rows,
+        "total_students": sum(r["students"] for r in rows),  # type: ignore[misc]
+        "active_count": sum(1 for s in schools if s.status == School.Status.ACTIVE),
+    }
+    return render(request, "bureau/home.html", context)
 
 
 @right_required(Right.BUREAU_SCHOOLS_MANAGE)
 @require_http_methods(["GET", "POST"])
 def school_create_view(request: HttpRequest) -> HttpResponse:
-    counties = [
-        (c.code[:6], f"{c.name}（{c.code[:6]}）") for c in counties_under(request.user.region)
-    ]  # type: ignore[union-attr]
-    form = SchoolCreateForm(request.POST or None, counties=counties)
+    form = SchoolCreateForm(request.POST or None, counties=_county_choices(request.user.region))  # type: ignore[union-attr]
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
