@@ -214,12 +214,13 @@ def services_env(*, fresh: bool, tag: str) -> dict[str, str]:
 
 
 def cmd_run() -> int:
+    own_pg, own_redis = not os.environ.get("DATABASE_URL"), not os.environ.get("REDIS_URL")
     env = services_env(fresh=False, tag="")
     env.setdefault("DJANGO_DEBUG", "1")
     if not env.get("AWS_S3_ENDPOINT_URL") and not env.get("AWS_STORAGE_BUCKET_NAME"):
         log(f"Storage: local file system in {ROOT / '.media'}")
     manage("setup_platform", env=env)
-    manage("load_demo", env=env)
+    manage("load_demo", "-v0", env=env)
     port = env.get("PORT", "8000")
     base = env.get("BASE_DOMAIN", "localhost")
     procs = [
@@ -263,11 +264,13 @@ def cmd_run() -> int:
             cwd=ROOT,
         ),
     ]
+    time.sleep(4)  # let the worker and beat print their banners first
+    logins = STATE / "demo-logins.txt"
     log("")
-    log(f"教育局 / 平台:   http://{base}:{port}/")
-    log(f"古港镇完全小学: http://gugang.{base}:{port}/")
-    log(f"Demo logins are listed in {STATE / 'demo-logins.txt'}")
-    log((STATE / "demo-logins.txt").read_text() if (STATE / "demo-logins.txt").exists() else "")
+    log(f"Ready. Bureau and platform: http://{base}:{port}/")
+    log(f"        古港镇完全小学:     http://gugang.{base}:{port}/")
+    log(f"Demo logins ({logins}):")
+    print(logins.read_text() if logins.exists() else "", file=sys.stderr, flush=True)
     log("Press Ctrl-C to stop.")
     try:
         while all(p.poll() is None for p in procs):
@@ -280,6 +283,12 @@ def cmd_run() -> int:
         for p in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=15)
+        # Data stays in .pgdata/; the servers themselves stop with the command.
+        if own_redis:
+            stop_redis(STATE / "redis")
+        if own_pg:
+            stop_postgres(ROOT / ".pgdata")
+        log("Stopped.")
     return 0
 
 

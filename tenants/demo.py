@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,11 +180,11 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
 
     state_dir.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(logins, ensure_ascii=False, indent=1))
-    base = settings.BASE_DOMAIN
-    lines = [f"教育局 / 平台  http://{base}:8000/"]
+    base = f"{settings.BASE_DOMAIN}:{os.environ.get('PORT', '8000')}"
+    lines = [f"教育局 / 平台  http://{base}/"]
     lines += [f"  {u} / {p}" for u, p in logins["public"].items()]
     for demo in SCHOOLS:
-        lines.append(f"{demo.name}  http://{demo.slug}.{base}:8000/")
+        lines.append(f"{demo.name}  http://{demo.slug}.{base}/")
         lines += [f"  {u} / {p}" for u, p in logins.get(demo.slug, {}).items()]
     text_file.write_text("\n".join(lines) + "\n")
     return lines
