@@ -40,12 +40,14 @@ class Right(models.TextChoices):
     SCHOOL_MANAGE = "school.manage", "维护学校信息"
     REGISTRY_VIEW = "registry.view", "查看学籍"
     REGISTRY_EDIT = "registry.edit", "维护学籍"
+    REGISTRY_APPROVE = "registry.approve", "学籍学校审核"
     DATA_MANAGE = "data.manage", "数据导入导出"
     GRADES_ENTER = "grades.enter", "成绩录入"
     STATS_VIEW = "stats.view", "查询统计"
     USERS_MANAGE = "users.manage", "用户管理"
     BUREAU_SCHOOLS_VIEW = "bureau.schools.view", "查看辖区学校"
     BUREAU_SCHOOLS_MANAGE = "bureau.schools.manage", "开通与停用学校"
+    BUREAU_AUDIT = "bureau.audit", "学籍教育局审核"
     PLATFORM_BUREAUS_MANAGE = "platform.bureaus.manage", "开通教育局"
 
 
@@ -57,8 +59,10 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
     Role.REGISTRAR: frozenset(
         {R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_EDIT, R.DATA_MANAGE, R.STATS_VIEW}
     ),
-    Role.SCHOOL_APPROVER: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.STATS_VIEW}),
-    Role.PRINCIPAL: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.STATS_VIEW}),
+    Role.SCHOOL_APPROVER: frozenset(
+        {R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_APPROVE, R.STATS_VIEW}
+    ),
+    Role.PRINCIPAL: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_APPROVE, R.STATS_VIEW}),
     Role.CLASS_TEACHER: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW}),
     Role.SUBJECT_TEACHER: frozenset({R.SCHOOL_VIEW, R.GRADES_ENTER}),
     # The default group is read-only for the school (domain.md §1.3.5).
@@ -66,7 +70,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
     Role.BUREAU_REGISTRAR: frozenset(
         {R.BUREAU_SCHOOLS_VIEW, R.BUREAU_SCHOOLS_MANAGE, R.STATS_VIEW}
     ),
-    Role.BUREAU_APPROVER: frozenset({R.BUREAU_SCHOOLS_VIEW, R.STATS_VIEW}),
+    Role.BUREAU_APPROVER: frozenset({R.BUREAU_SCHOOLS_VIEW, R.BUREAU_AUDIT, R.STATS_VIEW}),
     Role.PLATFORM_OPERATOR: frozenset({R.PLATFORM_BUREAUS_MANAGE, R.BUREAU_SCHOOLS_VIEW}),
 }
 

@@ -20,7 +20,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from conftest import SENTINEL_STUDENT, World, login
 
 # Every URL parameter that appears in any pattern, with how to fill it for school A.
-PARAM_FILLERS = {"school_id", "job_id", "token"}
+PARAM_FILLERS = {
+    "school_id",
+    "job_id",
+    "token",
+    "student_id",
+    "batch_id",
+    "problem_id",
+    "review_id",
+}
 REFUSED = {302, 401, 403, 404, 405}
 # Pages that anyone may open: the login page, language switch, health and API docs.
 OPEN_PATHS = {"accounts/login/", "i18n/setlang/", "api/schema/", "api/docs/", "api/v1/auth/token/"}
@@ -62,8 +70,33 @@ def a_values(world: World, db: None) -> dict[str, str]:
         from django.core import signing
 
         token = signing.dumps({"s": world.a.schema, "k": "x.txt"}, salt=SIGNING_SALT)
+        from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
+
+        student = Student.objects.get(name=SENTINEL_STUDENT)
+        batch = ImportBatch.objects.create(
+            filename="a.xlsx",
+            fmt="xlsx",
+            file_key="k",
+            created_by="x",
+            state=ImportBatch.State.READY,
+            counts={"invalid": 0},
+        )
+        problem = ProblemRecord.objects.create(student=student, kind="suspected")
     connection.set_schema_to_public()
-    return {"school_id": str(world.a.id), "job_id": str(job.pk), "token": token}
+    from shared_apps.bureau.models import EvidenceReview
+
+    review = EvidenceReview.objects.create(
+        school_id=world.a.id, problem_id=problem.pk, evidence_id=1, student_uuid=student.identifier
+    )
+    return {
+        "school_id": str(world.a.id),
+        "job_id": str(job.pk),
+        "token": token,
+        "student_id": str(student.identifier),
+        "batch_id": str(batch.pk),
+        "problem_id": str(problem.pk),
+        "review_id": str(review.pk),
+    }
 
 
 def _snapshot(world: World) -> dict[str, int]:
@@ -82,9 +115,19 @@ def _snapshot(world: World) -> dict[str, int]:
         "public_users": User.objects.count(),
         "jobs": Job.objects.count(),
     }
+    from shared_apps.bureau.models import EvidenceReview
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.models import ImportBatch, ProblemRecord, StudentEvent
+
+    counts["index"] = IndexEntry.objects.count()
+    counts["reviews"] = EvidenceReview.objects.filter(state="pending").count()
     with school_context(world.a.schema):
         counts["a_users"] = User.objects.count()
         counts["a_students"] = Student.objects.count()
+        counts["a_live"] = Student.objects.exclude(audit_state="deleted").count()
+        counts["a_events"] = StudentEvent.objects.count()
+        counts["a_problems_open"] = ProblemRecord.objects.filter(state="open").count()
+        counts["a_batches_ready"] = ImportBatch.objects.filter(state="ready").count()
     connection.set_schema_to_public()
     return counts
 

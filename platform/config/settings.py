@@ -66,6 +66,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "common",
     "shared_apps.regions",
+    "shared_apps.student_index",
     "shared_apps.jobs",
     "shared_apps.bureau",
 ]

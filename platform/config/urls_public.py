@@ -21,5 +21,17 @@ urlpatterns = [
         name="api-school-status",
     ),
     path("api/v1/bureaus/", bureau_apis.BureauListCreateApi.as_view(), name="api-bureau-list"),
+    path("api/v1/audit/students/", bureau_apis.CountyAuditListApi.as_view(), name="api-audit-list"),
+    path(
+        "api/v1/audit/students/decision/",
+        bureau_apis.CountyAuditDecisionApi.as_view(),
+        name="api-audit-decision",
+    ),
+    path("api/v1/audit/evidence/", bureau_apis.EvidenceListApi.as_view(), name="api-evidence-list"),
+    path(
+        "api/v1/audit/evidence/<int:review_id>/decision/",
+        bureau_apis.EvidenceDecisionApi.as_view(),
+        name="api-evidence-decision",
+    ),
     *common_patterns("config.urls_public"),
 ]

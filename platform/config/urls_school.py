@@ -12,6 +12,59 @@ urlpatterns = [
     path("registry/", include("tenant_apps.registry.urls")),
     path("api/v1/school/", registry_apis.SchoolInfoApi.as_view(), name="api-school-info"),
     path("api/v1/classes/", registry_apis.ClassListApi.as_view(), name="api-class-list"),
+    path("api/v1/students/", registry_apis.StudentListCreateApi.as_view(), name="api-student-list"),
+    path(
+        "api/v1/students/export/",
+        registry_apis.StudentExportApi.as_view(),
+        name="api-student-export",
+    ),
+    path(
+        "api/v1/students/submit/",
+        registry_apis.StudentSubmitApi.as_view(),
+        name="api-student-submit",
+    ),
+    path(
+        "api/v1/students/school-decision/",
+        registry_apis.StudentSchoolDecisionApi.as_view(),
+        name="api-student-school-decision",
+    ),
+    path(
+        "api/v1/students/<uuid:student_id>/",
+        registry_apis.StudentDetailApi.as_view(),
+        name="api-student-detail",
+    ),
+    path(
+        "api/v1/imports/template/",
+        registry_apis.ImportTemplateApi.as_view(),
+        name="api-import-template",
+    ),
+    path("api/v1/imports/", registry_apis.ImportCreateApi.as_view(), name="api-import-create"),
+    path(
+        "api/v1/imports/<uuid:batch_id>/",
+        registry_apis.ImportDetailApi.as_view(),
+        name="api-import-detail",
+    ),
+    path(
+        "api/v1/imports/<uuid:batch_id>/confirm/",
+        registry_apis.ImportConfirmApi.as_view(),
+        name="api-import-confirm",
+    ),
+    path("api/v1/problems/", registry_apis.ProblemListApi.as_view(), name="api-problem-list"),
+    path(
+        "api/v1/problems/<int:problem_id>/delete/",
+        registry_apis.ProblemDeleteApi.as_view(),
+        name="api-problem-delete",
+    ),
+    path(
+        "api/v1/problems/<int:problem_id>/correct/",
+        registry_apis.ProblemCorrectApi.as_view(),
+        name="api-problem-correct",
+    ),
+    path(
+        "api/v1/problems/<int:problem_id>/evidence/",
+        registry_apis.ProblemEvidenceApi.as_view(),
+        name="api-problem-evidence",
+    ),
     path("api/v1/users/", UserListCreateApi.as_view(), name="api-user-list"),
     *common_patterns("config.urls_school"),
 ]

@@ -176,3 +176,103 @@ class RegionListApi(APIView):
             else Region.objects.filter(level=Region.Level.PROVINCE)
         )
         return Response(self.OutputSerializer(qs.order_by("code"), many=True).data)
+
+
+class CountyAuditListApi(APIView):
+    """Students of the bureau's schools awaiting its audit (masked)."""
+
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class OutputSerializer(serializers.Serializer):
+        school_id = serializers.IntegerField()
+        school_name = serializers.CharField()
+        student_uuid = serializers.CharField()
+        name = serializers.CharField()
+        id_number = serializers.CharField()
+        stage = serializers.CharField()
+        entry_year = serializers.IntegerField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("school_id", int)],
+        responses=OutputSerializer(many=True),
+        summary="待教育局审核的学生",
+    )
+    def get(self, request: Request) -> Response:
+        from shared_apps.bureau.services import county_audit_queue
+
+        school_id = request.query_params.get("school_id")
+        rows = county_audit_queue(
+            user=request.user,
+            school_id=int(school_id) if school_id and school_id.isdigit() else None,
+        )
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+
+class CountyAuditDecisionApi(APIView):
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class ItemSerializer(serializers.Serializer):
+        school_id = serializers.IntegerField()
+        student_uuid = serializers.UUIDField()
+
+    class InputSerializer(serializers.Serializer):
+        items = serializers.ListField(allow_empty=False, max_length=5000)
+        approve = serializers.BooleanField()
+        reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: serializers.DictField()},
+        summary="教育局审核：通过或退回（可批量）",
+    )
+    def post(self, request: Request) -> Response:
+        from shared_apps.bureau.services import county_decide
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        items = self.ItemSerializer(data=data.validated_data["items"], many=True)
+        items.is_valid(raise_exception=True)
+        n = county_decide(
+            user=request.user,
+            items=[(i["school_id"], str(i["student_uuid"])) for i in items.validated_data],
+            approve=data.validated_data["approve"],
+            reason=data.validated_data["reason"],
+        )
+        return Response({"decided": n})
+
+
+class EvidenceListApi(APIView):
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class OutputSerializer(serializers.Serializer):
+        review_id = serializers.IntegerField()
+        school_name = serializers.CharField()
+        name = serializers.CharField()
+        id_number = serializers.CharField()
+        kind = serializers.CharField()
+        note = serializers.CharField()
+        file_url = serializers.CharField()
+        original_name = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="待审核的佐证材料")
+    def get(self, request: Request) -> Response:
+        from shared_apps.bureau.services import evidence_queue
+
+        return Response(self.OutputSerializer(evidence_queue(user=request.user), many=True).data)
+
+
+class EvidenceDecisionApi(APIView):
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class InputSerializer(serializers.Serializer):
+        accept = serializers.BooleanField()
+        reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+    @extend_schema(request=InputSerializer, responses={204: None}, summary="佐证审核：通过或不通过")
+    def post(self, request: Request, review_id: int) -> Response:
+        from shared_apps.bureau.services import evidence_review_decide
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        evidence_review_decide(user=request.user, review_id=review_id, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

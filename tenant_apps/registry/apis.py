@@ -1,14 +1,35 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Right
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from common.masking import mask_id_number
 from common.permissions import has_right
-from tenant_apps.registry.selectors import class_list, registry_counts
+from tenant_apps.registry import imports, problems, services
+from tenant_apps.registry.fields import COLUMNS
+from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
+from tenant_apps.registry.selectors import (
+    class_list,
+    import_batch_get,
+    problem_list,
+    registry_counts,
+    student_get,
+    student_list,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SchoolInfoApi(APIView):
@@ -44,8 +65,387 @@ class ClassListApi(APIView):
         stage = serializers.CharField()
         entry_year = serializers.IntegerField()
         teacher_name = serializers.CharField()
-        student_count = serializers.IntegerField()
+        student_count = serializers.IntegerField(default=0)
+
+    class InputSerializer(serializers.Serializer):
+        stage = serializers.ChoiceField(choices=["primary", "junior", "senior"])
+        entry_year = serializers.IntegerField(min_value=1990, max_value=2100)
+        number = serializers.IntegerField(min_value=1, max_value=99)
+        teacher_name = serializers.CharField(max_length=50, required=False, default="")
 
     @extend_schema(responses=OutputSerializer(many=True), summary="本校班级")
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(class_list(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, summary="新建班级")
+    def post(self, request: Request) -> Response:
+        if not request.user.has_right(Right.REGISTRY_EDIT):
+            raise ApplicationError("您没有执行此操作的权限。", code="permission_denied")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        klass = services.class_create(**data.validated_data)
+        return Response(self.OutputSerializer(klass).data, status=status.HTTP_201_CREATED)
+
+
+class StudentOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="identifier")
+    name = serializers.CharField()
+    sex = serializers.CharField()
+    birth_date = serializers.DateField()
+    id_number = serializers.SerializerMethodField()
+    class_no = serializers.CharField(source="school_class.class_no")
+    class_name = serializers.CharField(source="school_class.name")
+    number_in_class = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
+    audit_state = serializers.CharField()
+    national_number = serializers.CharField()
+    number_kind = serializers.CharField()
+
+    def get_id_number(self, student: Student) -> str:
+        # Lists show ID numbers masked; the full value is on the student's own page.
+        return mask_id_number(student.id_number)
+
+
+def _raw(data: dict[str, Any]) -> dict[str, Any]:
+    keys = {c.key for c in COLUMNS}
+    return {k: v for k, v in data.items() if k in keys}
+
+
+class StudentListCreateApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="姓名、拼音首字母、身份证件号或全国学籍号"),
+            OpenApiParameter("class_id", int),
+            OpenApiParameter("status", str),
+            OpenApiParameter("audit_state", str),
+            OpenApiParameter("page", int),
+        ],
+        responses=StudentOutput(many=True),
+        summary="学生名册（查询）",
+    )
+    def get(self, request: Request) -> Response:
+        p = request.query_params
+        class_id = p.get("class_id")
+        qs = student_list(
+            search=p.get("q", ""),
+            status=p.get("status", ""),
+            audit_state=p.get("audit_state", ""),
+            class_id=int(class_id) if class_id and class_id.isdigit() else None,
+        )
+        from rest_framework.pagination import PageNumberPagination
+
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(StudentOutput(page, many=True).data)
+
+    @extend_schema(
+        request=serializers.DictField(help_text="国家模板各列，键为字段名"),
+        responses={201: StudentOutput},
+        summary="新增学生（逐个录入）",
+    )
+    def post(self, request: Request) -> Response:
+        if not request.user.has_right(Right.REGISTRY_EDIT):
+            raise ApplicationError("您没有执行此操作的权限。", code="permission_denied")
+        student = services.student_register(raw=_raw(request.data), actor=Actor.of(request.user))
+        return Response(StudentOutput(student).data, status=status.HTTP_201_CREATED)
+
+
+class StudentDetailApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+
+    @extend_schema(responses=serializers.DictField(), summary="学生详情（含家庭成员与记录）")
+    def get(self, request: Request, student_id: str) -> Response:
+        student = student_get(identifier=student_id)
+        if student is None:
+            raise NotFound()
+        body = dict(StudentOutput(student).data)
+        body["fields"] = services.student_snapshot(student)
+        body["family"] = [
+            {
+                f.name: str(getattr(m, f.name))
+                for f in m._meta.concrete_fields
+                if f.name not in {"id", "student"}
+            }
+            for m in student.family.all()
+        ]
+        body["history"] = [
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "changes": e.changes,
+            }
+            for e in student.events.all()
+        ]
+        return Response(body)
+
+    @extend_schema(request=serializers.DictField(), responses=StudentOutput, summary="修改学生信息")
+    def put(self, request: Request, student_id: str) -> Response:
+        if not request.user.has_right(Right.REGISTRY_EDIT):
+            raise ApplicationError("您没有执行此操作的权限。", code="permission_denied")
+        student = student_get(identifier=student_id)
+        if student is None:
+            raise NotFound()
+        updated = services.student_update(
+            student_id=student.pk, raw=_raw(request.data), actor=Actor.of(request.user)
+        )
+        return Response(StudentOutput(updated).data)
+
+
+class IdsSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=5000)
+
+
+def _pks(uuids: list[Any]) -> list[int]:
+    pks = list(Student.objects.filter(identifier__in=uuids).values_list("pk", flat=True))
+    if len(pks) != len(set(uuids)):
+        raise NotFound()
+    return pks
+
+
+class StudentSubmitApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+
+    @extend_schema(
+        request=IdsSerializer,
+        responses={200: serializers.DictField()},
+        summary="提交学校审核（可批量）",
+    )
+    def post(self, request: Request) -> Response:
+        data = IdsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        n = services.students_submit(
+            student_ids=_pks(data.validated_data["ids"]), actor=Actor.of(request.user)
+        )
+        return Response({"submitted": n})
+
+
+class StudentSchoolDecisionApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_APPROVE)]
+
+    class InputSerializer(IdsSerializer):
+        approve = serializers.BooleanField()
+        reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: serializers.DictField()},
+        summary="学校审核：通过或退回（可批量）",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        n = services.students_school_decide(
+            student_ids=_pks(v["ids"]),
+            approve=v["approve"],
+            reason=v["reason"],
+            actor=Actor.of(request.user),
+        )
+        return Response({"decided": n})
+
+
+class StudentExportApi(APIView):
+    """The current list (same filters as the list) as .xlsx in national column order."""
+
+    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+
+    @extend_schema(responses={(200, XLSX): bytes}, summary="导出学生名册")
+    def get(self, request: Request) -> HttpResponse:
+        from tenant_apps.registry.exports import students_export
+
+        p = request.query_params
+        class_id = p.get("class_id")
+        qs = student_list(
+            search=p.get("q", ""),
+            status=p.get("status", ""),
+            audit_state=p.get("audit_state", ""),
+            class_id=int(class_id) if class_id and class_id.isdigit() else None,
+        )
+        response = HttpResponse(students_export(qs), content_type=XLSX)
+        response["Content-Disposition"] = 'attachment; filename="students.xlsx"'
+        return response
+
+
+class ImportTemplateApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+
+    @extend_schema(responses={(200, XLSX): bytes}, summary="下载学生导入模板")
+    def get(self, request: Request) -> HttpResponse:
+        from tenant_apps.registry.workbooks import template_build
+
+        school = request.tenant  # type: ignore[attr-defined]
+        response = HttpResponse(
+            template_build(school_name=school.name, school_code=school.code), content_type=XLSX
+        )
+        response["Content-Disposition"] = 'attachment; filename="student-template.xlsx"'
+        return response
+
+
+class ImportBatchOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    job_id = serializers.UUIDField(allow_null=True)
+    filename = serializers.CharField()
+    state = serializers.CharField()
+    mode = serializers.CharField()
+    counts = serializers.DictField()
+    errors = serializers.ListField(child=serializers.DictField())
+    duplicates = serializers.ListField(child=serializers.DictField())
+    annotated_url = serializers.SerializerMethodField()
+
+    def get_annotated_url(self, batch: ImportBatch) -> str:
+        return default_storage.url(batch.annotated_key) if batch.annotated_key else ""
+
+
+class ImportCreateApi(APIView):
+    permission_classes = [has_right(Right.DATA_MANAGE)]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: ImportBatchOutput},
+        summary="上传导入文件（先校验，确认后才写入）",
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError(
+                "请选择要上传的文件。", code="invalid", extra={"file": ["请选择文件。"]}
+            )
+        if upload.size and upload.size > 20 * 1024 * 1024:
+            raise ApplicationError("文件超过20MB，请拆分后分批导入。", code="upload")
+        batch = imports.import_start(
+            filename=upload.name or "upload",
+            data=upload.read(),
+            actor=Actor.of(request.user),
+            owner_id=request.user.pk,
+        )
+        return Response(ImportBatchOutput(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailApi(APIView):
+    permission_classes = [has_right(Right.DATA_MANAGE)]
+
+    @extend_schema(responses=ImportBatchOutput, summary="导入校验报告")
+    def get(self, request: Request, batch_id: str) -> Response:
+        batch = import_batch_get(batch_id=batch_id)
+        if batch is None:
+            raise NotFound()
+        return Response(ImportBatchOutput(batch).data)
+
+
+class ImportConfirmApi(APIView):
+    permission_classes = [has_right(Right.DATA_MANAGE)]
+
+    class InputSerializer(serializers.Serializer):
+        mode = serializers.ChoiceField(choices=ImportBatch.Mode.choices)
+
+    @extend_schema(
+        request=InputSerializer, responses={200: serializers.DictField()}, summary="确认导入"
+    )
+    def post(self, request: Request, batch_id: str) -> Response:
+        if import_batch_get(batch_id=batch_id) is None:
+            raise NotFound()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = imports.import_confirm(
+            batch_id=batch_id, mode=data.validated_data["mode"], actor=Actor.of(request.user)
+        )
+        return Response(result)
+
+
+class ProblemOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    student_id = serializers.UUIDField(source="student.identifier")
+    student_name = serializers.CharField(source="student.name")
+    kind = serializers.CharField()
+    kind_label = serializers.CharField(source="get_kind_display")
+    state = serializers.CharField()
+    others = serializers.ListField(child=serializers.DictField())
+    created_at = serializers.DateTimeField()
+
+
+class ProblemListApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+
+    @extend_schema(responses=ProblemOutput(many=True), summary="问题学籍列表")
+    def get(self, request: Request) -> Response:
+        return Response(ProblemOutput(problem_list(), many=True).data)
+
+
+def _problem_or_404(problem_id: int) -> ProblemRecord:
+    problem = ProblemRecord.objects.filter(pk=problem_id).first()
+    if problem is None:
+        raise NotFound()
+    return problem
+
+
+class ProblemDeleteApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200)
+
+    @extend_schema(request=InputSerializer, responses={204: None}, summary="问题学籍：删除")
+    def post(self, request: Request, problem_id: int) -> Response:
+        _problem_or_404(problem_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        problems.problem_delete(
+            problem_id=problem_id,
+            reason=data.validated_data["reason"],
+            actor=Actor.of(request.user),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProblemCorrectApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+
+    @extend_schema(
+        request=serializers.DictField(), responses={204: None}, summary="问题学籍：修改（变更）"
+    )
+    def post(self, request: Request, problem_id: int) -> Response:
+        _problem_or_404(problem_id)
+        problems.problem_correct(
+            problem_id=problem_id, raw=_raw(request.data), actor=Actor.of(request.user)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProblemEvidenceApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        note = serializers.CharField(max_length=300, required=False, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: serializers.DictField()},
+        summary="问题学籍：上传佐证",
+    )
+    def post(self, request: Request, problem_id: int) -> Response:
+        _problem_or_404(problem_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError(
+                "请选择佐证文件。", code="invalid", extra={"file": ["请选择文件。"]}
+            )
+        evidence = problems.problem_evidence_upload(
+            problem_id=problem_id,
+            name=upload.name or "evidence",
+            data=upload.read(),
+            note=str(request.data.get("note", "")),
+            actor=Actor.of(request.user),
+        )
+        return Response({"evidence_id": evidence.pk}, status=status.HTTP_201_CREATED)

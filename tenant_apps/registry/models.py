@@ -1,7 +1,8 @@
-"""Classes and students of one school. Schema: each school's own.
+"""Classes, students, family members, registration audit, problem records and imports
+of one school. Schema: each school's own.
 
-The registration issue extends Student to the full national template; this first cut
-carries what the platform shell, the demo data and the bureau counts need.
+Student and FamilyMember columns come from the national template (fields.py) so the
+model, the import template, validation and exports cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import uuid
 
 from django.db import models
 
+from tenant_apps.registry.fields import MEMBER_COLUMNS, STUDENT_COLUMNS, Column
+
 STAGE_DIGIT = {"primary": "1", "junior": "2", "senior": "3"}
+DIGIT_STAGE = {v: k for k, v in STAGE_DIGIT.items()}
 STAGE_NAME = {"primary": "小学", "junior": "初中", "senior": "高中"}
 
 
 class SchoolClass(models.Model):
     """A class (班级), named for good by its stage and entry year (domain.md §2.2).
-    Schema: each school's own. No PII. Written by the demo loader until registration
-    services arrive."""
+    Schema: each school's own. No PII. Written by registry.services."""
 
     class Stage(models.TextChoices):
         PRIMARY = "primary", "小学"
@@ -28,6 +31,7 @@ class SchoolClass(models.Model):
     entry_year = models.PositiveSmallIntegerField("入学年份")
     number = models.PositiveSmallIntegerField("班号")
     class_no = models.CharField("班级编号", max_length=7, unique=True, editable=False)
+    class_type = models.CharField("班级类型", max_length=2, default="10")
     teacher_name = models.CharField("班主任", max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -58,11 +62,52 @@ class SchoolClass(models.Model):
         """Display name, e.g. 小学2011级(02)班; it never changes at promotion."""
         return f"{STAGE_NAME[self.stage]}{self.entry_year}级({self.number:02d})班"
 
+    @property
+    def grade_name(self) -> str:
+        return f"{STAGE_NAME[self.stage]}{self.entry_year}级"
+
+
+def _model_field(col: Column, *, prefix: str = "") -> models.Field:  # type: ignore[type-arg]
+    """The database column for one template column; every one may be blank in the
+    database because validation, not the schema, decides what is required when."""
+    label = col.header.removeprefix(prefix)
+    if col.kind == "date8":
+        return models.DateField(label, null=True, blank=True)
+    if col.kind == "yesno":
+        return models.BooleanField(label, null=True, blank=True)
+    if col.kind == "int":
+        return models.PositiveSmallIntegerField(label, null=True, blank=True)
+    if col.kind == "decimal":
+        return models.DecimalField(label, max_digits=5, decimal_places=1, null=True, blank=True)
+    length = {
+        "code": 3,
+        "region12": 12,
+        "ym6": 6,
+        "postcode": 6,
+        "phone": 20,
+        "id_validity": 17,
+    }.get(col.kind, col.max_length)
+    return models.CharField(label, max_length=length, blank=True, default="")
+
+
+# Columns the Student model declares itself (relations, typed registry attributes).
+OWN_COLUMNS = {
+    "grade",
+    "class_no",
+    "number_in_class",
+    "name",
+    "sex",
+    "birth_date",
+    "id_number",
+    "entry_year_month",
+    "aux_number",
+}
+
 
 class Student(models.Model):
-    """A student's registry record. Schema: each school's own. PII: name, ID number,
-    birth date, codes of places. Written by the demo loader until registration services
-    arrive."""
+    """A student's registry record (学籍). Schema: each school's own. PII: everything
+    personal of the national template. Written by registry.services only; each write
+    also refreshes the student's public index entry in the same transaction."""
 
     class Sex(models.TextChoices):
         MALE = "1", "男"
@@ -78,33 +123,204 @@ class Student(models.Model):
         DECEASED = "11", "死亡"
         OTHER = "99", "其他"
 
+    class Audit(models.TextChoices):
+        DRAFT = "draft", "待提交"
+        PROBLEM = "problem", "问题学籍"
+        SCHOOL_PENDING = "school_pending", "待学校审核"
+        COUNTY_PENDING = "county_pending", "待教育局审核"
+        REGISTERED = "registered", "已注册"
+        DELETED = "deleted", "已删除"
+
+    class NumberKind(models.TextChoices):
+        TEMPORARY = "L", "临时学籍号"
+        FORMAL_ID = "G", "正式学籍号"
+        FORMAL_NO_ID = "J", "正式学籍号（无身份证）"
+
     identifier = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField("姓名", max_length=50)
     sex = models.CharField("性别", max_length=1, choices=Sex.choices)
     birth_date = models.DateField("出生日期")
-    id_number = models.CharField("身份证件号", max_length=18, blank=True, db_index=True)
-    ethnicity = models.CharField("民族", max_length=2, default="01")
-    birthplace = models.CharField("出生地", max_length=12)
-    household_region = models.CharField("户口所在地", max_length=12)
+    id_number = models.CharField("身份证件号", max_length=30, blank=True, db_index=True)
     school_class = models.ForeignKey(
         SchoolClass, verbose_name="班级", on_delete=models.PROTECT, related_name="students"
     )
-    number_in_class = models.PositiveSmallIntegerField("班内学号")
+    number_in_class = models.PositiveSmallIntegerField("班内学号", null=True, blank=True)
     entry_year_month = models.CharField("入学年月", max_length=6)
+    aux_number = models.CharField("学籍辅号", max_length=30, blank=True)
     status = models.CharField(
         "学籍状态", max_length=2, choices=Status.choices, default=Status.STUDYING
     )
+    audit_state = models.CharField(
+        "注册状态", max_length=20, choices=Audit.choices, default=Audit.DRAFT, db_index=True
+    )
+    national_number = models.CharField("全国学籍号", max_length=19, blank=True, db_index=True)
+    number_kind = models.CharField(max_length=1, choices=NumberKind.choices, blank=True)
+    name_initials = models.CharField("拼音首字母", max_length=20, blank=True, db_index=True)
+    deleted_reason = models.CharField("删除原因", max_length=200, blank=True)
+    # Maker/checker: the school approver must be someone else than the submitter.
+    submitted_by = models.CharField("提交人", max_length=80, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "学生"
         verbose_name_plural = "学生"
         ordering = ["school_class__class_no", "number_in_class"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["school_class", "number_in_class"], name="registry_student_unique_seat"
-            ),
-        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+for _col in STUDENT_COLUMNS:
+    if _col.key not in OWN_COLUMNS:
+        Student.add_to_class(_col.key, _model_field(_col))
+
+
+class FamilyMember(models.Model):
+    """A family member or guardian (成员1/成员2) of a student. Schema: each school's own.
+    PII. Written by registry.services with the student."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="family")
+    slot = models.PositiveSmallIntegerField("序号")
+
+    class Meta:
+        verbose_name = "家庭成员"
+        verbose_name_plural = "家庭成员"
+        ordering = ["student", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "slot"], name="registry_member_slot")
+        ]
+
+    def __str__(self) -> str:
+        return str(getattr(self, "name", ""))
+
+
+for _col in MEMBER_COLUMNS["member1"]:
+    FamilyMember.add_to_class(_col.key.removeprefix("m1_"), _model_field(_col, prefix="成员1"))
+
+
+class StudentEvent(models.Model):
+    """One step in a student's history: who did what, when, why, and what changed.
+    Schema: each school's own. Append-only; written by registry.services."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField("操作人", max_length=80)
+    action = models.CharField("操作", max_length=40)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    reason = models.CharField("原因", max_length=300, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "学籍记录"
+        verbose_name_plural = "学籍记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ProblemRecord(models.Model):
+    """A 问题学籍: why the record is held, who else matched (masked), and how it ends.
+    Schema: each school's own. Written by registry.services."""
+
+    class Kind(models.TextChoices):
+        DUPLICATE = "duplicate", "身份证件号重复"
+        SUSPECTED = "suspected", "疑似重复（姓名性别出生日期或姓名拼音出生日期相同）"
+
+    class State(models.TextChoices):
+        OPEN = "open", "待处理"
+        EVIDENCE_PENDING = "evidence_pending", "佐证待教育局审核"
+        RESOLVED = "resolved", "已解决"
+        DELETED = "deleted", "已删除"
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="problems")
+    kind = models.CharField("问题类型", max_length=20, choices=Kind.choices)
+    others = models.JSONField("相关记录", default=list)  # masked summaries, never full PII
+    state = models.CharField("状态", max_length=20, choices=State.choices, default=State.OPEN)
+    resolution = models.CharField("处理方式", max_length=20, blank=True)
+    reason = models.CharField("说明", max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "问题学籍"
+        verbose_name_plural = "问题学籍"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}：{self.student_id}"
+
+
+class Evidence(models.Model):
+    """A 佐证 file (image or PDF, stored on S3 under the school's prefix) and the
+    bureau's decision. Schema: each school's own. Written by registry.services."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "待审核"
+        ACCEPTED = "accepted", "已通过"
+        REJECTED = "rejected", "未通过"
+
+    problem = models.ForeignKey(ProblemRecord, on_delete=models.CASCADE, related_name="evidence")
+    file_key = models.CharField(max_length=300)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    note = models.CharField("说明", max_length=300, blank=True)
+    uploaded_by = models.CharField(max_length=80)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.CharField(max_length=80, blank=True)
+    decision_reason = models.CharField(max_length=300, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "佐证材料"
+        verbose_name_plural = "佐证材料"
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ImportBatch(models.Model):
+    """One uploaded workbook and its dry run. Schema: each school's own. The valid,
+    normalised rows wait in storage (payload_key) until the user confirms; nothing is
+    written to students before that. Written by registry.imports."""
+
+    class State(models.TextChoices):
+        VALIDATING = "validating", "校验中"
+        READY = "ready", "待确认"
+        COMMITTING = "committing", "写入中"
+        COMMITTED = "committed", "已导入"
+        CANCELLED = "cancelled", "已取消"
+        FAILED = "failed", "失败"
+
+    class Mode(models.TextChoices):
+        VALID_ONLY = "valid_only", "只导入正确的行"
+        ALL_OR_NOTHING = "all_or_nothing", "全部正确才导入"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job_id = models.UUIDField(null=True)
+    filename = models.CharField(max_length=200)
+    fmt = models.CharField(max_length=5)
+    file_key = models.CharField(max_length=300)
+    payload_key = models.CharField(max_length=300, blank=True)
+    annotated_key = models.CharField(max_length=300, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.VALIDATING)
+    mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
+    counts = models.JSONField(default=dict)
+    errors = models.JSONField(default=list)  # [{row, key, header, value, message, kind}]
+    duplicates = models.JSONField(default=list)  # [{row, kind, rule, other: masked summary}]
+    created_by = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "导入批次"
+        verbose_name_plural = "导入批次"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class IndexEntry(models.Model):
+    """One student record of any school, for 查重 and look-ups across schools.
+    Schema: public. Holds no readable identity: keyed hashes (HMAC) of the normalised
+    ID number, of name+sex+birth date and of pinyin(name)+birth date, plus the
+    non-identifying attributes bureaus count. Written by student_index.services in the
+    same transaction as the student row it mirrors.
+    """
+
+    school = models.ForeignKey("tenants.School", on_delete=models.CASCADE, related_name="+")
+    student_uuid = models.UUIDField(unique=True)
+    id_hash = models.CharField(max_length=32, blank=True, db_index=True)
+    name_hash = models.CharField(max_length=32, db_index=True)  # name + sex + birth date
+    pinyin_hash = models.CharField(max_length=32, db_index=True)  # pinyin(name) + birth date
+    stage = models.CharField(max_length=10)
+    entry_year = models.PositiveSmallIntegerField()
+    sex = models.CharField(max_length=1)
+    ethnicity = models.CharField(max_length=2)
+    status = models.CharField(max_length=2)
+    audit_state = models.CharField(max_length=20, db_index=True)
+    has_problem = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "学生索引"
+        verbose_name_plural = "学生索引"
+        indexes = [models.Index(fields=["school", "audit_state"])]
+
+    def __str__(self) -> str:
+        return str(self.student_uuid)
+
+
+class NumberSequence(models.Model):
+    """Counters for temporary (L) and formal no-ID (J) national student numbers, per
+    prefix (letter + 6-digit area + 8-digit birth date). Schema: public. No PII beyond a
+    birth date and an area. Written by student_index.services.national_number_next."""
+
+    prefix = models.CharField(max_length=15, primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "学籍号序列"
+        verbose_name_plural = "学籍号序列"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}:{self.last}"

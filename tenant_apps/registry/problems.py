@@ -1,0 +1,207 @@
+"""问题学籍处理: delete with a reason, correct, or upload evidence for the bureau.
+A resolved record goes back to the audit as a draft."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from shared_apps.student_index.services import index_remove, index_set_state
+from tenant_apps.registry.models import Evidence, ProblemRecord, Student
+from tenant_apps.registry.services import current_school, event_add, student_update
+
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+MSG_EVIDENCE_TYPE = "佐证材料只接受 JPG、PNG 图片或 PDF 文件。"
+MSG_EVIDENCE_SIZE = "佐证材料不能超过10MB。"
+MSG_EVIDENCE_FAKE = "文件内容与扩展名不符或已损坏，请重新扫描或拍照后上传。"
+MSG_PROBLEM_STATE = "该问题学籍当前状态为“{state}”，不能执行此操作。"
+
+
+def _open_problem(problem_id: int, states: set[str] | None = None) -> ProblemRecord:
+    problem = (
+        ProblemRecord.objects.select_for_update()
+        .select_related("student")
+        .filter(pk=problem_id)
+        .first()
+    )
+    if problem is None:
+        raise ApplicationError("未找到该问题学籍。", code="not_found")
+    allowed = states or {ProblemRecord.State.OPEN}
+    if problem.state not in allowed:
+        raise ApplicationError(
+            MSG_PROBLEM_STATE.format(state=problem.get_state_display()), code="state"
+        )
+    return problem
+
+
+def _resolve(problem: ProblemRecord, *, actor: Actor, resolution: str, reason: str = "") -> None:
+    problem.state = ProblemRecord.State.RESOLVED
+    problem.resolution, problem.reason = resolution, reason
+    problem.resolved_at = timezone.now()
+    problem.save()
+    student = problem.student
+    if not student.problems.filter(
+        state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING]
+    ).exists():
+        Student.objects.filter(pk=student.pk).update(audit_state=Student.Audit.DRAFT)
+        event_add(
+            [student.pk],
+            actor=actor,
+            action=f"问题学籍已解决（{resolution}）",
+            from_state=Student.Audit.PROBLEM,
+            to_state=Student.Audit.DRAFT,
+            reason=reason,
+        )
+        index_set_state(
+            student_uuids=[student.identifier], audit_state=Student.Audit.DRAFT, has_problem=False
+        )
+
+
+@transaction.atomic(durable=True)
+def problem_delete(*, problem_id: int, reason: str, actor: Actor) -> None:
+    """删除: the school removes its own record; the row stays visible as deleted."""
+    if not reason.strip():
+        raise ApplicationError(
+            "删除时请填写原因。", code="invalid", extra={"reason": ["请填写删除原因。"]}
+        )
+    problem = _open_problem(problem_id)
+    student = problem.student
+    problem.state, problem.resolution, problem.reason = ProblemRecord.State.DELETED, "删除", reason
+    problem.resolved_at = timezone.now()
+    problem.save()
+    Student.objects.filter(pk=student.pk).update(
+        audit_state=Student.Audit.DELETED, deleted_reason=reason.strip()[:200]
+    )
+    event_add(
+        [student.pk],
+        actor=actor,
+        action="删除",
+        from_state=student.audit_state,
+        to_state=Student.Audit.DELETED,
+        reason=reason.strip(),
+    )
+    index_remove(student_uuids=[student.identifier])
+
+
+def problem_correct(*, problem_id: int, raw: dict[str, Any], actor: Actor) -> None:
+    """变更: correct the data; if the re-check finds no match any more, it is resolved."""
+    with transaction.atomic(durable=True):
+        problem = _open_problem(problem_id)
+        student_id = problem.student_id
+    student = student_update(student_id=student_id, raw=raw, actor=actor)
+    with transaction.atomic(durable=True):
+        from shared_apps.student_index.services import duplicates_find
+        from tenant_apps.registry.services import keys_of
+
+        problem = _open_problem(problem_id)
+        hits = duplicates_find(
+            [
+                keys_of(
+                    {
+                        "name": student.name,
+                        "sex": student.sex,
+                        "birth_date": student.birth_date,
+                        "id_number": student.id_number,
+                        "id_type": getattr(student, "id_type", "1"),
+                    }
+                )
+            ],
+            exclude=[student.identifier],
+        )
+        if hits:
+            raise ApplicationError(
+                "修改后仍与其他学籍疑似重复，请上传佐证或联系对方学校。", code="still_duplicate"
+            )
+        _resolve(problem, actor=actor, resolution="变更")
+
+
+def evidence_check(*, name: str, data: bytes) -> str:
+    """The content type of an acceptable evidence file, or a clear refusal."""
+    if len(data) > MAX_EVIDENCE_BYTES:
+        raise ApplicationError(
+            MSG_EVIDENCE_SIZE, code="upload", extra={"file": [MSG_EVIDENCE_SIZE]}
+        )
+    lower = name.lower()
+    if lower.endswith(".pdf"):
+        if not data.startswith(b"%PDF-"):
+            raise ApplicationError(
+                MSG_EVIDENCE_FAKE, code="upload", extra={"file": [MSG_EVIDENCE_FAKE]}
+            )
+        return "application/pdf"
+    if lower.endswith((".jpg", ".jpeg", ".png")):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+                fmt = image.format
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise ApplicationError(
+                MSG_EVIDENCE_FAKE, code="upload", extra={"file": [MSG_EVIDENCE_FAKE]}
+            ) from exc
+        if fmt not in {"JPEG", "PNG"}:
+            raise ApplicationError(
+                MSG_EVIDENCE_FAKE, code="upload", extra={"file": [MSG_EVIDENCE_FAKE]}
+            )
+        return "image/jpeg" if fmt == "JPEG" else "image/png"
+    raise ApplicationError(MSG_EVIDENCE_TYPE, code="upload", extra={"file": [MSG_EVIDENCE_TYPE]})
+
+
+@transaction.atomic(durable=True)
+def problem_evidence_upload(
+    *, problem_id: int, name: str, data: bytes, note: str, actor: Actor
+) -> Evidence:
+    """佐证: the data is right; the proof goes to the bureau for a decision."""
+    from shared_apps.bureau.models import EvidenceReview
+
+    content_type = evidence_check(name=name, data=data)
+    problem = _open_problem(problem_id)
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[content_type]
+    key = default_storage.save(
+        f"evidence/{problem.pk}/{timezone.now():%Y%m%d%H%M%S}.{extension}", ContentFile(data)
+    )
+    evidence = Evidence.objects.create(
+        problem=problem,
+        file_key=key,
+        original_name=name[:200],
+        content_type=content_type,
+        size=len(data),
+        note=note.strip()[:300],
+        uploaded_by=actor.label,
+    )
+    problem.state = ProblemRecord.State.EVIDENCE_PENDING
+    problem.save(update_fields=["state"])
+    event_add([problem.student_id], actor=actor, action="上传佐证", reason=note.strip())
+    EvidenceReview.objects.create(
+        school_id=current_school().id,
+        problem_id=problem.pk,
+        evidence_id=evidence.pk,
+        student_uuid=problem.student.identifier,
+    )
+    return evidence
+
+
+@transaction.atomic
+def evidence_decide(
+    *, problem_id: int, evidence_id: int, accept: bool, reason: str, actor: Actor
+) -> None:
+    """Bureau decision, run inside the school's schema by bureau.services."""
+    problem = _open_problem(problem_id, {ProblemRecord.State.EVIDENCE_PENDING})
+    evidence = Evidence.objects.select_for_update().get(pk=evidence_id, problem=problem)
+    evidence.decision = Evidence.Decision.ACCEPTED if accept else Evidence.Decision.REJECTED
+    evidence.decided_by, evidence.decision_reason = actor.label, reason.strip()[:300]
+    evidence.decided_at = timezone.now()
+    evidence.save()
+    if accept:
+        _resolve(problem, actor=actor, resolution="佐证", reason=reason.strip())
+    else:
+        problem.state = ProblemRecord.State.OPEN
+        problem.save(update_fields=["state"])
+        event_add([problem.student_id], actor=actor, action="佐证未通过", reason=reason.strip())
