@@ -9,6 +9,7 @@ themselves, so Django's flush never wipes the public tables.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+
+from config.settings import database_from_url
 
 PASSWORD = "Test-Passw0rd-xyz"  # noqa: S105 - test accounts only
 
@@ -161,7 +164,8 @@ def django_db_setup(
         own_setup = None
         # pytest-django creates the test database only when a collected test asks for
         # `db`; a run of live_db tests alone (worker, browser) must get one as well.
-        if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+        configured = database_from_url(os.environ.get("DATABASE_URL", ""))["NAME"]
+        if connection.settings_dict["NAME"] == configured:
             own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         world = _build_world()
     yield world

@@ -296,7 +296,10 @@ def cmd_test(args: list[str]) -> int:
     ensure_chromium()
     STATE.mkdir(exist_ok=True)
     own_pg = not os.environ.get("DATABASE_URL")
-    env = services_env(fresh=True, tag="-test")
+    # One data directory and Redis per run, so that runs side by side never share state.
+    tag = f"-test-{os.getpid()}"
+    pgdata, redis_dir = ROOT / f".pgdata{tag}", STATE / f"redis{tag}"
+    env = services_env(fresh=True, tag=tag)
     env["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"  # Playwright's sync API runs an event loop
     env.setdefault("BASE_DOMAIN", "localhost")
     try:
@@ -309,9 +312,11 @@ def cmd_test(args: list[str]) -> int:
                 log(f"S3 (moto server): {env['AWS_S3_ENDPOINT_URL']}")
             result = subprocess.run([PY, "-m", "pytest", *args], env=env, cwd=ROOT)
     finally:
-        stop_redis(STATE / "redis-test")
+        stop_redis(redis_dir)
+        shutil.rmtree(redis_dir, ignore_errors=True)
         if own_pg:
-            stop_postgres(ROOT / ".pgdata-test")
+            stop_postgres(pgdata)
+            shutil.rmtree(pgdata, ignore_errors=True)
     if result.returncode == 5:
         log("pytest collected no tests: that is a failure here.")
         return 1

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # repository root
@@ -241,6 +242,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.schools_fan_out",
         "schedule": 15 * 60,
         "args": ["tenants.tasks.school_stats_refresh"],
+    },
+    # Nightly 查重 across every school (01:30 Beijing time): the index finds the groups,
+    # each school flags its own records.
+    "student-index-recheck": {
+        "task": "student_index.recheck",
+        "schedule": crontab(hour=1, minute=30),
     },
 }
 

@@ -205,3 +205,51 @@ def evidence_decide(
         problem.state = ProblemRecord.State.OPEN
         problem.save(update_fields=["state"])
         event_add([problem.student_id], actor=actor, action="佐证未通过", reason=reason.strip())
+
+
+@transaction.atomic(durable=True)
+def problems_flag(*, items: list[dict[str, Any]]) -> int:
+    """Open a 问题学籍 for each listed record of this school that has none open yet.
+
+    Drafts move to the problem queue; records already further in the audit keep their
+    state but carry the open problem (and the index flag) until it is handled.
+    """
+    import uuid
+
+    from shared_apps.student_index.services import Hit
+    from tenant_apps.registry.services import masked_for_hits
+
+    actor = Actor(username="system", name="系统查重", schema="")
+    created = 0
+    for item in items:
+        student = Student.objects.filter(identifier=item["student_uuid"]).first()
+        if student is None or student.audit_state == Student.Audit.DELETED:
+            continue
+        if student.problems.filter(
+            state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING]
+        ).exists():
+            continue
+        hits = [
+            Hit(0, item["kind"], "id", int(sid), uuid.UUID(str(u))) for sid, u in item["others"]
+        ]
+        others = list(masked_for_hits(hits).values())
+        ProblemRecord.objects.create(student=student, kind=item["kind"], others=others)
+        if student.audit_state == Student.Audit.DRAFT:
+            Student.objects.filter(pk=student.pk).update(audit_state=Student.Audit.PROBLEM)
+        event_add(
+            [student.pk],
+            actor=actor,
+            action="夜间查重发现问题",
+            reason=ProblemRecord.Kind(item["kind"]).label,
+        )
+        index_set_state(
+            student_uuids=[student.identifier],
+            has_problem=True,
+            **(
+                {"audit_state": Student.Audit.PROBLEM}
+                if student.audit_state == Student.Audit.DRAFT
+                else {}
+            ),
+        )
+        created += 1
+    return created

@@ -30,3 +30,10 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
         f"疑似重复 {c['suspected']} 行。请查看报告后确认。",
     )
     return {k: v for k, v in c.items() if isinstance(v, int)}
+
+
+@app.task(name="registry.problems_flag")
+def problems_flag_task(items: list[dict[str, object]]) -> int:
+    from tenant_apps.registry.problems import problems_flag
+
+    return problems_flag(items=items)

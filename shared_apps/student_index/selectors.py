@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One record that shares an identity key with records elsewhere."""
+
+    school_id: int
+    student_uuid: uuid.UUID
+    kind: str  # "duplicate" or "suspected"
+    others: tuple[tuple[int, uuid.UUID], ...]  # (school_id, uuid) of the matching records
+
+
+DUPLICATE_GROUPS_SQL = """
+    SELECT 'duplicate', array_agg(school_id), array_agg(student_uuid)
+      FROM public.student_index_indexentry
+     WHERE id_hash <> '' {scope}
+     GROUP BY id_hash HAVING count(*) > 1
+    UNION ALL
+    SELECT 'suspected', array_agg(school_id), array_agg(student_uuid)
+      FROM public.student_index_indexentry
+     WHERE true {scope}
+     GROUP BY name_hash
+    HAVING count(*) > 1 AND (count(DISTINCT id_hash) > 1 OR bool_or(id_hash = ''))
+"""
+
+
+def duplicate_flags(*, school_ids: list[int] | None = None) -> list[Flag]:
+    """Every record of a duplicate group (same ID number, or same name+sex+birth date with
+    different or missing ID numbers), found with two grouped scans of the index."""
+    scope = "AND school_id = ANY(%s)" if school_ids is not None else ""
+    params = [school_ids, school_ids] if school_ids is not None else []
+    with connection.cursor() as cursor:
+        cursor.execute(DUPLICATE_GROUPS_SQL.format(scope=scope), params)
+        groups = cursor.fetchall()
+    flags: dict[uuid.UUID, Flag] = {}
+    for kind, schools, uuids in groups:
+        members = list(zip(schools, uuids, strict=True))
+        for school_id, student_uuid in members:
+            others = tuple(m for m in members if m[1] != student_uuid)
+            current = flags.get(student_uuid)
+            if current is None or (current.kind == "suspected" and kind == "duplicate"):
+                flags[student_uuid] = Flag(school_id, student_uuid, kind, others)
+    return list(flags.values())

@@ -1,0 +1,203 @@
+"""Import of a generated 2,000-row workbook with seeded errors of every kind: exact
+counts per kind, nothing written before confirmation, the annotated workbook, both
+confirmation modes, re-importing the same file, and refused uploads that leave no trace."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import connection
+from openpyxl import Workbook, load_workbook
+from stdnum.cn import ric
+
+from config.celery import app
+from conftest import World, login
+from tenant_apps.registry.fields import COLUMNS
+from tenant_apps.registry.tests.factories import valid_row
+from tenants.context import school_context
+
+pytestmark = pytest.mark.django_db
+BASE = 5000  # seq offset so these pupils never meet the other tests' pupils
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def _wrong_check(id_number: str) -> str:
+    right = ric.calc_check_digit(id_number[:17] + "0")
+    wrong = "0" if right != "0" else "1"
+    return id_number[:17] + wrong
+
+
+# kind -> (how many rows, how to spoil a row)
+SEEDS = {
+    "id_check_digit": (30, lambda r: {"id_number": _wrong_check(str(r["id_number"]))}),
+    "ethnicity_suffix": (25, lambda r: {"ethnicity": "汉"}),
+    "region_unknown": (15, lambda r: {"birthplace": "430181999201"}),
+    "name_space": (10, lambda r: {"name": "王 小明"}),
+    "date_invalid": (10, lambda r: {"birth_date": "20180230"}),
+    "required": (12, lambda r: {"home_address": ""}),
+    "code_unknown": (8, lambda r: {"health": "很好"}),
+    "phone": (9, lambda r: {"phone": "12345"}),
+}
+IN_FILE_DUPLICATES = 5
+ELSEWHERE_DUPLICATES = 6
+TOTAL = 2000
+
+
+def _workbook(rows: list[dict[str, object]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "学生信息"
+    sheet.append([c.header for c in COLUMNS])
+    for row in rows:
+        sheet.append([row.get(c.key, "") for c in COLUMNS])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _rows(world: World) -> tuple[list[dict[str, object]], dict[str, int]]:
+    rows = [valid_row(seq=BASE + i) for i in range(TOTAL)]
+    expected: dict[str, int] = {}
+    i = 0
+    for kind, (count, spoil) in SEEDS.items():
+        for _ in range(count):
+            rows[i].update(spoil(rows[i]))
+            i += 1
+        expected[kind] = count
+    for n in range(IN_FILE_DUPLICATES):  # copies of valid rows further down the file
+        rows[i] = dict(rows[TOTAL - 1 - n])
+        i += 1
+    # pupils already registered in school B
+    b = login(world.b.host, "registrar")
+    for n in range(ELSEWHERE_DUPLICATES):
+        response = b.post("/api/v1/students/", rows[i], content_type="application/json")
+        assert response.status_code == 201, response.content
+        i += 1
+    connection.set_schema_to_public()
+    expected["duplicate"] = IN_FILE_DUPLICATES + ELSEWHERE_DUPLICATES
+    return rows, expected
+
+
+def _upload(client, data: bytes, name: str = "students.xlsx", *, reset: bool = True):  # type: ignore[no-untyped-def]
+    upload = io.BytesIO(data)
+    upload.name = name
+    response = client.post("/api/v1/imports/", {"file": upload})
+    if reset:
+        connection.set_schema_to_public()
+    return response
+
+
+def _count_students(schema: str) -> int:
+    from tenant_apps.registry.models import Student
+
+    with school_context(schema):
+        return Student.objects.count()
+
+
+def test_dry_run_counts_every_error_kind_and_writes_nothing_until_confirmed(
+    world: World, eager: None, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    rows, expected = _rows(world)
+    before = _count_students(world.a.schema)
+    client = login(world.a.host, "registrar")
+    # on_commit callbacks run where the request left the connection: in school A, as
+    # they would right after the request's commit in production
+    with django_capture_on_commit_callbacks(execute=True):
+        started = _upload(client, _workbook(rows), reset=False)
+    connection.set_schema_to_public()
+    assert started.status_code == 202, started.content
+    batch_id = started.json()["id"]
+    report = client.get(f"/api/v1/imports/{batch_id}/").json()
+    connection.set_schema_to_public()
+    counts = report["counts"]
+    bad = sum(n for n, _ in SEEDS.values()) + expected["duplicate"]
+    assert counts["total"] == TOTAL
+    assert counts["invalid"] == bad
+    assert counts["valid"] == TOTAL - bad
+    assert counts["by_kind"] == expected
+    assert report["state"] == "ready"
+    assert _count_students(world.a.schema) == before, "nothing is written by the dry run"
+    # each error names the Excel row, the column and the rule in Chinese
+    first = next(e for e in report["errors"] if e["kind"] == "id_check_digit")
+    assert first["row"] == 2 and first["header"] == "身份证件号" and "校验" in first["message"]
+    elsewhere = [d for d in report["duplicates"] if d["other"]["school_name"] == world.b.name]
+    assert len(elsewhere) == ELSEWHERE_DUPLICATES
+    assert all("*" in d["other"]["name"] and "*" in d["other"]["id_number"] for d in elsewhere)
+    # the annotated workbook marks the bad cells and explains each row
+    with school_context(world.a.schema):
+        from tenant_apps.registry.models import ImportBatch
+
+        key = ImportBatch.objects.get(pk=batch_id).annotated_key
+        annotated = load_workbook(default_storage.open(key, "rb"))
+    connection.set_schema_to_public()
+    sheet = annotated.worksheets[0]
+    id_col = [c.header for c in COLUMNS].index("身份证件号") + 1
+    cell = sheet.cell(row=2, column=id_col)
+    assert cell.fill.fgColor.rgb.endswith("FFC7CE") and "校验" in cell.comment.text
+    assert sheet.cell(row=1, column=sheet.max_column).value == "错误说明"
+
+    # "nothing unless all are valid" is refused while errors remain
+    refused = client.post(
+        f"/api/v1/imports/{batch_id}/confirm/",
+        {"mode": "all_or_nothing"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert _count_students(world.a.schema) == before
+    # "only the valid rows" writes exactly those, once
+    done = client.post(
+        f"/api/v1/imports/{batch_id}/confirm/",
+        {"mode": "valid_only"},
+        content_type="application/json",
+    )
+    assert done.status_code == 200, done.content
+    assert done.json() == {"written": TOTAL - bad, "skipped": 0}
+    assert _count_students(world.a.schema) == before + TOTAL - bad
+    again = client.post(
+        f"/api/v1/imports/{batch_id}/confirm/",
+        {"mode": "valid_only"},
+        content_type="application/json",
+    )
+    assert again.status_code == 400
+    assert _count_students(world.a.schema) == before + TOTAL - bad
+
+    # re-importing the same file creates no duplicates: every row is now already here
+    with django_capture_on_commit_callbacks(execute=True):
+        second = _upload(client, _workbook(rows), reset=False)
+    connection.set_schema_to_public()
+    report2 = client.get(f"/api/v1/imports/{second.json()['id']}/").json()
+    connection.set_schema_to_public()
+    assert report2["counts"]["valid"] == 0
+    assert report2["counts"]["by_kind"]["duplicate"] == TOTAL - bad + expected["duplicate"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("a.xlsx", b"", "空"),
+        ("a.xlsx", b"\x89PNG\r\n\x1a\n" + b"0" * 100, "扩展名"),
+        ("a.pdf", b"%PDF-1.4 hello", "xlsx"),
+        ("a.csv", b"name\x00,x", "csv"),
+    ],
+)
+def test_refused_uploads_leave_no_trace(world: World, name: str, data: bytes, message: str) -> None:
+    from shared_apps.jobs.models import Job
+    from tenant_apps.registry.models import ImportBatch
+
+    jobs = Job.objects.count()
+    client = login(world.a.host, "registrar")
+    response = _upload(client, data, name)
+    assert response.status_code == 400
+    assert message.lower() in response.json()["error"]["message"].lower()
+    assert Job.objects.count() == jobs
+    with school_context(world.a.schema):
+        assert ImportBatch.objects.count() == 0
