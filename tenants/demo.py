@@ -65,7 +65,8 @@ STAGE_AGE = {"primary": 6, "junior": 12, "senior": 15}
 
 def _id_number(rng: random.Random, birth: dt.date, sex: str, serial: int) -> str:
     """18-digit resident ID with a correct check character (python-stdnum)."""
-    seq = (serial % 49) * 2 + (1 if sex == Student.Sex.MALE else 2)  # odd = male
+    # Serials are unique across the demo (< 499), so no two pupils share an ID number.
+    seq = (serial % 499) * 2 + (1 if sex == Student.Sex.MALE else 0)  # odd = male
     body = f"{COUNTY}{birth:%Y%m%d}{seq:03d}"
     return body + ric.calc_check_digit(body + "0")
 
@@ -74,45 +75,141 @@ def _school_year_start(today: dt.date) -> int:
     return today.year if today.month >= 9 else today.year - 1
 
 
-def _load_students(demo: DemoSchool, rng: random.Random) -> None:
+def _pupil(
+    rng: random.Random, klass: SchoolClass, seat: int, serial: int, township: str, stage: str
+) -> dict[str, object]:
+    """What a class teacher types into the national template for one pupil."""
+    sex = rng.choice(("男", "女"))
+    born = dt.date(klass.entry_year - STAGE_AGE[stage], 1, 1) + dt.timedelta(
+        days=rng.randrange(300)
+    )
+    village = rng.choice(("001", "002", "201", "202", "203", "205"))
+    place = f"{township}{village}"
+    surname = rng.choice(SURNAMES)
+    address = f"湖南省浏阳市{rng.randrange(1, 30)}组{rng.randrange(1, 99)}号"
+    father_id = _id_number(
+        rng, dt.date(1985, 1, 1) + dt.timedelta(days=rng.randrange(3000)), Student.Sex.MALE, serial
+    )
+    return {
+        "name": surname + "".join(rng.sample(GIVEN, rng.choice((1, 2)))),
+        "sex": sex,
+        "birth_date": f"{born:%Y%m%d}",
+        "birthplace": place,
+        "native_place": "湖南浏阳",
+        "ethnicity": rng.choice(("汉族",) * 18 + ("土家族", "苗族")),
+        "nationality": "中国",
+        "id_type": "居民身份证",
+        "id_number": _id_number(rng, born, "1" if sex == "男" else "2", serial),
+        "overseas": "否",
+        "political": "群众",
+        "health": "健康或良好",
+        "household_region": place,
+        "household_type": "农业户口",
+        "number_in_class": str(seat),
+        "grade": klass.grade_name,
+        "class_no": klass.class_no,
+        "entry_year_month": f"{klass.entry_year}09",
+        "entry_mode": "就近入学",
+        "attendance": rng.choice(("走读",) * 4 + ("住校",)),
+        "source": "正常入学",
+        "current_address": address,
+        "postal_address": address,
+        "home_address": address,
+        "phone": f"139{rng.randrange(10**8):08d}",
+        "postcode": "410300",
+        "only_child": rng.choice(("是", "否")),
+        "preschool": "是",
+        "left_behind": rng.choice(("非留守儿童",) * 3 + ("单亲留守儿童",)),
+        "migrant_child": "否",
+        "orphan": "否",
+        "martyr_child": "否",
+        "needs_aid": "否",
+        "boarding_subsidy": "否",
+        "transport": "步行",
+        "m1_name": surname + "建国",
+        "m1_relation": "父亲",
+        "m1_phone": f"137{rng.randrange(10**8):08d}",
+        "m1_is_guardian": "是",
+        "m1_id_type": "居民身份证",
+        "m1_id_number": father_id,
+        "m1_household_region": place,
+        "m2_name": rng.choice(SURNAMES) + "秀英",
+        "m2_relation": "母亲",
+        "m2_phone": f"136{rng.randrange(10**8):08d}",
+        "m2_is_guardian": "是",
+        "m2_household_region": place,
+    }
+
+
+def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> None:
+    """Classes and pupils through the registry's own services, then the audit: older
+    grades fully registered, the newest grade spread over the audit's states."""
+    from common.actor import Actor
+    from tenant_apps.registry.imports import students_create_bulk
+    from tenant_apps.registry.services import (
+        class_create,
+        students_county_decide,
+        students_school_decide,
+        students_submit,
+    )
+    from tenant_apps.registry.validation import RowValidator
+
     if Student.objects.exists():
         return
     year0 = _school_year_start(timezone.localdate())
     stage = demo.stages[0]
-    serial = 0
-    students: list[Student] = []
+    serial, rows = serial_base, []
+    classes = []
     for grade in range(STAGE_YEARS[stage]):
-        entry_year = year0 - grade
         for number in range(1, demo.classes_per_grade + 1):
-            klass = SchoolClass.objects.create(
+            klass = class_create(
                 stage=stage,
-                entry_year=entry_year,
+                entry_year=year0 - grade,
                 number=number,
-                class_no=SchoolClass.make_class_no(stage, entry_year, number),
                 teacher_name=rng.choice(SURNAMES) + rng.choice(("老师", "丽", "强", "芳")),
             )
+            classes.append(klass)
             for seat in range(1, demo.pupils_per_class + 1):
                 serial += 1
-                sex = rng.choice(Student.Sex.values)
-                born = dt.date(entry_year - STAGE_AGE[stage], 1, 1) + dt.timedelta(
-                    days=rng.randrange(365)
-                )
-                village = rng.choice(("000", "001", "002", "201", "202", "203", "205"))
-                students.append(
-                    Student(
-                        name=rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2)))),
-                        sex=sex,
-                        birth_date=born,
-                        id_number=_id_number(rng, born, sex, serial),
-                        ethnicity=rng.choice(("01",) * 18 + ("15", "06")),
-                        birthplace=f"{demo.township}{village}",
-                        household_region=f"{demo.township}{village}",
-                        school_class=klass,
-                        number_in_class=seat,
-                        entry_year_month=f"{entry_year}09",
-                    )
-                )
-    Student.objects.bulk_create(students)
+                rows.append(_pupil(rng, klass, seat, serial, demo.township, stage))
+    validator = RowValidator(class_nos={c.class_no for c in classes})
+    checked = [validator.validate(raw) for raw in rows]
+    bad = [r.errors for r in checked if r.errors]
+    if bad:
+        raise RuntimeError(f"demo pupil fails validation: {bad[0]}")
+    registrar = Actor("A002", "李建国", demo.slug)
+    approver = Actor("A003", "陈校长", demo.slug)
+    bureau = Actor("lyjy01", "浏阳市教育局刘学籍", "public")
+    with transaction.atomic():
+        students_create_bulk(
+            rows=[(n, r.data, []) for n, r in enumerate(checked, 2)], actor=registrar
+        )
+    newest = classes[0].entry_year
+    older = list(
+        Student.objects.exclude(school_class__entry_year=newest).values_list("pk", flat=True)
+    )
+    new = list(
+        Student.objects.filter(school_class__entry_year=newest)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if older:
+        students_submit(student_ids=older, actor=registrar)
+        students_school_decide(student_ids=older, approve=True, reason="", actor=approver)
+        with transaction.atomic():
+            students_county_decide(
+                student_uuids=list(
+                    Student.objects.filter(pk__in=older).values_list("identifier", flat=True)
+                ),
+                approve=True,
+                reason="",
+                actor=bureau,
+            )
+    # the newest grade: a third waits for the bureau, a third for the school, a third drafts
+    third = len(new) // 3
+    if third:
+        students_submit(student_ids=new[: 2 * third], actor=registrar)
+        students_school_decide(student_ids=new[:third], approve=True, reason="", actor=approver)
 
 
 def _ensure_user(
@@ -172,10 +269,11 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
         school_provision(school_id=school_id)
         schema = School.objects.get(pk=school_id).schema_name
         school_logins = logins.setdefault(demo.slug, {})
-        with school_context(schema), transaction.atomic():
-            for username, name, roles in STAFF:
-                _ensure_user(username, name, [str(r) for r in roles], None, school_logins)
-            _load_students(demo, random.Random(demo.code))
+        with school_context(schema):
+            with transaction.atomic():
+                for username, name, roles in STAFF:
+                    _ensure_user(username, name, [str(r) for r in roles], None, school_logins)
+            _load_students(demo, random.Random(demo.code), serial_base=200 * SCHOOLS.index(demo))
             school_stats_refresh()
 
     state_dir.mkdir(parents=True, exist_ok=True)

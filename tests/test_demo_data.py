@@ -57,5 +57,16 @@ def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Pa
             assert student.id_number[6:14] == student.birth_date.strftime("%Y%m%d")
             assert int(student.id_number[16]) % 2 == (1 if student.sex == "1" else 0)
             assert validate_region_code(student.household_region) == student.household_region
+        states = set(Student.objects.values_list("audit_state", flat=True))
+        registered = Student.objects.filter(audit_state="registered")
+        assert {"registered", "county_pending", "school_pending", "draft"} <= states
+        assert all(s.national_number == "G" + s.id_number for s in registered)
+        assert all(s.family.count() == 2 for s in registered[:20])
     connection.set_schema_to_public()
+    from shared_apps.student_index.models import IndexEntry
+
+    with school_context(gugang.schema_name):
+        students = Student.objects.count()
+    connection.set_schema_to_public()
+    assert IndexEntry.objects.filter(school=gugang).count() == students == 168
     assert (tmp_path / "demo-logins.txt").read_text().count("A002") == 3
