@@ -55,6 +55,19 @@ def test_openapi_schema_and_docs_on_both_hosts(world: World, db: None) -> None:
     assert "/api/v1/schools/" in public_paths
     assert "/api/v1/schools/" not in school_paths
     assert {"/api/v1/me/", "/api/v1/jobs/{job_id}/"} <= school_paths & public_paths
+    assert {
+        "/api/v1/students/",
+        "/api/v1/students/{student_id}/",
+        "/api/v1/imports/",
+        "/api/v1/imports/{batch_id}/confirm/",
+        "/api/v1/problems/{problem_id}/evidence/",
+        "/api/v1/students/school-decision/",
+    } <= school_paths
+    assert {
+        "/api/v1/audit/students/",
+        "/api/v1/audit/students/decision/",
+        "/api/v1/audit/evidence/",
+    } <= public_paths
     docs = Client(HTTP_HOST=world.a.host).get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()

@@ -8,12 +8,12 @@ import io
 from collections.abc import Iterator
 
 import pytest
+from config.celery import app
 from django.core.files.storage import default_storage
 from django.db import connection
 from openpyxl import Workbook, load_workbook
 from stdnum.cn import ric
 
-from config.celery import app
 from conftest import World, login
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.tests.factories import valid_row
@@ -78,7 +78,7 @@ def _rows(world: World) -> tuple[list[dict[str, object]], dict[str, int]]:
         i += 1
     # pupils already registered in school B
     b = login(world.b.host, "registrar")
-    for n in range(ELSEWHERE_DUPLICATES):
+    for _ in range(ELSEWHERE_DUPLICATES):
         response = b.post("/api/v1/students/", rows[i], content_type="application/json")
         assert response.status_code == 201, response.content
         i += 1
@@ -128,7 +128,9 @@ def test_dry_run_counts_every_error_kind_and_writes_nothing_until_confirmed(
     assert _count_students(world.a.schema) == before, "nothing is written by the dry run"
     # each error names the Excel row, the column and the rule in Chinese
     first = next(e for e in report["errors"] if e["kind"] == "id_check_digit")
-    assert first["row"] == 2 and first["header"] == "身份证件号" and "校验" in first["message"]
+    assert first["row"] == 2
+    assert first["header"] == "身份证件号"
+    assert "校验" in first["message"]
     elsewhere = [d for d in report["duplicates"] if d["other"]["school_name"] == world.b.name]
     assert len(elsewhere) == ELSEWHERE_DUPLICATES
     assert all("*" in d["other"]["name"] and "*" in d["other"]["id_number"] for d in elsewhere)
@@ -142,7 +144,8 @@ def test_dry_run_counts_every_error_kind_and_writes_nothing_until_confirmed(
     sheet = annotated.worksheets[0]
     id_col = [c.header for c in COLUMNS].index("身份证件号") + 1
     cell = sheet.cell(row=2, column=id_col)
-    assert cell.fill.fgColor.rgb.endswith("FFC7CE") and "校验" in cell.comment.text
+    assert cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert "校验" in cell.comment.text
     assert sheet.cell(row=1, column=sheet.max_column).value == "错误说明"
 
     # "nothing unless all are valid" is refused while errors remain
