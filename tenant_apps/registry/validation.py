@@ -111,7 +111,7 @@ MSG_AGE_RANGE = (
 )
 MSG_YM_FORMAT = "{header}应为6位数字的年月，如“202409”。"
 MSG_YM_MONTH = "{header}“{value}”的月份应为01–12。"
-MSG_YM_FUTURE = "{header}“{value}”晚于本月。"
+MSG_YM_FUTURE = "{header}“{value}”太晚：最多只能填写三个月以后的入学年月。"
 MSG_YM_BEFORE_BIRTH = "{header}“{value}”不能早于出生年份加3年（{year}年）。"
 MSG_CLASS_ENTRY = "班级编号的入学年份与入学年月不一致：班级“{class_no}”，{header}“{value}”。"
 MSG_CLASS_FORMAT = (
@@ -344,7 +344,11 @@ class RowValidator:
     ) -> None:
         self.today = today if today is not None else timezone.localdate()
         self.class_nos = frozenset(class_nos) if class_nos is not None else None
-        self._today_ym = f"{self.today.year:04d}{self.today.month:02d}"
+        # New pupils are registered over the summer for the September intake, so an entry
+        # month up to three months ahead is accepted; later ones are typing mistakes.
+        ahead = self.today.month + 3
+        year, month = self.today.year + (ahead - 1) // 12, (ahead - 1) % 12 + 1
+        self._today_ym = f"{year:04d}{month:02d}"
         # A school year starts on 1 September; grade ordinals are relative to it.
         self._school_year = self.today.year if self.today.month >= 9 else self.today.year - 1
         # Loads the division code set into the region validator's process-wide cache now,

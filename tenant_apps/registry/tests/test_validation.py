@@ -556,10 +556,12 @@ def test_entry_year_month_format(validator: RowValidator, cell: object) -> None:
     only_error(run(validator, entry_year_month=cell), "entry_year_month", "entry_ym")
 
 
-def test_entry_year_month_not_in_the_future(validator: RowValidator) -> None:
-    result = RowValidator(today=dt.date(2024, 8, 31)).validate(valid_row())
+def test_entry_year_month_at_most_three_months_ahead(validator: RowValidator) -> None:
+    # registering in June for the September intake is normal practice
+    assert RowValidator(today=dt.date(2024, 6, 15)).validate(valid_row()).errors == []
+    result = RowValidator(today=dt.date(2024, 5, 31)).validate(valid_row())
     assert kinds_of(result, "entry_year_month") == ["entry_ym"]
-    assert "晚于本月" in errors_of(result, "entry_year_month")[0].message
+    assert "三个月以后" in errors_of(result, "entry_year_month")[0].message
 
 
 def test_entry_year_month_not_before_birth_year_plus_3(validator: RowValidator) -> None:
