@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from config.settings import database_from_url
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-
-from config.settings import database_from_url
 
 PASSWORD = "Test-Passw0rd-xyz"  # noqa: S105 - test accounts only
 

@@ -36,11 +36,19 @@ SCHOOL_MENU = (
     ),
     MenuSection(
         gettext_noop("学籍管理"),
-        (MenuItem(gettext_noop("学生名册"), "registry:student_list", Right.REGISTRY_VIEW),),
+        (
+            MenuItem(gettext_noop("学生名册"), "registry:student_list", Right.REGISTRY_VIEW),
+            MenuItem(gettext_noop("新增学生"), "registry:student_create", Right.REGISTRY_EDIT),
+            MenuItem(gettext_noop("学籍审核"), "registry:audit", Right.REGISTRY_APPROVE),
+            MenuItem(gettext_noop("问题学籍"), "registry:problems", Right.REGISTRY_EDIT),
+        ),
     ),
     MenuSection(
         gettext_noop("数据管理"),
-        (MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),),
+        (
+            MenuItem(gettext_noop("批量导入"), "registry:import_start", Right.DATA_MANAGE),
+            MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),
+        ),
     ),
     MenuSection(
         gettext_noop("成绩管理"),
@@ -64,6 +72,13 @@ PUBLIC_MENU = (
         ),
     ),
     MenuSection(
+        gettext_noop("学籍管理"),
+        (
+            MenuItem(gettext_noop("学籍审核"), "bureau:audit", Right.BUREAU_AUDIT),
+            MenuItem(gettext_noop("佐证审核"), "bureau:evidence", Right.BUREAU_AUDIT),
+        ),
+    ),
+    MenuSection(
         gettext_noop("查询统计"),
         (MenuItem(gettext_noop("统计概览"), "bureau:stats", Right.STATS_VIEW),),
     ),
@@ -78,22 +93,31 @@ PUBLIC_MENU = (
 )
 
 
+def _active_url(path: str, urls: list[str]) -> str:
+    """The menu entry a page belongs to: an exact match, else the longest item URL the
+    path starts with (a student's page stays under 学生名册); "/" only matches itself."""
+    if path in urls:
+        return path
+    prefixes = [u for u in urls if u != "/" and path.startswith(u)]
+    return max(prefixes, key=len, default="")
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or user.must_change_password:
         return {"menu": []}
     sections = PUBLIC_MENU if connection.schema_name == "public" else SCHOOL_MENU
-    menu = []
-    for section in sections:
-        items = [
-            {
-                "label": i.label,
-                "url": reverse(i.url_name),
-                "active": request.path == reverse(i.url_name),
-            }
-            for i in section.items
-            if user.has_right(i.right)
-        ]
-        if items:
-            menu.append({"label": section.label, "items": items})
+    visible = [
+        (section, [(i, reverse(i.url_name)) for i in section.items if user.has_right(i.right)])
+        for section in sections
+    ]
+    active = _active_url(request.path, [url for _s, items in visible for _i, url in items])
+    menu = [
+        {
+            "label": section.label,
+            "items": [{"label": i.label, "url": url, "active": url == active} for i, url in items],
+        }
+        for section, items in visible
+        if items
+    ]
     return {"menu": menu, "on_public_host": connection.schema_name == "public"}

@@ -47,15 +47,21 @@ class SchoolFileSystemStorage(FileSystemStorage):
         return reverse("file-download", kwargs={"token": token})
 
 
-def download_token_read(token: str) -> str | None:
-    """The key a token grants on this host, or None if forged, expired or foreign."""
+def download_token_payload(token: str) -> tuple[str, str] | None:
+    """(schema, key) of a genuine, unexpired token; None if forged or expired."""
     try:
         data = signing.loads(token, salt=SIGNING_SALT, max_age=settings.PRESIGNED_URL_SECONDS)
     except signing.BadSignature:
         return None
-    if data.get("s") != connection.schema_name:
+    return str(data.get("s")), str(data.get("k"))
+
+
+def download_token_read(token: str) -> str | None:
+    """The key a token grants on this host, or None if forged, expired or foreign."""
+    payload = download_token_payload(token)
+    if payload is None or payload[0] != connection.schema_name:
         return None
-    return str(data.get("k"))
+    return payload[1]
 
 
 def storage_ping(storage: Storage) -> None:

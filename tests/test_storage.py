@@ -76,3 +76,29 @@ def test_local_signed_url_expires(world: World, db: None, tmp_path: Path, second
         with override_settings(PRESIGNED_URL_SECONDS=seconds):
             assert download_token_read(token) is None
     connection.set_schema_to_public()
+
+
+def test_school_file_reaches_its_own_bureau_only(world: World, db: None, tmp_path: Path) -> None:
+    """佐证 links made for the bureau work on the bureau host for that school's bureau."""
+    from conftest import login
+
+    storage = SchoolFileSystemStorage(location=str(tmp_path))
+    with school_context(world.a.schema):
+        name = storage.save("evidence/1/e.pdf", ContentFile(b"%PDF-1.4 evidence"))
+        url = storage.url(name)
+    connection.set_schema_to_public()
+    stores = {
+        "default": {
+            "BACKEND": "tenants.storage.SchoolFileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=stores):
+        own = login("localhost", world.bureau_user).get(url)
+        assert own.status_code == 200
+        assert b"".join(own.streaming_content) == b"%PDF-1.4 evidence"
+        assert login("localhost", world.other_bureau_user).get(url).status_code == 404
+        assert Client(HTTP_HOST="localhost").get(url).status_code == 404
+        assert login(world.b.host, "admin").get(url).status_code == 404
+    connection.set_schema_to_public()

@@ -9,4 +9,6 @@ urlpatterns = [
     path("schools/<int:school_id>/status/", views.school_status_view, name="school_status"),
     path("stats/", views.stats_view, name="stats"),
     path("bureaus/", views.bureau_list_view, name="bureau_list"),
+    path("audit/", views.audit_view, name="audit"),
+    path("evidence/", views.evidence_view, name="evidence"),
 ]

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import uuid
+
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Right
@@ -15,7 +19,14 @@ from shared_apps.bureau.selectors import (
     bureau_list,
     counties_under,
 )
-from shared_apps.bureau.services import bureau_open, school_open
+from shared_apps.bureau.services import (
+    bureau_open,
+    county_audit_queue,
+    county_decide,
+    evidence_queue,
+    evidence_review_decide,
+    school_open,
+)
 from tenants.models import School
 from tenants.services import AdminInput, SchoolInput, school_set_status
 
@@ -152,4 +163,107 @@ def bureau_list_view(request: HttpRequest) -> HttpResponse:
         request,
         "bureau/bureau_list.html",
         {"form": form, "bureaus": bureau_list(), "created": created},
+    )
+
+
+# -- 学籍审核 and 佐证审核 (county level) ------------------------------------------------
+
+
+def _audit_items(values: list[str]) -> list[tuple[int, str]]:
+    """Checked rows as (school_id, student_uuid); county_decide checks each school
+    against the officer's region and looks the students up inside that school."""
+    items = []
+    for value in values:
+        school_id, _sep, student_uuid = value.partition(":")
+        try:
+            items.append((int(school_id), str(uuid.UUID(student_uuid))))
+        except ValueError:
+            continue
+    return items
+
+
+@right_required(Right.BUREAU_AUDIT)
+@require_http_methods(["GET", "POST"])
+def audit_view(request: HttpRequest) -> HttpResponse:
+    raw_school = request.GET.get("school_id", "")
+    school_id = int(raw_school) if raw_school.isdigit() else None
+    error, reason_error, reason = "", "", ""
+    if request.method == "POST":
+        items = _audit_items(request.POST.getlist("items"))
+        approve = request.POST.get("decision") == "approve"
+        reason = request.POST.get("reason", "").strip()[:300]
+        if not items:
+            error = _("请先勾选要审核的学生。")
+        else:
+            try:
+                n = county_decide(
+                    user=request.user,  # type: ignore[arg-type]
+                    items=items,
+                    approve=approve,
+                    reason=reason,
+                )
+            except ApplicationError as exc:
+                error = exc.message
+                reason_error = " ".join(exc.extra.get("reason", []))
+            else:
+                if approve:
+                    text = _("已审核通过 %(n)s 名学生，已分配正式学籍号。")
+                else:
+                    text = _("已退回 %(n)s 名学生，学校修改后可重新提交。")
+                messages.success(request, text % {"n": n})
+                return redirect(request.get_full_path())
+    rows = sorted(
+        county_audit_queue(user=request.user, school_id=school_id),  # type: ignore[arg-type]
+        key=lambda r: (r.school_name, r.stage, r.entry_year, r.name),
+    )
+    return render(
+        request,
+        "bureau/audit_students.html",
+        {
+            "rows": rows,
+            "schools": access_schools(user=request.user).order_by("code"),  # type: ignore[arg-type]
+            "school_id": school_id,
+            "stages": dict(School.Stage.choices),
+            "error": error,
+            "reason_error": reason_error,
+            "reason": reason,
+        },
+    )
+
+
+@right_required(Right.BUREAU_AUDIT)
+@require_http_methods(["GET", "POST"])
+def evidence_view(request: HttpRequest) -> HttpResponse:
+    failed: dict[str, object] = {}
+    if request.method == "POST":
+        raw_id = request.POST.get("review_id", "")
+        accept = request.POST.get("decision") == "accept"
+        reason = request.POST.get("reason", "").strip()[:300]
+        try:
+            if not raw_id.isdigit():
+                raise ApplicationError(_("未找到待审核的佐证。"), code="not_found")
+            evidence_review_decide(
+                user=request.user,  # type: ignore[arg-type]
+                review_id=int(raw_id),
+                accept=accept,
+                reason=reason,
+            )
+        except ApplicationError as exc:
+            failed = {
+                "review_id": int(raw_id) if raw_id.isdigit() else None,
+                "message": exc.message,
+                "reason": reason,
+            }
+        else:
+            messages.success(
+                request,
+                _("佐证已通过，该问题学籍已解决。")
+                if accept
+                else _("已判定佐证不通过，学校将重新处理。"),
+            )
+            return redirect("bureau:evidence")
+    return render(
+        request,
+        "bureau/audit_evidence.html",
+        {"rows": evidence_queue(user=request.user), "failed": failed},  # type: ignore[arg-type]
     )

@@ -78,7 +78,7 @@ def _model_field(col: Column, *, prefix: str = "") -> models.Field:  # type: ign
     if col.kind == "int":
         return models.PositiveSmallIntegerField(label, null=True, blank=True)
     if col.kind == "decimal":
-        return models.DecimalField(label, max_digits=5, decimal_places=1, null=True, blank=True)
+        return models.DecimalField(label, max_digits=6, decimal_places=2, null=True, blank=True)
     length = {
         "code": 3,
         "region12": 12,

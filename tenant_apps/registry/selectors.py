@@ -79,5 +79,9 @@ def problem_list(*, open_only: bool = True) -> QuerySet[ProblemRecord]:
     return qs
 
 
+def import_batch_list(*, limit: int = 20) -> QuerySet[ImportBatch]:
+    return ImportBatch.objects.order_by("-created_at")[:limit]
+
+
 def import_batch_get(*, batch_id: str) -> ImportBatch | None:
     return ImportBatch.objects.filter(pk=batch_id).first()

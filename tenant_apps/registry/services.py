@@ -371,6 +371,12 @@ def student_snapshot(student: Student) -> dict[str, Any]:
     for key in STUDENT_FIELDS:
         value = getattr(student, key)
         values[key] = value if isinstance(value, (str, bool, int)) or value is None else str(value)
+    # Family members belong to the record: their edits show in the history too.
+    for member in student.family.all():
+        for field in MEMBER_FIELDS:
+            value = getattr(member, field)
+            values[f"m{member.slot}_{field}"] = (
+                value if isinstance(value, (str, bool, int)) or value is None else str(value))
     return values
 
 

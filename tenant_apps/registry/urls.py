@@ -6,6 +6,23 @@ app_name = "registry"
 urlpatterns = [
     path("classes/", views.class_list_view, name="class_list"),
     path("students/", views.student_list_view, name="student_list"),
+    path("students/new/", views.student_create_view, name="student_create"),
+    path("students/submit/", views.student_submit_view, name="student_submit"),
+    path("students/<uuid:student_id>/", views.student_detail_view, name="student_detail"),
+    path("students/<uuid:student_id>/reveal/", views.student_reveal_view, name="student_reveal"),
+    path("students/<uuid:student_id>/edit/", views.student_edit_view, name="student_edit"),
+    path("audit/", views.audit_view, name="audit"),
+    path("problems/", views.problem_list_view, name="problems"),
+    path("problems/<int:problem_id>/delete/", views.problem_delete_view, name="problem_delete"),
+    path("problems/<int:problem_id>/correct/", views.problem_correct_view, name="problem_correct"),
+    path(
+        "problems/<int:problem_id>/evidence/",
+        views.problem_evidence_view,
+        name="problem_evidence",
+    ),
+    path("imports/", views.import_start_view, name="import_start"),
+    path("imports/<uuid:batch_id>/", views.import_detail_view, name="import_detail"),
+    path("imports/<uuid:batch_id>/confirm/", views.import_confirm_view, name="import_confirm"),
     path("stats/", views.stats_view, name="stats"),
     path("grades/", views.grades_entry_view, name="grades_entry"),
 ]

@@ -1,18 +1,87 @@
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Right
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from common.masking import mask_id_number
 from common.views import right_required
-from tenant_apps.registry.selectors import class_list, registry_counts, student_list
+from shared_apps.jobs.selectors import job_get_for
+from tenant_apps.registry import imports, problems, services
+from tenant_apps.registry.forms import (
+    ERROR_KIND_LABELS,
+    ImportUploadForm,
+    StudentForm,
+    history_rows,
+    national_number_display,
+    student_raw,
+    student_sections,
+)
+from tenant_apps.registry.models import ImportBatch, Student
+from tenant_apps.registry.selectors import (
+    class_list,
+    import_batch_get,
+    import_batch_list,
+    problem_list,
+    registry_counts,
+    student_get,
+    student_list,
+)
 from tenants.models import School
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+ERRORS_SHOWN = 200
 
 
 def _school(request: HttpRequest) -> School:
     return request.tenant  # type: ignore[attr-defined,no-any-return]
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.of(request.user)
+
+
+def _has(request: HttpRequest, right: str) -> bool:
+    return bool(request.user.has_right(right))  # type: ignore[union-attr]
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _ids(request: HttpRequest) -> list[int]:
+    """Checked student rows (primary keys of this school's schema; the services look
+    every one up in the current schema and refuse unknown ones)."""
+    return sorted({int(v) for v in request.POST.getlist("ids") if v.isdigit()})
+
+
+def _flash_error(request: HttpRequest, exc: ApplicationError) -> None:
+    details = [m for msgs in exc.extra.values() for m in msgs if m != exc.message]
+    messages.error(request, " ".join([exc.message, *details]))
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+# -- school home, classes, stats, grades (unchanged pages) ------------------------------
 
 
 @right_required(Right.SCHOOL_VIEW)
@@ -35,26 +104,6 @@ def school_home(request: HttpRequest) -> HttpResponse:
 @right_required(Right.SCHOOL_VIEW)
 def class_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/class_list.html", {"classes": class_list()})
-
-
-@right_required(Right.REGISTRY_VIEW)
-def student_list_view(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()
-    class_id = request.GET.get("class")
-    qs = student_list(
-        search=search, class_id=int(class_id) if class_id and class_id.isdigit() else None
-    )
-    page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "registry/student_list.html",
-        {
-            "page": page,
-            "q": search,
-            "classes": class_list(),
-            "class_id": class_id or "",
-        },
-    )
 
 
 @right_required(Right.STATS_VIEW)
@@ -82,3 +131,394 @@ def grades_entry_view(request: HttpRequest) -> HttpResponse:
     # Courses and grade-entry assignments arrive with the grades module; until a
     # teacher is assigned a class and course this page shows that state honestly.
     return render(request, "registry/grades_entry.html", {})
+
+
+# -- 学生名册 ---------------------------------------------------------------------------
+
+
+@right_required(Right.REGISTRY_VIEW)
+def student_list_view(request: HttpRequest) -> HttpResponse:
+    p = request.GET
+    search = p.get("q", "").strip()
+    class_id = _int(p.get("class_id") or p.get("class"))  # "class" kept for old links
+    status = p.get("status", "") if p.get("status", "") in Student.Status.values else ""
+    audit_state = p.get("audit_state", "")
+    audit_state = audit_state if audit_state in Student.Audit.values else ""
+    qs = student_list(search=search, class_id=class_id, status=status, audit_state=audit_state)
+    page = Paginator(qs, 30).get_page(p.get("page"))
+    filters = {"q": search, "class_id": class_id or "", "status": status}
+    filters["audit_state"] = audit_state
+    query = urlencode({k: v for k, v in filters.items() if v})
+    can_edit = _has(request, Right.REGISTRY_EDIT)
+    return render(
+        request,
+        "registry/student_list.html",
+        {
+            "page": page,
+            "q": search,
+            "classes": class_list(),
+            "class_id": str(class_id or ""),
+            "status": status,
+            "audit_state": audit_state,
+            "statuses": Student.Status.choices,
+            "audit_states": Student.Audit.choices,
+            "query": query,
+            "export_url": reverse("api-student-export") + (f"?{query}" if query else ""),
+            "can_edit": can_edit,
+            "can_import": _has(request, Right.DATA_MANAGE),
+            "can_submit": can_edit and audit_state == Student.Audit.DRAFT,
+        },
+    )
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def student_submit_view(request: HttpRequest) -> HttpResponse:
+    fallback = reverse("registry:student_list") + "?audit_state=draft"
+    ids = _ids(request)
+    if not ids:
+        messages.error(request, _("请先勾选要提交的学生。"))
+        return redirect(_safe_next(request, fallback))
+    try:
+        n = services.students_submit(student_ids=ids, actor=_actor(request))
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+    else:
+        messages.success(request, _("已提交 %(n)s 名学生，等待学校审核。") % {"n": n})
+    return redirect(_safe_next(request, fallback))
+
+
+# -- 学生详情 ---------------------------------------------------------------------------
+
+
+def _student_or_404(student_id: object) -> Student:
+    student = student_get(identifier=str(student_id))
+    if student is None:
+        raise Http404
+    return student
+
+
+def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResponse:
+    snapshot = services.student_snapshot(student)
+    open_states = {"open", "evidence_pending"}
+    return render(
+        request,
+        "registry/student_detail.html",
+        {
+            "student": student,
+            "reveal": reveal,
+            "sections": student_sections(student, snapshot, reveal=reveal),
+            "id_number": student.id_number if reveal else mask_id_number(student.id_number),
+            "national_number": national_number_display(student.national_number, reveal=reveal),
+            "problems": [pr for pr in student.problems.all() if pr.state in open_states],
+            "history": history_rows(student, reveal=reveal),
+            "can_edit": _has(request, Right.REGISTRY_EDIT)
+            and student.audit_state in services.EDITABLE_STATES,
+        },
+    )
+
+
+@right_required(Right.REGISTRY_VIEW)
+def student_detail_view(request: HttpRequest, student_id: object) -> HttpResponse:
+    return _detail(request, _student_or_404(student_id), reveal=False)
+
+
+@right_required(Right.REGISTRY_VIEW)
+@require_POST
+@never_cache
+def student_reveal_view(request: HttpRequest, student_id: object) -> HttpResponse:
+    """显示完整号码: the same page with the ID numbers in full (not cached)."""
+    return _detail(request, _student_or_404(student_id), reveal=True)
+
+
+# -- 新增 / 修改 ------------------------------------------------------------------------
+
+
+def _saved(request: HttpRequest, student: Student, created: bool) -> None:
+    if student.audit_state == Student.Audit.PROBLEM:
+        messages.warning(request, _("已保存，但与其他学籍疑似重复，已转入问题学籍等待处理。"))
+    elif created:
+        messages.success(request, _("已新增学生“%(name)s”。") % {"name": student.name})
+    else:
+        messages.success(request, _("已保存“%(name)s”的修改。") % {"name": student.name})
+
+
+def _with_grade(raw: dict[str, str], classes: list[Any]) -> dict[str, str]:
+    """An empty 年级 follows the chosen class (小学2024级), as the help text says."""
+    if not raw.get("grade"):
+        klass = next((c for c in classes if c.class_no == raw.get("class_no")), None)
+        if klass is not None:
+            raw["grade"] = klass.grade_name
+    return raw
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_http_methods(["GET", "POST"])
+def student_create_view(request: HttpRequest) -> HttpResponse:
+    classes = list(class_list())
+    form = StudentForm(request.POST or None, classes=classes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            student = services.student_register(
+                raw=_with_grade(form.raw(), classes), actor=_actor(request)
+            )
+        except ApplicationError as exc:
+            form.apply_errors(exc.extra, exc.message)
+        else:
+            _saved(request, student, created=True)
+            return redirect("registry:student_detail", student_id=student.identifier)
+    return render(
+        request, "registry/student_form.html", {"form": form, "student": None, "classes": classes}
+    )
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_http_methods(["GET", "POST"])
+def student_edit_view(request: HttpRequest, student_id: object) -> HttpResponse:
+    student = _student_or_404(student_id)
+    back_to_problems = request.GET.get("from") == "problems"
+    if student.audit_state not in services.EDITABLE_STATES:
+        messages.error(
+            request,
+            _("该学生当前为“%(state)s”，审核结束前不能修改。")
+            % {"state": student.get_audit_state_display()},
+        )
+        return redirect("registry:student_detail", student_id=student.identifier)
+    classes = list(class_list())
+    initial = student_raw(student, services.student_snapshot(student))
+    form = StudentForm(request.POST or None, initial=initial, classes=classes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            updated = services.student_update(
+                student_id=student.pk, raw=_with_grade(form.raw(), classes), actor=_actor(request)
+            )
+        except ApplicationError as exc:
+            form.apply_errors(exc.extra, exc.message)
+        else:
+            _saved(request, updated, created=False)
+            if back_to_problems:
+                return redirect(reverse("registry:problems") + "#student-" + str(student.pk))
+            return redirect("registry:student_detail", student_id=updated.identifier)
+    return render(
+        request,
+        "registry/student_form.html",
+        {"form": form, "student": student, "back_to_problems": back_to_problems},
+    )
+
+
+# -- 学籍审核（学校） --------------------------------------------------------------------
+
+
+@right_required(Right.REGISTRY_APPROVE)
+@require_http_methods(["GET", "POST"])
+def audit_view(request: HttpRequest) -> HttpResponse:
+    error, reason_error, reason = "", "", ""
+    if request.method == "POST":
+        ids = _ids(request)
+        approve = request.POST.get("decision") == "approve"
+        reason = request.POST.get("reason", "").strip()[:300]
+        if not ids:
+            error = _("请先勾选要审核的学生。")
+        else:
+            try:
+                n = services.students_school_decide(
+                    student_ids=ids, approve=approve, reason=reason, actor=_actor(request)
+                )
+            except ApplicationError as exc:
+                error = exc.message
+                reason_error = " ".join(exc.extra.get("reason", []))
+            else:
+                if approve:
+                    text = _("已审核通过 %(n)s 名学生，已报送教育局审核。")
+                else:
+                    text = _("已退回 %(n)s 名学生，学籍管理员修改后可重新提交。")
+                messages.success(request, text % {"n": n})
+                return redirect("registry:audit")
+    pending = student_list(audit_state=Student.Audit.SCHOOL_PENDING)
+    page = Paginator(pending, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "registry/audit.html",
+        {
+            "page": page,
+            "drafts": student_list(audit_state=Student.Audit.DRAFT).count(),
+            "error": error,
+            "reason_error": reason_error,
+            "reason": reason,
+            "me": request.user.username,  # type: ignore[union-attr]
+        },
+    )
+
+
+# -- 问题学籍 ---------------------------------------------------------------------------
+
+
+@right_required(Right.REGISTRY_EDIT)
+def problem_list_view(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for problem in problem_list():
+        evidence = [
+            {"item": e, "url": default_storage.url(e.file_key)} for e in problem.evidence.all()
+        ]
+        rows.append({"problem": problem, "evidence": evidence})
+    return render(request, "registry/problems.html", {"rows": rows})
+
+
+def _back_to_problem(problem_id: int) -> HttpResponse:
+    return redirect(reverse("registry:problems") + f"#p{problem_id}")
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def problem_delete_view(request: HttpRequest, problem_id: int) -> HttpResponse:
+    try:
+        problems.problem_delete(
+            problem_id=problem_id,
+            reason=request.POST.get("reason", "").strip()[:200],
+            actor=_actor(request),
+        )
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+        return _back_to_problem(problem_id)
+    messages.success(request, _("已删除该学籍，删除原因已记入学籍记录。"))
+    return redirect("registry:problems")
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def problem_correct_view(request: HttpRequest, problem_id: int) -> HttpResponse:
+    """重新查重: run the correction with the student's current data."""
+    problem = problem_list(open_only=False).filter(pk=problem_id).first()
+    if problem is None:
+        raise Http404
+    student = _student_or_404(problem.student.identifier)
+    raw = student_raw(student, services.student_snapshot(student))
+    try:
+        problems.problem_correct(problem_id=problem_id, raw=raw, actor=_actor(request))
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+        return _back_to_problem(problem_id)
+    messages.success(
+        request,
+        _("“%(name)s”重新查重未发现重复，问题已解决，学籍已转为待提交。") % {"name": student.name},
+    )
+    return redirect("registry:problems")
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def problem_evidence_view(request: HttpRequest, problem_id: int) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("请选择佐证文件（JPG、PNG 或 PDF）。"))
+        return _back_to_problem(problem_id)
+    try:
+        problems.problem_evidence_upload(
+            problem_id=problem_id,
+            name=upload.name or "evidence",
+            data=upload.read(),
+            note=request.POST.get("note", "").strip()[:300],
+            actor=_actor(request),
+        )
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+        return _back_to_problem(problem_id)
+    messages.success(request, _("佐证已上传，等待教育局审核。"))
+    return _back_to_problem(problem_id)
+
+
+# -- 批量导入 ---------------------------------------------------------------------------
+
+
+@right_required(Right.DATA_MANAGE)
+@require_http_methods(["GET", "POST"])
+def import_start_view(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size and upload.size > MAX_UPLOAD_BYTES:
+            form.add_error("file", _("文件超过20MB，请拆分后分批导入。"))
+        else:
+            try:
+                batch = imports.import_start(
+                    filename=upload.name or "upload",
+                    data=upload.read(),
+                    actor=_actor(request),
+                    owner_id=request.user.pk,  # type: ignore[arg-type]
+                )
+            except ApplicationError as exc:
+                for msg in exc.extra.get("file", []):
+                    form.add_error("file", msg)
+                if exc.message not in exc.extra.get("file", []):
+                    form.add_error(None, exc.message)
+            else:
+                return redirect("registry:import_detail", batch_id=batch.pk)
+    # The school's latest batches (this schema only).
+    batches = import_batch_list()
+    return render(request, "registry/import_start.html", {"form": form, "batches": batches})
+
+
+def _by_kind(counts: dict[str, Any]) -> list[dict[str, Any]]:
+    by_kind = counts.get("by_kind") or {}
+    peak = max(list(by_kind.values()) + [1])
+    return [
+        {"label": ERROR_KIND_LABELS.get(k, k), "count": n, "width": round(100 * n / peak)}
+        for k, n in sorted(by_kind.items(), key=lambda kv: -kv[1])
+    ]
+
+
+def _masked_error(error: dict[str, Any]) -> dict[str, Any]:
+    """Error rows echo the cell; ID numbers stay masked like in every list."""
+    if "id_number" in str(error.get("key", "")):
+        return error | {"value": mask_id_number(str(error.get("value") or ""))}
+    return error
+
+
+@right_required(Right.DATA_MANAGE)
+def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
+    batch = import_batch_get(batch_id=str(batch_id))
+    if batch is None:
+        raise Http404
+    job = None
+    if batch.job_id:
+        job = job_get_for(user_id=request.user.pk, job_id=str(batch.job_id))  # type: ignore[arg-type]
+    errors = [_masked_error(e) for e in batch.errors[:ERRORS_SHOWN]]
+    return render(
+        request,
+        "registry/import_detail.html",
+        {
+            "batch": batch,
+            "job": job,
+            "counts": batch.counts,
+            "by_kind": _by_kind(batch.counts),
+            "errors": errors,
+            "errors_total": len(batch.errors),
+            "errors_more": max(0, len(batch.errors) - ERRORS_SHOWN),
+            "errors_shown": ERRORS_SHOWN,
+            "duplicates": batch.duplicates,
+            "annotated_url": default_storage.url(batch.annotated_key)
+            if batch.annotated_key
+            else "",
+            "modes": ImportBatch.Mode,
+        },
+    )
+
+
+@right_required(Right.DATA_MANAGE)
+@require_POST
+def import_confirm_view(request: HttpRequest, batch_id: object) -> HttpResponse:
+    if import_batch_get(batch_id=str(batch_id)) is None:
+        raise Http404
+    try:
+        result = imports.import_confirm(
+            batch_id=str(batch_id), mode=request.POST.get("mode", ""), actor=_actor(request)
+        )
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("导入完成：写入 %(written)s 名学生，跳过 %(skipped)s 行。")
+            % {"written": result.get("written", 0), "skipped": result.get("skipped", 0)},
+        )
+    return redirect("registry:import_detail", batch_id=batch_id)
