@@ -231,7 +231,8 @@ def test_import_dry_run_confirm_and_two_level_audit(  # type: ignore[no-untyped-
             identifier = first.identifier
         connection.set_schema_to_public()
         page.goto(f"{school}/registry/students/{identifier}/")
-        assert "已注册" in page.content() and "教育局审核通过" in page.content()
+        assert "已注册" in page.content()
+        assert "教育局审核通过" in page.content()
         page.screenshot(path=str(ARTIFACTS / "student-registered.png"), full_page=True)
     finally:
         connection.set_schema_to_public()
