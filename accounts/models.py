@@ -26,6 +26,11 @@ class User(AbstractUser):
         related_name="+",
     )
     must_change_password = models.BooleanField("首次登录须修改密码", default=True)
+    # Account security (lockout after repeated failures, optional TOTP second factor).
+    failed_logins = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    totp_secret = models.CharField(max_length=64, blank=True)
+    totp_enabled = models.BooleanField("已启用两步验证", default=False)
 
     class Meta:
         verbose_name = "用户"
@@ -46,3 +51,54 @@ class User(AbstractUser):
 
     def has_right(self, right: str) -> bool:
         return right in self.rights
+
+
+class UserSession(models.Model):
+    """One signed-in browser session of a user, so the user can see and end them.
+    Schema: wherever the user lives. Written by accounts.services at login/logout."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "登录会话"
+        verbose_name_plural = "登录会话"
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.session_key[:6]}"
+
+
+class AuditEntry(models.Model):
+    """One write or sensitive read, kept as proof. Schema: the school's own for school
+    users, public for bureau and platform staff. Append-only: a database trigger refuses
+    UPDATE and DELETE except for the retention purge (accounts.services.audit_purge).
+    PII: the before/after values of what changed. Written by accounts.audit only."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    user_display = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    school = models.CharField("学校", max_length=63)  # schema name of the school acted in
+    action = models.CharField(max_length=40, db_index=True)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    method = models.CharField(max_length=8, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "审计日志"
+        verbose_name_plural = "审计日志"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action}"
