@@ -24,6 +24,8 @@ def right_required(
                 return render(request, "403.html", status=403)
             return view(request, *args, **kwargs)
 
+        # Read by the access-matrix test: every page declares the right it needs.
+        wrapped.required_right = right  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

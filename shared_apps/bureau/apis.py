@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Right
-from common.exceptions import ApplicationError
 from common.permissions import Authenticated, has_right
 from shared_apps.bureau.selectors import access_school, access_schools, bureau_list
 from shared_apps.bureau.services import bureau_open, school_open
@@ -42,7 +41,7 @@ def _context(request: Request) -> dict[str, str]:
 
 
 class SchoolListCreateApi(APIView):
-    permission_classes = [has_right(Right.BUREAU_SCHOOLS_VIEW)]
+    permission_classes = [has_right(Right.BUREAU_SCHOOLS_VIEW, write=Right.BUREAU_SCHOOLS_MANAGE)]
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
@@ -72,8 +71,6 @@ class SchoolListCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: CreatedSerializer}, summary="开通学校")
     def post(self, request: Request) -> Response:
-        if not request.user.has_right(Right.BUREAU_SCHOOLS_MANAGE):
-            raise ApplicationError("您没有开通学校的权限。", code="permission_denied")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         d = dict(data.validated_data)

@@ -56,7 +56,7 @@ class SchoolInfoApi(APIView):
 
 
 class ClassListApi(APIView):
-    permission_classes = [has_right(Right.SCHOOL_VIEW)]
+    permission_classes = [has_right(Right.SCHOOL_VIEW, write=Right.REGISTRY_EDIT)]
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -79,8 +79,6 @@ class ClassListApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, summary="新建班级")
     def post(self, request: Request) -> Response:
-        if not request.user.has_right(Right.REGISTRY_EDIT):
-            raise ApplicationError("您没有执行此操作的权限。", code="permission_denied")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         klass = services.class_create(**data.validated_data)
@@ -112,7 +110,7 @@ def _raw(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class StudentListCreateApi(APIView):
-    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+    permission_classes = [has_right(Right.REGISTRY_VIEW, write=Right.REGISTRY_EDIT)]
 
     @extend_schema(
         parameters=[
@@ -146,14 +144,12 @@ class StudentListCreateApi(APIView):
         summary="新增学生（逐个录入）",
     )
     def post(self, request: Request) -> Response:
-        if not request.user.has_right(Right.REGISTRY_EDIT):
-            raise ApplicationError("您没有执行此操作的权限。", code="permission_denied")
         student = services.student_register(raw=_raw(request.data), actor=Actor.of(request.user))
         return Response(StudentOutput(student).data, status=status.HTTP_201_CREATED)
 
 
 class StudentDetailApi(APIView):
-    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+    permission_classes = [has_right(Right.REGISTRY_VIEW, write=Right.REGISTRY_EDIT)]
 
     @extend_schema(responses=serializers.DictField(), summary="学生详情（含家庭成员与记录）")
     def get(self, request: Request, student_id: str) -> Response:
@@ -186,8 +182,6 @@ class StudentDetailApi(APIView):
 
     @extend_schema(request=serializers.DictField(), responses=StudentOutput, summary="修改学生信息")
     def put(self, request: Request, student_id: str) -> Response:
-        if not request.user.has_right(Right.REGISTRY_EDIT):
-            raise ApplicationError("您没有执行此操作的权限。", code="permission_denied")
         student = student_get(identifier=student_id)
         if student is None:
             raise NotFound()

@@ -1,0 +1,130 @@
+"""Every endpoint of both hosts, called by every role, against the role table.
+
+Each view declares what it needs (a right through `has_right`/`right_required`, or
+"any signed-in user", or nothing for the login page and API docs). For every route and
+for GET and POST, a role whose rights include the requirement must get past the check
+(anything but 403), every other role must get 403. A view that declares nothing fails
+this test, so a new endpoint cannot ship without a rule.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.urls import resolve
+
+from accounts.roles import ROLE_RIGHTS, Role
+from conftest import PASSWORD, World, login
+from tests.test_isolation import _fill, _routes, a_values  # noqa: F401 - fixture
+
+OPEN = {
+    "accounts/login/",
+    "i18n/setlang/",
+    "api/schema/",
+    "api/docs/",
+    "api/v1/auth/token/",
+    "files/<str:token>/",
+}
+SIGNED_IN = {"accounts/password/", "accounts/logout/", "jobs/"}
+SCHOOL_USERS = {
+    "admin": Role.SCHOOL_ADMIN,
+    "registrar": Role.REGISTRAR,
+    "approver": Role.SCHOOL_APPROVER,
+    "principal": Role.PRINCIPAL,
+    "teacher": Role.CLASS_TEACHER,
+    "subject": Role.SUBJECT_TEACHER,
+    "staff": Role.ALL_TEACHERS,
+}
+PUBLIC_USERS = {
+    "m_registrar": Role.BUREAU_REGISTRAR,
+    "m_approver": Role.BUREAU_APPROVER,
+    "m_operator": Role.PLATFORM_OPERATOR,
+}
+
+
+def requirement(route: str, urlconf: str, method: str) -> str | None:
+    """The right a route needs for `method`; "signed_in", or None when open to anyone."""
+    if route in OPEN:
+        return None
+    if route in SIGNED_IN:
+        return "signed_in"
+    func = resolve(
+        "/"
+        + _fill(
+            route,
+            dict.fromkeys(("school_id", "problem_id", "review_id", "token"), "1")
+            | dict.fromkeys(
+                ("job_id", "student_id", "batch_id"), "00000000-0000-0000-0000-000000000000"
+            ),
+        ).lstrip("/"),
+        urlconf,
+    ).func
+    if hasattr(func, "required_right"):
+        return str(func.required_right)
+    view_class = getattr(func, "cls", None)
+    assert view_class is not None, f"/{route} declares no right"
+    for permission in view_class.permission_classes:
+        if hasattr(permission, "read_right"):
+            return str(permission.read_right if method == "GET" else permission.write_right)
+        if permission.__name__ == "Authenticated":
+            return "signed_in"
+    raise AssertionError(f"/{route} declares no right")
+
+
+def allowed(role: str, needed: str | None) -> bool:
+    return needed in {None, "signed_in"} or needed in ROLE_RIGHTS[role]
+
+
+def _check(client, route: str, urlconf: str, role: str, values: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+    problems = []
+    for method in ("get", "post"):
+        needed = requirement(route, urlconf, method.upper())
+        response = getattr(client, method)(_fill(route, values))
+        connection.set_schema_to_public()
+        denied = response.status_code == 403
+        if allowed(role, needed) == denied:
+            problems.append(
+                f"{method.upper()} /{route} as {role} (needs {needed}): {response.status_code}"
+            )
+    return problems
+
+
+def test_school_routes_follow_the_role_table(world: World, a_values: dict[str, str]) -> None:  # noqa: F811
+    problems = []
+    for username, role in SCHOOL_USERS.items():
+        client = login(world.a.host, username)
+        for route in _routes("config.urls_school"):
+            if route == "accounts/logout/":
+                continue  # would end the session the loop is using
+            problems += _check(client, route, "config.urls_school", role, a_values)
+    assert problems == []
+
+
+def test_public_routes_follow_the_role_table(
+    world: World,
+    a_values: dict[str, str],  # noqa: F811
+    bureau_host: str,
+) -> None:
+    from accounts.models import User
+    from accounts.services import user_create
+
+    for username, role in PUBLIC_USERS.items():
+        region = None if role == Role.PLATFORM_OPERATOR else "430181000000"
+        user_create(username=username, full_name=username, roles=[role], region_id=region)
+        user = User.objects.get(username=username)
+        user.set_password(PASSWORD)
+        user.must_change_password = False
+        user.save()
+    problems = []
+    for username, role in PUBLIC_USERS.items():
+        client = login(bureau_host, username)
+        for route in _routes("config.urls_public"):
+            if route == "accounts/logout/":
+                continue
+            problems += _check(client, route, "config.urls_public", role, a_values)
+    assert problems == []
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_has_a_row_in_the_table(role: Role) -> None:
+    assert role in ROLE_RIGHTS
