@@ -1,21 +1,48 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.roles import SCHOOL_ROLES
 
 
-class LoginForm(AuthenticationForm):
-    error_messages = {
-        "invalid_login": "用户名或密码不正确。",
-        "inactive": "该账号已停用，请联系学校系统管理员。",
-    }
+class LoginForm(forms.Form):
+    """Username and password; accounts.services.login_attempt decides."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["username"].label = "用户名"
-        self.fields["password"].label = "密码"
+    username = forms.CharField(label="用户名", max_length=150)
+    password = forms.CharField(label="密码", strip=False, widget=forms.PasswordInput)
+
+
+class TotpCodeForm(forms.Form):
+    code = forms.CharField(
+        label="验证码",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
+        ),
+        help_text="打开手机上的身份验证器应用，输入显示的6位数字。",
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(str(self.cleaned_data["code"]).split())
+        if len(code) != 6 or not code.isdigit():
+            raise forms.ValidationError("请输入6位数字验证码。")
+        return code
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(
+        label="密码",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
+class TotpDisableForm(forms.Form):
+    password = forms.CharField(
+        label="当前密码",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class PasswordChangeForm(forms.Form):
@@ -23,7 +50,10 @@ class PasswordChangeForm(forms.Form):
     new_password = forms.CharField(
         label="新密码",
         widget=forms.PasswordInput,
-        help_text="至少10位，不能全是数字，不能与用户名或姓名相近。",
+        help_text=(
+            "至少10位，须包含大写字母、小写字母、数字、符号中的三类，"
+            "不能全是数字，不能与用户名或姓名相近。"
+        ),
     )
     new_password_again = forms.CharField(label="再次输入新密码", widget=forms.PasswordInput)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from accounts.roles import rights_for_roles
@@ -31,6 +32,10 @@ class User(AbstractUser):
     locked_until = models.DateTimeField(null=True, blank=True)
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_enabled = models.BooleanField("已启用两步验证", default=False)
+    # Function rights granted on top of the roles' shared rights (accounts.rights).
+    extra_rights = ArrayField(
+        models.CharField(max_length=40), verbose_name="附加功能权限", default=list, blank=True
+    )
 
     class Meta:
         verbose_name = "用户"
@@ -41,13 +46,17 @@ class User(AbstractUser):
 
     @cached_property
     def role_codes(self) -> frozenset[str]:
+        # RoleAwareBackend annotates the names when it loads the request's user.
+        preloaded = getattr(self, "role_names", None)
+        if preloaded is not None:
+            return frozenset(n for n in preloaded if n)
         return frozenset(self.groups.values_list("name", flat=True))
 
     @cached_property
     def rights(self) -> frozenset[str]:
         if not self.is_active:
             return frozenset()
-        return rights_for_roles(set(self.role_codes))
+        return rights_for_roles(set(self.role_codes)) | frozenset(self.extra_rights)
 
     def has_right(self, right: str) -> bool:
         return right in self.rights
@@ -102,3 +111,33 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action}"
+
+
+class RegistrarTerm(models.Model):
+    """One term of office of the school's 学籍管理员: one per school at a time (domain.md
+    §1.2). Schema: each school's own (accounts is in both schemas; the public table stays
+    empty). No PII. Written by accounts.rights.registrar_appoint only."""
+
+    user = models.ForeignKey(
+        User, verbose_name="学籍管理员", on_delete=models.PROTECT, related_name="registrar_terms"
+    )
+    started_at = models.DateTimeField("任期开始")
+    ended_at = models.DateTimeField("任期结束", null=True, blank=True)
+    appointed_by = models.CharField("任命人", max_length=80, blank=True)
+
+    class Meta:
+        verbose_name = "学籍管理员任期"
+        verbose_name_plural = "学籍管理员任期"
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # At most one open term (ended_at NULL) per school.
+            models.UniqueConstraint(
+                fields=["ended_at"],
+                condition=models.Q(ended_at__isnull=True),
+                nulls_distinct=False,
+                name="accounts_one_open_registrar_term",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.started_at:%Y-%m-%d}"

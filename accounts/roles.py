@@ -39,6 +39,10 @@ class Right(models.TextChoices):
     SCHOOL_VIEW = "school.view", "查看学校信息"
     SCHOOL_MANAGE = "school.manage", "维护学校信息"
     REGISTRY_VIEW = "registry.view", "查看学籍"
+    # Class teachers: the students of their own classes only (class rights), and only
+    # the fields the school has opened for the grade (registry.policy, 系统设置).
+    REGISTRY_VIEW_OWN = "registry.view_own", "查看本班学籍"
+    REGISTRY_EDIT_OWN = "registry.edit_own", "修改本班学籍（限开放字段）"
     REGISTRY_EDIT = "registry.edit", "维护学籍"
     REGISTRY_APPROVE = "registry.approve", "学籍学校审核"
     DATA_MANAGE = "data.manage", "数据导入导出"
@@ -63,7 +67,8 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
         {R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_APPROVE, R.STATS_VIEW}
     ),
     Role.PRINCIPAL: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_APPROVE, R.STATS_VIEW}),
-    Role.CLASS_TEACHER: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW}),
+    Role.CLASS_TEACHER: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW_OWN, R.REGISTRY_EDIT_OWN}),
+    # Grade entry only; per class and course once the grades module assigns them.
     Role.SUBJECT_TEACHER: frozenset({R.SCHOOL_VIEW, R.GRADES_ENTER}),
     # The default group is read-only for the school (domain.md §1.3.5).
     Role.ALL_TEACHERS: frozenset({R.SCHOOL_VIEW}),
@@ -80,3 +85,8 @@ def rights_for_roles(roles: set[str]) -> frozenset[str]:
     for role in roles:
         granted |= ROLE_RIGHTS.get(role, frozenset())
     return frozenset(granted)
+
+
+# Every right a school account can hold: what the school's roles carry, and nothing of
+# the bureau or the platform (the choices for function rights granted on top of roles).
+SCHOOL_RIGHTS: frozenset[str] = rights_for_roles(set(SCHOOL_ROLES))

@@ -1,10 +1,72 @@
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from accounts.models import User
+from accounts.models import User, UserSession
 
 
 def user_list() -> QuerySet[User]:
     """Accounts of the current schema (one school, or public) with their roles."""
     return User.objects.prefetch_related("groups").order_by("username")
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str | None
+    user_agent: str
+    browser: str
+    current: bool
+
+
+_BROWSERS = (  # order matters: Edge and 360 also say Chrome, Chrome also says Safari
+    ("Edg/", "Edge"),
+    ("QQBrowser/", "QQ浏览器"),
+    ("MicroMessenger/", "微信"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Version/", "Safari"),
+)
+_SYSTEMS = (
+    ("Windows", "Windows"),
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Mac OS X", "macOS"),
+    ("HarmonyOS", "HarmonyOS"),
+    ("Linux", "Linux"),
+)
+
+
+def browser_label(user_agent: str) -> str:
+    """A short human label such as "Chrome 124 · Windows" (empty when unknown)."""
+    browser = ""
+    for marker, name in _BROWSERS:
+        found = re.search(re.escape(marker) + r"(\d+)", user_agent)
+        if found:
+            browser = f"{name} {found.group(1)}"
+            break
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), "")
+    return " · ".join(part for part in (browser, system) if part)
+
+
+def user_session_list(*, user: User, current_key: str | None) -> list[SessionRow]:
+    """The user's signed-in sessions on this host, most recently used first."""
+    return [
+        SessionRow(
+            id=s.pk,
+            created_at=s.created_at,
+            last_seen_at=s.last_seen_at,
+            ip=s.ip,
+            user_agent=s.user_agent,
+            browser=browser_label(s.user_agent),
+            current=s.session_key == current_key,
+        )
+        for s in UserSession.objects.filter(user=user).order_by("-last_seen_at", "-id")
+    ]

@@ -1,41 +1,166 @@
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
-from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import LoginForm, PasswordChangeForm, SchoolUserForm
-from accounts.middleware import SESSION_SCHEMA_KEY
+from accounts import totp
+from accounts.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    ReauthForm,
+    SchoolUserForm,
+    TotpCodeForm,
+    TotpDisableForm,
+)
+from accounts.middleware import ACTIVITY_KEY, LOGIN_AT_KEY, SESSION_SCHEMA_KEY, session_close
+from accounts.models import User
+from accounts.reauth import reauth_mark
 from accounts.roles import Right, Role
-from accounts.selectors import user_list
-from accounts.services import password_change, user_create
+from accounts.selectors import user_list, user_session_list
+from accounts.services import (
+    LoginStatus,
+    client_ip,
+    locked_until,
+    login_attempt,
+    login_second_factor,
+    password_change,
+    password_confirm,
+    totp_available,
+    totp_disable,
+    totp_enable,
+    user_create,
+    user_session_end,
+    user_session_record,
+    user_session_rekey,
+    user_sessions_end,
+    user_sessions_prune,
+    user_set_active,
+    user_unlock,
+)
 from common.exceptions import ApplicationError
 from common.views import right_required
+
+# A sign-in whose password was right and that waits for the 6-digit code.
+PENDING_LOGIN_KEY = "_pending_login"
+PENDING_LOGIN_SECONDS = 300
+TOTP_SETUP_KEY = "_totp_setup"
+
+
+def _safe_next(request: HttpRequest, target: str | None, default: str = "/") -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def session_open(request: HttpRequest, user: User, backend: str | None = None) -> None:
+    """Sign `user` in: bind the session to this schema, start the idle and re-entry
+    clocks and list the session under "我的登录"."""
+    auth_login(request, user, backend=backend)
+    now = int(time.time())
+    request.session[SESSION_SCHEMA_KEY] = connection.schema_name
+    request.session[ACTIVITY_KEY] = now
+    request.session[LOGIN_AT_KEY] = now
+    reauth_mark(request)
+    if request.session.session_key is None:
+        request.session.save()
+    user_session_record(
+        user=user,
+        session_key=str(request.session.session_key),
+        ip=client_ip(request.META),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def password_changed_keep_session(request: HttpRequest) -> None:
+    """After a password change this session stays signed in (with a new key) and every
+    other session of the user ends."""
+    old_key = request.session.session_key
+    update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+    user_session_rekey(old_key=old_key, new_key=request.session.session_key)
+    user_sessions_end(user=request.user, keep_key=request.session.session_key)  # type: ignore[arg-type]
+
+
+def _pending_login(request: HttpRequest) -> dict[str, Any] | None:
+    pending = request.session.get(PENDING_LOGIN_KEY)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_LOGIN_SECONDS:
+        return None
+    return pending
+
+
+def _login_page(request: HttpRequest, **context: Any) -> HttpResponse:
+    context.setdefault("step", "password")
+    return render(request, "accounts/login.html", {"tenant": request.tenant, **context})  # type: ignore[attr-defined]
 
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    form = LoginForm(request, data=request.POST or None)
+    if request.method == "POST" and request.POST.get("step") == "code":
+        return _login_code_step(request)
+    request.session.pop(PENDING_LOGIN_KEY, None)
+    target = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        auth_login(request, form.get_user())
-        request.session[SESSION_SCHEMA_KEY] = connection.schema_name
-        target = request.POST.get("next") or request.GET.get("next") or "/"
-        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-            target = "/"
-        return redirect(target)
-    return render(request, "accounts/login.html", {"form": form, "tenant": request.tenant})
+        result = login_attempt(
+            request=request,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+        if result.ok and result.user is not None:
+            session_open(request, result.user)
+            return redirect(target)
+        if result.status is LoginStatus.TOTP_REQUIRED and result.user is not None:
+            request.session[PENDING_LOGIN_KEY] = {
+                "uid": result.user.pk,
+                "at": int(time.time()),
+                "next": target,
+                "backend": getattr(result.user, "backend", None),
+            }
+            return _login_page(request, step="code", code_form=TotpCodeForm())
+        form.add_error(None, result.message)
+    elif request.method == "POST":
+        form.add_error(None, _("请输入用户名和密码。"))
+    return _login_page(request, form=form, next=target if target != "/" else "")
+
+
+def _login_code_step(request: HttpRequest) -> HttpResponse:
+    pending = _pending_login(request)
+    if pending is None:
+        request.session.pop(PENDING_LOGIN_KEY, None)
+        return _login_page(request, form=LoginForm(), error=_("验证已超时，请重新登录。"))
+    code_form = TotpCodeForm(request.POST)
+    if code_form.is_valid():
+        result = login_second_factor(
+            request=request, user_id=int(pending["uid"]), code=code_form.cleaned_data["code"]
+        )
+        if result.ok and result.user is not None:
+            request.session.pop(PENDING_LOGIN_KEY, None)
+            session_open(request, result.user, backend=pending.get("backend"))
+            return redirect(_safe_next(request, pending.get("next")))
+        if result.status is not LoginStatus.TOTP_INVALID:
+            # Locked (or disabled meanwhile): start again from the password.
+            request.session.pop(PENDING_LOGIN_KEY, None)
+            return _login_page(request, form=LoginForm(), error=result.message)
+        code_form.add_error("code", result.message)
+    return _login_page(request, step="code", code_form=code_form)
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    auth_logout(request)
+    session_close(request)
     return redirect("accounts:login")
 
 
@@ -57,7 +182,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                     for error in errors:
                         form.add_error(name, error)
         else:
-            update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+            password_changed_keep_session(request)
             messages.success(request, "密码已修改。")
             return redirect("home")
     return render(request, "accounts/password_change.html", {"form": form})
@@ -84,9 +209,167 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             form = SchoolUserForm()
     role_labels = dict(Role.choices)
     users = [
-        {"user": u, "roles": "、".join(role_labels.get(g.name, g.name) for g in u.groups.all())}
+        {
+            "user": u,
+            "roles": "、".join(role_labels.get(g.name, g.name) for g in u.groups.all()),
+            "locked_until": locked_until(u),
+            "is_self": u.pk == request.user.pk,
+        }
         for u in user_list()
     ]
     return render(
         request, "accounts/user_list.html", {"form": form, "users": users, "created": created}
+    )
+
+
+def _school_user(request: HttpRequest, user_id: int) -> User:
+    """An account of this school (never on the bureau host)."""
+    if connection.schema_name == "public":
+        raise Http404
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+@right_required(Right.USERS_MANAGE)
+@require_POST
+def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _school_user(request, user_id)
+    user_unlock(user=user)
+    messages.success(request, _("已解锁账号 %(username)s。") % {"username": user.username})
+    return redirect("accounts:user_list")
+
+
+@right_required(Right.USERS_MANAGE)
+@require_POST
+def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _school_user(request, user_id)
+    active = request.POST.get("active")
+    if active not in {"0", "1"}:
+        messages.error(request, _("请选择启用或停用。"))
+        return redirect("accounts:user_list")
+    try:
+        user_set_active(user=user, active=active == "1", actor=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        done = (
+            _("已启用账号 %(username)s。")
+            if active == "1"
+            else _("已停用账号 %(username)s，其登录已全部退出。")
+        )
+        messages.success(request, done % {"username": user.username})
+    return redirect("accounts:user_list")
+
+
+# -- 我的登录 -----------------------------------------------------------------------------
+
+
+@login_required
+def sessions_view(request: HttpRequest) -> HttpResponse:
+    user_sessions_prune(user=request.user)  # type: ignore[arg-type]
+    rows = user_session_list(user=request.user, current_key=request.session.session_key)  # type: ignore[arg-type]
+    return render(request, "accounts/sessions.html", {"sessions": rows})
+
+
+@login_required
+@require_POST
+def session_end_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    current = request.session.session_key
+    try:
+        ended_key = user_session_end(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("accounts:sessions")
+    if ended_key == current:
+        session_close(request)
+        return redirect("accounts:login")
+    messages.success(request, _("已退出该会话。"))
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+def sessions_end_others_view(request: HttpRequest) -> HttpResponse:
+    n = user_sessions_end(user=request.user, keep_key=request.session.session_key)  # type: ignore[arg-type]
+    messages.success(request, _("已退出其他 %(n)s 个会话。") % {"n": n})
+    return redirect("accounts:sessions")
+
+
+# -- 再次输入密码、两步验证 ----------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reauth_view(request: HttpRequest) -> HttpResponse:
+    target = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    form = ReauthForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        result = password_confirm(user=request.user, password=form.cleaned_data["password"])  # type: ignore[arg-type]
+        if result.ok:
+            reauth_mark(request)
+            return redirect(target)
+        form.add_error("password", result.message)
+    return render(
+        request,
+        "accounts/reauth.html",
+        {"form": form, "action": reverse("accounts:reauth"), "next": target, "carry": []},
+    )
+
+
+def _totp_issuer(request: HttpRequest) -> str:
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and getattr(tenant, "kind", "") == "school":
+        return str(tenant.name)
+    return _("学籍管理平台")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_view(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    available = totp_available(user)
+    code_form = TotpCodeForm()
+    disable_form = TotpDisableForm()
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "disable" and user.totp_enabled:
+        disable_form = TotpDisableForm(request.POST)
+        if disable_form.is_valid():
+            result = password_confirm(user=user, password=disable_form.cleaned_data["password"])
+            if result.ok:
+                totp_disable(user=user)
+                messages.success(request, _("两步验证已关闭。"))
+                return redirect("accounts:two_factor")
+            disable_form.add_error("password", result.message)
+    secret = ""
+    if available and not user.totp_enabled:
+        secret = request.session.get(TOTP_SETUP_KEY) or totp.secret_generate()
+        request.session[TOTP_SETUP_KEY] = secret
+        if action == "enable":
+            code_form = TotpCodeForm(request.POST)
+            if code_form.is_valid():
+                try:
+                    totp_enable(user=user, secret=secret, code=code_form.cleaned_data["code"])
+                except ApplicationError as exc:
+                    code_form.add_error("code", exc.message)
+                else:
+                    request.session.pop(TOTP_SETUP_KEY, None)
+                    messages.success(request, _("两步验证已启用，今后登录时需要输入验证码。"))
+                    return redirect("accounts:two_factor")
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "available": available,
+            "enabled": user.totp_enabled,
+            "secret": secret,
+            "uri": totp.provisioning_uri(
+                secret, account=user.username, issuer=_totp_issuer(request)
+            )
+            if secret
+            else "",
+            "code_form": code_form,
+            "disable_form": disable_form,
+        },
     )

@@ -38,6 +38,7 @@ SCHOOL_MENU = (
         gettext_noop("学籍管理"),
         (
             MenuItem(gettext_noop("学生名册"), "registry:student_list", Right.REGISTRY_VIEW),
+            MenuItem(gettext_noop("本班学生"), "registry:student_list", Right.REGISTRY_VIEW_OWN),
             MenuItem(gettext_noop("新增学生"), "registry:student_create", Right.REGISTRY_EDIT),
             MenuItem(gettext_noop("学籍审核"), "registry:audit", Right.REGISTRY_APPROVE),
             MenuItem(gettext_noop("问题学籍"), "registry:problems", Right.REGISTRY_EDIT),
@@ -60,7 +61,13 @@ SCHOOL_MENU = (
     ),
     MenuSection(
         gettext_noop("系统管理"),
-        (MenuItem(gettext_noop("用户管理"), "accounts:user_list", Right.USERS_MANAGE),),
+        (
+            MenuItem(gettext_noop("用户管理"), "accounts:user_list", Right.USERS_MANAGE),
+            MenuItem(gettext_noop("权限设置"), "account_rights", Right.USERS_MANAGE),
+            MenuItem(gettext_noop("系统设置"), "registry:field_settings", Right.SCHOOL_MANAGE),
+            MenuItem(gettext_noop("审计日志"), "audit_log", Right.USERS_MANAGE),
+            MenuItem(gettext_noop("数据备份"), "backups:own", Right.SCHOOL_MANAGE),
+        ),
     ),
 )
 PUBLIC_MENU = (
@@ -69,6 +76,7 @@ PUBLIC_MENU = (
         (
             MenuItem(gettext_noop("辖区学校"), "home", Right.BUREAU_SCHOOLS_VIEW),
             MenuItem(gettext_noop("开通学校"), "bureau:school_create", Right.BUREAU_SCHOOLS_MANAGE),
+            MenuItem(gettext_noop("数据备份"), "backups:overview", Right.BUREAU_SCHOOLS_MANAGE),
         ),
     ),
     MenuSection(
@@ -88,6 +96,7 @@ PUBLIC_MENU = (
             MenuItem(
                 gettext_noop("教育局管理"), "bureau:bureau_list", Right.PLATFORM_BUREAUS_MANAGE
             ),
+            MenuItem(gettext_noop("审计日志"), "audit_log", Right.BUREAU_SCHOOLS_VIEW),
         ),
     ),
 )

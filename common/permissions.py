@@ -35,23 +35,36 @@ class Authenticated(BasePermission):
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def has_right(right: str, *, write: str | None = None) -> type[BasePermission]:
+Rights = str | tuple[str, ...]
+
+
+def as_rights(rights: Rights) -> tuple[str, ...]:
+    """One right or a tuple of alternatives, always as a tuple (any one suffices)."""
+    return (rights,) if isinstance(rights, str) else tuple(rights)
+
+
+def has_any_right(user: Any, rights: Rights) -> bool:
+    return any(user.has_right(r) for r in as_rights(rights))
+
+
+def has_right(right: Rights, *, write: Rights | None = None) -> type[BasePermission]:
     """Permission class granting access to users whose roles carry `right`; writes
-    (POST, PUT, PATCH, DELETE) need `write` instead when it is given. Declared on the
-    view, so the access-matrix test can read what every endpoint requires."""
+    (POST, PUT, PATCH, DELETE) need `write` instead when it is given. Either may be a
+    tuple of alternatives (any one suffices, e.g. 查看学籍 or 查看本班学籍). Declared on
+    the view, so the access-matrix test can read what every endpoint requires."""
 
     class HasRight(Authenticated):
-        read_right = right
-        write_right = write or right
+        read_right = as_rights(right)
+        write_right = as_rights(write or right)
 
         def has_permission(self, request: Request, view: Any) -> bool:
             if not super().has_permission(request, view):
                 return False
             needed = self.read_right if request.method in SAFE_METHODS else self.write_right
-            if not request.user.has_right(needed):
+            if not has_any_right(request.user, needed):
                 self.message = "您没有执行此操作的权限。"
                 return False
             return True
 
-    HasRight.__name__ = f"HasRight[{right}]"
+    HasRight.__name__ = f"HasRight[{'|'.join(as_rights(right))}]"
     return HasRight

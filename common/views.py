@@ -8,11 +8,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from common.permissions import Rights, as_rights, has_any_right
+
 
 def right_required(
-    right: str,
+    right: Rights,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Page guard: anonymous users go to the login page, others need `right` or get 403."""
+    """Page guard: anonymous users go to the login page, others need `right` (or any one
+    of a tuple of alternative rights) or get 403."""
+    rights = as_rights(right)
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -20,12 +24,12 @@ def right_required(
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not user.has_right(right):  # type: ignore[union-attr]
+            if not has_any_right(user, rights):
                 return render(request, "403.html", status=403)
             return view(request, *args, **kwargs)
 
         # Read by the access-matrix test: every page declares the right it needs.
-        wrapped.required_right = right  # type: ignore[attr-defined]
+        wrapped.required_right = rights  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

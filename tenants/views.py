@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest
 
+from accounts.audit import audit_record
 from tenants.storage import download_token_payload
 
 
@@ -39,4 +40,7 @@ def file_download_view(request: HttpRequest, token: str) -> FileResponse:
         if not default_storage.exists(key):
             raise Http404
         handle = default_storage.open(key, "rb")
+    audit_record(
+        request=request, action="read.file", object_type="file", object_repr=key, school=schema
+    )
     return FileResponse(handle, content_type=content_type)

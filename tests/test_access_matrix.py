@@ -25,7 +25,17 @@ OPEN = {
     "api/v1/auth/token/",
     "files/<str:token>/",
 }
-SIGNED_IN = {"accounts/password/", "accounts/logout/", "jobs/"}
+SIGNED_IN = {
+    "accounts/password/",
+    "accounts/logout/",
+    "jobs/",
+    # account security: the user's own sessions, re-entering the password, 2FA
+    "accounts/sessions/",
+    "accounts/sessions/<int:session_id>/end/",
+    "accounts/sessions/end-others/",
+    "accounts/reauth/",
+    "accounts/two-factor/",
+}
 SCHOOL_USERS = {
     "admin": Role.SCHOOL_ADMIN,
     "registrar": Role.REGISTRAR,
@@ -42,8 +52,9 @@ PUBLIC_USERS = {
 }
 
 
-def requirement(route: str, urlconf: str, method: str) -> str | None:
-    """The right a route needs for `method`; "signed_in", or None when open to anyone."""
+def requirement(route: str, urlconf: str, method: str) -> tuple[str, ...] | str | None:
+    """The rights a route accepts for `method` (any one suffices); "signed_in", or None
+    when open to anyone."""
     if route in OPEN:
         return None
     if route in SIGNED_IN:
@@ -52,7 +63,9 @@ def requirement(route: str, urlconf: str, method: str) -> str | None:
         "/"
         + _fill(
             route,
-            dict.fromkeys(("school_id", "problem_id", "review_id", "token"), "1")
+            dict.fromkeys(
+                ("school_id", "problem_id", "review_id", "token", "user_id", "session_id"), "1"
+            )
             | dict.fromkeys(
                 ("job_id", "student_id", "batch_id"), "00000000-0000-0000-0000-000000000000"
             ),
@@ -60,19 +73,22 @@ def requirement(route: str, urlconf: str, method: str) -> str | None:
         urlconf,
     ).func
     if hasattr(func, "required_right"):
-        return str(func.required_right)
+        return tuple(func.required_right)
     view_class = getattr(func, "cls", None)
     assert view_class is not None, f"/{route} declares no right"
     for permission in view_class.permission_classes:
         if hasattr(permission, "read_right"):
-            return str(permission.read_right if method == "GET" else permission.write_right)
+            return tuple(permission.read_right if method == "GET" else permission.write_right)
         if permission.__name__ == "Authenticated":
             return "signed_in"
     raise AssertionError(f"/{route} declares no right")
 
 
-def allowed(role: str, needed: str | None) -> bool:
-    return needed in {None, "signed_in"} or needed in ROLE_RIGHTS[role]
+def allowed(role: str, needed: tuple[str, ...] | str | None) -> bool:
+    if needed is None or needed == "signed_in":
+        return True
+    alternatives = (needed,) if isinstance(needed, str) else needed
+    return any(right in ROLE_RIGHTS[role] for right in alternatives)
 
 
 def _check(client, route: str, urlconf: str, role: str, values: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]

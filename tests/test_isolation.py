@@ -28,6 +28,8 @@ PARAM_FILLERS = {
     "batch_id",
     "problem_id",
     "review_id",
+    "user_id",
+    "session_id",
 }
 REFUSED = {302, 401, 403, 404, 405}
 # Pages that anyone may open: the login page, language switch, health and API docs.
@@ -64,6 +66,10 @@ def a_values(world: World, db: None) -> dict[str, str]:
 
     with school_context(world.a.schema):
         owner = User.objects.get(username="registrar").pk
+        # A user of school A that no test logs in as, and disabled: POSTs aimed at the
+        # account as a school administrator (appoint as registrar, enable/disable, unlock)
+        # are refused or change nothing the access matrix depends on.
+        user_id = User.objects.create(username="a_target", full_name="目标账号", is_active=False).pk
         job = Job.objects.create(
             owner_schema=world.a.schema, owner_id=owner, kind="t", title=SENTINEL_STUDENT
         )
@@ -82,6 +88,10 @@ def a_values(world: World, db: None) -> dict[str, str]:
             counts={"invalid": 0},
         )
         problem = ProblemRecord.objects.create(student=student, kind="suspected")
+        from accounts.models import UserSession
+
+        # A signed-in session of A's registrar (我的登录), not a live one.
+        session = UserSession.objects.create(user_id=owner, session_key="isolation-a-registrar")
     connection.set_schema_to_public()
     from shared_apps.bureau.models import EvidenceReview
 
@@ -96,6 +106,8 @@ def a_values(world: World, db: None) -> dict[str, str]:
         "batch_id": str(batch.pk),
         "problem_id": str(problem.pk),
         "review_id": str(review.pk),
+        "user_id": str(user_id),
+        "session_id": str(session.pk),
     }
 
 

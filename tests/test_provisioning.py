@@ -23,7 +23,8 @@ STRUCTURE_SQL = {
     "migrations": "SELECT app, name FROM {schema}.django_migrations",
     "groups": "SELECT name FROM {schema}.auth_group",
     "triggers": """SELECT t.tgname, c.relname, pg_get_triggerdef(t.oid) FROM pg_trigger t
-                   JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                   JOIN pg_class c ON c.oid = t.tgrelid
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE n.nspname = %s AND NOT t.tgisinternal""",
     "functions": """SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p
                     JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s""",

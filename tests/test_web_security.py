@@ -19,8 +19,10 @@ def _csrf_client(host: str, username: str) -> Client:
     client = Client(HTTP_HOST=host, enforce_csrf_checks=True)
     page = client.get("/accounts/login/")
     token = page.cookies[settings.CSRF_COOKIE_NAME].value
-    response = client.post("/accounts/login/", {"username": username, "password": PASSWORD,
-                                                 "csrfmiddlewaretoken": token})
+    response = client.post(
+        "/accounts/login/",
+        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+    )
     assert response.status_code == 302
     connection.set_schema_to_public()
     return client
@@ -31,17 +33,26 @@ def test_every_post_without_a_csrf_token_is_refused(urlconf: str, world: World, 
     host = world.a.host if urlconf.endswith("school") else settings.BASE_DOMAIN
     user = "admin" if urlconf.endswith("school") else world.bureau_user
     client = _csrf_client(host, user)
-    values = {"school_id": str(world.a.id), "job_id": "00000000-0000-0000-0000-000000000000",
-              "token": "x", "student_id": "00000000-0000-0000-0000-000000000000",
-              "batch_id": "00000000-0000-0000-0000-000000000000", "problem_id": "1",
-              "review_id": "1"}
+    values = {
+        "school_id": str(world.a.id),
+        "job_id": "00000000-0000-0000-0000-000000000000",
+        "token": "x",
+        "student_id": "00000000-0000-0000-0000-000000000000",
+        "batch_id": "00000000-0000-0000-0000-000000000000",
+        "problem_id": "1",
+        "review_id": "1",
+        "user_id": "1",
+        "session_id": "1",
+    }
     checked = 0
     for route in _routes(urlconf):
         if route in {"api/v1/auth/token/", "api/schema/", "api/docs/"}:
             continue  # token exchange takes no session; docs are read-only GETs
         response = client.post(_fill(route, {k: values.get(k, "1") for k in values}), {"x": "1"})
         connection.set_schema_to_public()
-        assert response.status_code in {403, 405}, f"POST /{route} without CSRF: {response.status_code}"
+        assert response.status_code in {403, 405}, (
+            f"POST /{route} without CSRF: {response.status_code}"
+        )
         checked += 1
     assert checked > 10
 
@@ -67,8 +78,9 @@ def test_script_in_free_text_is_shown_inert(world: World, db: None) -> None:
     assert payload not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     # a name carrying markup never gets in at all
-    bad = client.post("/api/v1/students/", valid_row(seq=32, name="<b>张三</b>"),
-                      content_type="application/json")
+    bad = client.post(
+        "/api/v1/students/", valid_row(seq=32, name="<b>张三</b>"), content_type="application/json"
+    )
     connection.set_schema_to_public()
     assert bad.status_code == 400
     assert "name" in bad.json()["error"]["fields"]
@@ -78,12 +90,15 @@ def test_script_in_a_return_reason_is_shown_inert(world: World, db: None) -> Non
     from tenant_apps.registry.tests.factories import valid_row
 
     registrar, approver = login(world.a.host, "registrar"), login(world.a.host, "approver")
-    sid = registrar.post("/api/v1/students/", valid_row(seq=33),
-                         content_type="application/json").json()["id"]
+    sid = registrar.post(
+        "/api/v1/students/", valid_row(seq=33), content_type="application/json"
+    ).json()["id"]
     registrar.post("/api/v1/students/submit/", {"ids": [sid]}, content_type="application/json")
-    approver.post("/api/v1/students/school-decision/",
-                  {"ids": [sid], "approve": False, "reason": "<script>steal()</script>"},
-                  content_type="application/json")
+    approver.post(
+        "/api/v1/students/school-decision/",
+        {"ids": [sid], "approve": False, "reason": "<script>steal()</script>"},
+        content_type="application/json",
+    )
     page = registrar.get(f"/registry/students/{sid}/").content.decode()
     connection.set_schema_to_public()
     assert "<script>steal()</script>" not in page
@@ -92,8 +107,9 @@ def test_script_in_a_return_reason_is_shown_inert(world: World, db: None) -> Non
 
 @pytest.mark.parametrize("attack", INJECTIONS)
 @pytest.mark.parametrize("param", ["q", "class_id", "status", "audit_state", "page"])
-def test_injection_strings_in_filters_are_plain_text(world: World, db: None, attack: str,
-                                                     param: str) -> None:
+def test_injection_strings_in_filters_are_plain_text(
+    world: World, db: None, attack: str, param: str
+) -> None:
     from tenant_apps.registry.models import Student
     from tenants.context import school_context
 

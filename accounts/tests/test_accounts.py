@@ -51,7 +51,7 @@ def test_initial_password_is_not_derived_from_an_id_number(world: World, db: Non
 
 def test_first_login_forces_a_password_change(world: World, db: None) -> None:
     with school_context(world.a.schema):
-        created = user_create(username="330002", full_name="首次登录", roles=["registrar"])
+        created = user_create(username="330002", full_name="首次登录", roles=["school_approver"])
     connection.set_schema_to_public()
     client = login(world.a.host, "330002", created.initial_password)
     response = client.get("/registry/students/")

@@ -70,6 +70,7 @@ SHARED_APPS = [
     "shared_apps.student_index",
     "shared_apps.jobs",
     "shared_apps.bureau",
+    "shared_apps.backups",
 ]
 TENANT_APPS = [
     "accounts",
@@ -104,7 +105,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every write that reached a view goes to the audit log (after the response).
+    "common.middleware.AuditMiddleware",
     "accounts.middleware.SessionSchemaBindingMiddleware",
+    # Idle timeout, absolute session cap and the "我的登录" last-seen time.
+    "accounts.middleware.SessionActivityMiddleware",
     "tenants.middleware.SchoolStatusMiddleware",
     "accounts.middleware.ForcePasswordChangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -137,6 +142,7 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleAwareBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -148,8 +154,19 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # At least three of: upper case, lower case, digits, symbols.
+    {"NAME": "accounts.passwords.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
 ]
+# Account security (accounts.services.login_attempt, accounts.middleware, accounts.reauth).
+LOGIN_MAX_FAILURES = 5  # consecutive wrong passwords or codes before the account locks
+LOGIN_LOCK_MINUTES = 30
+SESSION_IDLE_MINUTES = 30  # signed out after this long without a request
+REAUTH_MINUTES = 5  # sensitive actions need the password entered this recently
+# Take the client address from X-Forwarded-For (last hop) only behind a trusted proxy.
+USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
+# The absolute cap on a session since login (idle sessions end sooner, see above).
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(8 * 3600)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
@@ -249,7 +266,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "student_index.recheck",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Audit-log retention: every school's entries (suspended ones too) and the public ones.
+    "audit-purge": {
+        "task": "accounts.tasks.audit_purge_fan_out",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # Nightly backup of every serving school (02:30), one task per school; prunes old ones.
+    "backups-nightly": {"task": "backups.nightly", "schedule": crontab(hour=2, minute=30)},
 }
+# Backups (shared_apps.backups): nightly dumps older than this are pruned; PostgreSQL
+# client tools come from PG_BIN_DIR when set, else the ones matching the server's version.
+BACKUP_KEEP_DAYS = int(env("BACKUP_KEEP_DAYS", "30"))
+PG_BIN_DIR = env("PG_BIN_DIR")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -277,6 +305,9 @@ SPECTACULAR_SETTINGS = {
 
 # Keyed hashes for the cross-school student index (issue 3) and other pseudonyms.
 STUDENT_INDEX_HMAC_KEY = env("STUDENT_INDEX_HMAC_KEY", SECRET_KEY)
+
+# Audit-log entries older than this are purged nightly (accounts.tasks.audit_purge_fan_out).
+AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "1095"))
 
 LOGGING = {
     "version": 1,

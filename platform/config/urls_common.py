@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import api_urls as account_api_urls
 from accounts import apis as account_apis
 from shared_apps.bureau.apis import RegionListApi
 from shared_apps.jobs import apis as job_apis
@@ -23,6 +24,7 @@ def common_patterns(urlconf: str) -> list:  # type: ignore[type-arg]
         path("api/v1/jobs/", job_apis.JobListApi.as_view(), name="api-job-list"),
         path("api/v1/jobs/<uuid:job_id>/", job_apis.JobDetailApi.as_view(), name="api-job-detail"),
         path("api/v1/regions/", RegionListApi.as_view(), name="api-region-list"),
+        *account_api_urls.common_patterns,
         # Each host documents its own API: the schema is generated from its URLconf.
         path("api/schema/", SpectacularAPIView.as_view(urlconf=urlconf), name="api-schema"),
         path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -2,7 +2,9 @@
 
 from django.urls import include, path
 
+from accounts import audit_apis, audit_views
 from config.urls_common import common_patterns
+from shared_apps.backups import urls as backup_urls
 from shared_apps.bureau import apis as bureau_apis
 from shared_apps.bureau.views import bureau_home
 
@@ -33,5 +35,9 @@ urlpatterns = [
         bureau_apis.EvidenceDecisionApi.as_view(),
         name="api-evidence-decision",
     ),
+    path("accounts/audit/", audit_views.bureau_audit_view, name="audit_log"),
+    path("accounts/audit/export/", audit_views.bureau_audit_export_view, name="audit_log_export"),
+    path("api/v1/audit-log/", audit_apis.BureauAuditLogApi.as_view(), name="api-audit-log"),
+    path("", include((backup_urls.public_patterns, "backups"))),
     *common_patterns("config.urls_public"),
 ]

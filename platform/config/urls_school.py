@@ -2,8 +2,13 @@
 
 from django.urls import include, path
 
+from accounts import api_urls as account_api_urls
+from accounts import audit_apis, audit_views
 from accounts.apis import UserListCreateApi
+from accounts.rights_apis import RegistrarAppointApi
+from accounts.rights_views import rights_view
 from config.urls_common import common_patterns
+from shared_apps.backups import urls as backup_urls
 from tenant_apps.registry import apis as registry_apis
 from tenant_apps.registry.views import school_home
 
@@ -66,5 +71,16 @@ urlpatterns = [
         name="api-problem-evidence",
     ),
     path("api/v1/users/", UserListCreateApi.as_view(), name="api-user-list"),
+    path("accounts/rights/", rights_view, name="account_rights"),
+    path(
+        "api/v1/users/<int:user_id>/appoint-registrar/",
+        RegistrarAppointApi.as_view(),
+        name="api-user-appoint-registrar",
+    ),
+    *account_api_urls.school_patterns,
+    path("accounts/audit/", audit_views.school_audit_view, name="audit_log"),
+    path("accounts/audit/export/", audit_views.school_audit_export_view, name="audit_log_export"),
+    path("api/v1/audit-log/", audit_apis.SchoolAuditLogApi.as_view(), name="api-audit-log"),
+    path("", include((backup_urls.school_patterns, "backups"))),
     *common_patterns("config.urls_school"),
 ]

@@ -14,9 +14,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from pypinyin import lazy_pinyin
+from pypinyin import Style
+from pypinyin.converter import UltimateConverter
+from pypinyin.core import Pinyin
 
 _DOTS = str.maketrans(dict.fromkeys("•・‧．.∙", "·"))
+
+# What pypinyin.lazy_pinyin builds on every call with its default options. A call segments
+# the text into words (mmseg over the phrase dictionary) and converts each word on its own,
+# so caching the conversion per word gives exactly lazy_pinyin's result: a school's 50,000
+# names are all different, but they are made of a few thousand words and characters.
+_PINYIN = Pinyin(UltimateConverter())
 
 
 def normalize_name(name: str) -> str:
@@ -24,9 +32,28 @@ def normalize_name(name: str) -> str:
 
 
 @lru_cache(maxsize=65536)
+def _words(text: str) -> tuple[str, ...]:
+    """lazy_pinyin's segmentation of `text` (kept for the import's second look at a name)."""
+    return tuple(_PINYIN.seg(text))
+
+
+@lru_cache(maxsize=65536)
+def _word_pinyin(word: str, style: Style) -> str:
+    # A one-element list is converted as it stands (a Han word is not segmented again).
+    return "".join(_PINYIN.lazy_pinyin([word], style=style, errors="ignore"))
+
+
+@lru_cache(maxsize=65536)
 def name_pinyin(name: str) -> str:
-    """Toneless pinyin, so homophones (张三/章三) share a key."""
-    return "".join(lazy_pinyin(name, errors="ignore")).lower()
+    """Toneless pinyin, so homophones (张三/章三) share a key; equal to
+    "".join(lazy_pinyin(name, errors="ignore")).lower()."""
+    return "".join([_word_pinyin(w, Style.NORMAL) for w in _words(name)]).lower()
+
+
+def name_initials(name: str) -> str:
+    """Pinyin initials (张小明 → zxm); equal to "".join(lazy_pinyin(name,
+    style=Style.FIRST_LETTER, errors="ignore")).lower()."""
+    return "".join([_word_pinyin(w, Style.FIRST_LETTER) for w in _words(name)]).lower()
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +62,13 @@ def _key() -> bytes:
 
 
 def digest(value: str) -> str:
-    return hmac.new(_key(), value.encode(), hashlib.sha256).hexdigest()[:32]
+    # hmac.digest is the one-shot C path: same bytes as hmac.new(...).hexdigest().
+    return hmac.digest(_key(), value.encode(), hashlib.sha256).hex()[:32]
+
+
+@lru_cache(maxsize=4096)
+def _born(birth_date: dt.date) -> str:
+    return birth_date.strftime("%Y%m%d")
 
 
 @dataclass(frozen=True)
@@ -47,7 +80,7 @@ class IdentityKeys:
 
 def identity_keys(*, name: str, sex: str, birth_date: dt.date, id_number: str) -> IdentityKeys:
     clean = normalize_name(name)
-    born = birth_date.strftime("%Y%m%d")
+    born = _born(birth_date)
     return IdentityKeys(
         id_hash=digest("id:" + id_number.strip().upper()) if id_number else "",
         name_hash=digest(f"nsb:{clean}|{sex}|{born}"),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import connection, transaction
+from django.utils import timezone
+from psycopg import sql
 
 from shared_apps.student_index.keys import IdentityKeys
 from shared_apps.student_index.models import IndexEntry, NumberSequence
@@ -60,6 +62,7 @@ UPDATE_FIELDS = [
     "has_problem",
 ]
 BATCH_SIZE = 5000  # 11 columns a row: well under PostgreSQL's 65,535 parameters per statement
+COPY_MIN_ROWS = 500  # below this, a plain INSERT costs no more than setting up a COPY
 
 
 def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
@@ -71,6 +74,60 @@ def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
         unique_fields=["student_uuid"],
         update_fields=UPDATE_FIELDS,
     )
+
+
+def index_insert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
+    """Entries for students that have none yet (a bulk import), written with COPY.
+
+    Call inside the transaction that writes the students. Unlike index_upsert, an entry
+    that exists already is an error (the unique student_uuid aborts the transaction).
+    """
+    if len(records) < COPY_MIN_ROWS:
+        IndexEntry.objects.bulk_create([_entry(school_id, r) for r in records])
+        return
+    now = timezone.now()
+    columns = [
+        "school_id",
+        "student_uuid",
+        "id_hash",
+        "name_hash",
+        "pinyin_hash",
+        "stage",
+        "entry_year",
+        "sex",
+        "ethnicity",
+        "status",
+        "audit_state",
+        "has_problem",
+        "updated_at",
+    ]
+    statement = sql.SQL("COPY public.{} ({}) FROM STDIN").format(
+        sql.Identifier(IndexEntry._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    # In name_hash order: each index on that column then fills its pages in sequence
+    # instead of touching a random page of a large index for every row (measured 1.5-2x
+    # faster into an index of 1,000,000 entries; bench/RESULTS.md).
+    ordered = sorted(records, key=lambda r: r.keys.name_hash)
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for r in ordered:
+            k = r.keys
+            copy.write_row(
+                (
+                    school_id,
+                    r.student_uuid,
+                    k.id_hash,
+                    k.name_hash,
+                    k.pinyin_hash,
+                    r.stage,
+                    r.entry_year,
+                    r.sex,
+                    r.ethnicity,
+                    r.status,
+                    r.audit_state,
+                    r.has_problem,
+                    now,
+                )
+            )
 
 
 def index_remove(*, student_uuids: Iterable[uuid.UUID]) -> None:
@@ -92,43 +149,65 @@ class Hit:
     student_uuid: uuid.UUID
 
 
+RULE_COLUMNS = {"id": "id_hash", "name_sex_birth": "name_hash", "pinyin_birth": "pinyin_hash"}
+Rule = Literal["id", "name_sex_birth", "pinyin_birth"]
+
+
 def duplicates_find(
-    candidates: Sequence[IdentityKeys], *, exclude: Sequence[uuid.UUID | None] | None = None
+    candidates: Sequence[IdentityKeys],
+    *,
+    exclude: Sequence[uuid.UUID | None] | None = None,
+    rules: Iterable[Rule] = ("id", "name_sex_birth", "pinyin_birth"),
 ) -> list[Hit]:
-    """Set-based 查重 over every school: three indexed queries whatever the batch size.
+    """Set-based 查重 over every school: one statement, one indexed join per rule,
+    whatever the batch size.
 
     Same ID number anywhere is a duplicate (重复). Same name+sex+birth date, or same
     pinyin+birth date, with a different or missing ID number is suspected (疑似重复).
     `exclude[i]` is the candidate's own uuid when an existing record is re-checked.
+    `rules` narrows the look-up (the import's final re-check needs only "id").
     """
     if not candidates:
         return []
     exclude = exclude or [None] * len(candidates)
-    by_id: dict[str, list[int]] = {}
-    by_name: dict[str, list[int]] = {}
-    by_pinyin: dict[str, list[int]] = {}
+    wanted = [r for r in RULE_COLUMNS if r in set(rules)]
+    by_rule: dict[str, dict[str, list[int]]] = {r: {} for r in wanted}
+    by_id = by_rule.get("id")
+    by_name = by_rule.get("name_sex_birth")
+    by_pinyin = by_rule.get("pinyin_birth")
     for i, k in enumerate(candidates):
-        if k.id_hash:
+        if by_id is not None and k.id_hash:
             by_id.setdefault(k.id_hash, []).append(i)
-        by_name.setdefault(k.name_hash, []).append(i)
-        by_pinyin.setdefault(k.pinyin_hash, []).append(i)
-    sql = """
-        SELECT 'id' AS rule, e.id_hash AS key, e.school_id, e.student_uuid, e.id_hash
-          FROM public.student_index_indexentry e WHERE e.id_hash = ANY(%s)
-        UNION ALL
-        SELECT 'name_sex_birth', e.name_hash, e.school_id, e.student_uuid, e.id_hash
-          FROM public.student_index_indexentry e WHERE e.name_hash = ANY(%s)
-        UNION ALL
-        SELECT 'pinyin_birth', e.pinyin_hash, e.school_id, e.student_uuid, e.id_hash
-          FROM public.student_index_indexentry e WHERE e.pinyin_hash = ANY(%s)
-    """
+        if by_name is not None:
+            by_name.setdefault(k.name_hash, []).append(i)
+        if by_pinyin is not None:
+            by_pinyin.setdefault(k.pinyin_hash, []).append(i)
+    # Each rule's keys travel as ONE comma-separated text parameter (the hashes are hex):
+    # a 50,000-key batch costs one short bind instead of 50,000-element array literals,
+    # slow to adapt and to plan. OFFSET 0 keeps the lateral subquery from being flattened,
+    # so every key is one probe of its hash index whatever the statistics say; "= ANY" and
+    # a plain join were planned as (parallel) sequential scans of the whole index table
+    # for big batches (bench/RESULTS.md).
+    parts, params = [], []
+    for rule in wanted:
+        if not by_rule[rule]:
+            continue
+        column = RULE_COLUMNS[rule]
+        parts.append(
+            f"SELECT '{rule}', e.key, e.school_id, e.student_uuid, e.id_hash"
+            " FROM unnest(string_to_array(%s, ',')) AS k(key) CROSS JOIN LATERAL ("
+            f"SELECT x.{column} AS key, x.school_id, x.student_uuid, x.id_hash"
+            f" FROM public.student_index_indexentry x WHERE x.{column} = k.key OFFSET 0) e"
+        )
+        params.append(",".join(by_rule[rule]))
+    if not parts:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(by_id), list(by_name), list(by_pinyin)])
+        cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
     hits: dict[tuple[int, uuid.UUID], Hit] = {}
     for rule, key, school_id, other_uuid, other_id_hash in rows:
-        positions = {"id": by_id, "name_sex_birth": by_name, "pinyin_birth": by_pinyin}[rule][key]
-        for i in positions:
+        for i in by_rule[rule][key]:
             if exclude[i] == other_uuid:
                 continue
             own_id = candidates[i].id_hash
@@ -140,7 +219,7 @@ def duplicates_find(
                 kind = "suspected"
             current = hits.get((i, other_uuid))
             if current is None or (current.kind == "suspected" and kind == "duplicate"):
-                hits[(i, other_uuid)] = Hit(i, kind, rule, school_id, other_uuid)  # type: ignore[arg-type]
+                hits[(i, other_uuid)] = Hit(i, kind, rule, school_id, other_uuid)
     return sorted(hits.values(), key=lambda h: (h.position, h.kind != "duplicate"))
 
 

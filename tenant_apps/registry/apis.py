@@ -6,18 +6,19 @@ from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.reauth import RecentlyReauthenticated, reauth_redirects_browsers
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number
 from common.permissions import has_right
-from tenant_apps.registry import imports, problems, services
+from tenant_apps.registry import imports, policy, problems, services
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
 from tenant_apps.registry.selectors import (
@@ -109,8 +110,24 @@ def _raw(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in keys}
 
 
+VIEW_RIGHTS = (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN)
+EDIT_RIGHTS = (Right.REGISTRY_EDIT, Right.REGISTRY_EDIT_OWN)
+
+
+def _visible_student(request: Request, student_id: str) -> Student:
+    """A student of a class the user may see (class scope); others are not found."""
+    student = student_get(identifier=student_id)
+    if student is None or not policy.in_scope(
+        policy.student_scope(request.user), student.school_class_id
+    ):
+        raise NotFound()
+    return student
+
+
 class StudentListCreateApi(APIView):
-    permission_classes = [has_right(Right.REGISTRY_VIEW, write=Right.REGISTRY_EDIT)]
+    """Class teachers (查看本班学籍) list only their classes; creating needs 维护学籍."""
+
+    permission_classes = [has_right(VIEW_RIGHTS, write=Right.REGISTRY_EDIT)]
 
     @extend_schema(
         parameters=[
@@ -131,6 +148,7 @@ class StudentListCreateApi(APIView):
             status=p.get("status", ""),
             audit_state=p.get("audit_state", ""),
             class_id=int(class_id) if class_id and class_id.isdigit() else None,
+            class_ids=policy.student_scope(request.user),
         )
         from rest_framework.pagination import PageNumberPagination
 
@@ -149,13 +167,14 @@ class StudentListCreateApi(APIView):
 
 
 class StudentDetailApi(APIView):
-    permission_classes = [has_right(Right.REGISTRY_VIEW, write=Right.REGISTRY_EDIT)]
+    """Class teachers see their classes' students and change only the fields the school
+    opened for the grade (系统设置); any other changed value refuses the edit."""
+
+    permission_classes = [has_right(VIEW_RIGHTS, write=EDIT_RIGHTS)]
 
     @extend_schema(responses=serializers.DictField(), summary="学生详情（含家庭成员与记录）")
     def get(self, request: Request, student_id: str) -> Response:
-        student = student_get(identifier=student_id)
-        if student is None:
-            raise NotFound()
+        student = _visible_student(request, student_id)
         body = dict(StudentOutput(student).data)
         body["fields"] = services.student_snapshot(student)
         body["family"] = [
@@ -182,11 +201,14 @@ class StudentDetailApi(APIView):
 
     @extend_schema(request=serializers.DictField(), responses=StudentOutput, summary="修改学生信息")
     def put(self, request: Request, student_id: str) -> Response:
-        student = student_get(identifier=student_id)
-        if student is None:
-            raise NotFound()
+        student = _visible_student(request, student_id)
+        if not policy.in_scope(policy.student_write_scope(request.user), student.school_class_id):
+            raise PermissionDenied("您没有修改该班学生的权限。")
         updated = services.student_update(
-            student_id=student.pk, raw=_raw(request.data), actor=Actor.of(request.user)
+            student_id=student.pk,
+            raw=_raw(request.data),
+            actor=Actor.of(request.user),
+            editable=policy.editable_fields(request.user, student.school_class),
         )
         return Response(StudentOutput(updated).data)
 
@@ -244,10 +266,11 @@ class StudentSchoolDecisionApi(APIView):
         return Response({"decided": n})
 
 
+@reauth_redirects_browsers
 class StudentExportApi(APIView):
     """The current list (same filters as the list) as .xlsx in national column order."""
 
-    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+    permission_classes = [has_right(Right.REGISTRY_VIEW), RecentlyReauthenticated]
 
     @extend_schema(responses={(200, XLSX): bytes}, summary="导出学生名册")
     def get(self, request: Request) -> HttpResponse:
@@ -261,7 +284,7 @@ class StudentExportApi(APIView):
             audit_state=p.get("audit_state", ""),
             class_id=int(class_id) if class_id and class_id.isdigit() else None,
         )
-        response = HttpResponse(students_export(qs), content_type=XLSX)
+        response = HttpResponse(students_export(qs, request=request), content_type=XLSX)
         response["Content-Disposition"] = 'attachment; filename="students.xlsx"'
         return response
 
@@ -383,7 +406,7 @@ def _problem_or_404(problem_id: int) -> ProblemRecord:
 
 
 class ProblemDeleteApi(APIView):
-    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+    permission_classes = [has_right(Right.REGISTRY_EDIT), RecentlyReauthenticated]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200)

@@ -7,7 +7,7 @@ Every input is a plain string; the services validate (all errors of a row at onc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,11 +145,18 @@ def _choices(col: Column) -> list[tuple[str, str]]:
 class StudentForm(forms.Form):
     """One input per template column. Nothing is required at form level: the services'
     validator reports every problem of the record at once, next to its field; the red *
-    comes from the column (`field.template_required`)."""
+    comes from the column (`field.template_required`). Fields in `locked` (not open to a
+    class teacher, registry.policy) are shown disabled and keep their initial value."""
 
     use_required_attribute = False
 
-    def __init__(self, *args: Any, classes: Iterable[SchoolClass], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        classes: Iterable[SchoolClass],
+        locked: Collection[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         class_choices = [("", "—")] + [(c.class_no, f"{c.name}（{c.class_no}）") for c in classes]
         for col in COLUMNS:
@@ -176,7 +183,9 @@ class StudentForm(forms.Form):
                 )
             field.help_text = help_text
             field.template_required = col.required  # type: ignore[attr-defined]
+            field.disabled = col.key in locked
             self.fields[col.key] = field
+        self.locked = bool(locked)
         self.group_errors: dict[str, list[str]] = {}
         self.top_message = ""
         self.error_count = 0

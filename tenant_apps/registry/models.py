@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from tenant_apps.registry.fields import MEMBER_COLUMNS, STUDENT_COLUMNS, Column
@@ -33,6 +34,8 @@ class SchoolClass(models.Model):
     class_no = models.CharField("班级编号", max_length=7, unique=True, editable=False)
     class_type = models.CharField("班级类型", max_length=2, default="10")
     teacher_name = models.CharField("班主任", max_length=50, blank=True)
+    # The class teacher's account (username = staff number); it may write this class.
+    teacher_username = models.CharField("班主任工号", max_length=150, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,6 +68,56 @@ class SchoolClass(models.Model):
     @property
     def grade_name(self) -> str:
         return f"{STAGE_NAME[self.stage]}{self.entry_year}级"
+
+
+class ClassRight(models.Model):
+    """A class right (班级管理权限) of an ordinary account: which class it may see, and
+    whether it may write it. The class teacher (SchoolClass.teacher_username) needs no row.
+    Schema: each school's own. No PII. Written by registry.policy."""
+
+    user_username = models.CharField("用户名", max_length=150, db_index=True)
+    school_class = models.ForeignKey(
+        SchoolClass, verbose_name="班级", on_delete=models.CASCADE, related_name="rights"
+    )
+    can_write = models.BooleanField("可修改", default=False)
+
+    class Meta:
+        verbose_name = "班级权限"
+        verbose_name_plural = "班级权限"
+        ordering = ["user_username", "school_class"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_username", "school_class"], name="registry_class_right_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_username}:{self.school_class_id}"
+
+
+class FieldEditPolicy(models.Model):
+    """Which student fields class teachers may edit in one grade (系统设置, domain.md
+    §3.17); without a row registry.policy's defaults apply. Schema: each school's own.
+    No PII. Written by registry.policy.policy_set only."""
+
+    stage = models.CharField("学段", max_length=10, choices=SchoolClass.Stage.choices)
+    entry_year = models.PositiveSmallIntegerField("入学年份")
+    fields = ArrayField(models.CharField(max_length=40), verbose_name="开放字段", default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        verbose_name = "班主任可修改字段"
+        verbose_name_plural = "班主任可修改字段"
+        ordering = ["stage", "entry_year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "entry_year"], name="registry_field_policy_grade"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage}{self.entry_year}"
 
 
 def _model_field(col: Column, *, prefix: str = "") -> models.Field:  # type: ignore[type-arg]

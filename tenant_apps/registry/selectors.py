@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import Count, Q, QuerySet
 
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, SchoolClass, Student
@@ -36,15 +38,19 @@ def student_list(
     class_id: int | None = None,
     status: str = "",
     audit_state: str = "",
+    class_ids: Collection[int] | None = None,
 ) -> QuerySet[Student]:
     """Search by name, pinyin initials, ID number or national number; filter by class,
-    status and registration state. Deleted records only when asked for explicitly."""
+    status and registration state. Deleted records only when asked for explicitly.
+    `class_ids` limits the list to the classes the user may see (registry.policy)."""
     qs = Student.objects.select_related("school_class")
     qs = (
         qs.filter(audit_state=audit_state)
         if audit_state
         else qs.filter(audit_state__in=LIVE_STATES)
     )
+    if class_ids is not None:
+        qs = qs.filter(school_class_id__in=list(class_ids))
     if class_id:
         qs = qs.filter(school_class_id=class_id)
     if status:

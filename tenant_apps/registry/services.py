@@ -20,7 +20,7 @@ from stdnum.cn import ric
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from shared_apps.student_index.keys import IdentityKeys, identity_keys
+from shared_apps.student_index.keys import IdentityKeys, identity_keys, name_initials
 from shared_apps.student_index.services import (
     Hit,
     IndexRecord,
@@ -28,7 +28,7 @@ from shared_apps.student_index.services import (
     index_upsert,
 )
 from tenant_apps.registry.facade import masked_students
-from tenant_apps.registry.fields import MEMBER_COLUMNS, STUDENT_COLUMNS
+from tenant_apps.registry.fields import BY_KEY, COLUMNS, MEMBER_COLUMNS, STUDENT_COLUMNS
 from tenant_apps.registry.models import (
     OWN_COLUMNS,
     FamilyMember,
@@ -204,21 +204,52 @@ def event_add(
     reason: str = "",
     changes: dict[str, Any] | None = None,
 ) -> None:
-    StudentEvent.objects.bulk_create(
-        [
-            StudentEvent(
-                student_id=sid,
-                actor=actor.label,
-                action=action,
-                from_state=from_state,
-                to_state=to_state,
-                reason=reason,
-                changes=changes or {},
-            )
-            for sid in student_ids
-        ],
-        batch_size=5000,
+    ids = list(student_ids)
+    if len(ids) < EVENT_COPY_MIN:
+        StudentEvent.objects.bulk_create(
+            [
+                StudentEvent(
+                    student_id=sid,
+                    actor=actor.label,
+                    action=action,
+                    from_state=from_state,
+                    to_state=to_state,
+                    reason=reason,
+                    changes=changes or {},
+                )
+                for sid in ids
+            ],
+            batch_size=5000,
+        )
+        return
+    # Thousands of events (an import): the same rows through COPY, several times faster
+    # than INSERTs built by the ORM. The table name resolves through the school's
+    # search_path like the ORM's.
+    import json
+
+    from psycopg import sql
+
+    columns = ["student_id", "at", "actor", "action", "from_state", "to_state", "reason"]
+    statement = sql.SQL("COPY {} ({}, changes) FROM STDIN").format(
+        sql.Identifier(StudentEvent._meta.db_table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
     )
+    # The same values on every row; `changes` as JSON text once (COPY parses it as jsonb).
+    common = (
+        timezone.now(),
+        actor.label,
+        action,
+        from_state,
+        to_state,
+        reason,
+        json.dumps(changes or {}),  # as JSONField (no encoder) would
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for sid in ids:
+            copy.write_row((sid, *common))
+
+
+EVENT_COPY_MIN = 500
 
 
 def _apply(student: Student, data: dict[str, Any], classes: dict[str, int]) -> None:
@@ -230,7 +261,7 @@ def _apply(student: Student, data: dict[str, Any], classes: dict[str, int]) -> N
     student.number_in_class = data.get("number_in_class")
     student.entry_year_month = data["entry_year_month"]
     student.aux_number = data.get("aux_number") or ""
-    student.name_initials = initials(data["name"])
+    student.name_initials = name_initials(data["name"])  # = initials(), per-word cache
     for key in STUDENT_FIELDS:
         value = data.get(key)
         setattr(student, key, "" if value is None and key not in _NULLABLE else value)
@@ -332,8 +363,12 @@ EDITABLE_STATES = {Student.Audit.DRAFT, Student.Audit.PROBLEM, Student.Audit.REG
 
 
 @transaction.atomic(durable=True)
-def student_update(*, student_id: int, raw: dict[str, Any], actor: Actor) -> Student:
-    """Edit with the same rules; the history keeps every changed value, before and after."""
+def student_update(
+    *, student_id: int, raw: dict[str, Any], actor: Actor, editable: set[str] | None = None
+) -> Student:
+    """Edit with the same rules; the history keeps every changed value, before and after.
+    With `editable` (a class teacher's open fields, registry.policy) any other changed
+    value refuses the whole edit."""
     student = Student.objects.select_for_update().filter(pk=student_id).first()
     if student is None:
         raise ApplicationError(MSG_NOT_FOUND, code="not_found")
@@ -343,6 +378,7 @@ def student_update(*, student_id: int, raw: dict[str, Any], actor: Actor) -> Stu
     keys = keys_of(data)
     suspected = _check_duplicates(keys, exclude=student.identifier)
     before = student_snapshot(student)
+    before_own = _own_values(student)
     _apply(student, data, class_map())
     if suspected and student.audit_state == Student.Audit.DRAFT:
         student.audit_state = Student.Audit.PROBLEM
@@ -354,9 +390,38 @@ def student_update(*, student_id: int, raw: dict[str, Any], actor: Actor) -> Stu
     FamilyMember.objects.bulk_create(_members(student.pk, data))
     after = student_snapshot(student)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if editable is not None:
+        _refuse_locked(before | before_own, after | _own_values(student), editable)
     event_add([student.pk], actor=actor, action="修改", changes=changes)
     index_upsert(school_id=current_school().id, records=[index_record(student, keys)])
     return student
+
+
+MSG_LOCKED = "您无权修改以下字段：{headers}。"
+
+
+def _own_values(student: Student) -> dict[str, Any]:
+    """Registry attributes the snapshot leaves out but a class teacher must not change."""
+    return {"number_in_class": student.number_in_class, "aux_number": student.aux_number}
+
+
+def _refuse_locked(before: dict[str, Any], after: dict[str, Any], editable: set[str]) -> None:
+    """Raise when a value outside `editable` changed (an absent value equals a blank one:
+    a new family member's empty columns are not changes)."""
+
+    def norm(value: Any) -> Any:
+        return "" if value is None else value
+
+    changed = {k for k in set(before) | set(after) if norm(before.get(k)) != norm(after.get(k))}
+    order = {c.key: n for n, c in enumerate(COLUMNS)}
+    locked = sorted(changed - editable, key=lambda k: (order.get(k, len(order)), k))
+    if locked:
+        headers = "、".join(BY_KEY[k].header if k in BY_KEY else k for k in locked)
+        raise ApplicationError(
+            MSG_LOCKED.format(headers=headers),
+            code="permission_denied",
+            extra={k: ["学校未开放此项给班主任修改。"] for k in locked},
+        )
 
 
 def student_snapshot(student: Student) -> dict[str, Any]:
@@ -376,7 +441,8 @@ def student_snapshot(student: Student) -> dict[str, Any]:
         for field in MEMBER_FIELDS:
             value = getattr(member, field)
             values[f"m{member.slot}_{field}"] = (
-                value if isinstance(value, (str, bool, int)) or value is None else str(value))
+                value if isinstance(value, (str, bool, int)) or value is None else str(value)
+            )
     return values
 
 

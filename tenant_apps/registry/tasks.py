@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from config.celery import app
+
+logger = logging.getLogger(__name__)
 
 
 @app.task(name="registry.import_validate", acks_late=True)
@@ -29,7 +33,27 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
         message=f"共 {c['total']} 行：可导入 {c['valid']} 行，有误 {c['invalid']} 行，"
         f"疑似重复 {c['suspected']} 行。请查看报告后确认。",
     )
+    if c.get("invalid"):
+        # The report is ready and shown; the annotated workbook follows (see
+        # imports.import_annotate). In eager mode this runs inline, right here.
+        import_annotate_task.delay(batch_id)
     return {k: v for k, v in c.items() if isinstance(v, int)}
+
+
+@app.task(name="registry.import_annotate", acks_late=True)
+def import_annotate_task(batch_id: str) -> bool:
+    """The upload with its problem cells marked. The report page and the API offer the
+    download only once `annotated_key` is set, so the report never waits for this."""
+    from tenant_apps.registry.imports import import_annotate
+    from tenant_apps.registry.workbooks import UploadRejected
+
+    try:
+        return import_annotate(batch_id=batch_id)
+    except UploadRejected:
+        # The file was read for the report, so this is unexpected; without the marked
+        # copy the report still lists every error.
+        logger.warning("import %s: the annotated workbook could not be made", batch_id)
+        return False
 
 
 @app.task(name="registry.problems_flag")

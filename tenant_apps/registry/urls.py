@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenant_apps.registry import views
+from tenant_apps.registry import settings_views, views
 
 app_name = "registry"
 urlpatterns = [
@@ -25,4 +25,5 @@ urlpatterns = [
     path("imports/<uuid:batch_id>/confirm/", views.import_confirm_view, name="import_confirm"),
     path("stats/", views.stats_view, name="stats"),
     path("grades/", views.grades_entry_view, name="grades_entry"),
+    path("settings/fields/", settings_views.field_settings_view, name="field_settings"),
 ]

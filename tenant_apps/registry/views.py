@@ -15,13 +15,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.audit import audit_record
+from accounts.reauth import reauth_required
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
-from tenant_apps.registry import imports, problems, services
+from tenant_apps.registry import imports, policy, problems, services
+from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.forms import (
     ERROR_KIND_LABELS,
     ImportUploadForm,
@@ -136,16 +139,28 @@ def grades_entry_view(request: HttpRequest) -> HttpResponse:
 # -- 学生名册 ---------------------------------------------------------------------------
 
 
-@right_required(Right.REGISTRY_VIEW)
+VIEW_RIGHTS = (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN)
+EDIT_RIGHTS = (Right.REGISTRY_EDIT, Right.REGISTRY_EDIT_OWN)
+
+
+@right_required(VIEW_RIGHTS)
 def student_list_view(request: HttpRequest) -> HttpResponse:
     p = request.GET
+    scope = policy.student_scope(request.user)
     search = p.get("q", "").strip()
     class_id = _int(p.get("class_id") or p.get("class"))  # "class" kept for old links
     status = p.get("status", "") if p.get("status", "") in Student.Status.values else ""
     audit_state = p.get("audit_state", "")
     audit_state = audit_state if audit_state in Student.Audit.values else ""
-    qs = student_list(search=search, class_id=class_id, status=status, audit_state=audit_state)
+    qs = student_list(
+        search=search,
+        class_id=class_id,
+        status=status,
+        audit_state=audit_state,
+        class_ids=scope,
+    )
     page = Paginator(qs, 30).get_page(p.get("page"))
+    classes = class_list() if scope is None else class_list().filter(pk__in=scope)
     filters = {"q": search, "class_id": class_id or "", "status": status}
     filters["audit_state"] = audit_state
     query = urlencode({k: v for k, v in filters.items() if v})
@@ -156,7 +171,7 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "q": search,
-            "classes": class_list(),
+            "classes": classes,
             "class_id": str(class_id or ""),
             "status": status,
             "audit_state": audit_state,
@@ -166,6 +181,7 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
             "export_url": reverse("api-student-export") + (f"?{query}" if query else ""),
             "can_edit": can_edit,
             "can_import": _has(request, Right.DATA_MANAGE),
+            "can_export": _has(request, Right.REGISTRY_VIEW),  # the whole-school export
             "can_submit": can_edit and audit_state == Student.Audit.DRAFT,
         },
     )
@@ -198,6 +214,20 @@ def _student_or_404(student_id: object) -> Student:
     return student
 
 
+def _visible_student_or_404(request: HttpRequest, student_id: object) -> Student:
+    """A student of a class the user may see (class scope); others are not found."""
+    student = _student_or_404(student_id)
+    if not policy.in_scope(policy.student_scope(request.user), student.school_class_id):
+        raise Http404
+    return student
+
+
+def _can_edit(request: HttpRequest, student: Student) -> bool:
+    return student.audit_state in services.EDITABLE_STATES and policy.in_scope(
+        policy.student_write_scope(request.user), student.school_class_id
+    )
+
+
 def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResponse:
     snapshot = services.student_snapshot(student)
     open_states = {"open", "evidence_pending"}
@@ -212,23 +242,23 @@ def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResp
             "national_number": national_number_display(student.national_number, reveal=reveal),
             "problems": [pr for pr in student.problems.all() if pr.state in open_states],
             "history": history_rows(student, reveal=reveal),
-            "can_edit": _has(request, Right.REGISTRY_EDIT)
-            and student.audit_state in services.EDITABLE_STATES,
+            "can_edit": _can_edit(request, student),
         },
     )
 
 
-@right_required(Right.REGISTRY_VIEW)
+@right_required(VIEW_RIGHTS)
 def student_detail_view(request: HttpRequest, student_id: object) -> HttpResponse:
-    return _detail(request, _student_or_404(student_id), reveal=False)
+    return _detail(request, _visible_student_or_404(request, student_id), reveal=False)
 
 
-@right_required(Right.REGISTRY_VIEW)
+@right_required(VIEW_RIGHTS)
 @require_POST
 @never_cache
 def student_reveal_view(request: HttpRequest, student_id: object) -> HttpResponse:
     """显示完整号码: the same page with the ID numbers in full (not cached)."""
-    return _detail(request, _student_or_404(student_id), reveal=True)
+    audit_record(request=request, action="read.reveal", object_type="student", object_id=student_id)
+    return _detail(request, _visible_student_or_404(request, student_id), reveal=True)
 
 
 # -- 新增 / 修改 ------------------------------------------------------------------------
@@ -272,10 +302,15 @@ def student_create_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@right_required(Right.REGISTRY_EDIT)
+@right_required(EDIT_RIGHTS)
 @require_http_methods(["GET", "POST"])
 def student_edit_view(request: HttpRequest, student_id: object) -> HttpResponse:
-    student = _student_or_404(student_id)
+    student = _visible_student_or_404(request, student_id)
+    if not policy.in_scope(policy.student_write_scope(request.user), student.school_class_id):
+        return render(request, "403.html", status=403)
+    # Class teachers edit only the fields the school opened for the grade (系统设置).
+    editable = policy.editable_fields(request.user, student.school_class)
+    locked = set() if editable is None else {c.key for c in COLUMNS} - editable
     back_to_problems = request.GET.get("from") == "problems"
     if student.audit_state not in services.EDITABLE_STATES:
         messages.error(
@@ -286,11 +321,14 @@ def student_edit_view(request: HttpRequest, student_id: object) -> HttpResponse:
         return redirect("registry:student_detail", student_id=student.identifier)
     classes = list(class_list())
     initial = student_raw(student, services.student_snapshot(student))
-    form = StudentForm(request.POST or None, initial=initial, classes=classes)
+    form = StudentForm(request.POST or None, initial=initial, classes=classes, locked=locked)
     if request.method == "POST" and form.is_valid():
         try:
             updated = services.student_update(
-                student_id=student.pk, raw=_with_grade(form.raw(), classes), actor=_actor(request)
+                student_id=student.pk,
+                raw=_with_grade(form.raw(), classes),
+                actor=_actor(request),
+                editable=editable,
             )
         except ApplicationError as exc:
             form.apply_errors(exc.extra, exc.message)
@@ -370,6 +408,7 @@ def _back_to_problem(problem_id: int) -> HttpResponse:
 
 @right_required(Right.REGISTRY_EDIT)
 @require_POST
+@reauth_required
 def problem_delete_view(request: HttpRequest, problem_id: int) -> HttpResponse:
     try:
         problems.problem_delete(

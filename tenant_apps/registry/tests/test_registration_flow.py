@@ -176,8 +176,10 @@ def test_maker_cannot_check_own_submission(world: World, db: None) -> None:
     from accounts.services import user_create
 
     with school_context(world.a.schema):
-        user_create(username="both", full_name="兼任", roles=["registrar", "school_approver"])
+        # An approver who may also maintain records (a function right on top of the role).
+        user_create(username="both", full_name="兼任", roles=["school_approver"])
         u = User.objects.get(username="both")
+        u.extra_rights = ["registry.edit"]
         u.set_password("Test-Passw0rd-xyz")
         u.must_change_password = False
         u.save()

@@ -1,0 +1,232 @@
+"""审计日志 pages: a school administrator's own school, a bureau's schools and itself.
+
+Both hosts serve /accounts/audit/ (search, paginated, newest first) and
+/accounts/audit/export/ (the same filters as CSV; the export is itself recorded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django.views.decorators.http import require_GET
+
+from accounts.audit import (
+    EXPORT_MAX_ROWS,
+    READ_EXPORT,
+    AuditFilters,
+    AuditLog,
+    audit_csv,
+    audit_log_bureau,
+    audit_log_school,
+    audit_record,
+    bureau_school,
+    bureau_schools,
+)
+from accounts.roles import Right
+from common.views import right_required
+
+PAGE_SIZE = 50
+ACTION_LABELS = {
+    "write": gettext_noop("写入"),
+    "login": gettext_noop("登录"),
+    "login.failed": gettext_noop("登录失败"),
+    "logout": gettext_noop("退出登录"),
+    "read": gettext_noop("全部敏感查看"),
+    "read.reveal": gettext_noop("显示完整号码"),
+    "read.export": gettext_noop("导出"),
+    "read.export.full": gettext_noop("导出完整号码"),
+    "read.file": gettext_noop("下载文件"),
+}
+OBJECT_LABELS = {
+    "student": gettext_noop("学生"),
+    "problem": gettext_noop("问题学籍"),
+    "import_batch": gettext_noop("导入批次"),
+    "evidence_review": gettext_noop("佐证审核"),
+    "school": gettext_noop("学校"),
+    "job": gettext_noop("后台任务"),
+    "file": gettext_noop("文件"),
+    "user": gettext_noop("用户"),
+    "audit_log": gettext_noop("审计日志"),
+}
+VALUE_LABELS = {
+    "audit_state": gettext_noop("注册状态"),
+    "national_number": gettext_noop("全国学籍号"),
+    "rows": gettext_noop("行数"),
+    "filters": gettext_noop("筛选条件"),
+    "school_id": gettext_noop("学校"),
+}
+PUBLIC_LABEL = gettext_noop("教育局/平台")
+
+
+def _value_label(key: str) -> str:
+    if key in VALUE_LABELS:
+        return _(VALUE_LABELS[key])
+    from tenant_apps.registry.fields import BY_KEY  # the national template's headers
+
+    column = BY_KEY.get(key)
+    return column.header if column is not None else key
+
+
+def _text(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return "；".join(f"{k}={v}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+def _changes(row: dict[str, Any]) -> list[dict[str, Any]]:
+    before, after = row["before"] or {}, row["after"] or {}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [
+        {
+            "label": _value_label(k),
+            "before": _text(before.get(k)) if k in before else None,
+            "after": _text(after.get(k)),
+        }
+        for k in keys
+    ]
+
+
+def _presented(row: dict[str, Any]) -> dict[str, Any]:
+    action = ACTION_LABELS.get(row["action"])
+    kind = OBJECT_LABELS.get(row["object_type"])
+    return row | {
+        "action_label": _(action) if action else row["action"],
+        "object_label": _(kind) if kind else row["object_type"],
+        "changes": _changes(row),
+    }
+
+
+def _page_context(request: HttpRequest, log: AuditLog, filters: AuditFilters) -> dict[str, Any]:
+    page = Paginator(log, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [_presented(r) for r in page.object_list]
+    return {
+        "page": page,
+        "filters": filters,
+        "actions": [(code, _(label)) for code, label in ACTION_LABELS.items()],
+        "query": urlencode(filters.as_query()),
+    }
+
+
+def _csv_response(
+    request: HttpRequest,
+    log: AuditLog,
+    filters: AuditFilters,
+    *,
+    school: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The entries as CSV; the export is recorded (in this host's schema, naming the
+    school whose entries left) once the rows are read."""
+    rows = log[0:EXPORT_MAX_ROWS]
+    headers = [
+        _("时间"),
+        _("用户名"),
+        _("姓名"),
+        _("IP地址"),
+        _("学校"),
+        _("操作"),
+        _("对象类型"),
+        _("对象编号"),
+        _("对象"),
+        _("修改前"),
+        _("修改后"),
+        _("请求方法"),
+        _("路径"),
+        _("状态码"),
+    ]
+    body = audit_csv(rows, headers)
+    audit_record(
+        request=request,
+        action=READ_EXPORT,
+        object_type="audit_log",
+        after={"rows": len(rows), "filters": filters.as_query(), **(extra or {})},
+        school=school,
+    )
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+    return response
+
+
+# -- school host -------------------------------------------------------------------------
+
+
+def school_log(request: HttpRequest, filters: AuditFilters) -> AuditLog:
+    """The school's own log on its host (shared with the API)."""
+    if connection.schema_name == "public":
+        raise Http404
+    school = request.tenant  # type: ignore[attr-defined]
+    return audit_log_school(schema=school.schema_name, school_name=school.name, filters=filters)
+
+
+@right_required(Right.USERS_MANAGE)
+@require_GET
+def school_audit_view(request: HttpRequest) -> HttpResponse:
+    filters = AuditFilters.from_params(request.GET)
+    context = _page_context(request, school_log(request, filters), filters)
+    return render(request, "accounts/audit_log.html", context | {"on_bureau": False})
+
+
+@right_required(Right.USERS_MANAGE)
+@require_GET
+def school_audit_export_view(request: HttpRequest) -> HttpResponse:
+    filters = AuditFilters.from_params(request.GET)
+    return _csv_response(request, school_log(request, filters), filters)
+
+
+# -- bureau host -------------------------------------------------------------------------
+
+
+def bureau_log(request: Any, params: Any, filters: AuditFilters) -> tuple[AuditLog, Any]:
+    """The bureau's log for `?school_id=` (404 outside the user's schools) or, without
+    one, the bureau's own public entries. Shared with the API."""
+    if connection.schema_name != "public":
+        raise Http404
+    user = request.user
+    school = bureau_school(user, params.get("school_id"))
+    names = {s.schema: s.name for s in bureau_schools(user)} | {"public": _(PUBLIC_LABEL)}
+    log = audit_log_bureau(
+        user=user,
+        school_schema=school.schema if school else None,
+        filters=filters,
+        school_names=names,
+    )
+    return log, school
+
+
+@right_required(Right.BUREAU_SCHOOLS_VIEW)
+@require_GET
+def bureau_audit_view(request: HttpRequest) -> HttpResponse:
+    filters = AuditFilters.from_params(request.GET)
+    log, school = bureau_log(request, request.GET, filters)
+    context = _page_context(request, log, filters)
+    if school is not None:
+        context["query"] = urlencode({"school_id": school.id, **filters.as_query()})
+    context |= {
+        "on_bureau": True,
+        "schools": bureau_schools(request.user),  # type: ignore[arg-type]
+        "school": school,
+    }
+    return render(request, "accounts/audit_log.html", context)
+
+
+@right_required(Right.BUREAU_SCHOOLS_VIEW)
+@require_GET
+def bureau_audit_export_view(request: HttpRequest) -> HttpResponse:
+    filters = AuditFilters.from_params(request.GET)
+    log, school = bureau_log(request, request.GET, filters)
+    if school is None:
+        return _csv_response(request, log, filters)
+    return _csv_response(
+        request, log, filters, school=school.schema, extra={"school_id": school.id}
+    )
