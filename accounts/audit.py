@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry, User
 from accounts.services import client_ip
-from common.masking import mask_id_number
+from common.masking import mask_id_number, mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -305,14 +305,6 @@ def audit_purge(*, older_than_days: int) -> int:
 # -- masking for lists and exports ------------------------------------------------------
 
 
-def mask_phone(value: str | None) -> str:
-    """138****1234: the first three and the last four stay."""
-    if not value:
-        return ""
-    value = str(value)
-    if len(value) < 8:
-        return "*" * len(value)
-    return value[:3] + "****" + value[-4:]
 
 
 def _masked(key: str, value: Any) -> Any:

@@ -21,3 +21,13 @@ def mask_name(value: str | None) -> str:
     if len(value) == 2:
         return value[0] + "*"
     return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+def mask_phone(value: str | None) -> str:
+    """138****1234: the first three and the last four stay."""
+    if not value:
+        return ""
+    value = str(value)
+    if len(value) < 8:
+        return "*" * len(value)
+    return value[:3] + "****" + value[-4:]

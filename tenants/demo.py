@@ -172,6 +172,10 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
             for seat in range(1, demo.pupils_per_class + 1):
                 serial += 1
                 rows.append(_pupil(rng, klass, seat, serial, demo.township, stage))
+    # The demo class teacher (A004) leads the first class, so 本班学生 shows something.
+    SchoolClass.objects.filter(pk=classes[0].pk).update(
+        teacher_username="A004", teacher_name="王丽"
+    )
     validator = RowValidator(class_nos={c.class_no for c in classes})
     checked = [validator.validate(raw) for raw in rows]
     bad = [r.errors for r in checked if r.errors]

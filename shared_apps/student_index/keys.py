@@ -9,14 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import operator
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
 from pypinyin import Style
+from pypinyin.constants import RE_HANS
 from pypinyin.converter import UltimateConverter
 from pypinyin.core import Pinyin
+from pypinyin.seg import mmseg, simpleseg
 
 _DOTS = str.maketrans(dict.fromkeys("•・‧．.∙", "·"))
 
@@ -31,9 +35,33 @@ def normalize_name(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name).split()).translate(_DOTS)
 
 
+def _pair_is_prefix() -> Callable[[str], bool] | None:
+    """`pair in <the phrase prefix set>` of the segmenter lazy_pinyin uses, when that is
+    pypinyin's own (0.55: simpleseg.seg, then mmseg.seg.cut on each run of Han text)."""
+    if _PINYIN.get_seg() is not simpleseg.seg:
+        return None
+    prefixes = getattr(getattr(mmseg.seg, "_prefix_set", None), "_set", None)
+    return prefixes.__contains__ if isinstance(prefixes, set) else None
+
+
+_PAIR_IS_PREFIX = _pair_is_prefix()
+
+
 @lru_cache(maxsize=65536)
 def _words(text: str) -> tuple[str, ...]:
-    """lazy_pinyin's segmentation of `text` (kept for the import's second look at a name)."""
+    """lazy_pinyin's segmentation of `text` (kept for the import's second look at a name).
+
+    Fast path: an all-Han text in which no two neighbouring characters start a phrase of
+    the dictionary comes out of the forward maximum matching one character at a time
+    (mmseg.Seg.cut never extends a match past a failed two-character prefix), which is
+    most personal names. Anything else is segmented by pypinyin itself.
+    """
+    if (
+        _PAIR_IS_PREFIX is not None
+        and RE_HANS.fullmatch(text)
+        and not any(map(_PAIR_IS_PREFIX, map(operator.add, text, text[1:])))
+    ):
+        return tuple(text)
     return tuple(_PINYIN.seg(text))
 
 

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.audit import READ_EXPORT, READ_EXPORT_FULL, audit_record, mask_phone
-from common.masking import mask_id_number
+from accounts.audit import READ_EXPORT, READ_EXPORT_FULL, audit_record
+from common.masking import mask_id_number, mask_phone
 from tenant_apps.registry.codes import code_tables
 from tenant_apps.registry.fields import STUDENT_COLUMNS
 from tenant_apps.registry.models import Student

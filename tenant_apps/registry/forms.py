@@ -15,7 +15,7 @@ from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from common.masking import mask_id_number
+from common.masking import mask_id_number, mask_phone
 from tenant_apps.registry.codes import table
 from tenant_apps.registry.fields import BY_KEY, COLUMNS, MEMBER_COLUMNS, STUDENT_COLUMNS, Column
 from tenant_apps.registry.models import ImportBatch, SchoolClass, Student
@@ -274,6 +274,8 @@ def display_value(col: Column, value: Any, *, reveal: bool = False) -> str:
         return table(col.code_table).labels.get(str(value), str(value))
     if col.kind == "id_number" and not reveal:
         return mask_id_number(str(value))
+    if col.kind == "phone" and not reveal:
+        return mask_phone(str(value))
     if col.kind == "date8":
         text = str(value).replace("-", "")
         return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 else text

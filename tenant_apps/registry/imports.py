@@ -455,27 +455,33 @@ def students_create_bulk(
     numbers = temporary_numbers(school.area, [rows[i][1]["birth_date"] for i in keep])
     ids = _ids_reserve(Student, len(keep))
     builder = _StudentRows()
-    student_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[Any, ...]] = []
     problems: list[ProblemRecord] = []
     records: list[IndexRecord] = []
-    for n, i in enumerate(keep):
-        _row, data, suspected = rows[i]
-        s = builder.new()
-        s.id = ids[n]
-        s.number_kind = Student.NumberKind.TEMPORARY
-        s.national_number = numbers[n]
-        s.audit_state = Student.Audit.PROBLEM if suspected else Student.Audit.DRAFT
-        _apply(s, data, classes)
-        builder.class_attach(s, klass_by_id[s.school_class_id])
-        student_rows.append(builder.row(s))
-        member_rows.extend(_member_rows(s.id, data))
-        if suspected:
-            problems.append(
-                ProblemRecord(student_id=s.id, kind=ProblemRecord.Kind.SUSPECTED, others=suspected)
-            )
-        records.append(index_record(s, keys[i]))
-    _copy(Student._meta.db_table, builder.columns, student_rows)
+
+    def student_rows() -> Iterator[tuple[Any, ...]]:
+        # Generated while the COPY runs: PostgreSQL stores one row while Python builds the
+        # next (two processes, two cores), instead of waiting for the whole list.
+        for n, i in enumerate(keep):
+            _row, data, suspected = rows[i]
+            s = builder.new()
+            s.id = ids[n]
+            s.number_kind = Student.NumberKind.TEMPORARY
+            s.national_number = numbers[n]
+            s.audit_state = Student.Audit.PROBLEM if suspected else Student.Audit.DRAFT
+            _apply(s, data, classes)
+            builder.class_attach(s, klass_by_id[s.school_class_id])
+            yield builder.row(s)
+            member_rows.extend(_member_rows(s.id, data))
+            if suspected:
+                problems.append(
+                    ProblemRecord(
+                        student_id=s.id, kind=ProblemRecord.Kind.SUSPECTED, others=suspected
+                    )
+                )
+            records.append(index_record(s, keys[i]))
+
+    _copy(Student._meta.db_table, builder.columns, student_rows())
     _copy(
         FamilyMember._meta.db_table,
         ["student_id", "slot", *(FamilyMember._meta.get_field(f).column for f in MEMBER_FIELDS)],
