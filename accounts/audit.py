@@ -305,8 +305,6 @@ def audit_purge(*, older_than_days: int) -> int:
 # -- masking for lists and exports ------------------------------------------------------
 
 
-
-
 def _masked(key: str, value: Any) -> Any:
     if not isinstance(value, str) or not value:
         return value
