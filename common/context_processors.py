@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_noop
 
 from accounts.roles import Right
+from common.permissions import Rights, has_any_right
 
 
 @dataclass(frozen=True)
 class MenuItem:
     label: str
     url_name: str
-    right: str
+    right: Rights  # one right, or a tuple of alternatives
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ PUBLIC_MENU = (
         (
             MenuItem(gettext_noop("辖区学校"), "home", Right.BUREAU_SCHOOLS_VIEW),
             MenuItem(gettext_noop("开通学校"), "bureau:school_create", Right.BUREAU_SCHOOLS_MANAGE),
-            MenuItem(gettext_noop("数据备份"), "backups:overview", Right.BUREAU_SCHOOLS_MANAGE),
+            MenuItem(
+                gettext_noop("数据备份"),
+                "backups:overview",
+                (Right.BUREAU_SCHOOLS_MANAGE, Right.PLATFORM_BUREAUS_MANAGE),
+            ),
         ),
     ),
     MenuSection(
@@ -117,7 +122,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"menu": []}
     sections = PUBLIC_MENU if connection.schema_name == "public" else SCHOOL_MENU
     visible = [
-        (section, [(i, reverse(i.url_name)) for i in section.items if user.has_right(i.right)])
+        (section, [(i, reverse(i.url_name)) for i in section.items if has_any_right(user, i.right)])
         for section in sections
     ]
     active = _active_url(request.path, [url for _s, items in visible for _i, url in items])
