@@ -262,12 +262,14 @@ def _apply(student: Student, data: dict[str, Any], classes: dict[str, int]) -> N
     student.entry_year_month = data["entry_year_month"]
     student.aux_number = data.get("aux_number") or ""
     student.name_initials = name_initials(data["name"])  # = initials(), per-word cache
-    for key in STUDENT_FIELDS:
-        value = data.get(key)
-        setattr(student, key, "" if value is None and key not in _NULLABLE else value)
+    # An empty cell is "" in a text column and NULL in the others (_STUDENT_EMPTY).
+    values = map(data.get, STUDENT_FIELDS)
+    for key, value, empty in zip(STUDENT_FIELDS, values, _STUDENT_EMPTY, strict=True):
+        setattr(student, key, empty if value is None else value)
 
 
 _NULLABLE = {c.key for c in STUDENT_COLUMNS if c.kind in {"date8", "yesno", "int", "decimal"}}
+_STUDENT_EMPTY = [None if key in _NULLABLE else "" for key in STUDENT_FIELDS]
 _MEMBER_NULLABLE = {
     c.key.removeprefix("m1_")
     for c in MEMBER_COLUMNS["member1"]
