@@ -1,13 +1,15 @@
 """Benchmark: a 50,000-row student import into one school with 1,000,000 students indexed.
 
-    .venv/bin/python bench/import.py [--rows 50000] [--indexed 1000000] [--keep] [--reuse]
+    .venv/bin/python bench/import.py [--rows 50000] [--indexed 1000000] [--reps 3]
+                                     [--keep] [--reuse] [--openpyxl]
 
 With DATABASE_URL set, the benchmark creates (after dropping) its own database
 `bench_import` on that server and touches nothing else there. Without it, embedded
 PostgreSQL starts fresh in .pgdata-bench-import. Either way the bench database is dropped
 at the end unless --keep is given; --reuse starts from a database an earlier --keep run
-left (same --indexed) and skips the set-up. Files go to the local file-system storage in
-.run/media-bench-import (AWS_* settings are ignored), removed at the end.
+left (same --indexed), migrates only the schemas that exist and skips the filling. Files go
+to the local file-system storage in .run/media-bench-import (AWS_* settings are ignored),
+removed at the end.
 
 Set-up, on one platform set up by `setup_platform`:
   * school A, the importer (class 2024101 created through services.class_create), and
@@ -15,11 +17,13 @@ Set-up, on one platform set up by `setup_platform`:
   * 500 further School rows (kind school, ready, no schema) holding `--indexed` entries
     of the public student index, written with one INSERT ... SELECT generate_series
     (md5-based 32-hex hashes like keys.digest; some name and pinyin hashes shared, as
-    common names and homophones are), then ANALYZE;
+    common names and homophones are; plain indexes rebuilt afterwards), then ANALYZE;
   * a workbook of `--rows` pupils (factories.valid_row) with 3 % bad rows: eight kinds
     of spoiled cells and copies of other rows of the file, and 0.3 % colliding with
     school B: 2/3 the same ID number (重复, blocked), 1/3 the same name, sex and birth
-    date under another ID number (疑似重复, imported as 问题学籍).
+    date under another ID number (疑似重复, imported as 问题学籍). It is written as Excel
+    and WPS save workbooks (shared strings); --openpyxl also measures the same rows as
+    workbooks.rows_export writes them (see workbook_write).
 
 Measures (seconds, median of --reps where repeated):
   * bare python-calamine parse of the file (the floor the target is stated against);
@@ -33,7 +37,11 @@ Measures (seconds, median of --reps where repeated):
   * import_annotate, the annotated workbook, off the critical path (when it exists);
   * duplicates_find for one student, 200 calls: median and p95.
 
-Prints a markdown table with PASS/FAIL per target and writes raw figures to bench/out/.
+Checks, or the figures are moot: the report must count exactly the planted rows per kind,
+and 300 written students (every column, family members, index entry) must equal what the
+ORM path (_apply, _members, index_record) makes of the same data. Prints a markdown table
+with PASS/FAIL per target and the load average while measuring, and writes raw figures to
+bench/out/ (git-ignored).
 """
 
 from __future__ import annotations
