@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
+from bench import benchdb  # noqa: E402 - needs the sys.path entries above
 from deploy.local import (  # noqa: E402 - needs the sys.path entries above
     ensure_database,
     ensure_postgres,
@@ -42,13 +43,7 @@ TARGET_MS = 5.0
 
 
 def _drop(uri: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    base, _, query = uri.partition("?")
-    admin = f"{base.rsplit('/', 1)[0]}/postgres" + (f"?{query}" if query else "")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
+    benchdb.drop_database(uri, DB)
 
 
 def main(argv: list[str]) -> int:

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # `platform` (imported above) stays the real one because that folder has no __init__.py.
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
+from bench import benchdb  # noqa: E402 - needs the sys.path entries above
 from deploy.local import (  # noqa: E402 - needs the sys.path entries above
     ensure_database,
     ensure_postgres,
@@ -63,29 +64,12 @@ COUNTY = "430181"
 # -- database set-up ------------------------------------------------------------------
 
 
-def with_database(uri: str, name: str) -> str:
-    """`uri` with its database replaced by `name`, query (e.g. ?host=/socket) kept."""
-    base, _, query = uri.partition("?")
-    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-
-
 def admin_uri(server_uri: str) -> str:
-    """A URI to run CREATE/DROP DATABASE from: never the bench database itself."""
-    import psycopg.conninfo
-
-    dbname = psycopg.conninfo.conninfo_to_dict(server_uri).get("dbname")
-    return with_database(server_uri, "postgres") if dbname == BENCH_DB else server_uri
+    return benchdb.admin_uri(server_uri, BENCH_DB)
 
 
 def drop_bench_database(server_uri: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_uri(server_uri), autocommit=True) as conn:
-        # FORCE (PostgreSQL 13+) ends a session a crashed earlier run may have left.
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
-        )
+    benchdb.drop_database(server_uri, BENCH_DB)
 
 
 @dataclass
