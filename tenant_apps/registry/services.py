@@ -15,7 +15,6 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from pypinyin import Style, lazy_pinyin
 from stdnum.cn import ric
 
 from common.actor import Actor
@@ -91,10 +90,6 @@ def current_school() -> SchoolInfo:
     if row is None:
         raise ApplicationError("当前不在学校域名下。", code="not_found")
     return SchoolInfo(id=row[0], name=row[1], area=(row[2] or "000000")[:6])
-
-
-def initials(name: str) -> str:
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
 
 def keys_of(data: dict[str, Any]) -> IdentityKeys:
