@@ -27,3 +27,41 @@ def drop_database(server_uri: str, bench_db: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(bench_db))
         )
+
+
+def proc_field(path: str, key: str) -> str | None:
+    """One `key: value` line of a /proc file, or None."""
+    import contextlib
+    from pathlib import Path
+
+    with contextlib.suppress(OSError):
+        for line in Path(path).read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name.strip() == key:
+                return value.strip()
+    return None
+
+
+def machine(*, show: tuple[str, ...] = ()) -> dict[str, str]:
+    """The facts every RESULTS.md section records, plus PostgreSQL settings in `show`."""
+    import os
+    import platform
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        facts = {"postgresql": str(cursor.fetchone()[0])}
+        for setting in show:
+            cursor.execute(f"SHOW {setting}")  # names come from the scripts, never input
+            facts[setting] = str(cursor.fetchone()[0])
+    mem_kb = proc_field("/proc/meminfo", "MemTotal")
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
+        "memory": f"{int(mem_kb.split()[0]) / 1024 / 1024:.1f} GiB" if mem_kb else "unknown",
+        **facts,
+        "python": platform.python_version(),
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }

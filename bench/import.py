@@ -54,7 +54,6 @@ import json
 import logging
 import math
 import os
-import platform
 import random
 import re
 import shutil
@@ -889,15 +888,6 @@ def check_counts(fig: Figures, plan: Plan) -> None:
 # -- machine and report ------------------------------------------------------------------
 
 
-def proc_field(path: str, key: str) -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path(path).read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name.strip() == key:
-                return value.strip()
-    return None
-
-
 class LoadSampler:
     """1-minute load average every 2 s while measuring: other work on the machine shows."""
 
@@ -932,24 +922,9 @@ class LoadSampler:
 def machine() -> dict[str, str]:
     from importlib import metadata
 
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        pg_version = str(cursor.fetchone()[0])
-        cursor.execute("SHOW shared_buffers")
-        shared_buffers = str(cursor.fetchone()[0])
-    mem_kb = proc_field("/proc/meminfo", "MemTotal")
-    mem = f"{int(mem_kb.split()[0]) / 1024 / 1024:.1f} GiB" if mem_kb else "unknown"
     return {
-        "cpus": str(os.cpu_count()),
-        "cpu": proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
-        "memory": mem,
-        "postgresql": pg_version,
-        "shared_buffers": shared_buffers,
-        "python": platform.python_version(),
+        **benchdb.machine(show=("shared_buffers",)),
         "python_calamine": metadata.version("python-calamine"),
-        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 

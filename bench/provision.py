@@ -27,7 +27,6 @@ import json
 import logging
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -269,39 +268,10 @@ def migrate_pass(executor: str) -> float:
 # -- machine --------------------------------------------------------------------------
 
 
-def proc_field(path: str, key: str) -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path(path).read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name.strip() == key:
-                return value.strip()
-    return None
-
-
 def machine() -> dict[str, str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        pg_version = str(cursor.fetchone()[0])
-        # Catalog bloat from every clone (the clone function is re-created each time)
-        # is only cleaned up by autovacuum; with it off, clones slow down as N grows.
-        cursor.execute("SHOW autovacuum")
-        autovacuum = str(cursor.fetchone()[0])
-    mem_kb = proc_field("/proc/meminfo", "MemTotal")
-    mem = f"{int(mem_kb.split()[0]) / 1024 / 1024:.1f} GiB" if mem_kb else "unknown"
-    return {
-        "cpus": str(os.cpu_count()),
-        "cpu": proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
-        "memory": mem,
-        "postgresql": pg_version,
-        "autovacuum": autovacuum,
-        "python": platform.python_version(),
-        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-
-
-# -- report ---------------------------------------------------------------------------
+    # Catalog bloat from every clone (the clone function is re-created each time) is only
+    # cleaned up by autovacuum; with it off, clones slow down as N grows.
+    return benchdb.machine(show=("autovacuum",))
 
 
 def report(
