@@ -133,14 +133,17 @@ def masked_for_hits(hits: Sequence[Hit]) -> dict[uuid.UUID, dict[str, str]]:
     by_school: dict[int, list[uuid.UUID]] = {}
     for h in hits:
         by_school.setdefault(h.school_id, []).append(h.student_uuid)
-    schools = dict(School.objects.filter(pk__in=by_school).values_list("pk", "schema_name"))
-    names = dict(School.objects.filter(pk__in=by_school).values_list("pk", "name"))
+    schools = {
+        pk: (schema, name)
+        for pk, schema, name in School.objects.filter(pk__in=by_school).values_list(
+            "pk", "schema_name", "name"
+        )
+    }
     result: dict[uuid.UUID, dict[str, str]] = {}
     for school_id, uuids in by_school.items():
+        schema, name = schools[school_id]
         # A read inside each other school; only masked strings come back.
-        found = masked_students(
-            schema_name=schools[school_id], school_name=names[school_id], uuids=uuids
-        )
+        found = masked_students(schema_name=schema, school_name=name, uuids=uuids)
         result.update({k: v.as_dict() for k, v in found.items()})
     return result
 
