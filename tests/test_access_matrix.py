@@ -15,7 +15,7 @@ from django.urls import resolve
 
 from accounts.roles import ROLE_RIGHTS, Role
 from conftest import PASSWORD, World, login
-from tests.test_isolation import _fill, _routes, a_values  # noqa: F401 - fixture
+from tests.test_isolation import PARAM_KINDS, _fill, _routes, a_values  # noqa: F401 - fixture
 
 OPEN = {
     "accounts/login/",
@@ -63,12 +63,10 @@ def requirement(route: str, urlconf: str, method: str) -> tuple[str, ...] | str 
         "/"
         + _fill(
             route,
-            dict.fromkeys(
-                ("school_id", "problem_id", "review_id", "token", "user_id", "session_id"), "1"
-            )
-            | dict.fromkeys(
-                ("job_id", "student_id", "batch_id"), "00000000-0000-0000-0000-000000000000"
-            ),
+            {
+                name: {"int": "1", "uuid": "00000000-0000-0000-0000-000000000000"}.get(kind, "x")
+                for name, kind in PARAM_KINDS.items()
+            },
         ).lstrip("/"),
         urlconf,
     ).func

@@ -8,8 +8,12 @@ school A's sentinel values, and change nothing.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -19,18 +23,31 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from conftest import SENTINEL_STUDENT, World, login
 
-# Every URL parameter that appears in any pattern, with how to fill it for school A.
-PARAM_FILLERS = {
-    "school_id",
-    "job_id",
-    "token",
-    "student_id",
-    "batch_id",
-    "problem_id",
-    "review_id",
-    "user_id",
-    "session_id",
+# Every URL parameter that appears in any pattern, and the kind of placeholder the access
+# matrix resolves it with. Apps add theirs in tests/fillers/<app>.py (see its README).
+PARAM_KINDS: dict[str, str] = {
+    "school_id": "int",
+    "job_id": "uuid",
+    "token": "str",
+    "student_id": "uuid",
+    "batch_id": "uuid",
+    "problem_id": "int",
+    "review_id": "int",
+    "user_id": "int",
+    "session_id": "int",
 }
+
+
+def _filler_modules() -> list[Any]:
+    return [
+        importlib.import_module(f"tests.fillers.{m.name}")
+        for m in pkgutil.iter_modules([str(Path(__file__).parent / "fillers")])
+    ]
+
+
+for _module in _filler_modules():
+    PARAM_KINDS |= _module.PARAM_KINDS
+PARAM_FILLERS = set(PARAM_KINDS)
 REFUSED = {302, 401, 403, 404, 405}
 # Pages that anyone may open: the login page, language switch, health and API docs.
 OPEN_PATHS = {"accounts/login/", "i18n/setlang/", "api/schema/", "api/docs/", "api/v1/auth/token/"}
@@ -98,7 +115,7 @@ def a_values(world: World, db: None) -> dict[str, str]:
     review = EvidenceReview.objects.create(
         school_id=world.a.id, problem_id=problem.pk, evidence_id=1, student_uuid=student.identifier
     )
-    return {
+    values = {
         "school_id": str(world.a.id),
         "job_id": str(job.pk),
         "token": token,
@@ -109,6 +126,11 @@ def a_values(world: World, db: None) -> dict[str, str]:
         "user_id": str(user_id),
         "session_id": str(session.pk),
     }
+    for module in _filler_modules():
+        connection.set_schema_to_public()
+        values |= module.values(world)
+    connection.set_schema_to_public()
+    return values
 
 
 def _snapshot(world: World) -> dict[str, int]:
