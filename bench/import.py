@@ -407,9 +407,10 @@ def plan_build(total: int) -> Plan:
 
 # A minimal .xlsx as Excel and WPS save one: cell text in the shared-strings table, UTF-8.
 # openpyxl (rows_export) writes every cell as an inline string and, with lxml, every CJK
-# character as a numeric character reference: 227 MB of sheet XML for 50,000 rows, which
-# upload_sniff refuses as a ZIP bomb (over 200 MB) and calamine parses ~2x slower than
-# the same rows saved by Excel. See --openpyxl and bench/RESULTS.md.
+# character as a numeric character reference: 227 MB of sheet XML for 50,000 rows (15:1,
+# which upload_sniff accepts since its ZIP-bomb test is ratio-based; it refused anything
+# over 200 MB before) and calamine parses ~2x slower than the same rows saved by Excel.
+# See --openpyxl and bench/RESULTS.md.
 _XLSX_PARTS = {
     "[Content_Types].xml": (
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'

@@ -9,26 +9,39 @@ class IndexEntry(models.Model):
     ID number, of name+sex+birth date and of pinyin(name)+birth date, plus the
     non-identifying attributes bureaus count. Written by student_index.services in the
     same transaction as the student row it mirrors.
+
+    Indexes are declared in Meta, not with db_index: on a CharField db_index also makes a
+    varchar_pattern_ops twin for LIKE 'prefix%', which no query makes on a hash or a state,
+    and every index costs each imported row a random B-tree insert into a table of
+    millions (migration 0002, bench/RESULTS.md). School look-ups use (school, audit_state).
     """
 
-    school = models.ForeignKey("tenants.School", on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(
+        "tenants.School", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     student_uuid = models.UUIDField(unique=True)
-    id_hash = models.CharField(max_length=32, blank=True, db_index=True)
-    name_hash = models.CharField(max_length=32, db_index=True)  # name + sex + birth date
-    pinyin_hash = models.CharField(max_length=32, db_index=True)  # pinyin(name) + birth date
+    id_hash = models.CharField(max_length=32, blank=True)
+    name_hash = models.CharField(max_length=32)  # name + sex + birth date
+    pinyin_hash = models.CharField(max_length=32)  # pinyin(name) + birth date
     stage = models.CharField(max_length=10)
     entry_year = models.PositiveSmallIntegerField()
     sex = models.CharField(max_length=1)
     ethnicity = models.CharField(max_length=2)
     status = models.CharField(max_length=2)
-    audit_state = models.CharField(max_length=20, db_index=True)
+    audit_state = models.CharField(max_length=20)
     has_problem = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "学生索引"
         verbose_name_plural = "学生索引"
-        indexes = [models.Index(fields=["school", "audit_state"])]
+        indexes = [
+            models.Index(fields=["school", "audit_state"]),
+            # One probe per key in 查重 (services.duplicates_find) and the nightly grouping.
+            models.Index(fields=["id_hash"], name="student_index_id_hash"),
+            models.Index(fields=["name_hash"], name="student_index_name_hash"),
+            models.Index(fields=["pinyin_hash"], name="student_index_pinyin_hash"),
+        ]
 
     def __str__(self) -> str:
         return str(self.student_uuid)

@@ -9,8 +9,9 @@ import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
@@ -78,6 +79,23 @@ def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
     )
 
 
+INDEX_COPY_COLUMNS = [
+    "school_id",
+    "student_uuid",
+    "id_hash",
+    "name_hash",
+    "pinyin_hash",
+    "stage",
+    "entry_year",
+    "sex",
+    "ethnicity",
+    "status",
+    "audit_state",
+    "has_problem",
+    "updated_at",
+]
+
+
 def index_insert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
     """Entries for students that have none yet (a bulk import), written with COPY.
 
@@ -87,30 +105,26 @@ def index_insert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
     if len(records) < COPY_MIN_ROWS:
         IndexEntry.objects.bulk_create([_entry(school_id, r) for r in records])
         return
+    with connection.cursor() as cursor:
+        index_copy(cursor.cursor, school_id=school_id, records=records)
+
+
+def index_copy(
+    cursor: psycopg.Cursor[Any], *, school_id: int, records: Sequence[IndexRecord]
+) -> None:
+    """index_insert's COPY on a psycopg cursor of the caller's transaction. The import
+    runs it from a worker thread on its own connection's cursor, so that PostgreSQL
+    fills the index while Python builds the student rows (registry.imports)."""
     now = timezone.now()
-    columns = [
-        "school_id",
-        "student_uuid",
-        "id_hash",
-        "name_hash",
-        "pinyin_hash",
-        "stage",
-        "entry_year",
-        "sex",
-        "ethnicity",
-        "status",
-        "audit_state",
-        "has_problem",
-        "updated_at",
-    ]
     statement = sql.SQL("COPY public.{} ({}) FROM STDIN").format(
-        sql.Identifier(IndexEntry._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        sql.Identifier(IndexEntry._meta.db_table),
+        sql.SQL(", ").join(map(sql.Identifier, INDEX_COPY_COLUMNS)),
     )
-    # In name_hash order: the two indexes on that column then fill their pages in
-    # sequence instead of touching a random page for every row (48,500 rows into an index
-    # of 1,000,000 entries: median 3.6 s instead of 4.6 s; bench/RESULTS.md).
+    # In name_hash order: the index on that column then fills its pages in sequence
+    # instead of touching a random page for every row (48,500 rows into an index of
+    # 1,000,000 entries: median 3.6 s instead of 4.6 s; bench/RESULTS.md).
     ordered = sorted(records, key=lambda r: r.keys.name_hash)
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    with cursor.copy(statement) as copy:
         for r in ordered:
             k = r.keys
             copy.write_row(

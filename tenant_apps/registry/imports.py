@@ -15,9 +15,14 @@ import contextlib
 import datetime as dt
 import gc
 import gzip
+import hmac
 import json
 import operator
+import pickle
+import queue
+import threading
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -28,18 +33,25 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from psycopg import sql
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from shared_apps.student_index.keys import IdentityKeys
-from shared_apps.student_index.services import IndexRecord, duplicates_find, index_insert
+from shared_apps.student_index.services import (
+    IndexRecord,
+    duplicates_find,
+    index_copy,
+    index_insert,
+)
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
 from tenant_apps.registry.models import FamilyMember, ImportBatch, ProblemRecord, Student
 from tenant_apps.registry.services import (
     _MEMBER_NULLABLE,
     MEMBER_FIELDS,
     _apply,
+    aux_number_refuse_locked,
     class_map,
     current_school,
     event_add,
@@ -115,11 +127,22 @@ def import_start(*, filename: str, data: bytes, actor: Actor, owner_id: int) -> 
 
 # -- dry run ------------------------------------------------------------------------
 
-PAYLOAD_VERSION = 2
-# gzip level 1: the pending rows are written once and read once, by this code. For 48,400
-# rows level 9 (gzip.compress's default) took 2.7 s against 1.0 s for the whole dump, to
-# save a fifth of the size (6.5 instead of 8.3 MB).
-PAYLOAD_GZIP_LEVEL = 1
+PAYLOAD_VERSION = 3
+# Version 3 is a pickle, signed: pickle writes and reads dates, decimals and tuples in C,
+# where the JSON of version 2 needed a Python pass per row each way (48,400 rows: dump
+# 1.0 s and load 0.7 s as JSON; see bench/RESULTS.md). Unpickling runs code named by the
+# data, so the bytes carry an HMAC under the SECRET_KEY and are refused unless it matches:
+# whoever can write the storage bucket still cannot make the web process run anything.
+PAYLOAD_MAGIC = b"XJPENDING3\n"
+PAYLOAD_SALT = "registry.imports.pending"
+# zlib level 1: written once and read once; level 1 costs a fraction of a second for a
+# 50,000-row file and keeps the stored object about a quarter of the raw pickle.
+PAYLOAD_ZLIB_LEVEL = 1
+MSG_PAYLOAD_BROKEN = "待导入的数据已损坏或被改动，请重新上传文件。"
+
+
+def _payload_signature(body: bytes) -> bytes:
+    return salted_hmac(PAYLOAD_SALT, body, algorithm="sha256").digest()
 
 
 def _payload_dump(
@@ -127,33 +150,48 @@ def _payload_dump(
 ) -> bytes:
     """The rows waiting for confirmation: one column list, then each row's values in that
     order with its suspected matches and identity keys (so the confirmation, usually in
-    another process, need not derive them again). Dates and decimals become text here,
-    column by column, so the JSON encoder never calls back into Python."""
+    another process, need not derive them again)."""
     columns = list(pending[0][1]) if pending else []
-    values = operator.itemgetter(*columns) if columns else None
-    dates = [i for i, c in enumerate(columns) if c in DATE_KEYS]
-    decimals = [i for i, c in enumerate(columns) if c in DECIMAL_KEYS]
-    rows = []
-    for row_no, data, suspected, k in pending:
-        row = list(values(data))  # type: ignore[misc]
-        for i in dates:
-            if row[i] is not None:
-                row[i] = row[i].isoformat()
-        for i in decimals:
-            if row[i] is not None:
-                row[i] = str(row[i])
-        rows.append((row_no, row, suspected, (k.id_hash, k.name_hash, k.pinyin_hash)))
-    text = json.dumps(
-        {"version": PAYLOAD_VERSION, "columns": columns, "rows": rows},
-        ensure_ascii=False,
-        separators=(",", ":"),
+    get = operator.itemgetter(*columns) if len(columns) > 1 else None
+    rows = [
+        (
+            row_no,
+            get(data) if get is not None else tuple(data[c] for c in columns),
+            suspected,
+            (k.id_hash, k.name_hash, k.pinyin_hash),
+        )
+        for row_no, data, suspected, k in pending
+    ]
+    body = zlib.compress(
+        pickle.dumps(
+            {"version": PAYLOAD_VERSION, "columns": columns, "rows": rows},
+            protocol=pickle.HIGHEST_PROTOCOL,
+        ),
+        PAYLOAD_ZLIB_LEVEL,
     )
-    return gzip.compress(text.encode(), compresslevel=PAYLOAD_GZIP_LEVEL)
+    return PAYLOAD_MAGIC + _payload_signature(body) + body
 
 
 def _payload_load(
     raw: bytes,
 ) -> tuple[list[tuple[int, dict[str, Any], list[dict[str, str]]]], list[IdentityKeys] | None]:
+    if raw.startswith(PAYLOAD_MAGIC):
+        start = len(PAYLOAD_MAGIC)
+        signature, body = raw[start : start + 32], raw[start + 32 :]
+        if not hmac.compare_digest(signature, _payload_signature(body)):
+            raise ApplicationError(MSG_PAYLOAD_BROKEN, code="state")
+        payload = pickle.loads(zlib.decompress(body))  # noqa: S301 - signed above
+        columns = payload["columns"]
+        rows = [(r[0], dict(zip(columns, r[1], strict=True)), r[2]) for r in payload["rows"]]
+        return rows, [IdentityKeys(*r[3]) for r in payload["rows"]]
+    return _payload_load_json(raw)
+
+
+def _payload_load_json(
+    raw: bytes,
+) -> tuple[list[tuple[int, dict[str, Any], list[dict[str, str]]]], list[IdentityKeys] | None]:
+    """Pending rows stored as gzip JSON (PAYLOAD_VERSION 1 and 2), by a dry run made before
+    the upgrade and confirmed after it."""
     payload = json.loads(gzip.decompress(raw))
     if isinstance(payload, list):  # written before PAYLOAD_VERSION 2: a list of dicts
         return [(p["row"], _decode(p["data"]), p["suspected"]) for p in payload], None
@@ -293,7 +331,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         "by_kind": dict(Counter(e["kind"] for e in errors)),
     }
     batch.payload_key = default_storage.save(
-        f"imports/{batch.id}/pending.json.gz", ContentFile(_payload_dump(pending))
+        f"imports/{batch.id}/pending.bin", ContentFile(_payload_dump(pending))
     )
     batch.counts, batch.errors, batch.duplicates = counts, errors, duplicates
     batch.state = ImportBatch.State.READY
@@ -390,14 +428,17 @@ class _StudentRows:
             if f.attname not in fresh
         }
         self._class_cache = Student._meta.get_field("school_class")
+        self.status = self._base["status"]  # what every imported student starts with
 
-    def new(self) -> Student:
+    def new(self, **given: Any) -> Student:
+        """A bare student; `given` attributes replace defaults (a uuid made beforehand)."""
         student = Student.__new__(Student)
         student._state = ModelState()
         state = student.__dict__
         state.update(self._base)
         for f in self._fresh:
-            state[f.attname] = f.get_default()
+            state[f.attname] = given[f.attname] if f.attname in given else f.get_default()
+        state.update(given)
         return student
 
     def class_attach(self, student: Student, klass: Any) -> None:
@@ -409,12 +450,13 @@ class _StudentRows:
         return self._values(student.__dict__)  # type: ignore[no-any-return]
 
 
-# Per slot: the row's keys (m1_name, ...) and what an empty cell is stored as (as _members).
+# Per slot: the row's keys (m1_name, ...) and the positions of the fields whose empty cell
+# is stored as "" rather than NULL (as _members does).
 _MEMBER_SLOTS = [
     (
         slot,
         [f"m{slot}_{f}" for f in MEMBER_FIELDS],
-        [None if f in _MEMBER_NULLABLE else "" for f in MEMBER_FIELDS],
+        [n for n, f in enumerate(MEMBER_FIELDS) if f not in _MEMBER_NULLABLE],
     )
     for slot in (1, 2)
 ]
@@ -424,15 +466,16 @@ def _member_rows(student_id: int, data: dict[str, Any]) -> Iterator[tuple[Any, .
     """What services._members makes for a student, as COPY rows (student, slot, fields):
     a slot with every cell empty (None or "") is no member."""
     get = data.get
-    for slot, keys, empties in _MEMBER_SLOTS:
+    for slot, keys, texts in _MEMBER_SLOTS:
         values = list(map(get, keys))
-        if values.count(None) + values.count("") == len(values):
+        nones = values.count(None)
+        if nones + values.count("") == len(values):
             continue
-        yield (
-            student_id,
-            slot,
-            *[empty if v is None else v for v, empty in zip(values, empties, strict=True)],
-        )
+        if nones:
+            for n in texts:
+                if values[n] is None:
+                    values[n] = ""
+        yield (student_id, slot, *values)
 
 
 def students_create_bulk(
@@ -450,6 +493,11 @@ def students_create_bulk(
     """
     if keys is None:
         keys = [keys_of(d) for _, d, _ in rows]
+    aux_number_refuse_locked(
+        (f"第{row}行", str(d.get("class_no") or ""), str(d["aux_number"]))
+        for row, d, _ in rows
+        if d.get("aux_number")
+    )
     # Re-check only ID duplicates: records registered by others since the dry run.
     taken = {h.position for h in duplicates_find(keys, rules=("id",))}
     keep = [i for i in range(len(rows)) if i not in taken]
@@ -463,20 +511,36 @@ def students_create_bulk(
     builder = _StudentRows()
     member_rows: list[tuple[Any, ...]] = []
     problems: list[ProblemRecord] = []
-    records: list[IndexRecord] = []
+    # The index entries are known before the students are built (uuid, keys, class and
+    # the few attributes the index keeps), so they can go to PostgreSQL first.
+    uuids = [uuid.uuid4() for _ in keep]
+    records = [
+        _index_record_early(
+            rows[i][1],
+            uuids[n],
+            keys[i],
+            klass_by_id[classes[rows[i][1]["class_no"]]],
+            builder,
+            bool(rows[i][2]),
+        )
+        for n, i in enumerate(keep)
+    ]
 
     def student_rows() -> Iterator[tuple[Any, ...]]:
-        # Generated while the COPY runs: PostgreSQL stores one row while Python builds the
-        # next (two processes, two cores), instead of waiting for the whole list.
         for n, i in enumerate(keep):
-            _row, data, suspected = rows[i]
-            s = builder.new()
+            row_no, data, suspected = rows[i]
+            s = builder.new(identifier=uuids[n])
             s.id = ids[n]
             s.number_kind = Student.NumberKind.TEMPORARY
             s.national_number = numbers[n]
             s.audit_state = Student.Audit.PROBLEM if suspected else Student.Audit.DRAFT
             _apply(s, data, classes)
             builder.class_attach(s, klass_by_id[s.school_class_id])
+            if n % _RECORD_CHECK_EVERY == 0 and index_record(s, keys[i]) != records[n]:
+                # _index_record_early must say what the single-entry path says (checked
+                # on a sample: the rule is the same for every row, and the full check
+                # cost 0.3 s per 50,000 rows).
+                raise RuntimeError(f"index entry of row {row_no} differs from index_record")
             yield builder.row(s)
             member_rows.extend(_member_rows(s.id, data))
             if suspected:
@@ -485,9 +549,12 @@ def students_create_bulk(
                         student_id=s.id, kind=ProblemRecord.Kind.SUSPECTED, others=suspected
                     )
                 )
-            records.append(index_record(s, keys[i]))
 
-    _copy(Student._meta.db_table, builder.columns, student_rows())
+    if len(keep) >= OVERLAP_MIN_ROWS:
+        _copy_overlapped(school.id, records, builder.columns, student_rows())
+    else:
+        _copy(Student._meta.db_table, builder.columns, student_rows())
+        index_insert(school_id=school.id, records=records)
     _copy(
         FamilyMember._meta.db_table,
         ["student_id", "slot", *(FamilyMember._meta.get_field(f).column for f in MEMBER_FIELDS)],
@@ -495,8 +562,107 @@ def students_create_bulk(
     )
     ProblemRecord.objects.bulk_create(problems, batch_size=WRITE_BATCH)
     event_add(ids, actor=actor, action="导入", to_state="")
-    index_insert(school_id=school.id, records=records)
     return {"written": len(keep), "skipped": len(taken)}
+
+
+def _index_record_early(
+    data: dict[str, Any],
+    student_uuid: uuid.UUID,
+    keys: IdentityKeys,
+    klass: Any,
+    builder: _StudentRows,
+    suspected: bool,
+) -> IndexRecord:
+    """What services.index_record will say of the student built from `data`, without
+    building it (students_create_bulk checks that both agree, row by row)."""
+    audit = Student.Audit.PROBLEM if suspected else Student.Audit.DRAFT
+    return IndexRecord(
+        student_uuid=student_uuid,
+        keys=keys,
+        stage=klass.stage,
+        entry_year=klass.entry_year,
+        sex=data["sex"],
+        ethnicity=data.get("ethnicity") or "",
+        status=builder.status,
+        audit_state=audit,
+        has_problem=audit == Student.Audit.PROBLEM,
+    )
+
+
+# From this many rows on, the index COPY runs beside the building of the student rows.
+OVERLAP_MIN_ROWS = 1000
+# How long the COPY thread waits for the next rows before it gives up (a stuck builder;
+# normally a chunk comes every few tens of milliseconds).
+OVERLAP_WAIT_SECONDS = 60
+_CHUNK = 500  # student rows handed to the COPY thread at a time
+_RECORD_CHECK_EVERY = 50
+_END, _ABORT = object(), object()
+
+
+def _copy_overlapped(
+    school_id: int,
+    records: Sequence[IndexRecord],
+    student_columns: Sequence[str],
+    student_rows: Iterator[tuple[Any, ...]],
+) -> None:
+    """The index entries' COPY, then the students' COPY, on this transaction's connection
+    from a worker thread, while this thread builds the student rows.
+
+    Filling the public index (B-tree inserts into millions of entries) keeps PostgreSQL
+    busy for seconds while Python waits, and building the students (`_apply`) keeps
+    Python busy while PostgreSQL waits: one after the other they cost the sum, side by
+    side about the larger (two processes, two cores; bench/RESULTS.md). Same connection,
+    so same transaction: a failure on either side rolls everything back. This thread
+    must not touch the database meanwhile: psycopg would make it wait for the COPY, which
+    waits for it. Should that ever happen, the COPY gives up after OVERLAP_WAIT_SECONDS
+    without rows, aborting the transaction, and the import fails instead of hanging.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    student_table = sql.Identifier(connection.schema_name, Student._meta.db_table)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        student_table, sql.SQL(", ").join(map(sql.Identifier, student_columns))
+    )
+    chunks: queue.SimpleQueue[object] = queue.SimpleQueue()
+    failure: list[BaseException] = []
+
+    def queued_rows() -> Iterator[tuple[Any, ...]]:
+        while True:
+            chunk = chunks.get(timeout=OVERLAP_WAIT_SECONDS)
+            if chunk is _END:
+                return
+            if chunk is _ABORT:
+                raise RuntimeError("student rows were not built")
+            yield from chunk  # type: ignore[misc]
+
+    def work() -> None:
+        try:
+            with raw.cursor() as cursor:
+                index_copy(cursor, school_id=school_id, records=records)
+                with cursor.copy(statement) as copy:
+                    for row in queued_rows():
+                        copy.write_row(row)
+        except BaseException as exc:  # handed to the calling thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="import-copy", daemon=True)
+    worker.start()
+    try:
+        chunk: list[tuple[Any, ...]] = []
+        for row in student_rows:
+            chunk.append(row)
+            if len(chunk) == _CHUNK:
+                chunks.put(chunk)
+                chunk = []
+        chunks.put(chunk)
+    except BaseException:
+        chunks.put(_ABORT)
+        worker.join()
+        raise
+    chunks.put(_END)
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 WRITE_BATCH = 2000  # rows per INSERT of the few ORM-written rows (problem records)

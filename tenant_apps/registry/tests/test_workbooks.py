@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from tenant_apps.registry import workbooks
 from tenant_apps.registry.codes import table
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
+from tenant_apps.registry.tests.factories import valid_row
 from tenant_apps.registry.workbooks import (
     ANNOTATION_AUTHOR,
     CODES_SHEET,
@@ -484,7 +485,7 @@ def test_sniff_rejects_an_xlsx_named_xls(template: bytes) -> None:
     assert caught.value.message == MSG_XLSX_AS_XLS
 
 
-@pytest.mark.parametrize("megabytes", [300, 20], ids=["over_200mb_case", "ratio_over_100_case"])
+@pytest.mark.parametrize("megabytes", [300, 20], ids=["300mb_of_zeros", "20mb_of_zeros"])
 def test_sniff_rejects_zip_bombs(megabytes: int) -> None:
     data = _zip_of_zeros(megabytes)
     assert len(data) < 1024 * 1024  # the whole point: tiny upload, huge inflation
@@ -493,6 +494,87 @@ def test_sniff_rejects_zip_bombs(megabytes: int) -> None:
         upload_sniff(name="炸弹.xlsx", data=data)
 
     assert caught.value.message == MSG_ZIP_BOMB
+
+
+def _declared_sizes(data: bytes, member: str, *, uncompressed: int, compressed: int) -> bytes:
+    """`data` with the central-directory sizes of `member` rewritten (what a crafted
+    archive claims; zipfile.infolist, and so the sniffer, reads only these)."""
+    raw = bytearray(data)
+    name = member.encode()
+    at = raw.find(b"PK\x01\x02")
+    while at >= 0:
+        name_length = struct.unpack_from("<H", raw, at + 28)[0]
+        if bytes(raw[at + 46 : at + 46 + name_length]) == name:
+            struct.pack_into("<II", raw, at + 20, compressed, uncompressed)
+            return bytes(raw)
+        at = raw.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(member)
+
+
+def test_sniff_does_not_believe_declared_compressed_sizes_beyond_the_file() -> None:
+    # given: 500 MB declared in 50 MB declared (10:1, honest-looking), in a 1 KB file
+    data = _declared_sizes(
+        _zip_of_zeros(1),
+        "xl/worksheets/sheet1.xml",
+        uncompressed=500 * 1024 * 1024,
+        compressed=50 * 1024 * 1024,
+    )
+    assert len(data) < 1024 * 1024
+
+    with pytest.raises(UploadRejected) as caught:
+        upload_sniff(name="炸弹.xlsx", data=data)
+
+    assert caught.value.message == MSG_ZIP_BOMB
+
+
+@pytest.mark.parametrize(
+    ("uncompressed_mb", "compressed_mb", "refused"),
+    [
+        (227, 15.3, False),  # our 50,000-row export (rows_export), measured
+        (460, 31, False),  # a 100,000-row export (MAX_SHEET_ROWS)
+        (60, 12.4, False),  # 50,000 rows as Excel saves them (shared strings)
+        (9, 0.01, False),  # under the ratio floor: a filled template compresses very well
+        (300, 0.3, True),  # zeros
+        (50, 0.4, True),  # 125:1
+        (1100, 20, True),  # over the ceiling at an honest-looking 55:1
+    ],
+)
+def test_zip_limits_tell_big_workbooks_from_bombs(
+    uncompressed_mb: float, compressed_mb: float, refused: bool
+) -> None:
+    mb = 1024 * 1024
+    assert (
+        workbooks.zip_sizes_refused(
+            uncompressed=int(uncompressed_mb * mb), compressed=int(compressed_mb * mb)
+        )
+        is refused
+    )
+
+
+def test_our_own_export_of_a_whole_school_passes_the_sniffer_and_reads_back() -> None:
+    # given: a real export of 2,000 pupils, and its sizes scaled to MAX_SHEET_ROWS pupils
+    n = 2000
+    rows = [valid_row(seq=i) for i in range(n)]
+    data = rows_export(rows=rows)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+    sheet_xml = next(i for i in infos if i.filename.startswith("xl/worksheets/"))
+    other_xml = sum(i.file_size for i in infos) - sheet_xml.file_size
+    scale = workbooks.MAX_SHEET_ROWS / n
+    whole_uncompressed = other_xml + int(sheet_xml.file_size * scale)
+    whole_compressed = int(len(data) * scale)
+    assert whole_uncompressed > 400 * 1024 * 1024  # well past the old 200 MB refusal
+
+    # then: the real file is accepted and reads back; the scaled one passes the size rules
+    assert upload_sniff(name="导出.xlsx", data=data) == "xlsx"
+    _headers, read = workbook_read(data=data, fmt="xlsx")
+    back = list(read)
+    assert len(back) == n
+    assert back[0][1]["name"] == rows[0]["name"]
+    assert back[-1][1]["id_number"] == rows[-1]["id_number"]
+    assert not workbooks.zip_sizes_refused(
+        uncompressed=whole_uncompressed, compressed=whole_compressed
+    )
 
 
 def test_an_encrypted_biff8_is_refused_by_the_reader_too() -> None:
