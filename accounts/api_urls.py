@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import apis
+from accounts import apis, views
 
 # Every host: the signed-in user's own sessions and step-up re-authentication.
 common_patterns = [
@@ -31,5 +31,31 @@ school_patterns = [
         "api/v1/users/<int:user_id>/active/",
         apis.UserActiveApi.as_view(),
         name="api-user-active",
+    ),
+]
+
+# Bureau host: the platform operator manages bureau and platform accounts (账号管理).
+public_patterns = [
+    path("accounts/platform-users/", views.platform_user_list_view, name="platform_users"),
+    path(
+        "accounts/platform-users/<int:public_user_id>/unlock/",
+        views.platform_user_unlock_view,
+        name="platform_user_unlock",
+    ),
+    path(
+        "accounts/platform-users/<int:public_user_id>/active/",
+        views.platform_user_active_view,
+        name="platform_user_active",
+    ),
+    path("api/v1/platform-users/", apis.PlatformUserListApi.as_view(), name="api-platform-users"),
+    path(
+        "api/v1/platform-users/<int:public_user_id>/unlock/",
+        apis.PlatformUserUnlockApi.as_view(),
+        name="api-platform-user-unlock",
+    ),
+    path(
+        "api/v1/platform-users/<int:public_user_id>/active/",
+        apis.PlatformUserActiveApi.as_view(),
+        name="api-platform-user-active",
     ),
 ]

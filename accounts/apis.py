@@ -15,13 +15,14 @@ from accounts.middleware import session_close
 from accounts.models import User
 from accounts.reauth import reauth_mark, token_key_of
 from accounts.roles import Right, Role
-from accounts.selectors import user_list, user_session_list
+from accounts.selectors import public_user_list, user_list, user_session_list
 from accounts.services import (
     LoginStatus,
     locked_until,
     login_attempt,
     password_change,
     password_confirm,
+    public_user_get,
     roles_allowed_here,
     user_create,
     user_session_end,
@@ -214,7 +215,7 @@ class UserUnlockApi(APIView):
     @extend_schema(request=None, responses=UserOutput, summary="解锁本校用户")
     def post(self, request: Request, user_id: int) -> Response:
         user = _school_user(user_id)
-        user_unlock(user=user)
+        user_unlock(user=user, actor=request.user, request=request)
         return Response(UserOutput(user).data)
 
 
@@ -232,7 +233,65 @@ class UserActiveApi(APIView):
         user = _school_user(user_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user_set_active(user=user, active=data.validated_data["active"], actor=request.user)
+        user_set_active(
+            user=user, active=data.validated_data["active"], actor=request.user, request=request
+        )
+        return Response(UserOutput(user).data)
+
+
+# -- bureau and platform accounts (bureau host, platform operators) ---------------------
+
+
+def _public_user(public_user_id: int) -> User:
+    user = public_user_get(public_user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+class PlatformUserListApi(APIView):
+    """Every bureau and platform account (platform operators, bureau host)."""
+
+    permission_classes = [has_right(Right.PLATFORM_BUREAUS_MANAGE)]
+
+    @extend_schema(responses=UserOutput(many=True), summary="教育局和平台账号列表")
+    def get(self, request: Request) -> Response:
+        if connection.schema_name != "public":
+            raise NotFound()
+        return Response(UserOutput(public_user_list(), many=True).data)
+
+
+class PlatformUserUnlockApi(APIView):
+    """Lift the lock of a bureau or platform account (platform operators)."""
+
+    permission_classes = [has_right(Right.PLATFORM_BUREAUS_MANAGE)]
+
+    @extend_schema(request=None, responses=UserOutput, summary="解锁教育局或平台账号")
+    def post(self, request: Request, public_user_id: int) -> Response:
+        user = _public_user(public_user_id)
+        user_unlock(user=user, actor=request.user, request=request)
+        return Response(UserOutput(user).data)
+
+
+class PlatformUserActiveApi(APIView):
+    """Enable or disable a bureau or platform account (platform operators); disabling
+    ends its sessions at once, nobody disables his or her own account."""
+
+    permission_classes = [has_right(Right.PLATFORM_BUREAUS_MANAGE)]
+
+    class InputSerializer(serializers.Serializer):
+        active = serializers.BooleanField()
+
+    @extend_schema(
+        request=InputSerializer, responses=UserOutput, summary="启用或停用教育局或平台账号"
+    )
+    def post(self, request: Request, public_user_id: int) -> Response:
+        user = _public_user(public_user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_set_active(
+            user=user, active=data.validated_data["active"], actor=request.user, request=request
+        )
         return Response(UserOutput(user).data)
 
 

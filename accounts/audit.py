@@ -15,7 +15,11 @@ Actions:
 * ``login``, ``logout``, ``login.failed``: Django's auth signals (accounts.apps).
 * ``read.reveal``: a student's page with full ID numbers and phones.
 * ``read.export`` / ``read.export.full``: an export, masked or with full values.
-* ``read.file``: a stored file (evidence, photos) served by the application.
+* ``read.file``: a stored file (evidence, photos, annotated imports) downloaded: every link
+  is the application's /files/<token>/, which records the entry before it serves the file
+  or redirects to S3 (tenants.storage).
+* ``restore``: a backup restored into the school (written by shared_apps.backups inside
+  the restore's transaction; the log itself is never rolled back by a restore).
 
 Lists and exports of the log show ID numbers and phones masked, like every other list.
 """
@@ -52,6 +56,7 @@ READ_REVEAL = "read.reveal"
 READ_EXPORT = "read.export"
 READ_EXPORT_FULL = "read.export.full"
 READ_FILE = "read.file"
+RESTORE = "restore"  # a backup restored into the school (shared_apps.backups.services)
 ACTIONS = (
     WRITE,
     LOGIN,
@@ -61,6 +66,7 @@ ACTIONS = (
     READ_EXPORT,
     READ_EXPORT_FULL,
     READ_FILE,
+    RESTORE,
 )
 
 # URL keyword arguments that name the object a request acts on, first match wins.
@@ -280,7 +286,15 @@ def on_user_login_failed(
     sender: Any, credentials: Mapping[str, Any] | None = None, request: Any = None, **kwargs: Any
 ) -> None:
     username = str((credentials or {}).get("username", "") or "")
-    audit_record_safely(request=request, actor=username, action=LOGIN_FAILED)
+    # A name that is no account is recorded as tried (nobody is created); the flag is set
+    # by accounts.services.login_attempt so that the log tells guessing from typos.
+    unknown = request is not None and getattr(_http(request), "_login_unknown_user", False)
+    audit_record_safely(
+        request=request,
+        actor=username,
+        action=LOGIN_FAILED,
+        after={"unknown_user": True} if unknown else None,
+    )
 
 
 # -- retention -------------------------------------------------------------------------

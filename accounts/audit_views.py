@@ -6,6 +6,7 @@ Both hosts serve /accounts/audit/ (search, paginated, newest first) and
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,6 +45,7 @@ ACTION_LABELS = {
     "read.export": gettext_noop("导出"),
     "read.export.full": gettext_noop("导出完整号码"),
     "read.file": gettext_noop("下载文件"),
+    "restore": gettext_noop("恢复备份"),
 }
 OBJECT_LABELS = {
     "student": gettext_noop("学生"),
@@ -55,6 +57,7 @@ OBJECT_LABELS = {
     "file": gettext_noop("文件"),
     "user": gettext_noop("用户"),
     "audit_log": gettext_noop("审计日志"),
+    "backup": gettext_noop("备份"),
 }
 VALUE_LABELS = {
     "audit_state": gettext_noop("注册状态"),
@@ -62,6 +65,14 @@ VALUE_LABELS = {
     "rows": gettext_noop("行数"),
     "filters": gettext_noop("筛选条件"),
     "school_id": gettext_noop("学校"),
+    "unknown_user": gettext_noop("用户名不存在"),
+    "issued_to": gettext_noop("链接发给"),
+    "backup_at": gettext_noop("备份时间"),
+    "target": gettext_noop("恢复目标"),
+    "source": gettext_noop("来源学校"),
+    "locked_until": gettext_noop("锁定至"),
+    "failed_logins": gettext_noop("连续输错次数"),
+    "is_active": gettext_noop("启用"),
 }
 PUBLIC_LABEL = gettext_noop("教育局/平台")
 
@@ -78,6 +89,16 @@ def _value_label(key: str) -> str:
 def _text(value: Any) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+        try:  # a moment (DjangoJSONEncoder's ISO text), shown in local time
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return moment.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dict):
         return "；".join(f"{k}={v}" for k, v in value.items()) or "—"
     return str(value)

@@ -42,6 +42,21 @@ class SessionSchemaBindingMiddleware:
         return self.get_response(request)
 
 
+class DownloadIssuerMiddleware:
+    """Binds the request while it is served, so that every file link made below the view
+    names its host and account (tenants.storage.download_url; the download's audit
+    entry names that account when the link is opened without a session)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from tenants.storage import download_request_bind
+
+        with download_request_bind(request):
+            return self.get_response(request)
+
+
 class ForcePasswordChangeMiddleware:
     """Accounts with a one-time password may only change it (and log out) until they do."""
 

@@ -47,18 +47,29 @@ class Right(models.TextChoices):
     REGISTRY_APPROVE = "registry.approve", "学籍学校审核"
     DATA_MANAGE = "data.manage", "数据导入导出"
     GRADES_ENTER = "grades.enter", "成绩录入"
+    # Courses and each class's courses per term (课程设置, 班级课程); a function right of
+    # its own so the school can hand it to 教务 without 维护学校信息 (backups, 系统设置).
+    GRADES_MANAGE = "grades.manage", "课程设置"
     STATS_VIEW = "stats.view", "查询统计"
     USERS_MANAGE = "users.manage", "用户管理"
     BUREAU_SCHOOLS_VIEW = "bureau.schools.view", "查看辖区学校"
     BUREAU_SCHOOLS_MANAGE = "bureau.schools.manage", "开通与停用学校"
     BUREAU_AUDIT = "bureau.audit", "学籍教育局审核"
+    BUREAU_RENUMBER = "bureau.renumber", "学籍辅号编排与锁定"
     PLATFORM_BUREAUS_MANAGE = "platform.bureaus.manage", "开通教育局"
 
 
 R = Right
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
     Role.SCHOOL_ADMIN: frozenset(
-        {R.SCHOOL_VIEW, R.SCHOOL_MANAGE, R.USERS_MANAGE, R.STATS_VIEW, R.REGISTRY_VIEW}
+        {
+            R.SCHOOL_VIEW,
+            R.SCHOOL_MANAGE,
+            R.USERS_MANAGE,
+            R.STATS_VIEW,
+            R.REGISTRY_VIEW,
+            R.GRADES_MANAGE,
+        }
     ),
     Role.REGISTRAR: frozenset(
         {R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_EDIT, R.DATA_MANAGE, R.STATS_VIEW}
@@ -68,12 +79,12 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
     ),
     Role.PRINCIPAL: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_APPROVE, R.STATS_VIEW}),
     Role.CLASS_TEACHER: frozenset({R.SCHOOL_VIEW, R.REGISTRY_VIEW_OWN, R.REGISTRY_EDIT_OWN}),
-    # Grade entry only; per class and course once the grades module assigns them.
+    # Grade entry only, for the cells assigned in 成绩录入权限 (tenant_apps.grades).
     Role.SUBJECT_TEACHER: frozenset({R.SCHOOL_VIEW, R.GRADES_ENTER}),
     # The default group is read-only for the school (domain.md §1.3.5).
     Role.ALL_TEACHERS: frozenset({R.SCHOOL_VIEW}),
     Role.BUREAU_REGISTRAR: frozenset(
-        {R.BUREAU_SCHOOLS_VIEW, R.BUREAU_SCHOOLS_MANAGE, R.STATS_VIEW}
+        {R.BUREAU_SCHOOLS_VIEW, R.BUREAU_SCHOOLS_MANAGE, R.STATS_VIEW, R.BUREAU_RENUMBER}
     ),
     Role.BUREAU_APPROVER: frozenset({R.BUREAU_SCHOOLS_VIEW, R.BUREAU_AUDIT, R.STATS_VIEW}),
     Role.PLATFORM_OPERATOR: frozenset({R.PLATFORM_BUREAUS_MANAGE, R.BUREAU_SCHOOLS_VIEW}),

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from accounts.models import User, UserSession
 
@@ -12,6 +12,16 @@ from accounts.models import User, UserSession
 def user_list() -> QuerySet[User]:
     """Accounts of the current schema (one school, or public) with their roles."""
     return User.objects.prefetch_related("groups").order_by("username")
+
+
+def public_user_list() -> QuerySet[User]:
+    """Bureau and platform accounts (public schema) with roles and region: platform
+    operators first (no region), then by region code and username."""
+    return (
+        User.objects.select_related("region")
+        .prefetch_related("groups")
+        .order_by(F("region_id").asc(nulls_first=True), "username")
+    )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import secrets
 import string
@@ -206,6 +207,48 @@ def login_success_record(*, user_id: int) -> None:
     )
 
 
+# Failures against usernames that do not exist are counted in the cache, per host schema
+# and name, exactly like an account's: after LOGIN_MAX_FAILURES the name answers "locked"
+# for LOGIN_LOCK_MINUTES. Otherwise the lock message itself would tell an attacker which
+# names are real accounts, and nothing would slow down guessing over unknown names.
+UNKNOWN_FAILURES_SECONDS = 24 * 3600  # an unknown name's count is forgotten after a day
+
+
+def _unknown_keys(username: str) -> tuple[str, str]:
+    digest = hashlib.sha256(username.encode()).hexdigest()[:32]
+    base = f"login-unknown:{connection.schema_name}:{digest}"
+    return f"{base}:count", f"{base}:locked"
+
+
+def unknown_locked_until(username: str) -> datetime | None:
+    """When the lock on a non-existent username ends, or None when it is not locked."""
+    _count, locked = _unknown_keys(username)
+    at = cache.get(locked)
+    if not isinstance(at, int | float):
+        return None
+    until = datetime.fromtimestamp(at, tz=timezone.get_current_timezone())
+    return until if until > timezone.now() else None
+
+
+def unknown_failure_record(username: str) -> datetime | None:
+    """Count one failed attempt on a non-existent username (atomic INCR in Redis); the
+    failure that reaches LOGIN_MAX_FAILURES locks the name like an account and starts the
+    count again. Returns the end of the lock when the name is locked."""
+    count_key, locked_key = _unknown_keys(username)
+    cache.add(count_key, 0, timeout=UNKNOWN_FAILURES_SECONDS)
+    try:
+        count = cache.incr(count_key)
+    except ValueError:  # expired between add and incr
+        cache.set(count_key, 1, timeout=UNKNOWN_FAILURES_SECONDS)
+        count = 1
+    if count < settings.LOGIN_MAX_FAILURES:
+        return None
+    until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    cache.set(locked_key, until.timestamp(), timeout=settings.LOGIN_LOCK_MINUTES * 60)
+    cache.delete(count_key)
+    return until
+
+
 def _failure_signal(request: HttpRequest | None, username: str) -> None:
     """Tell listeners (the audit log) about a refusal the auth backend never saw."""
     user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
@@ -232,15 +275,27 @@ def login_attempt(
 ) -> LoginResult:
     """One sign-in attempt on this host's accounts, for the login page and the token API.
 
-    Unknown usernames get the wrong-password answer (and are not counted). A locked
-    account is refused even with the right password. An account with two-factor
+    Unknown usernames get the same answers as accounts: the wrong-password message, and
+    the lock message once LOGIN_MAX_FAILURES attempts were made on the name (counted in
+    the cache, never creating a user); each attempt is audited as login.failed with the
+    name tried. A locked account is refused even with the right password. An account with two-factor
     authentication answers TOTP_REQUIRED until `code` is given; a wrong code counts as a
     failure like a wrong password. Only a complete success resets the count."""
     username = username.strip()
     user = User.objects.filter(username=username).first()
     if user is None:
+        if request is not None:
+            # Read by the audit entry (accounts.audit.on_user_login_failed).
+            getattr(request, "_request", request)._login_unknown_user = True
+        until = unknown_locked_until(username)
+        if until is not None:
+            _failure_signal(request, username)  # as a locked account: no hashing
+            return _locked(until)
         # The backend spends the hashing time a real account would and signals the failure.
         authenticate(request, username=username, password=password)
+        until = unknown_failure_record(username)
+        if until is not None:
+            return _locked(until)
         return _refused(LoginStatus.INVALID, MSG_INVALID_LOGIN)
     until = locked_until(user)
     if until is not None:
@@ -298,10 +353,38 @@ def password_confirm(*, user: User, password: str) -> LoginResult:
     return LoginResult(status=LoginStatus.OK, user=current)
 
 
-def user_unlock(*, user: User) -> None:
-    """An administrator lifts a lock (and forgets the failures) before it runs out."""
+def _account_audit(
+    request: HttpRequest | None,
+    actor: User | None,
+    user: User,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """The entry of an administrator's change to an account (who, whose, before/after)."""
+    from accounts.audit import WRITE, audit_record
+
+    audit_record(
+        request=request,
+        actor=actor,
+        action=WRITE,
+        object_type="user",
+        object_id=user.pk,
+        object_repr=str(user),
+        before=before,
+        after=after,
+    )
+
+
+@transaction.atomic
+def user_unlock(
+    *, user: User, actor: User | None = None, request: HttpRequest | None = None
+) -> None:
+    """An administrator lifts a lock (and forgets the failures) before it runs out;
+    audited with the lock that was lifted."""
+    before = {"locked_until": locked_until(user), "failed_logins": user.failed_logins}
     User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
     user.failed_logins, user.locked_until = 0, None
+    _account_audit(request, actor, user, before, {"locked_until": None, "failed_logins": 0})
 
 
 # -- Sessions ("我的登录") ------------------------------------------------------------
@@ -397,15 +480,27 @@ def user_sessions_prune(*, user: User) -> None:
 
 
 @transaction.atomic
-def user_set_active(*, user: User, active: bool, actor: User | None = None) -> None:
+def user_set_active(
+    *, user: User, active: bool, actor: User | None = None, request: HttpRequest | None = None
+) -> None:
     """Enable or disable an account. Disabling signs the user out everywhere at once;
-    nobody disables his or her own account."""
+    nobody disables his or her own account. Audited with the state before and after."""
     if not active and actor is not None and actor.pk == user.pk:
         raise ApplicationError(gettext(MSG_SELF_DISABLE), code="self")
+    before = {"is_active": user.is_active}
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
         user_sessions_end(user=user)
+    _account_audit(request, actor, user, before, {"is_active": active})
+
+
+def public_user_get(user_id: int) -> User | None:
+    """A bureau or platform account for the platform operator's 账号管理 (public host
+    only; None elsewhere, so a school's ids never reach this page)."""
+    if connection.schema_name != "public":
+        return None
+    return User.objects.filter(pk=user_id).first()
 
 
 # -- Two-factor authentication ------------------------------------------------------

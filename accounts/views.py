@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import totp
 from accounts.forms import (
@@ -28,7 +28,7 @@ from accounts.middleware import ACTIVITY_KEY, LOGIN_AT_KEY, SESSION_SCHEMA_KEY, 
 from accounts.models import User
 from accounts.reauth import reauth_mark
 from accounts.roles import Right, Role
-from accounts.selectors import user_list, user_session_list
+from accounts.selectors import public_user_list, user_list, user_session_list
 from accounts.services import (
     LoginStatus,
     client_ip,
@@ -37,6 +37,7 @@ from accounts.services import (
     login_second_factor,
     password_change,
     password_confirm,
+    public_user_get,
     totp_available,
     totp_disable,
     totp_enable,
@@ -236,7 +237,7 @@ def _school_user(request: HttpRequest, user_id: int) -> User:
 @require_POST
 def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _school_user(request, user_id)
-    user_unlock(user=user)
+    user_unlock(user=user, actor=request.user, request=request)  # type: ignore[arg-type]
     messages.success(request, _("已解锁账号 %(username)s。") % {"username": user.username})
     return redirect("accounts:user_list")
 
@@ -250,7 +251,7 @@ def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
         messages.error(request, _("请选择启用或停用。"))
         return redirect("accounts:user_list")
     try:
-        user_set_active(user=user, active=active == "1", actor=request.user)  # type: ignore[arg-type]
+        user_set_active(user=user, active=active == "1", actor=request.user, request=request)  # type: ignore[arg-type]
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -261,6 +262,71 @@ def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
         )
         messages.success(request, done % {"username": user.username})
     return redirect("accounts:user_list")
+
+
+# -- 账号管理 on the bureau host: bureau and platform accounts (platform operators) ------
+
+
+def _public_user(public_user_id: int) -> User:
+    user = public_user_get(public_user_id)
+    if user is None:
+        raise Http404
+    return user
+
+
+@right_required(Right.PLATFORM_BUREAUS_MANAGE)
+@require_GET
+def platform_user_list_view(request: HttpRequest) -> HttpResponse:
+    """Every bureau and platform account with its state; the platform operator unlocks,
+    enables and disables them (bureau accounts are opened with their bureau)."""
+    if connection.schema_name != "public":
+        raise Http404
+    from shared_apps.regions.models import Bureau
+
+    bureaus = dict(Bureau.objects.values_list("region_id", "name"))
+    role_labels = dict(Role.choices)
+    users = [
+        {
+            "user": u,
+            "roles": "、".join(role_labels.get(g.name, g.name) for g in u.groups.all()),
+            "scope": bureaus.get(u.region_id or "", u.region.name if u.region else ""),
+            "locked_until": locked_until(u),
+            "is_self": u.pk == request.user.pk,
+        }
+        for u in public_user_list()
+    ]
+    return render(request, "accounts/platform_users.html", {"users": users})
+
+
+@right_required(Right.PLATFORM_BUREAUS_MANAGE)
+@require_POST
+def platform_user_unlock_view(request: HttpRequest, public_user_id: int) -> HttpResponse:
+    user = _public_user(public_user_id)
+    user_unlock(user=user, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, _("已解锁账号 %(username)s。") % {"username": user.username})
+    return redirect("platform_users")
+
+
+@right_required(Right.PLATFORM_BUREAUS_MANAGE)
+@require_POST
+def platform_user_active_view(request: HttpRequest, public_user_id: int) -> HttpResponse:
+    user = _public_user(public_user_id)
+    active = request.POST.get("active")
+    if active not in {"0", "1"}:
+        messages.error(request, _("请选择启用或停用。"))
+        return redirect("platform_users")
+    try:
+        user_set_active(user=user, active=active == "1", actor=request.user, request=request)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        done = (
+            _("已启用账号 %(username)s。")
+            if active == "1"
+            else _("已停用账号 %(username)s，其登录已全部退出。")
+        )
+        messages.success(request, done % {"username": user.username})
+    return redirect("platform_users")
 
 
 # -- 我的登录 -----------------------------------------------------------------------------

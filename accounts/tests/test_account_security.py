@@ -179,16 +179,53 @@ def test_a_success_resets_the_failure_count(world: World) -> None:
         assert (user.failed_logins, user.locked_until) == (0, None)
 
 
-def test_unknown_usernames_get_the_wrong_password_answer(world: World) -> None:
+def test_unknown_usernames_answer_and_lock_like_accounts(world: World) -> None:
+    """A name that is no account gets the wrong-password answer, and after
+    LOGIN_MAX_FAILURES tries the same lock message as an account: the answers never tell
+    which names exist, and guessing over unknown names is slowed down the same way."""
+    from accounts.models import User
+    from accounts.services import unknown_locked_until
+
     empty = Client(HTTP_HOST=world.a.host).post("/accounts/login/", {})
     connection.set_schema_to_public()
     assert _login_error(empty) == "请输入用户名和密码。"
-    for _ in range(settings.LOGIN_MAX_FAILURES + 2):
+    for attempt in range(1, settings.LOGIN_MAX_FAILURES):
         _client, response = _page_login(world.a.host, "nobody-here", WRONG)
-        assert _login_error(response) == INVALID
-        token = _token(world.a.host, "nobody-here", WRONG)
-        assert token.status_code == 400
-        assert token.json()["error"] == {"code": "authentication_failed", "message": INVALID}
+        assert _login_error(response) == INVALID, attempt
+    fifth = _token(world.a.host, "nobody-here", WRONG)
+    with school_context(world.a.schema):
+        until = unknown_locked_until("nobody-here")
+        assert not User.objects.filter(username="nobody-here").exists()
+    connection.set_schema_to_public()
+    assert until is not None
+    lock_minutes = (until - timezone.now()).total_seconds() / 60
+    assert settings.LOGIN_LOCK_MINUTES - 1 < lock_minutes <= settings.LOGIN_LOCK_MINUTES
+    locked = (
+        f"账号因多次密码错误已锁定，请于{timezone.localtime(until):%H:%M}后再试或联系管理员解锁。"
+    )
+    assert fifth.status_code == 400
+    assert fifth.json()["error"] == {"code": "account_locked", "message": locked}
+    _client, page = _page_login(world.a.host, "nobody-here", WRONG)
+    assert _login_error(page) == locked
+    # the count is per host: the same name on school B and on the bureau host is untouched
+    _client, other_school = _page_login(world.b.host, "nobody-here", WRONG)
+    assert _login_error(other_school) == INVALID
+    _client, bureau = _page_login(settings.BASE_DOMAIN, "nobody-here", WRONG)
+    assert _login_error(bureau) == INVALID
+    # and other unknown names on the same host are not affected
+    _client, another = _page_login(world.a.host, "nobody-else", WRONG)
+    assert _login_error(another) == INVALID
+
+
+def test_unknown_name_lock_on_the_bureau_host(world: World) -> None:
+    for _ in range(settings.LOGIN_MAX_FAILURES - 1):
+        response = _token(settings.BASE_DOMAIN, "no-such-officer", WRONG)
+        assert response.json()["error"]["code"] == "authentication_failed"
+    assert _token(settings.BASE_DOMAIN, "no-such-officer", WRONG).json()["error"]["code"] == (
+        "account_locked"
+    )
+    # a real officer's account on the same host is not locked by it
+    assert _token(settings.BASE_DOMAIN, world.bureau_user, PASSWORD).status_code == 200
 
 
 def test_administrator_unlocks_on_the_page_and_through_the_api(world: World) -> None:
@@ -709,3 +746,158 @@ def test_totp_matches_the_rfc_6238_test_vectors() -> None:
     assert totp.code_verify(secret, totp.code_at(secret, 1000), at=1000 + 30) is not None
     assert totp.code_verify(secret, totp.code_at(secret, 1000), at=1000 + 90) is None
     assert totp.code_verify(secret, "12345", at=1000) is None
+
+
+# -- bureau and platform accounts (账号管理 on the bureau host) -----------------------
+
+
+def test_platform_operator_unlocks_bureau_accounts_on_the_bureau_host(world: World) -> None:
+    """A bureau officer locked out on the bureau host is unlocked by the platform operator
+    (page and API), audited with the lock that was lifted; nobody else may."""
+    from accounts.models import AuditEntry, User
+
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        _page_login(settings.BASE_DOMAIN, world.bureau_user, WRONG)
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        _token(settings.BASE_DOMAIN, world.other_bureau_user, WRONG)
+    officer = User.objects.get(username=world.bureau_user)
+    other = User.objects.get(username=world.other_bureau_user)
+    assert officer.locked_until is not None
+    assert other.locked_until is not None
+
+    operator = login(settings.BASE_DOMAIN, world.operator)
+    listing = operator.get("/accounts/platform-users/")
+    connection.set_schema_to_public()
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert f"锁定至{timezone.localtime(officer.locked_until):%H:%M}" in page
+    assert "浏阳" in page  # the officer's bureau
+    assert f'action="/accounts/platform-users/{officer.pk}/unlock/"' in page
+
+    last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    unlocked = operator.post(f"/accounts/platform-users/{officer.pk}/unlock/")
+    connection.set_schema_to_public()
+    assert unlocked.status_code == 302
+    assert unlocked["Location"] == "/accounts/platform-users/"
+    api = operator.post(f"/api/v1/platform-users/{other.pk}/unlock/")
+    connection.set_schema_to_public()
+    assert api.status_code == 200
+    assert api.json()["locked_until"] is None
+    assert _page_login(settings.BASE_DOMAIN, world.bureau_user, PASSWORD)[1].status_code == 302
+    assert _token(settings.BASE_DOMAIN, world.other_bureau_user, PASSWORD).status_code == 200
+    entries = list(
+        AuditEntry.objects.filter(id__gt=last, object_type="user", action="write")
+        .order_by("id")
+        .values()
+    )
+    assert [(e["username"], e["action"], e["object_id"], e["school"]) for e in entries] == [
+        (world.operator, "write", str(officer.pk), "public"),
+        (world.operator, "write", str(other.pk), "public"),
+    ]
+    assert entries[0]["before"]["locked_until"] is not None
+    assert entries[0]["before"]["failed_logins"] == 0  # the lock restarted the count
+    assert entries[0]["after"] == {"locked_until": None, "failed_logins": 0}
+    assert entries[0]["object_repr"] == str(officer)
+
+
+def test_only_the_platform_operator_manages_bureau_accounts(world: World) -> None:
+    from accounts.models import User
+
+    officer = User.objects.get(username=world.bureau_user)
+    bureau = login(settings.BASE_DOMAIN, world.bureau_user)
+    for response in (
+        bureau.get("/accounts/platform-users/"),
+        bureau.post(f"/accounts/platform-users/{officer.pk}/unlock/"),
+        bureau.post(f"/accounts/platform-users/{officer.pk}/active/", {"active": "0"}),
+        bureau.get("/api/v1/platform-users/"),
+        bureau.post(f"/api/v1/platform-users/{officer.pk}/unlock/"),
+    ):
+        assert response.status_code == 403
+    connection.set_schema_to_public()
+    # the routes do not exist on a school's host
+    admin = login(world.a.host, "admin")
+    assert admin.get("/accounts/platform-users/").status_code == 404
+    assert admin.post(f"/api/v1/platform-users/{officer.pk}/unlock/").status_code == 404
+    connection.set_schema_to_public()
+    assert User.objects.get(username=world.bureau_user).is_active
+
+
+def test_platform_operator_disables_and_enables_bureau_accounts(world: World) -> None:
+    from accounts.models import AuditEntry, User, UserSession
+
+    officer_client = login(settings.BASE_DOMAIN, world.other_bureau_user)
+    other = User.objects.get(username=world.other_bureau_user)
+    operator_user = User.objects.get(username=world.operator)
+    operator = login(settings.BASE_DOMAIN, world.operator)
+
+    disabled = operator.post(f"/accounts/platform-users/{other.pk}/active/", {"active": "0"})
+    connection.set_schema_to_public()
+    assert disabled.status_code == 302
+    assert not User.objects.get(pk=other.pk).is_active
+    assert not UserSession.objects.filter(user_id=other.pk).exists()
+    assert officer_client.get("/api/v1/me/").status_code == 403
+    _client, refused = _page_login(settings.BASE_DOMAIN, world.other_bureau_user, PASSWORD)
+    assert _login_error(refused) == "该账号已停用，请联系管理员。"
+    listing = operator.get("/accounts/platform-users/").content.decode()
+    connection.set_schema_to_public()
+    assert f'action="/accounts/platform-users/{other.pk}/active/"' in listing
+
+    # nobody disables his or her own account
+    self_off = operator.post(
+        f"/api/v1/platform-users/{operator_user.pk}/active/",
+        {"active": False},
+        content_type="application/json",
+    )
+    connection.set_schema_to_public()
+    assert self_off.status_code == 400
+    assert self_off.json()["error"]["message"] == "不能停用自己的账号。"
+    assert User.objects.get(pk=operator_user.pk).is_active
+
+    enabled = operator.post(
+        f"/api/v1/platform-users/{other.pk}/active/",
+        {"active": True},
+        content_type="application/json",
+    )
+    connection.set_schema_to_public()
+    assert enabled.status_code == 200
+    assert enabled.json()["is_active"] is True
+    assert _token(settings.BASE_DOMAIN, world.other_bureau_user, PASSWORD).status_code == 200
+    changes = list(
+        AuditEntry.objects.filter(object_type="user", object_id=str(other.pk), action="write")
+        .order_by("id")
+        .values_list("username", "before", "after")
+    )
+    assert changes == [
+        (world.operator, {"is_active": True}, {"is_active": False}),
+        (world.operator, {"is_active": False}, {"is_active": True}),
+    ]
+    # unknown ids look like no account
+    assert operator.post("/accounts/platform-users/999999/unlock/").status_code == 404
+    connection.set_schema_to_public()
+
+
+def test_school_unlock_and_disable_are_audited_with_the_account(world: World) -> None:
+    from accounts.models import AuditEntry, User
+
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        _page_login(world.a.host, "staff", WRONG)
+    staff = _user(world.a.schema, "staff")
+    admin = login(world.a.host, "admin")
+    assert admin.post(f"/accounts/users/{staff.pk}/unlock/").status_code == 302
+    assert admin.post(f"/accounts/users/{staff.pk}/active/", {"active": "0"}).status_code == 302
+    connection.set_schema_to_public()
+    with school_context(world.a.schema):
+        rows = list(
+            AuditEntry.objects.filter(object_type="user", object_id=str(staff.pk), action="write")
+            .order_by("id")
+            .values("username", "object_repr", "before", "after", "path")
+        )
+        assert not User.objects.get(pk=staff.pk).is_active
+    connection.set_schema_to_public()
+    assert [(r["username"], r["object_repr"], r["path"]) for r in rows] == [
+        ("admin", str(staff), f"/accounts/users/{staff.pk}/unlock/"),
+        ("admin", str(staff), f"/accounts/users/{staff.pk}/active/"),
+    ]
+    assert rows[0]["before"]["locked_until"] is not None
+    assert rows[0]["after"] == {"locked_until": None, "failed_logins": 0}
+    assert (rows[1]["before"], rows[1]["after"]) == ({"is_active": True}, {"is_active": False})

@@ -122,7 +122,7 @@ def test_menu_shows_only_what_the_role_may_use(world: World, db: None) -> None:
         ("registrar", "/accounts/users/", 403),
         ("admin", "/accounts/users/", 200),
         ("registrar", "/registry/students/", 200),
-        ("subject", "/registry/grades/", 200),
+        ("subject", "/grades/", 200),
     ],
 )
 def test_pages_deny_by_default(

@@ -361,12 +361,18 @@ def test_file_downloads_are_recorded_on_both_hosts(world: World, db: None) -> No
     with school_context(world.a.schema):
         key = default_storage.save("evidence/audit-test.txt", ContentFile(b"evidence"))
     connection.set_schema_to_public()
-    token = signing.dumps({"s": world.a.schema, "k": key}, salt=SIGNING_SALT)
+    school_token = signing.dumps(
+        {"s": world.a.schema, "k": key, "h": world.a.schema}, salt=SIGNING_SALT
+    )
+    bureau_token = signing.dumps({"s": world.a.schema, "k": key, "h": "public"}, salt=SIGNING_SALT)
     registrar = login(world.a.host, "registrar")
     bureau = login(settings.BASE_DOMAIN, world.bureau_user)
     school_last, public_last = _last_id(world.a.schema), _last_id("public")
-    assert registrar.get(f"/files/{token}/").status_code == 200
-    assert bureau.get(f"/files/{token}/").status_code == 200
+    assert registrar.get(f"/files/{school_token}/").status_code == 302
+    assert bureau.get(f"/files/{bureau_token}/").status_code == 302
+    # a link works only on the host it was made on
+    assert registrar.get(f"/files/{bureau_token}/").status_code == 404
+    assert bureau.get(f"/files/{school_token}/").status_code == 404
     connection.set_schema_to_public()
     (school_entry,) = _entries_after(world.a.schema, school_last)
     (public_entry,) = _entries_after("public", public_last)
@@ -376,11 +382,74 @@ def test_file_downloads_are_recorded_on_both_hosts(world: World, db: None) -> No
         "object_repr": key,
         "school": world.a.schema,
         "method": "GET",
-        "path": f"/files/{token}/",
     }
     assert {k: school_entry[k] for k in expected} == expected
     assert {k: public_entry[k] for k in expected} == expected
+    assert (school_entry["path"], public_entry["path"]) == (
+        f"/files/{school_token}/",
+        f"/files/{bureau_token}/",
+    )
     assert (school_entry["username"], public_entry["username"]) == ("registrar", "liuyang")
+
+
+def test_s3_downloads_of_evidence_are_recorded_before_the_presigned_url(
+    world: World, db: None
+) -> None:
+    """Pages and APIs hand out /files/<token>/ links, never a presigned S3 URL: the link
+    records read.file (who, which file, which school) and only then redirects to S3."""
+    import re
+    import urllib.request
+
+    from tenant_apps.registry.tests.test_registration_flow import _make_problem, _png
+
+    problem_id = _make_problem(world)
+    registrar = login(world.a.host, "registrar")
+    upload = io.BytesIO(_png())
+    upload.name = "户口簿.png"
+    uploaded = registrar.post(f"/api/v1/problems/{problem_id}/evidence/", {"file": upload})
+    connection.set_schema_to_public()
+    assert uploaded.status_code == 201, uploaded.content
+
+    # the bureau's link (API) and the school's link (page) are both the application's
+    bureau = login(settings.BASE_DOMAIN, world.bureau_user)
+    (item,) = bureau.get("/api/v1/audit/evidence/").json()
+    page = registrar.get("/registry/problems/").content.decode()
+    connection.set_schema_to_public()
+    (school_link,) = re.findall(r'href="(/files/[^"]+/)"', page)
+    bureau_link = item["file_url"]
+    assert bureau_link.startswith("/files/")
+    assert "X-Amz" not in bureau_link + page
+
+    school_last, public_last = _last_id(world.a.schema), _last_id("public")
+    bureau_get = bureau.get(bureau_link)
+    school_get = registrar.get(school_link)
+    # opened without a session (a link passed on): recorded under the account it was made for
+    anonymous_get = Client(HTTP_HOST=world.a.host).get(school_link)
+    connection.set_schema_to_public()
+    for response in (bureau_get, school_get, anonymous_get):
+        assert response.status_code == 302
+        assert "X-Amz-Signature" in response["Location"]
+        with urllib.request.urlopen(response["Location"], timeout=10) as s3:
+            assert s3.read() == _png()
+    public_rows = _entries_after("public", public_last)
+    school_rows = _entries_after(world.a.schema, school_last)
+    fields = ("action", "username", "school", "object_type", "after")
+    assert [tuple(r[f] for f in fields) for r in public_rows] == [
+        ("read.file", "liuyang", world.a.schema, "file", {})
+    ]
+    assert [tuple(r[f] for f in fields) for r in school_rows] == [
+        ("read.file", "registrar", world.a.schema, "file", {}),
+        ("read.file", "registrar", world.a.schema, "file", {"issued_to": "registrar"}),
+    ]
+    key = public_rows[0]["object_repr"]
+    assert key.startswith("evidence/")
+    assert key.endswith(".png")
+    assert {r["object_repr"] for r in school_rows} == {key}
+    # the other county's bureau and school B never get the file
+    other = login(settings.BASE_DOMAIN, world.other_bureau_user)
+    assert other.get(bureau_link).status_code == 404
+    assert login(world.b.host, "registrar").get(school_link).status_code == 404
+    connection.set_schema_to_public()
 
 
 # -- sign-ins ----------------------------------------------------------------------------
@@ -410,6 +479,64 @@ def test_login_logout_and_failed_login_are_recorded(world: World, db: None) -> N
         ("logout", "teacher", "user", str(teacher_pk), "/accounts/logout/", "127.0.0.1"),
     ]
     assert {r["school"] for r in rows} == {world.a.schema}
+
+
+def test_failed_logins_with_unknown_usernames_are_recorded(world: World, db: None) -> None:
+    """A name that is no account is recorded with the name tried, the address and the
+    host's school, on the page and the token API of both hosts; nobody is created."""
+    from accounts.models import User
+    from tenants.context import school_context
+
+    school_last, public_last = _last_id(world.a.schema), _last_id("public")
+    page = Client(HTTP_HOST=world.a.host, REMOTE_ADDR="10.1.2.3")
+    page.post("/accounts/login/", {"username": "ghost-甲", "password": "Wrong-one-123"})
+    Client(HTTP_HOST=world.a.host).post(
+        "/api/v1/auth/token/",
+        {"username": "ghost-api", "password": "Wrong-one-123"},
+        content_type="application/json",
+    )
+    Client(HTTP_HOST=settings.BASE_DOMAIN, REMOTE_ADDR="10.9.8.7").post(
+        "/accounts/login/", {"username": "ghost-bureau", "password": "Wrong-one-123"}
+    )
+    # a known account's failure carries no such mark
+    Client(HTTP_HOST=world.a.host).post(
+        "/accounts/login/", {"username": "teacher", "password": "Wrong-one-123"}
+    )
+    connection.set_schema_to_public()
+    fields = ("action", "username", "ip", "school", "path", "after")
+    assert [tuple(r[f] for f in fields) for r in _entries_after(world.a.schema, school_last)] == [
+        (
+            "login.failed",
+            "ghost-甲",
+            "10.1.2.3",
+            world.a.schema,
+            "/accounts/login/",
+            {"unknown_user": True},
+        ),
+        (
+            "login.failed",
+            "ghost-api",
+            "127.0.0.1",
+            world.a.schema,
+            "/api/v1/auth/token/",
+            {"unknown_user": True},
+        ),
+        ("login.failed", "teacher", "127.0.0.1", world.a.schema, "/accounts/login/", {}),
+    ]
+    assert [tuple(r[f] for f in fields) for r in _entries_after("public", public_last)] == [
+        (
+            "login.failed",
+            "ghost-bureau",
+            "10.9.8.7",
+            "public",
+            "/accounts/login/",
+            {"unknown_user": True},
+        )
+    ]
+    with school_context(world.a.schema):
+        assert not User.objects.filter(username__startswith="ghost").exists()
+    connection.set_schema_to_public()
+    assert not User.objects.filter(username__startswith="ghost").exists()
 
 
 def test_bureau_logins_are_recorded_in_public(world: World, db: None) -> None:

@@ -7,7 +7,10 @@ platform/backups/_full/. Restores run the dump through `pg_restore -f -` into ON
 transaction, so a failure at any step leaves the database as it was:
 
 * into the same school: the live schema is renamed aside, the dump re-creates it, its
-  django_migrations must equal the live one's, then the old copy is dropped;
+  django_migrations must equal the live one's, the audit log is carried over from the
+  live copy (a restore rolls back the school's data, never the proof of what was done:
+  the restored log ends up equal to the live one, plus an entry for the restore), then
+  the old copy is dropped;
 * into a new school (for inspection): the dump's schema name is rewritten to the new
   school's, which is registered without cloning the template and left suspended.
 
@@ -21,6 +24,7 @@ import datetime as dt
 import functools
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -521,6 +525,106 @@ def _psql_restore(
             raise BackupError(MSG_RESTORE_FAILED, code="restore_failed")
 
 
+# -- the audit log across a restore -------------------------------------------------
+
+AUDIT_TABLE = "accounts_auditentry"
+RESTORE_ACTION = "restore"  # accounts.audit.RESTORE
+
+
+def _literal(value: object) -> str:
+    """A SQL literal for psql -c (standard_conforming_strings is on by default since
+    PostgreSQL 9.1; it is set again in the same transaction before use)."""
+    if value is None:
+        return "NULL"
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError("NUL in an audit value")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _audit_columns() -> list[str]:
+    from accounts.models import AuditEntry
+
+    return [f.column for f in AuditEntry._meta.concrete_fields]
+
+
+def _audit_carry_sql(*, live: str, restored: str) -> list[str]:
+    """SQL that makes the restored schema's audit log equal to the live one's: entries
+    written after the backup are copied over with their ids, entries the retention
+    purged since are removed again, and the id sequence continues where the live one
+    was. Runs in the restore's transaction, after the migrations check (so both tables
+    have the same columns) and before the live copy is dropped."""
+    cols = ", ".join(f'"{c}"' for c in _audit_columns())
+    old, new = f"{_quote(live)}.{AUDIT_TABLE}", f"{_quote(restored)}.{AUDIT_TABLE}"
+    return [
+        # the append-only trigger lets the purge's DELETE through, for this transaction
+        "SET LOCAL xueji.audit_purge = 'on'",
+        f"DELETE FROM {new} r WHERE NOT EXISTS (SELECT 1 FROM {old} o WHERE o.id = r.id)",
+        "SET LOCAL xueji.audit_purge = 'off'",
+        f"INSERT INTO {new} ({cols}) SELECT {cols} FROM {old} o "  # noqa: S608 - checked names
+        f"WHERE NOT EXISTS (SELECT 1 FROM {new} r WHERE r.id = o.id)",
+        f"""DO $carry$ DECLARE last bigint; called boolean; BEGIN
+  EXECUTE format('SELECT last_value, is_called FROM %s',
+                 pg_get_serial_sequence('{old}', 'id')) INTO last, called;
+  PERFORM setval(pg_get_serial_sequence('{new}', 'id'), last, called);
+END $carry$;""",
+    ]
+
+
+@dataclass(frozen=True)
+class RestoreAuditEntry:
+    """The restore's own audit entry, written in the restored school's schema."""
+
+    username: str
+    user_display: str
+    backup_id: int
+    backup_at: dt.datetime
+    target: str
+    source_schema: str
+
+    @classmethod
+    def of(cls, acting_user: User | None, backup: BackupInfo, target: str) -> RestoreAuditEntry:
+        return cls(
+            username=acting_user.username if acting_user is not None else "",
+            # management commands (restore_school) act for the platform itself
+            user_display=acting_user.full_name if acting_user is not None else "平台命令",
+            backup_id=backup.id,
+            backup_at=backup.created_at,
+            target=target,
+            source_schema=backup.schema_name,
+        )
+
+    def values(self, school: str) -> dict[str, object]:
+        at = timezone.localtime(self.backup_at).strftime("%Y-%m-%d %H:%M:%S")
+        return {
+            "username": self.username[:150],
+            "user_display": self.user_display[:100],
+            "school": school,
+            "action": RESTORE_ACTION,
+            "object_type": "backup",
+            "object_id": str(self.backup_id),
+            "object_repr": f"{at} 的备份"[:200],
+            "before": {},
+            "after": {"backup_at": at, "target": self.target, "source": self.source_schema},
+            "method": "",
+            "path": "",
+        }
+
+    def insert_sql(self, schema: str) -> str:
+        values = self.values(schema)
+        cols = ["at", *values]
+        rendered = ["clock_timestamp()"] + [
+            _literal(json.dumps(v, ensure_ascii=False)) + "::jsonb"
+            if isinstance(v, dict)
+            else _literal(v)
+            for v in values.values()
+        ]
+        return (
+            f"INSERT INTO {_quote(schema)}.{AUDIT_TABLE} "  # noqa: S608 - checked names
+            f"({', '.join(cols)}) VALUES ({', '.join(rendered)})"
+        )
+
+
 class _AdvisoryLock:
     """The lock school_provision takes, so a restore never races a (re)provisioning."""
 
@@ -588,7 +692,9 @@ def _stats_refresh(schema: str) -> None:
         school_stats_refresh()
 
 
-def _restore_same(*, backup: BackupInfo, dump: Path, progress: Progress | None) -> Restored:
+def _restore_same(
+    *, backup: BackupInfo, dump: Path, audit: RestoreAuditEntry, progress: Progress | None
+) -> Restored:
     started = time.monotonic()
     schema = _checked_schema(backup.schema_name)
     with school_context("public"):
@@ -612,6 +718,9 @@ def _restore_same(*, backup: BackupInfo, dump: Path, progress: Progress | None) 
                 ],
                 after=[
                     _migrations_equal_sql(schema, aside),
+                    "SET LOCAL standard_conforming_strings = on",
+                    *_audit_carry_sql(live=aside, restored=schema),
+                    audit.insert_sql(schema),
                     f"SET lock_timeout = '{LOCK_WAIT}'",
                     f"DROP SCHEMA {_quote(aside)} CASCADE",
                 ],
@@ -650,6 +759,7 @@ def _restore_new(
     new_code: str,
     new_slug: str,
     new_name: str,
+    audit: RestoreAuditEntry,
     progress: Progress | None,
 ) -> Restored:
     started = time.monotonic()
@@ -701,6 +811,12 @@ def _restore_new(
                         verbosity=0,
                     )
                     connection.set_schema_to_public()
+                with school_context(schema):
+                    # The copy keeps the source's log as it was at the backup; it starts
+                    # with a note of where it came from and who made it.
+                    from accounts.models import AuditEntry
+
+                    AuditEntry.objects.create(**audit.values(schema))
                 School.objects.filter(pk=registered.school_id).update(
                     provisioning=School.Provisioning.READY
                 )
@@ -746,6 +862,10 @@ def school_restore(
     """Restore a backup into its own school ("same") or into a new, suspended school
     registered for inspection ("new"). Either the whole restore happens or nothing does.
 
+    The school's audit log is not rolled back: "same" keeps every entry written since the
+    backup (and the retention's deletions), and both targets record the restore itself
+    (action "restore") in the restored school's log, in the same transaction for "same".
+
     `acting_user` is a public-schema user whose region must cover the backup's school;
     None means the platform itself (management commands). Must not run inside a
     transaction: psql works on its own connection while this one holds the lock.
@@ -766,11 +886,13 @@ def school_restore(
             backup_download(backup, f)
         if dump_schemas(dump) != {backup.schema_name}:
             raise BackupError(MSG_FOREIGN_SCHEMA, code="foreign_schema")
+        audit = RestoreAuditEntry.of(acting_user, backup, target)
         if target == "same":
-            restored = _restore_same(backup=backup, dump=dump, progress=progress)
+            restored = _restore_same(backup=backup, dump=dump, audit=audit, progress=progress)
         else:
             restored = _restore_new(
                 backup=backup,
+                audit=audit,
                 dump=dump,
                 new_code=new_code,
                 new_slug=new_slug,

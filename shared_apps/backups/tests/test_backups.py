@@ -65,6 +65,30 @@ def table_digests(schema: str) -> dict[str, tuple[int, str]]:
     return digests
 
 
+AUDIT_TABLE = "accounts_auditentry"
+
+
+def data_digests(schema: str) -> dict[str, tuple[int, str]]:
+    """table_digests without the audit log, which a restore carries over instead."""
+    return {t: d for t, d in table_digests(schema).items() if t != AUDIT_TABLE}
+
+
+def audit_rows(schema: str) -> list[tuple[object, ...]]:
+    """Every audit entry of the schema, id order, all columns."""
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT * FROM "{schema}".{AUDIT_TABLE} ORDER BY id')
+        return list(cursor.fetchall())
+
+
+def _audit_write(schema: str, marker: str) -> None:
+    from accounts.audit import audit_record
+
+    with school_context(schema):
+        audit_record(actor="registrar", action="write", object_type="student", object_repr=marker)
+    connection.set_schema_to_public()
+
+
 def sequence_values(schema: str) -> dict[str, tuple[int, bool]]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -206,7 +230,8 @@ def test_backup_then_restore_same_and_new_leave_identical_tables(
     from tenants.models import Domain, School
 
     world = live_db
-    before = table_digests(world.a.schema)
+    since = timezone.now()
+    before = data_digests(world.a.schema)
     structure, sequences = _structure(world.a.schema), sequence_values(world.a.schema)
     backup = None
     new_id = None
@@ -231,19 +256,50 @@ def test_backup_then_restore_same_and_new_leave_identical_tables(
         for other in (world.b.schema, world.c.schema, settings.TENANT_BASE_SCHEMA):
             assert other.encode() not in data
 
-        # when: A changes in several tables, then the backup is restored into A
+        log_at_backup = audit_rows(world.a.schema)
+
+        # when: A changes in several tables and audited actions happen (a sign-in through
+        # the page, entries written by services), then the backup is restored into A
         _modify_school(world.a.schema)
-        assert table_digests(world.a.schema) != before
+        _audit_write(world.a.schema, "备份之后的操作一")
+        login(world.a.host, "registrar")
+        _audit_write(world.a.schema, "备份之后的操作二")
+        connection.set_schema_to_public()
+        assert data_digests(world.a.schema) != before
+        live_log = audit_rows(world.a.schema)
+        assert len(live_log) == len(log_at_backup) + 3
         started = time.monotonic()
         restored = school_restore(backup_id=backup.pk, target="same", acting_user=None)
         same_seconds = time.monotonic() - started
 
-        # then: every table of A holds exactly the rows it had at the backup
+        # then: every data table of A holds exactly the rows it had at the backup
         assert restored.schema_name == world.a.schema
-        assert table_digests(world.a.schema) == before
+        assert data_digests(world.a.schema) == before
         assert _structure(world.a.schema) == structure  # constraints, triggers, functions…
         assert sequence_values(world.a.schema) == sequences
         assert _schemas_like(f"{world.a.schema}_pre_restore_%") == []
+        # and the audit log was not rolled back: every entry written since the backup is
+        # still there, unchanged, followed by the entry of the restore itself
+        restored_log = audit_rows(world.a.schema)
+        assert restored_log[:-1] == live_log
+        from accounts.models import AuditEntry
+
+        with school_context(world.a.schema):
+            entry = AuditEntry.objects.order_by("-id").values().first()
+            # the id sequence continues after the carried entries (no id is reused)
+            assert AuditEntry.objects.create(action="write", school=world.a.schema).pk > entry["id"]
+        connection.set_schema_to_public()
+        assert entry["id"] > live_log[-1][0]
+        assert {k: entry[k] for k in ("username", "user_display", "school", "action")} == {
+            "username": "",
+            "user_display": "平台命令",
+            "school": world.a.schema,
+            "action": "restore",
+        }
+        assert (entry["object_type"], entry["object_id"]) == ("backup", str(backup.pk))
+        assert entry["after"]["target"] == "same"
+        assert entry["after"]["source"] == world.a.schema
+        assert since <= entry["at"] <= timezone.now()
         # the public index mirrors A's restored students
         with school_context(world.a.schema):
             uuids = set(Student.objects.values_list("identifier", flat=True))
@@ -278,22 +334,27 @@ def test_backup_then_restore_same_and_new_leave_identical_tables(
         assert Domain.objects.get(tenant_id=new_id, is_primary=True).domain == (
             f"{NEW_SLUG}.{settings.BASE_DOMAIN}"
         )
-        assert table_digests(school.schema_name) == before
+        assert data_digests(school.schema_name) == before
         assert _structure(school.schema_name) == structure
         assert sequence_values(school.schema_name) == sequences
         assert not IndexEntry.objects.filter(school_id=new_id).exists()  # not in 查重
+        # the copy's log is A's log at the backup, plus the note of the restore
+        copy_log = audit_rows(school.schema_name)
+        assert copy_log[:-1] == log_at_backup
+        assert copy_log[-1][6:8] == ("restore", "backup")  # action, object_type
         print(  # noqa: T201 - the timings the README quotes
             f"\nbackup {backup.size} B in {backup_seconds:.2f} s; restore same "
             f"{same_seconds:.2f} s; restore new {new_seconds:.2f} s"
         )
     finally:
         connection.set_schema_to_public()
-        if backup is not None and table_digests(world.a.schema) != before:
+        if backup is not None and data_digests(world.a.schema) != before:
             school_restore(backup_id=backup.pk, target="same", acting_user=None)
         if new_id is not None or School.objects.filter(code=NEW_CODE).exists():
             school = School.objects.get(code=NEW_CODE)
             _drop_school(school.pk, school.schema_name)
         _drop_backups(school_id=world.a.id)
+        _audit_cleanup(world.a.schema, since)
 
 
 def test_a_failed_restore_changes_nothing(live_db: World) -> None:
@@ -344,7 +405,8 @@ def test_commands_back_up_and_restore_a_school_and_the_platform(
     live_db: World, index_kept: None
 ) -> None:
     world = live_db
-    before = table_digests(world.a.schema)
+    since = timezone.now()
+    before = data_digests(world.a.schema)
     full_keys: list[str] = []
     try:
         out = io.StringIO()
@@ -357,7 +419,7 @@ def test_commands_back_up_and_restore_a_school_and_the_platform(
         call_command(
             "restore_school", backup_id=backup.pk, target="same", yes=True, stdout=io.StringIO()
         )
-        assert table_digests(world.a.schema) == before
+        assert data_digests(world.a.schema) == before
 
         # the whole database: public and every school in one dump under _full/
         call_command("backup_platform", stdout=io.StringIO())
@@ -377,6 +439,7 @@ def test_commands_back_up_and_restore_a_school_and_the_platform(
             with school_context("public"):
                 default_storage.delete(storage_name(key))
         _drop_backups(school_id=world.a.id)
+        _audit_cleanup(world.a.schema, since)
 
 
 # -- who may do what -----------------------------------------------------------------
