@@ -197,7 +197,8 @@ def ordinary_users() -> dict[str, User]:
 def cross_authorisations() -> list[CrossAuthorisation]:
     """Classes two or more ordinary users can write (domain.md §1.3.3: each class should
     have exactly one writer): the class teacher and every ClassRight with write access of
-    users holding 修改本班学籍, and every class for an ordinary user granted 维护学籍."""
+    users holding 修改本班学籍, and every class for an ordinary user granted 维护学籍;
+    then the current term's course cells with two mark writers (grades.selectors)."""
     from tenant_apps.registry.models import ClassRight, SchoolClass
 
     ordinary = ordinary_users()
@@ -215,7 +216,7 @@ def cross_authorisations() -> list[CrossAuthorisation]:
     ):
         if username in own_writers:
             writers.setdefault(class_id, set()).add(username)
-    return [
+    found = [
         CrossAuthorisation(
             class_id=pk,
             class_name=names.get(pk, str(pk)),
@@ -223,4 +224,11 @@ def cross_authorisations() -> list[CrossAuthorisation]:
         )
         for pk, users in sorted(writers.items(), key=lambda kv: names.get(kv[0], ""))
         if len(users) >= 2
+    ]
+    # Courses too: a (class, course, term) cell whose marks two users can enter.
+    from tenant_apps.grades.selectors import course_cross_authorisations
+
+    return found + [
+        CrossAuthorisation(class_id=c.class_id, class_name=c.label, writers=c.writers)
+        for c in course_cross_authorisations()
     ]
