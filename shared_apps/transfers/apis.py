@@ -1,0 +1,356 @@
+"""API of business cases: the school's cases and transfers (school host) and the
+bureau's queue with batch decisions (public host)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.reauth import MSG_REAUTH, REAUTH_CODE, reauth_fresh, token_key_of
+from accounts.roles import Right
+from common.actor import Actor
+from common.permissions import has_right
+from shared_apps.transfers import transfer
+from shared_apps.transfers.models import Case, CaseKind, CaseState
+from shared_apps.transfers.selectors import (
+    case_for_region,
+    case_for_school,
+    case_is_overdue,
+    case_steps_view,
+    cases_for_region,
+    cases_for_school,
+)
+from shared_apps.transfers.services import CaseActor, case_decide, case_detail_lines, case_withdraw
+from shared_apps.transfers.views import REAUTH_KINDS
+
+
+class CaseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.CharField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField(source="get_kind_display")
+    state = serializers.CharField()
+    state_label = serializers.CharField(source="get_state_display")
+    school = serializers.CharField(source="school.name")
+    other_school = serializers.CharField(source="other_school.name", default="")
+    summary = serializers.DictField()
+    step = serializers.IntegerField()
+    current = serializers.DictField(allow_null=True)
+    due_on = serializers.DateField(allow_null=True)
+    overdue = serializers.SerializerMethodField()
+    escalated = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_overdue(self, case: Case) -> bool:
+        return case_is_overdue(case)
+
+
+class CaseDetailSerializer(CaseSerializer):
+    chain = serializers.ListField(child=serializers.DictField())
+    payload = serializers.SerializerMethodField()
+    steps = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+    lines = serializers.SerializerMethodField()
+
+    def get_payload(self, case: Case) -> dict[str, Any]:
+        # The storage key of an in-transfer's proof stays on the server.
+        return {k: v for k, v in case.payload.items() if k != "evidence_key"}
+
+    def get_steps(self, case: Case) -> list[dict[str, Any]]:
+        return [
+            {"index": s.index, "label": s.label, "owner": s.owner, "state": s.state}
+            for s in case_steps_view(case)
+        ]
+
+    def get_history(self, case: Case) -> list[dict[str, Any]]:
+        return [
+            {"at": h.at, "actor": h.actor, "action": h.action, "step": h.step, "note": h.note}
+            for h in case.steps.all()
+        ]
+
+    def get_lines(self, case: Case) -> list[list[str]]:
+        return [list(line) for line in case_detail_lines(case)]
+
+
+class DecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    step = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+def _reauth_if_needed(request: Request, case: Case, approve: bool) -> None:
+    fresh = reauth_fresh(request._request, token_key=token_key_of(request))
+    if approve and case.kind in REAUTH_KINDS and not fresh:
+        raise PermissionDenied(detail=MSG_REAUTH, code=REAUTH_CODE)
+
+
+def _decide(request: Request, case: Case) -> Response:
+    data = DecisionSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    _reauth_if_needed(request, case, data.validated_data["approve"])
+    decided = case_decide(
+        case_id=case.pk,
+        actor=CaseActor.of(request.user),
+        approve=data.validated_data["approve"],
+        reason=data.validated_data["reason"],
+        step=data.validated_data["step"],
+    )
+    return Response(CaseDetailSerializer(decided).data)
+
+
+# -- school host ------------------------------------------------------------------------
+
+
+def _school_case(request: Request, case_id: object) -> Case:
+    case = case_for_school(int(request.tenant.pk), str(case_id))  # type: ignore[attr-defined]
+    if case is None:
+        raise NotFound()
+    return case
+
+
+class SchoolCaseListApi(APIView):
+    """Cases of this school: waiting for it, incoming, outgoing or in-school."""
+
+    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "direction", str, enum=["waiting", "incoming", "outgoing", "in_school"]
+            ),
+            OpenApiParameter("state", str, enum=list(CaseState.values)),
+        ],
+        responses=CaseSerializer(many=True),
+        summary="本校异动业务",
+    )
+    def get(self, request: Request) -> Response:
+        direction = request.query_params.get("direction") or None
+        state = request.query_params.get("state") or None
+        cases = cases_for_school(
+            int(request.tenant.pk),  # type: ignore[attr-defined]
+            direction=direction
+            if direction in ("waiting", "incoming", "outgoing", "in_school")
+            else None,
+            state=state if state in CaseState.values else None,
+        )[:500]
+        return Response(CaseSerializer(cases, many=True).data)
+
+
+class SchoolCaseDetailApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_VIEW)]
+
+    @extend_schema(responses=CaseDetailSerializer, summary="异动业务详情")
+    def get(self, request: Request, case_id: object) -> Response:
+        return Response(CaseDetailSerializer(_school_case(request, case_id)).data)
+
+
+class SchoolCaseDecisionApi(APIView):
+    """The school's step: approve (transfers need the password re-entered) or reject."""
+
+    permission_classes = [has_right(Right.REGISTRY_APPROVE)]
+
+    @extend_schema(request=DecisionSerializer, responses=CaseDetailSerializer, summary="学校审核")
+    def post(self, request: Request, case_id: object) -> Response:
+        return _decide(request, _school_case(request, case_id))
+
+
+class SchoolCaseWithdrawApi(APIView):
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(request=InputSerializer, responses=CaseDetailSerializer, summary="撤回申请")
+    def post(self, request: Request, case_id: object) -> Response:
+        case = _school_case(request, case_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_withdraw(
+            case_id=case.pk, actor=CaseActor.of(request.user), reason=data.validated_data["reason"]
+        )
+        return Response(CaseDetailSerializer(case).data)
+
+
+class TransferLookupApi(APIView):
+    """Find a student in any school of the platform; masked summaries only."""
+
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+        id_number = serializers.CharField(
+            max_length=30, required=False, allow_blank=True, default=""
+        )
+        national_number = serializers.CharField(
+            max_length=19, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(
+        request=InputSerializer, responses=serializers.DictField(), summary="转学：查找学生"
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        found = transfer.transfer_lookup(
+            requesting_school_id=int(request.tenant.pk),  # type: ignore[attr-defined]
+            **data.validated_data,
+        )
+        return Response({"results": [f.as_dict() for f in found]})
+
+
+class TransferStartApi(APIView):
+    """The receiving school applies for a student found by the look-up."""
+
+    permission_classes = [has_right(Right.REGISTRY_EDIT)]
+
+    class InputSerializer(serializers.Serializer):
+        sending_school_id = serializers.IntegerField()
+        student_uuid = serializers.UUIDField()
+        target_class = serializers.IntegerField()
+        reason = serializers.CharField(max_length=300)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: CaseDetailSerializer}, summary="申请转入"
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        case = transfer.transfer_start(
+            actor=Actor.of(request.user),
+            sending_school_id=v["sending_school_id"],
+            student_uuid=v["student_uuid"],
+            target_class_id=v["target_class"],
+            reason=v["reason"],
+        )
+        return Response(CaseDetailSerializer(case).data, status=status.HTTP_201_CREATED)
+
+
+# -- public host (bureau) -------------------------------------------------------------
+
+
+def _region(request: Request) -> str:
+    region = getattr(request.user, "region_id", None)
+    if not region:
+        raise NotFound()
+    return str(region)
+
+
+def _bureau_case(request: Request, case_id: object) -> Case:
+    case = case_for_region(_region(request), str(case_id))
+    if case is None:
+        raise NotFound()
+    return case
+
+
+class BureauCaseListApi(APIView):
+    """Every case of the region's schools, filtered by school, kind, overdue, waiting."""
+
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("school", int),
+            OpenApiParameter("kind", str, enum=list(CaseKind.values)),
+            OpenApiParameter("overdue", bool),
+            OpenApiParameter("waiting", bool, description="only cases waiting for this bureau"),
+            OpenApiParameter("state", str, enum=list(CaseState.values)),
+        ],
+        responses=CaseSerializer(many=True),
+        summary="辖区异动业务",
+    )
+    def get(self, request: Request) -> Response:
+        q = request.query_params
+        school = q.get("school") or ""
+        state = q.get("state") or CaseState.OPEN
+        cases = cases_for_region(
+            _region(request),
+            kind=q.get("kind") if q.get("kind") in CaseKind.values else None,
+            school_id=int(school) if school.isdigit() else None,
+            overdue={"true": True, "1": True, "false": False, "0": False}.get(
+                (q.get("overdue") or "").lower()
+            ),
+            state=state if state in CaseState.values else CaseState.OPEN,
+            waiting=(q.get("waiting") or "").lower() in ("1", "true"),
+        )[:1000]
+        return Response(CaseSerializer(cases, many=True).data)
+
+
+class BureauCaseDetailApi(APIView):
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    @extend_schema(responses=CaseDetailSerializer, summary="异动业务详情（教育局）")
+    def get(self, request: Request, case_id: object) -> Response:
+        return Response(CaseDetailSerializer(_bureau_case(request, case_id)).data)
+
+
+class BureauCaseDecisionApi(APIView):
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    @extend_schema(request=DecisionSerializer, responses=CaseDetailSerializer, summary="教育局审核")
+    def post(self, request: Request, case_id: object) -> Response:
+        return _decide(request, _bureau_case(request, case_id))
+
+
+class BureauCaseBatchDecisionApi(APIView):
+    """Decide many cases at once; each is decided alone (its own transaction) and the
+    answer lists every case's result."""
+
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class InputSerializer(serializers.Serializer):
+        case_ids = serializers.ListField(child=serializers.UUIDField(), max_length=1000)
+        approve = serializers.BooleanField()
+        reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses=serializers.DictField(), summary="批量审核")
+    def post(self, request: Request) -> Response:
+        from common.exceptions import ApplicationError
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        region = _region(request)
+        actor = CaseActor.of(request.user)
+        fresh = reauth_fresh(request._request, token_key=token_key_of(request))
+        results = []
+        for case_id in v["case_ids"]:
+            case = case_for_region(region, case_id)
+            if case is None:
+                results.append({"id": str(case_id), "ok": False, "message": "未找到该业务。"})
+                continue
+            if v["approve"] and case.kind in REAUTH_KINDS and not fresh:
+                results.append(
+                    {
+                        "id": str(case.pk),
+                        "number": case.number,
+                        "ok": False,
+                        "code": REAUTH_CODE,
+                        "message": str(MSG_REAUTH),
+                    }
+                )
+                continue
+            try:
+                decided = case_decide(
+                    case_id=case.pk,
+                    actor=actor,
+                    approve=v["approve"],
+                    reason=v["reason"],
+                    step=case.step,
+                )
+            except ApplicationError as exc:
+                results.append(
+                    {"id": str(case.pk), "number": case.number, "ok": False, "message": exc.message}
+                )
+            else:
+                results.append(
+                    {"id": str(case.pk), "number": case.number, "ok": True, "state": decided.state}
+                )
+        return Response({"results": results})

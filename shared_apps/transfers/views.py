@@ -1,0 +1,505 @@
+"""Pages of business cases: the school's transfers and case list (school host), the
+bureau's queue with batch approval (public host), and the case page on both."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.reauth import reauth_required
+from accounts.roles import Right
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from common.views import right_required
+from shared_apps.transfers import documents, transfer
+from shared_apps.transfers.models import Case, CaseKind, CaseState
+from shared_apps.transfers.selectors import (
+    case_for_region,
+    case_for_school,
+    case_is_overdue,
+    case_steps_view,
+    case_waits_for_region,
+    case_waits_for_school,
+    cases_for_region,
+    cases_for_school,
+)
+from shared_apps.transfers.services import (
+    CaseActor,
+    case_decide,
+    case_detail_lines,
+    case_withdraw,
+)
+
+# Approving these moves or ends a record: the password is entered again (accounts.reauth).
+REAUTH_KINDS = {CaseKind.TRANSFER, CaseKind.TRANSFER_OUT_EXTERNAL, CaseKind.TRANSFER_IN_EXTERNAL}
+DIRECTIONS = (
+    ("waiting", gettext_noop("待本校办理")),
+    ("incoming", gettext_noop("转入本校")),
+    ("outgoing", gettext_noop("从本校转出")),
+    ("in_school", gettext_noop("本校异动")),
+    ("all", gettext_noop("全部")),
+)
+
+
+def _school_id(request: HttpRequest) -> int:
+    return int(request.tenant.pk)  # type: ignore[attr-defined]
+
+
+def _flash(request: HttpRequest, exc: ApplicationError) -> None:
+    details = [m for msgs in exc.extra.values() for m in msgs if m != exc.message]
+    messages.error(request, " ".join([exc.message, *details]))
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
+    return response
+
+
+def _case_context(request: HttpRequest, case: Case, *, can_decide: bool) -> dict[str, Any]:
+    today = timezone.localdate()
+    evidence = transfer.evidence_url(case) if case.payload.get("evidence_key") else None
+    return {
+        "case": case,
+        "steps": case_steps_view(case),
+        "history": list(case.steps.all()),
+        "lines": case_detail_lines(case),
+        "summary": case.summary,
+        "overdue": case_is_overdue(case, today),
+        "today": today,
+        "can_decide": can_decide,
+        "needs_reauth": case.kind in REAUTH_KINDS,
+        "evidence_url": evidence,
+        "current": case.current,
+    }
+
+
+# -- school host ------------------------------------------------------------------------
+
+
+@right_required(Right.REGISTRY_VIEW)
+@never_cache
+def case_list_view(request: HttpRequest) -> HttpResponse:
+    school_id = _school_id(request)
+    direction = request.GET.get("direction") or "waiting"
+    if direction not in dict(DIRECTIONS):
+        direction = "waiting"
+    state = request.GET.get("state") or ""
+    if state not in CaseState.values:
+        state = ""
+    cases = list(
+        cases_for_school(
+            school_id, direction=None if direction == "all" else direction, state=state or None
+        )[:200]
+    )
+    today = timezone.localdate()
+    rows = [
+        {
+            "case": c,
+            "mine": case_waits_for_school(c, school_id),
+            "overdue": case_is_overdue(c, today),
+        }
+        for c in cases
+    ]
+    return render(
+        request,
+        "transfers/case_list.html",
+        {
+            "rows": rows,
+            "direction": direction,
+            "directions": DIRECTIONS,
+            "state": state,
+            "states": CaseState.choices,
+            "can_start": request.user.has_right(Right.REGISTRY_EDIT),  # type: ignore[union-attr]
+        },
+    )
+
+
+@right_required(Right.REGISTRY_EDIT)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def transfer_start_view(request: HttpRequest) -> HttpResponse:
+    """Receiving school: find the student anywhere on the platform, then apply."""
+    from tenant_apps.registry.models import SchoolClass
+
+    school_id = _school_id(request)
+    found: list[transfer.Found] = []
+    form = {
+        "name": request.POST.get("name", request.GET.get("name", "")).strip(),
+        "id_number": request.POST.get("id_number", "").strip(),
+        "national_number": request.POST.get("national_number", "").strip(),
+    }
+    searched = False
+    if request.method == "POST" and request.POST.get("action") == "start":
+        try:
+            case = transfer.transfer_start(
+                actor=Actor.of(request.user),
+                sending_school_id=int(request.POST.get("sending_school_id") or 0),
+                student_uuid=request.POST.get("student_uuid", ""),
+                target_class_id=int(request.POST.get("target_class") or 0),
+                reason=request.POST.get("reason", ""),
+            )
+        except (ApplicationError, ValueError) as exc:
+            if isinstance(exc, ValueError):
+                exc = ApplicationError(_("请选择转入班级。"))
+            _flash(request, exc)
+        else:
+            messages.success(
+                request,
+                _("转学申请已提交（%(number)s），等待%(owner)s办理。")
+                % {"number": case.number, "owner": case.chain[0]["owner_name"]},
+            )
+            return redirect("transfers:case_detail", case_id=case.pk)
+    if request.method == "POST":
+        searched = True
+        try:
+            found = transfer.transfer_lookup(requesting_school_id=school_id, **form)
+        except ApplicationError as exc:
+            _flash(request, exc)
+            searched = False
+    classes = list(SchoolClass.objects.order_by("stage", "entry_year", "number"))
+    return render(
+        request,
+        "transfers/start.html",
+        {"found": found, "form": form, "searched": searched, "classes": classes},
+    )
+
+
+@right_required(Right.REGISTRY_EDIT)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def external_out_view(request: HttpRequest, student_id: uuid.UUID) -> HttpResponse:
+    """Sending school: transfer one of its students out of the platform."""
+    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.models import Student
+
+    student = Student.objects.select_related("school_class").filter(identifier=student_id).first()
+    if student is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            case = transfer.external_out_start(
+                actor=Actor.of(request.user),
+                student_uuid=student.identifier,
+                destination=request.POST.get("destination", ""),
+                destination_region=request.POST.get("destination_region", ""),
+                reason=request.POST.get("reason", ""),
+            )
+        except ApplicationError as exc:
+            _flash(request, exc)
+        else:
+            messages.success(request, _("转出申请已提交（%(number)s）。") % {"number": case.number})
+            return redirect("transfers:case_detail", case_id=case.pk)
+    blockers = student_blockers(student, "TRANSFER_OUT_EXTERNAL")
+    return render(
+        request,
+        "transfers/external_out.html",
+        {"student": student, "blockers": blockers, "data": request.POST},
+    )
+
+
+@right_required(Right.REGISTRY_EDIT)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def external_in_view(request: HttpRequest) -> HttpResponse:
+    """Receiving school: attach the proof of a transfer from outside to a student just
+    entered through 新增学生, and start its audit."""
+    from tenant_apps.registry.models import Student
+
+    drafts = list(
+        Student.objects.select_related("school_class")
+        .filter(audit_state=Student.Audit.DRAFT)
+        .order_by("-created_at")[:200]
+    )
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is not None and upload.size > 2 * 1024 * 1024 + 1:
+                raise ApplicationError(_("转学证明材料不能超过2MB。"), code="upload")
+            case = transfer.external_in_register(
+                actor=Actor.of(request.user),
+                student_id=int(request.POST.get("student_id") or 0),
+                origin_school=request.POST.get("origin_school", ""),
+                origin_region=request.POST.get("origin_region", ""),
+                reason=request.POST.get("reason", ""),
+                evidence=transfer.Upload(
+                    name=upload.name if upload else "", data=upload.read() if upload else b""
+                ),
+            )
+        except ApplicationError as exc:
+            _flash(request, exc)
+        else:
+            messages.success(
+                request, _("省外转入已登记（%(number)s），等待学校审核。") % {"number": case.number}
+            )
+            return redirect("transfers:case_detail", case_id=case.pk)
+    return render(request, "transfers/external_in.html", {"drafts": drafts, "data": request.POST})
+
+
+def _school_case(request: HttpRequest, case_id: uuid.UUID) -> Case:
+    case = case_for_school(_school_id(request), case_id)
+    if case is None:
+        raise Http404
+    return case
+
+
+@right_required(Right.REGISTRY_VIEW)
+@never_cache
+def case_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _school_case(request, case_id)
+    school_id = _school_id(request)
+    user = request.user
+    context = _case_context(
+        request,
+        case,
+        can_decide=case_waits_for_school(case, school_id)
+        and user.has_right(Right.REGISTRY_APPROVE),  # type: ignore[union-attr]
+    )
+    context["can_withdraw"] = (
+        case.state == CaseState.OPEN
+        and case.school_id == school_id
+        and user.has_right(Right.REGISTRY_EDIT)  # type: ignore[union-attr]
+    )
+    context["can_certificate"] = (
+        case.kind == CaseKind.TRANSFER_OUT_EXTERNAL
+        and case.state == CaseState.DONE
+        and case.school_id == school_id
+    )
+    context["decide_url"] = reverse("transfers:case_decide", kwargs={"case_id": case.pk})
+    context["letter_url"] = reverse("transfers:case_letter", kwargs={"case_id": case.pk})
+    context["back_url"] = reverse("transfers:case_list")
+    return render(request, "transfers/case_detail.html", context)
+
+
+def _decide(request: HttpRequest, case: Case, back: str) -> HttpResponse:
+    decision = request.POST.get("decision")
+    step = request.POST.get("step")
+    try:
+        case = case_decide(
+            case_id=case.pk,
+            actor=CaseActor.of(request.user),
+            approve=decision == "approve",
+            reason=request.POST.get("reason", ""),
+            step=int(step) if step and step.lstrip("-").isdigit() else None,
+        )
+    except ApplicationError as exc:
+        _flash(request, exc)
+    else:
+        if case.state == CaseState.DONE:
+            messages.success(request, _("审核通过，业务已办结。"))
+        elif case.state == CaseState.REJECTED:
+            messages.success(request, _("已退回。"))
+        else:
+            messages.success(request, _("审核通过，已转下一环节。"))
+    return redirect(back)
+
+
+def _maybe_reauth(view: Any) -> Any:
+    """Approving a transfer needs the password re-entered; other decisions do not."""
+
+    def wrapped(request: HttpRequest, case: Case, back: str) -> HttpResponse:
+        if request.POST.get("decision") == "approve" and case.kind in REAUTH_KINDS:
+            return reauth_required(view)(request, case, back)
+        return view(request, case, back)
+
+    return wrapped
+
+
+@right_required(Right.REGISTRY_APPROVE)
+@require_POST
+def case_decide_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _school_case(request, case_id)
+    back = reverse("transfers:case_detail", kwargs={"case_id": case.pk})
+    return _maybe_reauth(_decide)(request, case, back)  # type: ignore[no-any-return]
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def case_withdraw_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _school_case(request, case_id)
+    try:
+        case_withdraw(
+            case_id=case.pk, actor=CaseActor.of(request.user), reason=request.POST.get("reason", "")
+        )
+    except ApplicationError as exc:
+        _flash(request, exc)
+    else:
+        messages.success(request, _("申请已撤回。"))
+    return redirect("transfers:case_detail", case_id=case.pk)
+
+
+@right_required(Right.REGISTRY_VIEW)
+@never_cache
+def case_letter_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _school_case(request, case_id)
+    issuer = str(request.tenant.name)  # type: ignore[attr-defined]
+    return _pdf(documents.letter_pdf(case, issuer=issuer), f"{case.number}.pdf")
+
+
+@right_required(Right.REGISTRY_VIEW)
+@never_cache
+def case_certificate_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _school_case(request, case_id)
+    if case.school_id != _school_id(request):
+        raise Http404
+    try:
+        data = documents.certificate_pdf(case)
+    except ApplicationError as exc:
+        _flash(request, exc)
+        return redirect("transfers:case_detail", case_id=case.pk)
+    return _pdf(data, f"{case.payload.get('certificate_no', case.number)}.pdf")
+
+
+# -- public host (bureau) -------------------------------------------------------------
+
+
+def _region(request: HttpRequest) -> str:
+    region = getattr(request.user, "region_id", None)
+    if not region:
+        raise Http404
+    return str(region)
+
+
+def _bureau_case(request: HttpRequest, case_id: uuid.UUID) -> Case:
+    case = case_for_region(_region(request), case_id)
+    if case is None:
+        raise Http404
+    return case
+
+
+def _bureau_filters(request: HttpRequest) -> dict[str, Any]:
+    kind = request.GET.get("kind") or ""
+    school = request.GET.get("school") or ""
+    overdue = request.GET.get("overdue") or ""
+    waiting = request.GET.get("waiting", "1")
+    return {
+        "kind": kind if kind in CaseKind.values else "",
+        "school": int(school) if school.isdigit() else None,
+        "overdue": {"1": True, "0": False}.get(overdue),
+        "waiting": waiting == "1",
+    }
+
+
+@right_required(Right.BUREAU_AUDIT)
+@never_cache
+def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
+    from shared_apps.bureau.selectors import access_schools
+
+    region = _region(request)
+    f = _bureau_filters(request)
+    cases = cases_for_region(
+        region,
+        kind=f["kind"] or None,
+        school_id=f["school"],
+        overdue=f["overdue"],
+        waiting=f["waiting"],
+    )[:500]
+    today = timezone.localdate()
+    rows = [
+        {
+            "case": c,
+            "mine": case_waits_for_region(c, region),
+            "overdue": case_is_overdue(c, today),
+        }
+        for c in cases
+    ]
+    query = urlencode({k: v for k, v in request.GET.items() if k != "page"})
+    return render(
+        request,
+        "transfers/bureau_cases.html",
+        {
+            "rows": rows,
+            "filters": f,
+            "kinds": CaseKind.choices,
+            "schools": list(access_schools(user=request.user).values_list("pk", "name")),  # type: ignore[arg-type]
+            "query": query,
+            "results": request.session.pop("case_batch_results", None),
+        },
+    )
+
+
+def _batch(request: HttpRequest) -> HttpResponse:
+    region = _region(request)
+    approve = request.POST.get("decision") == "approve"
+    reason = request.POST.get("reason", "")
+    actor = CaseActor.of(request.user)
+    results = []
+    for raw in request.POST.getlist("case_ids")[:500]:
+        case = case_for_region(region, raw)
+        if case is None:
+            results.append({"number": raw, "ok": False, "message": _("未找到该业务。")})
+            continue
+        try:
+            # One transaction per case: a refusal of one never undoes the others.
+            decided = case_decide(
+                case_id=case.pk, actor=actor, approve=approve, reason=reason, step=case.step
+            )
+        except ApplicationError as exc:
+            results.append({"number": case.number, "ok": False, "message": exc.message})
+        else:
+            results.append(
+                {"number": case.number, "ok": True, "message": decided.get_state_display()}
+            )
+    if not results:
+        messages.error(request, _("请先勾选要审核的业务。"))
+    request.session["case_batch_results"] = results
+    ok = sum(1 for r in results if r["ok"])
+    if results:
+        messages.info(
+            request,
+            _("已处理 %(ok)s 件，未处理 %(bad)s 件。") % {"ok": ok, "bad": len(results) - ok},
+        )
+    return redirect(reverse("transfers:bureau_cases") + "?" + request.GET.urlencode())
+
+
+@right_required(Right.BUREAU_AUDIT)
+@require_POST
+def bureau_batch_view(request: HttpRequest) -> HttpResponse:
+    """Batch decision of the checked cases; each still goes through case_decide in its
+    own transaction. Approving transfers needs the password re-entered."""
+    if request.POST.get("decision") == "approve":
+        return reauth_required(_batch)(request)
+    return _batch(request)
+
+
+@right_required(Right.BUREAU_AUDIT)
+@never_cache
+def bureau_case_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _bureau_case(request, case_id)
+    context = _case_context(request, case, can_decide=case_waits_for_region(case, _region(request)))
+    context["can_withdraw"] = False
+    context["can_certificate"] = False
+    context["decide_url"] = reverse("transfers:bureau_case_decide", kwargs={"case_id": case.pk})
+    context["letter_url"] = reverse("transfers:bureau_case_letter", kwargs={"case_id": case.pk})
+    context["back_url"] = reverse("transfers:bureau_cases")
+    return render(request, "transfers/case_detail.html", context)
+
+
+@right_required(Right.BUREAU_AUDIT)
+@require_POST
+def bureau_case_decide_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _bureau_case(request, case_id)
+    back = reverse("transfers:bureau_case_detail", kwargs={"case_id": case.pk})
+    return _maybe_reauth(_decide)(request, case, back)  # type: ignore[no-any-return]
+
+
+@right_required(Right.BUREAU_AUDIT)
+@never_cache
+def bureau_case_letter_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    from shared_apps.bureau.selectors import bureau_for
+
+    case = _bureau_case(request, case_id)
+    bureau = bureau_for(request.user)  # type: ignore[arg-type]
+    issuer = bureau.name if bureau else _("教育行政部门")
+    return _pdf(documents.letter_pdf(case, issuer=str(issuer)), f"{case.number}.pdf")
