@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shared_apps.bureau import views
+from shared_apps.bureau import renumber_views, views
 
 app_name = "bureau"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("bureaus/", views.bureau_list_view, name="bureau_list"),
     path("audit/", views.audit_view, name="audit"),
     path("evidence/", views.evidence_view, name="evidence"),
+    path("renumber/", renumber_views.renumber_view, name="renumber"),
 ]

@@ -1,0 +1,466 @@
+"""Yearly rollover of one school: promotion (升级) and graduation (毕业), domain.md §3.8.
+
+Class names keep the entry year (小学2020级(01)班), so a grade is derived from the entry
+year and the school year (registry.policy.school_year): promotion changes no class and
+no name. What the rollover writes is the end of the school year `Y` (Y–Y+1):
+
+* every 在读 student of each stage's top grade (entry year ≤ Y − offset) becomes 毕业
+  (status 07) — the public index follows, so graduates stay findable for intake;
+* every 在读 student of the other classes gets a 升级 history entry (三年级 → 四年级);
+* students who are not 在校 (休学, 出国 …) do not take part (§3.8) and are listed.
+
+First a dry run (`rollover_plan`) lists every blocker per graduating student with what
+to do (registry.blockers: pending business, problem records, not registered; plus
+required template fields still empty). The run refuses while any remains. It is a
+Celery task with Job progress; everything it writes goes in ONE transaction, and its
+RolloverItems keep the values before so `rollover_undo` restores exactly, until
+`rollover_confirm` makes it final.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from common.masking import mask_name
+from tenant_apps.registry.lifecycle_models import Rollover, RolloverItem
+from tenant_apps.registry.models import SchoolClass, Student
+from tenant_apps.registry.policy import GRADUATING_OFFSET
+
+S = Student.Status
+Progress = Callable[[int, str], None]
+
+MSG_TOO_EARLY = "{label}尚未结束：升级与毕业须在{date}之后办理。"
+MSG_DONE = "{label}已办理过升级与毕业（{state}）。"
+MSG_BLOCKED = "还有 {n} 名毕业年级学生存在未处理的问题，请先按清单处理后再执行。"
+MSG_NOT_UNDOABLE = "当前状态为“{state}”，不能撤销。"
+MSG_NOT_CONFIRMABLE = "当前状态为“{state}”，不能确认。"
+MSG_UNDO_CHANGED = (
+    "以下毕业生在毕业后已有变动（{names}），不能整体撤销；请先处理这些学生的在办业务。"
+)
+MSG_NOT_FOUND = "未找到该次升级毕业。"
+
+GRADE_NAMES = {
+    "primary": ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"],
+    "junior": ["七年级", "八年级", "九年级"],
+    "senior": ["高一", "高二", "高三"],
+}
+
+
+def grade_name(stage: str, entry_year: int, school_year: int) -> str:
+    """三年级 etc. for a class in a school year; "" outside the stage's years."""
+    index = school_year - entry_year
+    names = GRADE_NAMES.get(stage, [])
+    return names[index] if 0 <= index < len(names) else ""
+
+
+def default_school_year(today: dt.date | None = None) -> int:
+    """The school year that ended most recently (or ends this summer): from 1 July the
+    current one (the freeze before graduation, §3.8), before that the previous one."""
+    today = today or timezone.localdate()
+    return today.year - 1 if today.month >= 7 else today.year - 2
+
+
+def earliest_run(school_year: int) -> dt.date:
+    return dt.date(school_year + 1, 7, 1)
+
+
+def _graduating(klass: SchoolClass, school_year: int) -> bool:
+    return klass.entry_year <= school_year - GRADUATING_OFFSET.get(klass.stage, 2)
+
+
+def _taking_part(klass: SchoolClass, school_year: int) -> bool:
+    """Classes that were in the school during Y (not the intake registered for Y+1)."""
+    return klass.entry_year <= school_year
+
+
+# -- the dry run -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockerRow:
+    student_id: int
+    identifier: str
+    name: str  # masked: the page is seen by every registry user of the school
+    class_name: str
+    code: str
+    message: str
+    advice: str
+
+
+@dataclass(frozen=True)
+class ClassLine:
+    class_name: str
+    grade_from: str
+    grade_to: str  # "毕业" for a graduating class
+    students: int  # 在读 students taking part
+    graduating: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    school_year: int
+    graduate_ids: tuple[int, ...]
+    promote: tuple[tuple[int, str, str], ...]  # (student id, from grade, to grade)
+    graduate_grades: dict[int, str]  # student id -> grade name before graduating
+    blockers: tuple[BlockerRow, ...]
+    skipped: tuple[BlockerRow, ...]  # not 在校: stay, do not graduate (§3.8)
+    classes: tuple[ClassLine, ...]
+    existing: Rollover | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.school_year}–{self.school_year + 1}学年"
+
+    @property
+    def can_run(self) -> bool:
+        return (
+            not self.blockers and self.existing is None and bool(self.graduate_ids or self.promote)
+        )
+
+
+def _missing_required(students: list[Student], on: dt.date) -> dict[int, list[str]]:
+    """Required template fields still empty, per student (validation's "required")."""
+    from tenant_apps.registry.forms import student_raw
+    from tenant_apps.registry.services import class_map, student_snapshot
+    from tenant_apps.registry.validation import RowValidator
+
+    validator = RowValidator(today=on, class_nos=set(class_map()))
+    missing: dict[int, list[str]] = {}
+    for s in students:
+        result = validator.validate(student_raw(s, student_snapshot(s)))
+        headers = [e.header for e in result.errors if e.kind == "required"]
+        if headers:
+            missing[s.pk] = headers
+    return missing
+
+
+def rollover_plan(*, school_year: int | None = None, today: dt.date | None = None) -> Plan:
+    """Who graduates, who is promoted, and everything that blocks (nothing written)."""
+    from tenant_apps.registry.blockers import student_blockers
+
+    year = school_year if school_year is not None else default_school_year(today)
+    existing = (
+        Rollover.objects.filter(school_year=year)
+        .exclude(state__in=[Rollover.State.UNDONE, Rollover.State.FAILED])
+        .first()
+    )
+    classes = [c for c in SchoolClass.objects.all() if _taking_part(c, year)]
+    by_class = {c.pk: c for c in classes}
+    students = list(
+        Student.objects.filter(school_class_id__in=list(by_class))
+        .exclude(audit_state=Student.Audit.DELETED)
+        .select_related("school_class")
+        .prefetch_related("family")
+        .order_by("school_class__class_no", "number_in_class", "pk")
+    )
+    graduating = [s for s in students if _graduating(s.school_class, year)]
+    graduate_ids: list[int] = []
+    grades: dict[int, str] = {}
+    blockers: list[BlockerRow] = []
+    skipped: list[BlockerRow] = []
+    on = earliest_run(year) - dt.timedelta(days=1)  # the last day of the school year
+
+    def row(s: Student, code: str, message: str, advice: str) -> BlockerRow:
+        return BlockerRow(
+            s.pk, str(s.identifier), mask_name(s.name), s.school_class.name, code, message, advice
+        )
+
+    live = [s for s in graduating if s.status == S.STUDYING]
+    missing = _missing_required(live, on)
+    for s in graduating:
+        if s.status != S.STUDYING:
+            if s.status in {S.GRADUATED, S.COMPLETED, S.TRANSFERRED_OUT, S.DECEASED}:
+                continue  # already left this school's roll
+            skipped.append(
+                row(
+                    s,
+                    "not_in_school",
+                    f"学籍状态为“{s.get_status_display()}”，不参加本次毕业。",
+                    "只有在校学生可以毕业；已返校的学生请先办理复学，再执行升级与毕业。",
+                )
+            )
+            continue
+        found = [b for b in student_blockers(s, "GRADUATE", on=on) if b.code != "wrong_status"]
+        for b in found:
+            blockers.append(row(s, b.code, b.message, b.advice))
+        if s.pk in missing:
+            blockers.append(
+                row(
+                    s,
+                    "missing_data",
+                    f"必填信息未填：{'、'.join(missing[s.pk][:6])}"
+                    + ("等" if len(missing[s.pk]) > 6 else "")
+                    + "。",
+                    "请在学生信息中补全后再执行毕业。",
+                )
+            )
+        if not found and s.pk not in missing:
+            graduate_ids.append(s.pk)
+            grades[s.pk] = grade_name(s.school_class.stage, s.school_class.entry_year, year)
+    promote = tuple(
+        (
+            s.pk,
+            grade_name(s.school_class.stage, s.school_class.entry_year, year),
+            grade_name(s.school_class.stage, s.school_class.entry_year, year + 1),
+        )
+        for s in students
+        if not _graduating(s.school_class, year) and s.status == S.STUDYING
+    )
+    counts: dict[int, int] = {}
+    for s in students:
+        if s.status == S.STUDYING:
+            counts[s.school_class_id] = counts.get(s.school_class_id, 0) + 1
+    lines = tuple(
+        ClassLine(
+            c.name,
+            grade_name(c.stage, c.entry_year, year),
+            "毕业" if _graduating(c, year) else grade_name(c.stage, c.entry_year, year + 1),
+            counts.get(c.pk, 0),
+            _graduating(c, year),
+        )
+        for c in sorted(classes, key=lambda c: c.class_no)
+        if counts.get(c.pk)
+    )
+    return Plan(
+        school_year=year,
+        graduate_ids=tuple(graduate_ids),
+        promote=promote,
+        graduate_grades=grades,
+        blockers=tuple(blockers),
+        skipped=tuple(skipped),
+        classes=lines,
+        existing=existing,
+    )
+
+
+# -- run, undo, confirm -------------------------------------------------------------------
+
+
+@transaction.atomic
+def rollover_start(*, school_year: int, actor: Actor, today: dt.date | None = None) -> Rollover:
+    """Record the run (one per school year, by constraint) before the task does it."""
+    today = today or timezone.localdate()
+    label = f"{school_year}–{school_year + 1}学年"
+    if today < earliest_run(school_year):
+        raise ApplicationError(
+            MSG_TOO_EARLY.format(label=label, date=f"{earliest_run(school_year):%Y年%m月%d日}"),
+            code="state",
+        )
+    existing = (
+        Rollover.objects.select_for_update()
+        .filter(school_year=school_year)
+        .exclude(state__in=[Rollover.State.UNDONE, Rollover.State.FAILED])
+        .first()
+    )
+    if existing is not None:
+        raise ApplicationError(
+            MSG_DONE.format(label=label, state=existing.get_state_display()), code="state"
+        )
+    plan = rollover_plan(school_year=school_year)
+    if plan.blockers:
+        students = len({b.student_id for b in plan.blockers})
+        raise ApplicationError(MSG_BLOCKED.format(n=students), code="blocked")
+    return Rollover.objects.create(school_year=school_year, created_by=actor.label)
+
+
+def rollover_run(*, rollover_id: int, actor: Actor, progress: Progress | None = None) -> Rollover:
+    """The task body: re-plan (a page left open changes nothing), then write everything
+    in one transaction. A failure marks the rollover failed and writes nothing else."""
+    report = progress or (lambda _p, _m: None)
+    report(5, "正在检查毕业年级学生……")
+    rollover = Rollover.objects.get(pk=rollover_id)
+    if rollover.state != Rollover.State.RUNNING:
+        return rollover
+    try:
+        plan = rollover_plan(school_year=rollover.school_year)
+        if plan.blockers:
+            n = len({b.student_id for b in plan.blockers})
+            raise ApplicationError(MSG_BLOCKED.format(n=n), code="blocked")
+        report(40, f"正在写入：毕业 {len(plan.graduate_ids)} 人，升级 {len(plan.promote)} 人……")
+        _write(rollover, plan, actor)
+    except Exception as exc:
+        # Nothing was written (one transaction); the year may be run again.
+        message = exc.message if isinstance(exc, ApplicationError) else "执行失败，未作任何修改。"
+        Rollover.objects.filter(pk=rollover_id).update(
+            state=Rollover.State.FAILED, message=message[:300], finished_at=timezone.now()
+        )
+        raise
+    report(100, "已完成")
+    return Rollover.objects.get(pk=rollover_id)
+
+
+@transaction.atomic
+def _write(rollover: Rollover, plan: Plan, actor: Actor) -> None:
+    from shared_apps.student_index.services import index_set_state
+    from tenant_apps.registry.services import event_add
+
+    rollover = Rollover.objects.select_for_update().get(pk=rollover.pk)
+    if rollover.state != Rollover.State.RUNNING:
+        return
+    # Only the students still 在读 now: a change since the plan leaves them out.
+    graduates = list(
+        Student.objects.select_for_update()
+        .filter(pk__in=list(plan.graduate_ids), status=S.STUDYING)
+        .values_list("pk", "identifier", "updated_at")
+    )
+    ids = [pk for pk, _, _ in graduates]
+    Student.objects.filter(pk__in=ids).update(status=S.GRADUATED, updated_at=timezone.now())
+    items = [
+        RolloverItem(
+            rollover=rollover,
+            student_id=pk,
+            action=RolloverItem.Action.GRADUATE,
+            from_status=S.STUDYING,
+            to_status=S.GRADUATED,
+            from_grade=plan.graduate_grades.get(pk, ""),
+            to_grade="毕业",
+            updated_before=updated,
+        )
+        for pk, _uuid, updated in graduates
+    ]
+    items += [
+        RolloverItem(
+            rollover=rollover,
+            student_id=pk,
+            action=RolloverItem.Action.PROMOTE,
+            from_status=S.STUDYING,
+            to_status=S.STUDYING,
+            from_grade=before,
+            to_grade=after,
+        )
+        for pk, before, after in plan.promote
+    ]
+    RolloverItem.objects.bulk_create(items, batch_size=5000)
+    event_add(
+        ids,
+        actor=actor,
+        action="毕业",
+        from_state=S.STUDYING,
+        to_state=S.GRADUATED,
+        reason=f"{rollover.label}毕业",
+    )
+    by_step: dict[tuple[str, str], list[int]] = {}
+    for pk, before, after in plan.promote:
+        by_step.setdefault((before, after), []).append(pk)
+    for (before, after), pks in by_step.items():
+        event_add(
+            pks,
+            actor=actor,
+            action="升级",
+            reason=f"{rollover.label}升级",
+            changes={"grade": [before, after]},
+        )
+    # Graduates stay in the index with their new status: intake finds them there.
+    index_set_state(student_uuids=[u for _, u, _ in graduates], status=S.GRADUATED)
+    rollover.state = Rollover.State.APPLIED
+    rollover.counts = {
+        "graduated": len(ids),
+        "promoted": len(plan.promote),
+        "skipped": len(plan.skipped),
+    }
+    rollover.finished_at = timezone.now()
+    rollover.save(update_fields=["state", "counts", "finished_at"])
+
+
+@transaction.atomic
+def rollover_undo(*, rollover_id: int, actor: Actor) -> Rollover:
+    """Put every graduate back exactly as before (status and index); the promotions
+    get a 撤销升级 entry. Refused once confirmed, or when a graduate has moved on."""
+    from shared_apps.student_index.services import index_set_state
+    from shared_apps.transfers.selectors import cases_open_for
+    from tenant_apps.registry.services import event_add
+
+    rollover = Rollover.objects.select_for_update().filter(pk=rollover_id).first()
+    if rollover is None:
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    if rollover.state != Rollover.State.APPLIED:
+        raise ApplicationError(
+            MSG_NOT_UNDOABLE.format(state=rollover.get_state_display()), code="state"
+        )
+    graduated = list(
+        rollover.items.filter(action=RolloverItem.Action.GRADUATE).values_list(
+            "student_id", "from_status", "to_status", "updated_before"
+        )
+    )
+    rows = {
+        pk: (ident, status, name)
+        for pk, ident, status, name in Student.objects.select_for_update()
+        .filter(pk__in=[g[0] for g in graduated])
+        .values_list("pk", "identifier", "status", "name")
+    }
+    pending = cases_open_for(rows[pk][0] for pk in rows)
+    moved = [
+        mask_name(rows[pk][2]) if pk in rows else str(pk)
+        for pk, _before, after, _at in graduated
+        if pk not in rows or rows[pk][1] != after or rows[pk][0] in pending
+    ]
+    if moved:
+        raise ApplicationError(MSG_UNDO_CHANGED.format(names="、".join(moved[:10])), code="state")
+    # Status and last-change time exactly as they were, in one statement.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Student._meta.db_table} AS s
+                   SET status = v.status, updated_at = COALESCE(v.at, s.updated_at)
+                  FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[]) AS v(id, status, at)
+                 WHERE s.id = v.id""",  # noqa: S608 - the table name is the model's own
+            [[g[0] for g in graduated], [g[1] for g in graduated], [g[3] for g in graduated]],
+        )
+    by_status: dict[str, list[int]] = {}
+    for pk, before, _after, _at in graduated:
+        by_status.setdefault(before, []).append(pk)
+    for before, pks in by_status.items():
+        event_add(
+            pks,
+            actor=actor,
+            action="撤销毕业",
+            from_state=S.GRADUATED,
+            to_state=before,
+            reason=f"撤销{rollover.label}升级与毕业",
+        )
+        index_set_state(student_uuids=[rows[pk][0] for pk in pks], status=before)
+    promoted = list(
+        rollover.items.filter(action=RolloverItem.Action.PROMOTE).values_list(
+            "student_id", flat=True
+        )
+    )
+    event_add(promoted, actor=actor, action="撤销升级", reason=f"撤销{rollover.label}升级与毕业")
+    rollover.state = Rollover.State.UNDONE
+    rollover.undone_by, rollover.undone_at = actor.label, timezone.now()
+    rollover.save(update_fields=["state", "undone_by", "undone_at"])
+    return rollover
+
+
+@transaction.atomic
+def rollover_confirm(*, rollover_id: int, actor: Actor) -> Rollover:
+    """Final: no undo afterwards."""
+    rollover = Rollover.objects.select_for_update().filter(pk=rollover_id).first()
+    if rollover is None:
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    if rollover.state != Rollover.State.APPLIED:
+        raise ApplicationError(
+            MSG_NOT_CONFIRMABLE.format(state=rollover.get_state_display()), code="state"
+        )
+    rollover.state = Rollover.State.CONFIRMED
+    rollover.confirmed_by, rollover.confirmed_at = actor.label, timezone.now()
+    rollover.save(update_fields=["state", "confirmed_by", "confirmed_at"])
+    return rollover
+
+
+def rollover_list() -> list[Rollover]:
+    return list(Rollover.objects.all()[:20])
+
+
+def job_title(school_year: int) -> str:
+    return f"升级与毕业：{school_year}–{school_year + 1}学年"
+
+
+def rollover_id_of_job(job_id: uuid.UUID | str) -> int | None:
+    return Rollover.objects.filter(job_id=job_id).values_list("pk", flat=True).first()

@@ -1,0 +1,257 @@
+"""Yearly rollover (升级/毕业, domain.md §3.8): the dry run lists exactly who is blocked
+and why, the run graduates the top grade and promotes the others (as a job), undo
+restores students and index exactly, confirm is final, and the page's rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from common.actor import Actor
+from conftest import World, login
+from tenant_apps.registry.tests.factories import resident_id, valid_row
+from tenants.context import school_context
+
+pytestmark = pytest.mark.django_db
+
+YEAR = 2025  # the school year 2025–2026: primary pupils who entered in 2020 graduate
+ACTOR = Actor(username="registrar", name="学籍管理员", schema="")
+
+
+def _class(stage: str, entry_year: int, number: int = 1) -> int:
+    from tenant_apps.registry.models import SchoolClass
+
+    klass, _ = SchoolClass.objects.get_or_create(
+        stage=stage,
+        entry_year=entry_year,
+        number=number,
+        defaults={"class_no": SchoolClass.make_class_no(stage, entry_year, number)},
+    )
+    return klass.pk
+
+
+def pupil(seq: int, entry_year: int = 2020, *, state: str = "registered", **extra: object) -> int:
+    """A complete primary pupil of class <entry_year>101 (every required field), written
+    through registration; call inside the school's context."""
+    from tenant_apps.registry import services
+    from tenant_apps.registry.models import Student
+
+    _class("primary", entry_year)
+    birth = dt.date(entry_year - 7, 10, 1) + dt.timedelta(days=seq % 200)
+    serial = 2 * (seq // 200) + (1 if seq % 2 == 0 else 0)
+    row = valid_row(
+        seq,
+        class_no=f"{entry_year}101",
+        grade=f"小学{entry_year}级",
+        entry_year_month=f"{entry_year}09",
+        birth_date=f"{birth:%Y%m%d}",
+        id_number=resident_id(birth, serial),
+        id_validity="20200101-20991231",
+    )
+    student = services.student_register(raw=row, actor=ACTOR)
+    Student.objects.filter(pk=student.pk).update(audit_state=state, **extra)
+    return student.pk
+
+
+def _snapshot(schema: str) -> dict[str, object]:
+    """Every student row and its index entry, every column (last-change times too)."""
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.models import Student
+
+    with school_context(schema):
+        rows = {s["id"]: s for s in Student.objects.values()}
+        uuids = [r["identifier"] for r in rows.values()]
+    connection.set_schema_to_public()
+    index = {
+        e["student_uuid"]: e for e in IndexEntry.objects.filter(student_uuid__in=uuids).values()
+    }
+    return {"students": rows, "index": index}
+
+
+def test_dry_run_lists_every_blocker_with_what_to_do(world: World) -> None:
+    from shared_apps.transfers.services import case_open
+    from tenant_apps.registry.models import ProblemRecord, Student
+    from tenant_apps.registry.rollover import rollover_plan
+
+    with school_context(world.a.schema):
+        ok = pupil(1)
+        problem = pupil(2)
+        ProblemRecord.objects.create(student_id=problem, kind="suspected")
+        draft = pupil(3, state="draft")
+        suspended = pupil(4, status="02")
+        missing = pupil(5, household_region="", phone="")
+        busy = pupil(6)
+        busy_uuid = Student.objects.get(pk=busy).identifier
+        younger = pupil(7, entry_year=2022)
+    connection.set_schema_to_public()
+    case_open(
+        kind="SUSPEND",
+        school_id=world.a.id,
+        student_uuid=busy_uuid,
+        summary={"name": "测*"},
+        chain=[{"owner": "school", "school_id": world.a.id, "label": "学校审核"}],
+        created_by="registrar@a",
+    )
+    with school_context(world.a.schema):
+        plan = rollover_plan(school_year=YEAR)
+        found = {(b.student_id, b.code) for b in plan.blockers}
+        assert found == {
+            (problem, "problem_record"),
+            (draft, "not_registered"),
+            (missing, "missing_data"),
+            (busy, "pending_business"),
+        }
+        by_code = {b.code: b for b in plan.blockers}
+        assert "户口所在地" in by_code["missing_data"].message
+        assert "问题学籍" in by_code["problem_record"].advice
+        assert [(s.student_id, s.code) for s in plan.skipped] == [(suspended, "not_in_school")]
+        assert plan.graduate_ids == (ok,)
+        assert younger in {p[0] for p in plan.promote}
+        assert {p[0]: p[1:] for p in plan.promote}[younger] == ("四年级", "五年级")
+        assert not plan.can_run
+        # The run refuses while anything blocks, and writes nothing.
+        from common.exceptions import ApplicationError
+        from tenant_apps.registry.rollover import rollover_start
+
+        with pytest.raises(ApplicationError, match="还有 4 名毕业年级学生"):
+            rollover_start(school_year=YEAR, actor=ACTOR)
+        assert Student.objects.get(pk=ok).status == "01"
+    connection.set_schema_to_public()
+
+
+def test_run_graduates_the_top_grade_promotes_the_rest_and_undo_restores_exactly(
+    world: World,
+) -> None:
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.models import Student, StudentEvent
+    from tenant_apps.registry.rollover import (
+        rollover_confirm,
+        rollover_run,
+        rollover_start,
+        rollover_undo,
+    )
+
+    with school_context(world.a.schema):
+        graduates = [pupil(11), pupil(12)]
+        suspended = pupil(13, status="02")
+        younger = pupil(14, entry_year=2023)
+        newcomer = pupil(15, entry_year=2026)  # registered for 2026–2027: not part of 2025
+        sentinel = Student.objects.get(number_in_class=1, school_class__class_no="2024101").pk
+    before = _snapshot(world.a.schema)
+    with school_context(world.a.schema):
+        run = rollover_start(school_year=YEAR, actor=ACTOR)
+        seen: list[int] = []
+        run = rollover_run(rollover_id=run.pk, actor=ACTOR, progress=lambda p, _m: seen.append(p))
+        assert seen[-1] == 100
+        assert run.state == "applied"
+        assert run.counts == {"graduated": 2, "promoted": 2, "skipped": 1}
+        status = dict(Student.objects.values_list("pk", "status"))
+        assert [status[g] for g in graduates] == ["07", "07"]
+        assert status[suspended] == "02"
+        assert status[younger] == "01"
+        assert status[newcomer] == "01"
+        events = StudentEvent.objects.filter(action__in=["毕业", "升级"])
+        assert sorted(events.values_list("student_id", "action")) == sorted(
+            [(graduates[0], "毕业"), (graduates[1], "毕业"), (younger, "升级"), (sentinel, "升级")]
+        )
+        assert events.get(student_id=younger).changes == {"grade": ["三年级", "四年级"]}
+        uuid = Student.objects.get(pk=graduates[0]).identifier
+    connection.set_schema_to_public()
+    # Graduates stay findable in the index, with their new status.
+    assert IndexEntry.objects.get(student_uuid=uuid).status == "07"
+
+    with school_context(world.a.schema):
+        rollover_undo(rollover_id=run.pk, actor=ACTOR)
+        assert StudentEvent.objects.filter(action="撤销毕业").count() == 2
+    assert _snapshot(world.a.schema) == before
+
+    # Run again, confirm: final, no undo afterwards.
+    with school_context(world.a.schema):
+        again = rollover_start(school_year=YEAR, actor=ACTOR)
+        rollover_run(rollover_id=again.pk, actor=ACTOR)
+        rollover_confirm(rollover_id=again.pk, actor=ACTOR)
+        from common.exceptions import ApplicationError
+
+        with pytest.raises(ApplicationError, match="不能撤销"):
+            rollover_undo(rollover_id=again.pk, actor=ACTOR)
+        with pytest.raises(ApplicationError, match="已办理过升级与毕业"):
+            rollover_start(school_year=YEAR, actor=ACTOR)
+        assert Rollover.objects.get(pk=again.pk).state == "confirmed"
+        assert Student.objects.get(pk=graduates[0]).status == "07"
+    connection.set_schema_to_public()
+
+
+def test_undo_is_refused_when_a_graduate_has_moved_on(world: World) -> None:
+    from common.exceptions import ApplicationError
+    from tenant_apps.registry.models import Student
+    from tenant_apps.registry.rollover import rollover_run, rollover_start, rollover_undo
+
+    with school_context(world.a.schema):
+        first = pupil(21)
+        run = rollover_start(school_year=YEAR, actor=ACTOR)
+        rollover_run(rollover_id=run.pk, actor=ACTOR)
+        Student.objects.filter(pk=first).update(status="10")  # taken by a junior school
+        with pytest.raises(ApplicationError, match="毕业后已有变动"):
+            rollover_undo(rollover_id=run.pk, actor=ACTOR)
+        assert Student.objects.get(pk=first).status == "10"
+    connection.set_schema_to_public()
+
+
+def test_a_school_year_that_has_not_ended_cannot_be_rolled_over(world: World) -> None:
+    from common.exceptions import ApplicationError
+    from tenant_apps.registry.rollover import default_school_year, rollover_start
+
+    assert default_school_year(dt.date(2026, 6, 30)) == 2024
+    assert default_school_year(dt.date(2026, 7, 1)) == 2025
+    with school_context(world.a.schema), pytest.raises(ApplicationError, match="尚未结束"):
+        rollover_start(school_year=2026, actor=ACTOR, today=dt.date(2027, 6, 30))
+    connection.set_schema_to_public()
+
+
+def test_page_runs_the_job_then_confirm(world: World) -> None:
+    from shared_apps.jobs.models import Job
+    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.tasks import rollover_run_task
+
+    with school_context(world.a.schema):
+        graduate = pupil(31)
+    connection.set_schema_to_public()
+    client = login(world.a.host, "registrar")
+    page = client.get(f"/registry/rollover/?school_year={YEAR}")
+    assert page.status_code == 200
+    assert "执行升级与毕业" in page.content.decode()
+    response = client.post("/registry/rollover/", {"action": "run", "school_year": YEAR})
+    assert response.status_code == 302
+    with school_context(world.a.schema):
+        run = Rollover.objects.get(school_year=YEAR)
+        assert run.state == "running"
+        # What the worker does once the request has committed:
+        rollover_run_task(
+            run.pk,
+            str(run.job_id),
+            {"username": "registrar", "name": "学籍管理员", "schema": world.a.schema},
+        )
+    connection.set_schema_to_public()
+    job = Job.objects.get(pk=run.job_id)
+    assert (job.state, job.percent) == ("succeeded", 100)
+    assert "毕业 1 人" in job.message
+    body = client.get("/registry/rollover/").content.decode()
+    assert "已执行，待确认" in body
+    response = client.post(
+        "/registry/rollover/", {"action": "confirm", "rollover_id": run.pk, "school_year": YEAR}
+    )
+    assert response.status_code == 302
+    with school_context(world.a.schema):
+        assert Rollover.objects.get(pk=run.pk).state == "confirmed"
+        from tenant_apps.registry.models import Student
+
+        assert Student.objects.get(pk=graduate).status == "07"
+    connection.set_schema_to_public()
+    # A class teacher may not run it; school B's rollover knows nothing of A's.
+    assert login(world.a.host, "teacher").get("/registry/rollover/").status_code == 403
+    with school_context(world.b.schema):
+        assert not Rollover.objects.exists()
+    connection.set_schema_to_public()
