@@ -43,6 +43,10 @@ SCHOOL_MENU = (
             MenuItem(gettext_noop("新增学生"), "registry:student_create", Right.REGISTRY_EDIT),
             MenuItem(gettext_noop("学籍审核"), "registry:audit", Right.REGISTRY_APPROVE),
             MenuItem(gettext_noop("问题学籍"), "registry:problems", Right.REGISTRY_EDIT),
+            MenuItem(gettext_noop("学籍异动"), "registry:change_list", Right.REGISTRY_VIEW),
+            MenuItem(gettext_noop("转学业务"), "transfers:case_list", Right.REGISTRY_VIEW),
+            MenuItem(gettext_noop("升级与毕业"), "lifecycle:rollover", Right.REGISTRY_EDIT),
+            MenuItem(gettext_noop("初中新生接收"), "lifecycle:intake", Right.REGISTRY_EDIT),
         ),
     ),
     MenuSection(
@@ -54,7 +58,17 @@ SCHOOL_MENU = (
     ),
     MenuSection(
         gettext_noop("成绩管理"),
-        (MenuItem(gettext_noop("成绩录入"), "registry:grades_entry", Right.GRADES_ENTER),),
+        (
+            MenuItem(gettext_noop("成绩录入"), "grades:entry", Right.GRADES_ENTER),
+            MenuItem(
+                gettext_noop("成绩查看"),
+                "grades:class_marks",
+                (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN),
+            ),
+            MenuItem(gettext_noop("课程设置"), "grades:courses", Right.GRADES_MANAGE),
+            MenuItem(gettext_noop("班级课程"), "grades:class_courses", Right.GRADES_MANAGE),
+            MenuItem(gettext_noop("录入权限"), "grades:assignments", Right.USERS_MANAGE),
+        ),
     ),
     MenuSection(
         gettext_noop("查询统计"),
@@ -89,6 +103,8 @@ PUBLIC_MENU = (
         (
             MenuItem(gettext_noop("学籍审核"), "bureau:audit", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("佐证审核"), "bureau:evidence", Right.BUREAU_AUDIT),
+            MenuItem(gettext_noop("异动与转学审核"), "transfers:bureau_cases", Right.BUREAU_AUDIT),
+            MenuItem(gettext_noop("学籍辅号编排"), "bureau:renumber", Right.BUREAU_RENUMBER),
         ),
     ),
     MenuSection(
@@ -101,6 +117,7 @@ PUBLIC_MENU = (
             MenuItem(
                 gettext_noop("教育局管理"), "bureau:bureau_list", Right.PLATFORM_BUREAUS_MANAGE
             ),
+            MenuItem(gettext_noop("账号管理"), "platform_users", Right.PLATFORM_BUREAUS_MANAGE),
             MenuItem(gettext_noop("审计日志"), "audit_log", Right.BUREAU_SCHOOLS_VIEW),
         ),
     ),

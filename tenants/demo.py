@@ -54,6 +54,7 @@ STAFF = (
     ("A002", "李建国", [Role.REGISTRAR]),
     ("A003", "陈校长", [Role.SCHOOL_APPROVER, Role.PRINCIPAL]),
     ("A004", "王丽", [Role.CLASS_TEACHER, Role.ALL_TEACHERS]),
+    ("A005", "赵老师", [Role.SUBJECT_TEACHER, Role.ALL_TEACHERS]),
 )
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"  # noqa: E501
 GIVEN = (
@@ -216,6 +217,30 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
         students_school_decide(student_ids=new[:third], approve=True, reason="", actor=approver)
 
 
+def _load_grades() -> None:
+    """This term's 语文, 数学 and 体育与健康 in every class; the demo subject teacher (A005)
+    enters 数学 everywhere. Only when the term has no class courses yet."""
+    from django.db import connection
+
+    from common.actor import Actor
+    from tenant_apps.grades.models import ClassCourse, Course
+    from tenant_apps.grades.services import assignment_set, class_courses_set
+    from tenant_apps.grades.terms import current_term
+
+    term = current_term()
+    if ClassCourse.objects.filter(school_year=term.school_year, term=term.term).exists():
+        return
+    admin = Actor("A001", "周晓梅", str(connection.schema_name))
+    codes = {c.code: c.pk for c in Course.objects.filter(code__in=["13", "14", "22"])}
+    classes = list(SchoolClass.objects.values_list("pk", flat=True))
+    with transaction.atomic():
+        for pk in classes:
+            class_courses_set(class_id=pk, course_ids=codes.values(), term=term, actor=admin)
+        assignment_set(
+            username="A005", class_ids=classes, course_ids=[codes["14"]], term=term, actor=admin
+        )
+
+
 def _ensure_user(
     username: str, name: str, roles: list[str], region: str | None, logins: dict[str, str]
 ) -> None:
@@ -278,6 +303,7 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
                 for username, name, roles in STAFF:
                     _ensure_user(username, name, [str(r) for r in roles], None, school_logins)
             _load_students(demo, random.Random(demo.code), serial_base=200 * SCHOOLS.index(demo))
+            _load_grades()
             school_stats_refresh()
 
     state_dir.mkdir(parents=True, exist_ok=True)

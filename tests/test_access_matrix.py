@@ -15,7 +15,7 @@ from django.urls import resolve
 
 from accounts.roles import ROLE_RIGHTS, Role
 from conftest import PASSWORD, World, login
-from tests.test_isolation import PARAM_KINDS, _fill, _routes, a_values  # noqa: F401 - fixture
+from tests.test_isolation import _fill, _routes, a_values, placeholder_values  # noqa: F401 - fixture
 
 OPEN = {
     "accounts/login/",
@@ -60,14 +60,7 @@ def requirement(route: str, urlconf: str, method: str) -> tuple[str, ...] | str 
     if route in SIGNED_IN:
         return "signed_in"
     func = resolve(
-        "/"
-        + _fill(
-            route,
-            {
-                name: {"int": "1", "uuid": "00000000-0000-0000-0000-000000000000"}.get(kind, "x")
-                for name, kind in PARAM_KINDS.items()
-            },
-        ).lstrip("/"),
+        "/" + _fill(route, placeholder_values()).lstrip("/"),
         urlconf,
     ).func
     if hasattr(func, "required_right"):

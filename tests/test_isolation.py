@@ -48,6 +48,15 @@ def _filler_modules() -> list[Any]:
 for _module in _filler_modules():
     PARAM_KINDS |= _module.PARAM_KINDS
 PARAM_FILLERS = set(PARAM_KINDS)
+PLACEHOLDER_BY_KIND = {"int": "1", "uuid": "00000000-0000-0000-0000-000000000000", "str": "x"}
+
+
+def placeholder_values(**overrides: str) -> dict[str, str]:
+    """A syntactically valid value for every URL parameter, for tests that only need a
+    route to resolve (CSRF, access matrix), not to hit a real object."""
+    return {name: PLACEHOLDER_BY_KIND[kind] for name, kind in PARAM_KINDS.items()} | overrides
+
+
 REFUSED = {302, 401, 403, 404, 405}
 # Pages that anyone may open: the login page, language switch, health and API docs.
 OPEN_PATHS = {"accounts/login/", "i18n/setlang/", "api/schema/", "api/docs/", "api/v1/auth/token/"}

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from conftest import PASSWORD, World, login
-from tests.test_isolation import _fill, _routes
+from tests.test_isolation import _fill, _routes, placeholder_values
 
 INJECTIONS = ["' OR '1'='1", "1; DROP TABLE registry_student; --", "%' UNION SELECT 1--", "\\x00"]
 
@@ -33,22 +33,12 @@ def test_every_post_without_a_csrf_token_is_refused(urlconf: str, world: World, 
     host = world.a.host if urlconf.endswith("school") else settings.BASE_DOMAIN
     user = "admin" if urlconf.endswith("school") else world.bureau_user
     client = _csrf_client(host, user)
-    values = {
-        "school_id": str(world.a.id),
-        "job_id": "00000000-0000-0000-0000-000000000000",
-        "token": "x",
-        "student_id": "00000000-0000-0000-0000-000000000000",
-        "batch_id": "00000000-0000-0000-0000-000000000000",
-        "problem_id": "1",
-        "review_id": "1",
-        "user_id": "1",
-        "session_id": "1",
-    }
+    values = placeholder_values(school_id=str(world.a.id))
     checked = 0
     for route in _routes(urlconf):
         if route in {"api/v1/auth/token/", "api/schema/", "api/docs/"}:
             continue  # token exchange takes no session; docs are read-only GETs
-        response = client.post(_fill(route, {k: values.get(k, "1") for k in values}), {"x": "1"})
+        response = client.post(_fill(route, values), {"x": "1"})
         connection.set_schema_to_public()
         assert response.status_code in {403, 405}, (
             f"POST /{route} without CSRF: {response.status_code}"

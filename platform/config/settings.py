@@ -71,6 +71,7 @@ SHARED_APPS = [
     "shared_apps.jobs",
     "shared_apps.bureau",
     "shared_apps.backups",
+    "shared_apps.transfers",
 ]
 TENANT_APPS = [
     "accounts",
@@ -79,6 +80,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "rest_framework.authtoken",
     "tenant_apps.registry",
+    "tenant_apps.grades",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -108,6 +110,8 @@ MIDDLEWARE = [
     # Every write that reached a view goes to the audit log (after the response).
     "common.middleware.AuditMiddleware",
     "accounts.middleware.SessionSchemaBindingMiddleware",
+    # File links made during the request name its host and account (tenants.storage).
+    "accounts.middleware.DownloadIssuerMiddleware",
     # Idle timeout, absolute session cap and the "我的登录" last-seen time.
     "accounts.middleware.SessionActivityMiddleware",
     "tenants.middleware.SchoolStatusMiddleware",
@@ -273,7 +277,19 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Nightly backup of every serving school (02:30), one task per school; prunes old ones.
     "backups-nightly": {"task": "backups.nightly", "schedule": crontab(hour=2, minute=30)},
+    # Business cases whose current step is past its deadline escalate to the bureau (06:00).
+    "cases-escalate-overdue": {
+        "task": "transfers.escalate_overdue",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
+# Deadlines of business cases count working days (common/workdays.py): ISO dates,
+# comma-separated, of public holidays and of weekend make-up working days (调休).
+WORKDAY_HOLIDAYS = [d for d in env("WORKDAY_HOLIDAYS", "").split(",") if d.strip()]
+WORKDAY_EXTRA = [d for d in env("WORKDAY_EXTRA", "").split(",") if d.strip()]
+# Tests only: the name of a checkpoint inside the transfer move at which it raises
+# (shared_apps.transfers.move.checkpoint), to prove the move is all-or-nothing.
+TRANSFERS_FAIL_AT = ""
 # Backups (shared_apps.backups): nightly dumps older than this are pruned; PostgreSQL
 # client tools come from PG_BIN_DIR when set, else the ones matching the server's version.
 BACKUP_KEEP_DAYS = int(env("BACKUP_KEEP_DAYS", "30"))
@@ -305,6 +321,13 @@ SPECTACULAR_SETTINGS = {
 
 # Keyed hashes for the cross-school student index (issue 3) and other pseudonyms.
 STUDENT_INDEX_HMAC_KEY = env("STUDENT_INDEX_HMAC_KEY", SECRET_KEY)
+
+# The business freeze around graduation (domain.md §3.8), "MM-DD" of every year:
+# graduating-grade students take no new business from the first date, nobody is
+# transferred from the second, both until the third (inclusive). registry.blockers.
+BUSINESS_FREEZE_GRADUATING_FROM = env("BUSINESS_FREEZE_GRADUATING_FROM", "07-01")
+BUSINESS_FREEZE_TRANSFERS_FROM = env("BUSINESS_FREEZE_TRANSFERS_FROM", "07-15")
+BUSINESS_FREEZE_UNTIL = env("BUSINESS_FREEZE_UNTIL", "08-14")
 
 # Audit-log entries older than this are purged nightly (accounts.tasks.audit_purge_fan_out).
 AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "1095"))

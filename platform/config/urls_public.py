@@ -2,11 +2,14 @@
 
 from django.urls import include, path
 
+from accounts import api_urls as account_api_urls
 from accounts import audit_apis, audit_views
 from config.urls_common import common_patterns
 from shared_apps.backups import urls as backup_urls
 from shared_apps.bureau import apis as bureau_apis
+from shared_apps.bureau import renumber_views
 from shared_apps.bureau.views import bureau_home
+from shared_apps.transfers import urls as transfer_urls
 
 urlpatterns = [
     path("", bureau_home, name="home"),
@@ -35,9 +38,12 @@ urlpatterns = [
         bureau_apis.EvidenceDecisionApi.as_view(),
         name="api-evidence-decision",
     ),
+    path("api/v1/renumber/", renumber_views.RenumberApi.as_view(), name="api-renumber"),
     path("accounts/audit/", audit_views.bureau_audit_view, name="audit_log"),
     path("accounts/audit/export/", audit_views.bureau_audit_export_view, name="audit_log_export"),
     path("api/v1/audit-log/", audit_apis.BureauAuditLogApi.as_view(), name="api-audit-log"),
+    path("", include((transfer_urls.public_patterns, "transfers"))),
     path("", include((backup_urls.public_patterns, "backups"))),
+    *account_api_urls.public_patterns,
     *common_patterns("config.urls_public"),
 ]

@@ -9,12 +9,30 @@ from accounts.rights_apis import RegistrarAppointApi
 from accounts.rights_views import rights_view
 from config.urls_common import common_patterns
 from shared_apps.backups import urls as backup_urls
+from shared_apps.transfers import urls as transfer_urls
+from tenant_apps.grades import apis as grades_apis
 from tenant_apps.registry import apis as registry_apis
+from tenant_apps.registry import change_apis, intake_views, rollover_views
 from tenant_apps.registry.views import school_home
 
 urlpatterns = [
     path("", school_home, name="home"),
     path("registry/", include("tenant_apps.registry.urls")),
+    path("registry/", include("tenant_apps.registry.lifecycle_urls")),
+    path("api/v1/rollover/", rollover_views.RolloverApi.as_view(), name="api-rollover"),
+    path("api/v1/intake/lookup/", intake_views.IntakeLookupApi.as_view(), name="api-intake-lookup"),
+    path("api/v1/intake/", intake_views.IntakeApplyApi.as_view(), name="api-intake"),
+    path("grades/", include("tenant_apps.grades.urls")),
+    path(
+        "api/v1/grades/assignments/",
+        grades_apis.AssignmentListApi.as_view(),
+        name="api-grades-assignments",
+    ),
+    path(
+        "api/v1/grades/entry/<int:class_course_id>/",
+        grades_apis.GridApi.as_view(),
+        name="api-grades-grid",
+    ),
     path("api/v1/school/", registry_apis.SchoolInfoApi.as_view(), name="api-school-info"),
     path("api/v1/classes/", registry_apis.ClassListApi.as_view(), name="api-class-list"),
     path("api/v1/students/", registry_apis.StudentListCreateApi.as_view(), name="api-student-list"),
@@ -54,6 +72,31 @@ urlpatterns = [
         registry_apis.ImportConfirmApi.as_view(),
         name="api-import-confirm",
     ),
+    path(
+        "api/v1/students/<uuid:student_id>/blockers/",
+        change_apis.StudentBlockersApi.as_view(),
+        name="api-student-blockers",
+    ),
+    path(
+        "api/v1/status-changes/",
+        change_apis.ChangeListCreateApi.as_view(),
+        name="api-status-change-list",
+    ),
+    path(
+        "api/v1/status-changes/<int:change_id>/",
+        change_apis.ChangeDetailApi.as_view(),
+        name="api-status-change-detail",
+    ),
+    path(
+        "api/v1/status-changes/<int:change_id>/decision/",
+        change_apis.ChangeDecisionApi.as_view(),
+        name="api-status-change-decision",
+    ),
+    path(
+        "api/v1/status-changes/<int:change_id>/withdraw/",
+        change_apis.ChangeWithdrawApi.as_view(),
+        name="api-status-change-withdraw",
+    ),
     path("api/v1/problems/", registry_apis.ProblemListApi.as_view(), name="api-problem-list"),
     path(
         "api/v1/problems/<int:problem_id>/delete/",
@@ -81,6 +124,7 @@ urlpatterns = [
     path("accounts/audit/", audit_views.school_audit_view, name="audit_log"),
     path("accounts/audit/export/", audit_views.school_audit_export_view, name="audit_log_export"),
     path("api/v1/audit-log/", audit_apis.SchoolAuditLogApi.as_view(), name="api-audit-log"),
+    path("", include((transfer_urls.school_patterns, "transfers"))),
     path("", include((backup_urls.school_patterns, "backups"))),
     *common_patterns("config.urls_school"),
 ]

@@ -7,3 +7,13 @@ class RegistryConfig(AppConfig):
     name = "tenant_apps.registry"
     label = "registry"
     verbose_name = "学籍"
+
+    def ready(self) -> None:
+        # Status changes take effect when the business-case engine completes them.
+        from tenant_apps.registry.changes import register_hooks
+
+        register_hooks()
+        # Junior-middle intake's completion handlers (registry.intake).
+        from tenant_apps.registry.intake import register_intake
+
+        register_intake()

@@ -311,7 +311,10 @@ def student_sections(
     return sections
 
 
-EXTRA_LABELS: dict[str, str | Promise] = {"national_number": _("全国学籍号")}
+EXTRA_LABELS: dict[str, str | Promise] = {
+    "national_number": _("全国学籍号"),
+    "status": _("学籍状态"),
+}
 
 
 def national_number_display(number: str, *, reveal: bool = False) -> str:
@@ -322,7 +325,10 @@ def national_number_display(number: str, *, reveal: bool = False) -> str:
 
 
 def history_rows(student: Student, *, reveal: bool = False) -> list[dict[str, Any]]:
-    audit = dict(Student.Audit.choices)
+    # from/to hold a registration state or (status changes, transfers) a status code;
+    # the two code sets do not overlap.
+    audit = dict(Student.Audit.choices) | dict(Student.Status.choices)
+    statuses = dict(Student.Status.choices)
     rows = []
     for e in student.events.all():
         changes = []
@@ -332,6 +338,8 @@ def history_rows(student: Student, *, reveal: bool = False) -> list[dict[str, An
             if col is not None:
                 before = display_value(col, before, reveal=reveal)
                 after = display_value(col, after, reveal=reveal)
+            elif key == "status":
+                before, after = statuses.get(before, before), statuses.get(after, after)
             elif key == "national_number":
                 before = national_number_display(str(before or ""), reveal=reveal)
                 after = national_number_display(str(after or ""), reveal=reveal)

@@ -292,6 +292,46 @@ def class_map() -> dict[str, int]:
     return dict(SchoolClass.objects.values_list("class_no", "id"))
 
 
+# -- 学籍辅号 lock (bureau.renumber) ---------------------------------------------------
+
+MSG_AUX_LOCKED = (
+    "{grade}的学籍辅号已由县教育局统一编排并锁定，不能修改；如需更正请联系县教育局解锁。"
+)
+
+
+def aux_number_locked(stage: str, entry_year: int) -> bool:
+    """Whether the county of the current school has locked this grade's 学籍辅号."""
+    from shared_apps.bureau.renumber import grade_locked
+    from tenants.models import School
+
+    county = (
+        School.objects.filter(schema_name=connection.schema_name)
+        .values_list("county_id", flat=True)
+        .first()
+    )
+    return bool(county) and grade_locked(county_id=county, stage=stage, entry_year=entry_year)
+
+
+def aux_number_refuse_locked(changes: Iterable[tuple[str, str, str]]) -> None:
+    """Refuse (label, class_no, new 辅号) writes that set a 辅号 in a locked grade;
+    `label` names the row or student in the message."""
+    grades = {c.class_no: (c.stage, c.entry_year, c.grade_name) for c in SchoolClass.objects.all()}
+    locked: dict[tuple[str, int], bool] = {}
+    for label, class_no, _new in changes:
+        if class_no not in grades:
+            continue
+        stage, year, grade = grades[class_no]
+        if (stage, year) not in locked:
+            locked[(stage, year)] = aux_number_locked(stage, year)
+        if locked[(stage, year)]:
+            message = MSG_AUX_LOCKED.format(grade=grade)
+            raise ApplicationError(
+                f"{label}：{message}" if label else message,
+                code="locked",
+                extra={"aux_number": [message]},
+            )
+
+
 # -- single entry -------------------------------------------------------------------
 
 
@@ -345,6 +385,8 @@ def student_register(*, raw: dict[str, Any], actor: Actor) -> Student:
     school = current_school()
     student = Student()
     _apply(student, data, class_map())
+    if student.aux_number:
+        aux_number_refuse_locked([("", data["class_no"], student.aux_number)])
     student.number_kind = Student.NumberKind.TEMPORARY
     student.national_number = temporary_numbers(school.area, [student.birth_date])[0]
     student.audit_state = Student.Audit.PROBLEM if suspected else Student.Audit.DRAFT
@@ -379,7 +421,13 @@ def student_update(
     suspected = _check_duplicates(keys, exclude=student.identifier)
     before = student_snapshot(student)
     before_own = _own_values(student)
+    old_class_no = before["class_no"]
     _apply(student, data, class_map())
+    if student.aux_number != before_own["aux_number"]:
+        # Neither the grade it leaves nor the one it enters may be locked.
+        aux_number_refuse_locked(
+            [("", old_class_no, student.aux_number), ("", data["class_no"], student.aux_number)]
+        )
     if suspected and student.audit_state == Student.Audit.DRAFT:
         student.audit_state = Student.Audit.PROBLEM
         ProblemRecord.objects.create(

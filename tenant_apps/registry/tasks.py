@@ -61,3 +61,32 @@ def problems_flag_task(items: list[dict[str, object]]) -> int:
     from tenant_apps.registry.problems import problems_flag
 
     return problems_flag(items=items)
+
+
+@app.task(name="registry.rollover_run")
+def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> dict[str, int]:
+    """升级与毕业 of one school (registry.rollover), with progress on the job."""
+    from common.actor import Actor
+    from common.exceptions import ApplicationError
+    from shared_apps.jobs.services import job_fail, job_progress, job_succeed
+    from tenant_apps.registry.rollover import rollover_run
+
+    def progress(percent: int, message: str) -> None:
+        job_progress(job_id=job_id, percent=percent, message=message)
+
+    try:
+        done = rollover_run(rollover_id=rollover_id, actor=Actor(**actor), progress=progress)
+    except ApplicationError as exc:
+        job_fail(job_id=job_id, message=exc.message)
+        return {}
+    except Exception:
+        job_fail(job_id=job_id, message="升级与毕业执行失败，未作任何修改。")
+        raise
+    c = done.counts
+    job_succeed(
+        job_id=job_id,
+        result_url="/registry/rollover/",
+        message=f"毕业 {c.get('graduated', 0)} 人，升级 {c.get('promoted', 0)} 人。"
+        "请核对后确认；确认前可以撤销。",
+    )
+    return {k: int(v) for k, v in c.items()}

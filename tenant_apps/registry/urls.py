@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenant_apps.registry import settings_views, views
+from tenant_apps.registry import change_views, settings_views, views
 
 app_name = "registry"
 urlpatterns = [
@@ -11,6 +11,19 @@ urlpatterns = [
     path("students/<uuid:student_id>/", views.student_detail_view, name="student_detail"),
     path("students/<uuid:student_id>/reveal/", views.student_reveal_view, name="student_reveal"),
     path("students/<uuid:student_id>/edit/", views.student_edit_view, name="student_edit"),
+    path(
+        "students/<uuid:student_id>/changes/new/",
+        change_views.change_create_view,
+        name="change_create",
+    ),
+    path("changes/", change_views.change_list_view, name="change_list"),
+    path("changes/<int:change_id>/", change_views.change_detail_view, name="change_detail"),
+    path("changes/<int:change_id>/decide/", change_views.change_decide_view, name="change_decide"),
+    path(
+        "changes/<int:change_id>/withdraw/",
+        change_views.change_withdraw_view,
+        name="change_withdraw",
+    ),
     path("audit/", views.audit_view, name="audit"),
     path("problems/", views.problem_list_view, name="problems"),
     path("problems/<int:problem_id>/delete/", views.problem_delete_view, name="problem_delete"),
@@ -24,6 +37,5 @@ urlpatterns = [
     path("imports/<uuid:batch_id>/", views.import_detail_view, name="import_detail"),
     path("imports/<uuid:batch_id>/confirm/", views.import_confirm_view, name="import_confirm"),
     path("stats/", views.stats_view, name="stats"),
-    path("grades/", views.grades_entry_view, name="grades_entry"),
     path("settings/fields/", settings_views.field_settings_view, name="field_settings"),
 ]

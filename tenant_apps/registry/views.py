@@ -84,7 +84,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-# -- school home, classes, stats, grades (unchanged pages) ------------------------------
+# -- school home, classes, stats (unchanged pages) ------------------------------
 
 
 @right_required(Right.SCHOOL_VIEW)
@@ -127,13 +127,6 @@ def stats_view(request: HttpRequest) -> HttpResponse:
             "schema": connection.schema_name,
         },
     )
-
-
-@right_required(Right.GRADES_ENTER)
-def grades_entry_view(request: HttpRequest) -> HttpResponse:
-    # Courses and grade-entry assignments arrive with the grades module; until a
-    # teacher is assigned a class and course this page shows that state honestly.
-    return render(request, "registry/grades_entry.html", {})
 
 
 # -- 学生名册 ---------------------------------------------------------------------------
