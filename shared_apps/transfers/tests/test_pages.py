@@ -357,8 +357,8 @@ def test_in_transfer_from_outside_with_evidence(public: None, world: object) -> 
     ("filename", "data", "message"),
     [
         ("big.pdf", b"%PDF-" + b"0" * (2 * 1024 * 1024 + 10), "2MB"),
-        ("fake.png", b"GIF89a-not-a-png", ""),
-        ("notes.txt", b"hello", ""),
+        ("fake.png", b"GIF89a-not-a-png", "与扩展名不符"),
+        ("notes.txt", b"hello", "只接受 JPG、PNG 图片或 PDF"),
     ],
 )
 def test_in_transfer_evidence_rules(
