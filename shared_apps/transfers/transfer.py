@@ -583,8 +583,15 @@ def _external_in(
 
 
 def external_in_complete(case: Case) -> None:
-    """The county's approval registers the record and gives it its formal number, as
-    the registration audit's county approval does."""
+    """The county's approval registers the record and gives it its formal number."""
+    register_on_approval(case, action="省外转入审核通过")
+
+
+def register_on_approval(case: Case, *, action: str) -> None:
+    """Complete a case whose student was entered as a draft with evidence (省外转入,
+    异地离校生转入, 其他增加): register the record and give it its formal number, as the
+    registration audit's county approval does. A record registered meanwhile through the
+    ordinary audit is left as it is."""
     from shared_apps.student_index.services import index_set_state
     from tenant_apps.registry.models import Student
     from tenant_apps.registry.services import current_school, event_add, formal_number
@@ -597,9 +604,9 @@ def external_in_complete(case: Case) -> None:
     with school_context(schema):
         student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()
         if student is None:
-            raise ApplicationError("该学生已被删除，不能办结转入。", code="move")
+            raise ApplicationError("该学生已被删除，不能办结。", code="move")
         if student.audit_state == Student.Audit.REGISTERED:
-            return  # registered meanwhile through the ordinary audit
+            return
         if student.audit_state == Student.Audit.PROBLEM:
             raise ApplicationError("该学生现为问题学籍，请学校先处理后再审核。", code="move")
         before = student.audit_state
@@ -610,7 +617,7 @@ def external_in_complete(case: Case) -> None:
         event_add(
             [student.pk],
             actor=actor,
-            action="省外转入审核通过",
+            action=action,
             from_state=before,
             to_state=Student.Audit.REGISTERED,
             reason=case.number,

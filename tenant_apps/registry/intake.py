@@ -637,43 +637,10 @@ def _register_new(
 
 
 def intake_new_complete(case: Any) -> None:
-    """The county's approval registers the record and assigns its formal number, as
-    the registration audit's county approval does."""
-    from shared_apps.student_index.services import index_set_state
-    from tenant_apps.registry.services import current_school, event_add, formal_number
-    from tenants.models import School
+    """The county's approval registers the record and assigns its formal number."""
+    from shared_apps.transfers.transfer import register_on_approval
 
-    schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True)[0]
-    last = case.steps.order_by("-at", "-id").first()
-    who = (last.actor if last else case.created_by).split("@")[0]
-    actor = Actor(username=who, name=who, schema="public")
-    label = NEW_KINDS.get(case.kind, "")
-    with school_context(schema):
-        student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()
-        if student is None:
-            raise ApplicationError("该学生已被删除，不能办结。", code="move")
-        if student.audit_state == Student.Audit.REGISTERED:
-            return
-        if student.audit_state == Student.Audit.PROBLEM:
-            raise ApplicationError("该学生现为问题学籍，请学校先处理后再审核。", code="move")
-        before = student.audit_state
-        kind, number = formal_number(student, current_school().area)
-        Student.objects.filter(pk=student.pk).update(
-            audit_state=Student.Audit.REGISTERED, number_kind=kind, national_number=number
-        )
-        event_add(
-            [student.pk],
-            actor=actor,
-            action=f"{label}审核通过",
-            from_state=before,
-            to_state=Student.Audit.REGISTERED,
-            reason=case.number,
-            changes={"national_number": [student.national_number, number]},
-        )
-    index_set_state(
-        student_uuids=[case.student_uuid], audit_state="registered", updated_at=timezone.now()
-    )
-    case.payload = {**case.payload, "registered_on": timezone.localdate().isoformat()}
+    register_on_approval(case, action=f"{NEW_KINDS.get(case.kind, '')}审核通过")
 
 
 def intake_new_detail(case: Any) -> list[tuple[str, str]]:
