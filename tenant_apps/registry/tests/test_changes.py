@@ -197,6 +197,23 @@ def test_suspension_takes_effect_only_after_school_and_county_approval(world: Wo
     assert "浏阳市教育局" in html  # the bureau officer is named with the bureau
 
 
+def test_applicant_withdraws_from_the_change_page(world: World) -> None:
+    pupil = _pupil(world.a.schema, "撤回甲")
+    registrar = login(world.a.host, "registrar")
+    change_id = _suspend(registrar, pupil).json()["id"]
+    html = registrar.get(f"/registry/changes/{change_id}/").content.decode()
+    assert "撤回申请" in html
+    assert f'action="/registry/changes/{change_id}/withdraw/"' in html
+    response = registrar.post(f"/registry/changes/{change_id}/withdraw/", {"reason": "家长改主意"})
+    assert response.status_code == 302
+    connection.set_schema_to_public()
+    assert _case(change_id, world.a.schema).state == "withdrawn"
+    assert _state(world.a.schema, pupil)["status"] == "01"
+    html = registrar.get(f"/registry/changes/{change_id}/").content.decode()
+    connection.set_schema_to_public()
+    assert "确认撤回" not in html
+
+
 def test_resume_after_suspension_returns_to_studying(world: World) -> None:
     from shared_apps.transfers.services import CaseActor, case_decide
     from tenant_apps.registry.changes import ChangeInput, change_school_decide, change_submit
