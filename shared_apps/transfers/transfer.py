@@ -80,8 +80,9 @@ class Found:
 
 
 @dataclass(frozen=True)
-class _Peek:
-    """What a lookup reads inside a school (full values; never leaves this module)."""
+class Peek:
+    """What a lookup reads inside a school (full values): for transfers and intake
+    (registry.intake) only, which mask it before anything leaves them."""
 
     identifier: uuid.UUID
     name: str
@@ -96,18 +97,18 @@ class _Peek:
     class_name: str
 
 
-def _peek(schema: str, *, uuids: list[uuid.UUID] | None = None, national: str = "") -> list[_Peek]:
+def peek_records(schema: str, **lookup: Any) -> list[Peek]:
+    """Up to 20 live records of that school matching the Student lookup."""
     from tenant_apps.registry.models import Student
 
     with school_context(schema):
-        qs = Student.objects.select_related("school_class").exclude(audit_state="deleted")
         qs = (
-            qs.filter(identifier__in=uuids)
-            if uuids is not None
-            else qs.filter(national_number=national)
+            Student.objects.select_related("school_class")
+            .exclude(audit_state=Student.Audit.DELETED)
+            .filter(**lookup)
         )
         return [
-            _Peek(
+            Peek(
                 s.identifier,
                 s.name,
                 s.id_number,
@@ -124,7 +125,7 @@ def _peek(schema: str, *, uuids: list[uuid.UUID] | None = None, national: str = 
         ]
 
 
-def _same_name(a: str, b: str) -> bool:
+def same_name(a: str, b: str) -> bool:
     from shared_apps.student_index.keys import normalize_name
 
     return normalize_name(a) == normalize_name(b)
@@ -160,18 +161,20 @@ def transfer_lookup(
         pk: (schema, sname)
         for pk, schema, sname in School.objects.serving().values_list("pk", "schema_name", "name")
     }
-    peeks: list[tuple[int, _Peek]] = []
+    peeks: list[tuple[int, Peek]] = []
     for school_id, uuids in candidates.items():
         if school_id in schools:
-            peeks.extend((school_id, p) for p in _peek(schools[school_id][0], uuids=uuids))
+            peeks.extend(
+                (school_id, p) for p in peek_records(schools[school_id][0], identifier__in=uuids)
+            )
     if national and not national.startswith("G") and len(national) >= 7:
         area = national[1:7]
         county_schools = School.objects.serving().filter(county_id=f"{area}000000")
         for pk in county_schools.values_list("pk", flat=True)[:MAX_COUNTY_SCHOOLS]:
-            peeks.extend((pk, p) for p in _peek(schools[pk][0], national=national))
+            peeks.extend((pk, p) for p in peek_records(schools[pk][0], national_number=national))
     found = []
     for school_id, p in peeks:
-        if name and not _same_name(p.name, name):
+        if name and not same_name(p.name, name):
             continue
         if national and p.national_number and p.national_number != national:
             continue
@@ -201,7 +204,7 @@ def _current_school_id() -> int:
     return int(value)
 
 
-def _blockers_in(schema: str, identifier: uuid.UUID, kind: str) -> tuple[_Peek, list[str]]:
+def _blockers_in(schema: str, identifier: uuid.UUID, kind: str) -> tuple[Peek, list[str]]:
     from tenant_apps.registry.blockers import student_blockers
     from tenant_apps.registry.models import Student
 
@@ -215,11 +218,11 @@ def _blockers_in(schema: str, identifier: uuid.UUID, kind: str) -> tuple[_Peek, 
         if student is None:
             raise ApplicationError("未找到该学生。", code="not_found")
         blockers = [f"{b.message}{b.advice}" for b in student_blockers(student, kind)]
-        peek = _peek(schema, uuids=[identifier])[0]
+        peek = peek_records(schema, identifier__in=[identifier])[0]
     return peek, blockers
 
 
-def _summary(p: _Peek, school_name: str) -> dict[str, str]:
+def _summary(p: Peek, school_name: str) -> dict[str, str]:
     return {
         "name": mask_name(p.name),
         "id_number": mask_id_number(p.id_number),
@@ -549,7 +552,7 @@ def _external_in(
         action="省外转入登记",
         reason=f"原学校：{origin_region}{origin_school}；{reason}"[:300],
     )
-    peek = _Peek(
+    peek = Peek(
         student.identifier,
         student.name,
         student.id_number,

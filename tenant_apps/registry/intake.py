@@ -36,6 +36,7 @@ from stdnum.cn import ric
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_name
+from shared_apps.transfers.transfer import Peek, peek_records, same_name
 from tenant_apps.registry.lifecycle_models import PaperRecord
 from tenant_apps.registry.models import SchoolClass, Student
 from tenants.context import school_context
@@ -98,21 +99,6 @@ def _normal_id(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Peek:
-    """Read inside the other school; never leaves this module unmasked."""
-
-    identifier: uuid.UUID
-    name: str
-    id_number: str
-    national_number: str
-    status: str
-    status_label: str
-    audit_state: str
-    stage: str
-    class_name: str
-
-
-@dataclass(frozen=True)
 class IntakeHit:
     """A record of another school as the junior school may see it (masked)."""
 
@@ -131,36 +117,7 @@ class IntakeHit:
         return dict(self.__dict__)
 
 
-def _peek(schema: str, **lookup: Any) -> list[_Peek]:
-    with school_context(schema):
-        qs = (
-            Student.objects.select_related("school_class")
-            .exclude(audit_state=Student.Audit.DELETED)
-            .filter(**lookup)
-        )
-        return [
-            _Peek(
-                s.identifier,
-                s.name,
-                s.id_number,
-                s.national_number,
-                s.status,
-                s.get_status_display(),
-                s.audit_state,
-                s.school_class.stage,
-                s.school_class.name,
-            )
-            for s in qs[:20]
-        ]
-
-
-def _same_name(a: str, b: str) -> bool:
-    from shared_apps.student_index.keys import normalize_name
-
-    return normalize_name(a) == normalize_name(b)
-
-
-def _why_not(p: _Peek) -> str:
+def _why_not(p: Peek) -> str:
     if p.stage != "primary" or p.status != Student.Status.GRADUATED:
         what = f"{p.class_name}，{p.status_label}"
         return MSG_NOT_GRADUATE.format(what=what)
@@ -195,7 +152,7 @@ def intake_lookup(
             "pk", "schema_name", "name", "county_id"
         )
     }
-    peeks: list[tuple[int, _Peek]] = []
+    peeks: list[tuple[int, Peek]] = []
     if national.startswith("G") and len(national) == 19:
         id_number = id_number or national[1:]
     if id_number:
@@ -206,19 +163,19 @@ def intake_lookup(
             by_school.setdefault(sid, []).append(suuid)
         for sid, uuids in by_school.items():
             if sid in schools:
-                peeks += [(sid, p) for p in _peek(schools[sid][0], identifier__in=uuids)]
+                peeks += [(sid, p) for p in peek_records(schools[sid][0], identifier__in=uuids)]
     if aux:
         for sid, (schema, _n, scounty) in schools.items():
             if scounty == county:
-                peeks += [(sid, p) for p in _peek(schema, aux_number=aux)]
+                peeks += [(sid, p) for p in peek_records(schema, aux_number=aux)]
     if national and not national.startswith("G") and len(national) >= 7:
         area = f"{national[1:7]}000000"
         for sid, (schema, _n, scounty) in schools.items():
             if scounty == area:
-                peeks += [(sid, p) for p in _peek(schema, national_number=national)]
+                peeks += [(sid, p) for p in peek_records(schema, national_number=national)]
     hits: dict[str, IntakeHit] = {}
     for sid, p in peeks:
-        if name and not _same_name(p.name, name):
+        if name and not same_name(p.name, name):
             continue
         if national and p.national_number and p.national_number != national:
             continue
@@ -315,7 +272,7 @@ def intake_apply(
         if student is None:
             raise ApplicationError(MSG_NOT_FOUND, code="not_found")
         problems = [f"{b.message}{b.advice}" for b in student_blockers(student, "INTAKE")]
-        peek = _peek(schema[0], identifier=identifier)[0]
+        peek = peek_records(schema[0], identifier=identifier)[0]
     why = _why_not(peek)
     if why:
         raise ApplicationError(why, code="blocked")
@@ -769,7 +726,7 @@ def paper_complete(*, record_id: int, id_number: str, actor: Actor) -> PaperReco
     if student is None:
         message = "本校还没有该身份证件号的学籍：请先在“新增学生”中录入，再回到这里完成。"
         raise ApplicationError(message, code="not_found", extra={"id_number": [message]})
-    if not _same_name(student.name, record.name) or student.birth_date != record.birth_date:
+    if not same_name(student.name, record.name) or student.birth_date != record.birth_date:
         message = "该身份证件号的学生姓名或出生日期与临时档案不一致，请核对。"
         raise ApplicationError(message, code="invalid", extra={"id_number": [message]})
     record.state = PaperRecord.State.COMPLETED
