@@ -23,7 +23,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
@@ -470,7 +469,7 @@ def external_in_register(
     """Attach the proof of a transfer from outside to a student just entered through the
     registry's single entry (a draft of the current school) and start its audit. The
     file is stored first and removed again if the write fails."""
-    from tenant_apps.registry.problems import evidence_check
+    from tenant_apps.registry.problems import evidence_check, evidence_save
 
     errors = {}
     if not origin_school.strip():
@@ -493,10 +492,10 @@ def external_in_register(
         message = "转学证明材料不能超过2MB，请压缩或分页扫描后上传。"
         raise ApplicationError(message, code="upload", extra={"file": [message]})
     content_type = evidence_check(name=evidence.name, data=evidence.data)
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[content_type]
-    key = default_storage.save(
-        f"transfers/in/{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}.{extension}",
-        ContentFile(evidence.data),
+    key = evidence_save(
+        f"transfers/in/{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}",
+        evidence.data,
+        content_type,
     )
     try:
         with transaction.atomic():

@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -29,6 +28,7 @@ from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_name
 from tenant_apps.registry.blockers import Blocker, student_blockers
 from tenant_apps.registry.models import ChangeEvidence, StatusChange, Student
+from tenant_apps.registry.problems import evidence_save
 from tenant_apps.registry.services import current_school, event_add
 
 if TYPE_CHECKING:
@@ -339,12 +339,7 @@ def _submit(
     )
     stamp = f"{timezone.now():%Y%m%d%H%M%S}"
     for n, (upload, content_type) in enumerate(zip(uploads, types, strict=True), 1):
-        extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[
-            content_type
-        ]
-        key = default_storage.save(
-            f"changes/{change.pk}/{stamp}-{n}.{extension}", ContentFile(upload.data)
-        )
+        key = evidence_save(f"changes/{change.pk}/{stamp}-{n}", upload.data, content_type)
         saved.append(key)
         ChangeEvidence.objects.create(
             change=change,

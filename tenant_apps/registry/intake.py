@@ -27,7 +27,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
@@ -39,6 +38,7 @@ from common.masking import mask_id_number, mask_name
 from shared_apps.transfers.transfer import Peek, peek_records, same_name
 from tenant_apps.registry.lifecycle_models import PaperRecord
 from tenant_apps.registry.models import SchoolClass, Student
+from tenant_apps.registry.problems import evidence_save
 from tenants.context import school_context
 
 MAX_EXPLANATION_BYTES = 2 * 1024 * 1024
@@ -518,10 +518,10 @@ def intake_register_new(
         raise ApplicationError(MSG_REASON, code="invalid", extra={"reason": [MSG_REASON]})
     content_type = _explanation_check(explanation)
     assert explanation is not None
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[content_type]
-    key = default_storage.save(
-        f"intake/{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}.{extension}",
-        ContentFile(explanation.data),
+    key = evidence_save(
+        f"intake/{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}",
+        explanation.data,
+        content_type,
     )
     try:
         with transaction.atomic():

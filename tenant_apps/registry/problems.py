@@ -154,6 +154,16 @@ def evidence_check(*, name: str, data: bytes) -> str:
     raise ApplicationError(MSG_EVIDENCE_TYPE, code="upload", extra={"file": [MSG_EVIDENCE_TYPE]})
 
 
+EVIDENCE_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def evidence_save(stem: str, data: bytes, content_type: str) -> str:
+    """Store a checked proof under `stem` (a key inside the school's prefix, without
+    extension); the extension follows the sniffed content, never the uploaded name.
+    Shared by problem records, status changes, outside in-transfers and intake."""
+    return default_storage.save(f"{stem}.{EVIDENCE_EXTENSIONS[content_type]}", ContentFile(data))
+
+
 @transaction.atomic(durable=True)
 def problem_evidence_upload(
     *, problem_id: int, name: str, data: bytes, note: str, actor: Actor
@@ -163,10 +173,7 @@ def problem_evidence_upload(
 
     content_type = evidence_check(name=name, data=data)
     problem = _open_problem(problem_id)
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[content_type]
-    key = default_storage.save(
-        f"evidence/{problem.pk}/{timezone.now():%Y%m%d%H%M%S}.{extension}", ContentFile(data)
-    )
+    key = evidence_save(f"evidence/{problem.pk}/{timezone.now():%Y%m%d%H%M%S}", data, content_type)
     evidence = Evidence.objects.create(
         problem=problem,
         file_key=key,
