@@ -233,23 +233,19 @@ def _school_user(request: HttpRequest, user_id: int) -> User:
     return user
 
 
-@right_required(Right.USERS_MANAGE)
-@require_POST
-def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _school_user(request, user_id)
+def _unlock(request: HttpRequest, user: User, back: str) -> HttpResponse:
+    """Unlock a locked account; shared by the school's and the platform's account pages."""
     user_unlock(user=user, actor=request.user, request=request)  # type: ignore[arg-type]
     messages.success(request, _("已解锁账号 %(username)s。") % {"username": user.username})
-    return redirect("accounts:user_list")
+    return redirect(back)
 
 
-@right_required(Right.USERS_MANAGE)
-@require_POST
-def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _school_user(request, user_id)
+def _set_active(request: HttpRequest, user: User, back: str) -> HttpResponse:
+    """Enable (active=1) or disable (active=0) an account, with the outcome as a message."""
     active = request.POST.get("active")
     if active not in {"0", "1"}:
         messages.error(request, _("请选择启用或停用。"))
-        return redirect("accounts:user_list")
+        return redirect(back)
     try:
         user_set_active(user=user, active=active == "1", actor=request.user, request=request)  # type: ignore[arg-type]
     except ApplicationError as exc:
@@ -261,7 +257,19 @@ def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
             else _("已停用账号 %(username)s，其登录已全部退出。")
         )
         messages.success(request, done % {"username": user.username})
-    return redirect("accounts:user_list")
+    return redirect(back)
+
+
+@right_required(Right.USERS_MANAGE)
+@require_POST
+def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _unlock(request, _school_user(request, user_id), "accounts:user_list")
+
+
+@right_required(Right.USERS_MANAGE)
+@require_POST
+def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _set_active(request, _school_user(request, user_id), "accounts:user_list")
 
 
 # -- 账号管理 on the bureau host: bureau and platform accounts (platform operators) ------
@@ -301,32 +309,13 @@ def platform_user_list_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.PLATFORM_BUREAUS_MANAGE)
 @require_POST
 def platform_user_unlock_view(request: HttpRequest, public_user_id: int) -> HttpResponse:
-    user = _public_user(public_user_id)
-    user_unlock(user=user, actor=request.user, request=request)  # type: ignore[arg-type]
-    messages.success(request, _("已解锁账号 %(username)s。") % {"username": user.username})
-    return redirect("platform_users")
+    return _unlock(request, _public_user(public_user_id), "platform_users")
 
 
 @right_required(Right.PLATFORM_BUREAUS_MANAGE)
 @require_POST
 def platform_user_active_view(request: HttpRequest, public_user_id: int) -> HttpResponse:
-    user = _public_user(public_user_id)
-    active = request.POST.get("active")
-    if active not in {"0", "1"}:
-        messages.error(request, _("请选择启用或停用。"))
-        return redirect("platform_users")
-    try:
-        user_set_active(user=user, active=active == "1", actor=request.user, request=request)  # type: ignore[arg-type]
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        done = (
-            _("已启用账号 %(username)s。")
-            if active == "1"
-            else _("已停用账号 %(username)s，其登录已全部退出。")
-        )
-        messages.success(request, done % {"username": user.username})
-    return redirect("platform_users")
+    return _set_active(request, _public_user(public_user_id), "platform_users")
 
 
 # -- 我的登录 -----------------------------------------------------------------------------
