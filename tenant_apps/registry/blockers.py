@@ -9,7 +9,9 @@ bypass a rule. Read-only; runs in the student's school schema.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -123,10 +125,41 @@ def _freeze(student: Student, kind: str, on: dt.date) -> list[Blocker]:
     return blockers
 
 
-def _open_case(student: Student) -> Blocker | None:
-    from shared_apps.transfers.selectors import case_open_for
+@dataclass
+class BlockerFacts:
+    """What the rules read from the database, for many students in three queries
+    (`blocker_facts`), so that a list such as rollover's dry run is not one round of
+    queries per student."""
 
-    case = case_open_for(student.identifier)
+    open_cases: dict[Any, Any] = field(default_factory=dict)  # student uuid → open Case
+    open_changes: set[int] = field(default_factory=set)  # student ids with an open change
+    problems: dict[int, ProblemRecord] = field(default_factory=dict)  # first open one
+
+
+def blocker_facts(students: Iterable[Student]) -> BlockerFacts:
+    from shared_apps.transfers.selectors import cases_open_for
+
+    students = list(students)
+    ids = [s.pk for s in students]
+    problems: dict[int, ProblemRecord] = {}
+    for p in ProblemRecord.objects.filter(
+        student_id__in=ids,
+        state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING],
+    ).order_by(*(ProblemRecord._meta.ordering or ["pk"])):
+        problems.setdefault(p.student_id, p)
+    return BlockerFacts(
+        open_cases=cases_open_for(s.identifier for s in students),
+        open_changes=set(
+            StatusChange.objects.filter(
+                student_id__in=ids, state=StatusChange.State.OPEN
+            ).values_list("student_id", flat=True)
+        ),
+        problems=problems,
+    )
+
+
+def _open_case(student: Student, facts: BlockerFacts) -> Blocker | None:
+    case = facts.open_cases.get(student.identifier)
     if case is not None:
         chain = case.chain or []
         owner = chain[case.step]["label"] if 0 <= case.step < len(chain) else ""
@@ -138,7 +171,7 @@ def _open_case(student: Student) -> Blocker | None:
             "请等待该业务办结，或由申请人撤回后再办理。",
         )
     # Defensive: a local open change whose case is missing still blocks.
-    if StatusChange.objects.filter(student=student, state=StatusChange.State.OPEN).exists():
+    if student.pk in facts.open_changes:
         return Blocker(
             "pending_business",
             "该学生有未办结的学籍异动。",
@@ -147,9 +180,12 @@ def _open_case(student: Student) -> Blocker | None:
     return None
 
 
-def student_blockers(student: Student, kind: str, *, on: dt.date | None = None) -> list[Blocker]:
+def student_blockers(
+    student: Student, kind: str, *, on: dt.date | None = None, facts: BlockerFacts | None = None
+) -> list[Blocker]:
     """Every rule that stops `kind` for `student` on `on` (today by default), in the
-    order a registrar fixes them; empty when the business may be submitted."""
+    order a registrar fixes them; empty when the business may be submitted. `facts`
+    from `blocker_facts` when checking many students; read here when not given."""
     if kind not in REQUIRED_STATUS:
         raise ValueError(f"unknown business kind {kind!r}")
     on = on or timezone.localdate()
@@ -188,11 +224,8 @@ def student_blockers(student: Student, kind: str, *, on: dt.date | None = None) 
                 "“流失（辍学）”并做好劝返。",
             )
         )
-    problems = ProblemRecord.objects.filter(
-        student=student,
-        state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING],
-    )
-    first = problems.first()
+    facts = facts if facts is not None else blocker_facts([student])
+    first = facts.problems.get(student.pk)
     if first is not None or student.audit_state == Student.Audit.PROBLEM:
         what = f"（{first.get_kind_display()}）" if first is not None else ""
         blockers.append(
@@ -202,7 +235,7 @@ def student_blockers(student: Student, kind: str, *, on: dt.date | None = None) 
                 "请先到“问题学籍”处理（修改、上传佐证或删除），问题解决后再办理。",
             )
         )
-    pending = _open_case(student)
+    pending = _open_case(student, facts)
     if pending is not None:
         blockers.append(pending)
     blockers.extend(_freeze(student, kind, on))

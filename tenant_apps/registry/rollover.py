@@ -144,7 +144,7 @@ def _missing_required(students: list[Student], on: dt.date) -> dict[int, list[st
 
 def rollover_plan(*, school_year: int | None = None, today: dt.date | None = None) -> Plan:
     """Who graduates, who is promoted, and everything that blocks (nothing written)."""
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.blockers import blocker_facts, student_blockers
 
     year = school_year if school_year is not None else default_school_year(today)
     existing = (
@@ -175,6 +175,7 @@ def rollover_plan(*, school_year: int | None = None, today: dt.date | None = Non
 
     live = [s for s in graduating if s.status == S.STUDYING]
     missing = _missing_required(live, on)
+    facts = blocker_facts(live)
     for s in graduating:
         if s.status != S.STUDYING:
             if s.status in {S.GRADUATED, S.COMPLETED, S.TRANSFERRED_OUT, S.DECEASED}:
@@ -188,7 +189,11 @@ def rollover_plan(*, school_year: int | None = None, today: dt.date | None = Non
                 )
             )
             continue
-        found = [b for b in student_blockers(s, "GRADUATE", on=on) if b.code != "wrong_status"]
+        found = [
+            b
+            for b in student_blockers(s, "GRADUATE", on=on, facts=facts)
+            if b.code != "wrong_status"
+        ]
         for b in found:
             blockers.append(row(s, b.code, b.message, b.advice))
         if s.pk in missing:

@@ -121,6 +121,29 @@ def test_dry_run_lists_every_blocker_with_what_to_do(world: World) -> None:
     connection.set_schema_to_public()
 
 
+def test_dry_run_reads_blockers_set_based_not_per_student(world: World) -> None:
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    from tenant_apps.registry.rollover import rollover_plan
+
+    def queries() -> int:
+        with CaptureQueriesContext(conn) as captured:
+            rollover_plan(school_year=YEAR)
+        return len(captured)
+
+    with school_context(world.a.schema):
+        for seq in range(1, 4):
+            pupil(seq)
+        few = queries()
+        for seq in range(4, 14):
+            pupil(seq)
+        many = queries()
+        assert len(rollover_plan(school_year=YEAR).graduate_ids) == 13
+    connection.set_schema_to_public()
+    assert many == few, f"{few} queries for 3 graduates, {many} for 13"
+
+
 def test_run_graduates_the_top_grade_promotes_the_rest_and_undo_restores_exactly(
     world: World,
 ) -> None:
