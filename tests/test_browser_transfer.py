@@ -46,6 +46,10 @@ def test_transfer_start_to_completion(live_db: World, server: int, chromium_brow
         page.goto(f"{url_a}/transfers/?direction=incoming")
         assert page.locator("text=测试乙小学 · 转出学校审核").count() == 1
         page.screenshot(path=str(ARTIFACTS / "transfer-1b-case-list.png"), full_page=True)
+        applied = Case.objects.get(student_uuid=made.identifier)
+        page.goto(f"{url_a}/transfers/cases/{applied.pk}/")
+        assert page.locator("summary", has_text="撤回申请").count() == 1  # the applicant's
+        page.screenshot(path=str(ARTIFACTS / "transfer-1e-applicant-case.png"), full_page=True)
         page.goto(f"{url_a}/transfers/in/")
         assert page.locator("h1", has_text="省外转入登记").count() == 1
         page.screenshot(path=str(ARTIFACTS / "transfer-1c-external-in.png"), full_page=True)
