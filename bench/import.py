@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import inspect
 import io
 import json
@@ -656,13 +657,77 @@ class Figures:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+def school_a_empty(a: SchoolRef) -> None:
+    """School A as before an import: no students, batches or index entries, and the index
+    vacuumed so that the next run does not pay for the previous one's dead rows."""
+    from django.db import connection
+
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.models import ImportBatch, Student
+    from tenants.context import school_context
+
+    with school_context(a.schema):
+        Student.objects.all().delete()
+        ImportBatch.objects.all().delete()
+        IndexEntry.objects.filter(school_id=a.id).delete()
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE public.student_index_indexentry")
+            for table in ("registry_student", "registry_familymember", "registry_studentevent"):
+                cursor.execute(f'VACUUM ANALYZE "{a.schema}".{table}')
+
+
+def end_to_end_once(data: bytes, actor: Any) -> dict[str, Any]:
+    """import_start + import_validate + import_confirm, the way the worker and the confirm
+    request call them (the Celery hand-off captured instead of sent), caches cleared."""
+    from shared_apps.jobs.services import job_progress
+    from tenant_apps.registry import imports, tasks
+
+    caches_clear()
+    queued: list[tuple[Any, ...]] = []
+    original_delay = tasks.import_validate_task.delay
+    tasks.import_validate_task.delay = lambda *args: queued.append(args)  # type: ignore[method-assign]
+    marks: list[tuple[float, str]] = []
+    job: list[str] = []
+
+    def progress(percent: int, message: str) -> None:
+        marks.append((time.perf_counter(), message))
+        job_progress(job_id=job[0], percent=percent, message=message)
+
+    try:
+        start = time.perf_counter()
+        imports.import_start(filename="bench.xlsx", data=data, actor=actor, owner_id=1)
+        t_start = time.perf_counter()
+        ((batch_id, job_id),) = queued
+        job.append(job_id)
+        checked = imports.import_validate(batch_id=batch_id, progress=progress)
+        t_validated = time.perf_counter()
+        # The confirmation comes later, from a web request: another process, whose
+        # per-name caches know nothing of this file (not timed).
+        caches_clear()
+        t_confirm = time.perf_counter()
+        written = imports.import_confirm(batch_id=batch_id, mode="valid_only", actor=actor)
+        t_done = time.perf_counter()
+    finally:
+        tasks.import_validate_task.delay = original_delay  # type: ignore[method-assign]
+    return {
+        "e2e": {
+            "import_start": t_start - start,
+            "import_validate": t_validated - t_start,
+            "import_confirm": t_done - t_confirm,
+            "total": (t_validated - start) + (t_done - t_confirm),
+        },
+        "marks": [(round(t - t_start, 3), m) for t, m in marks],
+        "counts": dict(checked.counts) | {"written": written["written"]},
+        "batch_id": batch_id,
+    }
+
+
 def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
     from django.db import transaction
 
     from common.actor import Actor
-    from shared_apps.jobs.services import job_progress
     from shared_apps.student_index.services import duplicates_find
-    from tenant_apps.registry import imports, tasks
+    from tenant_apps.registry import imports
     from tenant_apps.registry.models import ImportBatch, Student
     from tenant_apps.registry.services import class_map, keys_of
     from tenant_apps.registry.tests.factories import valid_row
@@ -732,42 +797,26 @@ def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
         # end-to-end run must not pay for them.
         vacuum()
 
-        log("end to end: import_start + import_validate + import_confirm...")
-        caches_clear()
-        queued: list[tuple[Any, ...]] = []
-        original_delay = tasks.import_validate_task.delay
-        tasks.import_validate_task.delay = lambda *args: queued.append(args)  # type: ignore[method-assign]
-        marks: list[tuple[float, str]] = []
-
-        def progress(percent: int, message: str) -> None:
-            marks.append((time.perf_counter(), message))
-            job_progress(job_id=job_id, percent=percent, message=message)
-
-        try:
-            start = time.perf_counter()
-            batch = imports.import_start(filename="bench.xlsx", data=data, actor=actor, owner_id=1)
-            t_start = time.perf_counter()
-            ((batch_id, job_id),) = queued
-            checked = imports.import_validate(batch_id=batch_id, progress=progress)
-            t_validated = time.perf_counter()
-            # The confirmation comes later, from a web request: another process, whose
-            # per-name caches know nothing of this file (not timed).
-            caches_clear()
-            t_confirm = time.perf_counter()
-            written = imports.import_confirm(batch_id=batch_id, mode="valid_only", actor=actor)
-            t_done = time.perf_counter()
-        finally:
-            tasks.import_validate_task.delay = original_delay  # type: ignore[method-assign]
-        fig.e2e = {
-            "import_start": t_start - start,
-            "import_validate": t_validated - t_start,
-            "import_confirm": t_done - t_confirm,
-            "total": (t_validated - start) + (t_done - t_confirm),
-        }
-        fig.notes["validate_marks"] = [(round(t - t_start, 3), m) for t, m in marks]
-        fig.counts = dict(checked.counts) | {"written": written["written"]}
-        log(f"  {fig.e2e['total']:.2f} s: {json.dumps(fig.e2e)}")
-        log(f"  progress: {fig.notes['validate_marks']}")
+        # The stages above leave the benchmark holding the whole workbook several times
+        # over; a worker that runs an import holds none of it. Only what the checks below
+        # need is kept.
+        rows.clear()
+        pending.clear()
+        gc.collect()
+        log(f"end to end x {reps}: import_start + import_validate + import_confirm...")
+        runs: list[dict[str, Any]] = []
+        for rep in range(reps):
+            if rep:
+                school_a_empty(a)
+            runs.append(end_to_end_once(data, actor))
+            log(f"  {runs[-1]['e2e']['total']:.2f} s: {json.dumps(runs[-1]['e2e'])}")
+        median_run = sorted(runs, key=lambda r: r["e2e"]["total"])[len(runs) // 2]
+        fig.e2e = median_run["e2e"]
+        fig.notes["e2e_totals"] = [r["e2e"]["total"] for r in runs]
+        fig.notes["validate_marks"] = median_run["marks"]
+        fig.counts = median_run["counts"]
+        batch_id = runs[-1]["batch_id"]  # the last run's rows are what the tables hold now
+        log(f"  progress (median run): {fig.notes['validate_marks']}")
 
         annotate = getattr(imports, "import_annotate", None)
         if annotate is not None:
@@ -777,7 +826,7 @@ def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
             fig.stages["annotate"] = time.perf_counter() - start
             log(f"  {fig.stages['annotate']:.2f} s")
         fig.notes["annotated"] = bool(ImportBatch.objects.get(pk=batch_id).annotated_key)
-        fig.notes["batch"] = str(batch.pk)
+        fig.notes["batch"] = batch_id
         fig.notes["written_check"] = check_written(valid, sample=300)
         log(f"  written rows check: {fig.notes['written_check']}")
 
@@ -984,15 +1033,21 @@ def report(
         row("import_start (sniff + store)", fig.e2e["import_start"], total, ""),
         row("import_validate", fig.e2e["import_validate"], total, "report + pending rows"),
         row("import_confirm", fig.e2e["import_confirm"], valid, "re-check + write + commit"),
-        row("**end to end**", e2e, total, "start + validate + confirm"),
+        row(
+            "**end to end**",
+            e2e,
+            total,
+            f"start + validate + confirm; median of {len(fig.notes['e2e_totals'])} runs: "
+            + " / ".join(f"{t:.2f}" for t in fig.notes["e2e_totals"]),
+        ),
     ]
     marks = {m: t for t, m in fig.notes["validate_marks"]}
     read_at = next((t for m, t in marks.items() if m.startswith("已读取")), None)
     dup_at, report_at = marks.get("正在查重……"), marks.get("正在生成校验报告……")
     if read_at is not None and dup_at is not None and report_at is not None:
         lines.append(
-            f"| ⤷ inside import_validate: read {read_at:.2f} · validate {dup_at - read_at:.2f} "
-            f"· keys + 查重 {report_at - dup_at:.2f} · report + pending rows "
+            f"| ⤷ inside import_validate: read {read_at:.2f} · validate + keys + COPY text "
+            f"{dup_at - read_at:.2f} · 查重 {report_at - dup_at:.2f} · report + pending rows "
             f"{fig.e2e['import_validate'] - report_at:.2f} | | | progress marks |"
         )
     if "annotate" in s:
@@ -1094,6 +1149,7 @@ def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
         "stages_median": fig.stages,
         "samples": fig.samples,
         "end_to_end": fig.e2e,
+        "end_to_end_totals": fig.notes["e2e_totals"],
         "validate_progress": fig.notes["validate_marks"],
         "counts": fig.counts,
         "single_ms": fig.single_ms,

@@ -9,13 +9,13 @@ import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from common.copytext import copy_line, copy_lines
 from shared_apps.student_index.keys import IdentityKeys
 from shared_apps.student_index.models import IndexEntry, NumberSequence
 
@@ -79,23 +79,6 @@ def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
     )
 
 
-INDEX_COPY_COLUMNS = [
-    "school_id",
-    "student_uuid",
-    "id_hash",
-    "name_hash",
-    "pinyin_hash",
-    "stage",
-    "entry_year",
-    "sex",
-    "ethnicity",
-    "status",
-    "audit_state",
-    "has_problem",
-    "updated_at",
-]
-
-
 def index_insert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
     """Entries for students that have none yet (a bulk import), written with COPY.
 
@@ -105,45 +88,69 @@ def index_insert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
     if len(records) < COPY_MIN_ROWS:
         IndexEntry.objects.bulk_create([_entry(school_id, r) for r in records])
         return
-    with connection.cursor() as cursor:
-        index_copy(cursor.cursor, school_id=school_id, records=records)
-
-
-def index_copy(
-    cursor: psycopg.Cursor[Any], *, school_id: int, records: Sequence[IndexRecord]
-) -> None:
-    """index_insert's COPY on a psycopg cursor of the caller's transaction. The import
-    runs it from a worker thread on its own connection's cursor, so that PostgreSQL
-    fills the index while Python builds the student rows (registry.imports)."""
     now = timezone.now()
+    ordered = sorted(records, key=lambda r: r.keys.name_hash)
+    index_copy_prepared(lines=(index_line(school_id, r, now) for r in ordered))
+
+
+# What a bulk writer can know of an entry before it is written, in COPY order; the rest
+# (INDEX_LINE_COLUMNS' first four) only at the write. registry.bulkwrite prepares the
+# former in the import's dry run.
+INDEX_PREPARED_COLUMNS = [
+    "student_uuid",
+    "id_hash",
+    "name_hash",
+    "pinyin_hash",
+    "stage",
+    "entry_year",
+    "sex",
+    "ethnicity",
+    "status",
+]
+INDEX_LINE_COLUMNS = [
+    "audit_state",
+    "has_problem",
+    "updated_at",
+    "school_id",
+    *INDEX_PREPARED_COLUMNS,
+]
+
+
+def index_prepared_values(r: IndexRecord) -> list[object]:
+    k = r.keys
+    return [
+        r.student_uuid,
+        k.id_hash,
+        k.name_hash,
+        k.pinyin_hash,
+        r.stage,
+        r.entry_year,
+        r.sex,
+        r.ethnicity,
+        r.status,
+    ]
+
+
+def index_line(school_id: int, r: IndexRecord, now: object) -> str:
+    """One entry as a COPY text line in INDEX_LINE_COLUMNS order."""
+    return (
+        copy_line([r.audit_state, r.has_problem, now, school_id, *index_prepared_values(r)]) + "\n"
+    )
+
+
+def index_copy_prepared(*, lines: Iterable[str]) -> None:
+    """COPY ready-made lines (INDEX_LINE_COLUMNS order, each ending in a newline) into the
+    index, in the caller's transaction.
+
+    Callers hand them in name_hash order: the index on that column then fills its pages
+    in sequence instead of touching a random page for every row (48,500 rows into an
+    index of 1,000,000 entries: median 3.6 s instead of 4.6 s; bench/RESULTS.md).
+    """
     statement = sql.SQL("COPY public.{} ({}) FROM STDIN").format(
         sql.Identifier(IndexEntry._meta.db_table),
-        sql.SQL(", ").join(map(sql.Identifier, INDEX_COPY_COLUMNS)),
+        sql.SQL(", ").join(map(sql.Identifier, INDEX_LINE_COLUMNS)),
     )
-    # In name_hash order: the index on that column then fills its pages in sequence
-    # instead of touching a random page for every row (48,500 rows into an index of
-    # 1,000,000 entries: median 3.6 s instead of 4.6 s; bench/RESULTS.md).
-    ordered = sorted(records, key=lambda r: r.keys.name_hash)
-    with cursor.copy(statement) as copy:
-        for r in ordered:
-            k = r.keys
-            copy.write_row(
-                (
-                    school_id,
-                    r.student_uuid,
-                    k.id_hash,
-                    k.name_hash,
-                    k.pinyin_hash,
-                    r.stage,
-                    r.entry_year,
-                    r.sex,
-                    r.ethnicity,
-                    r.status,
-                    r.audit_state,
-                    r.has_problem,
-                    now,
-                )
-            )
+    copy_lines(statement, lines)
 
 
 def index_remove(*, student_uuids: Iterable[uuid.UUID]) -> None:
@@ -215,7 +222,10 @@ def duplicates_find(
             f"SELECT x.{column} AS key, x.school_id, x.student_uuid, x.id_hash"
             f" FROM public.student_index_indexentry x WHERE x.{column} = k.key OFFSET 0) e"
         )
-        params.append(",".join(by_rule[rule]))
+        # In key order: consecutive probes then walk the hash index's leaf pages in
+        # sequence instead of jumping to a random page each (fewer pages to fetch when
+        # the index is bigger than shared_buffers; bench/RESULTS.md).
+        params.append(",".join(sorted(by_rule[rule])))
     if not parts:
         return []
     big = len(candidates) > JIT_OFF_ABOVE

@@ -249,7 +249,11 @@ class FamilyMember(models.Model):
     """A family member or guardian (成员1/成员2) of a student. Schema: each school's own.
     PII. Written by registry.services with the student."""
 
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="family")
+    # No index of its own: the unique (student, slot) index starts with the student and
+    # serves every look-up by student; a second one only slowed bulk imports down.
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, related_name="family", db_index=False
+    )
     slot = models.PositiveSmallIntegerField("序号")
 
     class Meta:

@@ -872,16 +872,25 @@ def _grid(data: bytes, fmt: str) -> Iterator[list[object]]:
     raise ValueError(f"unknown workbook format {fmt!r}")
 
 
-def workbook_read(
-    *, data: bytes, fmt: str
-) -> tuple[list[str], Iterator[tuple[int, dict[str, CellValue]]]]:
-    """The header row and the filled rows as (Excel row number, {Column.key: value}).
+@dataclass
+class Sheet:
+    """A read sheet: its header and the raw rows under it, converted on demand and in
+    slices, so that the import can hand each process its share (common.forking)."""
 
-    Header problems raise UploadRejected here, before any row is produced; the rows are
-    converted lazily. Values are text as typed (None when empty); dates become YYYYMMDD
-    (YYYYMM in year-month columns), whole numbers lose their ".0", and an ID number that
-    Excel stored as a 16+ digit float comes back as that float so validation can reject it.
-    """
+    headers: list[str]
+    grid: list[list[object]]  # the rows under the header row, as the reader gave them
+    layout: _Layout
+    first_number: int  # Excel row number of grid[0]
+
+    def records(
+        self, start: int = 0, stop: int | None = None
+    ) -> Iterator[tuple[int, dict[str, CellValue]]]:
+        """(Excel row number, {Column.key: value}) of the filled rows in grid[start:stop]."""
+        return _rows_convert(iter(self.grid[start:stop]), self.layout, self.first_number + start)
+
+
+def workbook_sheet(*, data: bytes, fmt: str) -> Sheet:
+    """The whole sheet read (the header checked: UploadRejected), rows not yet converted."""
     rows = _grid(data, fmt)
     head: list[list[object]] = []
     for row in rows:
@@ -889,14 +898,23 @@ def workbook_read(
         if len(head) == HEADER_SEARCH_ROWS:
             break
     layout = _layout_find(head, strict=True)
-    after_header = head[layout.header_index + 1 :]
+    grid = head[layout.header_index + 1 :]
+    grid.extend(rows)
+    return Sheet(layout.headers, grid, layout, layout.header_index + 2)
 
-    def data_rows() -> Iterator[list[object]]:
-        yield from after_header
-        yield from rows
 
-    first_number = layout.header_index + 2
-    return layout.headers, _rows_convert(data_rows(), layout, first_number)
+def workbook_read(
+    *, data: bytes, fmt: str
+) -> tuple[list[str], Iterator[tuple[int, dict[str, CellValue]]]]:
+    """The header row and the filled rows as (Excel row number, {Column.key: value}).
+
+    Header problems raise UploadRejected here, before any row is produced. Values are
+    text as typed (None when empty); dates become YYYYMMDD (YYYYMM in year-month
+    columns), whole numbers lose their ".0", and an ID number that Excel stored as a 16+
+    digit float comes back as that float so validation can reject it.
+    """
+    sheet = workbook_sheet(data=data, fmt=fmt)
+    return sheet.headers, sheet.records()
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """The import's write path on its own: the pending rows stored between the dry run and
-the confirmation (signed, tamper-evident, old format still read), and the overlapped COPY
-(index entries on a worker thread while the students are built) writing exactly what the
-single-entry path would, and leaving nothing behind when either side fails."""
+the confirmation (signed, tamper-evident, old formats still read), and the COPY of the
+prepared rows writing exactly what the single-entry path would, escaping included, and
+leaving nothing behind when any part fails."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from conftest import World
 from shared_apps.student_index.models import IndexEntry
-from tenant_apps.registry import imports
+from tenant_apps.registry import bulkwrite, imports, services
 from tenant_apps.registry.models import FamilyMember, Student, StudentEvent
 from tenant_apps.registry.services import class_map, index_record, keys_of
 from tenant_apps.registry.tests.factories import valid_row
@@ -57,20 +58,26 @@ def _actor(world: World) -> Actor:
 # -- pending rows ------------------------------------------------------------------------
 
 
-def test_pending_rows_round_trip_with_their_keys(school_a: World) -> None:
-    rows = _pending(20, suspected_every=7)
-    keys = [keys_of(d) for _, d, _ in rows]
+def _prepared(rows: list[tuple[int, dict[str, Any], list[Any]]]) -> imports.Pending:
+    classes = class_map()
+    return imports.Pending(
+        rows=bulkwrite.prepare([(r, d) for r, d, _ in rows], None, bulkwrite.Preparer(classes)),
+        suspected={i: s for i, (_, _, s) in enumerate(rows) if s},
+        classes=classes,
+    )
 
-    raw = imports._payload_dump([(r, d, s, k) for (r, d, s), k in zip(rows, keys, strict=True)])
-    back, back_keys = imports._payload_load(raw)
 
-    assert back == rows  # dates, decimals, None and text all come back as they were
-    assert back_keys == keys
+def test_pending_rows_round_trip(school_a: World) -> None:
+    pending = _prepared(_pending(20, suspected_every=7))
+
+    back = imports._payload_load(imports._payload_dump(pending))
+
+    assert back == pending  # COPY text, keys, birth dates, look-alikes and classes
+    assert sorted(back.suspected) == [0, 7, 14]
 
 
 def test_tampered_pending_rows_are_refused_not_unpickled(school_a: World) -> None:
-    rows = _pending(3)
-    raw = imports._payload_dump([(r, d, s, keys_of(d)) for r, d, s in rows])
+    raw = imports._payload_dump(_prepared(_pending(3)))
     body_at = len(imports.PAYLOAD_MAGIC) + 32
     tampered = raw[:body_at] + bytes([raw[body_at] ^ 1]) + raw[body_at + 1 :]
 
@@ -78,6 +85,35 @@ def test_tampered_pending_rows_are_refused_not_unpickled(school_a: World) -> Non
         imports._payload_load(tampered)
 
     assert caught.value.message == imports.MSG_PAYLOAD_BROKEN
+
+
+def _same_rows(got: bulkwrite.Prepared, want: bulkwrite.Prepared) -> None:
+    """Equal but for the uuids each preparation draws anew (in the student and index text)."""
+    strip = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    for name in ("row_no", "id_hash", "name_hash", "pinyin_hash", "birth", "class_no", "members"):
+        assert getattr(got, name) == getattr(want, name), name
+    assert [strip.sub("", t) for t in got.student] == [strip.sub("", t) for t in want.student]
+    assert [strip.sub("", t) for t in got.index] == [strip.sub("", t) for t in want.index]
+
+
+def test_pending_rows_of_the_previous_pickle_format_still_load(school_a: World) -> None:
+    # given: what a dry run before the upgrade stored (version 3, values per row)
+    rows = _pending(3, suspected_every=2)
+    columns = list(rows[0][1])
+    body = {
+        "version": 3,
+        "columns": columns,
+        "rows": [
+            (r, tuple(d[c] for c in columns), s, tuple(vars(keys_of(d)).values()))
+            for r, d, s in rows
+        ],
+    }
+    raw = imports._signed(imports.PAYLOAD_MAGIC_V3, body)
+
+    back = imports._payload_load(raw)
+
+    _same_rows(back.rows, _prepared(rows).rows)
+    assert back.suspected == {0: rows[0][2], 2: rows[2][2]}
 
 
 def test_pending_rows_of_the_previous_json_format_still_load(school_a: World) -> None:
@@ -94,39 +130,45 @@ def test_pending_rows_of_the_previous_json_format_still_load(school_a: World) ->
     }
     raw = gzip.compress(json.dumps(payload, ensure_ascii=False).encode())
 
-    back, back_keys = imports._payload_load(raw)
+    back = imports._payload_load(raw)
 
-    assert back == [(row_no, data, suspected)]
-    assert back_keys == [k]
-
-
-# -- overlapped write -----------------------------------------------------------------------
+    _same_rows(back.rows, _prepared([(row_no, data, suspected)]).rows)
+    assert back.rows.keys() == [k]
 
 
-def test_the_overlapped_write_stores_what_single_entry_would(
-    school_a: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(imports, "OVERLAP_MIN_ROWS", 10)
-    monkeypatch.setattr(imports, "_CHUNK", 7)  # several hand-overs to the COPY thread
-    used: list[int] = []
-    overlapped = imports._copy_overlapped
+# -- the prepared write ----------------------------------------------------------------------
 
-    def spy(*args: Any) -> None:
-        used.append(len(args[1]))
-        overlapped(*args)
 
-    monkeypatch.setattr(imports, "_copy_overlapped", spy)
+def test_the_prepared_write_stores_what_single_entry_would(school_a: World) -> None:
     rows = _pending(40, suspected_every=9)
+    # text that COPY must escape: backslash, tab and line break inside values
+    rows[3][1]["home_address"] = "梅田村\\3组\t12号\n(新)"
+    rows[4][1]["m1_work_unit"] = "古港镇\\中心校"
     existing = list(Student.objects.values_list("pk", flat=True))
 
     written = imports.students_create_bulk(rows=rows, actor=_actor(school_a))
 
-    assert used == [40]
     assert written == {"written": 40, "skipped": 0}
     students = list(
         Student.objects.select_related("school_class").exclude(pk__in=existing).order_by("id")
     )
     assert [s.name for s in students] == [d["name"] for _, d, _ in rows]
+    # every column as the ORM path (services._apply, _members) makes it
+    late = set(bulkwrite.STUDENT_LATE_COLUMNS)
+    for s, (_, data, suspected) in zip(students, rows, strict=True):
+        want = Student(identifier=s.identifier, number_kind=Student.NumberKind.TEMPORARY)
+        imports_apply(want, data)
+        for f in Student._meta.concrete_fields:
+            if f.column not in late:
+                assert getattr(s, f.attname) == getattr(want, f.attname), f.attname
+        assert s.audit_state == (Student.Audit.PROBLEM if suspected else Student.Audit.DRAFT)
+        assert s.national_number.startswith("L")
+        members = {m.slot: m for m in s.family.all()}
+        for m in services._members(s.id, data):
+            for f in FamilyMember._meta.concrete_fields:
+                if f.attname != "id":
+                    assert getattr(members[m.slot], f.attname) == getattr(m, f.attname)
+    assert students[3].home_address == "梅田村\\3组\t12号\n(新)"
     entries = {e.student_uuid: e for e in IndexEntry.objects.filter(school_id=school_a.a.id)}
     assert len(entries) == 40
     for s in students:
@@ -151,53 +193,53 @@ def test_the_overlapped_write_stores_what_single_entry_would(
     assert StudentEvent.objects.filter(student__in=students).count() == 40
 
 
-@pytest.mark.parametrize("where", ["building", "copy_thread", "query_while_copying"])
-def test_a_failure_on_either_side_of_the_overlap_leaves_nothing(
+def imports_apply(student: Student, data: dict[str, Any]) -> None:
+    services._apply(student, data, class_map())
+
+
+@pytest.mark.parametrize("where", ["index", "students", "family"])
+def test_a_failure_in_any_copy_leaves_nothing(
     school_a: World, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    monkeypatch.setattr(imports, "OVERLAP_MIN_ROWS", 10)
-    monkeypatch.setattr(imports, "OVERLAP_WAIT_SECONDS", 2)
-    monkeypatch.setattr(imports, "_CHUNK", 5)
     rows = _pending(30)
-    apply = imports._apply
-    seen: list[int] = []
+    copy_lines = bulkwrite.copy_lines
 
-    def failing_apply(student: Student, data: dict[str, Any], classes: dict[str, int]) -> None:
-        seen.append(1)
-        if len(seen) == 20:
-            if where == "building":
-                raise ValueError("row 20 breaks")
-            Student.objects.count()  # a query while the thread holds the connection
-        apply(student, data, classes)
-
-    def failing_copy(*args: Any, **kwargs: Any) -> None:
+    def failing_index(**kwargs: Any) -> None:
         raise ValueError("the index COPY breaks")
 
-    if where == "copy_thread":
-        monkeypatch.setattr(imports, "index_copy", failing_copy)
+    def failing_copy(statement: Any, lines: Any) -> None:
+        table = "registry_familymember" if where == "family" else "registry_student"
+        if table in statement.as_string(connection.connection):
+            lines = (line.replace("\t", "\tx", 1) for line in lines)  # one column too many
+        copy_lines(statement, lines)
+
+    if where == "index":
+        monkeypatch.setattr(bulkwrite, "index_copy_prepared", failing_index)
     else:
-        monkeypatch.setattr(imports, "_apply", failing_apply)
+        monkeypatch.setattr(bulkwrite, "copy_lines", failing_copy)
     before = IndexEntry.objects.count()
     students_before = Student.objects.count()
+    members_before = FamilyMember.objects.count()
 
-    # then: an error, and nothing is left behind
-    if where == "query_while_copying":
-        # A query waits for the COPY, which gives up after OVERLAP_WAIT_SECONDS and
-        # aborts the transaction; one that slips in between the two COPYs simply runs.
-        # Either way: no hang, and all or nothing.
-        try:
-            with transaction.atomic():
-                imports.students_create_bulk(rows=rows, actor=_actor(school_a))
-        except Exception:  # noqa: BLE001 - either outcome is checked below
-            assert Student.objects.count() == students_before
-            assert IndexEntry.objects.count() == before
-        else:
-            assert Student.objects.count() == students_before + 30
-            assert IndexEntry.objects.count() == before + 30
-        return
-    message = {"building": "row 20 breaks", "copy_thread": "the index COPY breaks"}[where]
-    with pytest.raises(ValueError, match=message), transaction.atomic():
+    with pytest.raises(Exception), transaction.atomic():  # noqa: B017, PT011 - any failure
         imports.students_create_bulk(rows=rows, actor=_actor(school_a))
 
     assert Student.objects.count() == students_before
+    assert FamilyMember.objects.count() == members_before
     assert IndexEntry.objects.count() == before
+
+
+def test_a_class_changed_since_the_dry_run_is_refused_by_row(school_a: World) -> None:
+    from tenant_apps.registry.models import SchoolClass
+
+    pending = _prepared(_pending(3))
+    SchoolClass.objects.filter(class_no=pending.rows.class_no[0]).update(class_no="2099109")
+    before = Student.objects.count()
+
+    with pytest.raises(ApplicationError) as caught, transaction.atomic():
+        bulkwrite.prepared_write(
+            pending.rows, suspected={}, classes=pending.classes, actor=_actor(school_a)
+        )
+
+    assert caught.value.message.startswith("第2行：班级")
+    assert Student.objects.count() == before
