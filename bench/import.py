@@ -16,8 +16,9 @@ Set-up, on one platform set up by `setup_platform`:
     school B, a real school that already holds the pupils the workbook collides with;
   * 500 further School rows (kind school, ready, no schema) holding `--indexed` entries
     of the public student index, written with one INSERT ... SELECT generate_series
-    (md5-based 32-hex hashes like keys.digest; some name and pinyin hashes shared, as
-    common names and homophones are; plain indexes rebuilt afterwards), then ANALYZE;
+    (md5-based 128-bit digests like keys.digest, stored as uuid; some name and pinyin
+    hashes shared, as common names and homophones are; plain indexes rebuilt afterwards),
+    then ANALYZE;
   * a workbook of `--rows` pupils (factories.valid_row) with 3 % bad rows: eight kinds
     of spoiled cells and copies of other rows of the file, and 0.3 % colliding with
     school B: 2/3 the same ID number (重复, blocked), 1/3 the same name, sex and birth
@@ -275,10 +276,10 @@ INSERT INTO public.student_index_indexentry
 SELECT s.ids[1 + g %% s.n],
        md5('uuid:' || g)::uuid,
        -- 1 in 20 pupils has no usable ID number
-       CASE WHEN g %% 20 = 0 THEN '' ELSE md5('id:' || g) END,
+       CASE WHEN g %% 20 = 0 THEN NULL ELSE md5('id:' || g)::uuid END,
        -- common names and homophones: some name and more pinyin keys are shared
-       md5('nsb:' || (g %% %(names)s)),
-       md5('py:' || (g %% %(pinyins)s)),
+       md5('nsb:' || (g %% %(names)s))::uuid,
+       md5('py:' || (g %% %(pinyins)s))::uuid,
        (ARRAY['primary', 'junior', 'senior'])[1 + g %% 3],
        2013 + g %% 12,
        (1 + g %% 2)::text,

@@ -1,6 +1,32 @@
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.db import models
+
+
+class DigestField(models.UUIDField):
+    """A 128-bit keyed digest (keys.digest: 32 hex characters) stored as PostgreSQL uuid.
+
+    16 bytes compared as bytes instead of 33 bytes of text compared under the database's
+    collation: the hash indexes are half the size, and writing 48,400 entries into an
+    index of 1,000,000 took 0.8 s instead of 1.2 (migration 0003, bench/RESULTS.md).
+    Python keeps seeing the same 32-hex text as before; no digest ("") is NULL.
+    """
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str:
+        return "" if value is None else value.hex
+
+    def to_python(self, value: Any) -> str:
+        if value is None or value == "":
+            return ""
+        return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value)).hex
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None or value == "":
+            return None
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value))
 
 
 class IndexEntry(models.Model):
@@ -20,9 +46,9 @@ class IndexEntry(models.Model):
         "tenants.School", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     student_uuid = models.UUIDField(unique=True)
-    id_hash = models.CharField(max_length=32, blank=True)
-    name_hash = models.CharField(max_length=32)  # name + sex + birth date
-    pinyin_hash = models.CharField(max_length=32)  # pinyin(name) + birth date
+    id_hash = DigestField(null=True, blank=True)  # "" in Python when there is no ID
+    name_hash = DigestField()  # name + sex + birth date
+    pinyin_hash = DigestField()  # pinyin(name) + birth date
     stage = models.CharField(max_length=10)
     entry_year = models.PositiveSmallIntegerField()
     sex = models.CharField(max_length=1)

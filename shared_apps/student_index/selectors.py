@@ -19,14 +19,14 @@ class Flag:
 DUPLICATE_GROUPS_SQL = """
     SELECT 'duplicate', array_agg(school_id), array_agg(student_uuid)
       FROM public.student_index_indexentry
-     WHERE id_hash <> '' {scope}
+     WHERE id_hash IS NOT NULL {scope}
      GROUP BY id_hash HAVING count(*) > 1
     UNION ALL
     SELECT 'suspected', array_agg(school_id), array_agg(student_uuid)
       FROM public.student_index_indexentry
      WHERE true {scope}
      GROUP BY name_hash
-    HAVING count(*) > 1 AND (count(DISTINCT id_hash) > 1 OR bool_or(id_hash = ''))
+    HAVING count(*) > 1 AND (count(DISTINCT id_hash) > 1 OR bool_or(id_hash IS NULL))
 """
 
 

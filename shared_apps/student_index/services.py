@@ -120,7 +120,7 @@ def index_prepared_values(r: IndexRecord) -> list[object]:
     k = r.keys
     return [
         r.student_uuid,
-        k.id_hash,
+        k.id_hash or None,  # NULL: no ID number (DigestField)
         k.name_hash,
         k.pinyin_hash,
         r.stage,
@@ -217,10 +217,10 @@ def duplicates_find(
             continue
         column = RULE_COLUMNS[rule]
         parts.append(
-            f"SELECT '{rule}', e.key, e.school_id, e.student_uuid, e.id_hash"
+            f"SELECT '{rule}', k.key, e.school_id, e.student_uuid, e.id_hash"
             " FROM unnest(string_to_array(%s, ',')) AS k(key) CROSS JOIN LATERAL ("
-            f"SELECT x.{column} AS key, x.school_id, x.student_uuid, x.id_hash"
-            f" FROM public.student_index_indexentry x WHERE x.{column} = k.key OFFSET 0) e"
+            "SELECT x.school_id, x.student_uuid, x.id_hash"
+            f" FROM public.student_index_indexentry x WHERE x.{column} = k.key::uuid OFFSET 0) e"
         )
         # In key order: consecutive probes then walk the hash index's leaf pages in
         # sequence instead of jumping to a random page each (fewer pages to fetch when
@@ -237,7 +237,8 @@ def duplicates_find(
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
     hits: dict[tuple[int, uuid.UUID], Hit] = {}
-    for rule, key, school_id, other_uuid, other_id_hash in rows:
+    for rule, key, school_id, other_uuid, other_uuid_hash in rows:
+        other_id_hash = other_uuid_hash.hex if other_uuid_hash is not None else ""
         for i in by_rule[rule][key]:
             if exclude[i] == other_uuid:
                 continue
