@@ -204,3 +204,51 @@ def test_refused_uploads_leave_no_trace(world: World, name: str, data: bytes, me
     assert Job.objects.count() == jobs
     with school_context(world.a.schema):
         assert ImportBatch.objects.count() == 0
+
+
+def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.actor import Actor
+    from tenant_apps.registry import imports
+    from tenant_apps.registry.tasks import import_validate_task
+
+    # given: 300 rows with a bad row at each end of the file and an in-file duplicate
+    # across the split, so every kind of finding lands in both processes' shares
+    rows = [valid_row(seq=BASE + 3000 + i) for i in range(300)]
+    rows[0]["ethnicity"] = "汉"
+    rows[299]["phone"] = "12345"
+    rows[250] = dict(rows[10])
+    data = _workbook(rows)
+    monkeypatch.setattr(import_validate_task, "delay", lambda *args: None)
+    shares: list[int] = []
+    fork_map = imports.fork_map
+
+    def spy(work, parts):  # type: ignore[no-untyped-def]
+        shares.append(len(parts))
+        return fork_map(work, parts)
+
+    monkeypatch.setattr(imports, "fork_map", spy)
+    outcomes = []
+    with school_context(world.a.schema):
+        actor = Actor(username="registrar", name="学籍员", schema=world.a.schema)
+        for threshold in (10**6, 100):
+            monkeypatch.setattr(imports, "PARALLEL_MIN_ROWS", threshold)
+            batch = imports.import_start(filename="p.xlsx", data=data, actor=actor, owner_id=1)
+            done = imports.import_validate(batch_id=str(batch.id))
+            with default_storage.open(done.payload_key, "rb") as f:
+                pending = imports._payload_load(f.read())
+            outcomes.append((done.counts, done.errors, done.duplicates, pending))
+    connection.set_schema_to_public()
+
+    assert shares == [1, 2]
+    (counts1, errors1, dups1, pending1), (counts2, errors2, dups2, pending2) = outcomes
+    assert counts1 == counts2
+    assert counts2["invalid"] == 3
+    assert counts2["valid"] == 297
+    assert errors1 == errors2
+    assert dups1 == dups2
+    assert pending1.rows.row_no == pending2.rows.row_no
+    assert pending1.rows.keys() == pending2.rows.keys()
+    assert pending1.rows.members == pending2.rows.members
+    assert pending1.classes == pending2.classes

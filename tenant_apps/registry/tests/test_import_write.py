@@ -76,6 +76,24 @@ def test_pending_rows_round_trip(school_a: World) -> None:
     assert sorted(back.suspected) == [0, 7, 14]
 
 
+def test_pending_rows_from_two_processes_drop_the_skipped_ones(school_a: World) -> None:
+    # given: the two processes' packed shares, rows 3 and 5 (positions 1 and 3 of the
+    # whole) found to be duplicates after packing, and look-alikes of positions 2 and 3
+    whole = _prepared(_pending(6))
+    first, second = whole.rows.take([0, 1, 2]), whole.rows.take([3, 4, 5])
+    raw = imports._payload_pack(
+        blobs=[imports._rows_blob(first), imports._rows_blob(second)],
+        skip=[1, 3],
+        suspected={2: [{"name": "张*"}], 3: [{"name": "李*"}]},
+        classes=whole.classes,
+    )
+
+    back = imports._payload_load(raw)
+
+    assert back.rows == whole.rows.take([0, 2, 4, 5])
+    assert back.suspected == {1: [{"name": "张*"}]}  # position 2 is now 1; 3 is gone
+
+
 def test_tampered_pending_rows_are_refused_not_unpickled(school_a: World) -> None:
     raw = imports._payload_dump(_prepared(_pending(3)))
     body_at = len(imports.PAYLOAD_MAGIC) + 32
