@@ -386,9 +386,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         if other is None:
             continue
         same_school_twin = (
-            h.school_id == school_id
-            and h.rule == "name_sex_birth"
-            and not keys[h.position].id_hash
+            h.school_id == school_id and h.rule == "name_sex_birth" and not keys[h.position].id_hash
         )
         if h.kind == "duplicate" or same_school_twin:
             blocked.setdefault(

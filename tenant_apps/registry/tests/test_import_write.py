@@ -261,3 +261,24 @@ def test_a_class_changed_since_the_dry_run_is_refused_by_row(school_a: World) ->
 
     assert caught.value.message.startswith("第2行：班级")
     assert Student.objects.count() == before
+
+
+def test_a_row_built_unlike_apply_stops_the_import(
+    school_a: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the single-entry rule changes (here: a nickname column) and the import's
+    # column plan does not follow
+    apply = services._apply
+
+    def changed_apply(student: Student, data: dict[str, Any], classes: dict[str, int]) -> None:
+        apply(student, data, classes)
+        student.former_name = "改过"
+
+    monkeypatch.setattr(bulkwrite, "_apply", changed_apply)
+    rows = _pending(3)
+    before = Student.objects.count()
+
+    with pytest.raises(RuntimeError, match="differs from what _apply makes"):
+        imports.students_create_bulk(rows=rows, actor=_actor(school_a))
+
+    assert Student.objects.count() == before
