@@ -80,3 +80,24 @@ def test_the_nightly_grouping_counts_a_missing_id_as_a_difference(world: World) 
     flags = {f.student_uuid: f for f in duplicate_flags(school_ids=[world.b.id])}
 
     assert flags[twin.student_uuid].kind == "suspected"
+
+
+@pytest.mark.parametrize("key", ["short key", "k" * 64, "长" * 40])  # under, at, over a block
+def test_digest_is_hmac_sha256_under_the_configured_key(
+    key: str, settings: pytest.FixtureRequest
+) -> None:
+    import hashlib
+    import hmac
+
+    from shared_apps.student_index import keys
+
+    settings.STUDENT_INDEX_HMAC_KEY = key  # type: ignore[attr-defined]
+    keys._key.cache_clear()
+    keys._keyed.cache_clear()
+    try:
+        for value in ("id:430181201803010016", "nsb:张三|1|20180301", ""):
+            want = hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
+            assert keys.digest(value) == want
+    finally:
+        keys._key.cache_clear()
+        keys._keyed.cache_clear()
