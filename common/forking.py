@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import queue
 import signal
 import tempfile
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -36,10 +38,68 @@ def fork_available() -> bool:
     return hasattr(os, "fork")
 
 
-def fork_map(work: Callable[[T], R], shares: Sequence[T]) -> list[R]:
+class Stream:
+    """Messages from the forked children to the parent while they are still working (the
+    import's child sends its identity keys as it goes, so the parent can check them
+    against the index before the child is done).
+
+    Give it to fork_map. A child calls send(); the parent iterates over the stream from
+    its own share, which yields each message as it arrives and ends once every child
+    has finished. A reader thread empties the pipe all along, so a child never waits for
+    the parent, whatever the parent is doing.
+    """
+
+    _END = object()
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        self._out: Any = None
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def send(self, message: object) -> None:
+        """From a child: hand `message` (picklable) to the parent."""
+        if self._out is None:
+            self._out = os.fdopen(self._write, "wb")
+        pickle.dump(message, self._out, protocol=pickle.HIGHEST_PROTOCOL)
+        self._out.flush()
+
+    def __iter__(self) -> Iterator[Any]:
+        """In the parent: the children's messages in order, until they are all done."""
+        while (message := self._queue.get()) is not self._END:
+            yield message
+
+    def _in_child(self) -> None:  # pragma: no cover - runs in the child
+        os.close(self._read)
+
+    def _child_done(self) -> None:  # pragma: no cover - runs in the child
+        if self._out is not None:
+            self._out.close()
+        else:
+            os.close(self._write)
+
+    def _in_parent(self) -> None:
+        os.close(self._write)  # or the pipe would never end
+        source = os.fdopen(self._read, "rb")
+
+        def read() -> None:
+            with source:
+                while True:
+                    try:
+                        self._queue.put(pickle.load(source))  # noqa: S301 - our child's
+                    except (EOFError, pickle.UnpicklingError, OSError):
+                        break
+            self._queue.put(self._END)
+
+        threading.Thread(target=read, name="fork-stream", daemon=True).start()
+
+
+def fork_map(
+    work: Callable[[T], R], shares: Sequence[T], *, stream: Stream | None = None
+) -> list[R]:
     """[work(s) for s in shares], the first share in this process and each of the others
     in a forked child, all at once. Results come back in order. With one share, or where
-    fork does not exist, everything runs here."""
+    fork does not exist, everything runs here (and `stream`, if given, carries nothing:
+    don't iterate it then)."""
     if len(shares) <= 1 or not fork_available():
         return [work(s) for s in shares]
     children: list[tuple[int, Any]] = []
@@ -51,8 +111,10 @@ def fork_map(work: Callable[[T], R], shares: Sequence[T]) -> list[R]:
             out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child, which never returns
-                _child(work, share, out)
+                _child(work, share, out, stream)
             children.append((pid, out))
+        if stream is not None:
+            stream._in_parent()
         results = [work(shares[0])]
         for pid, out in children:
             done.add(pid)
@@ -68,15 +130,21 @@ def fork_map(work: Callable[[T], R], shares: Sequence[T]) -> list[R]:
             out.close()
 
 
-def _child(work: Callable[[T], R], share: T, out: Any) -> None:  # pragma: no cover
+def _child(  # pragma: no cover - runs in the child
+    work: Callable[[T], R], share: T, out: Any, stream: Stream | None
+) -> None:
     code = 0
     try:
         _detach_databases()
+        if stream is not None:
+            stream._in_child()
         try:
             payload: tuple[str, Any] = ("ok", work(share))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             payload = ("error", _picklable(exc))
             code = 1
+        if stream is not None:
+            stream._child_done()
         pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
     except BaseException:  # noqa: BLE001 - even a failed hand-over must not return

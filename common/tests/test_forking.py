@@ -8,7 +8,7 @@ import os
 import pytest
 from django.db import connection
 
-from common.forking import ChildFailed, fork_map
+from common.forking import ChildFailed, Stream, fork_map
 
 
 def _square_with_pid(x: int) -> tuple[int, int]:
@@ -63,3 +63,22 @@ def test_the_child_leaves_the_parents_session_alone() -> None:
     with connection.cursor() as cursor:  # the parent's session is still the same one
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone() == (backend,)
+
+
+def test_a_stream_carries_a_childs_messages_while_it_works() -> None:
+    stream = Stream()
+
+    def work(share: int) -> list[object]:
+        if share == 0:  # the parent: reads until the child is done
+            return list(stream)
+        for i in range(3):
+            stream.send(("piece", i, "x" * 200_000))  # more than a pipe holds at once
+        return []
+
+    got, _ = fork_map(work, [0, 1], stream=stream)
+
+    assert [(kind, i, len(text)) for kind, i, text in got] == [
+        ("piece", 0, 200_000),
+        ("piece", 1, 200_000),
+        ("piece", 2, 200_000),
+    ]

@@ -36,7 +36,7 @@ from django.utils.crypto import salted_hmac
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from common.forking import fork_available, fork_map
+from common.forking import Stream, fork_available, fork_map
 from shared_apps.student_index.keys import IdentityKeys
 from shared_apps.student_index.services import Hit, duplicates_find
 from tenant_apps.registry.bulkwrite import Prepared, Preparer, prepare, prepared_write
@@ -267,10 +267,18 @@ class _Part:
     hits: list[Hit] | None = None  # 查重 of `keys`, when made in the parent already
 
 
-# The parent's share is a little smaller than the child's: it also runs its share's 查重
-# (about a tenth of the per-row time) while the child is still busy, so both are done at
-# about the same moment and only the child's 查重 is left to wait for.
-PARENT_SHARE = 0.46
+# The child sends its identity keys every KEYS_CHUNK valid rows; the parent, once its own
+# share is done, checks its keys and then the child's as they come (查重 is about a
+# seventh of a row's cost, in PostgreSQL), so its share is the smaller one: both are done
+# at about the same moment, and only the child's last chunk is left to check.
+PARENT_SHARE = 0.43
+KEYS_CHUNK = 4000
+
+
+def _key_tuples(rows: Prepared, start: int) -> list[tuple[str, str, str]]:
+    """The identity keys of rows[start:], as plain tuples (cheap to send)."""
+    ids, names, pinyins = rows.id_hash[start:], rows.name_hash[start:], rows.pinyin_hash[start:]
+    return list(zip(ids, names, pinyins, strict=True))
 
 
 def _shares(n: int) -> list[tuple[int, int]]:
@@ -320,11 +328,16 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     # Progress is reported by this process only, for its own share.
     span = max(shares[0][1] - shares[0][0], 1)
 
+    stream = Stream()
+    streamed: list[Hit] = []  # 查重 of the child's keys, made here while it works
+    streamed_count = [0]
+
     def work(share: tuple[int, int]) -> _Part:
         start, stop = share
         here = start == 0  # fork_map runs the first share in this process
         rows = Prepared()
         errors: list[dict[str, Any]] = []
+        sent = 0
         n = 0
         for n, (row_no, raw) in enumerate(sheet.records(start, stop), 1):
             result = validator.validate(raw)
@@ -342,15 +355,26 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
                 )
             else:
                 preparer.add(rows, row_no, result.data, keys_of(result.data))
+                if not here and len(rows) - sent == KEYS_CHUNK:
+                    stream.send((sent, _key_tuples(rows, sent)))
+                    sent = len(rows)
             if here and n % 5000 == 0:
                 report(10 + 60 * n // span, f"已校验约 {n * len(shares)} 行")
+        if not here and len(rows) > sent:
+            stream.send((sent, _key_tuples(rows, sent)))
         part = _Part(n, errors, rows.row_no, rows.keys(), rows.class_no, _rows_blob(rows))
         if here and len(shares) > 1:
             report(70, "正在查重……")
             part.hits = duplicates_find(part.keys)
+            for offset, chunk in stream:
+                found = duplicates_find([IdentityKeys(*k) for k in chunk])
+                streamed.extend(dataclasses.replace(h, position=h.position + offset) for h in found)
+                streamed_count[0] += len(chunk)
         return part
 
-    parts = fork_map(work, shares)
+    parts = fork_map(work, shares, stream=stream)
+    if len(parts) > 1 and streamed_count[0] == len(parts[1].keys):
+        parts[1].hits = streamed
     sheet.grid = []  # the raw cells are no longer needed
     report(75, "正在汇总查重结果……")
     row_nos: list[int] = []

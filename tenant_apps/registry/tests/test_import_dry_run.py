@@ -224,11 +224,20 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
     shares: list[int] = []
     fork_map = imports.fork_map
 
-    def spy(work, parts):  # type: ignore[no-untyped-def]
+    def spy(work, parts, **kwargs):  # type: ignore[no-untyped-def]
         shares.append(len(parts))
-        return fork_map(work, parts)
+        return fork_map(work, parts, **kwargs)
 
     monkeypatch.setattr(imports, "fork_map", spy)
+    monkeypatch.setattr(imports, "KEYS_CHUNK", 40)  # the child's keys come in pieces
+    asked: list[int] = []
+    duplicates_find = imports.duplicates_find
+
+    def asking(keys, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(len(keys))  # in this process only
+        return duplicates_find(keys, **kwargs)
+
+    monkeypatch.setattr(imports, "duplicates_find", asking)
     outcomes = []
     with school_context(world.a.schema):
         actor = Actor(username="registrar", name="学籍员", schema=world.a.schema)
@@ -242,6 +251,10 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
     connection.set_schema_to_public()
 
     assert shares == [1, 2]
+    # one process: one 查重 of the 298 valid rows; two: the parent's share (129 rows, one
+    # of them invalid), then the child's 170 keys as they came, 40 at a time (the in-file
+    # copy is found among the valid rows, after 查重)
+    assert asked == [298, 128, 40, 40, 40, 40, 10]
     (counts1, errors1, dups1, pending1), (counts2, errors2, dups2, pending2) = outcomes
     assert counts1 == counts2
     assert counts2["invalid"] == 3
