@@ -230,6 +230,7 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
 
     monkeypatch.setattr(imports, "fork_map", spy)
     monkeypatch.setattr(imports, "KEYS_CHUNK", 40)  # the child's keys come in pieces
+    monkeypatch.setattr(imports, "PARENT_SHARE", 0.43)  # rows 2-130 here, 131-301 there
     asked: list[int] = []
     duplicates_find = imports.duplicates_find
 
