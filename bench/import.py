@@ -32,9 +32,11 @@ Measures (seconds, median of --reps where repeated):
   * identity keys of the valid rows (HMAC + pinyin, pinyin cache cleared first) and one
     set-based duplicates_find over them (EXPLAIN ANALYZE kept in bench/out/);
   * the write, students_create_bulk, inside a transaction that is rolled back;
-  * end to end: import_start (sniff + store; the Celery hand-off is captured instead of
-    sent) + import_validate + import_confirm, caches cleared first, the way the worker
-    and the confirm request call them; the progress callback splits it into stages;
+  * end to end, --reps times (school A emptied and vacuumed in between; the median run
+    is reported): import_start (sniff + store; the Celery hand-off is captured instead
+    of sent) + import_validate + import_confirm, caches cleared first, the way the worker
+    and the confirm request call them, after the script has let go of the rows its own
+    stage measurements held; the progress callback splits it into stages;
   * import_annotate, the annotated workbook, off the critical path (when it exists);
   * duplicates_find for one student, 200 calls: median and p95.
 
