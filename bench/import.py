@@ -1094,9 +1094,6 @@ def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
     from django.conf import settings
     from django.db import connection
 
-    from tenant_apps.registry.models import ImportBatch, Student
-    from tenants.context import school_context
-
     assert not settings.USE_S3, "the benchmark uses the local file-system storage"
     setup: dict[str, float] = {}
     with timed("setup_platform", setup):
@@ -1116,14 +1113,7 @@ def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
         with timed("index fill", setup):
             index_fill(indexed)
     # A reused database keeps school A's import of the previous run: start empty again.
-    from shared_apps.student_index.models import IndexEntry
-
-    with school_context(a.schema):
-        Student.objects.all().delete()
-        ImportBatch.objects.all().delete()
-    IndexEntry.objects.filter(school_id=a.id).delete()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE public.student_index_indexentry")
+    school_a_empty(a)
     indexed_now = index_count() - len(plan.elsewhere_same_id) - len(plan.elsewhere_similar)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE public.student_index_indexentry")
