@@ -16,6 +16,7 @@ and raised again in the parent.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import queue
@@ -26,6 +27,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -55,9 +57,13 @@ class Stream:
         self._read, self._write = os.pipe()
         self._out: Any = None
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._owner = os.getpid()
 
     def send(self, message: object) -> None:
-        """From a child: hand `message` (picklable) to the parent."""
+        """From a child: hand `message` (picklable) to the parent. In the parent itself (a
+        share run here because fork failed) there is nobody to tell: nothing is sent."""
+        if os.getpid() == self._owner:
+            return
         if self._out is None:
             self._out = os.fdopen(self._write, "wb")
         pickle.dump(message, self._out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -97,31 +103,42 @@ def fork_map(
     work: Callable[[T], R], shares: Sequence[T], *, stream: Stream | None = None
 ) -> list[R]:
     """[work(s) for s in shares], the first share in this process and each of the others
-    in a forked child, all at once. Results come back in order. With one share, or where
-    fork does not exist, everything runs here (and `stream`, if given, carries nothing:
-    don't iterate it then)."""
+    in a forked child, all at once. Results come back in order. With one share, where
+    fork does not exist, or for a share whose fork fails, the work runs here, one share
+    after the other; `stream` then carries nothing from it (iterating it ends at once)."""
     if len(shares) <= 1 or not fork_available():
+        if stream is not None:
+            stream._in_parent()
         return [work(s) for s in shares]
-    children: list[tuple[int, Any]] = []
+    children: list[tuple[int, Any, int]] = []  # pid, result file, share index
     done: set[int] = set()
     try:
-        for share in shares[1:]:
+        local: list[int] = []  # shares that could not get a process of their own
+        for index in range(1, len(shares)):
             # Opened before the fork: parent and child share the file, the child writes,
             # the parent reads after the child has exited (nothing else touches it).
             out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): slower, not lost
+                logger.warning("fork failed (%s): running share %d in this process", exc, index)
+                out.close()
+                local.append(index)
+                continue
             if pid == 0:  # pragma: no cover - runs in the child, which never returns
-                _child(work, share, out, stream)
-            children.append((pid, out))
+                _child(work, shares[index], out, stream)
+            children.append((pid, out, index))
         if stream is not None:
             stream._in_parent()
-        results = [work(shares[0])]
-        for pid, out in children:
+        results: dict[int, R] = {0: work(shares[0])}
+        for pid, out, index in children:
             done.add(pid)
-            results.append(_collect(pid, out))
-        return results
+            results[index] = _collect(pid, out)
+        for index in local:
+            results[index] = work(shares[index])
+        return [results[i] for i in range(len(shares))]
     finally:
-        for pid, out in children:
+        for pid, out, _ in children:
             if pid not in done:  # this process's share failed: the rest is moot
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

@@ -82,3 +82,23 @@ def test_a_stream_carries_a_childs_messages_while_it_works() -> None:
         ("piece", 1, 200_000),
         ("piece", 2, 200_000),
     ]
+
+
+def test_a_share_whose_fork_fails_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import common.forking as forking
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(forking.os, "fork", no_fork)
+    stream = Stream()
+
+    def work(share: int) -> tuple[int, int, list[object]]:
+        if share == 0:
+            return share, os.getpid(), list(stream)  # ends: nobody else is writing
+        stream.send("lost")  # nobody to tell: the share runs in the parent
+        return share * 10, os.getpid(), []
+
+    results = fork_map(work, [0, 1, 2], stream=stream)
+
+    assert results == [(0, os.getpid(), []), (10, os.getpid(), []), (20, os.getpid(), [])]

@@ -206,9 +206,14 @@ def test_refused_uploads_leave_no_trace(world: World, name: str, data: bytes, me
         assert ImportBatch.objects.count() == 0
 
 
+def _no_fork() -> int:
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
 def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from common import forking
     from common.actor import Actor
     from tenant_apps.registry import imports
     from tenant_apps.registry.tasks import import_validate_task
@@ -242,8 +247,10 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
     outcomes = []
     with school_context(world.a.schema):
         actor = Actor(username="registrar", name="学籍员", schema=world.a.schema)
-        for threshold in (10**6, 100):
+        for threshold, can_fork in ((10**6, True), (100, True), (100, False)):
             monkeypatch.setattr(imports, "PARALLEL_MIN_ROWS", threshold)
+            if not can_fork:  # no process to be had: the child's share runs here
+                monkeypatch.setattr(forking.os, "fork", _no_fork)
             batch = imports.import_start(filename="p.xlsx", data=data, actor=actor, owner_id=1)
             done = imports.import_validate(batch_id=str(batch.id))
             with default_storage.open(done.payload_key, "rb") as f:
@@ -251,12 +258,15 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
             outcomes.append((done.counts, done.errors, done.duplicates, pending))
     connection.set_schema_to_public()
 
-    assert shares == [1, 2]
+    assert shares == [1, 2, 2]
     # one process: one 查重 of the 298 valid rows; two: the parent's share (129 rows, one
     # of them invalid), then the child's 170 keys as they came, 40 at a time (the in-file
     # copy is found among the valid rows, after 查重)
-    assert asked == [298, 128, 40, 40, 40, 40, 10]
-    (counts1, errors1, dups1, pending1), (counts2, errors2, dups2, pending2) = outcomes
+    assert asked[:7] == [298, 128, 40, 40, 40, 40, 10]
+    assert asked[7:] == [128, 170]  # without a child: both shares checked here, whole
+    assert outcomes[2][:3] == outcomes[1][:3]
+    assert outcomes[2][3].rows.keys() == outcomes[1][3].rows.keys()
+    (counts1, errors1, dups1, pending1), (counts2, errors2, dups2, pending2) = outcomes[:2]
     assert counts1 == counts2
     assert counts2["invalid"] == 3
     assert counts2["valid"] == 297
