@@ -296,7 +296,8 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     From PARALLEL_MIN_ROWS rows on, the rows are split between this process and a forked
     one (common.forking): conversion, validation, identity keys and the rows' COPY text
     (bulkwrite.Prepared) are pure Python per row, and a second core halves them. This
-    process's share is checked against the index while the other is still working.
+    process checks its own share against the index, then the other's identity keys as
+    the other sends them (common.forking.Stream), while that one is still working.
 
     The annotated workbook is not made here: it costs more than all of the above on a
     big file, so `import_annotate` makes it afterwards (the task registry.import_annotate,
