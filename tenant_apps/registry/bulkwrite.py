@@ -9,9 +9,10 @@ drawn from the table's sequence, the temporary L number, the audit state (问题
 查重 found a suspected twin) and the time stamps. So the confirmation's Python is a few
 string joins per row and the rest is PostgreSQL (bench/RESULTS.md).
 
-The text is made by `_apply`, `_member_rows` and `index_record`'s rule, the same code the
-single-entry path uses; tests and bench/import.py compare what lands in the tables with
-what the ORM path writes.
+The values follow the single-entry path's rules: a column plan read off `_apply` (and
+checked against `_apply` and `index_record` on every 50th row, stopping the import on any
+difference), and `_member_rows` as `services._members` does it; tests and
+bench/import.py compare what lands in the tables with what the ORM path writes.
 """
 
 from __future__ import annotations
