@@ -25,6 +25,7 @@ from common.views import right_required
 from shared_apps.transfers import documents, transfer
 from shared_apps.transfers.models import Case, CaseKind, CaseState
 from shared_apps.transfers.selectors import (
+    actor_labels,
     case_for_region,
     case_for_school,
     case_is_overdue,
@@ -70,10 +71,13 @@ def _pdf(data: bytes, filename: str) -> HttpResponse:
 def _case_context(request: HttpRequest, case: Case, *, can_decide: bool) -> dict[str, Any]:
     today = timezone.localdate()
     evidence = transfer.evidence_url(case) if case.payload.get("evidence_key") else None
+    history = list(case.steps.all())
+    who = actor_labels([case.created_by, *(h.actor for h in history)])
     return {
         "case": case,
+        "applicant": who[case.created_by],
         "steps": case_steps_view(case),
-        "history": list(case.steps.all()),
+        "history": [(h, who[h.actor]) for h in history],
         "lines": case_detail_lines(case),
         "summary": case.summary,
         "overdue": case_is_overdue(case, today),

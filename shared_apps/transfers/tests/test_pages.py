@@ -115,6 +115,13 @@ def test_transfer_through_the_pages(public: None, world: object) -> None:
     results = bureau.get("/bureau/cases/?waiting=0").content.decode()
     assert "批量审核结果" in results
     assert case.number in results
+    # Who applied and who decided, as people read it (not username@schema).
+    page = bureau.get(f"/bureau/cases/{case.pk}/").content.decode()
+    connection.set_schema_to_public()
+    assert f"{world.a.name} · registrar" in page
+    assert f"{world.b.name} · approver" in page
+    assert "教育局/平台 · liuyang" in page
+    assert f"@{world.a.schema}" not in page
     # Letters print on both hosts.
     for client, url in (
         (registrar, f"/transfers/cases/{case.pk}/letter/"),
