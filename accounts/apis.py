@@ -132,7 +132,9 @@ class ReauthApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = password_confirm(user=request.user, password=data.validated_data["password"])
+        result = password_confirm(
+            user=request.user, password=data.validated_data["password"], request=request
+        )
         if not result.ok:
             code = LOGIN_ERROR_CODES.get(result.status, "password")
             raise ApplicationError(result.message, code=code)

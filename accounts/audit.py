@@ -289,12 +289,11 @@ def on_user_login_failed(
     # A name that is no account is recorded as tried (nobody is created); the flag is set
     # by accounts.services.login_attempt so that the log tells guessing from typos.
     unknown = request is not None and getattr(_http(request), "_login_unknown_user", False)
-    audit_record_safely(
-        request=request,
-        actor=username,
-        action=LOGIN_FAILED,
-        after={"unknown_user": True} if unknown else None,
-    )
+    # A wrong password when a signed-in user confirms a sensitive action
+    # (accounts.services.password_confirm): the same failure, told apart in the log.
+    reauth = request is not None and getattr(_http(request), "_login_reauth", False)
+    after = {"unknown_user": True} if unknown else {"reauth": True} if reauth else None
+    audit_record_safely(request=request, actor=username, action=LOGIN_FAILED, after=after)
 
 
 # -- retention -------------------------------------------------------------------------

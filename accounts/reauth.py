@@ -94,6 +94,7 @@ def reauth_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
                 result = password_confirm(
                     user=request.user,  # type: ignore[arg-type]
                     password=form.cleaned_data["password"],
+                    request=request,
                 )
                 if result.ok:
                     reauth_mark(request)

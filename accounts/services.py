@@ -333,11 +333,14 @@ def login_second_factor(*, request: HttpRequest | None, user_id: int, code: str)
     return _second_factor(request, user, code)
 
 
-def password_confirm(*, user: User, password: str) -> LoginResult:
+def password_confirm(
+    *, user: User, password: str, request: HttpRequest | None = None
+) -> LoginResult:
     """Step-up re-authentication: the signed-in user enters the password again.
 
     Wrong passwords count toward the lockout, so a borrowed session cannot be used to
-    guess the password."""
+    guess the password, and each is audited as login.failed marked as a
+    re-authentication (`request` gives the entry its host, address and session)."""
     current = User.objects.filter(pk=user.pk).first()
     if current is None or not current.is_active:
         return _refused(LoginStatus.INACTIVE, MSG_INACTIVE)
@@ -345,6 +348,10 @@ def password_confirm(*, user: User, password: str) -> LoginResult:
     if until is not None:
         return _locked(until)
     if not current.check_password(password):
+        if request is not None:
+            # Read by the audit entry (accounts.audit.on_user_login_failed).
+            getattr(request, "_request", request)._login_reauth = True
+        _failure_signal(request, current.username)
         until = login_failure_record(user_id=user.pk)
         if until is not None:
             return _locked(until)

@@ -361,7 +361,11 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
     target = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = ReauthForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        result = password_confirm(user=request.user, password=form.cleaned_data["password"])  # type: ignore[arg-type]
+        result = password_confirm(
+            user=request.user,  # type: ignore[arg-type]
+            password=form.cleaned_data["password"],
+            request=request,
+        )
         if result.ok:
             reauth_mark(request)
             return redirect(target)
@@ -391,7 +395,9 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
     if action == "disable" and user.totp_enabled:
         disable_form = TotpDisableForm(request.POST)
         if disable_form.is_valid():
-            result = password_confirm(user=user, password=disable_form.cleaned_data["password"])
+            result = password_confirm(
+                user=user, password=disable_form.cleaned_data["password"], request=request
+            )
             if result.ok:
                 totp_disable(user=user)
                 messages.success(request, _("两步验证已关闭。"))

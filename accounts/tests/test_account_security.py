@@ -595,6 +595,37 @@ def test_export_needs_the_password_again(world: World) -> None:
     assert evil["Location"] == "/"
 
 
+def test_a_wrong_password_when_confirming_is_audited_as_a_failed_login(world: World) -> None:
+    """Re-authentication failures are password guesses like any other: audited as
+    login.failed (marked as a re-authentication) from the page, the guard and the API."""
+    from accounts.models import AuditEntry, User
+
+    registrar = login(world.a.host, "registrar")
+    with school_context(world.a.schema):
+        last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        failed_before = User.objects.get(username="registrar").failed_logins
+    connection.set_schema_to_public()
+
+    page = registrar.post("/accounts/reauth/", {"password": WRONG, "next": "/"})
+    connection.set_schema_to_public()
+    api = registrar.post("/api/v1/auth/reauth/", {"password": WRONG}, "application/json")
+    connection.set_schema_to_public()
+
+    assert page.status_code == 200
+    assert api.status_code == 400
+    with school_context(world.a.schema):
+        entries = list(
+            AuditEntry.objects.filter(id__gt=last, action="login.failed").order_by("id").values()
+        )
+        failed_after = User.objects.get(username="registrar").failed_logins
+    connection.set_schema_to_public()
+    assert [(e["username"], e["school"], e["after"]) for e in entries] == [
+        ("registrar", world.a.schema, {"reauth": True}),
+        ("registrar", world.a.schema, {"reauth": True}),
+    ]
+    assert failed_after == failed_before + 2  # and they count toward the lock
+
+
 def test_token_clients_reauthenticate_through_the_api(world: World) -> None:
     from django.core.cache import cache
 
