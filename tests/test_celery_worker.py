@@ -100,3 +100,61 @@ def test_fan_out_reaches_each_serving_school_once(live_db: World, worker: None) 
         time.sleep(0.2)
     assert SchoolStats.objects.filter(school__in=School.objects.serving()).count() == serving
     assert not SchoolStats.objects.filter(school__schema_name=settings.TENANT_BASE_SCHEMA).exists()
+
+
+def test_the_worker_runs_a_two_process_dry_run(
+    live_db: World, worker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's dry run forks from inside the real worker (a thread of this process
+    beside the live server's), streams the child's keys back and reports exactly."""
+    import time
+
+    from common.actor import Actor
+    from shared_apps.jobs.models import Job
+    from tenant_apps.registry import imports
+    from tenant_apps.registry.models import ImportBatch
+    from tenant_apps.registry.tests.factories import valid_row
+    from tenant_apps.registry.tests.test_import_dry_run import _workbook
+
+    monkeypatch.setattr(imports, "PARALLEL_MIN_ROWS", 100)
+    monkeypatch.setattr(imports, "KEYS_CHUNK", 30)
+    forks: list[int] = []
+    fork_map = imports.fork_map
+
+    def counting(work, shares, **kwargs):  # type: ignore[no-untyped-def]
+        forks.append(len(shares))
+        return fork_map(work, shares, **kwargs)
+
+    monkeypatch.setattr(imports, "fork_map", counting)
+    rows = [valid_row(seq=9300 + i) for i in range(240)]
+    rows[7]["ethnicity"] = "汉"
+    rows[200]["phone"] = "12345"
+    try:
+        with school_context(live_db.a.schema):
+            batch = imports.import_start(
+                filename="w.xlsx",
+                data=_workbook(rows),
+                actor=Actor("registrar", "学籍员", live_db.a.schema),
+                owner_id=1,
+            )  # committed: the worker is sent the task on commit
+        deadline = time.monotonic() + 60
+        state = ""
+        while time.monotonic() < deadline:
+            with school_context(live_db.a.schema):
+                state = ImportBatch.objects.get(pk=batch.pk).state
+            if state != ImportBatch.State.VALIDATING:
+                break
+            time.sleep(0.2)
+        with school_context(live_db.a.schema):
+            done = ImportBatch.objects.get(pk=batch.pk)
+        assert done.state == ImportBatch.State.READY, state
+        assert forks == [2]
+        assert done.counts["total"] == 240
+        assert done.counts["valid"] == 238
+        assert sorted(e["row"] for e in done.errors) == [9, 202]
+    finally:
+        with school_context(live_db.a.schema):
+            for b in ImportBatch.objects.all():
+                Job.objects.filter(pk=b.job_id).delete()
+                b.delete()
+        connection.set_schema_to_public()
