@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import connection, transaction
-from django.utils import timezone
 from psycopg import sql
 
-from common.copytext import copy_line, copy_lines
+from common.copytext import copy_lines
 from shared_apps.student_index.keys import IdentityKeys
 from shared_apps.student_index.models import IndexEntry, NumberSequence
 
@@ -64,7 +63,6 @@ UPDATE_FIELDS = [
     "has_problem",
 ]
 BATCH_SIZE = 5000  # 11 columns a row: well under PostgreSQL's 65,535 parameters per statement
-COPY_MIN_ROWS = 500  # below this, a plain INSERT costs no more than setting up a COPY
 JIT_OFF_ABOVE = 1000  # candidates; see duplicates_find
 
 
@@ -77,20 +75,6 @@ def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
         unique_fields=["student_uuid"],
         update_fields=UPDATE_FIELDS,
     )
-
-
-def index_insert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
-    """Entries for students that have none yet (a bulk import), written with COPY.
-
-    Call inside the transaction that writes the students. Unlike index_upsert, an entry
-    that exists already is an error (the unique student_uuid aborts the transaction).
-    """
-    if len(records) < COPY_MIN_ROWS:
-        IndexEntry.objects.bulk_create([_entry(school_id, r) for r in records])
-        return
-    now = timezone.now()
-    ordered = sorted(records, key=lambda r: r.keys.name_hash)
-    index_copy_prepared(lines=(index_line(school_id, r, now) for r in ordered))
 
 
 # What a bulk writer can know of an entry before it is written, in COPY order; the rest
@@ -129,13 +113,6 @@ def index_prepared_values(r: IndexRecord) -> list[object]:
         r.ethnicity,
         r.status,
     ]
-
-
-def index_line(school_id: int, r: IndexRecord, now: object) -> str:
-    """One entry as a COPY text line in INDEX_LINE_COLUMNS order."""
-    return (
-        copy_line([r.audit_state, r.has_problem, now, school_id, *index_prepared_values(r)]) + "\n"
-    )
 
 
 def index_copy_prepared(*, lines: Iterable[str]) -> None:

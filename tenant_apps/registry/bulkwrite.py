@@ -100,20 +100,11 @@ class Prepared:
 
     def take(self, positions: Sequence[int]) -> Prepared:
         """The rows at `positions`, in that order."""
-        if len(positions) == len(self) and list(positions) == list(range(len(self))):
+        if list(positions) == list(range(len(self))):
             return self
-        pick = operator.itemgetter(*positions) if positions else None
-        out = Prepared()
-        for f in fields(self):
-            values = getattr(self, f.name)
-            if pick is None:
-                chosen: list[Any] = []
-            elif len(positions) == 1:
-                chosen = [pick(values)]
-            else:
-                chosen = list(pick(values))
-            setattr(out, f.name, chosen)
-        return out
+        return Prepared(
+            **{f.name: [getattr(self, f.name)[i] for i in positions] for f in fields(self)}
+        )
 
     def as_state(self) -> dict[str, list[Any]]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -136,9 +127,9 @@ class Preparer:
 
     RECORD_CHECK_EVERY = 50
 
-    def __init__(self, classes: dict[str, int] | None = None) -> None:
-        self.classes = class_map() if classes is None else classes
+    def __init__(self) -> None:
         self.class_by_id = {c.pk: c for c in SchoolClass.objects.all()}
+        self.classes = {c.class_no: c.pk for c in self.class_by_id.values()}  # = class_map()
         model_fields = Student._meta.concrete_fields
         late = set(STUDENT_LATE_COLUMNS)
         attnames = [f.attname for f in model_fields if f.column not in late]

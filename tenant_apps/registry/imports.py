@@ -42,7 +42,7 @@ from shared_apps.student_index.services import Hit, duplicates_find
 from tenant_apps.registry.bulkwrite import Prepared, Preparer, prepare, prepared_write
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
 from tenant_apps.registry.models import ImportBatch
-from tenant_apps.registry.services import class_map, current_school, keys_of, masked_for_hits
+from tenant_apps.registry.services import current_school, keys_of, masked_for_hits
 
 Progress = Callable[[int, str], None]
 MSG_NOT_READY = "该批次当前状态为“{state}”，不能确认导入。"
@@ -186,15 +186,6 @@ def _payload_pack(
     return _signed(PAYLOAD_MAGIC, payload, compress=False)
 
 
-def _payload_dump(pending: Pending) -> bytes:
-    return _payload_pack(
-        blobs=[_rows_blob(pending.rows)],
-        skip=[],
-        suspected=pending.suspected,
-        classes=pending.classes,
-    )
-
-
 def _payload_load(raw: bytes) -> Pending:
     if raw.startswith(PAYLOAD_MAGIC):
         payload = _unsigned(raw, PAYLOAD_MAGIC, compressed=False)
@@ -216,11 +207,11 @@ def _payload_load(raw: bytes) -> Pending:
         keys: list[IdentityKeys] | None = [IdentityKeys(*r[3]) for r in payload["rows"]]
     else:
         rows_v3, keys = _payload_load_json(raw)
-    classes = class_map()
+    preparer = Preparer()
     return Pending(
-        prepare(((r, d) for r, d, _ in rows_v3), keys, Preparer(classes)),
+        prepare(((r, d) for r, d, _ in rows_v3), keys, preparer),
         {i: s for i, (_, _, s) in enumerate(rows_v3) if s},
-        classes,
+        preparer.classes,
     )
 
 
@@ -322,18 +313,19 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     del raw_bytes
     report(10, f"已读取 {len(sheet.grid)} 行，正在校验……")
 
-    classes = class_map()
+    preparer = Preparer()
+    classes = preparer.classes
     validator = RowValidator(class_nos=set(classes))
-    preparer = Preparer(classes)
     shares = _shares(len(sheet.grid))
     # Progress is reported by this process only, for its own share.
     span = max(shares[0][1] - shares[0][0], 1)
 
     stream = Stream()
     streamed: list[Hit] = []  # 查重 of the child's keys, made here while it works
-    streamed_count = [0]
+    streamed_keys = 0
 
     def work(share: tuple[int, int]) -> _Part:
+        nonlocal streamed_keys
         start, stop = share
         here = start == 0  # fork_map runs the first share in this process
         rows = Prepared()
@@ -370,11 +362,11 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
             for offset, chunk in stream:
                 found = duplicates_find([IdentityKeys(*k) for k in chunk])
                 streamed.extend(dataclasses.replace(h, position=h.position + offset) for h in found)
-                streamed_count[0] += len(chunk)
+                streamed_keys += len(chunk)
         return part
 
     parts = fork_map(work, shares, stream=stream)
-    if len(parts) > 1 and streamed_count[0] == len(parts[1].keys):
+    if len(parts) > 1 and streamed_keys == len(parts[1].keys):
         parts[1].hits = streamed
     sheet.grid = []  # the raw cells are no longer needed
     report(75, "正在汇总查重结果……")
@@ -536,7 +528,7 @@ def students_create_bulk(
     (demo data, tests, the benchmark). `keys` are the rows' identity keys when the caller
     has them already.
     """
-    classes = class_map()
-    prepared = prepare(((r, d) for r, d, _ in rows), keys, Preparer(classes))
+    preparer = Preparer()
+    prepared = prepare(((r, d) for r, d, _ in rows), keys, preparer)
     suspected = {i: s for i, (_, _, s) in enumerate(rows) if s}
-    return prepared_write(prepared, suspected=suspected, classes=classes, actor=actor)
+    return prepared_write(prepared, suspected=suspected, classes=preparer.classes, actor=actor)

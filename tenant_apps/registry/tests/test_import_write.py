@@ -59,18 +59,28 @@ def _actor(world: World) -> Actor:
 
 
 def _prepared(rows: list[tuple[int, dict[str, Any], list[Any]]]) -> imports.Pending:
-    classes = class_map()
+    preparer = bulkwrite.Preparer()
     return imports.Pending(
-        rows=bulkwrite.prepare([(r, d) for r, d, _ in rows], None, bulkwrite.Preparer(classes)),
+        rows=bulkwrite.prepare([(r, d) for r, d, _ in rows], None, preparer),
         suspected={i: s for i, (_, _, s) in enumerate(rows) if s},
-        classes=classes,
+        classes=preparer.classes,
+    )
+
+
+def _payload_dump(pending: imports.Pending) -> bytes:
+    """What a one-process dry run stores for `pending`."""
+    return imports._payload_pack(
+        blobs=[imports._rows_blob(pending.rows)],
+        skip=[],
+        suspected=pending.suspected,
+        classes=pending.classes,
     )
 
 
 def test_pending_rows_round_trip(school_a: World) -> None:
     pending = _prepared(_pending(20, suspected_every=7))
 
-    back = imports._payload_load(imports._payload_dump(pending))
+    back = imports._payload_load(_payload_dump(pending))
 
     assert back == pending  # COPY text, keys, birth dates, look-alikes and classes
     assert sorted(back.suspected) == [0, 7, 14]
@@ -95,7 +105,7 @@ def test_pending_rows_from_two_processes_drop_the_skipped_ones(school_a: World) 
 
 
 def test_tampered_pending_rows_are_refused_not_unpickled(school_a: World) -> None:
-    raw = imports._payload_dump(_prepared(_pending(3)))
+    raw = _payload_dump(_prepared(_pending(3)))
     body_at = len(imports.PAYLOAD_MAGIC) + 32
     tampered = raw[:body_at] + bytes([raw[body_at] ^ 1]) + raw[body_at + 1 :]
 
