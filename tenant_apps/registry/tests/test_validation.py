@@ -391,7 +391,9 @@ def test_ambiguous_dates_say_why(validator: RowValidator, cell: str, why: str) -
     result = run(validator, birth_date=cell)
     assert kinds_of(result, "birth_date") == ["date_invalid"]
     message = errors_of(result, "birth_date")[0].message
-    assert why in message and cell in message and "20180301" in message
+    assert why in message
+    assert cell in message
+    assert "20180301" in message
 
 
 # -- normalisations are reported ------------------------------------------------------
