@@ -56,10 +56,9 @@ def text_clean(text: str) -> str:
 
 
 def _needs_cell(text: str) -> bool:
-    # The fast path of a streamed export: most values are plain printable text.
-    if text.isprintable() and text[:1] not in FORMULA_LEADS and text not in _ERROR_CODES:
-        return False
-    return formula_like(text_clean(text)) or text in _ERROR_CODES or text != text_clean(text)
+    """Whether plain text passed to `append` would not come back as that same string."""
+    clean = text_clean(text)
+    return clean != text or formula_like(clean) or clean in _ERROR_CODES
 
 
 def cell_text_safe(cell: Cell, value: object) -> Cell:
@@ -91,7 +90,12 @@ def row_safe(ws: WriteOnlyWorksheet, values: Sequence[object]) -> list[object]:
     cell, everything else (None, numbers, plain text, cells already made) passes as is."""
     out = list(values)
     for i, value in enumerate(out):
-        if type(value) is str and _needs_cell(value):
+        # Inline fast path: a streamed export's values are nearly all plain printable text.
+        if (
+            type(value) is str
+            and (not value.isprintable() or value[:1] in FORMULA_LEADS or value in _ERROR_CODES)
+            and _needs_cell(value)
+        ):
             out[i] = write_only_cell(ws, value)
     return out
 
