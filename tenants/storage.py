@@ -204,6 +204,8 @@ def download_permitted(grant: DownloadGrant, user: Any) -> bool:
         return grant.key.startswith(BUREAU_FILE_PREFIXES) and _bureau_governs(user, grant.schema)
     if grant.issued_to and grant.issued_to == user.username:
         return True
+    if here == "public":  # the platform's own files (backups): the issued account only
+        return False
     rights = next((r for p, r in SCHOOL_FILE_RIGHTS.items() if grant.key.startswith(p)), ())
     return any(user.has_right(right) for right in rights)
 

@@ -341,3 +341,29 @@ def test_api_client_opens_its_link_with_its_token(world: World, db: None) -> Non
     assert teacher.get(link).status_code == 404
     bad = Client(HTTP_HOST=world.a.host, HTTP_AUTHORIZATION="Token not-a-token")
     assert bad.get(link).status_code == 403
+
+
+def test_random_part_survives_a_length_limit() -> None:
+    from tenants.storage import unguessable_name
+
+    name = unguessable_name("imports/1/" + "长" * 300 + ".xlsx", max_length=100)
+    assert len(name) <= 100
+    assert re.fullmatch(rf"imports/1/长+-{RANDOM_PART}\.xlsx", name)
+
+
+def test_platform_files_open_for_no_one_by_right(world: World, db: None) -> None:
+    """A backup's link made outside a request names no account, and no right opens the
+    platform's own files: operator and bureau get nothing."""
+    from conftest import login
+
+    with school_context("public"):
+        key = default_storage.save("backups/_full/20261206T000000Z.dump", ContentFile(b"dump"))
+        link = default_storage.url(key)
+    connection.set_schema_to_public()
+    try:
+        for username in (world.operator, world.bureau_user):
+            assert login("localhost", username).get(link).status_code == 404, username
+    finally:
+        with school_context("public"):
+            default_storage.delete(key)
+        connection.set_schema_to_public()
