@@ -233,6 +233,14 @@ BACKUP_RESTORE = SensitiveAction(
     POST,
     ("shared_apps.backups.services.restore_start",),
 )
+# Approving a case that moves or ends a record (transfers between schools and with the
+# outside); other decisions of the same case engine are not sensitive, hence `when`.
+TRANSFER_APPROVE = SensitiveAction(
+    "transfer_approve",
+    gettext_noop("审核通过转学、转出、转入"),
+    POST,
+    when="shared_apps.transfers.views.approves_a_transfer",
+)
 
 # Every sensitive action; the README's account-security paragraph lists the same.
 SENSITIVE_ACTIONS = (
@@ -242,6 +250,7 @@ SENSITIVE_ACTIONS = (
     ROLLOVER,
     RENUMBER,
     BACKUP_RESTORE,
+    TRANSFER_APPROVE,
 )
 
 

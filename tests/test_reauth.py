@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from types import CodeType, ModuleType
 from typing import Any
@@ -27,6 +28,7 @@ from accounts.reauth import (
     REAUTH_FIELD,
     REAUTH_SESSION_KEY,
     SENSITIVE_ACTIONS,
+    TRANSFER_APPROVE,
     SensitiveAction,
 )
 from conftest import PASSWORD, World, login
@@ -68,9 +70,29 @@ def _sensitive_routes(urlconf: str) -> list[tuple[str, SensitiveAction, bool]]:
 # -- calling the routes -------------------------------------------------------------------
 
 
-def _bodies(world: World, bureau_host: str) -> dict[str, dict[str, Any]]:
+def _transfer(world: World) -> str:
+    """An open transfer of school A's student to school B, at school A's step; the 浏阳
+    bureau (both schools' county) sees it too."""
+    from shared_apps.transfers.models import CaseKind
+    from shared_apps.transfers.services import case_open, chain_transfer
+
+    connection.set_schema_to_public()
+    case = case_open(
+        kind=CaseKind.TRANSFER,
+        school_id=world.b.id,
+        other_school_id=world.a.id,
+        student_uuid=uuid.uuid4(),
+        summary={"name": "哨*乙"},
+        chain=chain_transfer(receiving_id=world.b.id, sending_id=world.a.id),
+        created_by=f"registrar@{world.b.schema}",
+    )
+    return str(case.pk)
+
+
+def _bodies(world: World, bureau_host: str, transfer_id: str) -> dict[str, dict[str, Any]]:
     """For each action, what a user would submit to perform it: without the guard these
-    would run a rollover, apply a renumbering, delete the problem record, ..."""
+    would run a rollover, apply a renumbering, delete the problem record, approve the
+    transfer, ..."""
     from tenant_apps.registry.rollover import default_school_year
 
     officer = login(bureau_host, "liuyang")
@@ -87,6 +109,13 @@ def _bodies(world: World, bureau_host: str) -> dict[str, dict[str, Any]]:
         },
         "problem_delete": {"reason": "重复录入"},
         "backup_restore": {"backup_id": 1, "target": "new", "new_code": "2143990009"},
+        # the pages' form and the APIs' body (either ignores the other's fields)
+        "transfer_approve": {
+            "decision": "approve",
+            "approve": True,
+            "step": 0,
+            "case_ids": [transfer_id],
+        },
     }
 
 
@@ -143,6 +172,7 @@ def _state(world: World) -> dict[str, Any]:
     """What a sensitive action would change, beyond the isolation walk's counts."""
     from accounts.models import AuditEntry
     from shared_apps.bureau.models import AuxNumbering
+    from shared_apps.transfers.models import Case
     from tenant_apps.registry.lifecycle_models import Rollover
     from tenants.context import school_context
 
@@ -150,6 +180,7 @@ def _state(world: World) -> dict[str, Any]:
     exports = AuditEntry.objects.filter(action__startswith="read.export")
     state["public_exports"] = exports.count()
     state["numberings"] = sorted(AuxNumbering.objects.values_list("stage", "entry_year", "state"))
+    state["cases"] = sorted(Case.objects.values_list("number", "state", "step"))
     with school_context(world.a.schema):
         state["a_exports"] = exports.count()
         state["a_rollovers"] = Rollover.objects.count()
@@ -190,17 +221,19 @@ def test_every_sensitive_route_asks_a_stale_session_and_a_token_for_the_password
     host, schema = (world.a.host, world.a.schema) if urlconf == SCHOOL else (bureau_host, "public")
     routes = _sensitive_routes(urlconf)
     expected = (
-        {"student_export", "audit_export", "problem_delete", "rollover"}
+        {"student_export", "audit_export", "problem_delete", "rollover", "transfer_approve"}
         if urlconf == SCHOOL
-        else {"audit_export", "renumber", "backup_restore"}
+        else {"audit_export", "renumber", "backup_restore", "transfer_approve"}
     )
-    assert {action.code for _, action, _ in routes} >= expected
-    bodies = _bodies(world, bureau_host)
+    assert {action.code for _, action, _ in routes} == expected
+    transfer_id = _transfer(world)
+    bodies = _bodies(world, bureau_host, transfer_id)
     sessions: dict[str, Client] = {}
     tokens: dict[str, str] = {}
     problems = []
     for route, action, api in routes:
-        path = _fill(route, a_values)
+        values = a_values | ({"case_id": transfer_id} if action is TRANSFER_APPROVE else {})
+        path = _fill(route, values)
         for method in sorted(action.methods):
             username = _caller(route, urlconf, method, schema)
             if username not in sessions:
