@@ -88,19 +88,6 @@ def reauth_url(next_path: str) -> str:
     return reverse("accounts:reauth") + "?" + urlencode({"next": next_path})
 
 
-def reauth_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Page guard: the password again unless entered recently. Views use `@sensitive`,
-    which applies this to the methods and inputs its action names."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or reauth_fresh(request):
-            return view(request, *args, **kwargs)
-        return _ask_on_page(view, request, *args, **kwargs)
-
-    return wrapped
-
-
 def _ask_on_page(
     view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
 ) -> HttpResponse:
@@ -150,9 +137,10 @@ def _safe_referer(request: HttpRequest) -> str:
 
 
 class RecentlyReauthenticated(BasePermission):
-    """API guard: 403 {"error": {"code": "reauth_required", "message": "此操作需要再次输入
-    密码确认。"}} unless the password was entered recently. Views use `@sensitive`, which
-    lists it after the right check for the methods and inputs its action names."""
+    """403 {"error": {"code": "reauth_required", "message": "此操作需要再次输入密码确认。"}}
+    unless the password was entered recently. APIs use `@sensitive`, which lists it after
+    the right check for the methods and inputs of its action (listed alone it marks no
+    route as sensitive)."""
 
     code = REAUTH_CODE
     message = MSG_REAUTH
