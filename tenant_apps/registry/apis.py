@@ -364,6 +364,8 @@ class ImportConfirmApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         mode = serializers.ChoiceField(choices=ImportBatch.Mode.choices)
+        # Columns with unknown headers were not read: "only the valid rows" needs this.
+        acknowledge_headers = serializers.BooleanField(default=False)
 
     @extend_schema(
         request=InputSerializer, responses={200: serializers.DictField()}, summary="确认导入"
@@ -374,7 +376,10 @@ class ImportConfirmApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = imports.import_confirm(
-            batch_id=batch_id, mode=data.validated_data["mode"], actor=Actor.of(request.user)
+            batch_id=batch_id,
+            mode=data.validated_data["mode"],
+            actor=Actor.of(request.user),
+            acknowledge_headers=data.validated_data["acknowledge_headers"],
         )
         return Response(result)
 

@@ -515,6 +515,8 @@ def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
     if batch.job_id:
         job = job_get_for(user_id=request.user.pk, job_id=str(batch.job_id))  # type: ignore[arg-type]
     errors = [_masked_error(e) for e in batch.errors[:ERRORS_SHOWN]]
+    counts = batch.counts
+    normalised = counts.get("normalised", [])[:ERRORS_SHOWN]
     return render(
         request,
         "registry/import_detail.html",
@@ -528,6 +530,10 @@ def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
             "errors_more": max(0, len(batch.errors) - ERRORS_SHOWN),
             "errors_shown": ERRORS_SHOWN,
             "duplicates": batch.duplicates,
+            "headers_unknown": counts.get("headers_unknown") or [],
+            "normalised": normalised,
+            "normalised_more": counts.get("normalised_total", 0) > len(normalised),
+            "normalised_by_field": list((counts.get("normalised_by_field") or {}).items()),
             "annotated_url": default_storage.url(batch.annotated_key)
             if batch.annotated_key
             else "",
@@ -543,7 +549,10 @@ def import_confirm_view(request: HttpRequest, batch_id: object) -> HttpResponse:
         raise Http404
     try:
         result = imports.import_confirm(
-            batch_id=str(batch_id), mode=request.POST.get("mode", ""), actor=_actor(request)
+            batch_id=str(batch_id),
+            mode=request.POST.get("mode", ""),
+            actor=_actor(request),
+            acknowledge_headers=request.POST.get("acknowledge_headers") == "1",
         )
     except ApplicationError as exc:
         _flash_error(request, exc)

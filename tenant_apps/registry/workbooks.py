@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime
+import difflib
 import io
 import struct
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import python_calamine
 from openpyxl import Workbook, load_workbook
@@ -114,6 +116,7 @@ MSG_NO_HEADER = (
 )
 MSG_MISSING_COLUMNS = "缺少必填列：{columns}"
 MSG_DUPLICATE_COLUMNS = "列名重复：{columns}，每列只能出现一次"
+MSG_MISSING_NEAR = "{header}（第{column}列“{given}”是否就是它？请改成模板的列名）"
 
 
 class UploadRejected(Exception):
@@ -711,6 +714,9 @@ class _Layout:
     header_index: int  # 0-based row index of the header row
     headers: list[str]  # normalised header texts, one per sheet column
     positions: list[tuple[Column, int]]  # template columns found, with 0-based sheet column
+    # Header cells that are no template column: {column (1-based), header, suggestion}.
+    # Their cells are not imported, so the report lists them before anything else.
+    unknown: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def _header_text(value: object) -> str:
@@ -719,6 +725,15 @@ def _header_text(value: object) -> str:
     text = str(value).replace("\n", "").replace("\r", "").strip()
     # Some hand-made templates star required columns.
     return text.strip("*＊★ \u3000")
+
+
+def header_suggest(header: str, *, taken: Iterable[str] = ()) -> str:
+    """The template header closest to a misspelt one ("" when none is close): 成员1身份证号
+    → 成员1身份证件号. Headers already present elsewhere in the file are not offered."""
+    taken = set(taken)
+    candidates = [h for h in BY_HEADER if h not in taken]
+    match = difflib.get_close_matches(header, candidates, n=1, cutoff=0.6)
+    return match[0] if match else ""
 
 
 def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Layout:
@@ -737,9 +752,12 @@ def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Lay
     seen: dict[str, int] = {}
     duplicates: list[str] = []
     positions: list[tuple[Column, int]] = []
+    strangers: list[tuple[int, str]] = []
     for ci, header in enumerate(headers):
         column = BY_HEADER.get(header)
         if column is None:
+            if header:
+                strangers.append((ci, header))
             continue
         if header in seen:
             duplicates.append(f"{header}（第{seen[header] + 1}列和第{ci + 1}列）")
@@ -748,11 +766,25 @@ def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Lay
         positions.append((column, ci))
     if strict and duplicates:
         raise UploadRejected(MSG_DUPLICATE_COLUMNS.format(columns="、".join(duplicates)))
+    unknown = [
+        {"column": ci + 1, "header": header, "suggestion": header_suggest(header, taken=seen)}
+        for ci, header in strangers
+    ]
     missing = [c.header for c in COLUMNS if c.required and c.header not in seen]
     if strict and missing:
-        raise UploadRejected(MSG_MISSING_COLUMNS.format(columns="、".join(missing)))
+        named = []
+        for header in missing:
+            near = [u for u in unknown if u["suggestion"] == header]
+            named.append(
+                MSG_MISSING_NEAR.format(
+                    header=header, column=near[0]["column"], given=near[0]["header"]
+                )
+                if near
+                else header
+            )
+        raise UploadRejected(MSG_MISSING_COLUMNS.format(columns="、".join(named)))
     positions.sort(key=lambda p: p[1])
-    return _Layout(index, headers, positions)
+    return _Layout(index, headers, positions, unknown)
 
 
 def _cell_convert(value: object, *, id_column: bool, month_only: bool) -> CellValue:
