@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import audit_record
-from accounts.reauth import reauth_required
+from accounts.reauth import PROBLEM_DELETE, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -401,7 +401,7 @@ def _back_to_problem(problem_id: int) -> HttpResponse:
 
 @right_required(Right.REGISTRY_EDIT)
 @require_POST
-@reauth_required
+@sensitive(PROBLEM_DELETE)
 def problem_delete_view(request: HttpRequest, problem_id: int) -> HttpResponse:
     try:
         problems.problem_delete(
