@@ -81,7 +81,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(19, "talents", "特长", "text", max_length=100),
     Column(20, "aux_number", "学籍辅号", "text", max_length=30),
     Column(21, "number_in_class", "班内学号", "int"),
-    Column(22, "grade", "年级", "text", required=True, max_length=20),
+    # Derived from the class number; a given grade is only checked for agreement.
+    Column(22, "grade", "年级", "text", max_length=20),
     Column(23, "class_no", "班级", "class_no", required=True),
     Column(24, "entry_year_month", "入学年月", "ym6", required=True),
     Column(25, "entry_mode", "入学方式", "code", required=True, code_table="entry_mode"),
@@ -116,3 +117,42 @@ BY_KEY = {c.key: c for c in COLUMNS}
 BY_HEADER = {c.header: c for c in COLUMNS}
 STUDENT_COLUMNS = tuple(c for c in COLUMNS if c.group == "student")
 MEMBER_COLUMNS = {g: tuple(c for c in COLUMNS if c.group == g) for g in ("member1", "member2")}
+
+
+# -- What the template marks (issue 12) -----------------------------------------------
+#
+# A column is marked required exactly when a row without it is refused. Most are
+# refused by the cell check (`Column.required`); these by a row rule instead
+# (validation._member_rules: the national system asks for two family members, each
+# with name and relation).
+ROW_REQUIRED = frozenset({"m1_name", "m1_relation", "m2_name", "m2_relation"})
+
+_GUARDIAN = "两位成员中至少一位填“是”"
+_MEMBER_ID_TYPE = "填写了身份证件号、且不是18位居民身份证号时必填"
+_MEMBER_ID = "学生的身份证件类型为“无”时，两位成员中至少一位须填写居民身份证号"
+# Required in some rows only, with the rule that says when: marked in another colour,
+# with the note, in the template's header comments and on its instructions sheet.
+CONDITIONS: dict[str, str] = {
+    "id_number": "身份证件类型为“无”时可不填，其余必填",
+    "m1_is_guardian": _GUARDIAN,
+    "m2_is_guardian": _GUARDIAN,
+    "m1_id_type": _MEMBER_ID_TYPE,
+    "m2_id_type": _MEMBER_ID_TYPE,
+    "m1_id_number": _MEMBER_ID,
+    "m2_id_number": _MEMBER_ID,
+}
+
+Requirement = Literal["required", "conditional", "optional"]
+
+
+def requirement(column: Column) -> Requirement:
+    """How the template marks `column` (see ROW_REQUIRED and CONDITIONS)."""
+    if column.key in CONDITIONS:
+        return "conditional"
+    if column.required or column.key in ROW_REQUIRED:
+        return "required"
+    return "optional"
+
+
+# Headers a file must carry: without one of these columns every row would be refused.
+REQUIRED_HEADERS = tuple(c for c in COLUMNS if requirement(c) == "required")

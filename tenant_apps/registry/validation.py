@@ -1045,7 +1045,9 @@ class RowValidator:
                         )
                     )
         grade = data["grade"]
-        if info is not None and isinstance(grade, str) and grade != info.derived_grade:
+        if info is not None and grade is None and "grade" not in bad:
+            data["grade"] = info.derived_grade  # not asked for: the class gives it
+        elif info is not None and isinstance(grade, str) and grade != info.derived_grade:
             if _GRADE_ORDINALS.get(grade) == info.grade_ordinal:
                 data["grade"] = info.derived_grade
             else:

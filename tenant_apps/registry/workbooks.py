@@ -40,7 +40,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from common.spreadsheets import cell_put, cell_text_safe, row_safe, write_only_cell
 
 from .codes import CodeTable, table
-from .fields import BY_HEADER, BY_KEY, COLUMNS, Column
+from .fields import BY_HEADER, BY_KEY, COLUMNS, CONDITIONS, REQUIRED_HEADERS, Column, requirement
 
 Format = Literal["xlsx", "xls", "csv"]
 CellValue = str | float | None
@@ -75,7 +75,10 @@ HEADER_SEARCH_ROWS = 10  # a title line above the header row is tolerated
 ANNOTATE_IN_PLACE_MAX_CELLS = 500_000
 
 RED = "FFFF0000"
+ORANGE = "FFE26B0A"  # required in some rows: the header comment says when
 BLACK = "FF000000"
+MARK_COLOURS = {"required": RED, "conditional": ORANGE, "optional": BLACK}
+MARK_WORDS = {"required": "必填", "conditional": "按条件必填", "optional": "选填"}
 ERROR_FILL_RGB = "FFFFC7CE"
 
 MSG_EMPTY = "文件是空的，请选择填写好的模板文件后重新上传"
@@ -180,7 +183,14 @@ def _code_table_for(column: Column) -> CodeTable | None:
 
 
 def column_hint(column: Column) -> str:
-    """The format note shown in the header comment and on the instructions sheet."""
+    """The format note shown in the header comment and on the instructions sheet; for
+    a column required in some rows only, the rule that says when comes first."""
+    condition = CONDITIONS.get(column.key, "")
+    hint = _format_hint(column)
+    return "；".join(t for t in (condition, hint) if t)
+
+
+def _format_hint(column: Column) -> str:
     key = column.key.split("_", 1)[1] if column.group != "student" else column.key
     if key in _KEY_HINTS:
         return _KEY_HINTS[key]
@@ -319,10 +329,11 @@ def _sample() -> dict[str, str]:
 _RULES: tuple[str, ...] = (
     "请在“学生信息”工作表中填写，每名学生一行，从第2行开始；不要修改、删除或移动表头，"
     "不要合并单元格，不要在学生之间留空行。本页和“代码表”页不会被导入。",
-    "红色表头为必填项，黑色表头为选填项；个别情况下黑色列也要填写"
-    "（如学生没有身份证件号时，家庭成员的身份证件号必填）。",
+    "红色表头为必填项，每行都要填写；橙色表头为“按条件必填”，批注中写明何时必填"
+    "（如家庭成员至少一位是监护人）；黑色表头为选填项，不填不影响导入。"
+    "年级由班级编号决定，可不填，填写时须与班级一致。",
     "姓名与户口簿一致，前、后和中间都不要有空格；少数民族姓名中的间隔号用“·”。",
-    "出生日期填8位数字，如20180301，不要写成2018-03-01或2018/3/1。",
+    "出生日期填8位数字，如20180301；Excel日期格式和2018-03-01等写法也能识别，导入时统一改为8位并在报告中列出。",
     "出生地、户口所在地和家庭成员户口所在地填12位行政区划代码，如浏阳市古港镇为430181108000。",
     "民族填写全称，必须以“族”结尾，如“汉族”，不要只写“汉”。",
     "班级填7位班级编号：4位入学年份+1位学段（1小学、2初中、3高中）+2位班号，"
@@ -375,12 +386,12 @@ def _data_sheet_build(ws: Worksheet, ranges: dict[str, str]) -> None:
     for ci, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(ci)
         cell = cell_put(ws, 1, ci, column.header)
-        cell.font = Font(bold=True, color=RED if column.required else BLACK)
+        mark = requirement(column)
+        cell.font = Font(bold=True, color=MARK_COLOURS[mark])
         cell.fill = header_fill
         cell.alignment = center
-        need = "必填" if column.required else "选填"
         hint = column_hint(column)
-        text = f"{column.header}（{need}）" + (f"\n{hint}" if hint else "")
+        text = f"{column.header}（{MARK_WORDS[mark]}）" + (f"\n{hint}" if hint else "")
         cell.comment = Comment(text, ANNOTATION_AUTHOR, height=110, width=260)
         ws.column_dimensions[letter].width = _column_width(column)
         if _is_text_column(column):
@@ -395,7 +406,7 @@ def _data_sheet_build(ws: Worksheet, ranges: dict[str, str]) -> None:
             dv = DataValidation(
                 type="list",
                 formula1=ranges[codes.name],
-                allow_blank=not column.required,
+                allow_blank=requirement(column) != "required",
                 showErrorMessage=True,
                 errorStyle="warning",
                 errorTitle="输入内容不在列表中",
@@ -444,8 +455,9 @@ def _instructions_sheet_build(ws: Worksheet, *, school_name: str, school_code: s
         row += 1
         cell_put(ws, row, 1, column.number)
         header = cell_put(ws, row, 2, column.header)
-        header.font = Font(color=RED if column.required else BLACK)
-        cell_put(ws, row, 3, "是" if column.required else "")
+        mark = requirement(column)
+        header.font = Font(color=MARK_COLOURS[mark])
+        cell_put(ws, row, 3, {"required": "是", "conditional": "按条件"}.get(mark))
         cell_put(ws, row, 4, sample.get(column.key) or None).number_format = "@"
         cell_put(ws, row, 5, column_hint(column) or None).alignment = wrap
 
@@ -770,7 +782,7 @@ def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Lay
         {"column": ci + 1, "header": header, "suggestion": header_suggest(header, taken=seen)}
         for ci, header in strangers
     ]
-    missing = [c.header for c in COLUMNS if c.required and c.header not in seen]
+    missing = [c.header for c in REQUIRED_HEADERS if c.header not in seen]
     if strict and missing:
         named = []
         for header in missing:

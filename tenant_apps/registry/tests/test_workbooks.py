@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tenant_apps.registry import workbooks
 from tenant_apps.registry.codes import table
-from tenant_apps.registry.fields import BY_KEY, COLUMNS
+from tenant_apps.registry.fields import BY_KEY, COLUMNS, REQUIRED_HEADERS, requirement
 from tenant_apps.registry.tests.factories import valid_row
 from tenant_apps.registry.workbooks import (
     ANNOTATION_AUTHOR,
@@ -173,11 +173,12 @@ def _zip_of_zeros(megabytes: int) -> bytes:
 
 def test_template_headers_follow_the_national_order_with_required_in_red(template: bytes) -> None:
     ws = _sheet(template, DATA_SHEET)
+    colour = {"required": "FFFF0000", "conditional": "FFE26B0A", "optional": "FF000000"}
 
     assert [cell.value for cell in ws[1]] == [c.header for c in COLUMNS]
     for cell, column in zip(ws[1], COLUMNS, strict=True):
         assert cell.font.b is True
-        assert cell.font.color.rgb == ("FFFF0000" if column.required else "FF000000"), column
+        assert cell.font.color.rgb == colour[requirement(column)], column
     assert ws.freeze_panes == "A2"
 
 
@@ -206,7 +207,7 @@ def test_template_has_a_drop_down_on_every_coded_column_fed_from_the_code_sheet(
         letter = _letter(column.key)
         dv = by_range[f"{letter}2:{letter}{TEMPLATE_ROWS + 1}"]
         assert dv.type == "list"
-        assert dv.allow_blank is (not column.required)
+        assert dv.allow_blank is (requirement(column) != "required")
         assert dv.error
         assert dv.showErrorMessage
         sheet, cells = dv.formula1.split("!")
@@ -317,8 +318,8 @@ def test_reading_skips_a_title_line_and_ignores_unknown_columns() -> None:
     ws = wb.active
     assert ws is not None
     ws.append(["2024学年学生名单"])
-    ws.append(["备注", *[c.header for c in COLUMNS if c.required]])
-    ws.append(["无关", *["x" for c in COLUMNS if c.required]])
+    ws.append(["备注", *[c.header for c in REQUIRED_HEADERS]])
+    ws.append(["无关", *["x" for c in REQUIRED_HEADERS]])
     out = io.BytesIO()
     wb.save(out)
 
@@ -327,7 +328,7 @@ def test_reading_skips_a_title_line_and_ignores_unknown_columns() -> None:
     assert headers[0] == "备注"
     got = list(rows)
     assert [n for n, _ in got] == [3]
-    assert set(got[0][1]) == {c.key for c in COLUMNS if c.required}
+    assert set(got[0][1]) == {c.key for c in REQUIRED_HEADERS}
 
 
 def test_missing_required_columns_are_named_in_template_order() -> None:
@@ -376,7 +377,7 @@ def test_csv_reads_back_in_utf8_and_gb18030(encoding: str, bom: bytes) -> None:
 def test_a_real_xls_is_sniffed_and_read_through_calamine() -> None:
     # given: a BIFF8 workbook (built by hand: nothing installed writes .xls) whose ID number
     # was stored as a number, so Excel kept only 15 significant digits
-    required = [c for c in COLUMNS if c.required]
+    required = [c for c in COLUMNS if requirement(c) == "required" or c.key == "id_number"]
     sample = template_sample()
     row: list[str | float | None] = [sample[c.key] for c in required]
     row[[c.key for c in required].index("id_number")] = 430181201803010013.0
