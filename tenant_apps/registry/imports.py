@@ -38,7 +38,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.forking import Stream, fork_available, fork_map
 from common.masking import mask_id_number
-from shared_apps.student_index.keys import IdentityKeys
+from shared_apps.student_index.keys import IdentityKeys, digest, identity_keys
 from shared_apps.student_index.services import Hit, duplicates_find
 from tenant_apps.registry.bulkwrite import Prepared, Preparer, prepare, prepared_write
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
@@ -60,6 +60,7 @@ MSG_HEADERS_ACK = (
     "或改正列名后重新上传。"
 )
 MSG_DUP_IN_FILE = "身份证件号与本文件第 {other} 行重复。"
+MSG_THIS_FILE = "本文件第 {row} 行"
 MSG_DUP_OTHER = "身份证件号与已有学籍重复：{school} {name} {id}（{status}）。"
 MSG_SAME_SCHOOL = "本校已有该学生（{name}，{id}），不能重复导入。"
 DATE_KEYS = {c.key for c in COLUMNS if c.kind == "date8"}
@@ -267,6 +268,9 @@ class _Part:
     # and how many per header in all.
     normalised: list[dict[str, Any]]
     normalised_by_field: Counter[str]
+    # The identity keys of rows refused for other reasons, as far as their cells allow:
+    # an ID number used twice in the file is reported even when the rest of a row is wrong.
+    bad_keys: list[tuple[int, IdentityKeys]]
     row_no: list[int]
     keys: list[IdentityKeys]
     class_no: list[str]
@@ -297,6 +301,87 @@ def _normalised_entry(row_no: int, change: Normalised) -> dict[str, Any]:
         "header": change.header,
         "before": before,
         "after": after,
+    }
+
+
+def _partial_keys(data: dict[str, Any], errors: Sequence[Any]) -> IdentityKeys | None:
+    """What identity a refused row still shows: its resident ID number when that cell
+    is sound, and its name+sex+birth date keys when those cells are."""
+    wrong = {e.key for e in errors}
+    id_number = data.get("id_number")
+    id_hash = ""
+    if data.get("id_type") == "1" and isinstance(id_number, str) and "id_number" not in wrong:
+        id_hash = digest("id:" + id_number.strip().upper())
+    name, sex, birth = data.get("name"), data.get("sex"), data.get("birth_date")
+    name_hash = pinyin_hash = ""
+    if isinstance(name, str) and isinstance(sex, str) and isinstance(birth, dt.date):
+        full = identity_keys(name=name, sex=sex, birth_date=birth, id_number="")
+        name_hash, pinyin_hash = full.name_hash, full.pinyin_hash
+    if not (id_hash or name_hash):
+        return None
+    return IdentityKeys(id_hash=id_hash, name_hash=name_hash, pinyin_hash=pinyin_hash)
+
+
+@dataclass
+class _InFile:
+    same_id: dict[int, int]  # row -> the first row with the same ID number
+    alike: list[tuple[int, str, int]]  # (row, rule, other row): same name+sex+birth or pinyin
+
+
+def _in_file_pairs(rows: Sequence[tuple[int, IdentityKeys]]) -> _InFile:
+    """查重 inside the file, over every row whose identity cells are readable, valid or
+    not: the same ID number twice (the later rows are duplicates of the first), and
+    pairs alike by name+sex+birth date or by pinyin+birth date whose ID numbers differ
+    or are missing (each row of such a pair is suspected, as 查重 against the index
+    suspects a new row)."""
+    ordered = sorted(rows, key=lambda r: r[0])
+    first_of: dict[str, int] = {}
+    same_id: dict[int, int] = {}
+    for row_no, k in ordered:
+        if not k.id_hash:
+            continue
+        if k.id_hash in first_of:
+            same_id[row_no] = first_of[k.id_hash]
+        else:
+            first_of[k.id_hash] = row_no
+    alike: list[tuple[int, str, int]] = []
+    paired: set[tuple[int, int]] = set()
+    for rule, attr in (("name_sex_birth", "name_hash"), ("pinyin_birth", "pinyin_hash")):
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for row_no, k in ordered:
+            value = getattr(k, attr)
+            if value:
+                groups.setdefault(value, []).append((row_no, k.id_hash))
+        for members in groups.values():
+            for a, (row_a, id_a) in enumerate(members):
+                for row_b, id_b in members[a + 1 :]:
+                    if (id_a and id_a == id_b) or (row_a, row_b) in paired:
+                        continue  # the same ID: a duplicate, or already paired by name
+                    paired.add((row_a, row_b))
+                    alike.append((row_a, rule, row_b))
+                    alike.append((row_b, rule, row_a))
+    return _InFile(same_id, alike)
+
+
+def _row_other(row_no: int) -> dict[str, str]:
+    """The other record of an in-file pair, shown like a masked record of the index."""
+    return {
+        "school_name": MSG_THIS_FILE.format(row=row_no),
+        "name": "",
+        "id_number": "",
+        "status": "",
+        "row": str(row_no),
+    }
+
+
+def _dup_error(row_no: int, message: str) -> dict[str, Any]:
+    return {
+        "row": row_no,
+        "key": "id_number",
+        "header": BY_KEY["id_number"].header,
+        "value": "",
+        "message": message,
+        "kind": "duplicate",
     }
 
 
@@ -366,6 +451,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         errors: list[dict[str, Any]] = []
         normalised: list[dict[str, Any]] = []
         normalised_by_field: Counter[str] = Counter()
+        bad_keys: list[tuple[int, IdentityKeys]] = []
         sent = 0
         n = 0
         for n, (row_no, raw) in enumerate(sheet.records(start, stop), 1):
@@ -376,6 +462,9 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
                     if len(normalised) < NORMALISED_KEPT:
                         normalised.append(_normalised_entry(row_no, c))
             if result.errors:
+                partial = _partial_keys(result.data, result.errors)
+                if partial is not None:
+                    bad_keys.append((row_no, partial))
                 errors.extend(
                     {
                         "row": row_no,
@@ -401,6 +490,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
             errors,
             normalised,
             normalised_by_field,
+            bad_keys,
             rows.row_no,
             rows.keys(),
             rows.class_no,
@@ -426,9 +516,11 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     errors: list[dict[str, Any]] = []
     normalised: list[dict[str, Any]] = []
     normalised_by_field: Counter[str] = Counter()
+    bad_keys: list[tuple[int, IdentityKeys]] = []
     hits: list[Hit] = []
     total = 0
     for part in parts:
+        bad_keys.extend(part.bad_keys)
         normalised.extend(part.normalised[: NORMALISED_KEPT - len(normalised)])
         normalised_by_field.update(part.normalised_by_field)
         found = part.hits if part.hits is not None else duplicates_find(part.keys)
@@ -441,13 +533,16 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
 
     blocked: dict[int, str] = {}
     duplicates: list[dict[str, Any]] = []
-    first_row_of: dict[str, int] = {}
-    for row_no, k in zip(row_nos, keys, strict=True):
-        id_hash = k.id_hash
-        if id_hash in first_row_of:
-            blocked[row_no] = MSG_DUP_IN_FILE.format(other=first_row_of[id_hash])
-        elif id_hash:
-            first_row_of[id_hash] = row_no
+    valid_rows = set(row_nos)
+    in_file = _in_file_pairs([*zip(row_nos, keys, strict=True), *bad_keys])
+    for row_no, first in in_file.same_id.items():
+        if row_no in valid_rows:
+            blocked[row_no] = MSG_DUP_IN_FILE.format(other=first)
+        else:
+            errors.append(_dup_error(row_no, MSG_DUP_IN_FILE.format(other=first)))
+        duplicates.append(
+            {"row": row_no, "kind": "duplicate", "rule": "id", "other": _row_other(first)}
+        )
     summaries = masked_for_hits(hits)
     school_id = current_school().id
     suspected_rows: dict[int, list[dict[str, str]]] = {}
@@ -477,17 +572,15 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         else:
             suspected_rows.setdefault(row_no, []).append(other | {"rule": h.rule})
             duplicates.append({"row": row_no, "kind": "suspected", "rule": h.rule, "other": other})
-    for row_no, message in blocked.items():
-        errors.append(
-            {
-                "row": row_no,
-                "key": "id_number",
-                "header": BY_KEY["id_number"].header,
-                "value": "",
-                "message": message,
-                "kind": "duplicate",
-            }
+    for row_no, rule, other in in_file.alike:
+        duplicates.append(
+            {"row": row_no, "kind": "suspected", "rule": rule, "other": _row_other(other)}
         )
+        if row_no in valid_rows and row_no not in blocked:
+            suspected_rows.setdefault(row_no, []).append(_row_other(other) | {"rule": rule})
+    duplicates.sort(key=lambda d: d["row"])
+    for row_no, message in blocked.items():
+        errors.append(_dup_error(row_no, message))
     report(85, "正在生成校验报告……")
     skip = [i for i, row_no in enumerate(row_nos) if row_no in blocked]
     bad_rows = {e["row"] for e in errors}
@@ -495,7 +588,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         "total": total,
         "valid": len(row_nos) - len(skip),
         "invalid": len(bad_rows),
-        "duplicate": len(blocked),
+        "duplicate": len({e["row"] for e in errors if e["kind"] == "duplicate"}),
         "suspected": len(suspected_rows),
         "by_kind": dict(Counter(e["kind"] for e in errors)),
         "normalised_total": sum(normalised_by_field.values()),

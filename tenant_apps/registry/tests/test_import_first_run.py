@@ -159,3 +159,56 @@ def test_excel_dates_are_read_and_every_normalisation_is_listed(
             for s in Student.objects.filter(name__in=[str(r["name"]).strip() for r in rows])
         }
     assert sorted(f"{d:%Y%m%d}" for d in stored.values()) == sorted(v[1] for v in expected.values())
+
+
+def _twin_of(row: dict[str, object], start: int) -> dict[str, object]:
+    """Another generated pupil born the same day with the same sex (so another ID
+    number), given `row`'s name."""
+    for seq in range(start, start + 20000):
+        other = valid_row(seq)
+        if (other["birth_date"], other["sex"]) == (row["birth_date"], row["sex"]):
+            return {**other, "name": row["name"]}
+    raise AssertionError("no twin found")
+
+
+def test_one_dry_run_reports_in_file_duplicates_of_faulty_rows_and_alike_pairs(
+    world: World, eager: None, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    faulty = valid_row(BASE + 200, phone="12345")  # row 2: wrong phone, sound ID number
+    copy = valid_row(BASE + 200)  # row 3: the same ID number, otherwise clean
+    first = valid_row(BASE + 201)  # row 4
+    twin = _twin_of(first, BASE + 300)  # row 5: same name, sex, birth date; another ID
+    plain = valid_row(BASE + 202)  # row 6
+    client = login(world.a.host, "registrar")
+    report = _import(
+        client, _csv([faulty, copy, first, twin, plain]), django_capture_on_commit_callbacks
+    )
+    errors = {(e["row"], e["kind"]) for e in report["errors"]}
+    assert (2, "phone") in errors
+    assert (3, "duplicate") in errors, "a duplicate of a faulty row is reported at once"
+    copy_error = next(e for e in report["errors"] if e["row"] == 3)
+    assert "第 2 行" in copy_error["message"]
+    alike = {
+        (d["row"], d["rule"], d["other"]["row"])
+        for d in report["duplicates"]
+        if d["kind"] == "suspected"
+    }
+    assert (4, "name_sex_birth", "5") in alike
+    assert (5, "name_sex_birth", "4") in alike
+    counts = report["counts"]
+    assert (counts["invalid"], counts["valid"], counts["suspected"]) == (2, 3, 2)
+    page = client.get(f"/registry/imports/{report['id']}/").content.decode()
+    connection.set_schema_to_public()
+    assert "本文件第 5 行" in page
+    done = _confirm(client, report["id"], mode="valid_only")
+    assert done.status_code == 200, done.content
+    from tenant_apps.registry.models import ProblemRecord, Student
+
+    with school_context(world.a.schema):
+        flagged = set(
+            ProblemRecord.objects.filter(student__name=first["name"]).values_list(
+                "student__id_number", flat=True
+            )
+        )
+        assert flagged == {first["id_number"], twin["id_number"]}
+        assert Student.objects.filter(id_number=plain["id_number"]).exists()
