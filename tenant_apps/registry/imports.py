@@ -641,8 +641,6 @@ def import_annotate(*, batch_id: str) -> bool:
 # -- confirm ------------------------------------------------------------------------
 
 
-@_gc_paused()
-@transaction.atomic(durable=True)
 def headers_unknown_text(unknown: Sequence[dict[str, Any]]) -> str:
     """第12列“成员1身份证号”（是否应为“成员1身份证件号”？）、第30列“备注”"""
     parts = []
@@ -654,6 +652,8 @@ def headers_unknown_text(unknown: Sequence[dict[str, Any]]) -> str:
     return "、".join(parts)
 
 
+@_gc_paused()
+@transaction.atomic(durable=True)
 def import_confirm(
     *, batch_id: str, mode: str, actor: Actor, acknowledge_headers: bool = False
 ) -> dict[str, int]:
