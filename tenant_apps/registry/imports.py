@@ -268,6 +268,7 @@ class _Part:
     # and how many per header in all.
     normalised: list[dict[str, Any]]
     normalised_by_field: Counter[str]
+    normalised_cells: list[tuple[int, str, str]]  # every one: (row, key, value stored)
     # The identity keys of rows refused for other reasons, as far as their cells allow:
     # an ID number used twice in the file is reported even when the rest of a row is wrong.
     bad_keys: list[tuple[int, IdentityKeys]]
@@ -452,6 +453,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         normalised: list[dict[str, Any]] = []
         normalised_by_field: Counter[str] = Counter()
         bad_keys: list[tuple[int, IdentityKeys]] = []
+        normalised_cells: list[tuple[int, str, str]] = []
         sent = 0
         n = 0
         for n, (row_no, raw) in enumerate(sheet.records(start, stop), 1):
@@ -459,6 +461,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
             if result.normalised:
                 for c in result.normalised:
                     normalised_by_field[c.header] += 1
+                    normalised_cells.append((row_no, c.key, c.after))
                     if len(normalised) < NORMALISED_KEPT:
                         normalised.append(_normalised_entry(row_no, c))
             if result.errors:
@@ -490,6 +493,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
             errors,
             normalised,
             normalised_by_field,
+            normalised_cells,
             bad_keys,
             rows.row_no,
             rows.keys(),
@@ -517,10 +521,12 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     normalised: list[dict[str, Any]] = []
     normalised_by_field: Counter[str] = Counter()
     bad_keys: list[tuple[int, IdentityKeys]] = []
+    normalised_cells: list[tuple[int, str, str]] = []
     hits: list[Hit] = []
     total = 0
     for part in parts:
         bad_keys.extend(part.bad_keys)
+        normalised_cells.extend(part.normalised_cells)
         normalised.extend(part.normalised[: NORMALISED_KEPT - len(normalised)])
         normalised_by_field.update(part.normalised_by_field)
         found = part.hits if part.hits is not None else duplicates_find(part.keys)
@@ -610,6 +616,12 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     batch.payload_key = default_storage.save(
         f"imports/{batch.id}/pending.bin", ContentFile(payload)
     )
+    if normalised_cells:
+        # Every correction, for the annotated workbook (the report lists the first ones).
+        counts["normalised_key"] = default_storage.save(
+            f"imports/{batch.id}/normalised.json.gz",
+            ContentFile(gzip.compress(json.dumps(normalised_cells).encode())),
+        )
     batch.counts, batch.errors, batch.duplicates = counts, errors, duplicates
     batch.state = ImportBatch.State.READY
     batch.save()
@@ -621,18 +633,24 @@ def import_annotate(*, batch_id: str) -> bool:
     stored next to it; `annotated_key` is set once it exists, which is what makes the
     report page and the API offer the download. Runs after import_validate, in its own
     task (registry.import_annotate), off the path from upload to report. Returns whether
-    a file was made (a batch without errors gets none)."""
+    a file was made (a batch without errors or normalisations gets none)."""
     from tenant_apps.registry.workbooks import workbook_annotate
 
     batch = ImportBatch.objects.filter(pk=batch_id).first()
-    if batch is None or not batch.errors or batch.annotated_key:
+    changes_key = "" if batch is None else str(batch.counts.get("normalised_key") or "")
+    if batch is None or not (batch.errors or changes_key) or batch.annotated_key:
         return False
     by_row: dict[int, list[tuple[str, str]]] = {}
     for e in batch.errors:
         by_row.setdefault(e["row"], []).append((e["key"], e["message"]))
+    changes: dict[int, list[tuple[str, str]]] = {}
+    if changes_key:
+        with default_storage.open(changes_key, "rb") as f:
+            for row_no, key, after in json.loads(gzip.decompress(f.read())):
+                changes.setdefault(row_no, []).append((key, after))
     with default_storage.open(batch.file_key, "rb") as f:
         raw_bytes = f.read()
-    annotated = workbook_annotate(data=raw_bytes, fmt=batch.fmt, errors=by_row)
+    annotated = workbook_annotate(data=raw_bytes, fmt=batch.fmt, errors=by_row, normalised=changes)
     key = default_storage.save(f"imports/{batch.id}/errors.xlsx", ContentFile(annotated))
     ImportBatch.objects.filter(pk=batch.pk).update(annotated_key=key)
     return True

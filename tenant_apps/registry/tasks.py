@@ -33,7 +33,7 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
         message=f"共 {c['total']} 行：可导入 {c['valid']} 行，有误 {c['invalid']} 行，"
         f"疑似重复 {c['suspected']} 行。请查看报告后确认。",
     )
-    if c.get("invalid"):
+    if c.get("invalid") or c.get("normalised_total"):
         # The report is ready and shown; the annotated workbook follows (see
         # imports.import_annotate). In eager mode this runs inline, right here.
         import_annotate_task.delay(batch_id)

@@ -149,6 +149,22 @@ def test_excel_dates_are_read_and_every_normalisation_is_listed(
     connection.set_schema_to_public()
     assert "已自动规范的内容" in page
     assert "出生日期 · 6" in page
+    # the annotated workbook marks each normalised cell in blue, with the stored value
+    from django.core.files.storage import default_storage
+    from openpyxl import load_workbook
+
+    from tenant_apps.registry.models import ImportBatch
+
+    with school_context(world.a.schema):
+        key = ImportBatch.objects.get(pk=report["id"]).annotated_key
+        annotated = load_workbook(default_storage.open(key, "rb")).worksheets[0]
+    birth_col = [c.key for c in COLUMNS].index("birth_date") + 1
+    for row_no, (_before, after) in expected.items():
+        cell = annotated.cell(row=row_no, column=birth_col)
+        assert cell.fill.fgColor.rgb == "FFDDEBF7"
+        assert after in cell.comment.text
+    untouched = annotated.cell(row=3, column=[c.key for c in COLUMNS].index("name") + 1)
+    assert untouched.comment is None
     done = _confirm(client, report["id"], mode="all_or_nothing")
     assert done.status_code == 200, done.content
     from tenant_apps.registry.models import Student
