@@ -101,6 +101,10 @@ MIDDLEWARE = [
     "common.middleware.HealthCheckMiddleware",
     "tenants.middleware.SchoolRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # A NUL byte in the path, query, form, cookies or headers is a 400 before any view.
+    "common.middleware.NulByteRejectMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "common.middleware.ChineseFirstLocaleMiddleware",
@@ -305,6 +309,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.DenyAll"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
+    # JSON bodies must be one object (a list, string, number or null is a 400); forms and
+    # multipart stay for uploads.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.api.ObjectJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
@@ -317,6 +328,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Content-Security-Policy (django-csp): pages run only the scripts in static/js and carry
+# no inline script, handler attribute or style attribute (tests/test_hardening_browser.py
+# fails on any violation). Swagger UI at /api/docs/ alone adds its CDN (common.api_docs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
 }
 
 # Keyed hashes for the cross-school student index (issue 3) and other pseudonyms.
