@@ -41,7 +41,7 @@ def nul_found(request: HttpRequest) -> tuple[str, str] | None:
     CSRF checking does for page forms anyway; DRF then reuses the parsed form. Upload
     file names need no check: Django drops non-printable characters from them.
     """
-    from common.api import display_name
+    from common.parsers import display_name
 
     if NUL in request.path_info or NUL in request.path:
         return "path", MSG_NUL_PATH

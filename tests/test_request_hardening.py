@@ -4,7 +4,7 @@
   refused by `common.middleware.NulByteRejectMiddleware` before any view: the API's
   error body on /api/ paths, a short Chinese page elsewhere.
 * A JSON body that is not one object (a list, a string, a number, true, null), or that
-  holds a NUL, is refused by `common.api.ObjectJSONParser`, the API's only JSON parser.
+  holds a NUL, is refused by `common.parsers.ObjectJSONParser`, the API's only JSON parser.
 * Every response carries the Content-Security-Policy; only Swagger UI's page adds its CDN.
 
 The routes are the isolation walk's (tests/test_isolation.py), filled with school A's real
@@ -26,7 +26,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.roles import Role
-from common.api import ObjectJSONParser
+from common.parsers import ObjectJSONParser
 from conftest import World, login
 from tests.test_access_matrix import SCHOOL_USERS, allowed, requirement
 from tests.test_isolation import _fill, _routes, a_values, placeholder_values  # noqa: F401

@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
     # JSON bodies must be one object (a list, string, number or null is a 400); forms and
     # multipart stay for uploads.
     "DEFAULT_PARSER_CLASSES": [
-        "common.api.ObjectJSONParser",
+        "common.parsers.ObjectJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -331,8 +331,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Content-Security-Policy (django-csp): pages run only the scripts in static/js and carry
-# no inline script, handler attribute or style attribute (tests/test_hardening_browser.py
-# fails on any violation). Swagger UI at /api/docs/ alone adds its CDN (common.api_docs).
+# no inline script, handler attribute or style attribute (tests/test_csp_browser.py
+# fails on any violation). Swagger UI at /api/docs/ alone adds its CDN (common/api_docs.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

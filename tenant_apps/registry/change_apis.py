@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from accounts.roles import Right
 from common.actor import Actor
-from common.api import ObjectJSONParser
 from common.exceptions import ApplicationError
+from common.parsers import ObjectJSONParser
 from common.permissions import has_right
 from tenant_apps.registry import changes
 from tenant_apps.registry.models import StatusChange
