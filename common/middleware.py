@@ -34,8 +34,9 @@ FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data"
 
 
 def nul_found(request: HttpRequest) -> tuple[str, str] | None:
-    """(parameter or field name, message) for the first NUL byte in the path, query
-    string, form fields, cookies or headers of `request`; None if clean.
+    """(parameter or field name as shown, message) for the first NUL byte in the path,
+    query string, form fields, cookies or headers of `request`; None if clean. JSON
+    bodies are the API parser's (common.parsers.ObjectJSONParser).
 
     Form bodies are read only for POST (the only method Django parses them for), which
     CSRF checking does for page forms anyway; DRF then reuses the parsed form. Upload
@@ -47,14 +48,14 @@ def nul_found(request: HttpRequest) -> tuple[str, str] | None:
         return "path", MSG_NUL_PATH
     for name, values in request.GET.lists():
         if NUL in name or any(NUL in v for v in values):
-            return name, MSG_NUL_QUERY.format(name=display_name(name))
+            return display_name(name), MSG_NUL_QUERY.format(name=display_name(name))
     if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
         for name, values in request.POST.lists():
             if NUL in name or any(NUL in v for v in values):
-                return name, MSG_NUL_FORM.format(name=display_name(name))
+                return display_name(name), MSG_NUL_FORM.format(name=display_name(name))
     for name, value in request.COOKIES.items():
         if NUL in name or NUL in value:
-            return name, MSG_NUL_COOKIE.format(name=display_name(name))
+            return display_name(name), MSG_NUL_COOKIE.format(name=display_name(name))
     for key, value in request.META.items():
         if key.startswith("HTTP_") and isinstance(value, str) and NUL in value:
             header = key[5:].replace("_", "-").title()

@@ -163,9 +163,12 @@ def test_nul_in_a_parameter_name_path_form_field_cookie_or_header_is_a_400(
     # a parameter's name
     response = api.get(f"/api/v1/students/?q{NUL}x=1")
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == (
-        "网址参数“q\\0x”含有不允许的空字符（NUL），请删除后重试。"
-    )
+    message = "网址参数“q\\0x”含有不允许的空字符（NUL），请删除后重试。"
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": message,
+        "fields": {"q\\0x": [message]},
+    }
     # the path
     response = api.get(f"/registry/students/{NUL}/")
     assert response.status_code == 400
