@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser, get_encoding
 from rest_framework.utils.json import strict_constant as json_strict_constant
 
 # A body with a NUL anywhere in it is refused whole: PostgreSQL stores no NUL in text or
@@ -21,6 +21,7 @@ MSG_BAD_JSON = "请求内容不是有效的 JSON：第 {line} 行第 {column} �
 MSG_BAD_ENCODING = "请求内容不是 UTF-8 编码的 JSON。"
 MSG_TOO_DEEP = "请求内容的 JSON 嵌套层数过多。"
 MSG_JSON_NUL = "字段“{field}”含有不允许的空字符（NUL），请删除后重试。"
+MSG_FORM_NUL = "表单字段“{field}”含有不允许的空字符（NUL），请删除后重试。"
 JSON_KINDS = {list: "数组", str: "字符串", int: "数字", float: "数字", bool: "布尔值"}
 
 
@@ -80,4 +81,31 @@ class ObjectJSONParser(JSONParser):
         where = _nul_path(data)
         if where is not None:
             raise exceptions.ParseError(MSG_JSON_NUL.format(field=display_name(where)))
+        return data
+
+
+def _form_nul(data: Any) -> None:
+    """Refuse a parsed form (a QueryDict, or multipart's DataAndFiles) holding a NUL."""
+    fields = getattr(data, "data", data)
+    for name, values in fields.lists():
+        if "\x00" in name or any("\x00" in v for v in values):
+            raise exceptions.ParseError(MSG_FORM_NUL.format(field=display_name(name)))
+
+
+class NulRefusingFormParser(FormParser):
+    """DRF's form parser, refusing NUL. Django parses POST forms itself (and the NUL
+    middleware checks them); PUT and PATCH forms are parsed only here."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        _form_nul(data)
+        return data
+
+
+class NulRefusingMultiPartParser(MultiPartParser):
+    """DRF's multipart parser, refusing NUL in field names and values (PUT, PATCH)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        _form_nul(data)
         return data

@@ -199,6 +199,36 @@ def test_nul_in_a_parameter_name_path_form_field_cookie_or_header_is_a_400(
     )
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"name=%E5%BC%A0%E4%B8%89&address=a%00b"),
+        (
+            "multipart/form-data; boundary=XX",
+            b'--XX\r\nContent-Disposition: form-data; name="name"\r\n\r\n\xe5\xbc\xa0\r\n'
+            b'--XX\r\nContent-Disposition: form-data; name="address"\r\n\r\na\x00b\r\n'
+            b"--XX--\r\n",
+        ),
+    ],
+)
+def test_nul_in_a_put_form_is_a_400(
+    content_type: str,
+    body: bytes,
+    world: World,
+    a_values: dict[str, str],  # noqa: F811
+) -> None:
+    """Django parses only POST forms; a PUT form reaches DRF's form parsers, which refuse
+    the NUL as well."""
+    client = login(world.a.host, "registrar")
+    path = f"/api/v1/students/{a_values['student_id']}/"
+    response = client.generic("PUT", path, body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "parse_error",
+        "message": "表单字段“address”含有不允许的空字符（NUL），请删除后重试。",
+    }
+
+
 def test_requests_without_nul_pass_the_middleware(world: World, db: None) -> None:
     """The control case: the same requests without the NUL reach their views."""
     client = login(world.a.host, "admin")
@@ -300,8 +330,8 @@ def test_every_api_view_parses_json_only_through_the_object_parser() -> None:
     """A view with its own parser list must not bring DRF's plain JSONParser back."""
     assert [p.__name__ for p in api_settings.DEFAULT_PARSER_CLASSES] == [
         "ObjectJSONParser",
-        "FormParser",
-        "MultiPartParser",
+        "NulRefusingFormParser",
+        "NulRefusingMultiPartParser",
     ]
     for urlconf in (SCHOOL, PUBLIC):
         for route in _routes(urlconf):

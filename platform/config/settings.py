@@ -310,11 +310,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     # JSON bodies must be one object (a list, string, number or null is a 400); forms and
-    # multipart stay for uploads.
+    # multipart stay for uploads. None of them lets a NUL byte through.
     "DEFAULT_PARSER_CLASSES": [
         "common.parsers.ObjectJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "common.parsers.NulRefusingFormParser",
+        "common.parsers.NulRefusingMultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
