@@ -1,7 +1,8 @@
-"""The API's JSON parser: one object per body, no NUL, errors in Chinese.
+"""The API's parsers: a JSON body is one object; no body lets a NUL byte through;
+errors in Chinese.
 
 Its own module, apart from common.api: rest_framework.views reads DEFAULT_PARSER_CLASSES
-when it is first imported, so the parser must be importable without it.
+when it is first imported, so the parsers must be importable without it.
 """
 
 from __future__ import annotations
