@@ -154,6 +154,10 @@ MIDDLEWARE = [
     "common.middleware.HealthCheckMiddleware",
     "tenants.middleware.SchoolRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # A NUL byte in the path, query, form, cookies or headers is a 400 before any view.
+    "common.middleware.NulByteRejectMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "common.middleware.ChineseFirstLocaleMiddleware",
@@ -358,6 +362,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.DenyAll"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
+    # JSON bodies must be one object (a list, string, number or null is a 400); forms and
+    # multipart stay for uploads. None of them lets a NUL byte through.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.ObjectJSONParser",
+        "common.parsers.NulRefusingFormParser",
+        "common.parsers.NulRefusingMultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
@@ -370,6 +381,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Content-Security-Policy (django-csp): pages run only the scripts in static/js and carry
+# no inline script, handler attribute or style attribute (tests/test_csp_browser.py
+# fails on any violation). Swagger UI at /api/docs/ alone adds its CDN (common/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
 }
 
 # The business freeze around graduation (domain.md §3.8), "MM-DD" of every year:

@@ -1,10 +1,11 @@
 """URL patterns served on every host (school hosts and the bureau host)."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api_urls as account_api_urls
 from accounts import apis as account_apis
+from common.api_docs import api_docs_view
 from shared_apps.bureau.apis import RegionListApi
 from shared_apps.jobs import apis as job_apis
 from tenants.views import file_download_view
@@ -27,5 +28,5 @@ def common_patterns(urlconf: str) -> list:  # type: ignore[type-arg]
         *account_api_urls.common_patterns,
         # Each host documents its own API: the schema is generated from its URLconf.
         path("api/schema/", SpectacularAPIView.as_view(urlconf=urlconf), name="api-schema"),
-        path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+        path("api/docs/", api_docs_view, name="api-docs"),
     ]

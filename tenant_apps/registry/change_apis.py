@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
+from common.parsers import ObjectJSONParser
 from common.permissions import has_right
 from tenant_apps.registry import changes
 from tenant_apps.registry.models import StatusChange
@@ -91,7 +92,7 @@ class StudentBlockersApi(APIView):
 
 class ChangeListCreateApi(APIView):
     permission_classes = [has_right(Right.REGISTRY_VIEW, write=Right.REGISTRY_EDIT)]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, ObjectJSONParser]
 
     class InputSerializer(serializers.Serializer):
         student_id = serializers.UUIDField()
