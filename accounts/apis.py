@@ -408,5 +408,7 @@ class MySessionsEndOthersApi(APIView):
     @extend_schema(request=None, responses=OutputSerializer, summary="退出其他全部会话")
     def post(self, request: Request) -> Response:
         keep = request.session.session_key if request.auth is None else None
-        ended = user_sessions_end(user=request.user, keep_key=keep, keep_token_id=_token_id(request))
+        ended = user_sessions_end(
+            user=request.user, keep_key=keep, keep_token_id=_token_id(request)
+        )
         return Response({"ended": ended})

@@ -5,7 +5,6 @@ from functools import cached_property
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-
 from knox.models import AbstractAuthToken
 
 from accounts.roles import rights_for_roles

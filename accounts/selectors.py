@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F, QuerySet
-
 from django.utils import timezone
 
 from accounts.models import ApiToken, User, UserSession

@@ -666,7 +666,8 @@ def api_token_issue(
         user=user, client=client, ip=ip, user_agent=user_agent[:300]
     )
     return IssuedToken(
-        token=token, digest=instance.digest, id=instance.pk, client=client, expiry=instance.expiry)
+        token=token, digest=instance.digest, id=instance.pk, client=client, expiry=instance.expiry
+    )
 
 
 @transaction.atomic

@@ -121,7 +121,9 @@ def _locked(schema: str, username: str) -> str:
 
     until = _user(schema, username).locked_until
     assert until is not None
-    return f"账号因多次密码错误已锁定，请于{timezone.localtime(until):%H:%M}后再试或联系管理员解锁。"
+    return (
+        f"账号因多次密码错误已锁定，请于{timezone.localtime(until):%H:%M}后再试或联系管理员解锁。"
+    )
 
 
 def test_a_stranger_cannot_lock_the_owner_out_of_a_known_browser(world: World) -> None:
@@ -193,7 +195,11 @@ def test_a_wrong_old_password_on_password_change_is_counted_and_audited(world: W
     connection.set_schema_to_public()
     page = client.post(
         "/accounts/password/",
-        {"old_password": WRONG, "new_password": "Another-Passw0rd-9", "new_password_again": "Another-Passw0rd-9"},
+        {
+            "old_password": WRONG,
+            "new_password": "Another-Passw0rd-9",
+            "new_password_again": "Another-Passw0rd-9",
+        },
     )
     connection.set_schema_to_public()
     assert page.status_code == 200
@@ -271,4 +277,4 @@ def test_unknown_disabled_and_wrong_password_logins_hash_exactly_once(world: Wor
             counter.calls = 0  # type: ignore[attr-defined]
             attempt(world.a.host, username, password)
             hashed[(case, attempt.__name__)] = counter.calls  # type: ignore[attr-defined]
-    assert hashed == {key: 1 for key in hashed}
+    assert hashed == dict.fromkeys(hashed, 1)

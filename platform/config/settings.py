@@ -331,7 +331,7 @@ REST_FRAMEWORK = {
 # expiring API_TOKEN_HOURS after issue (no sliding renewal), at most API_TOKENS_PER_USER
 # clients per user. Password and two-factor changes, disabling the account and "sign
 # out everywhere" revoke them (accounts.services.user_sessions_end).
-KNOX_TOKEN_MODEL = "accounts.ApiToken"
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name, not a secret
 API_TOKEN_HOURS = int(env("API_TOKEN_HOURS", "8"))
 API_TOKENS_PER_USER = 10
 REST_KNOX = {
