@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
@@ -48,3 +49,10 @@ def _refusal(message: str) -> exceptions.AuthenticationFailed:
     refused = exceptions.AuthenticationFailed(gettext(message))
     refused._ours = True  # type: ignore[attr-defined]
     return refused
+
+
+class ApiTokenScheme(KnoxTokenScheme):
+    """OpenAPI: the scheme is knox's (`Authorization: Token <token>`)."""
+
+    target_class = "accounts.authentication.ApiTokenAuthentication"
+    name = "apiToken"
