@@ -187,15 +187,12 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # This session or this token stays; every other one ends.
         password_change(user=request.user, request=request, **data.validated_data)
-        keep = None
-        if request.auth is None:  # signed in with this session: it stays, the others end
+        if request.auth is None:  # signed in with this session: it gets a new key
             old_key = request.session.session_key
             update_session_auth_hash(request._request, request.user)
-            keep = request.session.session_key
-            user_session_rekey(old_key=old_key, new_key=keep)
-        # This session or this token stays; every other one ends.
-        user_sessions_end(user=request.user, keep_key=keep, keep_token_id=_token_id(request))
+            user_session_rekey(old_key=old_key, new_key=request.session.session_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

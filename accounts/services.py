@@ -117,9 +117,12 @@ def user_create(
 def password_change(
     *, user: User, old_password: str, new_password: str, request: HttpRequest | None = None
 ) -> None:
-    """Change the signed-in user's password. A wrong old password is a failed sign-in:
-    audited as login.failed marked {password_change: true} and counted like a wrong
-    re-entered password (the account's count, and this session's or token's own lock)."""
+    """Change the signed-in user's password and, in the same transaction, end every
+    other session and revoke every other API token (the session or token of `request`
+    stays; the caller then gives that session its new key). A wrong old password is a
+    failed sign-in: audited as login.failed marked {password_change: true} and counted
+    like a wrong re-entered password (the account's count, and this session's or
+    token's own lock)."""
     source = _signed_in_source(request, user)
     until = _source_locked(user, "session", source)
     if until is not None:
@@ -145,15 +148,21 @@ def password_change(
         raise ApplicationError(
             "新密码不符合要求。", code="password", extra={"new_password": exc.messages}
         ) from exc
-    _password_store(user=user, new_password=new_password)
+    token_id = getattr(getattr(request, "auth", None), "pk", None)
+    session = getattr(getattr(request, "_request", request), "session", None)
+    keep_key = None if token_id is not None else getattr(session, "session_key", None)
+    _password_store(user=user, new_password=new_password, keep_key=keep_key, keep_token_id=token_id)
     _success_record(user, "session", source)
 
 
 @transaction.atomic
-def _password_store(*, user: User, new_password: str) -> None:
+def _password_store(
+    *, user: User, new_password: str, keep_key: str | None, keep_token_id: int | None
+) -> None:
     user.set_password(new_password)
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])
+    user_sessions_end(user=user, keep_key=keep_key, keep_token_id=keep_token_id)
 
 
 # -- Account security: lockout, second factor, sessions -----------------------------

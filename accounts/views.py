@@ -89,12 +89,11 @@ def session_open(request: HttpRequest, user: User, backend: str | None = None) -
 
 
 def password_changed_keep_session(request: HttpRequest) -> None:
-    """After a password change this session stays signed in (with a new key), every
-    other session of the user ends and every API token is revoked."""
+    """After a password change this session stays signed in, with a new key (the
+    service ended every other session and revoked every API token)."""
     old_key = request.session.session_key
     update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
     user_session_rekey(old_key=old_key, new_key=request.session.session_key)
-    user_sessions_end(user=request.user, keep_key=request.session.session_key)  # type: ignore[arg-type]
 
 
 def _pending_login(request: HttpRequest) -> dict[str, Any] | None:
