@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import secrets
@@ -12,7 +13,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.hashers import identify_hasher, make_password
+from django.contrib.auth.hashers import check_password, identify_hasher, make_password
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_login_failed
@@ -341,9 +342,11 @@ def _signed_in_source(request: Any, user: User) -> str | None:
     return f"session:{key}" if key else None
 
 
-# The hash an unknown username is checked against, so that it costs what an account's
-# check costs (made with the current default hasher on first use).
-_dummy_hash: list[str] = []
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown username's password is checked against, so that it costs what an
+    account's check costs (the default hasher, made once per process)."""
+    return make_password(secrets.token_urlsafe(16))
 
 
 def _password_matches(user: User | None, password: str) -> bool:
@@ -353,11 +356,7 @@ def _password_matches(user: User | None, password: str) -> bool:
     try:
         identify_hasher(encoded)
     except ValueError:
-        if not _dummy_hash:
-            _dummy_hash.append(make_password(secrets.token_urlsafe(16)))
-        from django.contrib.auth.hashers import check_password
-
-        check_password(password, _dummy_hash[0])
+        check_password(password, _dummy_hash())
         return False
     assert user is not None
     return user.check_password(password)
