@@ -233,6 +233,20 @@ def bureau_host() -> str:
 
 
 @pytest.fixture(autouse=True)
+def _login_throttles_reset() -> None:
+    """Every test client comes from 127.0.0.1: forget the login throttles' counts
+    (accounts.throttle, their own cache alias), so failures of earlier tests never
+    answer 429 in a later one."""
+    from django.core.cache import caches
+
+    throttle = caches[settings.RATELIMIT_USE_CACHE]
+    client = throttle._cache.get_client(write=True)  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=f"{throttle.key_prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
 def _public_schema_after_each_test() -> Iterator[None]:
     """Requests leave the connection in the last host's schema; reset it."""
     yield

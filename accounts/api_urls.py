@@ -17,6 +17,11 @@ common_patterns = [
         apis.MySessionEndApi.as_view(),
         name="api-me-session-end",
     ),
+    path(
+        "api/v1/me/tokens/<int:token_id>/revoke/",
+        apis.MyTokenRevokeApi.as_view(),
+        name="api-me-token-revoke",
+    ),
     path("api/v1/auth/reauth/", apis.ReauthApi.as_view(), name="api-reauth"),
 ]
 

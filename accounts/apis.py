@@ -1,23 +1,28 @@
 from __future__ import annotations
 
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.devices import device_remember
 from accounts.middleware import session_close
 from accounts.models import User
 from accounts.reauth import reauth_mark, token_key_of
 from accounts.roles import Right, Role
-from accounts.selectors import public_user_list, user_list, user_session_list
+from accounts.selectors import public_user_list, user_list, user_session_list, user_token_list
 from accounts.services import (
+    DEFAULT_CLIENT,
     LoginStatus,
+    api_token_issue,
+    api_token_revoke,
+    client_ip,
     locked_until,
     login_attempt,
     password_change,
@@ -83,11 +88,21 @@ class MeApi(APIView):
         return Response(self.OutputSerializer(request.user).data)
 
 
+def login_throttled(message: str, wait: int) -> Throttled:
+    """429 with the Chinese message and Retry-After (DRF would append English)."""
+    throttled = Throttled(detail=message)
+    throttled.wait = wait
+    return throttled
+
+
 class TokenObtainApi(APIView):
     """Exchange a username and password of this host's accounts for an API token.
 
-    Accounts with two-factor authentication also send `otp`, the 6-digit code. Repeated
-    failures lock the account exactly as on the login page."""
+    One token per named client (`client`, e.g. "成绩导入脚本"): asking again for the
+    same client replaces its token. Tokens expire after API_TOKEN_HOURS and are listed
+    and revocable under "我的登录". Accounts with two-factor authentication also send
+    `otp`, the 6-digit code. Logins are throttled per client address and per host (429),
+    and repeated failures lock the account exactly as on the login page."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -96,9 +111,17 @@ class TokenObtainApi(APIView):
         username = serializers.CharField()
         password = serializers.CharField(trim_whitespace=False)
         otp = serializers.CharField(required=False, allow_blank=True, help_text="两步验证码")
+        client = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=60,
+            help_text=f"客户端名称，每个客户端一个令牌；默认“{DEFAULT_CLIENT}”",
+        )
 
     class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = serializers.CharField(help_text="仅显示这一次")
+        expiry = serializers.DateTimeField(help_text="到期时间")
+        client = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="获取接口令牌")
     def post(self, request: Request) -> Response:
@@ -110,13 +133,23 @@ class TokenObtainApi(APIView):
             password=data.validated_data["password"],
             code=data.validated_data.get("otp") or None,
         )
+        if result.status is LoginStatus.THROTTLED:
+            raise login_throttled(result.message, result.retry_after)
         if not result.ok or result.user is None:
             code = LOGIN_ERROR_CODES.get(result.status, "authentication_failed")
             raise ApplicationError(result.message, code=code)
-        token, _ = Token.objects.get_or_create(user=result.user)
+        issued = api_token_issue(
+            user=result.user,
+            client=data.validated_data.get("client") or "",
+            ip=client_ip(request.META),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        user_logged_in.send(sender=User, request=request._request, user=result.user)
         # The password was just entered: sensitive actions with this token may follow.
-        reauth_mark(request._request, token_key=token.key)
-        return Response({"token": token.key})
+        reauth_mark(request._request, token_key=issued.digest)
+        response = Response(self.OutputSerializer(issued).data)
+        device_remember(request._request, response, result.user.pk)
+        return response
 
 
 class ReauthApi(APIView):
@@ -154,14 +187,12 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        password_change(user=request.user, **data.validated_data)
-        keep = None
-        if request.auth is None:  # signed in with this session: it stays, the others end
+        # This session or this token stays; every other one ends.
+        password_change(user=request.user, request=request, **data.validated_data)
+        if request.auth is None:  # signed in with this session: it gets a new key
             old_key = request.session.session_key
             update_session_auth_hash(request._request, request.user)
-            keep = request.session.session_key
-            user_session_rekey(old_key=old_key, new_key=keep)
-        user_sessions_end(user=request.user, keep_key=keep)
+            user_session_rekey(old_key=old_key, new_key=request.session.session_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -297,26 +328,38 @@ class PlatformUserActiveApi(APIView):
         return Response(UserOutput(user).data)
 
 
+def _token_id(request: Request) -> int | None:
+    """The id of the API token the request came with (None for a session)."""
+    return getattr(request.auth, "pk", None)
+
+
 class SessionOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=[("session", "浏览器会话"), ("token", "接口令牌")],
+        help_text="session：浏览器会话；token：接口客户端的令牌",
+    )
+    id = serializers.IntegerField(help_text="结束时使用，会话与令牌各自编号")
     created_at = serializers.DateTimeField()
     last_seen_at = serializers.DateTimeField()
     ip = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
     browser = serializers.CharField()
-    current = serializers.BooleanField(help_text="发出本请求的会话")
+    client = serializers.CharField(help_text="接口客户端名称（令牌）")
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="令牌到期时间")
+    current = serializers.BooleanField(help_text="发出本请求的会话或令牌")
 
 
 class MySessionListApi(APIView):
-    """The signed-in user's browser sessions on this host (我的登录)."""
+    """The signed-in user's browser sessions and API tokens on this host (我的登录)."""
 
     permission_classes = [Authenticated]
 
-    @extend_schema(responses=SessionOutput(many=True), summary="我的登录会话")
+    @extend_schema(responses=SessionOutput(many=True), summary="我的登录会话与接口令牌")
     def get(self, request: Request) -> Response:
         user_sessions_prune(user=request.user)
         current = request.session.session_key if request.auth is None else None
         rows = user_session_list(user=request.user, current_key=current)
+        rows += user_token_list(user=request.user, current_id=_token_id(request))
         return Response(SessionOutput(rows, many=True).data)
 
 
@@ -336,15 +379,33 @@ class MySessionEndApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MyTokenRevokeApi(APIView):
+    """Revoke one of the user's own API tokens (that client is signed out at once)."""
+
+    permission_classes = [Authenticated]
+
+    @extend_schema(request=None, responses={204: None}, summary="注销该接口令牌")
+    def post(self, request: Request, token_id: int) -> Response:
+        try:
+            api_token_revoke(user=request.user, token_id=token_id)
+        except ApplicationError as exc:
+            raise NotFound(exc.message) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MySessionsEndOthersApi(APIView):
-    """Sign out every other session of the user (all of them when called with a token)."""
+    """Sign out every other session and revoke every other API token of the user (the
+    session or token of this request stays)."""
 
     permission_classes = [Authenticated]
 
     class OutputSerializer(serializers.Serializer):
-        ended = serializers.IntegerField()
+        ended = serializers.IntegerField(help_text="结束的会话与令牌数")
 
     @extend_schema(request=None, responses=OutputSerializer, summary="退出其他全部会话")
     def post(self, request: Request) -> Response:
         keep = request.session.session_key if request.auth is None else None
-        return Response({"ended": user_sessions_end(user=request.user, keep_key=keep)})
+        ended = user_sessions_end(
+            user=request.user, keep_key=keep, keep_token_id=_token_id(request)
+        )
+        return Response({"ended": ended})

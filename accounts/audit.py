@@ -291,7 +291,17 @@ def on_user_login_failed(
     # A wrong password when a signed-in user confirms a sensitive action
     # (accounts.services.password_confirm): the same failure, told apart in the log.
     reauth = request is not None and getattr(_http(request), "_login_reauth", False)
-    after = {"unknown_user": True} if unknown else {"reauth": True} if reauth else None
+    # A wrong old password when changing the password (accounts.services.password_change).
+    changing = request is not None and getattr(_http(request), "_login_password_change", False)
+    after = (
+        {"unknown_user": True}
+        if unknown
+        else {"reauth": True}
+        if reauth
+        else {"password_change": True}
+        if changing
+        else None
+    )
     audit_record_safely(request=request, actor=username, action=LOGIN_FAILED, after=after)
 
 

@@ -93,7 +93,7 @@ class SessionActivityMiddleware:
 
     The session and the UserSession row are written at most once a minute, so a busy
     page costs no extra writes. A page request that timed out goes to the login page with
-    a message; an API request simply continues signed out (and gets 403).
+    a message; an API request simply continues signed out (and gets 401).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):

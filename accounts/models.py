@@ -5,6 +5,7 @@ from functools import cached_property
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from knox.models import AbstractAuthToken
 
 from accounts.roles import rights_for_roles
 
@@ -80,6 +81,32 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.session_key[:6]}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token of one named client of a user (django-rest-knox's token model,
+    settings.KNOX_TOKEN_MODEL): only the digest is stored, never the token. Schema:
+    wherever the user lives, so a token is unknown on every other host. Expires
+    (settings.API_TOKEN_HOURS); listed with the sessions under "我的登录". Written by
+    accounts.services only (issue, revoke) and by the authentication class (last use)."""
+
+    # An integer key for lists and revoke links; knox finds tokens by token_key/digest.
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=128, unique=True)
+    client = models.CharField("客户端", max_length=60)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "接口令牌"
+        verbose_name_plural = "接口令牌"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "client"], name="accounts_one_token_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.client}"
 
 
 class AuditEntry(models.Model):

@@ -63,8 +63,10 @@ def _token_cache_key(token_key: str) -> str:
 
 
 def token_key_of(request: Request) -> str | None:
-    """The API token a DRF request authenticated with, if any."""
-    return getattr(request.auth, "key", None)
+    """The API token a DRF request authenticated with, if any: its knox digest (the
+    stored SHA-512 of the token, stable for the token's life; the token itself is never
+    kept)."""
+    return getattr(request.auth, "digest", None)
 
 
 def reauth_mark(request: HttpRequest, *, token_key: str | None = None) -> None:

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F, QuerySet
+from django.utils import timezone
 
-from accounts.models import User, UserSession
+from accounts.models import ApiToken, User, UserSession
 
 
 def user_list() -> QuerySet[User]:
@@ -26,6 +27,8 @@ def public_user_list() -> QuerySet[User]:
 
 @dataclass(frozen=True)
 class SessionRow:
+    """One way the user is signed in: a browser session or an API client's token."""
+
     id: int
     created_at: datetime
     last_seen_at: datetime
@@ -33,6 +36,9 @@ class SessionRow:
     user_agent: str
     browser: str
     current: bool
+    kind: str = "session"  # or "token"
+    client: str = ""  # the API client's name (tokens)
+    expires_at: datetime | None = None  # tokens
 
 
 _BROWSERS = (  # order matters: Edge and 360 also say Chrome, Chrome also says Safari
@@ -79,4 +85,27 @@ def user_session_list(*, user: User, current_key: str | None) -> list[SessionRow
             current=s.session_key == current_key,
         )
         for s in UserSession.objects.filter(user=user).order_by("-last_seen_at", "-id")
+    ]
+
+
+def user_token_list(*, user: User, current_id: int | None) -> list[SessionRow]:
+    """The user's unexpired API tokens on this host (one per named client), most
+    recently used first; the token itself is never shown again."""
+    tokens = ApiToken.objects.filter(user=user, expiry__gt=timezone.now()).order_by(
+        F("last_used_at").desc(nulls_last=True), "-created", "-id"
+    )
+    return [
+        SessionRow(
+            id=t.pk,
+            created_at=t.created,
+            last_seen_at=t.last_used_at or t.created,
+            ip=t.ip,
+            user_agent=t.user_agent,
+            browser=browser_label(t.user_agent),
+            current=t.pk == current_id,
+            kind="token",
+            client=t.client,
+            expires_at=t.expiry,
+        )
+        for t in tokens
     ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import secrets
@@ -12,7 +13,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import check_password, identify_hasher, make_password
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_login_failed
@@ -25,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from accounts import totp
-from accounts.models import User, UserSession
+from accounts.devices import device_id
+from accounts.models import ApiToken, User, UserSession
 from accounts.roles import PUBLIC_ROLES, SCHOOL_ROLES, Role
 from common.exceptions import ApplicationError
 
@@ -113,9 +115,31 @@ def user_create(
     return CreatedUser(user_id=user.pk, username=user.username, initial_password=password)
 
 
-@transaction.atomic
-def password_change(*, user: User, old_password: str, new_password: str) -> None:
+def password_change(
+    *, user: User, old_password: str, new_password: str, request: HttpRequest | None = None
+) -> None:
+    """Change the signed-in user's password and, in the same transaction, end every
+    other session and revoke every other API token (the session or token of `request`
+    stays; the caller then gives that session its new key). A wrong old password is a
+    failed sign-in: audited as login.failed marked {password_change: true} and counted
+    like a wrong re-entered password (the account's count, and this session's or
+    token's own lock)."""
+    source = _signed_in_source(request, user)
+    until = _source_locked(user, "session", source)
+    if until is not None:
+        message = _locked(until).message
+        raise ApplicationError(message, code="account_locked", extra={"old_password": [message]})
     if not user.check_password(old_password):
+        if request is not None:
+            # Read by the audit entry (accounts.audit.on_user_login_failed).
+            getattr(request, "_request", request)._login_password_change = True
+        _failure_signal(request, user.username)
+        until = _failure_record(user, "session", source)
+        if until is not None:
+            message = _locked(until).message
+            raise ApplicationError(
+                message, code="account_locked", extra={"old_password": [message]}
+            )
         raise ApplicationError(
             MSG_OLD_PASSWORD, code="password", extra={"old_password": [MSG_OLD_PASSWORD]}
         )
@@ -125,9 +149,21 @@ def password_change(*, user: User, old_password: str, new_password: str) -> None
         raise ApplicationError(
             "新密码不符合要求。", code="password", extra={"new_password": exc.messages}
         ) from exc
+    token_id = getattr(getattr(request, "auth", None), "pk", None)
+    session = getattr(getattr(request, "_request", request), "session", None)
+    keep_key = None if token_id is not None else getattr(session, "session_key", None)
+    _password_store(user=user, new_password=new_password, keep_key=keep_key, keep_token_id=token_id)
+    _success_record(user, "session", source)
+
+
+@transaction.atomic
+def _password_store(
+    *, user: User, new_password: str, keep_key: str | None, keep_token_id: int | None
+) -> None:
     user.set_password(new_password)
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])
+    user_sessions_end(user=user, keep_key=keep_key, keep_token_id=keep_token_id)
 
 
 # -- Account security: lockout, second factor, sessions -----------------------------
@@ -145,6 +181,7 @@ MSG_TOTP_NOT_AVAILABLE = gettext_noop("两步验证仅供学校系统管理员�
 
 class LoginStatus(StrEnum):
     OK = "ok"
+    THROTTLED = "throttled"
     TOTP_REQUIRED = "totp_required"
     INVALID = "invalid"
     LOCKED = "locked"
@@ -157,6 +194,7 @@ class LoginResult:
     status: LoginStatus
     message: str = ""
     user: User | None = None
+    retry_after: int = 0  # seconds, when THROTTLED
 
     @property
     def ok(self) -> bool:
@@ -207,22 +245,27 @@ def login_success_record(*, user_id: int) -> None:
     )
 
 
-# Failures against usernames that do not exist are counted in the cache, per host schema
-# and name, exactly like an account's: after LOGIN_MAX_FAILURES the name answers "locked"
-# for LOGIN_LOCK_MINUTES. Otherwise the lock message itself would tell an attacker which
-# names are real accounts, and nothing would slow down guessing over unknown names.
-UNKNOWN_FAILURES_SECONDS = 24 * 3600  # an unknown name's count is forgotten after a day
+# Failures are also counted, in the cache per host schema, on "budgets" other than an
+# account's own count:
+# * "unknown": a username that does not exist, exactly like an account: after
+#   LOGIN_MAX_FAILURES the name answers "locked" for LOGIN_LOCK_MINUTES. Otherwise the
+#   lock message itself would tell an attacker which names are real accounts;
+# * "device": a browser known to the account (accounts.devices). The account's lock is
+#   for strangers; a known browser is held only by its own count, so a stranger cannot
+#   lock the owner out, and the right password from a known browser lifts the lock;
+# * "session": a signed-in session or API token re-entering the password (re-auth,
+#   password change), held by its own count in the same way.
+BUDGET_SECONDS = 24 * 3600  # a budget's count is forgotten after a day
 
 
-def _unknown_keys(username: str) -> tuple[str, str]:
-    digest = hashlib.sha256(username.encode()).hexdigest()[:32]
-    base = f"login-unknown:{connection.schema_name}:{digest}"
+def _budget_keys(kind: str, ident: str) -> tuple[str, str]:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    base = f"login-{kind}:{connection.schema_name}:{digest}"
     return f"{base}:count", f"{base}:locked"
 
 
-def unknown_locked_until(username: str) -> datetime | None:
-    """When the lock on a non-existent username ends, or None when it is not locked."""
-    _count, locked = _unknown_keys(username)
+def _budget_locked_until(kind: str, ident: str) -> datetime | None:
+    _count, locked = _budget_keys(kind, ident)
     at = cache.get(locked)
     if not isinstance(at, int | float):
         return None
@@ -230,16 +273,16 @@ def unknown_locked_until(username: str) -> datetime | None:
     return until if until > timezone.now() else None
 
 
-def unknown_failure_record(username: str) -> datetime | None:
-    """Count one failed attempt on a non-existent username (atomic INCR in Redis); the
-    failure that reaches LOGIN_MAX_FAILURES locks the name like an account and starts the
-    count again. Returns the end of the lock when the name is locked."""
-    count_key, locked_key = _unknown_keys(username)
-    cache.add(count_key, 0, timeout=UNKNOWN_FAILURES_SECONDS)
+def _budget_failure(kind: str, ident: str) -> datetime | None:
+    """Count one failure (atomic INCR in Redis); the failure that reaches
+    LOGIN_MAX_FAILURES locks the budget and starts the count again. Returns the end of
+    the lock when locked."""
+    count_key, locked_key = _budget_keys(kind, ident)
+    cache.add(count_key, 0, timeout=BUDGET_SECONDS)
     try:
         count = cache.incr(count_key)
     except ValueError:  # expired between add and incr
-        cache.set(count_key, 1, timeout=UNKNOWN_FAILURES_SECONDS)
+        cache.set(count_key, 1, timeout=BUDGET_SECONDS)
         count = 1
     if count < settings.LOGIN_MAX_FAILURES:
         return None
@@ -249,12 +292,104 @@ def unknown_failure_record(username: str) -> datetime | None:
     return until
 
 
+def _budget_clear(kind: str, ident: str) -> None:
+    cache.delete_many(list(_budget_keys(kind, ident)))
+
+
+def unknown_locked_until(username: str) -> datetime | None:
+    """When the lock on a non-existent username ends, or None when it is not locked."""
+    return _budget_locked_until("unknown", username)
+
+
+def unknown_failure_record(username: str) -> datetime | None:
+    """Count one failed attempt on a non-existent username; returns the end of the lock
+    when the name is locked."""
+    return _budget_failure("unknown", username)
+
+
+def _source_locked(user: User, kind: str, source: str | None) -> datetime | None:
+    """The lock that holds this attempt: the source's own when it is known to the
+    account (a known browser, a signed-in session or token), else the account's."""
+    if source is None:
+        return locked_until(user)
+    return _budget_locked_until(kind, f"{user.pk}:{source}")
+
+
+def _failure_record(user: User, kind: str, source: str | None) -> datetime | None:
+    """Every failure counts on the account; a known source also on its own count,
+    whose lock is then the one that holds it."""
+    account_until = login_failure_record(user_id=user.pk)
+    if source is None:
+        return account_until
+    return _budget_failure(kind, f"{user.pk}:{source}")
+
+
+def _success_record(user: User, kind: str, source: str | None) -> None:
+    login_success_record(user_id=user.pk)
+    if source is not None:
+        _budget_clear(kind, f"{user.pk}:{source}")
+
+
+def _signed_in_source(request: Any, user: User) -> str | None:
+    """The signed-in session or API token a password is re-entered in (None without)."""
+    if request is None:
+        return None
+    digest = getattr(getattr(request, "auth", None), "digest", None)
+    if digest:
+        return f"token:{digest}"
+    session = getattr(getattr(request, "_request", request), "session", None)
+    key = getattr(session, "session_key", None)
+    return f"session:{key}" if key else None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown username's password is checked against, so that it costs what an
+    account's check costs (the default hasher, made once per process)."""
+    return make_password(secrets.token_urlsafe(16))
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """Check `password` with exactly one run of the password hasher, whether the account
+    exists, is disabled or has no usable password: the time never tells them apart."""
+    encoded = user.password if user is not None else ""
+    try:
+        identify_hasher(encoded)
+    except ValueError:
+        check_password(password, _dummy_hash())
+        return False
+    assert user is not None
+    return user.check_password(password)
+
+
+def _throttled(request: HttpRequest | None) -> LoginResult | None:
+    from accounts.throttle import login_throttle_wait, throttled_message
+
+    if request is None:
+        return None
+    wait = login_throttle_wait(getattr(request, "_request", request))
+    if not wait:
+        return None
+    return LoginResult(
+        status=LoginStatus.THROTTLED, message=throttled_message(wait), retry_after=wait
+    )
+
+
+def _throttle_count(request: HttpRequest | None) -> None:
+    from accounts.throttle import login_throttle_count
+
+    if request is not None:
+        login_throttle_count(getattr(request, "_request", request))
+
+
 def _failure_signal(request: HttpRequest | None, username: str) -> None:
     """Tell listeners (the audit log) about a refusal the auth backend never saw."""
     user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
 
 
-def _second_factor(request: HttpRequest | None, user: User, code: str) -> LoginResult:
+def _second_factor(
+    request: HttpRequest | None, user: User, code: str, device: str | None
+) -> LoginResult:
     step = totp.code_verify(user.totp_secret, code)
     # A code is good once: the cache remembers the used step for as long as it is valid.
     fresh = step is not None and cache.add(
@@ -262,12 +397,19 @@ def _second_factor(request: HttpRequest | None, user: User, code: str) -> LoginR
     )
     if not fresh:
         _failure_signal(request, user.username)
-        until = login_failure_record(user_id=user.pk)
+        _throttle_count(request)
+        until = _failure_record(user, "device", device)
         if until is not None:
             return _locked(until)
         return _refused(LoginStatus.TOTP_INVALID, MSG_TOTP_INVALID)
-    login_success_record(user_id=user.pk)
-    return LoginResult(status=LoginStatus.OK, user=user)
+    _success_record(user, "device", device)
+    return LoginResult(status=LoginStatus.OK, user=_signed_in(user))
+
+
+def _signed_in(user: User) -> User:
+    # django.contrib.auth.login needs to know which backend vouched for the user.
+    user.backend = settings.AUTHENTICATION_BACKENDS[0]
+    return user
 
 
 def login_attempt(
@@ -275,50 +417,62 @@ def login_attempt(
 ) -> LoginResult:
     """One sign-in attempt on this host's accounts, for the login page and the token API.
 
-    Unknown usernames get the same answers as accounts: the wrong-password message, and
-    the lock message once LOGIN_MAX_FAILURES attempts were made on the name (counted in
-    the cache, never creating a user); each attempt is audited as login.failed with the
-    name tried. A locked account is refused even with the right password. An account with two-factor
-    authentication answers TOTP_REQUIRED until `code` is given; a wrong code counts as a
-    failure like a wrong password. Only a complete success resets the count."""
+    A browser unknown to the account is first held by the login throttles
+    (accounts.throttle: THROTTLED, nothing checked). Unknown usernames get the same
+    answers as accounts: the wrong-password message, and the lock message once
+    LOGIN_MAX_FAILURES attempts were made on the name (counted in the cache, never
+    creating a user); each attempt is audited as login.failed with the name tried.
+    Unknown, disabled and existing names cost exactly one run of the password hasher.
+    A locked account refuses strangers even with the right password; a browser known to
+    the account is held only by its own count (see BUDGET_SECONDS) and its right
+    password lifts the lock. An account with two-factor authentication answers
+    TOTP_REQUIRED until `code` is given; a wrong code counts as a failure like a wrong
+    password. Only a complete success resets the count."""
     username = username.strip()
     user = User.objects.filter(username=username).first()
+    device = device_id(request, user.pk) if user is not None else None
+    if device is None:
+        throttled = _throttled(request)
+        if throttled is not None:
+            return throttled
     if user is None:
         if request is not None:
             # Read by the audit entry (accounts.audit.on_user_login_failed).
             getattr(request, "_request", request)._login_unknown_user = True
         until = unknown_locked_until(username)
+        _failure_signal(request, username)
         if until is not None:
-            _failure_signal(request, username)  # as a locked account: no hashing
-            return _locked(until)
-        # The backend spends the hashing time a real account would and signals the failure.
-        authenticate(request, username=username, password=password)
+            return _locked(until)  # as a locked account: no hashing
+        _password_matches(None, password)  # the hashing time a real account would take
+        _throttle_count(request)
         until = unknown_failure_record(username)
         if until is not None:
             return _locked(until)
         return _refused(LoginStatus.INVALID, MSG_INVALID_LOGIN)
-    until = locked_until(user)
+    until = _source_locked(user, "device", device)
     if until is not None:
         _failure_signal(request, username)
         return _locked(until)
-    authenticated = authenticate(request, username=username, password=password)
-    if authenticated is None:
-        if not user.is_active and user.check_password(password):
+    matches = _password_matches(user, password)
+    if not matches or not user.is_active:
+        _failure_signal(request, username)
+        _throttle_count(request)
+        if matches:
             return _refused(LoginStatus.INACTIVE, MSG_INACTIVE)
-        until = login_failure_record(user_id=user.pk)
+        until = _failure_record(user, "device", device)
         if until is not None:
             return _locked(until)
         return _refused(LoginStatus.INVALID, MSG_INVALID_LOGIN)
-    if authenticated.totp_enabled:
+    if user.totp_enabled:
         if not code:
             return LoginResult(
                 status=LoginStatus.TOTP_REQUIRED,
                 message=gettext(MSG_TOTP_REQUIRED),
-                user=authenticated,
+                user=_signed_in(user),
             )
-        return _second_factor(request, authenticated, code)
-    login_success_record(user_id=user.pk)
-    return LoginResult(status=LoginStatus.OK, user=authenticated)
+        return _second_factor(request, user, code, device)
+    _success_record(user, "device", device)
+    return LoginResult(status=LoginStatus.OK, user=_signed_in(user))
 
 
 def login_second_factor(*, request: HttpRequest | None, user_id: int, code: str) -> LoginResult:
@@ -326,11 +480,16 @@ def login_second_factor(*, request: HttpRequest | None, user_id: int, code: str)
     user = User.objects.filter(pk=user_id, is_active=True, totp_enabled=True).first()
     if user is None:
         return _refused(LoginStatus.INVALID, MSG_INVALID_LOGIN)
-    until = locked_until(user)
+    device = device_id(request, user.pk)
+    if device is None:
+        throttled = _throttled(request)
+        if throttled is not None:
+            return throttled
+    until = _source_locked(user, "device", device)
     if until is not None:
         _failure_signal(request, user.username)
         return _locked(until)
-    return _second_factor(request, user, code)
+    return _second_factor(request, user, code, device)
 
 
 def password_confirm(
@@ -338,13 +497,16 @@ def password_confirm(
 ) -> LoginResult:
     """Step-up re-authentication: the signed-in user enters the password again.
 
-    Wrong passwords count toward the lockout, so a borrowed session cannot be used to
-    guess the password, and each is audited as login.failed marked as a
-    re-authentication (`request` gives the entry its host, address and session)."""
+    Wrong passwords count toward the account's lock and toward this session's (or
+    token's) own, which is the one that holds it: a borrowed session cannot be used to
+    guess the password, and a stranger's failed logins elsewhere do not stop the owner.
+    Each is audited as login.failed marked as a re-authentication (`request` gives the
+    entry its host, address and session)."""
     current = User.objects.filter(pk=user.pk).first()
     if current is None or not current.is_active:
         return _refused(LoginStatus.INACTIVE, MSG_INACTIVE)
-    until = locked_until(current)
+    source = _signed_in_source(request, current)
+    until = _source_locked(current, "session", source)
     if until is not None:
         return _locked(until)
     if not current.check_password(password):
@@ -352,11 +514,11 @@ def password_confirm(
             # Read by the audit entry (accounts.audit.on_user_login_failed).
             getattr(request, "_request", request)._login_reauth = True
         _failure_signal(request, current.username)
-        until = login_failure_record(user_id=user.pk)
+        until = _failure_record(current, "session", source)
         if until is not None:
             return _locked(until)
         return _refused(LoginStatus.INVALID, MSG_WRONG_PASSWORD)
-    login_success_record(user_id=user.pk)
+    _success_record(current, "session", source)
     return LoginResult(status=LoginStatus.OK, user=current)
 
 
@@ -461,20 +623,78 @@ def user_session_end(*, user: User, session_id: int) -> str:
 
 
 @transaction.atomic
-def user_sessions_end(*, user: User, keep_key: str | None = None) -> int:
-    """End every session of `user` except `keep_key`; returns how many ended."""
+def user_sessions_end(
+    *, user: User, keep_key: str | None = None, keep_token_id: int | None = None
+) -> int:
+    """End every session of `user` except `keep_key` and revoke every API token except
+    `keep_token_id` (sign out everywhere else; also after a password or two-factor
+    change and when the account is disabled). Returns how many ended."""
     sessions = UserSession.objects.filter(user=user).exclude(session_key=keep_key or "")
     ended = 0
     for session in sessions:
         _session_end(session)
         ended += 1
-    return ended
+    revoked, _ = ApiToken.objects.filter(user=user).exclude(pk=keep_token_id or 0).delete()
+    return ended + revoked
+
+
+# -- API tokens (one per named client, listed under "我的登录") ----------------------------
+
+MSG_TOKEN_NOT_FOUND = gettext_noop("未找到该接口令牌。")
+MSG_TOO_MANY_CLIENTS = gettext_noop(
+    "每个账号最多可有%(n)s个接口客户端，请先在“我的登录”中注销不再使用的客户端。"
+)
+DEFAULT_CLIENT = "接口客户端"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once; only its digest is stored
+    digest: str
+    id: int
+    client: str
+    expiry: datetime | None
+
+
+@transaction.atomic
+def api_token_issue(
+    *, user: User, client: str, ip: str | None = None, user_agent: str = ""
+) -> IssuedToken:
+    """A new token for the user's named client, replacing that client's previous one;
+    at most API_TOKENS_PER_USER clients per user (expired tokens do not count)."""
+    client = client.strip()[:60] or DEFAULT_CLIENT
+    # Serialises issues for one user, so two at once cannot both pass the limit.
+    User.objects.select_for_update().filter(pk=user.pk).exists()
+    ApiToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
+    ApiToken.objects.filter(user=user, client=client).delete()
+    limit = settings.API_TOKENS_PER_USER
+    if ApiToken.objects.filter(user=user).count() >= limit:
+        raise ApplicationError(gettext(MSG_TOO_MANY_CLIENTS) % {"n": limit}, code="too_many")
+    instance, token = ApiToken.objects.create(
+        user=user, client=client, ip=ip, user_agent=user_agent[:300]
+    )
+    return IssuedToken(
+        token=token, digest=instance.digest, id=instance.pk, client=client, expiry=instance.expiry
+    )
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token_id: int) -> str:
+    """Revoke one of the user's own tokens; returns its digest."""
+    token = ApiToken.objects.filter(user=user, pk=token_id).first()
+    if token is None:
+        raise ApplicationError(gettext(MSG_TOKEN_NOT_FOUND), code="not_found")
+    digest = token.digest
+    token.delete()
+    return digest
 
 
 def user_sessions_prune(*, user: User) -> None:
-    """Forget rows whose session expired or vanished (browser closed, server cleanup)."""
+    """Forget rows whose session expired or vanished (browser closed, server cleanup),
+    and expired API tokens."""
     from django.contrib.sessions.models import Session
 
+    ApiToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
     keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
     if not keys or not settings.SESSION_ENGINE.endswith(".db"):
         return
@@ -490,8 +710,9 @@ def user_sessions_prune(*, user: User) -> None:
 def user_set_active(
     *, user: User, active: bool, actor: User | None = None, request: HttpRequest | None = None
 ) -> None:
-    """Enable or disable an account. Disabling signs the user out everywhere at once;
-    nobody disables his or her own account. Audited with the state before and after."""
+    """Enable or disable an account. Disabling signs the user out everywhere at once and
+    revokes the API tokens (enabling again brings none back); nobody disables his or
+    her own account. Audited with the state before and after."""
     if not active and actor is not None and actor.pk == user.pk:
         raise ApplicationError(gettext(MSG_SELF_DISABLE), code="self")
     before = {"is_active": user.is_active}
@@ -519,8 +740,10 @@ def totp_available(user: User) -> bool:
 
 
 @transaction.atomic
-def totp_enable(*, user: User, secret: str, code: str) -> None:
-    """Turn on the second factor once the user proves the app shows the right codes."""
+def totp_enable(*, user: User, secret: str, code: str, keep_session_key: str | None) -> None:
+    """Turn on the second factor once the user proves the app shows the right codes.
+    Every other session (opened without the code) ends and every API token is revoked;
+    the session that turned it on stays."""
     if not totp_available(user):
         raise ApplicationError(gettext(MSG_TOTP_NOT_AVAILABLE), code="totp")
     if totp.code_verify(secret, code) is None:
@@ -530,10 +753,14 @@ def totp_enable(*, user: User, secret: str, code: str) -> None:
     user.totp_secret = secret
     user.totp_enabled = True
     user.save(update_fields=["totp_secret", "totp_enabled"])
+    user_sessions_end(user=user, keep_key=keep_session_key)
 
 
 @transaction.atomic
-def totp_disable(*, user: User) -> None:
+def totp_disable(*, user: User, keep_session_key: str | None) -> None:
+    """Turn off the second factor; as with turning it on, every other session ends and
+    every API token is revoked."""
     user.totp_secret = ""
     user.totp_enabled = False
     user.save(update_fields=["totp_secret", "totp_enabled"])
+    user_sessions_end(user=user, keep_key=keep_session_key)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import totp
+from accounts.devices import device_remember
 from accounts.forms import (
     LoginForm,
     PasswordChangeForm,
@@ -28,9 +29,10 @@ from accounts.middleware import ACTIVITY_KEY, LOGIN_AT_KEY, SESSION_SCHEMA_KEY, 
 from accounts.models import User
 from accounts.reauth import reauth_mark
 from accounts.roles import Right, Role
-from accounts.selectors import public_user_list, user_list, user_session_list
+from accounts.selectors import public_user_list, user_list, user_session_list, user_token_list
 from accounts.services import (
     LoginStatus,
+    api_token_revoke,
     client_ip,
     locked_until,
     login_attempt,
@@ -87,12 +89,11 @@ def session_open(request: HttpRequest, user: User, backend: str | None = None) -
 
 
 def password_changed_keep_session(request: HttpRequest) -> None:
-    """After a password change this session stays signed in (with a new key) and every
-    other session of the user ends."""
+    """After a password change this session stays signed in, with a new key (the
+    service ended every other session and revoked every API token)."""
     old_key = request.session.session_key
     update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
     user_session_rekey(old_key=old_key, new_key=request.session.session_key)
-    user_sessions_end(user=request.user, keep_key=request.session.session_key)  # type: ignore[arg-type]
 
 
 def _pending_login(request: HttpRequest) -> dict[str, Any] | None:
@@ -102,9 +103,28 @@ def _pending_login(request: HttpRequest) -> dict[str, Any] | None:
     return pending
 
 
-def _login_page(request: HttpRequest, **context: Any) -> HttpResponse:
+def _login_page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:
     context.setdefault("step", "password")
-    return render(request, "accounts/login.html", {"tenant": request.tenant, **context})  # type: ignore[attr-defined]
+    return render(
+        request,
+        "accounts/login.html",
+        {"tenant": request.tenant, **context},  # type: ignore[attr-defined]
+        status=status,
+    )
+
+
+def _signed_in(request: HttpRequest, user: User, target: str, backend: str | None) -> HttpResponse:
+    """Open the session and remember this browser as known to the account."""
+    session_open(request, user, backend=backend)
+    response = redirect(target)
+    device_remember(request, response, user.pk)
+    return response
+
+
+def _throttled_page(request: HttpRequest, message: str, wait: int) -> HttpResponse:
+    response = _login_page(request, status=429, form=LoginForm(), error=message)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -121,8 +141,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password"],
         )
         if result.ok and result.user is not None:
-            session_open(request, result.user)
-            return redirect(target)
+            return _signed_in(request, result.user, target, getattr(result.user, "backend", None))
+        if result.status is LoginStatus.THROTTLED:
+            return _throttled_page(request, result.message, result.retry_after)
         if result.status is LoginStatus.TOTP_REQUIRED and result.user is not None:
             request.session[PENDING_LOGIN_KEY] = {
                 "uid": result.user.pk,
@@ -149,8 +170,10 @@ def _login_code_step(request: HttpRequest) -> HttpResponse:
         )
         if result.ok and result.user is not None:
             request.session.pop(PENDING_LOGIN_KEY, None)
-            session_open(request, result.user, backend=pending.get("backend"))
-            return redirect(_safe_next(request, pending.get("next")))
+            target = _safe_next(request, pending.get("next"))
+            return _signed_in(request, result.user, target, pending.get("backend"))
+        if result.status is LoginStatus.THROTTLED:
+            return _throttled_page(request, result.message, result.retry_after)
         if result.status is not LoginStatus.TOTP_INVALID:
             # Locked (or disabled meanwhile): start again from the password.
             request.session.pop(PENDING_LOGIN_KEY, None)
@@ -175,6 +198,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                 user=request.user,  # type: ignore[arg-type]
                 old_password=form.cleaned_data["old_password"],
                 new_password=form.cleaned_data["new_password"],
+                request=request,
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -325,7 +349,20 @@ def platform_user_active_view(request: HttpRequest, public_user_id: int) -> Http
 def sessions_view(request: HttpRequest) -> HttpResponse:
     user_sessions_prune(user=request.user)  # type: ignore[arg-type]
     rows = user_session_list(user=request.user, current_key=request.session.session_key)  # type: ignore[arg-type]
-    return render(request, "accounts/sessions.html", {"sessions": rows})
+    tokens = user_token_list(user=request.user, current_id=None)  # type: ignore[arg-type]
+    return render(request, "accounts/sessions.html", {"sessions": rows, "tokens": tokens})
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已注销该接口令牌。"))
+    return redirect("accounts:sessions")
 
 
 @login_required
@@ -348,7 +385,7 @@ def session_end_view(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_POST
 def sessions_end_others_view(request: HttpRequest) -> HttpResponse:
     n = user_sessions_end(user=request.user, keep_key=request.session.session_key)  # type: ignore[arg-type]
-    messages.success(request, _("已退出其他 %(n)s 个会话。") % {"n": n})
+    messages.success(request, _("已退出其他 %(n)s 个会话和接口令牌。") % {"n": n})
     return redirect("accounts:sessions")
 
 
@@ -399,8 +436,8 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
                 user=user, password=disable_form.cleaned_data["password"], request=request
             )
             if result.ok:
-                totp_disable(user=user)
-                messages.success(request, _("两步验证已关闭。"))
+                totp_disable(user=user, keep_session_key=request.session.session_key)
+                messages.success(request, _("两步验证已关闭，其他登录已全部退出。"))
                 return redirect("accounts:two_factor")
             disable_form.add_error("password", result.message)
     secret = ""
@@ -411,12 +448,20 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
             code_form = TotpCodeForm(request.POST)
             if code_form.is_valid():
                 try:
-                    totp_enable(user=user, secret=secret, code=code_form.cleaned_data["code"])
+                    totp_enable(
+                        user=user,
+                        secret=secret,
+                        code=code_form.cleaned_data["code"],
+                        keep_session_key=request.session.session_key,
+                    )
                 except ApplicationError as exc:
                     code_form.add_error("code", exc.message)
                 else:
                     request.session.pop(TOTP_SETUP_KEY, None)
-                    messages.success(request, _("两步验证已启用，今后登录时需要输入验证码。"))
+                    messages.success(
+                        request,
+                        _("两步验证已启用，今后登录时需要输入验证码；其他登录已全部退出。"),
+                    )
                     return redirect("accounts:two_factor")
     return render(
         request,

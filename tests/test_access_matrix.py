@@ -33,6 +33,7 @@ SIGNED_IN = {
     "accounts/sessions/",
     "accounts/sessions/<int:session_id>/end/",
     "accounts/sessions/end-others/",
+    "accounts/tokens/<int:token_id>/revoke/",
     "accounts/reauth/",
     "accounts/two-factor/",
 }

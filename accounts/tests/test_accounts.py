@@ -96,7 +96,7 @@ def test_logout_ends_the_session(world: World, db: None) -> None:
     client = login(world.a.host, "registrar")
     assert client.get("/api/v1/me/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
-    assert client.get("/api/v1/me/").status_code == 403
+    assert client.get("/api/v1/me/").status_code == 401
 
 
 def test_menu_shows_only_what_the_role_may_use(world: World, db: None) -> None:

@@ -118,14 +118,13 @@ def test_a_write_on_the_school_host_records_user_ip_school_path_and_status(
 def test_refused_writes_and_token_writes_are_recorded_with_their_user(
     world: World, db: None
 ) -> None:
-    from rest_framework.authtoken.models import Token
-
     from accounts.models import User
+    from accounts.services import api_token_issue
     from tenants.context import school_context
 
     teacher = login(world.a.host, "teacher")
     with school_context(world.a.schema):
-        key = Token.objects.create(user=User.objects.get(username="registrar")).key
+        key = api_token_issue(user=User.objects.get(username="registrar"), client="t").token
     connection.set_schema_to_public()
     last = _last_id(world.a.schema)
     refused = teacher.post("/api/v1/students/submit/", {"ids": []}, content_type="application/json")

@@ -12,7 +12,9 @@ from conftest import World, login
 
 def test_errors_share_one_format_in_chinese(world: World, db: None) -> None:
     anonymous = Client(HTTP_HOST=world.a.host).get("/api/v1/school/")
-    assert anonymous.status_code == 403
+    # Not signed in is 401 with the challenge of the token scheme (RFC 9110 §11.6.1).
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
     assert anonymous.json() == {"error": {"code": "not_authenticated", "message": "请先登录。"}}
     client = login(settings.BASE_DOMAIN, world.bureau_user)
     invalid = client.post("/api/v1/schools/", {"name": ""}, content_type="application/json")

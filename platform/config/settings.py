@@ -7,6 +7,7 @@ them all). Defaults suit `make run` on a developer machine; production sets ever
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -116,7 +117,9 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens (accounts.ApiToken, see KNOX_TOKEN_MODEL): in both schemas, so a
+    # school's tokens live in its own schema and are unknown on every other host.
+    "knox",
     "drf_spectacular",
     "common",
     "shared_apps.regions",
@@ -131,7 +134,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
-    "rest_framework.authtoken",
+    "knox",
     "tenant_apps.registry",
     "tenant_apps.grades",
 ]
@@ -222,6 +225,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_MAX_FAILURES = 5  # consecutive wrong passwords or codes before the account locks
 LOGIN_LOCK_MINUTES = 30
 SESSION_IDLE_MINUTES = 30  # signed out after this long without a request
+# Throttles in front of the login page and the token API (accounts.throttle): failed
+# attempts per client address (over every host) and per host, "count/period" as
+# django-ratelimit reads it. Browsers known to the account (accounts.devices) pass.
+LOGIN_THROTTLE_PER_ADDRESS = env("LOGIN_THROTTLE_PER_ADDRESS", "30/15m")
+LOGIN_THROTTLE_PER_HOST = env("LOGIN_THROTTLE_PER_HOST", "300/15m")
+# A browser that signed in to an account is known to it for this long (signed cookie).
+KNOWN_DEVICE_DAYS = 90
 REAUTH_MINUTES = 5  # sensitive actions need the password entered this recently
 # Take the client address from X-Forwarded-For (last hop) only behind a trusted proxy.
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
@@ -298,8 +308,16 @@ CACHES = {
         # Keys carry the schema so that one school's cache entries never serve another.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # Login throttles count per client address over every host, so these keys carry no
+    # schema; the per-host counts name the host's schema in the key itself.
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "throttle",
+    },
 }
+RATELIMIT_USE_CACHE = "throttle"
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
@@ -354,10 +372,11 @@ PG_BIN_DIR = env("PG_BIN_DIR")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Session first: an anonymous API call then answers 403, the same status a
-        # user of another school gets, so "not yours" and "not logged in" look alike.
+        # Token first: DRF answers an anonymous call with the first class's challenge,
+        # 401 and `WWW-Authenticate: Token`. Sessions and tokens are bound to the host's
+        # schema, so a user of another school is anonymous here and gets the same 401.
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.DenyAll"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -371,6 +390,19 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+}
+# API tokens (django-rest-knox): one per named client of a user, stored as a digest,
+# expiring API_TOKEN_HOURS after issue (no sliding renewal), at most API_TOKENS_PER_USER
+# clients per user. Password and two-factor changes, disabling the account and "sign
+# out everywhere" revoke them (accounts.services.user_sessions_end).
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name, not a secret
+API_TOKEN_HOURS = int(env("API_TOKEN_HOURS", "8"))
+API_TOKENS_PER_USER = 10
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "学籍管理平台 API",
