@@ -28,9 +28,7 @@ Lists and exports of the log show ID numbers and phones masked, like every other
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import logging
 from collections.abc import Mapping
@@ -47,6 +45,7 @@ from django.utils import timezone
 from accounts.models import AuditEntry, User
 from accounts.services import client_ip
 from common.masking import mask_id_number, mask_phone
+from common.spreadsheets import csv_text
 
 logger = logging.getLogger(__name__)
 
@@ -551,39 +550,27 @@ def bureau_school(user: User, raw_school_id: object) -> ScopedSchool | None:
 # -- CSV ---------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet never runs as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def audit_csv(rows: list[dict[str, Any]], headers: list[str]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; cells go
+    through common.spreadsheets, so none is run as a formula."""
+    lines: list[list[object]] = [list(headers)]
     for r in rows:
-        writer.writerow(
+        lines.append(
             [
-                _cell(v)
-                for v in (
-                    timezone.localtime(r["at"]).strftime("%Y-%m-%d %H:%M:%S"),
-                    r["username"],
-                    r["user_display"],
-                    r["ip"] or "",
-                    r["school_name"],
-                    r["action"],
-                    r["object_type"],
-                    r["object_id"],
-                    r["object_repr"],
-                    json.dumps(r["before"], ensure_ascii=False) if r["before"] else "",
-                    json.dumps(r["after"], ensure_ascii=False) if r["after"] else "",
-                    r["method"],
-                    r["path"],
-                    r["status"] if r["status"] is not None else "",
-                )
+                timezone.localtime(r["at"]).strftime("%Y-%m-%d %H:%M:%S"),
+                r["username"],
+                r["user_display"],
+                r["ip"] or "",
+                r["school_name"],
+                r["action"],
+                r["object_type"],
+                r["object_id"],
+                r["object_repr"],
+                json.dumps(r["before"], ensure_ascii=False) if r["before"] else "",
+                json.dumps(r["after"], ensure_ascii=False) if r["after"] else "",
+                r["method"],
+                r["path"],
+                r["status"] if r["status"] is not None else "",
             ]
         )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return ("\ufeff" + csv_text(lines)).encode("utf-8")

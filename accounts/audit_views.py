@@ -1,7 +1,8 @@
 """审计日志 pages: a school administrator's own school, a bureau's schools and itself.
 
 Both hosts serve /accounts/audit/ (search, paginated, newest first) and
-/accounts/audit/export/ (the same filters as CSV; the export is itself recorded).
+/accounts/audit/export/ (the same filters as CSV, after re-entering the password; the
+export is itself recorded).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from accounts.audit import (
     bureau_school,
     bureau_schools,
 )
+from accounts.reauth import AUDIT_EXPORT, sensitive
 from accounts.roles import Right
 from common.views import right_required
 
@@ -202,6 +204,7 @@ def school_audit_view(request: HttpRequest) -> HttpResponse:
 
 @right_required(Right.USERS_MANAGE)
 @require_GET
+@sensitive(AUDIT_EXPORT)
 def school_audit_export_view(request: HttpRequest) -> HttpResponse:
     filters = AuditFilters.from_params(request.GET)
     return _csv_response(request, school_log(request, filters), filters)
@@ -245,6 +248,7 @@ def bureau_audit_view(request: HttpRequest) -> HttpResponse:
 
 @right_required(Right.BUREAU_SCHOOLS_VIEW)
 @require_GET
+@sensitive(AUDIT_EXPORT)
 def bureau_audit_export_view(request: HttpRequest) -> HttpResponse:
     filters = AuditFilters.from_params(request.GET)
     log, school = bureau_log(request, request.GET, filters)

@@ -44,8 +44,7 @@ class SessionSchemaBindingMiddleware:
 
 class DownloadIssuerMiddleware:
     """Binds the request while it is served, so that every file link made below the view
-    names its host and account (tenants.storage.download_url; the download's audit
-    entry names that account when the link is opened without a session)."""
+    names its host and account (tenants.storage.download_url), to whom it is bound."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

@@ -32,6 +32,8 @@ from deploy.local import (  # noqa: E402 - needs the sys.path entries above
     ensure_database,
     ensure_postgres,
     ensure_redis,
+    keys_provide,
+    keys_random,
     stop_postgres,
     stop_redis,
 )
@@ -60,6 +62,7 @@ def main(argv: list[str]) -> int:
     if own_redis:
         os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
     try:
         return _run(n)
     finally:

@@ -80,6 +80,8 @@ from deploy.local import (  # noqa: E402 - needs the sys.path entries above
     ensure_database,
     ensure_postgres,
     ensure_redis,
+    keys_provide,
+    keys_random,
     stop_postgres,
     stop_redis,
 )
@@ -1090,6 +1092,7 @@ def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
     django.setup()
     from django.conf import settings
     from django.db import connection

@@ -43,6 +43,8 @@ from deploy.local import (  # noqa: E402 - needs the sys.path entries above
     ensure_database,
     ensure_postgres,
     ensure_redis,
+    keys_provide,
+    keys_random,
     stop_postgres,
     stop_redis,
 )
@@ -235,6 +237,7 @@ def run(schools: int, transfers: int) -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
     django.setup()
     from django.core.management import call_command
 

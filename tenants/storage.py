@@ -2,16 +2,34 @@
 the public schema. S3 (django-storages) in production and tests, the local file system
 for `make run` without an endpoint.
 
+Every saved name carries a random part: `save("evidence/7/20261206.png")` stores
+`evidence/7/20261206-<22 random characters>.png` (`unguessable_name`, in both storages,
+so backups, uploads, evidence and annotated workbooks alike). Callers keep the name
+`save()` returns; nothing can be found by guessing a time or an id.
+
 Every download goes through the application: `url()` of both storages is a signed,
 expiring `/files/<token>/` link, and `tenants.views.file_download_view` records a
-`read.file` audit entry (who, which file, which school) before it streams the file (disk)
-or redirects to a presigned S3 URL minted at that moment. A presigned URL is therefore
-never handed out without an entry in the audit log. The token names the file's school,
-the host it was issued on and the account it was issued to."""
+`read.file` audit entry (the requester, which file, which school) before it streams the
+file (disk) or redirects to a presigned S3 URL minted at that moment. A presigned URL is
+therefore never handed out without an entry in the audit log. The token names the file's
+school, the host it was issued on and the account it was issued to (none when made
+outside a request, e.g. in a Celery task).
+
+A link is not a bearer token (`download_permitted`): it streams only to a signed-in
+user of the host it was issued on, and only to
+* the account it was issued to, or
+* a user holding the right for that kind of file, by key prefix (`SCHOOL_FILE_RIGHTS`:
+  imports/ to 数据导入导出, evidence/ to 维护学籍, a case's proof to 查看学籍) -- which is
+  also how a link made without an account (a task) reaches the right people;
+* on the bureau host, a school's proof (`BUREAU_FILE_PREFIXES`) only to the officers with
+  学籍教育局审核 whose bureau governs that school, whoever the link was made for.
+Anything else, backups included, is served to the account it was issued to alone."""
 
 from __future__ import annotations
 
 import os
+import posixpath
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,7 +44,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from storages.backends.s3 import S3Storage
 
+from accounts.roles import Right
+
 SIGNING_SALT = "tenants.storage.download"
+NAME_TOKEN_BYTES = 16  # 128 random bits in every saved name: 22 URL-safe characters
 
 # The request being served, so that a link made anywhere below a view (services, facades
 # reading inside another school) knows its host and account; bound by
@@ -70,7 +91,29 @@ def download_url(name: str | None) -> str:
     return reverse("file-download", kwargs={"token": token})
 
 
-class SchoolS3Storage(S3Storage):
+def unguessable_name(name: str, max_length: int | None = None) -> str:
+    """`dir/stem.ext` with a random part added to the stem: `dir/stem-<random>.ext`.
+    The stem is shortened (never the random part) to fit `max_length`."""
+    directory, file_name = posixpath.split(str(name).replace("\\", "/"))
+    stem, ext = posixpath.splitext(file_name)
+    token = secrets.token_urlsafe(NAME_TOKEN_BYTES)
+    if max_length is not None:
+        fixed = len(posixpath.join(directory, f"-{token}{ext}"))
+        stem = stem[: max(0, max_length - fixed)]
+    return posixpath.join(directory, f"{stem}-{token}{ext}" if stem else f"{token}{ext}")
+
+
+class UnguessableNames:
+    """Storage mixin: every name `save()` picks carries `unguessable_name`'s random part,
+    whatever the caller asked for (a time stamp, a batch id)."""
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return super().get_available_name(  # type: ignore[misc]
+            unguessable_name(name, max_length), max_length=max_length
+        )
+
+
+class SchoolS3Storage(UnguessableNames, S3Storage):
     """Links go through the application (`download_url`); the presigned GET URL
     (querystring auth, expiry in settings) is made by the download view."""
 
@@ -93,7 +136,7 @@ class SchoolS3Storage(S3Storage):
         return str(super().url(name))
 
 
-class SchoolFileSystemStorage(FileSystemStorage):
+class SchoolFileSystemStorage(UnguessableNames, FileSystemStorage):
     """Local stand-in for S3: files under MEDIA_ROOT/<prefix>, URLs signed and expiring."""
 
     @property  # type: ignore[override]
@@ -125,6 +168,46 @@ def download_grant(token: str) -> DownloadGrant | None:
         host=str(data.get("h") or schema),
         issued_to=str(data.get("u") or ""),
     )
+
+
+# Besides the account a link was issued to, who may open a school's file on the school's
+# own host: the users holding the right of the pages that show such links (any one).
+SCHOOL_FILE_RIGHTS: dict[str, tuple[str, ...]] = {
+    "imports/": (Right.DATA_MANAGE,),  # uploads, pending rows, annotated workbooks
+    "evidence/": (Right.REGISTRY_EDIT,),  # 问题学籍的佐证 (问题学籍 page)
+    "changes/": (Right.REGISTRY_VIEW,),  # 学籍异动的佐证 (the change's page)
+    "transfers/": (Right.REGISTRY_VIEW,),  # 转学证明 (the case page)
+    "intake/": (Right.REGISTRY_VIEW,),  # 新增学籍的说明材料 (the case page)
+}
+# A school's files its bureau reviews (佐证), on the bureau host.
+BUREAU_FILE_PREFIXES = ("evidence/", "changes/", "transfers/", "intake/")
+
+
+def _bureau_governs(user: Any, schema: str) -> bool:
+    """On the bureau host: an officer with 学籍教育局审核 whose bureau governs the school."""
+    from shared_apps.bureau.selectors import access_schools
+
+    if connection.schema_name != "public" or not user.has_right(Right.BUREAU_AUDIT):
+        return False
+    return bool(access_schools(user=user).filter(schema_name=schema).exists())
+
+
+def download_permitted(grant: DownloadGrant, user: Any) -> bool:
+    """Whether `user` (signed in on the current host) may open the file `grant` names:
+    on the host the link was made on; a school's proof on the bureau host to the officers
+    governing it; on the file's own host to the account the link was issued to or to a
+    holder of the right for the key's prefix (links made in tasks name no account)."""
+    here = str(connection.schema_name)
+    if user is None or not user.is_authenticated or grant.host != here:
+        return False
+    if grant.schema != here:
+        return grant.key.startswith(BUREAU_FILE_PREFIXES) and _bureau_governs(user, grant.schema)
+    if grant.issued_to and grant.issued_to == user.username:
+        return True
+    if here == "public":  # the platform's own files (backups): the issued account only
+        return False
+    rights = next((r for p, r in SCHOOL_FILE_RIGHTS.items() if grant.key.startswith(p)), ())
+    return any(user.has_right(right) for right in rights)
 
 
 def download_token_payload(token: str) -> tuple[str, str] | None:

@@ -1,58 +1,71 @@
 from __future__ import annotations
 
 import mimetypes
+from typing import Any
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
 from accounts.audit import READ_FILE, audit_record
-from tenants.storage import SchoolS3Storage, download_grant
+from tenants.storage import SchoolS3Storage, download_grant, download_permitted
 
 
-def _bureau_may_read(request: HttpRequest, schema: str) -> bool:
-    """On the bureau host, a school's file (佐证) is served to the officers who govern it."""
-    from accounts.roles import Right
-    from shared_apps.bureau.selectors import access_schools
+def _requester(request: HttpRequest) -> Any:
+    """The signed-in user: the session's, else an API client's (the API's own
+    authentication classes, so an `annotated_url` from the API opens with the same
+    token); None when neither."""
+    from rest_framework.exceptions import APIException
+    from rest_framework.request import Request
+    from rest_framework.settings import api_settings
 
-    user = request.user
-    if connection.schema_name != "public" or not user.is_authenticated:
-        return False
-    if not user.has_right(Right.BUREAU_AUDIT):  # type: ignore[union-attr]
-        return False
-    return access_schools(user=user).filter(schema_name=schema).exists()  # type: ignore[arg-type]
+    if request.user.is_authenticated:
+        return request.user
+    if not request.META.get("HTTP_AUTHORIZATION"):
+        return None
+    authenticators = [cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    try:
+        user = Request(request, authenticators=authenticators).user
+    except APIException:
+        return None
+    return user if user.is_authenticated else None
 
 
 def file_download_view(request: HttpRequest, token: str) -> HttpResponse:
-    """Serve a stored file for a signed, unexpired link: on the host the link was made on,
-    when that is the host of the school the file belongs to, or to the school's own
-    bureau on the bureau host.
+    """Serve a stored file for a signed, unexpired link to a signed-in user of the host
+    the link was made on who may have it (tenants.storage.download_permitted): the account
+    it was issued to, a holder of the right for that kind of file, or on the bureau host
+    the officers governing the file's school. A link opened without a session leads to
+    the login page (and back); an API call without a valid token is refused; anyone else
+    gets 404, as for a forged or expired link.
 
-    Every download is recorded (read.file: the signed-in user, else the account the link
-    was made for; the file; its school) before any byte leaves: from disk the file is
+    Every download is recorded (read.file: the requester, never merely the account the
+    link was made for; the file; its school) before any byte leaves: from disk the file is
     streamed, from S3 the browser is redirected to a presigned URL made now."""
     from tenants.context import school_context
 
+    user = _requester(request)
+    if user is None:
+        if request.META.get("HTTP_AUTHORIZATION"):
+            raise PermissionDenied
+        return redirect_to_login(request.get_full_path())
     grant = download_grant(token)
-    here = connection.schema_name
-    if grant is None or grant.host != here:
-        raise Http404
-    if grant.schema != here and not _bureau_may_read(request, grant.schema):
+    if grant is None or not download_permitted(grant, user):
         raise Http404
     # The storage prefix follows the active schema, so read inside the file's school.
     with school_context(grant.schema):
         if not default_storage.exists(grant.key):
             raise Http404
-    user = request.user if request.user.is_authenticated else None
     audit_record(
         request=request,
-        actor=user or grant.issued_to,
+        actor=user,
         action=READ_FILE,
         object_type="file",
         object_repr=grant.key,
         school=grant.schema,
         after={"issued_to": grant.issued_to}
-        if grant.issued_to and grant.issued_to != getattr(user, "username", "")
+        if grant.issued_to and grant.issued_to != user.username
         else None,
     )
     with school_context(grant.schema):

@@ -18,8 +18,10 @@ Django settings are not importable). It checks that:
 - the processes run the commands from the app contract, web has the right
   probes, every pod runs as the image's non-root UID on a read-only root
   filesystem with /tmp writable, and no secret sits in the ConfigMap;
-- deploy/Dockerfile never creates platform/__init__.py and puts /app and
-  /app/platform on PYTHONPATH;
+- deploy/Dockerfile never creates platform/__init__.py, puts /app and
+  /app/platform on PYTHONPATH and bakes no key: DJANGO_SECRET_KEY and
+  STUDENT_INDEX_HMAC_KEY come from the operator (compose requires both, Kubernetes
+  takes them from the Secret), never a default;
 - deploy/gunicorn.conf.py and deploy/nginx.conf carry the settings the app needs.
 """
 
@@ -279,6 +281,18 @@ def test_compose_app_environment_is_complete():
         assert set(services[name]["environment"]) >= APP_ENV, name
 
 
+KEYS = ("DJANGO_SECRET_KEY", "STUDENT_INDEX_HMAC_KEY")
+
+
+def test_compose_requires_both_keys_from_the_operator():
+    services = _compose()["services"]
+    for name in ("setup", "web", "worker", "beat"):
+        environment = services[name]["environment"]
+        for key in KEYS:
+            # ${NAME:?message}: compose refuses to start without it, and has no default
+            assert re.fullmatch(r"\$\{" + key + r":\?[^}]+\}", environment[key]), (name, key)
+
+
 def test_compose_runs_setup_once_before_the_app():
     services = _compose()["services"]
     assert services["setup"]["restart"] == "no"
@@ -460,6 +474,18 @@ def test_dockerfile_sets_pythonpath_with_platform():
                 env[key] = value
     assert env["PYTHONPATH"].split(":") == ["/app", "/app/platform"]
     assert env["DJANGO_SETTINGS_MODULE"] == "config.settings"
+
+
+def test_dockerfile_bakes_no_key():
+    instructions = _dockerfile_instructions()
+    for ins in instructions:
+        if ins.upper().startswith(("ENV ", "ARG ", "LABEL ")):
+            assert not any(key in ins for key in KEYS), ins
+    # collectstatic needs the settings to load with DEBUG off: throw-away random keys,
+    # drawn in that RUN alone
+    [run] = [ins for ins in _final_stage() if "collectstatic" in ins]
+    for key in KEYS:
+        assert re.search(key + r"=\"\$\(python -c '[^']*secrets\.token_urlsafe", run), key
 
 
 def test_dockerfile_base_user_static_and_command():

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # repository root
@@ -43,8 +44,60 @@ def database_from_url(url: str) -> dict[str, object]:
     }
 
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", False)
+
+# Keys. SECRET_KEY signs sessions, /files/ links and the import's pending rows;
+# STUDENT_INDEX_HMAC_KEY keys the cross-school index's digests of ID numbers. Knowing
+# either forges links or recomputes digests offline, so with DEBUG off the product does
+# not start unless both are set, long, distinct and none of the known development values.
+# With DEBUG on (`make run` generates real ones anyway) the fallbacks below remain, and
+# they differ from each other: the index key never silently equals the signing key.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - DEBUG only, refused otherwise
+DEV_STUDENT_INDEX_HMAC_KEY = "dev-only-insecure-index-key-change-me"
+# Values published in this repository, now or before: the development fallbacks, the
+# Dockerfile's former collectstatic placeholder and the Secret template's.
+KNOWN_KEYS = frozenset(
+    {DEV_SECRET_KEY, DEV_STUDENT_INDEX_HMAC_KEY, "collectstatic-only-not-a-secret", "REPLACE_ME"}
+)
+# Django's own bar for a secret key (django.core.checks.security.base).
+KEY_MIN_LENGTH = 50
+KEY_MIN_UNIQUE_CHARACTERS = 5
+
+
+def keys_check(*, secret_key: str, index_key: str, debug: bool) -> None:
+    """Raise ImproperlyConfigured (which stops manage.py, gunicorn and celery while they
+    import the settings) when the keys are unfit for the mode."""
+    if not debug:
+        for name, value in (
+            ("DJANGO_SECRET_KEY", secret_key),
+            ("STUDENT_INDEX_HMAC_KEY", index_key),
+        ):
+            if not value:
+                raise ImproperlyConfigured(
+                    f"未设置 {name}：DJANGO_DEBUG 关闭时必须设置"
+                    f"（至少 {KEY_MIN_LENGTH} 个字符的随机值）。"
+                )
+            if (
+                value in KNOWN_KEYS
+                or value.startswith("django-insecure")
+                or len(value) < KEY_MIN_LENGTH
+                or len(set(value)) < KEY_MIN_UNIQUE_CHARACTERS
+            ):
+                raise ImproperlyConfigured(
+                    f"{name} 不安全：须为至少 {KEY_MIN_LENGTH} 个字符的随机值，"
+                    "且不能是公开的示例或开发密钥。"
+                )
+    if secret_key == index_key:
+        raise ImproperlyConfigured(
+            "STUDENT_INDEX_HMAC_KEY 不能与 DJANGO_SECRET_KEY 相同，请分别生成两个随机密钥。"
+        )
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY") or (DEV_SECRET_KEY if DEBUG else "")
+STUDENT_INDEX_HMAC_KEY = env("STUDENT_INDEX_HMAC_KEY") or (
+    DEV_STUDENT_INDEX_HMAC_KEY if DEBUG else ""
+)
+keys_check(secret_key=SECRET_KEY, index_key=STUDENT_INDEX_HMAC_KEY, debug=DEBUG)
 
 # Schools are served on <slug>.BASE_DOMAIN, bureaus and operators on BASE_DOMAIN itself.
 BASE_DOMAIN = env("BASE_DOMAIN", "localhost")
@@ -318,9 +371,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
-
-# Keyed hashes for the cross-school student index (issue 3) and other pseudonyms.
-STUDENT_INDEX_HMAC_KEY = env("STUDENT_INDEX_HMAC_KEY", SECRET_KEY)
 
 # The business freeze around graduation (domain.md §3.8), "MM-DD" of every year:
 # graduating-grade students take no new business from the first date, nobody is

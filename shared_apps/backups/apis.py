@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.reauth import RecentlyReauthenticated
+from accounts.reauth import BACKUP_RESTORE, sensitive
 from common.permissions import has_right
 from shared_apps.backups.selectors import backup_school, backups_of
 from shared_apps.backups.services import backup_start, restore_start
@@ -57,11 +57,12 @@ class SchoolBackupListCreateApi(APIView):
         return Response({"job_id": str(job.pk)}, status=status.HTTP_202_ACCEPTED)
 
 
+@sensitive(BACKUP_RESTORE)
 class SchoolBackupRestoreApi(APIView):
     """Restore one of the school's backups into the school itself (`confirm_code` must be
     the school's code) or into a new, suspended school for inspection."""
 
-    permission_classes = [has_right(BACKUP_RIGHTS), RecentlyReauthenticated]
+    permission_classes = [has_right(BACKUP_RIGHTS)]
 
     class InputSerializer(serializers.Serializer):
         backup_id = serializers.IntegerField()

@@ -1,7 +1,8 @@
 """Backups of one school (its schema) and of the whole platform; restores of a school.
 
 A school's backup is `pg_dump --format=custom --no-owner --no-privileges --schema=<schema>`
-kept in storage under the public prefix, platform/backups/<schema>/<UTC time>.dump, with
+kept in storage under the public prefix, platform/backups/<schema>/<UTC time>-<random>.dump
+(the random part from tenants.storage, so no dump is found by guessing its time), with
 its size and SHA-256 recorded in `SchoolBackup`. The whole database goes to
 platform/backups/_full/. Restores run the dump through `pg_restore -f -` into ONE `psql`
 transaction, so a failure at any step leaves the database as it was:

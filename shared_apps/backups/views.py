@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import reauth_required
+from accounts.reauth import BACKUP_RESTORE, sensitive
 from accounts.roles import Right
 from common.exceptions import ApplicationError
 from common.views import right_required
@@ -92,7 +92,7 @@ def school_backups_view(request: HttpRequest, school_id: int) -> HttpResponse:
 
 @right_required(BACKUP_RIGHTS)
 @require_POST
-@reauth_required  # a restore overwrites a school: the password again first
+@sensitive(BACKUP_RESTORE)  # a restore overwrites a school: the password again first
 def school_restore_view(request: HttpRequest, school_id: int) -> HttpResponse:
     school = _school_or_404(request, school_id)
     here = reverse("backups:school", kwargs={"school_id": school.pk})

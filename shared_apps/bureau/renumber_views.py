@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import WRITE, audit_record
-from accounts.reauth import reauth_required
+from accounts.reauth import RENUMBER, sensitive
 from accounts.roles import Right
 from common.exceptions import ApplicationError
 from common.permissions import has_right
@@ -98,7 +98,6 @@ def _page(request: HttpRequest, *, error: str = "", field_errors: Any = None) ->
     )
 
 
-@reauth_required
 def _post(request: HttpRequest) -> HttpResponse:
     stage = request.POST.get("stage", "")
     entry_year = request.POST.get("entry_year", "").strip()
@@ -119,6 +118,7 @@ def _post(request: HttpRequest) -> HttpResponse:
 
 @right_required(Right.BUREAU_RENUMBER)
 @require_http_methods(["GET", "POST"])
+@sensitive(RENUMBER)
 def renumber_view(request: HttpRequest) -> HttpResponse:
     """Preview on GET; apply, lock and unlock on POST (after re-entering the password)."""
     if request.method == "POST":
@@ -129,9 +129,10 @@ def renumber_view(request: HttpRequest) -> HttpResponse:
 # -- API ----------------------------------------------------------------------------------
 
 
+@sensitive(RENUMBER)
 class RenumberApi(APIView):
     """GET: the preview of one grade (?stage=primary&entry_year=2024). POST: apply (with
-    the preview's digest), lock, or unlock (with a reason)."""
+    the preview's digest), lock, or unlock (with a reason), after re-entering the password."""
 
     permission_classes = [has_right(Right.BUREAU_RENUMBER)]
 

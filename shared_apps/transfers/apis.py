@@ -7,12 +7,12 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.reauth import MSG_REAUTH, REAUTH_CODE, reauth_fresh, token_key_of
+from accounts.reauth import TRANSFER_APPROVE, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.permissions import has_right
@@ -28,7 +28,7 @@ from shared_apps.transfers.selectors import (
     cases_for_school,
 )
 from shared_apps.transfers.services import CaseActor, case_decide, case_detail_lines, case_withdraw
-from shared_apps.transfers.views import REAUTH_KINDS
+from shared_apps.transfers.views import API_BATCH_MAX
 
 
 class CaseSerializer(serializers.Serializer):
@@ -86,16 +86,9 @@ class DecisionSerializer(serializers.Serializer):
     step = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-def _reauth_if_needed(request: Request, case: Case, approve: bool) -> None:
-    fresh = reauth_fresh(request._request, token_key=token_key_of(request))
-    if approve and case.kind in REAUTH_KINDS and not fresh:
-        raise PermissionDenied(detail=MSG_REAUTH, code=REAUTH_CODE)
-
-
 def _decide(request: Request, case: Case) -> Response:
     data = DecisionSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    _reauth_if_needed(request, case, data.validated_data["approve"])
     decided = case_decide(
         case_id=case.pk,
         actor=CaseActor.of(request.user),
@@ -152,6 +145,7 @@ class SchoolCaseDetailApi(APIView):
         return Response(CaseDetailSerializer(_school_case(request, case_id)).data)
 
 
+@sensitive(TRANSFER_APPROVE)
 class SchoolCaseDecisionApi(APIView):
     """The school's step: approve (transfers need the password re-entered) or reject."""
 
@@ -300,6 +294,7 @@ class BureauCaseDetailApi(APIView):
         return Response(CaseDetailSerializer(_bureau_case(request, case_id)).data)
 
 
+@sensitive(TRANSFER_APPROVE)
 class BureauCaseDecisionApi(APIView):
     permission_classes = [has_right(Right.BUREAU_AUDIT)]
 
@@ -308,14 +303,16 @@ class BureauCaseDecisionApi(APIView):
         return _decide(request, _bureau_case(request, case_id))
 
 
+@sensitive(TRANSFER_APPROVE)
 class BureauCaseBatchDecisionApi(APIView):
     """Decide many cases at once; each is decided alone (its own transaction) and the
-    answer lists every case's result."""
+    answer lists every case's result. Approving transfers among them needs the password
+    re-entered (403 reauth_required for the whole batch)."""
 
     permission_classes = [has_right(Right.BUREAU_AUDIT)]
 
     class InputSerializer(serializers.Serializer):
-        case_ids = serializers.ListField(child=serializers.UUIDField(), max_length=1000)
+        case_ids = serializers.ListField(child=serializers.UUIDField(), max_length=API_BATCH_MAX)
         approve = serializers.BooleanField()
         reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -328,23 +325,11 @@ class BureauCaseBatchDecisionApi(APIView):
         v = data.validated_data
         region = _region(request)
         actor = CaseActor.of(request.user)
-        fresh = reauth_fresh(request._request, token_key=token_key_of(request))
         results = []
         for case_id in v["case_ids"]:
             case = case_for_region(region, case_id)
             if case is None:
                 results.append({"id": str(case_id), "ok": False, "message": "未找到该业务。"})
-                continue
-            if v["approve"] and case.kind in REAUTH_KINDS and not fresh:
-                results.append(
-                    {
-                        "id": str(case.pk),
-                        "number": case.number,
-                        "ok": False,
-                        "code": REAUTH_CODE,
-                        "message": str(MSG_REAUTH),
-                    }
-                )
                 continue
             try:
                 decided = case_decide(

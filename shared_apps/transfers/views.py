@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.fields import BooleanField
 
-from accounts.reauth import reauth_required
+from accounts.reauth import TRANSFER_APPROVE, sensitive, submitted
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -45,6 +47,8 @@ from shared_apps.transfers.services import (
 
 # Approving these moves or ends a record: the password is entered again (accounts.reauth).
 REAUTH_KINDS = {CaseKind.TRANSFER, CaseKind.TRANSFER_OUT_EXTERNAL, CaseKind.TRANSFER_IN_EXTERNAL}
+BATCH_MAX = 500  # cases decided by one batch from the page
+API_BATCH_MAX = 1000  # and through the API
 DIRECTIONS = (
     ("waiting", gettext_noop("待本校办理")),
     ("incoming", gettext_noop("转入本校")),
@@ -320,23 +324,39 @@ def _decide(request: HttpRequest, case: Case, back: str) -> HttpResponse:
     return redirect(back)
 
 
-def _maybe_reauth(view: Any) -> Any:
-    """Approving a transfer needs the password re-entered; other decisions do not."""
-
-    def wrapped(request: HttpRequest, case: Case, back: str) -> HttpResponse:
-        if request.POST.get("decision") == "approve" and case.kind in REAUTH_KINDS:
-            return reauth_required(view)(request, case, back)
-        return view(request, case, back)
-
-    return wrapped
+def approves_a_transfer(request: Any, kwargs: dict[str, Any]) -> bool:
+    """When deciding a case needs the password again (accounts.reauth.TRANSFER_APPROVE,
+    for the pages and APIs of both hosts alike): the request approves (page:
+    decision=approve; API: approve=true) a case of REAUTH_KINDS that the caller can see,
+    by its case_id or, in a batch, any of its case_ids. Other decisions do not."""
+    data = submitted(request)
+    approve = data.get("approve")
+    if data.get("decision") != "approve" and approve not in BooleanField.TRUE_VALUES:
+        return False
+    if "case_id" in kwargs:
+        ids: list[Any] = [kwargs["case_id"]]
+    elif hasattr(data, "getlist"):
+        ids = data.getlist("case_ids")
+    else:
+        ids = data.get("case_ids") if isinstance(data.get("case_ids"), list) else []
+    region = getattr(request.user, "region_id", None)
+    for case_id in ids[:API_BATCH_MAX]:  # more are refused before any is decided
+        if connection.schema_name == "public":
+            case = case_for_region(str(region), str(case_id)) if region else None
+        else:
+            case = case_for_school(_school_id(request), str(case_id))
+        if case is not None and case.kind in REAUTH_KINDS:
+            return True
+    return False
 
 
 @right_required(Right.REGISTRY_APPROVE)
 @require_POST
+@sensitive(TRANSFER_APPROVE)
 def case_decide_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _school_case(request, case_id)
     back = reverse("transfers:case_detail", kwargs={"case_id": case.pk})
-    return _maybe_reauth(_decide)(request, case, back)  # type: ignore[no-any-return]
+    return _decide(request, case, back)
 
 
 @right_required(Right.REGISTRY_EDIT)
@@ -450,7 +470,7 @@ def _batch(request: HttpRequest) -> HttpResponse:
     reason = request.POST.get("reason", "")
     actor = CaseActor.of(request.user)
     results = []
-    for raw in request.POST.getlist("case_ids")[:500]:
+    for raw in request.POST.getlist("case_ids")[:BATCH_MAX]:
         case = case_for_region(region, raw)
         if case is None:
             results.append({"number": raw, "ok": False, "message": _("未找到该业务。")})
@@ -480,11 +500,10 @@ def _batch(request: HttpRequest) -> HttpResponse:
 
 @right_required(Right.BUREAU_AUDIT)
 @require_POST
+@sensitive(TRANSFER_APPROVE)
 def bureau_batch_view(request: HttpRequest) -> HttpResponse:
     """Batch decision of the checked cases; each still goes through case_decide in its
-    own transaction. Approving transfers needs the password re-entered."""
-    if request.POST.get("decision") == "approve":
-        return reauth_required(_batch)(request)
+    own transaction. Approving transfers among them needs the password re-entered."""
     return _batch(request)
 
 
@@ -503,10 +522,11 @@ def bureau_case_detail_view(request: HttpRequest, case_id: uuid.UUID) -> HttpRes
 
 @right_required(Right.BUREAU_AUDIT)
 @require_POST
+@sensitive(TRANSFER_APPROVE)
 def bureau_case_decide_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _bureau_case(request, case_id)
     back = reverse("transfers:bureau_case_detail", kwargs={"case_id": case.pk})
-    return _maybe_reauth(_decide)(request, case, back)  # type: ignore[no-any-return]
+    return _decide(request, case, back)
 
 
 @right_required(Right.BUREAU_AUDIT)

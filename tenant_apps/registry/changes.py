@@ -245,7 +245,8 @@ def evidence_check(upload: Upload) -> str:
     try:
         return sniff(name=upload.name, data=upload.data)
     except ApplicationError as exc:
-        message = f"“{upload.name}”：{exc.message}"
+        named = f"“{upload.name}”"
+        message = exc.message if named in exc.message else f"{named}：{exc.message}"
         raise ApplicationError(message, code="upload", extra={"files": [message]}) from exc
 
 

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -37,6 +37,7 @@ from django.utils.crypto import salted_hmac
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.forking import Stream, fork_available, fork_map
+from common.masking import mask_id_number
 from shared_apps.student_index.keys import IdentityKeys
 from shared_apps.student_index.services import Hit, duplicates_find
 from tenant_apps.registry.bulkwrite import Prepared, Preparer, prepare, prepared_write
@@ -44,9 +45,20 @@ from tenant_apps.registry.fields import BY_KEY, COLUMNS
 from tenant_apps.registry.models import ImportBatch
 from tenant_apps.registry.services import current_school, keys_of, masked_for_hits
 
+if TYPE_CHECKING:
+    from tenant_apps.registry.validation import Normalised
+
 Progress = Callable[[int, str], None]
 MSG_NOT_READY = "该批次当前状态为“{state}”，不能确认导入。"
 MSG_ALL_OR_NOTHING = "有 {n} 行不能导入；选择“全部正确才导入”时，请先改正后重新上传。"
+MSG_HEADERS_ALL = (
+    "文件中有无法识别的列：{columns}。这些列的内容不会导入；选择“全部正确才导入”时，"
+    "请先把列名改成模板的列名后重新上传。"
+)
+MSG_HEADERS_ACK = (
+    "文件中有无法识别的列：{columns}。这些列的内容不会导入，请确认知晓后再导入，"
+    "或改正列名后重新上传。"
+)
 MSG_DUP_IN_FILE = "身份证件号与本文件第 {other} 行重复。"
 MSG_DUP_OTHER = "身份证件号与已有学籍重复：{school} {name} {id}（{status}）。"
 MSG_SAME_SCHOOL = "本校已有该学生（{name}，{id}），不能重复导入。"
@@ -251,6 +263,10 @@ class _Part:
 
     total: int  # filled rows seen
     errors: list[dict[str, Any]]
+    # Corrections applied: the first NORMALISED_KEPT as {row, key, header, before, after}
+    # and how many per header in all.
+    normalised: list[dict[str, Any]]
+    normalised_by_field: Counter[str]
     row_no: list[int]
     keys: list[IdentityKeys]
     class_no: list[str]
@@ -264,6 +280,24 @@ class _Part:
 # at about the same moment, and only the child's last chunk is left to check.
 PARENT_SHARE = 0.47
 KEYS_CHUNK = 4000
+# The report lists this many corrections one by one (the counts per field cover all): a
+# file whose every date is written 2018-03-01 needs the rule, not 50,000 lines.
+NORMALISED_KEPT = 2000
+
+
+def _normalised_entry(row_no: int, change: Normalised) -> dict[str, Any]:
+    """A correction for the report. ID numbers are kept masked, as every list shows
+    them: the change (x → X, full-width digits, spaces) still shows at the ends."""
+    before, after = change.before, change.after
+    if "id_number" in change.key:
+        before, after = mask_id_number(before), mask_id_number(after)
+    return {
+        "row": row_no,
+        "key": change.key,
+        "header": change.header,
+        "before": before,
+        "after": after,
+    }
 
 
 def _key_tuples(rows: Prepared, start: int) -> list[tuple[str, str, str]]:
@@ -330,10 +364,17 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         here = start == 0  # fork_map runs the first share in this process
         rows = Prepared()
         errors: list[dict[str, Any]] = []
+        normalised: list[dict[str, Any]] = []
+        normalised_by_field: Counter[str] = Counter()
         sent = 0
         n = 0
         for n, (row_no, raw) in enumerate(sheet.records(start, stop), 1):
             result = validator.validate(raw)
+            if result.normalised:
+                for c in result.normalised:
+                    normalised_by_field[c.header] += 1
+                    if len(normalised) < NORMALISED_KEPT:
+                        normalised.append(_normalised_entry(row_no, c))
             if result.errors:
                 errors.extend(
                     {
@@ -355,7 +396,16 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
                 report(10 + 60 * n // span, f"已校验约 {n * len(shares)} 行")
         if not here and len(rows) > sent:
             stream.send((sent, _key_tuples(rows, sent)))
-        part = _Part(n, errors, rows.row_no, rows.keys(), rows.class_no, _rows_blob(rows))
+        part = _Part(
+            n,
+            errors,
+            normalised,
+            normalised_by_field,
+            rows.row_no,
+            rows.keys(),
+            rows.class_no,
+            _rows_blob(rows),
+        )
         if here and len(shares) > 1:
             report(70, "正在查重……")
             part.hits = duplicates_find(part.keys)
@@ -374,9 +424,13 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     keys: list[IdentityKeys] = []
     class_nos: list[str] = []
     errors: list[dict[str, Any]] = []
+    normalised: list[dict[str, Any]] = []
+    normalised_by_field: Counter[str] = Counter()
     hits: list[Hit] = []
     total = 0
     for part in parts:
+        normalised.extend(part.normalised[: NORMALISED_KEPT - len(normalised)])
+        normalised_by_field.update(part.normalised_by_field)
         found = part.hits if part.hits is not None else duplicates_find(part.keys)
         hits.extend(dataclasses.replace(h, position=h.position + len(keys)) for h in found)
         row_nos.extend(part.row_no)
@@ -444,6 +498,10 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         "duplicate": len(blocked),
         "suspected": len(suspected_rows),
         "by_kind": dict(Counter(e["kind"] for e in errors)),
+        "normalised_total": sum(normalised_by_field.values()),
+        "normalised_by_field": dict(normalised_by_field.most_common()),
+        "normalised": normalised,
+        "headers_unknown": sheet.layout.unknown,
     }
     payload = _payload_pack(
         blobs=[part.blob for part in parts],
@@ -492,14 +550,40 @@ def import_annotate(*, batch_id: str) -> bool:
 
 @_gc_paused()
 @transaction.atomic(durable=True)
-def import_confirm(*, batch_id: str, mode: str, actor: Actor) -> dict[str, int]:
+def headers_unknown_text(unknown: Sequence[dict[str, Any]]) -> str:
+    """第12列“成员1身份证号”（是否应为“成员1身份证件号”？）、第30列“备注”"""
+    parts = []
+    for u in unknown:
+        text = f"第{u['column']}列“{u['header']}”"
+        if u.get("suggestion"):
+            text += f"（是否应为“{u['suggestion']}”？）"
+        parts.append(text)
+    return "、".join(parts)
+
+
+def import_confirm(
+    *, batch_id: str, mode: str, actor: Actor, acknowledge_headers: bool = False
+) -> dict[str, int]:
     """Write the pending rows in ONE transaction, re-checking duplicates first so that a
-    record registered since the dry run is not duplicated. Confirming twice is refused."""
+    record registered since the dry run is not duplicated. Confirming twice is refused.
+
+    Columns whose header is no template column were not read at all: "nothing unless
+    all are valid" refuses such a file, and "only the valid rows" needs the user to
+    acknowledge that those columns are left out (`acknowledge_headers`)."""
     batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
     if batch.state != ImportBatch.State.READY:
         raise ApplicationError(MSG_NOT_READY.format(state=batch.get_state_display()), code="state")
     if mode not in ImportBatch.Mode.values:
         raise ApplicationError("请选择导入方式。", code="invalid")
+    unknown = batch.counts.get("headers_unknown") or []
+    if unknown and mode == ImportBatch.Mode.ALL_OR_NOTHING:
+        raise ApplicationError(
+            MSG_HEADERS_ALL.format(columns=headers_unknown_text(unknown)), code="headers"
+        )
+    if unknown and not acknowledge_headers:
+        raise ApplicationError(
+            MSG_HEADERS_ACK.format(columns=headers_unknown_text(unknown)), code="headers"
+        )
     invalid = int(batch.counts.get("invalid", 0))
     if mode == ImportBatch.Mode.ALL_OR_NOTHING and invalid:
         raise ApplicationError(MSG_ALL_OR_NOTHING.format(n=invalid), code="invalid")

@@ -21,6 +21,13 @@ MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 MSG_EVIDENCE_TYPE = "佐证材料只接受 JPG、PNG 图片或 PDF 文件。"
 MSG_EVIDENCE_SIZE = "佐证材料不能超过10MB。"
 MSG_EVIDENCE_FAKE = "文件内容与扩展名不符或已损坏，请重新扫描或拍照后上传。"
+# A photo of a document needs a few megapixels; a 10 MB PNG can declare billions (a
+# decompression bomb: whoever opens it, a browser or the bureau's viewer, decodes them all).
+MAX_EVIDENCE_PIXELS = 40_000_000
+MSG_EVIDENCE_PIXELS = (
+    "图片“{name}”像素过多，超过{limit}万像素的上限，请缩小图片尺寸或降低拍照分辨率后重新上传。"
+)
+MSG_EVIDENCE_BOMB = "图片“{name}”中的附加数据解压后过大，疑似恶意文件，已拒绝。"
 MSG_PROBLEM_STATE = "该问题学籍当前状态为“{state}”，不能执行此操作。"
 
 
@@ -136,12 +143,33 @@ def evidence_check(*, name: str, data: bytes) -> str:
             )
         return "application/pdf"
     if lower.endswith((".jpg", ".jpeg", ".png")):
+        import warnings
+
         from PIL import Image, UnidentifiedImageError
 
+        def refused(template: str) -> ApplicationError:
+            message = template.format(name=name, limit=MAX_EVIDENCE_PIXELS // 10_000)
+            return ApplicationError(message, code="upload", extra={"file": [message]})
+
+        # Pillow's own guard at our limit: Image.open refuses twice the limit outright and
+        # warns from the limit on; the warning is made an error so nothing above it is
+        # decoded. Only the header is read before the size is known.
+        Image.MAX_IMAGE_PIXELS = MAX_EVIDENCE_PIXELS
         try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.verify()
-                fmt = image.format
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as image:
+                    width, height = image.size
+                    if width * height > MAX_EVIDENCE_PIXELS:
+                        raise refused(MSG_EVIDENCE_PIXELS)
+                    image.verify()
+                    fmt = image.format
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise refused(MSG_EVIDENCE_PIXELS) from exc
+        except ValueError as exc:
+            # PngImagePlugin refuses a text chunk that would inflate past MAX_TEXT_CHUNK.
+            bomb = "Decompressed" in str(exc)
+            raise refused(MSG_EVIDENCE_BOMB if bomb else MSG_EVIDENCE_FAKE) from exc
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:
             raise ApplicationError(
                 MSG_EVIDENCE_FAKE, code="upload", extra={"file": [MSG_EVIDENCE_FAKE]}

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.reauth import reauth_required
+from accounts.reauth import ROLLOVER, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -92,7 +92,6 @@ def _page(request: HttpRequest, *, error: str = "") -> HttpResponse:
     )
 
 
-@reauth_required
 def _post(request: HttpRequest) -> HttpResponse:
     try:
         text = _act(
@@ -112,6 +111,7 @@ def _post(request: HttpRequest) -> HttpResponse:
 
 @right_required(Right.REGISTRY_EDIT)
 @require_http_methods(["GET", "POST"])
+@sensitive(ROLLOVER)
 def rollover_view(request: HttpRequest) -> HttpResponse:
     """GET: the dry run; POST: run, undo or confirm (after re-entering the password)."""
     if request.method == "POST":
@@ -131,9 +131,10 @@ class BlockerSerializer(serializers.Serializer):
     advice = serializers.CharField()
 
 
+@sensitive(ROLLOVER)
 class RolloverApi(APIView):
     """GET ?school_year=2025: the dry run. POST {action: run|undo|confirm, school_year,
-    rollover_id}."""
+    rollover_id} (after re-entering the password, POST /api/v1/auth/reauth/)."""
 
     permission_classes = [has_right(Right.REGISTRY_EDIT)]
 

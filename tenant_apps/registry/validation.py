@@ -43,7 +43,7 @@ from tenant_apps.registry.codes import CodeTable, code_tables
 from tenant_apps.registry.fields import BY_KEY, COLUMNS, Column
 from tenant_apps.registry.models import STAGE_DIGIT, STAGE_NAME
 
-__all__ = ["FieldError", "RowResult", "RowValidator", "validate_student"]
+__all__ = ["FieldError", "Normalised", "RowResult", "RowValidator", "validate_student"]
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,24 @@ class FieldError:
     kind: str  # short machine code of the rule (see the module docstring)
 
 
+@dataclass(frozen=True)
+class Normalised:
+    """A cell accepted after a correction the registrar should see (full-width digits,
+    stray spaces, a lower-case x, 2018-03-01 read as 20180301)."""
+
+    key: str
+    header: str
+    before: str  # as given
+    after: str  # as stored
+
+
 @dataclass
 class RowResult:
     # Normalised typed values keyed by Column.key; None for an empty cell or one that
     # could not be read. Meaningful as a whole only when `errors` is empty.
     data: dict[str, object]
     errors: list[FieldError] = field(default_factory=list)
+    normalised: list[Normalised] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -106,6 +118,10 @@ MSG_ID_SEX_MISMATCH = "{header}第17位表示{in_id}性，与性别“{given}”
 MSG_DATE_FORMAT = "{header}应为8位数字的日期（年月日），如“20180301”。"
 MSG_DATE_INVALID = "{header}“{value}”不是有效的日期。"
 MSG_DATE_FUTURE = "{header}“{value}”晚于今天。"
+MSG_DATE_DAY_MONTH = (
+    "{header}“{value}”无法确定是日/月/年还是月/日/年，请按年月日写成8位数字，如“20180301”。"
+)
+MSG_DATE_SHORT_YEAR = "{header}“{value}”只有两位年份，无法确定世纪，请写成8位数字，如“20180301”。"
 MSG_AGE_RANGE = (
     "{header}与学段不符：按入学年月{ym}计算入学时{age}岁，{stage}入学年龄应为{low}–{high}岁。"
 )
@@ -157,6 +173,20 @@ _SCIENTIFIC_RE = re.compile(r"[0-9.]+E\+?[0-9]+", re.IGNORECASE)
 _ID_OTHER_RE = re.compile(r"[A-Za-z0-9()\-]{6,30}")
 _DATE_SEP_RE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _YM_SEP_RE = re.compile(r"(\d{4})[-/.年](\d{1,2})月?")
+# What Excel and WPS write for a date cell saved as text: the date, a space or "T", and a
+# time of day (2018-02-24 00:00:00, 2018/2/24 0:00). The time is dropped.
+_DATE_TIME_RE = re.compile(
+    r"(\d{8}|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+)
+# A date serial (days since 1899-12-30, Excel's and WPS's 1900 system) as a CSV holds it:
+# five digits, optionally with the time of day as a fraction. Five digits cover
+# 1927-05-18 .. 2173-10-14; YYYYMMDD has eight, so the two never meet.
+_DATE_SERIAL_RE = re.compile(r"(\d{5})(?:\.\d+)?")
+_SERIAL_EPOCH = dt.date(1899, 12, 30)
+# Forms a person may mean two ways: 02/03/2018 (day or month first) and 18-02-24
+# (which century): refused with a message saying why, never guessed.
+_DATE_DMY_RE = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
+_DATE_SHORT_RE = re.compile(r"\d{6}|\d{2}[-/.]\d{1,2}[-/.]\d{1,2}")
 _VALIDITY_RE = re.compile(
     r"(\d{8}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[-~至—–](\d{8}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
 )
@@ -182,6 +212,15 @@ _DERIVED_GRADE_RE = re.compile(r"(小学|初中|高中)(\d{4})级")
 # Kinds whose cells repeat across a school's rows and whose check depends only on the
 # cell (and the validator's `today` and class list): their results are memoised.
 _MEMO_KINDS = frozenset({"date8", "ym6", "region12", "class_no", "postcode", "decimal", "int"})
+# Kinds whose stored text is the corrected cell itself, so that a difference from the
+# cell as given is a normalisation worth showing. Code tables (label -> code), yes/no,
+# numbers and the grade's spelling are readings, not corrections.
+_SHOWN_KINDS = frozenset(
+    {
+        "text", "name", "date8", "ym6", "region12", "id_number",
+        "class_no", "phone", "postcode", "email", "id_validity",
+    }
+)  # fmt: skip
 # Marks a cell that the fast look-up could not resolve (None is a real value).
 _MISS = object()
 # Memo dicts stop growing here; beyond it a cell is simply checked again.
@@ -274,13 +313,43 @@ def _parse_date_text(text: str) -> tuple[int, int, int] | None:
     return int(match[1]), int(match[2]), int(match[3])
 
 
-def _memoised(check: Check, memo: dict[object, object]) -> Check:
+def _date_serial(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of an Excel/WPS date serial such as 43151 (2018-02-24)."""
+    if _DATE_SERIAL_RE.fullmatch(text) is None:
+        return None
+    day = _SERIAL_EPOCH + dt.timedelta(days=int(text[:5]))
+    return day.year, day.month, day.day
+
+
+def _date_refused(header: str, text: str) -> tuple[int, int, int]:
+    """Raise the message that says why `text` is not read as a date."""
+    if _DATE_DMY_RE.fullmatch(text):
+        raise _Invalid("date_invalid", MSG_DATE_DAY_MONTH.format(header=header, value=text))
+    if _DATE_SHORT_RE.fullmatch(text):
+        raise _Invalid("date_invalid", MSG_DATE_SHORT_YEAR.format(header=header, value=text))
+    raise _Invalid("date_invalid", MSG_DATE_FORMAT.format(header=header))
+
+
+def _stored_text(value: object) -> str:
+    """A checked value as the text it is stored and shown as."""
+    if isinstance(value, dt.date):
+        return _ymd(value)
+    return str(value)
+
+
+def _memoised(check: Check, memo: dict[object, object], *, shown: bool) -> Check:
     """Remembers successful results of `check` by cell text; errors are not kept (they
-    are rare, and each row's error needs its own FieldError anyway)."""
+    are rare, and each row's error needs its own FieldError anyway). With `shown`, a
+    cell that needed a correction is not kept either: a memo hit bypasses `validate`'s
+    check, and every corrected cell must be reported, not only the first."""
 
     def memo_check(value: object) -> object:
         result = check(value)
-        if isinstance(value, str) and len(memo) < _MEMO_LIMIT:
+        if (
+            isinstance(value, str)
+            and len(memo) < _MEMO_LIMIT
+            and (not shown or _stored_text(result) == value)
+        ):
             memo[value] = result
         return result
 
@@ -384,7 +453,7 @@ class RowValidator:
                 fast = dict(self._yesno)
             elif c.kind in _MEMO_KINDS or c.key == "grade":
                 fast = {}
-                check = _memoised(check, fast)
+                check = _memoised(check, fast, shown=c.kind in _SHOWN_KINDS)
             else:
                 fast = {}  # free text is cheap to check again
             # The ID number's requirement depends on the ID type: a row rule.
@@ -396,7 +465,8 @@ class RowValidator:
             fasts.append(fast)
             # Free text is the most common miss: `validate` accepts it inline when it fits.
             text_limit = c.max_length if c.kind == "text" else 0
-            cells.append((c.key, c.header, required, check, text_limit))
+            shown = c.kind in _SHOWN_KINDS and c.key != "grade"
+            cells.append((c.key, c.header, required, check, text_limit, shown))
         self._keys = tuple(keys)
         self._fasts = tuple(fasts)
         self._cells = tuple(cells)
@@ -546,10 +616,16 @@ class RowValidator:
             else:
                 if isinstance(value, float) and not value.is_integer():
                     raise _Invalid("date_invalid", MSG_DATE_FORMAT.format(header=header))
-                text = _compact(value if isinstance(value, str) else _cell_text(value))
+                text = value.strip() if isinstance(value, str) else _cell_text(value)
+                if not text.isascii():
+                    text = unicodedata.normalize("NFKC", text).strip()
+                timed = _DATE_TIME_RE.fullmatch(text)
+                if timed is not None:
+                    text = timed[1]
+                text = _compact(text)
                 parts = _parse_date_text(text)
                 if parts is None:
-                    raise _Invalid("date_invalid", MSG_DATE_FORMAT.format(header=header))
+                    parts = _date_serial(text) or _date_refused(header, text)
                 try:
                     day = dt.date(*parts)
                 except ValueError:
@@ -773,9 +849,10 @@ class RowValidator:
             hits = list(map(dict.get, self._fasts, values, repeat(_MISS)))
         data: dict[str, object] = dict(zip(keys, hits, strict=True))
         errors: list[FieldError] = []
+        normalised: list[Normalised] = []
         bad: set[str] = set()
         misses = compress(zip(self._cells, values, strict=True), map(is_, hits, repeat(_MISS)))
-        for (key, header, required, check, text_limit), given in misses:
+        for (key, header, required, check, text_limit, shown), given in misses:
             value = given
             if type(value) is str:
                 value = value.strip() or None
@@ -793,16 +870,21 @@ class RowValidator:
                 continue
             if text_limit and type(value) is str and len(value) <= text_limit:
                 data[key] = value
+                if value is not given and value != given:
+                    normalised.append(Normalised(key, header, str(given), value))
                 continue
             try:
-                data[key] = check(value)
+                data[key] = checked = check(value)
             except _Invalid as exc:
                 data[key] = None
                 bad.add(key)
                 errors.append(FieldError(key, header, _shown(given), exc.message, exc.kind))
+                continue
+            if shown and isinstance(given, str) and (after := _stored_text(checked)) != given:
+                normalised.append(Normalised(key, header, given, after))
         self._student_rules(raw, data, errors, bad)
         self._member_rules(raw, data, errors, bad)
-        return RowResult(data, errors)
+        return RowResult(data, errors, normalised)
 
     def _resident_id(
         self,

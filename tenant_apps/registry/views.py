@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.reauth import reauth_required
+from accounts.reauth import PROBLEM_DELETE, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -401,7 +401,7 @@ def _back_to_problem(problem_id: int) -> HttpResponse:
 
 @right_required(Right.REGISTRY_EDIT)
 @require_POST
-@reauth_required
+@sensitive(PROBLEM_DELETE)
 def problem_delete_view(request: HttpRequest, problem_id: int) -> HttpResponse:
     try:
         problems.problem_delete(
@@ -508,6 +508,8 @@ def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
     if batch.job_id:
         job = job_get_for(user_id=request.user.pk, job_id=str(batch.job_id))  # type: ignore[arg-type]
     errors = [import_error_shown(e) for e in batch.errors[:ERRORS_SHOWN]]
+    counts = batch.counts
+    normalised = counts.get("normalised", [])[:ERRORS_SHOWN]
     return render(
         request,
         "registry/import_detail.html",
@@ -521,6 +523,10 @@ def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
             "errors_more": max(0, len(batch.errors) - ERRORS_SHOWN),
             "errors_shown": ERRORS_SHOWN,
             "duplicates": batch.duplicates,
+            "headers_unknown": counts.get("headers_unknown") or [],
+            "normalised": normalised,
+            "normalised_more": counts.get("normalised_total", 0) > len(normalised),
+            "normalised_by_field": list((counts.get("normalised_by_field") or {}).items()),
             "annotated_url": default_storage.url(batch.annotated_key)
             if batch.annotated_key
             else "",
@@ -536,7 +542,10 @@ def import_confirm_view(request: HttpRequest, batch_id: object) -> HttpResponse:
         raise Http404
     try:
         result = imports.import_confirm(
-            batch_id=str(batch_id), mode=request.POST.get("mode", ""), actor=_actor(request)
+            batch_id=str(batch_id),
+            mode=request.POST.get("mode", ""),
+            actor=_actor(request),
+            acknowledge_headers=request.POST.get("acknowledge_headers") == "1",
         )
     except ApplicationError as exc:
         _flash_error(request, exc)

@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime
+import difflib
 import io
 import struct
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import python_calamine
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import MergedCell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
+
+from common.spreadsheets import cell_put, cell_text_safe, row_safe, write_only_cell
 
 from .codes import CodeTable, table
 from .fields import BY_HEADER, BY_KEY, COLUMNS, Column
@@ -113,6 +116,7 @@ MSG_NO_HEADER = (
 )
 MSG_MISSING_COLUMNS = "缺少必填列：{columns}"
 MSG_DUPLICATE_COLUMNS = "列名重复：{columns}，每列只能出现一次"
+MSG_MISSING_NEAR = "{header}（第{column}列“{given}”是否就是它？请改成模板的列名）"
 
 
 class UploadRejected(Exception):
@@ -345,12 +349,12 @@ def _codes_sheet_build(ws: Worksheet) -> dict[str, str]:
     for i, codes in enumerate(used):
         label_col, code_col = 2 * i + 1, 2 * i + 2
         label_letter = get_column_letter(label_col)
-        ws.cell(row=1, column=label_col, value=codes.label).font = bold
-        ws.cell(row=1, column=code_col, value=f"{codes.label}代码").font = bold
+        cell_put(ws, 1, label_col, codes.label).font = bold
+        cell_put(ws, 1, code_col, f"{codes.label}代码").font = bold
         for r, (code, label) in enumerate(codes.codes, start=2):
-            ws.cell(row=r, column=label_col, value=label)
+            cell_put(ws, r, label_col, label)
             # Codes such as "01" must not become the number 1.
-            ws.cell(row=r, column=code_col, value=code).number_format = "@"
+            cell_put(ws, r, code_col, code).number_format = "@"
         ws.column_dimensions[label_letter].width = min(
             40, 2 * max(len(label) for _, label in codes.codes) + 4
         )
@@ -370,7 +374,7 @@ def _data_sheet_build(ws: Worksheet, ranges: dict[str, str]) -> None:
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for ci, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(ci)
-        cell = ws.cell(row=1, column=ci, value=column.header)
+        cell = cell_put(ws, 1, ci, column.header)
         cell.font = Font(bold=True, color=RED if column.required else BLACK)
         cell.fill = header_fill
         cell.alignment = center
@@ -415,35 +419,35 @@ def _instructions_sheet_build(ws: Worksheet, *, school_name: str, school_code: s
     ws.column_dimensions["D"].width = 36
     ws.column_dimensions["E"].width = 60
     title_text = f"{school_name}（学校标识码：{school_code}）学生信息导入模板"
-    title = ws.cell(row=1, column=1, value=title_text)
+    title = cell_put(ws, 1, 1, title_text)
     title.font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=5)
-    ws.cell(row=3, column=1, value="填写说明").font = Font(bold=True, size=12)
+    cell_put(ws, 3, 1, "填写说明").font = Font(bold=True, size=12)
     row = 4
     for n, rule in enumerate(_RULES, start=1):
-        ws.cell(row=row, column=1, value=n).alignment = wrap
-        cell = ws.cell(row=row, column=2, value=rule)
+        cell_put(ws, row, 1, n).alignment = wrap
+        cell = cell_put(ws, row, 2, rule)
         cell.alignment = wrap
         ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
         # Merged cells do not grow with wrapped text; give long rules a second line.
         ws.row_dimensions[row].height = 15 * (1 + len(rule) // 60)
         row += 1
     row += 1
-    ws.cell(
-        row=row, column=1, value="填写示例（一名学生；请勿把示例填入“学生信息”表，否则会被导入）"
+    cell_put(
+        ws, row, 1, "填写示例（一名学生；请勿把示例填入“学生信息”表，否则会被导入）"
     ).font = Font(bold=True, size=12)
     row += 1
     for ci, text in enumerate(("序号", "列名", "必填", "示例", "填写要求"), start=1):
-        ws.cell(row=row, column=ci, value=text).font = Font(bold=True)
+        cell_put(ws, row, ci, text).font = Font(bold=True)
     sample = template_sample()
     for column in COLUMNS:
         row += 1
-        ws.cell(row=row, column=1, value=column.number)
-        header = ws.cell(row=row, column=2, value=column.header)
+        cell_put(ws, row, 1, column.number)
+        header = cell_put(ws, row, 2, column.header)
         header.font = Font(color=RED if column.required else BLACK)
-        ws.cell(row=row, column=3, value="是" if column.required else "")
-        ws.cell(row=row, column=4, value=sample.get(column.key) or None).number_format = "@"
-        ws.cell(row=row, column=5, value=column_hint(column) or None).alignment = wrap
+        cell_put(ws, row, 3, "是" if column.required else "")
+        cell_put(ws, row, 4, sample.get(column.key) or None).number_format = "@"
+        cell_put(ws, row, 5, column_hint(column) or None).alignment = wrap
 
 
 def template_build(*, school_name: str, school_code: str) -> bytes:
@@ -710,6 +714,9 @@ class _Layout:
     header_index: int  # 0-based row index of the header row
     headers: list[str]  # normalised header texts, one per sheet column
     positions: list[tuple[Column, int]]  # template columns found, with 0-based sheet column
+    # Header cells that are no template column: {column (1-based), header, suggestion}.
+    # Their cells are not imported, so the report lists them before anything else.
+    unknown: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def _header_text(value: object) -> str:
@@ -718,6 +725,15 @@ def _header_text(value: object) -> str:
     text = str(value).replace("\n", "").replace("\r", "").strip()
     # Some hand-made templates star required columns.
     return text.strip("*＊★ \u3000")
+
+
+def header_suggest(header: str, *, taken: Iterable[str] = ()) -> str:
+    """The template header closest to a misspelt one ("" when none is close): 成员1身份证号
+    → 成员1身份证件号. Headers already present elsewhere in the file are not offered."""
+    taken = set(taken)
+    candidates = [h for h in BY_HEADER if h not in taken]
+    match = difflib.get_close_matches(header, candidates, n=1, cutoff=0.6)
+    return match[0] if match else ""
 
 
 def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Layout:
@@ -736,9 +752,12 @@ def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Lay
     seen: dict[str, int] = {}
     duplicates: list[str] = []
     positions: list[tuple[Column, int]] = []
+    strangers: list[tuple[int, str]] = []
     for ci, header in enumerate(headers):
         column = BY_HEADER.get(header)
         if column is None:
+            if header:
+                strangers.append((ci, header))
             continue
         if header in seen:
             duplicates.append(f"{header}（第{seen[header] + 1}列和第{ci + 1}列）")
@@ -747,11 +766,25 @@ def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Lay
         positions.append((column, ci))
     if strict and duplicates:
         raise UploadRejected(MSG_DUPLICATE_COLUMNS.format(columns="、".join(duplicates)))
+    unknown = [
+        {"column": ci + 1, "header": header, "suggestion": header_suggest(header, taken=seen)}
+        for ci, header in strangers
+    ]
     missing = [c.header for c in COLUMNS if c.required and c.header not in seen]
     if strict and missing:
-        raise UploadRejected(MSG_MISSING_COLUMNS.format(columns="、".join(missing)))
+        named = []
+        for header in missing:
+            near = [u for u in unknown if u["suggestion"] == header]
+            named.append(
+                MSG_MISSING_NEAR.format(
+                    header=header, column=near[0]["column"], given=near[0]["header"]
+                )
+                if near
+                else header
+            )
+        raise UploadRejected(MSG_MISSING_COLUMNS.format(columns="、".join(named)))
     positions.sort(key=lambda p: p[1])
-    return _Layout(index, headers, positions)
+    return _Layout(index, headers, positions, unknown)
 
 
 def _cell_convert(value: object, *, id_column: bool, month_only: bool) -> CellValue:
@@ -976,7 +1009,7 @@ def _annotate_xlsx(data: bytes, errors: dict[int, list[tuple[str, str]]]) -> byt
                 if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == ERROR_FILL_RGB:
                     cell.fill = PatternFill(fill_type=None)
             if len(row) >= error_col:
-                row[error_col - 1].value = None
+                cell_text_safe(row[error_col - 1], None)
     elif layout.positions:
         # Right of the last header: the user's view of "the last column". Styled empty cells
         # (ws.max_column) could push it arbitrarily far right.
@@ -984,7 +1017,7 @@ def _annotate_xlsx(data: bytes, errors: dict[int, list[tuple[str, str]]]) -> byt
     else:
         error_col = min(ws.max_column + 1, 16384)
 
-    header_cell = ws.cell(row=header_row, column=error_col, value=ERROR_HEADER)
+    header_cell = cell_put(ws, header_row, error_col, ERROR_HEADER)
     header_cell.font = Font(bold=True, color=RED)
     ws.column_dimensions[get_column_letter(error_col)].width = 60
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -1000,8 +1033,9 @@ def _annotate_xlsx(data: bytes, errors: dict[int, list[tuple[str, str]]]) -> byt
                 continue  # the template forbids merging; such a cell cannot carry marks
             cell.fill = _error_fill()
             cell.comment = _comment(messages)
-        note = ws.cell(row=row_number, column=error_col)
-        note.value = "；".join(_message_line(k, m) for k, m in problems)
+        note = cell_put(
+            ws, row_number, error_col, "；".join(_message_line(k, m) for k, m in problems)
+        )
         note.alignment = wrap
     out = io.BytesIO()
     wb.save(out)
@@ -1039,16 +1073,16 @@ def _annotate_rebuilt(
         if index == layout.header_index:
             header: list[object] = []
             for value in values:
-                cell = WriteOnlyCell(ws, value=value)
+                cell = write_only_cell(ws, value)
                 cell.font = header_font
                 header.append(cell)
-            note = WriteOnlyCell(ws, value=ERROR_HEADER)
+            note = write_only_cell(ws, ERROR_HEADER)
             note.font = Font(bold=True, color=RED)
-            ws.append([*header, note])
+            ws.append(row_safe(ws, [*header, note]))
             continue
         problems = errors.get(index + 1)
         if not problems:
-            ws.append(values)
+            ws.append(row_safe(ws, values))
             continue
         by_cell: dict[int, list[str]] = {}
         for key, message in problems:
@@ -1056,11 +1090,11 @@ def _annotate_rebuilt(
             if ci is not None:
                 by_cell.setdefault(ci, []).append(message)
         for ci, messages in by_cell.items():
-            cell = WriteOnlyCell(ws, value=values[ci])
+            cell = write_only_cell(ws, values[ci])
             cell.fill = _error_fill()
             cell.comment = _comment(messages)
             values[ci] = cell
-        ws.append([*values, "；".join(_message_line(k, m) for k, m in problems)])
+        ws.append(row_safe(ws, [*values, "；".join(_message_line(k, m) for k, m in problems)]))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -1100,19 +1134,19 @@ def rows_export(*, rows: Iterable[dict[str, object]], columns: Sequence[Column] 
         ws.column_dimensions[get_column_letter(ci)].width = _column_width(column)
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
-    header: list[WriteOnlyCell] = []
+    header: list[Cell] = []
     for column in columns:
-        cell = WriteOnlyCell(ws, value=column.header)
+        cell = write_only_cell(ws, column.header)
         cell.font = bold
         header.append(cell)
-    ws.append(header)
+    ws.append(row_safe(ws, header))
     keys = [column.key for column in columns]
     for record in rows:
         values: list[str | None] = []
         for key in keys:
             value = record.get(key)
             values.append(None if value is None or value == "" else str(value))
-        ws.append(values)
+        ws.append(row_safe(ws, values))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -203,15 +203,23 @@ def test_api_decision_needs_reauth_and_batch_reports_each(public: None, world: o
     listed = bureau.get("/api/v1/bureau/cases/?waiting=1&kind=TRANSFER").json()
     assert case_id in [c["id"] for c in listed]
     _stale(bureau, "public")
-    # Without the password the batch reports the transfer as not done, with the reason.
-    batch = bureau.post(
+    # Without the password a batch approving a transfer is refused as a whole, like the
+    # page's batch; a batch with only unknown cases is not a transfer's approval.
+    refused = bureau.post(
         "/api/v1/bureau/cases/decision/",
         {"case_ids": [case_id, "00000000-0000-0000-0000-000000000000"], "approve": True},
         content_type="application/json",
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "reauth_required"
+    unknown = bureau.post(
+        "/api/v1/bureau/cases/decision/",
+        {"case_ids": ["00000000-0000-0000-0000-000000000000"], "approve": True},
+        content_type="application/json",
     ).json()["results"]
-    assert [r["ok"] for r in batch] == [False, False]
-    assert batch[0]["code"] == "reauth_required"
-    assert batch[1]["message"] == "未找到该业务。"
+    assert unknown == [
+        {"id": "00000000-0000-0000-0000-000000000000", "ok": False, "message": "未找到该业务。"}
+    ]
     bureau.post("/api/v1/auth/reauth/", {"password": PASSWORD}, content_type="application/json")
     batch = bureau.post(
         "/api/v1/bureau/cases/decision/",

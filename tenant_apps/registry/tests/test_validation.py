@@ -340,6 +340,16 @@ def test_excel_number_cells_become_digit_strings(validator: RowValidator) -> Non
         "2017年9月1日",
         dt.date(2017, 9, 1),
         dt.datetime(2017, 9, 1, 0, 0),  # noqa: DTZ001 - what openpyxl hands over
+        # What Excel and WPS write when a date cell is saved as text or as CSV.
+        "2017-09-01 00:00:00",
+        "2017/9/1 0:00",
+        "2017-09-01T08:30:00",
+        "20170901 00:00",
+        "２０１７－０９－０１ ００:００:００",
+        "42979",  # the date serial in a CSV column
+        "42979.0",
+        "42979.5",  # with the time of day as a fraction
+        42979,  # a serial in a cell formatted "General"
     ],
 )
 def test_birth_date_forms(validator: RowValidator, cell: object) -> None:
@@ -356,12 +366,83 @@ def test_birth_date_forms(validator: RowValidator, cell: object) -> None:
         ("2017-9", "date_invalid"),
         (20170901.5, "date_invalid"),
         ("20250302", "date_future"),
+        ("2017-09-01 25", "date_invalid"),
+        ("4297", "date_invalid"),
+        ("429790", "date_invalid"),
     ],
 )
 def test_birth_date_invalid(validator: RowValidator, cell: object, kind: str) -> None:
     result = run(validator, birth_date=cell)
     assert kinds_of(result, "birth_date") == [kind]
     assert "出生日期" in errors_of(result, "birth_date")[0].message
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("01/09/2017", "日/月/年还是月/日/年"),
+        ("1.9.2017", "日/月/年还是月/日/年"),
+        ("170901", "两位年份"),
+        ("17-09-01", "两位年份"),
+    ],
+)
+def test_ambiguous_dates_say_why(validator: RowValidator, cell: str, why: str) -> None:
+    """Forms a person may mean two ways are never guessed: the message says why."""
+    result = run(validator, birth_date=cell)
+    assert kinds_of(result, "birth_date") == ["date_invalid"]
+    message = errors_of(result, "birth_date")[0].message
+    assert why in message
+    assert cell in message
+    assert "20180301" in message
+
+
+# -- normalisations are reported ------------------------------------------------------
+
+
+def test_a_clean_row_reports_no_normalisation(validator: RowValidator) -> None:
+    assert run(validator).normalised == []
+
+
+def test_every_correction_is_reported_with_before_and_after(validator: RowValidator) -> None:
+    row = valid_row(1)
+    id_number, birth = str(row["id_number"]), str(row["birth_date"])
+    dashed = f"{birth[:4]}-{birth[4:6]}-{birth[6:]}"
+    overrides = {
+        "birth_date": f"{dashed} 00:00:00",
+        "entry_year_month": "2024-9",
+        "name": " 张小明 ",
+        "current_address": "  长沙市  ",
+        "postcode": full_width("410300"),
+    }
+    if id_number.endswith("X"):
+        overrides["id_number"] = id_number[:-1] + "x"
+    result = run(validator, 1, **overrides)
+    assert result.errors == []
+    seen = {n.key: (n.before, n.after) for n in result.normalised}
+    assert seen["birth_date"] == (f"{dashed} 00:00:00", birth)
+    assert seen["entry_year_month"] == ("2024-9", "202409")
+    assert seen["name"] == (" 张小明 ", "张小明")
+    assert seen["current_address"] == ("  长沙市  ", "长沙市")
+    assert seen["postcode"] == (full_width("410300"), "410300")
+    if "id_number" in overrides:
+        assert seen["id_number"] == (overrides["id_number"], id_number)
+    assert all(n.header == BY_KEY[n.key].header for n in result.normalised)
+
+
+def test_a_repeated_correction_is_reported_on_every_row(validator: RowValidator) -> None:
+    """The memo of repeated cells must not swallow the second row's correction."""
+    birth = str(valid_row(1)["birth_date"])
+    slashed = f"{birth[:4]}/{birth[4:6]}/{birth[6:]}"
+    first = run(validator, 1, birth_date=slashed)
+    second = run(validator, 1, birth_date=slashed)
+    assert [n.key for n in first.normalised] == ["birth_date"]
+    assert [n.key for n in second.normalised] == ["birth_date"]
+
+
+def test_code_labels_are_readings_not_corrections(validator: RowValidator) -> None:
+    result = run(validator, ethnicity="汉族", sex="男")
+    assert result.errors == []
+    assert result.normalised == []
 
 
 # -- code tables ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from common.exceptions import ApplicationError
 class Command(BaseCommand):
     help = (
         "备份整个数据库（公共库和全部学校）：pg_dump --format=custom，"
-        "存到 platform/backups/_full/<UTC时间>.dump。"
+        "存到 platform/backups/_full/<UTC时间>-<随机串>.dump。"
     )
 
     def handle(self, *args: object, **options: object) -> None:
