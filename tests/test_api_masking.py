@@ -62,7 +62,7 @@ def _last_entry(schema: str) -> int:
 def person(world: World, a_values: dict[str, str]) -> dict[str, Any]:  # noqa: F811
     """A pupil of school A's class 2024101 (taught by the class teacher) with both family
     members, a G number, a phone change in the history, an open problem record and an
-    import report echoing an ID number and a phone; every full value it holds."""
+    import report echoing an ID number and phones; every full value it holds."""
     from tenant_apps.registry.models import ImportBatch, ProblemRecord, SchoolClass, Student
     from tenant_apps.registry.tests.factories import valid_row
     from tenants.context import school_context
@@ -92,7 +92,18 @@ def person(world: World, a_values: dict[str, str]) -> dict[str, Any]:  # noqa: F
             file_key="k2",
             created_by="registrar",
             state=ImportBatch.State.READY,
-            counts={"invalid": 2},
+            counts={
+                "invalid": 2,
+                "normalised": [
+                    {
+                        "row": 4,
+                        "key": "m2_phone",
+                        "header": "成员2联系电话",
+                        "before": f"{row['m2_phone']} ",
+                        "after": str(row["m2_phone"]),
+                    }
+                ],
+            },
             errors=[
                 {
                     "row": 2,

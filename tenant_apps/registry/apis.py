@@ -24,7 +24,8 @@ from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
 from tenant_apps.registry.reveal import (
     changes_shown,
     fields_shown,
-    import_error_shown,
+    report_counts_shown,
+    report_row_shown,
     reveal_grant,
     shown,
 )
@@ -342,13 +343,16 @@ class ImportBatchOutput(serializers.Serializer):
     filename = serializers.CharField()
     state = serializers.CharField()
     mode = serializers.CharField()
-    counts = serializers.DictField()
+    counts = serializers.SerializerMethodField()
     errors = serializers.SerializerMethodField()
     duplicates = serializers.ListField(child=serializers.DictField())
     annotated_url = serializers.SerializerMethodField()
 
+    def get_counts(self, batch: ImportBatch) -> dict[str, Any]:
+        return report_counts_shown(batch.counts)
+
     def get_errors(self, batch: ImportBatch) -> list[dict[str, Any]]:
-        return [import_error_shown(e) for e in batch.errors]
+        return [report_row_shown(e) for e in batch.errors]
 
     def get_annotated_url(self, batch: ImportBatch) -> str:
         return default_storage.url(batch.annotated_key) if batch.annotated_key else ""

@@ -71,9 +71,20 @@ def changes_shown(changes: Mapping[str, Any] | None, *, reveal: bool) -> dict[st
     }
 
 
-def import_error_shown(error: Mapping[str, Any]) -> dict[str, Any]:
-    """An import report's error row echoes the cell it refuses; an ID number or phone
-    stays masked there as in every list (page and API)."""
-    if "value" not in error:
-        return dict(error)
-    return dict(error) | {"value": shown(str(error.get("key", "")), error["value"], reveal=False)}
+def report_row_shown(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of an import report (an error echoing its cell, a correction before →
+    after): an ID number or phone stays masked there as in every list, page and API."""
+    key = str(row.get("key", ""))
+    return dict(row) | {
+        field: shown(key, row[field], reveal=False)
+        for field in ("value", "before", "after")
+        if field in row
+    }
+
+
+def report_counts_shown(counts: Mapping[str, Any]) -> dict[str, Any]:
+    """An import batch's counts with its listed corrections masked (report_row_shown)."""
+    shown_counts = dict(counts)
+    if isinstance(counts.get("normalised"), list):
+        shown_counts["normalised"] = [report_row_shown(r) for r in counts["normalised"]]
+    return shown_counts

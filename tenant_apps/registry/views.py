@@ -33,7 +33,7 @@ from tenant_apps.registry.forms import (
     student_sections,
 )
 from tenant_apps.registry.models import ImportBatch, Student
-from tenant_apps.registry.reveal import import_error_shown, reveal_grant, shown
+from tenant_apps.registry.reveal import report_row_shown, reveal_grant, shown
 from tenant_apps.registry.selectors import (
     class_list,
     import_batch_get,
@@ -507,9 +507,9 @@ def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
     job = None
     if batch.job_id:
         job = job_get_for(user_id=request.user.pk, job_id=str(batch.job_id))  # type: ignore[arg-type]
-    errors = [import_error_shown(e) for e in batch.errors[:ERRORS_SHOWN]]
+    errors = [report_row_shown(e) for e in batch.errors[:ERRORS_SHOWN]]
     counts = batch.counts
-    normalised = counts.get("normalised", [])[:ERRORS_SHOWN]
+    normalised = [report_row_shown(n) for n in counts.get("normalised", [])[:ERRORS_SHOWN]]
     return render(
         request,
         "registry/import_detail.html",
