@@ -169,9 +169,10 @@ def test_look_ups_are_limited_per_user_on_page_and_api(public: None, world: Worl
         client.post("/transfers/new/", asked),
     ]
     before = len(_lookup_entries(world.a.schema))
-    # when: a fourth and a fifth
+    # when: a fourth, fifth and sixth
     api = client.post("/api/v1/transfers/lookup/", asked, content_type="application/json")
     page = client.get("/registry/intake/", asked)
+    transfer_page = client.post("/transfers/new/", asked)
     connection.set_schema_to_public()
     # then
     assert [r.status_code for r in first] == [200, 200, 200]
@@ -182,6 +183,9 @@ def test_look_ups_are_limited_per_user_on_page_and_api(public: None, world: Worl
     assert 1 <= int(api["Retry-After"]) <= 3600
     assert page.status_code == 429
     assert "跨校查找过于频繁" in page.content.decode()
+    assert transfer_page.status_code == 429
+    assert "跨校查找过于频繁" in transfer_page.content.decode()
+    assert "查**寅" not in transfer_page.content.decode()  # no result was looked up
     assert len(_lookup_entries(world.a.schema)) == before  # nothing more was looked up
     # another user (school B's registrar, whatever its id) still has a budget
     other = login(world.b.host, "registrar").post(
