@@ -44,6 +44,7 @@ ASKED_LABELS = {
     "rows": "名单行数",
 }
 MSG_THROTTLED = "跨校查找过于频繁：每位用户{period}内最多{what}{limit}次，请{wait}后再试。"
+MSG_UNCOUNTED = "暂时无法跨校查找（查找次数无法记录），请稍后再试。"
 THROTTLED_CODE = "throttled"
 
 
@@ -64,7 +65,7 @@ def _period_seconds(rate: str) -> int:
 
 def _period_text(seconds: int) -> str:
     if seconds % 86400 == 0:
-        return "每天" if seconds == 86400 else f"{seconds // 86400}天"
+        return f"{seconds // 86400}天"
     if seconds % 3600 == 0:
         return "1小时" if seconds == 3600 else f"{seconds // 3600}小时"
     if seconds % 60 == 0:
@@ -90,6 +91,8 @@ def lookup_throttle(request: Any, *, batch: bool = False) -> None:
     usage = get_usage(request, group=group, key=_user_key, rate=rate, increment=True)
     if usage is None or not usage["should_limit"]:
         return
+    if int(usage["limit"]) == 0:  # the cache did not answer: refuse rather than uncounted
+        raise LookupThrottled(MSG_UNCOUNTED, wait=60)
     limit, period = int(usage["limit"]), _period_seconds(rate)
     wait = max(int(usage["time_left"]), 1)
     message = MSG_THROTTLED.format(
