@@ -23,10 +23,10 @@ from tests.test_isolation import _fill, _routes, a_values  # noqa: F401 - fixtur
 SEQ = 4321
 NEW_PHONE = "13800007777"
 SENTINEL_ID = "430181201803010016"
-# A full resident ID (18 characters) or a mainland mobile number, standing alone.
+# Any full resident ID (18 characters) or G number, standing alone, besides the known
+# values (phones are checked by value: a school's own contact number is public).
 FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 FULL_G = re.compile(r"(?<![0-9A-Za-z])G\d{17}[0-9Xx](?![0-9A-Za-z])")
-FULL_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 REVEALERS = {
     role
     for role, code in SCHOOL_USERS.items()
@@ -138,7 +138,7 @@ def person(world: World, a_values: dict[str, str]) -> dict[str, Any]:  # noqa: F
 
 def _leaks(body: str, secrets: list[str]) -> list[str]:
     found = [s for s in secrets if s in body]
-    found += FULL_ID.findall(body) + FULL_G.findall(body) + FULL_PHONE.findall(body)
+    found += FULL_ID.findall(body) + FULL_G.findall(body)
     return found
 
 
