@@ -14,6 +14,8 @@ Actions:
   its StudentEvent recorded.
 * ``login``, ``logout``, ``login.failed``: Django's auth signals (accounts.apps).
 * ``read.reveal``: a student's page with full ID numbers and phones.
+* ``read.lookup``: a look-up across schools (转学查找, 初中新生查找, a list of them): what
+  was asked, masked, and how many records matched (shared_apps.transfers.lookups).
 * ``read.export`` / ``read.export.full``: an export, masked or with full values.
 * ``read.file``: a stored file (evidence, photos, annotated imports) downloaded: every link
   is the application's /files/<token>/, which records the entry before it serves the file
@@ -52,6 +54,7 @@ LOGIN = "login"
 LOGOUT = "logout"
 LOGIN_FAILED = "login.failed"
 READ_REVEAL = "read.reveal"
+READ_LOOKUP = "read.lookup"
 READ_EXPORT = "read.export"
 READ_EXPORT_FULL = "read.export.full"
 READ_FILE = "read.file"
@@ -62,6 +65,7 @@ ACTIONS = (
     LOGOUT,
     LOGIN_FAILED,
     READ_REVEAL,
+    READ_LOOKUP,
     READ_EXPORT,
     READ_EXPORT_FULL,
     READ_FILE,

@@ -31,3 +31,32 @@ def mask_phone(value: str | None) -> str:
     if len(value) < 8:
         return "*" * len(value)
     return value[:3] + "****" + value[-4:]
+
+
+def mask_national_number(value: str | None) -> str:
+    """A G number is G + the resident ID number, so it is masked like the ID itself;
+    L and J numbers (area + birth date + sequence, no ID) are shown as they are."""
+    if not value:
+        return ""
+    if value.startswith("G"):
+        return "G" + mask_id_number(value[1:])
+    return value
+
+
+def mask_lookup_key(value: str | None) -> str:
+    """Any number typed into a look-up (ID, G/L/J number, 学籍辅号), for the audit log:
+    the first four and last four characters stay, as for an ID number."""
+    return mask_id_number(value.strip().upper() if value else "")
+
+
+# Column kinds (registry.fields) whose values lists, APIs and exports show masked
+# unless the reader revealed them: every ID type (身份证, 护照, …) and phones.
+MASKERS = {"id_number": mask_id_number, "phone": mask_phone}
+
+
+def mask_by_kind(kind: str, value: object) -> object:
+    """`value` masked when its column kind is one of MASKERS, else unchanged."""
+    masker = MASKERS.get(kind)
+    if masker is None or value in (None, ""):
+        return value
+    return masker(str(value))

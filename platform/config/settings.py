@@ -438,6 +438,12 @@ BUSINESS_FREEZE_GRADUATING_FROM = env("BUSINESS_FREEZE_GRADUATING_FROM", "07-01"
 BUSINESS_FREEZE_TRANSFERS_FROM = env("BUSINESS_FREEZE_TRANSFERS_FROM", "07-15")
 BUSINESS_FREEZE_UNTIL = env("BUSINESS_FREEZE_UNTIL", "08-14")
 
+# Look-ups across schools (shared_apps.transfers.lookups), per user and window, in
+# django-ratelimit's notation: single look-ups (transfer and intake, page and API
+# together) and uploaded intake lists.
+CROSS_SCHOOL_LOOKUP_RATE = env("CROSS_SCHOOL_LOOKUP_RATE", "60/h")
+CROSS_SCHOOL_LOOKUP_LIST_RATE = env("CROSS_SCHOOL_LOOKUP_LIST_RATE", "10/h")
+
 # Audit-log entries older than this are purged nightly (accounts.tasks.audit_purge_fan_out).
 AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "1095"))
 

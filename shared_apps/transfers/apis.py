@@ -17,6 +17,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.permissions import has_right
 from shared_apps.transfers import transfer
+from shared_apps.transfers.lookups import api_lookup
 from shared_apps.transfers.models import Case, CaseKind, CaseState
 from shared_apps.transfers.selectors import (
     case_for_region,
@@ -187,14 +188,22 @@ class TransferLookupApi(APIView):
         )
 
     @extend_schema(
-        request=InputSerializer, responses=serializers.DictField(), summary="转学：查找学生"
+        request=InputSerializer,
+        responses=serializers.DictField(),
+        summary="转学：查找学生（姓名加身份证件号或全国学籍号；每位用户限次，超出为429）",
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        found = transfer.transfer_lookup(
-            requesting_school_id=int(request.tenant.pk),  # type: ignore[attr-defined]
-            **data.validated_data,
+        asked = data.validated_data
+        found = api_lookup(
+            request,
+            kind="transfer",
+            asked=asked,
+            run=lambda: transfer.transfer_lookup(
+                requesting_school_id=int(request.tenant.pk),  # type: ignore[attr-defined]
+                **asked,
+            ),
         )
         return Response({"results": [f.as_dict() for f in found]})
 

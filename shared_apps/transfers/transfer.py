@@ -42,8 +42,9 @@ from shared_apps.transfers.services import (
 )
 from tenants.context import school_context
 
-MSG_LOOKUP_EMPTY = "请输入姓名和身份证件号，或输入全国学籍号。"
-MSG_LOOKUP_NAME = "按身份证件号查找时请同时输入学生姓名。"
+MSG_LOOKUP_EMPTY = "请输入学生姓名，以及身份证件号或全国学籍号。"
+MSG_LOOKUP_NAME = "跨校查找须同时输入学生姓名：只凭身份证件号或全国学籍号不能查找。"
+MSG_LOOKUP_NATIONAL = "全国学籍号应为19位：G、L或J开头，后接18位。"
 MSG_SAME_GRADE = "转学只能转入同年级：该生为{grade}，所选班级为{target}。"
 MSG_OWN_SCHOOL = "该学生已在本校，不需要转学。"
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # the national system's limit (domain.md §3.5)
@@ -130,13 +131,53 @@ def same_name(a: str, b: str) -> bool:
     return normalize_name(a) == normalize_name(b)
 
 
+def lookup_keys_check(*, name: str, numbers: dict[str, str]) -> None:
+    """The rule of every look-up across schools: the name together with a number. A
+    number alone would tell anyone which school and class a child attends (an L
+    number is area + birth date + sequence, so it can be enumerated)."""
+    if not name:
+        message = MSG_LOOKUP_NAME if any(numbers.values()) else MSG_LOOKUP_EMPTY
+        raise ApplicationError(message, code="invalid", extra={"name": [message]})
+    if not any(numbers.values()):
+        raise ApplicationError(MSG_LOOKUP_EMPTY, code="invalid")
+    national = numbers.get("national_number", "")
+    if national and (len(national) != 19 or national[0] not in "GLJ"):
+        raise ApplicationError(
+            MSG_LOOKUP_NATIONAL, code="invalid", extra={"national_number": [MSG_LOOKUP_NATIONAL]}
+        )
+
+
+def national_peeks(national: str, schools: dict[int, str]) -> list[tuple[int, Peek]]:
+    """Records holding national number `national`, looked up as a national number
+    (never turned into an ID number: a G number may differ from the current ID). An
+    L/J number names its county in its area digits, so that county's schools are
+    searched; a G number names none, so every serving school is (`schools`: id → schema)."""
+    from tenants.models import School
+
+    if national.startswith("G"):
+        school_ids = list(schools)
+    else:
+        county = f"{national[1:7]}000000"
+        school_ids = list(
+            School.objects.serving()
+            .filter(county_id=county)
+            .values_list("pk", flat=True)[:MAX_COUNTY_SCHOOLS]
+        )
+    peeks: list[tuple[int, Peek]] = []
+    for pk in school_ids:
+        if pk in schools:
+            peeks.extend((pk, p) for p in peek_records(schools[pk], national_number=national))
+    return peeks
+
+
 def transfer_lookup(
     *, requesting_school_id: int, name: str = "", id_number: str = "", national_number: str = ""
 ) -> list[Found]:
     """Find a student across every school of the platform (§3.6: a global search
-    instead of switching the school selector). Name + ID number go through the index's
-    keyed hash of the ID number; a national number G+ID the same way, an L/J number is
-    looked for in the schools of the county its area digits name."""
+    instead of switching the school selector), always by the name together with a
+    number. Name + ID number go through the index's keyed hash of the ID number; a
+    national number is looked up as one (national_peeks). Every match must carry the
+    name, and the national number when one was given."""
     from shared_apps.student_index.keys import digest
     from shared_apps.student_index.models import IndexEntry
     from tenants.models import School
@@ -144,12 +185,7 @@ def transfer_lookup(
     name = name.strip()
     id_number = id_number.strip().upper()
     national = national_number.strip().upper()
-    if not national and not (name and id_number):
-        raise ApplicationError(
-            MSG_LOOKUP_NAME if id_number and not name else MSG_LOOKUP_EMPTY, code="invalid"
-        )
-    if national.startswith("G") and len(national) == 19:
-        id_number = id_number or national[1:]
+    lookup_keys_check(name=name, numbers={"id_number": id_number, "national_number": national})
     candidates: dict[int, list[uuid.UUID]] = {}
     if id_number:
         for school_id, student_uuid in IndexEntry.objects.filter(
@@ -166,14 +202,11 @@ def transfer_lookup(
             peeks.extend(
                 (school_id, p) for p in peek_records(schools[school_id][0], identifier__in=uuids)
             )
-    if national and not national.startswith("G") and len(national) >= 7:
-        area = national[1:7]
-        county_schools = School.objects.serving().filter(county_id=f"{area}000000")
-        for pk in county_schools.values_list("pk", flat=True)[:MAX_COUNTY_SCHOOLS]:
-            peeks.extend((pk, p) for p in peek_records(schools[pk][0], national_number=national))
+    if national and not id_number:
+        peeks.extend(national_peeks(national, {pk: v[0] for pk, v in schools.items()}))
     found = []
     for school_id, p in peeks:
-        if name and not same_name(p.name, name):
+        if not same_name(p.name, name):
             continue
         if national and p.national_number and p.national_number != national:
             continue

@@ -25,6 +25,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.transfers import documents, transfer
+from shared_apps.transfers.lookups import LookupThrottled, lookup_guarded
 from shared_apps.transfers.models import Case, CaseKind, CaseState
 from shared_apps.transfers.selectors import (
     actor_labels,
@@ -169,18 +170,28 @@ def transfer_start_view(request: HttpRequest) -> HttpResponse:
                 % {"number": case.number, "owner": case.chain[0]["owner_name"]},
             )
             return redirect("transfers:case_detail", case_id=case.pk)
+    throttled = False
     if request.method == "POST":
         searched = True
         try:
-            found = transfer.transfer_lookup(requesting_school_id=school_id, **form)
+            found = list(
+                lookup_guarded(
+                    request,
+                    kind="transfer",
+                    asked=form,
+                    run=lambda: transfer.transfer_lookup(requesting_school_id=school_id, **form),
+                )
+            )
         except ApplicationError as exc:
             _flash(request, exc)
             searched = False
+            throttled = isinstance(exc, LookupThrottled)
     classes = list(SchoolClass.objects.order_by("stage", "entry_year", "number"))
     return render(
         request,
         "transfers/start.html",
         {"found": found, "form": form, "searched": searched, "classes": classes},
+        status=429 if throttled else 200,
     )
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -16,11 +17,18 @@ from accounts.reauth import PROBLEM_DELETE, STUDENT_EXPORT, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from common.masking import mask_id_number
 from common.permissions import has_right
 from tenant_apps.registry import imports, policy, problems, services
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
+from tenant_apps.registry.reveal import (
+    changes_shown,
+    fields_shown,
+    report_counts_shown,
+    report_row_shown,
+    reveal_grant,
+    shown,
+)
 from tenant_apps.registry.selectors import (
     class_list,
     import_batch_get,
@@ -97,12 +105,20 @@ class StudentOutput(serializers.Serializer):
     number_in_class = serializers.IntegerField(allow_null=True)
     status = serializers.CharField()
     audit_state = serializers.CharField()
-    national_number = serializers.CharField()
+    national_number = serializers.SerializerMethodField()
     number_kind = serializers.CharField()
 
+    # Masked (ID number, a G number) unless the view put reveal=True into the context,
+    # which only StudentDetailApi does, through registry.reveal.reveal_grant.
     def get_id_number(self, student: Student) -> str:
-        # Lists show ID numbers masked; the full value is on the student's own page.
-        return mask_id_number(student.id_number)
+        return str(shown("id_number", student.id_number, reveal=self._reveal))
+
+    def get_national_number(self, student: Student) -> str:
+        return str(shown("national_number", student.national_number, reveal=self._reveal))
+
+    @property
+    def _reveal(self) -> bool:
+        return bool(self.context.get("reveal", False))
 
 
 def _raw(data: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +127,7 @@ def _raw(data: dict[str, Any]) -> dict[str, Any]:
 
 
 VIEW_RIGHTS = (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN)
+REVEAL_ASKED = {"1", "true", "yes"}
 EDIT_RIGHTS = (Right.REGISTRY_EDIT, Right.REGISTRY_EDIT_OWN)
 
 
@@ -172,14 +189,27 @@ class StudentDetailApi(APIView):
 
     permission_classes = [has_right(VIEW_RIGHTS, write=EDIT_RIGHTS)]
 
-    @extend_schema(responses=serializers.DictField(), summary="学生详情（含家庭成员与记录）")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "reveal",
+                str,
+                description="1：显示完整的身份证件号、电话和G字头学籍号（与页面“显示完整号码”"
+                "相同，记入审计日志）；不传则隐去部分",
+            )
+        ],
+        responses=serializers.DictField(),
+        summary="学生详情（含家庭成员与记录）",
+    )
     def get(self, request: Request, student_id: str) -> Response:
         student = _visible_student(request, student_id)
-        body = dict(StudentOutput(student).data)
-        body["fields"] = services.student_snapshot(student)
+        asked = request.query_params.get("reveal", "") in REVEAL_ASKED
+        reveal = reveal_grant(request, student, asked=asked)
+        body = dict(StudentOutput(student, context={"reveal": reveal}).data)
+        body["fields"] = fields_shown(services.student_snapshot(student), reveal=reveal)
         body["family"] = [
             {
-                f.name: str(getattr(m, f.name))
+                f.name: str(shown(f"m{m.slot}_{f.name}", getattr(m, f.name), reveal=reveal))
                 for f in m._meta.concrete_fields
                 if f.name not in {"id", "student"}
             }
@@ -193,11 +223,14 @@ class StudentDetailApi(APIView):
                 "from": e.from_state,
                 "to": e.to_state,
                 "reason": e.reason,
-                "changes": e.changes,
+                "changes": changes_shown(e.changes, reveal=reveal),
             }
             for e in student.events.all()
         ]
-        return Response(body)
+        response = Response(body)
+        if reveal:
+            add_never_cache_headers(response)
+        return response
 
     @extend_schema(request=serializers.DictField(), responses=StudentOutput, summary="修改学生信息")
     def put(self, request: Request, student_id: str) -> Response:
@@ -310,10 +343,16 @@ class ImportBatchOutput(serializers.Serializer):
     filename = serializers.CharField()
     state = serializers.CharField()
     mode = serializers.CharField()
-    counts = serializers.DictField()
-    errors = serializers.ListField(child=serializers.DictField())
+    counts = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()
     duplicates = serializers.ListField(child=serializers.DictField())
     annotated_url = serializers.SerializerMethodField()
+
+    def get_counts(self, batch: ImportBatch) -> dict[str, Any]:
+        return report_counts_shown(batch.counts)
+
+    def get_errors(self, batch: ImportBatch) -> list[dict[str, Any]]:
+        return [report_row_shown(e) for e in batch.errors]
 
     def get_annotated_url(self, batch: ImportBatch) -> str:
         return default_storage.url(batch.annotated_key) if batch.annotated_key else ""

@@ -15,7 +15,7 @@ from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from common.masking import mask_id_number, mask_phone
+from common.masking import MASKERS, mask_by_kind, mask_national_number
 from tenant_apps.registry.codes import table
 from tenant_apps.registry.fields import BY_KEY, COLUMNS, MEMBER_COLUMNS, STUDENT_COLUMNS, Column
 from tenant_apps.registry.models import ImportBatch, SchoolClass, Student
@@ -272,10 +272,8 @@ def display_value(col: Column, value: Any, *, reveal: bool = False) -> str:
         return "是" if value else "否"
     if col.kind == "code" and col.code_table:
         return table(col.code_table).labels.get(str(value), str(value))
-    if col.kind == "id_number" and not reveal:
-        return mask_id_number(str(value))
-    if col.kind == "phone" and not reveal:
-        return mask_phone(str(value))
+    if col.kind in MASKERS and not reveal:
+        return str(mask_by_kind(col.kind, value))
     if col.kind == "date8":
         text = str(value).replace("-", "")
         return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 else text
@@ -319,9 +317,7 @@ EXTRA_LABELS: dict[str, str | Promise] = {
 
 def national_number_display(number: str, *, reveal: bool = False) -> str:
     """A G number is G + the resident ID number, so it is masked like the ID itself."""
-    if number.startswith("G") and not reveal:
-        return "G" + mask_id_number(number[1:])
-    return number
+    return number if reveal else mask_national_number(number)
 
 
 def history_rows(student: Student, *, reveal: bool = False) -> list[dict[str, Any]]:

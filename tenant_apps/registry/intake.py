@@ -35,7 +35,13 @@ from stdnum.cn import ric
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_name
-from shared_apps.transfers.transfer import Peek, peek_records, same_name
+from shared_apps.transfers.transfer import (
+    Peek,
+    lookup_keys_check,
+    national_peeks,
+    peek_records,
+    same_name,
+)
 from tenant_apps.registry.lifecycle_models import PaperRecord
 from tenant_apps.registry.models import SchoolClass, Student
 from tenant_apps.registry.problems import evidence_save
@@ -45,7 +51,8 @@ MAX_EXPLANATION_BYTES = 2 * 1024 * 1024
 MAX_LIST_ROWS = 2000
 MAX_LIST_BYTES = 5 * 1024 * 1024
 
-MSG_NEED_NAME = "请输入学生姓名。"
+MSG_NEED_NAME = "跨校查找须同时输入学生姓名：只凭学籍辅号、身份证件号或全国学籍号不能查找。"
+MSG_NEED_NAME_KEY = "请输入学生姓名，以及学籍辅号、身份证件号或全国学籍号之一。"
 MSG_NEED_KEY = "请输入学籍辅号、身份证件号或全国学籍号之一。"
 MSG_BAD_ID = "身份证件号格式不正确（18位，最后一位可为X），请核对。"
 MSG_AUX_COUNTY = "学籍辅号只在本县（市、区）内查找；外县学生请用姓名和身份证件号查找。"
@@ -130,21 +137,27 @@ def intake_lookup(
     *, name: str, id_number: str = "", aux_number: str = "", national_number: str = ""
 ) -> list[IntakeHit]:
     """Primary records matching one of §3.9's rules, searched from the current (junior)
-    school. The 学籍辅号 is a county's own numbering, so it is looked up only in this
-    county's schools; the ID number everywhere through the index; a national number by
-    its ID (G) or in the county its area digits name (L, J)."""
+    school, always by the name together with a number (transfer.lookup_keys_check).
+    The 学籍辅号 is a county's own numbering, so it is looked up only in this county's
+    schools; the ID number everywhere through the index; a national number as a
+    national number (transfer.national_peeks), never as the ID inside a G number."""
     from shared_apps.student_index.keys import digest
     from shared_apps.student_index.models import IndexEntry
     from tenants.models import School
 
     name = name.strip()
-    id_number = _normal_id(id_number)
     aux = aux_number.strip()
     national = national_number.strip().upper()
-    if not name and not national:
-        raise ApplicationError(MSG_NEED_NAME, code="invalid", extra={"name": [MSG_NEED_NAME]})
+    if not name:
+        message = MSG_NEED_NAME if (id_number.strip() or aux or national) else MSG_NEED_NAME_KEY
+        raise ApplicationError(message, code="invalid", extra={"name": [message]})
+    id_number = _normal_id(id_number)
     if not (id_number or aux or national):
         raise ApplicationError(MSG_NEED_KEY, code="invalid")
+    lookup_keys_check(
+        name=name,
+        numbers={"id_number": id_number, "aux_number": aux, "national_number": national},
+    )
     here_id, _here_name, county = _here()
     schools = {
         pk: (schema, sname, scounty)
@@ -153,8 +166,6 @@ def intake_lookup(
         )
     }
     peeks: list[tuple[int, Peek]] = []
-    if national.startswith("G") and len(national) == 19:
-        id_number = id_number or national[1:]
     if id_number:
         by_school: dict[int, list[uuid.UUID]] = {}
         for sid, suuid in IndexEntry.objects.filter(
@@ -168,14 +179,11 @@ def intake_lookup(
         for sid, (schema, _n, scounty) in schools.items():
             if scounty == county:
                 peeks += [(sid, p) for p in peek_records(schema, aux_number=aux)]
-    if national and not national.startswith("G") and len(national) >= 7:
-        area = f"{national[1:7]}000000"
-        for sid, (schema, _n, scounty) in schools.items():
-            if scounty == area:
-                peeks += [(sid, p) for p in peek_records(schema, national_number=national)]
+    if national and not (id_number or aux):
+        peeks += national_peeks(national, {sid: v[0] for sid, v in schools.items()})
     hits: dict[str, IntakeHit] = {}
     for sid, p in peeks:
-        if name and not same_name(p.name, name):
+        if not same_name(p.name, name):
             continue
         if national and p.national_number and p.national_number != national:
             continue

@@ -20,6 +20,13 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.permissions import has_right
 from common.views import right_required
+from shared_apps.transfers.lookups import (
+    LookupThrottled,
+    api_lookup,
+    api_throttled,
+    list_guarded,
+    lookup_guarded,
+)
 from tenant_apps.registry import intake
 from tenant_apps.registry.models import SchoolClass, Student
 
@@ -56,12 +63,16 @@ def intake_view(request: HttpRequest) -> HttpResponse:
         for k in ("name", "aux_number", "id_number", "national_number")
     }
     hits: list[intake.IntakeHit] = []
-    error, searched = "", any(q.values())
+    error, searched, throttled = "", any(q.values()), False
     if searched:
         try:
-            hits = intake.intake_lookup(**q)
+            hits = list(
+                lookup_guarded(
+                    request, kind="intake", asked=q, run=lambda: intake.intake_lookup(**q)
+                )
+            )
         except ApplicationError as exc:
-            error = exc.message
+            error, throttled = exc.message, isinstance(exc, LookupThrottled)
     return render(
         request,
         "registry/intake.html",
@@ -76,6 +87,7 @@ def intake_view(request: HttpRequest) -> HttpResponse:
             "cases": _school_cases(),
             "paper_open": len(intake.paper_reminders()),
         },
+        status=429 if throttled else 200,
     )
 
 
@@ -102,21 +114,26 @@ def intake_apply_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def intake_batch_view(request: HttpRequest) -> HttpResponse:
     results: list[intake.BatchRow] = []
-    error = ""
+    error, throttled = "", False
     if request.method == "POST":
         try:
             upload = _upload(request)
             if upload is None:
                 raise ApplicationError(_("请选择名单文件（xlsx、xls或csv）。"), code="upload")
-            results = intake.intake_batch(
-                actor=Actor.of(request.user),
-                filename=upload.name,
-                data=upload.data,
-                target_class_id=request.POST.get("target_class", ""),
-                note=request.POST.get("note", ""),
+            results = list(
+                list_guarded(
+                    request,
+                    run=lambda: intake.intake_batch(
+                        actor=Actor.of(request.user),
+                        filename=upload.name,
+                        data=upload.data,
+                        target_class_id=request.POST.get("target_class", ""),
+                        note=request.POST.get("note", ""),
+                    ),
+                )
             )
         except ApplicationError as exc:
-            error = exc.message
+            error, throttled = exc.message, isinstance(exc, LookupThrottled)
     return render(
         request,
         "registry/intake_batch.html",
@@ -128,7 +145,7 @@ def intake_batch_view(request: HttpRequest) -> HttpResponse:
             "classes": intake.intake_classes(),
             "year": intake.intake_year(),
         },
-        status=400 if error else 200,
+        status=429 if throttled else 400 if error else 200,
     )
 
 
@@ -252,14 +269,15 @@ class IntakeLookupApi(APIView):
 
     permission_classes = [has_right(Right.REGISTRY_EDIT)]
 
-    @extend_schema(summary="查找小学毕业生", responses=HitSerializer(many=True))
+    @extend_schema(
+        summary="查找小学毕业生（姓名加一个号码；每位用户限次，超出为429）",
+        responses=HitSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         p = request.query_params
-        hits = intake.intake_lookup(
-            name=p.get("name", ""),
-            id_number=p.get("id_number", ""),
-            aux_number=p.get("aux_number", ""),
-            national_number=p.get("national_number", ""),
+        asked = {k: p.get(k, "") for k in ("name", "id_number", "aux_number", "national_number")}
+        hits = api_lookup(
+            request, kind="intake", asked=asked, run=lambda: intake.intake_lookup(**asked)
         )
         return Response(HitSerializer(hits, many=True).data)
 
@@ -285,13 +303,19 @@ class IntakeApplyApi(APIView):
         actor = Actor.of(request.user)
         if d.get("file") is not None:
             f = d["file"]
-            rows = intake.intake_batch(
-                actor=actor,
-                filename=f.name or "",
-                data=f.read(),
-                target_class_id=d["target_class"],
-                note=d["note"],
-            )
+            try:
+                rows = list_guarded(
+                    request,
+                    run=lambda: intake.intake_batch(
+                        actor=actor,
+                        filename=f.name or "",
+                        data=f.read(),
+                        target_class_id=d["target_class"],
+                        note=d["note"],
+                    ),
+                )
+            except LookupThrottled as exc:
+                raise api_throttled(exc) from exc
             return Response({"rows": [r.__dict__ for r in rows]})
         if not d.get("school_id") or not d.get("student_uuid"):
             raise ApplicationError(intake.MSG_NOT_FOUND, code="not_found")

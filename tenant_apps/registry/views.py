@@ -15,12 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.audit import audit_record
 from accounts.reauth import PROBLEM_DELETE, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from common.masking import mask_id_number
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.registry import imports, policy, problems, services
@@ -35,6 +33,7 @@ from tenant_apps.registry.forms import (
     student_sections,
 )
 from tenant_apps.registry.models import ImportBatch, Student
+from tenant_apps.registry.reveal import report_row_shown, reveal_grant, shown
 from tenant_apps.registry.selectors import (
     class_list,
     import_batch_get,
@@ -231,7 +230,7 @@ def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResp
             "student": student,
             "reveal": reveal,
             "sections": student_sections(student, snapshot, reveal=reveal),
-            "id_number": student.id_number if reveal else mask_id_number(student.id_number),
+            "id_number": shown("id_number", student.id_number, reveal=reveal),
             "national_number": national_number_display(student.national_number, reveal=reveal),
             "problems": [pr for pr in student.problems.all() if pr.state in open_states],
             "history": history_rows(student, reveal=reveal),
@@ -249,9 +248,10 @@ def student_detail_view(request: HttpRequest, student_id: object) -> HttpRespons
 @require_POST
 @never_cache
 def student_reveal_view(request: HttpRequest, student_id: object) -> HttpResponse:
-    """显示完整号码: the same page with the ID numbers in full (not cached)."""
-    audit_record(request=request, action="read.reveal", object_type="student", object_id=student_id)
-    return _detail(request, _visible_student_or_404(request, student_id), reveal=True)
+    """显示完整号码: the same page with the ID numbers in full (not cached), by the rule
+    the API's ?reveal=1 follows too (registry.reveal), audited as read.reveal."""
+    student = _visible_student_or_404(request, student_id)
+    return _detail(request, student, reveal=reveal_grant(request, student, asked=True))
 
 
 # -- 新增 / 修改 ------------------------------------------------------------------------
@@ -499,13 +499,6 @@ def _by_kind(counts: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _masked_error(error: dict[str, Any]) -> dict[str, Any]:
-    """Error rows echo the cell; ID numbers stay masked like in every list."""
-    if "id_number" in str(error.get("key", "")):
-        return error | {"value": mask_id_number(str(error.get("value") or ""))}
-    return error
-
-
 @right_required(Right.DATA_MANAGE)
 def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
     batch = import_batch_get(batch_id=str(batch_id))
@@ -514,9 +507,9 @@ def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
     job = None
     if batch.job_id:
         job = job_get_for(user_id=request.user.pk, job_id=str(batch.job_id))  # type: ignore[arg-type]
-    errors = [_masked_error(e) for e in batch.errors[:ERRORS_SHOWN]]
+    errors = [report_row_shown(e) for e in batch.errors[:ERRORS_SHOWN]]
     counts = batch.counts
-    normalised = counts.get("normalised", [])[:ERRORS_SHOWN]
+    normalised = [report_row_shown(n) for n in counts.get("normalised", [])[:ERRORS_SHOWN]]
     return render(
         request,
         "registry/import_detail.html",

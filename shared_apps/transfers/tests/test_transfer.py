@@ -91,9 +91,15 @@ def test_lookup_by_name_and_id_shows_only_masked_summary(public: None, world: ob
             "own_school": False,
         }
     ]
-    # The national number G+ID finds it too; a wrong name finds nothing.
+    # The national number with the name finds it too; a wrong name finds nothing.
     assert (
-        len(transfer_lookup(requesting_school_id=world.a.id, national_number=made.national_number))
+        len(
+            transfer_lookup(
+                requesting_school_id=world.a.id,
+                name="转学测试张三",
+                national_number=made.national_number,
+            )
+        )
         == 1
     )
     assert (
@@ -102,7 +108,7 @@ def test_lookup_by_name_and_id_shows_only_masked_summary(public: None, world: ob
         )
         == []
     )
-    with pytest.raises(ApplicationError, match="请同时输入学生姓名"):
+    with pytest.raises(ApplicationError, match="须同时输入学生姓名"):
         transfer_lookup(requesting_school_id=world.a.id, id_number="430181201803011234")
 
 

@@ -98,10 +98,12 @@ def test_lookup_follows_the_rules_of_each_source(world: World) -> None:
         assert intake_lookup(name=g["name"], aux_number="1208100010001") == []
         by_id = intake_lookup(name=g["name"], id_number=g["id"])
         assert [(h.student_uuid, h.same_county) for h in by_id] == [(g["uuid"], False)]
-        by_national = intake_lookup(name="", national_number=g["national"])
+        by_national = intake_lookup(name=g["name"], national_number=g["national"])
         assert [h.student_uuid for h in by_national] == [g["uuid"]]
-        with pytest.raises(ApplicationError, match="请输入学生姓名"):
+        with pytest.raises(ApplicationError, match="须同时输入学生姓名"):
             intake_lookup(name="", id_number=g["id"])
+        with pytest.raises(ApplicationError, match="须同时输入学生姓名"):
+            intake_lookup(name="", national_number=g["national"])
         with pytest.raises(ApplicationError, match="身份证件号格式不正确"):
             intake_lookup(name=g["name"], id_number="43018120130101001")
     connection.set_schema_to_public()
