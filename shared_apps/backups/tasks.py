@@ -36,7 +36,7 @@ def _fail(job_id: str | None, exc: Exception) -> None:
         )
 
 
-@app.task(name="backups.school_backup", acks_late=True)
+@app.task(name="backups.school_backup", acks_late=True, retry_on_worker_lost=True, max_retries=2)
 def school_backup_task(
     school_id: int, kind: str, created_by: str = "", job_id: str | None = None
 ) -> dict[str, Any]:
