@@ -22,6 +22,9 @@ class SchoolTask(TenantTask):
     public. With the Redis broker the header arrives merged into the request."""
 
     abstract = True
+    # Retries follow a lost pool process (retry_on_worker_lost): the work starts again
+    # soon, not after Celery's three minutes, while the user watches the progress bar.
+    default_retry_delay = 5
 
     def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra):  # type: ignore[no-untyped-def]
         request = self.request if request is None else request

@@ -263,7 +263,6 @@ CELERY_TIMEZONE = TIME_ZONE
 # the longest task or a running task would be handed to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # late acks: a worker holds no queue of others' tasks
-CELERY_TASK_DEFAULT_RETRY_DELAY = 5
 # An open job whose heartbeat (every tenth of this) is older than JOB_STALE_SECONDS, or a
 # job still queued after JOB_QUEUED_SECONDS, is failed by jobs.sweep_stale.
 JOB_STALE_SECONDS = int(env("JOB_STALE_SECONDS", "300"))
