@@ -8,35 +8,22 @@ so periodic per-school work fans out explicitly (tenants.tasks.schools_fan_out).
 import os
 
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
-from tenant_schemas_celery.task import TenantTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-
-class SchoolTask(TenantTask):
-    """A tenant task whose retries keep the schema it was sent from.
-
-    tenant-schemas-celery stamps the schema of the *sending* connection. A retry after a
-    lost pool process (`retry_on_worker_lost`) is sent by the worker's main process, whose
-    connection is in public, so without this the retry of a school's task would run in
-    public. With the Redis broker the header arrives merged into the request."""
-
-    abstract = True
-    # Retries follow a lost pool process (retry_on_worker_lost): the work starts again
-    # soon, not after Celery's three minutes, while the user watches the progress bar.
-    default_retry_delay = 5
-
-    def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra):  # type: ignore[no-untyped-def]
-        request = self.request if request is None else request
-        signature = super().signature_from_request(request, args, kwargs, queue, **extra)
-        schema = (request.headers or {}).get("_schema_name") or request.get("_schema_name")
-        if schema:
-            headers = dict(signature.options.get("headers") or {})
-            headers["_schema_name"] = schema
-            signature.options["headers"] = headers
-        return signature
-
-
-app = TenantAwareCeleryApp("config", task_cls=SchoolTask)
+app = TenantAwareCeleryApp("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Options of a task that is safe to run again (issue 11, M6). Acked only once done, so a
+# message taken by a worker that died as a whole returns to the queue (after the broker's
+# visibility timeout); when only its pool process dies Celery sends it again at once
+# (retry_on_worker_lost, in the sender's school: the schema header is kept), twice at
+# most, 5 s later rather than Celery's three minutes while the user watches the progress
+# bar. After the last loss the task fails, and so does its job (shared_apps.jobs.tasks).
+RERUN_IF_WORKER_LOST = {
+    "acks_late": True,
+    "retry_on_worker_lost": True,
+    "max_retries": 2,
+    "default_retry_delay": 5,
+}

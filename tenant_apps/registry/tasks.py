@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from config.celery import app
+from config.celery import RERUN_IF_WORKER_LOST, app
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 # a run whose pool process died is sent again (twice at most); the last loss fails the
 # job and resets the batch (jobs.tasks). A message delivered again after the job ended
 # (its whole worker died and the sweep failed it) does nothing.
-@app.task(name="registry.import_validate", acks_late=True, retry_on_worker_lost=True, max_retries=2)
+@app.task(name="registry.import_validate", **RERUN_IF_WORKER_LOST)
 def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
     from common.exceptions import ApplicationError
     from shared_apps.jobs.services import job_abandon, job_progress, job_start, job_succeed
@@ -47,7 +47,7 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
 
 
 # Idempotent: a marked copy is made only while `annotated_key` is empty.
-@app.task(name="registry.import_annotate", acks_late=True, retry_on_worker_lost=True, max_retries=2)
+@app.task(name="registry.import_annotate", **RERUN_IF_WORKER_LOST)
 def import_annotate_task(batch_id: str) -> bool:
     """The upload with its problem cells marked. The report page and the API offer the
     download only once `annotated_key` is set, so the report never waits for this."""
@@ -73,7 +73,7 @@ def problems_flag_task(items: list[dict[str, object]]) -> int:
 # Safe to run again: the write is one transaction that re-plans and acts only while the
 # rollover is still 执行中 (row lock), so a run lost before its commit wrote nothing and
 # one lost after it finds the rollover applied and only reports it.
-@app.task(name="registry.rollover_run", acks_late=True, retry_on_worker_lost=True, max_retries=2)
+@app.task(name="registry.rollover_run", **RERUN_IF_WORKER_LOST)
 def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> dict[str, int]:
     """升级与毕业 of one school (registry.rollover), with progress on the job."""
     from common.actor import Actor
