@@ -115,12 +115,18 @@ def workbook() -> bytes:
 @pytest.fixture
 def own_queue() -> Iterator[None]:
     """Tasks sent from here go to the killed worker's queue only (the router reads the
-    default queue on every send); put back afterwards."""
+    default queue on every send); put back afterwards. Celery builds its queue set from
+    the default queue once, and a worker started later (the in-process one) consumes
+    that set, so it is built before the change and left without the test's queues."""
     from config.celery import app
 
     before = app.conf.task_default_queue
+    known = set(app.amqp.queues)
+    assert app.amqp.default_queue.name == before
     yield
     app.conf.task_default_queue = before
+    for name in set(app.amqp.queues) - known:
+        del app.amqp.queues[name]
 
 
 def _start_import(world: World, data: bytes, queue: str):  # type: ignore[no-untyped-def]

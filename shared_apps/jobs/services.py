@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from shared_apps.jobs.models import Job
@@ -44,13 +44,15 @@ class JobKind:
     records so that the user can start again."""
 
     message: str = MSG_LOST
-    on_abandon: Callable[[str, str], None] | None = None
+    on_abandon: Callable[[str, str], object] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job_kind_register(kind: str, *, message: str = MSG_LOST, on_abandon=None) -> None:  # type: ignore[no-untyped-def]
+def job_kind_register(
+    kind: str, *, message: str = MSG_LOST, on_abandon: Callable[[str, str], object] | None = None
+) -> None:
     _KINDS[kind] = JobKind(message=message, on_abandon=on_abandon)
 
 
@@ -60,7 +62,7 @@ def job_create(*, owner_id: int, kind: str, title: str) -> Job:
     )
 
 
-def _open(job_id: uuid.UUID | str):  # type: ignore[no-untyped-def]
+def _open(job_id: uuid.UUID | str) -> QuerySet[Job]:
     return Job.objects.filter(pk=job_id, state__in=OPEN)
 
 
