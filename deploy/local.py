@@ -27,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,6 +264,67 @@ def services_env(*, fresh: bool, tag: str, keys: dict[str, str] | None = None) -
     return env
 
 
+RESTARTS_PER_MINUTE = 5  # more than this and a process is failing at start: give up
+
+
+def supervise(
+    commands: dict[str, list[str]],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    on_started: Callable[[], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    poll: float = 1.0,
+    max_restarts: int = RESTARTS_PER_MINUTE,
+    window: float = 60.0,
+) -> int:
+    """Run every command and start again any that exits, until Ctrl-C (or `should_stop`).
+
+    A worker killed mid-task (out of memory, `kill -9`) comes back while the web server
+    and beat keep running; its unfinished jobs end failed or are retried (jobs.tasks).
+    A command that exits `max_restarts` times within `window` seconds is broken, not
+    unlucky (a port in use, a syntax error): then everything stops and 1 is returned.
+    Every process is terminated on the way out, killed if it does not stop within 15 s.
+    """
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    exits: dict[str, list[float]] = {name: [] for name in commands}
+
+    def start(name: str) -> None:
+        procs[name] = subprocess.Popen(commands[name], env=env, cwd=cwd)
+
+    try:
+        for name in commands:
+            start(name)
+        if on_started is not None:
+            on_started()
+        while not should_stop():
+            for name, proc in list(procs.items()):
+                status = proc.poll()
+                if status is None:
+                    continue
+                now = time.monotonic()
+                exits[name] = [t for t in exits[name] if now - t < window] + [now]
+                if len(exits[name]) >= max_restarts:
+                    log(f"{name} exited {len(exits[name])} times within {window:.0f} s; stopping.")
+                    return 1
+                log(f"{name} exited with status {status}; starting it again.")
+                start(name)
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return 0
+
+
 def cmd_run() -> int:
     own_pg, own_redis = not os.environ.get("DATABASE_URL"), not os.environ.get("REDIS_URL")
     env = services_env(fresh=False, tag="")
@@ -274,73 +335,56 @@ def cmd_run() -> int:
     manage("load_demo", "-v0", env=env)
     port = env.get("PORT", "8000")
     base = env.get("BASE_DOMAIN", "localhost")
-    procs = [
-        subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "120",
-                "--access-logfile",
-                "-",
-            ],
-            env=env,
-            cwd=ROOT,
-        ),
-        subprocess.Popen(
-            [PY, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
-            env=env,
-            cwd=ROOT,
-        ),
-        subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "-l",
-                "info",
-                "--schedule",
-                str(STATE / "celerybeat-schedule"),
-            ],
-            env=env,
-            cwd=ROOT,
-        ),
-    ]
-    time.sleep(4)  # let the worker and beat print their banners first
-    logins = STATE / "demo-logins.txt"
-    log("")
-    log(f"Ready. Bureau and platform: http://{base}:{port}/")
-    log(f"        古港镇完全小学:     http://gugang.{base}:{port}/")
-    log(f"Demo logins ({logins}):")
-    print(logins.read_text() if logins.exists() else "", file=sys.stderr, flush=True)
-    log("Press Ctrl-C to stop.")
+    commands = {
+        "web": [
+            PY,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [PY, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2"],
+        "beat": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "-l",
+            "info",
+            "--schedule",
+            str(STATE / "celerybeat-schedule"),
+        ],
+    }
+
+    def banner() -> None:
+        time.sleep(4)  # let the worker and beat print their banners first
+        logins = STATE / "demo-logins.txt"
+        log("")
+        log(f"Ready. Bureau and platform: http://{base}:{port}/")
+        log(f"        古港镇完全小学:     http://gugang.{base}:{port}/")
+        log(f"Demo logins ({logins}):")
+        print(logins.read_text() if logins.exists() else "", file=sys.stderr, flush=True)
+        log("Press Ctrl-C to stop.")
+
     try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
+        code = supervise(commands, env=env, cwd=ROOT, on_started=banner)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=15)
         # Data stays in .pgdata/; the servers themselves stop with the command.
         if own_redis:
             stop_redis(STATE / "redis")
         if own_pg:
             stop_postgres(ROOT / ".pgdata")
         log("Stopped.")
-    return 0
+    return code
 
 
 def cmd_test(args: list[str]) -> int:

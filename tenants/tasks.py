@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from config.celery import app
+from config.celery import RERUN_IF_WORKER_LOST, app
 
 MSG_PROVISION_DONE = "学校已开通：{host}"
 MSG_PROVISION_FAILED = "开通失败，请稍后重试或联系平台运营人员。"
 
 
-@app.task(name="tenants.tasks.school_provision", acks_late=True, max_retries=2)
+@app.task(name="tenants.tasks.school_provision", **RERUN_IF_WORKER_LOST)
 def school_provision(school_id: int, job_id: str | None = None) -> dict[str, Any]:
     """Provision one school (sent from the public schema); retrying is safe."""
     from shared_apps.jobs.services import job_fail, job_progress, job_succeed

@@ -331,9 +331,22 @@ CELERY_TASK_TIME_LIMIT = 660
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# A lost worker (issue 11, M6). Tasks that are safe to run again say so themselves
+# (acks_late + retry_on_worker_lost, a bounded max_retries): a dead pool process sends
+# them again at once, the last loss fails their job. A message taken by a worker that
+# died as a whole goes back to the queue after the visibility timeout, which must exceed
+# the longest task or a running task would be handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # late acks: a worker holds no queue of others' tasks
+# An open job whose heartbeat (every tenth of this) is older than JOB_STALE_SECONDS, or a
+# job still queued after JOB_QUEUED_SECONDS, is failed by jobs.sweep_stale.
+JOB_STALE_SECONDS = int(env("JOB_STALE_SECONDS", "300"))
+JOB_QUEUED_SECONDS = int(env("JOB_QUEUED_SECONDS", "3600"))
 # All periodic work is declared here; per-school jobs fan out explicitly (see
 # tenants.tasks.schools_fan_out) so the template schema is never touched.
 CELERY_BEAT_SCHEDULE = {
+    # Jobs whose worker died (no heartbeat for JOB_STALE_SECONDS) end failed.
+    "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 60},
     "school-stats-refresh": {
         "task": "tenants.tasks.schools_fan_out",
         "schedule": 15 * 60,

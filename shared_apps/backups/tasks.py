@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.celery import app
+from config.celery import RERUN_IF_WORKER_LOST, app
 
 MSG_BACKUP_DONE = "备份完成：{size}，用时 {seconds:.1f} 秒。"
 MSG_SAME_DONE = "已恢复到本校（备份时间 {at}），用时 {seconds:.1f} 秒。"
@@ -36,7 +36,7 @@ def _fail(job_id: str | None, exc: Exception) -> None:
         )
 
 
-@app.task(name="backups.school_backup", acks_late=True)
+@app.task(name="backups.school_backup", **RERUN_IF_WORKER_LOST)
 def school_backup_task(
     school_id: int, kind: str, created_by: str = "", job_id: str | None = None
 ) -> dict[str, Any]:

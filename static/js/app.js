@@ -10,6 +10,8 @@
         el.querySelector(".job-state").textContent = job.state_label;
         el.querySelector(".job-percent").textContent = job.percent + "%";
         el.querySelector(".job-message").textContent = job.message;
+        // A failed job (its worker died, or the sweep gave it up) ends polling below; say why.
+        if (job.state === "failed") el.querySelector(".job-message").setAttribute("role", "alert");
         var link = el.querySelector(".job-result");
         if (link && job.result_url) { link.href = job.result_url; link.hidden = false; }
         if (job.state === "pending" || job.state === "running") setTimeout(function () { poll(el); }, 1000);

@@ -17,3 +17,15 @@ class RegistryConfig(AppConfig):
         from tenant_apps.registry.intake import register_intake
 
         register_intake()
+        # What a lost dry run or rollover resets (jobs.services.job_abandon).
+        from shared_apps.jobs.services import job_kind_register
+        from tenant_apps.registry import imports, rollover
+
+        job_kind_register(
+            "student_import",
+            message=imports.MSG_VALIDATE_INTERRUPTED,
+            on_abandon=imports.import_validate_abandon,
+        )
+        job_kind_register(
+            "rollover", message=rollover.MSG_RUN_INTERRUPTED, on_abandon=rollover.rollover_abandon
+        )

@@ -624,8 +624,33 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         )
     batch.counts, batch.errors, batch.duplicates = counts, errors, duplicates
     batch.state = ImportBatch.State.READY
-    batch.save()
+    # Only a batch still being checked becomes ready: one reset meanwhile (its run was
+    # given up for lost, import_validate_abandon) stays failed, as the user was told.
+    ImportBatch.objects.filter(pk=batch.pk, state=ImportBatch.State.VALIDATING).update(
+        payload_key=batch.payload_key,
+        counts=counts,
+        errors=errors,
+        duplicates=duplicates,
+        state=ImportBatch.State.READY,
+    )
     return batch
+
+
+MSG_VALIDATE_INTERRUPTED = (
+    "校验被中断（后台处理进程意外退出），没有导入任何数据。请重新上传文件后再试。"
+)
+MSG_VALIDATE_FAILED = "校验失败，没有导入任何数据。请稍后重新上传文件；仍然失败时请联系管理员。"
+
+
+def import_validate_abandon(job_id: str, message: str = MSG_VALIDATE_INTERRUPTED) -> int:
+    """The dry run of this job will not finish (its worker died, or it failed): the batch
+    leaves 校验中 for 失败 with `message`, and the report page offers 重新上传. Nothing
+    was written to students (that happens only on confirmation); pending rows a killed
+    run may have stored are never referenced. Registered as the `student_import` job
+    kind's reset (jobs.services.job_abandon), which runs it in the school's schema."""
+    return ImportBatch.objects.filter(job_id=job_id, state=ImportBatch.State.VALIDATING).update(
+        state=ImportBatch.State.FAILED, counts={"message": message}
+    )
 
 
 def import_annotate(*, batch_id: str) -> bool:

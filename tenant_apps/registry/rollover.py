@@ -302,6 +302,19 @@ def rollover_run(*, rollover_id: int, actor: Actor, progress: Progress | None = 
     return Rollover.objects.get(pk=rollover_id)
 
 
+MSG_RUN_INTERRUPTED = "升级与毕业执行被中断（后台处理进程意外退出），未作任何修改，可以重新执行。"
+
+
+def rollover_abandon(job_id: str, message: str = MSG_RUN_INTERRUPTED) -> int:
+    """The run of this job will not finish (its worker died): a rollover still 执行中
+    becomes 执行失败, so the year can be run again. Its write is one transaction, so a
+    dead run wrote nothing. Registered as the `rollover` job kind's reset
+    (jobs.services.job_abandon)."""
+    return Rollover.objects.filter(job_id=job_id, state=Rollover.State.RUNNING).update(
+        state=Rollover.State.FAILED, message=message[:300], finished_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def _write(rollover: Rollover, plan: Plan, actor: Actor) -> None:
     from shared_apps.student_index.services import index_set_state

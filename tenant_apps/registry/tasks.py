@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import logging
 
-from config.celery import app
+from config.celery import RERUN_IF_WORKER_LOST, app
 
 logger = logging.getLogger(__name__)
 
 
-@app.task(name="registry.import_validate", acks_late=True)
+# Idempotent: the dry run writes nothing but its own batch's report and pending rows, so
+# a run whose pool process died is sent again (twice at most); the last loss fails the
+# job and resets the batch (jobs.tasks). A message delivered again after the job ended
+# (its whole worker died and the sweep failed it) does nothing.
+@app.task(name="registry.import_validate", **RERUN_IF_WORKER_LOST)
 def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
     from common.exceptions import ApplicationError
-    from shared_apps.jobs.services import job_fail, job_progress, job_succeed
-    from tenant_apps.registry.imports import import_validate
+    from shared_apps.jobs.services import job_abandon, job_progress, job_start, job_succeed
+    from tenant_apps.registry.imports import MSG_VALIDATE_FAILED, import_validate
 
     def progress(percent: int, message: str) -> None:
         job_progress(job_id=job_id, percent=percent, message=message)
 
+    if not job_start(job_id=job_id):
+        return {}
     try:
         batch = import_validate(batch_id=batch_id, progress=progress)
     except ApplicationError as exc:
-        job_fail(job_id=job_id, message=exc.message)
+        job_abandon(job_id=job_id, message=exc.message)
         return {}
     except Exception:
-        job_fail(job_id=job_id, message="校验失败，请稍后重试。")
+        job_abandon(job_id=job_id, message=MSG_VALIDATE_FAILED)
         raise
     c = batch.counts
     job_succeed(
@@ -40,7 +46,8 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
     return {k: v for k, v in c.items() if isinstance(v, int)}
 
 
-@app.task(name="registry.import_annotate", acks_late=True)
+# Idempotent: a marked copy is made only while `annotated_key` is empty.
+@app.task(name="registry.import_annotate", **RERUN_IF_WORKER_LOST)
 def import_annotate_task(batch_id: str) -> bool:
     """The upload with its problem cells marked. The report page and the API offer the
     download only once `annotated_key` is set, so the report never waits for this."""
@@ -63,17 +70,22 @@ def problems_flag_task(items: list[dict[str, object]]) -> int:
     return problems_flag(items=items)
 
 
-@app.task(name="registry.rollover_run")
+# Safe to run again: the write is one transaction that re-plans and acts only while the
+# rollover is still 执行中 (row lock), so a run lost before its commit wrote nothing and
+# one lost after it finds the rollover applied and only reports it.
+@app.task(name="registry.rollover_run", **RERUN_IF_WORKER_LOST)
 def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> dict[str, int]:
     """升级与毕业 of one school (registry.rollover), with progress on the job."""
     from common.actor import Actor
     from common.exceptions import ApplicationError
-    from shared_apps.jobs.services import job_fail, job_progress, job_succeed
+    from shared_apps.jobs.services import job_fail, job_progress, job_start, job_succeed
     from tenant_apps.registry.rollover import rollover_run
 
     def progress(percent: int, message: str) -> None:
         job_progress(job_id=job_id, percent=percent, message=message)
 
+    if not job_start(job_id=job_id):
+        return {}
     try:
         done = rollover_run(rollover_id=rollover_id, actor=Actor(**actor), progress=progress)
     except ApplicationError as exc:
