@@ -27,3 +27,24 @@ def test_pages_name_the_icon(world: World) -> None:
     page = login(world.a.host, "registrar").get("/").content.decode()
     connection.set_schema_to_public()
     assert 'rel="icon" href="/favicon.ico"' in page
+
+
+def test_setup_platform_summarises_the_migrations(db: None) -> None:
+    """A first `make run` printed one line per migration and schema (thousands); the
+    command now prints a summary unless -v 2 asks for the detail."""
+    import io
+
+    from django.core.management import call_command
+
+    from tenants.management.commands.setup_platform import _migrations_summary
+
+    out = io.StringIO()
+    call_command("setup_platform", executor="standard", stdout=out)
+    connection.set_schema_to_public()
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert len(lines) <= 3, lines
+    assert "数据库迁移：全部已是最新。" in lines
+    first_run = _migrations_summary(
+        {"public": 0}, {"public": 40, "school_template": 30, "s2143016965": 30}
+    )
+    assert first_run == "数据库迁移：公共库 40 项，学校库（含模板）2 个共 60 项。"
