@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.password_validation import MinimumLengthValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 MSG_CHARACTER_CLASSES = gettext_noop("密码须至少包含大写字母、小写字母、数字、符号中的%(n)s类。")
+MSG_TOO_SHORT = gettext_noop("密码太短，至少需要%(n)s个字符。")
 
 
 def character_classes(password: str) -> int:
@@ -43,3 +45,17 @@ class CharacterClassesValidator:
 
     def get_help_text(self) -> str:
         return _(MSG_CHARACTER_CLASSES) % {"n": self.min_classes}
+
+
+class MinimumLengthChineseValidator(MinimumLengthValidator):
+    """Django's length rule with a message of our own: Django's zh-hans catalog lacks its
+    plural form, so the stock message reached users in English."""
+
+    def validate(self, password: str, user: object = None) -> None:
+        if len(password) < self.min_length:
+            raise ValidationError(
+                _(MSG_TOO_SHORT), code="password_too_short", params={"n": self.min_length}
+            )
+
+    def get_help_text(self) -> str:
+        return _(MSG_TOO_SHORT) % {"n": self.min_length}

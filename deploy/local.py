@@ -246,6 +246,9 @@ def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "platform")])
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # One clock in every log: gunicorn and Celery format their times before Django sets
+    # TIME_ZONE, so without this the web log is in UTC and the rest in Beijing time.
+    env.setdefault("TZ", "Asia/Shanghai")
     return env
 
 

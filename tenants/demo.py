@@ -56,6 +56,12 @@ STAFF = (
     ("A004", "王丽", [Role.CLASS_TEACHER, Role.ALL_TEACHERS]),
     ("A005", "赵老师", [Role.SUBJECT_TEACHER, Role.ALL_TEACHERS]),
 )
+# Bureau and platform accounts of the demo: the operator has no region, the officer
+# governs the demo county.
+PUBLIC_STAFF: dict[str, tuple[str, list[Role]]] = {
+    "admin": ("平台运营", [Role.PLATFORM_OPERATOR]),
+    "lyjy01": ("刘学籍", [Role.BUREAU_REGISTRAR, Role.BUREAU_APPROVER]),
+}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"  # noqa: E501
 GIVEN = (
     "子涵梓萱浩宇欣怡雨轩思远若曦俊杰佳怡嘉豪诗琪宇航文博一诺可馨明轩晨曦天佑雅婷志强美琳家乐梦瑶"
@@ -255,6 +261,17 @@ def _ensure_user(
     logins[username] = password
 
 
+def _login_line(username: str, password: str, who: dict[str, tuple[str, list[Role]]]) -> str:
+    """ "  A002 / <password>   学籍管理员 · 李建国": the printed logins say whom they open."""
+    name, roles = who.get(username, ("", []))
+    role_text = "、".join(str(Role(r).label) for r in roles)
+    return (
+        f"  {username} / {password}   {role_text} · {name}"
+        if name
+        else f"  {username} / {password}"
+    )
+
+
 def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
     """Create what is missing; return human-readable login lines (also written to
     state_dir/demo-logins.txt)."""
@@ -267,14 +284,9 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
     with transaction.atomic():
         if not Bureau.objects.filter(region=region).exists():
             bureau_create(region_code=region.code, name="浏阳市教育局")
-        _ensure_user("admin", "平台运营", [Role.PLATFORM_OPERATOR], None, public_logins)
-        _ensure_user(
-            "lyjy01",
-            "刘学籍",
-            [Role.BUREAU_REGISTRAR, Role.BUREAU_APPROVER],
-            region.code,
-            public_logins,
-        )
+        for username, (name, roles) in PUBLIC_STAFF.items():
+            in_region = region.code if Role.PLATFORM_OPERATOR not in roles else None
+            _ensure_user(username, name, [str(r) for r in roles], in_region, public_logins)
 
     for demo in SCHOOLS:
         school = School.objects.schools().filter(code=demo.code).first()
@@ -310,9 +322,10 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
     state_file.write_text(json.dumps(logins, ensure_ascii=False, indent=1))
     base = f"{settings.BASE_DOMAIN}:{os.environ.get('PORT', '8000')}"
     lines = [f"教育局 / 平台  http://{base}/"]
-    lines += [f"  {u} / {p}" for u, p in logins["public"].items()]
+    lines += [_login_line(u, p, PUBLIC_STAFF) for u, p in logins["public"].items()]
+    staff = {username: (name, roles) for username, name, roles in STAFF}
     for demo in SCHOOLS:
         lines.append(f"{demo.name}  http://{demo.slug}.{base}/")
-        lines += [f"  {u} / {p}" for u, p in logins.get(demo.slug, {}).items()]
+        lines += [_login_line(u, p, staff) for u, p in logins.get(demo.slug, {}).items()]
     text_file.write_text("\n".join(lines) + "\n")
     return lines

@@ -48,6 +48,12 @@ def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Pa
     assert _counts() == first
     assert first["students"] >= 300
     assert any("古港镇完全小学" in line for line in lines)
+    # the printed logins say whom they open (role and name), as the README's table does
+    by_user = {line.split()[0]: line for line in lines if line.startswith("  ")}
+    assert by_user["A002"].endswith("学籍管理员 · 李建国")
+    assert by_user["A004"].endswith("班主任、全体教师 · 王丽")
+    assert by_user["lyjy01"].endswith("教育局学籍管理员、教育局学籍主管领导 · 刘学籍")
+    assert by_user["admin"].endswith("平台运营人员 · 平台运营")
     gugang = School.objects.get(code="2143016965")
     assert gugang.name == "古港镇完全小学"
     assert gugang.county_id == "430181000000"

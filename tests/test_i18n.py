@@ -219,3 +219,47 @@ def test_gettext_follows_the_active_language() -> None:
     assert english.isascii()
     assert english.strip()
     assert chinese == "学生名册"
+
+
+# Passwords that break each configured validator once (for a user named A002 李建国).
+WEAK_PASSWORDS = ["Ab1!", "A002a", "Password123", "1234567890123", "abcdefghijkl"]
+
+
+def _validator_messages(language: str) -> tuple[set[str], int]:
+    from django.contrib.auth.password_validation import (
+        get_default_password_validators,
+        password_validators_help_texts,
+    )
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import User
+
+    user = User(username="A002", full_name="李建国")
+    found: set[str] = set()
+    refusing = 0
+    with translation.override(language):
+        for validator in get_default_password_validators():
+            refused = False
+            for password in WEAK_PASSWORDS:
+                try:
+                    validator.validate(password, user)
+                except ValidationError as exc:
+                    found.update(exc.messages)
+                    refused = True
+            refusing += refused
+        found.update(password_validators_help_texts())
+    return found, refusing
+
+
+def test_password_validator_messages_are_chinese_by_default() -> None:
+    """Every refusal and help text of the configured password validators, as a user
+    meets them: in Chinese (the default language) and in English under "en"."""
+    from django.contrib.auth.password_validation import get_default_password_validators
+
+    chinese, refusing = _validator_messages("zh-hans")
+    # each validator refused at least one of the weak passwords
+    assert refusing == len(get_default_password_validators())
+    han = re.compile(r"[\u4e00-\u9fff]")
+    assert all(han.search(m) for m in chinese), [m for m in chinese if not han.search(m)]
+    english, _refusing = _validator_messages("en")
+    assert all(not han.search(m) for m in english), [m for m in english if han.search(m)]

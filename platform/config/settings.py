@@ -213,7 +213,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": "accounts.passwords.MinimumLengthChineseValidator",
         "OPTIONS": {"min_length": 10},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -257,6 +257,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site root on every host (/favicon.ico, the touch icon).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # Storage: S3 when an endpoint or bucket is configured, else the local file system.
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL") or None

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from shared_apps.regions.models import Region
 from shared_apps.regions.services import regions_load
@@ -23,7 +24,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         verbosity = int(options.get("verbosity", 1))  # type: ignore[call-overload]
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+        # A first `make run` applies every migration to public, the template and each
+        # school: one line per migration and schema is thousands of lines, so they are
+        # summarised unless -v 2 asks for them.
+        migrate_verbosity = max(0, verbosity - 1)
+        before = _applied_counts()
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=migrate_verbosity)
         if not Region.objects.exists():
             count = regions_load()
             self.stdout.write(f"行政区划：已加载 {count} 条")
@@ -34,11 +40,42 @@ class Command(BaseCommand):
             "migrate_schemas",
             tenant=True,
             interactive=False,
-            verbosity=verbosity,
+            verbosity=migrate_verbosity,
             executor=options["executor"],
         )
+        if verbosity:
+            self.stdout.write(_migrations_summary(before, _applied_counts()))
         # Schools cloned before the constraint-name repair existed get it now (cheap no-op
         # for the others), so every later migration finds Django's names everywhere.
         for schema in School.objects.schools().values_list("schema_name", flat=True):
             clone_constraint_names_restore(schema_name=schema)
         self.stdout.write(self.style.SUCCESS(f"平台就绪（模板库 {settings.TENANT_BASE_SCHEMA}）。"))
+
+
+def _applied_counts() -> dict[str, int]:
+    """Migrations recorded per schema (public, the template, every school)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema FROM information_schema.tables"
+            " WHERE table_name = 'django_migrations'"
+        )
+        schemas = [row[0] for row in cursor.fetchall()]
+        counts = {}
+        for schema in schemas:
+            quoted = connection.ops.quote_name(schema)
+            cursor.execute(f"SELECT count(*) FROM {quoted}.django_migrations")  # noqa: S608
+            counts[schema] = int(cursor.fetchone()[0])
+    return counts
+
+
+def _migrations_summary(before: dict[str, int], after: dict[str, int]) -> str:
+    """数据库迁移：公共库 12 项，学校库 3 个共 180 项（已是最新的不再列出）"""
+    public = after.get("public", 0) - before.get("public", 0)
+    schools = {s: n - before.get(s, 0) for s, n in after.items() if s != "public"}
+    changed = {s: n for s, n in schools.items() if n}
+    if not public and not changed:
+        return "数据库迁移：全部已是最新。"
+    return (
+        f"数据库迁移：公共库 {public} 项，学校库（含模板）{len(changed)} 个共 "
+        f"{sum(changed.values())} 项。"
+    )
