@@ -38,6 +38,7 @@ from accounts.services import (
     user_unlock,
 )
 from common.exceptions import ApplicationError
+from common.masking import mask_phone
 from common.permissions import Authenticated, has_right
 
 # Error codes of refused sign-ins (TokenObtainApi) and re-entered passwords (ReauthApi).
@@ -53,13 +54,17 @@ class UserOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     full_name = serializers.CharField()
-    phone = serializers.CharField()
+    # Masked as every page masks a phone (no page lists staff phones in full).
+    phone = serializers.SerializerMethodField()
     is_active = serializers.BooleanField()
     roles = serializers.SerializerMethodField()
     region = serializers.CharField(source="region_id", allow_null=True)
     must_change_password = serializers.BooleanField()
     locked_until = serializers.SerializerMethodField(help_text="锁定结束时间；未锁定为 null")
     totp_enabled = serializers.BooleanField()
+
+    def get_phone(self, user) -> str:  # type: ignore[no-untyped-def]
+        return mask_phone(user.phone)
 
     def get_roles(self, user) -> list[str]:  # type: ignore[no-untyped-def]
         return sorted(user.role_codes)

@@ -261,3 +261,25 @@ def test_a_class_teacher_reveals_only_the_own_class(world: World, person: dict[s
     connection.set_schema_to_public()
     assert (api.status_code, page.status_code) == (404, 404)
     assert _entries(world.a.schema, last, "read.reveal") == []
+
+
+def test_the_staff_list_api_masks_phones(world: World, db: None) -> None:
+    """No page lists staff phones in full, so neither does GET /api/v1/users/."""
+    admin = login(world.a.host, "admin")
+    created = admin.post(
+        "/api/v1/users/",
+        {
+            "username": "T901",
+            "full_name": "钱老师",
+            "phone": "13912345678",
+            "roles": ["class_teacher"],
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    listed = admin.get("/api/v1/users/")
+    connection.set_schema_to_public()
+    assert listed.status_code == 200
+    body = listed.content.decode()
+    assert "13912345678" not in body
+    assert next(u for u in listed.json() if u["username"] == "T901")["phone"] == "139****5678"
