@@ -387,6 +387,6 @@ def setup_view(request: HttpRequest) -> HttpResponse:
             "lines": lines,
             "done": done,
             "total": len(lines),
-            "intake_year": classes.setup_year(),
+            "year_label": f"{classes.setup_year()}–{classes.setup_year() + 1}",
         },
     )
