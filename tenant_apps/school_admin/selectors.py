@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import Right
 from tenant_apps.registry.classes import grade_label, is_graduated, setup_year
 from tenant_apps.registry.models import (
     STAGE_NAME,
@@ -92,12 +93,27 @@ class ClassRow:
     teacher_username: str
     teacher_label: str  # 姓名（工号）, or the old free-text name marked as such, or ""
     teacher_missing: bool
+    # The picked account holds neither 查看学籍 nor 查看本班学籍: it sees nothing of the
+    # class until the 班主任 role is granted on the rights page.
+    teacher_without_rights: bool
     students: int
     graduated: bool
 
 
+def _class_readers() -> set[str]:
+    from accounts.rights import users_with_roles
+
+    return {
+        u.username
+        for u in users_with_roles()
+        if u.is_active
+        and (u.has_right(Right.REGISTRY_VIEW_OWN) or u.has_right(Right.REGISTRY_VIEW))
+    }
+
+
 def class_rows(today: dt.date | None = None) -> list[ClassRow]:
     names = _labels()
+    readers = _class_readers()
     types = dict(ClassType.choices)
     rows = []
     for c in class_list():
@@ -122,6 +138,8 @@ def class_rows(today: dt.date | None = None) -> list[ClassRow]:
                 teacher_username=c.teacher_username,
                 teacher_label=teacher,
                 teacher_missing=not c.teacher_username,
+                teacher_without_rights=bool(c.teacher_username)
+                and c.teacher_username not in readers,
                 students=c.student_count,  # type: ignore[attr-defined]
                 graduated=is_graduated(c.stage, c.entry_year, today),
             )
@@ -204,12 +222,16 @@ def checklist(*, school_id: int, today: dt.date | None = None) -> list[CheckLine
 
     # 3. class teachers
     without = [c.name for c in classes if c.teacher_missing]
+    powerless = sorted({c.teacher_label for c in classes if c.teacher_without_rights})
+    detail = f"未指定：{_some(without)}" if without else ("全部已指定" if classes else "还没有班级")
+    if powerless:
+        detail += f"；{_some(powerless)}尚无班主任角色，请在“权限设置”中授予"
     lines.append(
         CheckLine(
             "teachers",
             "各班已指定班主任",
-            bool(classes) and not without,
-            f"未指定：{_some(without)}" if without else ("全部已指定" if classes else "还没有班级"),
+            bool(classes) and not without and not powerless,
+            detail,
             reverse("school_admin:classes"),
             "班级信息",
         )

@@ -298,3 +298,25 @@ def test_a_fresh_schools_administrator_lands_on_the_checklist(world: World) -> N
     school_a = login(world.a.host, "admin").get("/")
     connection.set_schema_to_public()
     assert school_a.status_code == 200
+
+
+def test_a_class_teacher_without_the_role_is_flagged(world: World) -> None:
+    """Picked from the list but holding only 全体教师: sees nothing of the class yet."""
+    from common.actor import Actor
+    from tenant_apps.registry.classes import class_update
+    from tenant_apps.registry.models import SchoolClass
+
+    with school_context(world.a.schema):
+        klass = SchoolClass.objects.get(class_no="2024101")
+        class_update(
+            class_id=klass.pk,
+            class_type="10",
+            teacher_username="staff",
+            actor=Actor("admin", "a", "x"),
+        )
+    admin = login(world.a.host, "admin")
+    page = _get(admin, "/school/classes/").content.decode()
+    assert "无班主任角色" in page
+    lines = {line["key"]: line for line in _json(admin, "get", "/api/v1/school/checklist/").json()}
+    assert lines["teachers"]["done"] is False
+    assert "测试甲小学staff（staff）尚无班主任角色" in lines["teachers"]["detail"]
