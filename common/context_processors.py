@@ -82,6 +82,7 @@ SCHOOL_MENU = (
         (
             MenuItem(gettext_noop("用户管理"), "accounts:user_list", Right.USERS_MANAGE),
             MenuItem(gettext_noop("权限设置"), "account_rights", Right.USERS_MANAGE),
+            MenuItem(gettext_noop("用户组管理"), "school_admin:groups", Right.USERS_MANAGE),
             MenuItem(gettext_noop("系统设置"), "registry:field_settings", Right.SCHOOL_MANAGE),
             MenuItem(gettext_noop("审计日志"), "audit_log", Right.USERS_MANAGE),
             MenuItem(gettext_noop("数据备份"), "backups:own", Right.SCHOOL_MANAGE),

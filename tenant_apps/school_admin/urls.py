@@ -16,4 +16,8 @@ urlpatterns = [
     path("classes/<int:class_id>/", views.class_edit_view, name="class_edit"),
     path("classes/<int:class_id>/merge/", views.class_merge_view, name="class_merge"),
     path("classes/<int:class_id>/delete/", views.class_delete_view, name="class_delete"),
+    path("groups/", views.groups_view, name="groups"),
+    path("groups/new/", views.group_create_view, name="group_create"),
+    path("groups/<int:group_id>/", views.group_edit_view, name="group_edit"),
+    path("groups/<int:group_id>/delete/", views.group_delete_view, name="group_delete"),
 ]

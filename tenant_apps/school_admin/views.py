@@ -12,7 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.roles import Right
+from accounts import groups as groups_service
+from accounts.models import User, UserGroup
+from accounts.roles import ROLE_RIGHTS, SCHOOL_RIGHTS, Right, Role
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
@@ -390,3 +392,122 @@ def setup_view(request: HttpRequest) -> HttpResponse:
             "year_label": f"{classes.setup_year()}–{classes.setup_year() + 1}",
         },
     )
+
+
+# -- 用户组管理 ----------------------------------------------------------------------------
+
+
+def _right_choices() -> list[tuple[str, str]]:
+    return [(r.value, r.label) for r in Right if r.value in SCHOOL_RIGHTS]
+
+
+def _groups_page(request: HttpRequest, **extra: Any) -> HttpResponse:
+    labels = dict(_right_choices())
+    groups = list(UserGroup.objects.prefetch_related("members"))
+    default_members = User.objects.filter(is_active=True, groups__name=Role.ALL_TEACHERS).count()
+    return render(
+        request,
+        "school_admin/groups.html",
+        {
+            "default_name": groups_service.DEFAULT_GROUP_NAME,
+            "default_rights": [labels[r] for r in sorted(ROLE_RIGHTS[Role.ALL_TEACHERS])],
+            "default_members": default_members,
+            "groups": [
+                {
+                    "id": g.pk,
+                    "name": g.name,
+                    "rights": [labels.get(r, r) for r in g.rights],
+                    "members": len(g.members.all()),
+                }
+                for g in groups
+            ],
+            "too_many": len(groups) >= groups_service.GROUPS_WARN_FROM,
+            "right_choices": _right_choices(),
+            "errors": {},
+            "posted": {"name": "", "rights": []},
+            **extra,
+        },
+    )
+
+
+@right_required(Right.USERS_MANAGE)
+@require_GET
+def groups_view(request: HttpRequest) -> HttpResponse:
+    return _groups_page(request)
+
+
+@right_required(Right.USERS_MANAGE)
+@require_POST
+def group_create_view(request: HttpRequest) -> HttpResponse:
+    posted = {"name": request.POST.get("name", ""), "rights": request.POST.getlist("rights")}
+    try:
+        group = groups_service.group_create(
+            name=posted["name"], rights=posted["rights"], actor=_actor(request)
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _groups_page(request, errors=_errors(exc), posted=posted)
+    messages.success(request, _("已建立用户组“%(name)s”，请添加成员。") % {"name": group.name})
+    return redirect("school_admin:group_edit", group_id=group.pk)
+
+
+@right_required(Right.USERS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def group_edit_view(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = UserGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        return render(request, "404.html", status=404)
+    errors: dict[str, list[str]] = {}
+    posted = {
+        "name": group.name,
+        "rights": list(group.rights),
+        "members": list(group.members.values_list("pk", flat=True)),
+    }
+    if request.method == "POST":
+        posted = {
+            "name": request.POST.get("name", ""),
+            "rights": request.POST.getlist("rights"),
+            "members": [int(v) for v in request.POST.getlist("members") if v.isdigit()],
+        }
+        try:
+            groups_service.group_update(
+                group_id=group.pk,
+                name=posted["name"],
+                rights=posted["rights"],
+                member_ids=posted["members"],
+                actor=_actor(request),
+            )
+        except ApplicationError as exc:
+            errors = _errors(exc)
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("用户组“%(name)s”已保存。") % {"name": posted["name"]})
+            return redirect("school_admin:groups")
+    return render(
+        request,
+        "school_admin/group_edit.html",
+        {
+            "group": group,
+            "posted": posted,
+            "errors": errors,
+            "right_choices": _right_choices(),
+            "users": [
+                {"id": u.pk, "label": str(u)}
+                for u in User.objects.filter(is_active=True).order_by("username")
+            ],
+        },
+    )
+
+
+@right_required(Right.USERS_MANAGE)
+@require_POST
+def group_delete_view(request: HttpRequest, group_id: int) -> HttpResponse:
+    try:
+        name = groups_service.group_delete(group_id=group_id, actor=_actor(request))
+    except ApplicationError as exc:
+        _flash(request, exc)
+    else:
+        messages.success(
+            request, _("用户组“%(name)s”已删除，其成员不再拥有该组的权限。") % {"name": name}
+        )
+    return redirect("school_admin:groups")
