@@ -236,7 +236,8 @@ def _load_grades() -> None:
 
 def _load_setup(demo: DemoSchool, school_id: int, logins: dict[str, str]) -> None:
     """The start-of-year set-up as a school would do it: its profile, a class teacher
-    account (T + class number) for every class still without one, and grade heads."""
+    account (T + class number) for every class still without one, a user group (教务处,
+    the demo subject teacher in it) and grade heads."""
     from django.db import connection
 
     from common.actor import Actor
@@ -274,6 +275,16 @@ def _load_setup(demo: DemoSchool, school_id: int, logins: dict[str, str]) -> Non
                 teacher_username=username,
                 actor=admin,
             )
+    from accounts.groups import group_create
+    from accounts.models import UserGroup
+
+    if not UserGroup.objects.exists():
+        group_create(
+            name="教务处",
+            rights=["grades.manage", "stats.view"],
+            member_ids=User.objects.filter(username="A005").values_list("pk", flat=True),
+            actor=admin,
+        )
     for grade in Grade.objects.filter(head_name=""):
         first = (
             SchoolClass.objects.filter(stage=grade.stage, entry_year=grade.entry_year)

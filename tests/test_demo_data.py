@@ -87,4 +87,5 @@ def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Pa
         assert "A004" in teachers
         assert Grade.objects.count() == 6
         assert not Grade.objects.filter(head_name="").exists()
+        assert User.objects.get(username="A005").has_right("grades.manage")  # via 教务处
     connection.set_schema_to_public()
