@@ -296,6 +296,7 @@ def class_create(
         raise _refuse("stage", MSG_STAGE.format(stage="该"))
     if not 1 <= number <= 99:
         raise _refuse("class_no", MSG_CLASS_NO_NUMBER)
+    _refuse_graduated(stage, entry_year)
     class_no = SchoolClass.make_class_no(stage, entry_year, number)
     existing = SchoolClass.objects.filter(class_no=class_no).first()
     if existing is not None:

@@ -143,7 +143,7 @@ def test_grade_head_is_a_name_or_a_user_of_this_school(world: World) -> None:
 
 def test_graduated_grades_stay_readable_but_not_writable(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.classes import class_add, grade_update, setup_year
+    from tenant_apps.registry.classes import class_add, class_create, grade_update, setup_year
     from tenant_apps.registry.models import Grade
 
     old = setup_year() - 7  # graduated from primary by now
@@ -153,6 +153,8 @@ def test_graduated_grades_stay_readable_but_not_writable(world: World) -> None:
             grade_update(grade_id=grade.pk, head_name="新段长", actor=_actor())
         with pytest.raises(ApplicationError, match="已毕业"):
             class_add(grade_id=grade.pk, class_no=f"{old}101", actor=_actor())
+        with pytest.raises(ApplicationError, match="已毕业"):
+            class_create(stage="primary", entry_year=old, number=1)
         assert Grade.objects.get(pk=grade.pk).head_name == "旧段长"
 
 
