@@ -61,6 +61,9 @@ def test_admin_sets_up_the_intake_and_the_checklist_follows(  # type: ignore[no-
         intake = page.locator(".check-line", has_text=f"{year}级新生年级与班级已建立")
         assert "done" in (intake.get_attribute("class") or "")
         page.screenshot(path=str(ARTIFACTS / "setup-checklist-1280.png"), full_page=True)
+        for name in ("info", "grades", "groups"):
+            page.goto(f"{url}/school/{name}/")
+            page.screenshot(path=str(ARTIFACTS / f"setup-{name}-1280.png"), full_page=True)
         context.close()
 
         narrow = chromium_browser.new_context(viewport={"width": 360, "height": 740})
