@@ -54,13 +54,53 @@ class User(AbstractUser):
         return frozenset(self.groups.values_list("name", flat=True))
 
     @cached_property
+    def group_rights(self) -> frozenset[str]:
+        """The shared rights of the user groups (用户组) the account is a member of."""
+        if self.pk is None:
+            return frozenset()
+        granted: set[str] = set()
+        for rights in UserGroup.objects.filter(members=self).values_list("rights", flat=True):
+            granted.update(rights)
+        return frozenset(granted)
+
+    @cached_property
     def rights(self) -> frozenset[str]:
         if not self.is_active:
             return frozenset()
-        return rights_for_roles(set(self.role_codes)) | frozenset(self.extra_rights)
+        return (
+            rights_for_roles(set(self.role_codes))
+            | frozenset(self.extra_rights)
+            | self.group_rights
+        )
 
     def has_right(self, right: str) -> bool:
         return right in self.rights
+
+
+class UserGroup(models.Model):
+    """A user group (用户组) the school administrator keeps: shared function rights that
+    every member inherits (domain.md §1.2), within the rights school roles may hold; the
+    registrar is never made through a group. The default 全体教师 is the role of that
+    name, not a row. Schema: each school's own (the public table stays empty). No PII.
+    Written by accounts.groups only."""
+
+    name = models.CharField("用户组名称", max_length=40, unique=True)
+    rights = ArrayField(
+        models.CharField(max_length=40), verbose_name="共享功能权限", default=list, blank=True
+    )
+    members = models.ManyToManyField(
+        User, verbose_name="成员", related_name="user_groups", blank=True
+    )
+    created_by = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "用户组"
+        verbose_name_plural = "用户组"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class UserSession(models.Model):

@@ -164,7 +164,7 @@ def user_access_set(
     from tenant_apps.registry.policy import class_rights_set
 
     user = user_rights_set(user_id=user_id, roles=roles, extra_rights=extra_rights, actor=actor)
-    class_rights_set(username=user.username, full_name=user.full_name, access=class_access)
+    class_rights_set(username=user.username, access=class_access)
     return user
 
 

@@ -38,6 +38,8 @@ PUBLIC_ROLES = (Role.BUREAU_REGISTRAR, Role.BUREAU_APPROVER, Role.PLATFORM_OPERA
 class Right(models.TextChoices):
     SCHOOL_VIEW = "school.view", "查看学校信息"
     SCHOOL_MANAGE = "school.manage", "维护学校信息"
+    # Grades (年级段长) and classes (班主任, merge, delete): 学校信息管理 and 班级信息管理.
+    CLASSES_MANAGE = "classes.manage", "年级与班级管理"
     REGISTRY_VIEW = "registry.view", "查看学籍"
     # Class teachers: the students of their own classes only (class rights), and only
     # the fields the school has opened for the grade (registry.policy, 系统设置).
@@ -65,6 +67,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
         {
             R.SCHOOL_VIEW,
             R.SCHOOL_MANAGE,
+            R.CLASSES_MANAGE,
             R.USERS_MANAGE,
             R.STATS_VIEW,
             R.REGISTRY_VIEW,
@@ -72,7 +75,14 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
         }
     ),
     Role.REGISTRAR: frozenset(
-        {R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_EDIT, R.DATA_MANAGE, R.STATS_VIEW}
+        {
+            R.SCHOOL_VIEW,
+            R.REGISTRY_VIEW,
+            R.REGISTRY_EDIT,
+            R.DATA_MANAGE,
+            R.STATS_VIEW,
+            R.CLASSES_MANAGE,
+        }
     ),
     Role.SCHOOL_APPROVER: frozenset(
         {R.SCHOOL_VIEW, R.REGISTRY_VIEW, R.REGISTRY_APPROVE, R.STATS_VIEW}

@@ -12,7 +12,7 @@ to the local file-system storage in .run/media-bench-import (AWS_* settings are 
 removed at the end.
 
 Set-up, on one platform set up by `setup_platform`:
-  * school A, the importer (class 2024101 created through services.class_create), and
+  * school A, the importer (class 2024101 created through registry.classes.class_create), and
     school B, a real school that already holds the pupils the workbook collides with;
   * 500 further School rows (kind school, ready, no schema) holding `--indexed` entries
     of the public student index, written with one INSERT ... SELECT generate_series
@@ -216,8 +216,8 @@ def platform_ready() -> None:
 
 
 def school_real(code: str, slug: str, name: str) -> SchoolRef:
+    from tenant_apps.registry.classes import class_create
     from tenant_apps.registry.models import SchoolClass
-    from tenant_apps.registry.services import class_create
     from tenants.context import school_context
     from tenants.models import School
     from tenants.services import SchoolInput, school_provision, school_register

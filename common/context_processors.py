@@ -32,7 +32,10 @@ SCHOOL_MENU = (
         gettext_noop("学校管理"),
         (
             MenuItem(gettext_noop("学校概况"), "home", Right.SCHOOL_VIEW),
-            MenuItem(gettext_noop("班级信息"), "registry:class_list", Right.SCHOOL_VIEW),
+            MenuItem(gettext_noop("学年初始化"), "school_admin:setup", Right.SCHOOL_MANAGE),
+            MenuItem(gettext_noop("学校基本信息"), "school_admin:info", Right.SCHOOL_MANAGE),
+            MenuItem(gettext_noop("年级信息"), "school_admin:grades", Right.CLASSES_MANAGE),
+            MenuItem(gettext_noop("班级信息"), "school_admin:classes", Right.SCHOOL_VIEW),
         ),
     ),
     MenuSection(
@@ -79,6 +82,7 @@ SCHOOL_MENU = (
         (
             MenuItem(gettext_noop("用户管理"), "accounts:user_list", Right.USERS_MANAGE),
             MenuItem(gettext_noop("权限设置"), "account_rights", Right.USERS_MANAGE),
+            MenuItem(gettext_noop("用户组管理"), "school_admin:groups", Right.USERS_MANAGE),
             MenuItem(gettext_noop("系统设置"), "registry:field_settings", Right.SCHOOL_MANAGE),
             MenuItem(gettext_noop("审计日志"), "audit_log", Right.USERS_MANAGE),
             MenuItem(gettext_noop("数据备份"), "backups:own", Right.SCHOOL_MANAGE),

@@ -152,9 +152,9 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
     """Classes and pupils through the registry's own services, then the audit: older
     grades fully registered, the newest grade spread over the audit's states."""
     from common.actor import Actor
+    from tenant_apps.registry.classes import class_create
     from tenant_apps.registry.imports import students_create_bulk
     from tenant_apps.registry.services import (
-        class_create,
         students_county_decide,
         students_school_decide,
         students_submit,
@@ -169,20 +169,13 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
     classes = []
     for grade in range(STAGE_YEARS[stage]):
         for number in range(1, demo.classes_per_grade + 1):
-            klass = class_create(
-                stage=stage,
-                entry_year=year0 - grade,
-                number=number,
-                teacher_name=rng.choice(SURNAMES) + rng.choice(("老师", "丽", "强", "芳")),
-            )
+            klass = class_create(stage=stage, entry_year=year0 - grade, number=number)
             classes.append(klass)
             for seat in range(1, demo.pupils_per_class + 1):
                 serial += 1
                 rows.append(_pupil(rng, klass, seat, serial, demo.township, stage))
     # The demo class teacher (A004) leads the first class, so 本班学生 shows something.
-    SchoolClass.objects.filter(pk=classes[0].pk).update(
-        teacher_username="A004", teacher_name="王丽"
-    )
+    SchoolClass.objects.filter(pk=classes[0].pk).update(teacher_username="A004")
     validator = RowValidator(class_nos={c.class_no for c in classes})
     checked = [validator.validate(raw) for raw in rows]
     bad = [r.errors for r in checked if r.errors]
@@ -245,6 +238,68 @@ def _load_grades() -> None:
         assignment_set(
             username="A005", class_ids=classes, course_ids=[codes["14"]], term=term, actor=admin
         )
+
+
+def _load_setup(demo: DemoSchool, school_id: int, logins: dict[str, str]) -> None:
+    """The start-of-year set-up as a school would do it: its profile, a class teacher
+    account (T + class number) for every class still without one, a user group (教务处,
+    the demo subject teacher in it) and grade heads."""
+    from django.db import connection
+
+    from common.actor import Actor
+    from tenant_apps.registry.classes import class_update, grade_update
+    from tenant_apps.registry.models import Grade
+    from tenants.profile import CampusInput, ProfileInput, school_profile_update
+
+    admin = Actor("A001", "周晓梅", str(connection.schema_name))
+    rng = random.Random(f"{demo.code}-setup")
+    if not School.objects.filter(pk=school_id, profile_reviewed_at__isnull=False).exists():
+        school_profile_update(
+            school_id=school_id,
+            data=ProfileInput(
+                address=f"湖南省浏阳市{demo.name}",
+                location_code=f"{demo.township}000",
+                postcode="410300",
+                principal="陈校长",
+                phone="0731-83000000",
+                school_type="211" if demo.stages == ("primary",) else "311",
+                sponsor="41",
+                intro=f"{demo.name}是浏阳市教育局举办的公办学校。",
+                campuses=(CampusInput(name="本部", address=f"湖南省浏阳市{demo.name}"),),
+            ),
+            actor=admin,
+        )
+    for klass in SchoolClass.objects.filter(teacher_username="").order_by("class_no"):
+        username = f"T{klass.class_no[2:]}"
+        start = rng.randrange(len(GIVEN) // 2) * 2
+        name = rng.choice(SURNAMES) + GIVEN[start : start + 2]
+        with transaction.atomic():
+            _ensure_user(username, name, [Role.CLASS_TEACHER, Role.ALL_TEACHERS], None, logins)
+            class_update(
+                class_id=klass.pk,
+                class_type=klass.class_type,
+                teacher_username=username,
+                actor=admin,
+            )
+    from accounts.groups import group_create
+    from accounts.models import UserGroup
+
+    if not UserGroup.objects.exists():
+        group_create(
+            name="教务处",
+            rights=["grades.manage", "stats.view"],
+            member_ids=User.objects.filter(username="A005").values_list("pk", flat=True),
+            actor=admin,
+        )
+    for grade in Grade.objects.filter(head_name=""):
+        first = (
+            SchoolClass.objects.filter(stage=grade.stage, entry_year=grade.entry_year)
+            .exclude(teacher_username="")
+            .order_by("number")
+            .first()
+        )
+        if first is not None:
+            grade_update(grade_id=grade.pk, head_username=first.teacher_username, actor=admin)
 
 
 def _ensure_user(
@@ -316,6 +371,7 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
                     _ensure_user(username, name, [str(r) for r in roles], None, school_logins)
             _load_students(demo, random.Random(demo.code), serial_base=200 * SCHOOLS.index(demo))
             _load_grades()
+            _load_setup(demo, school_id, school_logins)
             school_stats_refresh()
 
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -77,24 +77,39 @@ def requirement(route: str, urlconf: str, method: str) -> tuple[str, ...] | str 
 
 
 def allowed(role: str, needed: tuple[str, ...] | str | None) -> bool:
+    return allowed_with(ROLE_RIGHTS[role], needed)
+
+
+def allowed_with(rights: frozenset[str] | set[str], needed: tuple[str, ...] | str | None) -> bool:
     if needed is None or needed == "signed_in":
         return True
     alternatives = (needed,) if isinstance(needed, str) else needed
-    return any(right in ROLE_RIGHTS[role] for right in alternatives)
+    return any(right in rights for right in alternatives)
 
 
-def _check(client, route: str, urlconf: str, role: str, values: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+def _check_rights(  # type: ignore[no-untyped-def]
+    client,
+    route: str,
+    urlconf: str,
+    rights: frozenset[str] | set[str],
+    values: dict[str, str],
+    who: str = "",
+) -> list[str]:
     problems = []
     for method in ("get", "post"):
         needed = requirement(route, urlconf, method.upper())
         response = getattr(client, method)(_fill(route, values))
         connection.set_schema_to_public()
         denied = response.status_code == 403
-        if allowed(role, needed) == denied:
+        if allowed_with(rights, needed) == denied:
             problems.append(
-                f"{method.upper()} /{route} as {role} (needs {needed}): {response.status_code}"
+                f"{method.upper()} /{route} as {who} (needs {needed}): {response.status_code}"
             )
     return problems
+
+
+def _check(client, route: str, urlconf: str, role: str, values: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+    return _check_rights(client, route, urlconf, ROLE_RIGHTS[role], values, who=role)
 
 
 def test_school_routes_follow_the_role_table(world: World, a_values: dict[str, str]) -> None:  # noqa: F811
@@ -130,6 +145,41 @@ def test_public_routes_follow_the_role_table(
             if route == "accounts/logout/":
                 continue
             problems += _check(client, route, "config.urls_public", role, a_values)
+    assert problems == []
+
+
+def test_a_user_groups_member_follows_the_same_table(
+    world: World,
+    a_values: dict[str, str],  # noqa: F811
+) -> None:
+    """Groups are deny-by-default too: an account with no role, holding only a user
+    group's shared rights (accounts.groups), passes exactly the routes they open."""
+    from accounts.groups import group_create
+    from accounts.models import User
+    from common.actor import Actor
+    from tenants.context import school_context
+
+    rights = {"grades.manage", "stats.view", "classes.manage"}
+    with school_context(world.a.schema):
+        from accounts.services import user_create
+
+        user_create(username="grouped", full_name="组员", roles=[])
+        user = User.objects.get(username="grouped")
+        user.set_password(PASSWORD)
+        user.must_change_password = False
+        user.save()
+        group_create(
+            name="矩阵组", rights=rights, member_ids=[user.pk], actor=Actor("admin", "a", "x")
+        )
+    connection.set_schema_to_public()
+    client = login(world.a.host, "grouped")
+    problems = []
+    for route in _routes("config.urls_school"):
+        if route == "accounts/logout/":
+            continue
+        problems += _check_rights(
+            client, route, "config.urls_school", rights, a_values, who="group member"
+        )
     assert problems == []
 
 

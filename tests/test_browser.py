@@ -130,6 +130,16 @@ def test_bureau_officer_logs_in_and_opens_a_school(  # type: ignore[no-untyped-d
         _login(new_page, f"http://browser.{settings.BASE_DOMAIN}:{server}", "900001", password)
         assert new_page.url.endswith("/accounts/password/")
         new_page.screenshot(path=str(ARTIFACTS / "school-first-login.png"))
+        # after the forced password change a fresh school's administrator lands on the
+        # start-of-year checklist
+        new_page.fill("#id_old_password", password)
+        new_page.fill("#id_new_password", "Xin-Xiao-2026!")
+        new_page.fill("#id_new_password_again", "Xin-Xiao-2026!")
+        with new_page.expect_navigation():
+            new_page.click("main button[type=submit]")
+        new_page.wait_for_load_state()
+        assert new_page.url.endswith("/school/setup/"), new_page.url
+        assert new_page.locator("main h1").inner_text() == "学年初始化"
     finally:
         connection.set_schema_to_public()
         school = School.objects.filter(code="2143990201").first()

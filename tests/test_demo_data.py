@@ -76,3 +76,22 @@ def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Pa
     connection.set_schema_to_public()
     assert IndexEntry.objects.filter(school=gugang).count() == students == 168
     assert (tmp_path / "demo-logins.txt").read_text().count("A002") == 3
+    # Set-up done as a school would: profile reviewed, every class led by a 班主任 account
+    # of the school, every grade with a head; the demo class teacher A004 keeps class 1.
+    assert gugang.get_school_type_display() == "小学"
+    assert [c.name for c in gugang.campuses.all()] == ["本部"]
+    from accounts.models import User
+    from tenant_apps.registry.models import Grade, SchoolClass
+
+    with school_context(gugang.schema_name):
+        users = set(User.objects.filter(is_active=True).values_list("username", flat=True))
+        teachers = list(
+            SchoolClass.objects.order_by("class_no").values_list("teacher_username", flat=True)
+        )
+        assert teachers
+        assert set(teachers) <= users
+        assert "A004" in teachers
+        assert Grade.objects.count() == 6
+        assert not Grade.objects.filter(head_name="").exists()
+        assert User.objects.get(username="A005").has_right("grades.manage")  # via 教务处
+    connection.set_schema_to_public()

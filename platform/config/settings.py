@@ -137,6 +137,7 @@ TENANT_APPS = [
     "knox",
     "tenant_apps.registry",
     "tenant_apps.grades",
+    "tenant_apps.school_admin",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 

@@ -14,9 +14,11 @@ from tenant_apps.grades import apis as grades_apis
 from tenant_apps.registry import apis as registry_apis
 from tenant_apps.registry import change_apis, intake_views, rollover_views
 from tenant_apps.registry.views import school_home
+from tenant_apps.school_admin import apis as school_apis
 
 urlpatterns = [
     path("", school_home, name="home"),
+    path("school/", include("tenant_apps.school_admin.urls")),
     path("registry/", include("tenant_apps.registry.urls")),
     path("registry/", include("tenant_apps.registry.lifecycle_urls")),
     path("api/v1/rollover/", rollover_views.RolloverApi.as_view(), name="api-rollover"),
@@ -33,8 +35,35 @@ urlpatterns = [
         grades_apis.GridApi.as_view(),
         name="api-grades-grid",
     ),
-    path("api/v1/school/", registry_apis.SchoolInfoApi.as_view(), name="api-school-info"),
-    path("api/v1/classes/", registry_apis.ClassListApi.as_view(), name="api-class-list"),
+    path("api/v1/school/", school_apis.SchoolInfoApi.as_view(), name="api-school-info"),
+    path("api/v1/school/staff/", school_apis.StaffListApi.as_view(), name="api-school-staff"),
+    path(
+        "api/v1/school/checklist/",
+        school_apis.ChecklistApi.as_view(),
+        name="api-school-checklist",
+    ),
+    path("api/v1/school/grades/", school_apis.GradeListApi.as_view(), name="api-grade-list"),
+    path(
+        "api/v1/school/grades/<int:grade_id>/",
+        school_apis.GradeDetailApi.as_view(),
+        name="api-grade-detail",
+    ),
+    path("api/v1/classes/", school_apis.ClassListApi.as_view(), name="api-class-list"),
+    path(
+        "api/v1/classes/copy-to-intake/",
+        school_apis.ClassCopyApi.as_view(),
+        name="api-class-copy",
+    ),
+    path(
+        "api/v1/classes/<int:class_id>/",
+        school_apis.ClassDetailApi.as_view(),
+        name="api-class-detail",
+    ),
+    path(
+        "api/v1/classes/<int:class_id>/merge/",
+        school_apis.ClassMergeApi.as_view(),
+        name="api-class-merge",
+    ),
     path("api/v1/students/", registry_apis.StudentListCreateApi.as_view(), name="api-student-list"),
     path(
         "api/v1/students/export/",

@@ -36,6 +36,29 @@ class SchoolOutput(serializers.Serializer):
         return stats.students if stats else 0
 
 
+class CampusOutput(serializers.Serializer):
+    name = serializers.CharField()
+    address = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class SchoolDetailOutput(SchoolOutput):
+    """The list's fields plus the profile the school keeps itself (tenants.profile)."""
+
+    address = serializers.CharField()
+    location_code = serializers.CharField()
+    postcode = serializers.CharField()
+    principal = serializers.CharField()
+    phone = serializers.CharField()
+    school_type = serializers.CharField(source="get_school_type_display")
+    sponsor = serializers.CharField(source="get_sponsor_display")
+    email = serializers.CharField()
+    website = serializers.CharField()
+    intro = serializers.CharField()
+    campuses = CampusOutput(many=True, source="campuses.all")
+    profile_reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
 def _context(request: Request) -> dict[str, str]:
     return {"base_domain": request.get_host().split(":")[0]}
 
@@ -82,12 +105,12 @@ class SchoolListCreateApi(APIView):
 class SchoolDetailApi(APIView):
     permission_classes = [has_right(Right.BUREAU_SCHOOLS_VIEW)]
 
-    @extend_schema(responses=SchoolOutput, summary="学校详情")
+    @extend_schema(responses=SchoolDetailOutput, summary="学校详情")
     def get(self, request: Request, school_id: int) -> Response:
         school = access_school(user=request.user, school_id=school_id)
         if school is None:
             raise NotFound()
-        return Response(SchoolOutput(school, context=_context(request)).data)
+        return Response(SchoolDetailOutput(school, context=_context(request)).data)
 
 
 class SchoolStatusApi(APIView):

@@ -30,68 +30,13 @@ from tenant_apps.registry.reveal import (
     shown,
 )
 from tenant_apps.registry.selectors import (
-    class_list,
     import_batch_get,
     problem_list,
-    registry_counts,
     student_get,
     student_list,
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class SchoolInfoApi(APIView):
-    """The school of this host with its headline counts."""
-
-    permission_classes = [has_right(Right.SCHOOL_VIEW)]
-
-    class OutputSerializer(serializers.Serializer):
-        name = serializers.CharField()
-        code = serializers.CharField()
-        stages = serializers.ListField(child=serializers.CharField())
-        county = serializers.CharField(source="county_id")
-        address = serializers.CharField()
-        principal = serializers.CharField()
-        phone = serializers.CharField()
-        status = serializers.CharField()
-        counts = serializers.DictField(child=serializers.IntegerField())
-
-    @extend_schema(responses=OutputSerializer, summary="本校信息与人数")
-    def get(self, request: Request) -> Response:
-        school = request.tenant  # type: ignore[attr-defined]
-        school.counts = registry_counts()
-        return Response(self.OutputSerializer(school).data)
-
-
-class ClassListApi(APIView):
-    permission_classes = [has_right(Right.SCHOOL_VIEW, write=Right.REGISTRY_EDIT)]
-
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        class_no = serializers.CharField()
-        name = serializers.CharField()
-        stage = serializers.CharField()
-        entry_year = serializers.IntegerField()
-        teacher_name = serializers.CharField()
-        student_count = serializers.IntegerField(default=0)
-
-    class InputSerializer(serializers.Serializer):
-        stage = serializers.ChoiceField(choices=["primary", "junior", "senior"])
-        entry_year = serializers.IntegerField(min_value=1990, max_value=2100)
-        number = serializers.IntegerField(min_value=1, max_value=99)
-        teacher_name = serializers.CharField(max_length=50, required=False, default="")
-
-    @extend_schema(responses=OutputSerializer(many=True), summary="本校班级")
-    def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer(class_list(), many=True).data)
-
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, summary="新建班级")
-    def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        klass = services.class_create(**data.validated_data)
-        return Response(self.OutputSerializer(klass).data, status=status.HTTP_201_CREATED)
 
 
 class StudentOutput(serializers.Serializer):

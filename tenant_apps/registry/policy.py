@@ -250,7 +250,7 @@ def class_access_all() -> dict[str, dict[int, str]]:
 
 
 @transaction.atomic
-def class_rights_set(*, username: str, full_name: str, access: Mapping[int, str]) -> None:
+def class_rights_set(*, username: str, access: Mapping[int, str]) -> None:
     """Replace one account's class rights: "read", "write", "teacher" (班主任: the class
     teacher of that class, replacing any other) or "" (none) per class id. Classes not in
     `access` lose the account's rights as well."""
@@ -261,12 +261,12 @@ def class_rights_set(*, username: str, full_name: str, access: Mapping[int, str]
     for pk, klass in classes.items():
         wanted = access.get(pk, "")
         if wanted == "teacher" and klass.teacher_username != username:
-            klass.teacher_username, klass.teacher_name = username, full_name[:50]
-            klass.save(update_fields=["teacher_username", "teacher_name"])
+            # Picking a 班主任 replaces any other, so a class keeps one class teacher.
+            klass.teacher_username, klass.legacy_teacher_name = username, ""
+            klass.save(update_fields=["teacher_username", "legacy_teacher_name"])
         elif wanted != "teacher" and klass.teacher_username == username:
-            name = "" if klass.teacher_name == full_name[:50] else klass.teacher_name
-            klass.teacher_username, klass.teacher_name = "", name
-            klass.save(update_fields=["teacher_username", "teacher_name"])
+            klass.teacher_username = ""
+            klass.save(update_fields=["teacher_username"])
     ClassRight.objects.filter(user_username=username).exclude(
         school_class_id__in=[pk for pk, v in access.items() if v in ("read", "write")]
     ).delete()

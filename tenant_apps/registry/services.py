@@ -39,34 +39,10 @@ from tenant_apps.registry.models import (
 
 MSG_INVALID = "学生信息有误，请按提示修改。"
 MSG_DUPLICATE = "身份证件号与已有学籍重复：{others}。请勿重复注册；如确属本人，请办理转学。"
-MSG_CLASS_EXISTS = "班级“{name}”已存在。"
 MSG_NOT_FOUND = "未找到该学生。"
 
 STUDENT_FIELDS = [c.key for c in STUDENT_COLUMNS if c.key not in OWN_COLUMNS]
 MEMBER_FIELDS = [c.key.removeprefix("m1_") for c in MEMBER_COLUMNS["member1"]]
-
-
-# -- classes ------------------------------------------------------------------------
-
-
-@transaction.atomic
-def class_create(
-    *, stage: str, entry_year: int, number: int, teacher_name: str = "", class_type: str = "10"
-) -> SchoolClass:
-    class_no = SchoolClass.make_class_no(stage, entry_year, number)
-    if SchoolClass.objects.filter(class_no=class_no).exists():
-        raise ApplicationError(MSG_CLASS_EXISTS.format(name=class_no), code="duplicate")
-    klass = SchoolClass(
-        stage=stage,
-        entry_year=entry_year,
-        number=number,
-        class_no=class_no,
-        teacher_name=teacher_name.strip(),
-        class_type=class_type,
-    )
-    klass.full_clean()
-    klass.save()
-    return klass
 
 
 # -- helpers ------------------------------------------------------------------------

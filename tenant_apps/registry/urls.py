@@ -4,7 +4,6 @@ from tenant_apps.registry import change_views, settings_views, views
 
 app_name = "registry"
 urlpatterns = [
-    path("classes/", views.class_list_view, name="class_list"),
     path("students/", views.student_list_view, name="student_list"),
     path("students/new/", views.student_create_view, name="student_create"),
     path("students/submit/", views.student_submit_view, name="student_submit"),

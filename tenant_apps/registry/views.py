@@ -89,6 +89,9 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 @right_required(Right.SCHOOL_VIEW)
 def school_home(request: HttpRequest) -> HttpResponse:
     classes = list(class_list())
+    if not classes and _has(request, Right.SCHOOL_MANAGE):
+        # A freshly opened school: its administrator starts from the set-up checklist.
+        return redirect("school_admin:setup")
     by_stage: dict[str, list[object]] = {}
     for c in classes:
         by_stage.setdefault(c.get_stage_display(), []).append(c)
@@ -101,11 +104,6 @@ def school_home(request: HttpRequest) -> HttpResponse:
             "classes_by_stage": by_stage,
         },
     )
-
-
-@right_required(Right.SCHOOL_VIEW)
-def class_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "registry/class_list.html", {"classes": class_list()})
 
 
 @right_required(Right.STATS_VIEW)
