@@ -137,14 +137,16 @@ def test_two_level_audit_assigns_the_formal_number(world: World, bureau_host: st
     decided = _post(approver, "/api/v1/students/school-decision/", {"ids": [sid], "approve": True})
     assert decided.json() == {"decided": 1}
     bureau = login(bureau_host, world.bureau_user)
-    queue = bureau.get("/api/v1/audit/students/").json()
+    queue = bureau.get("/api/v1/audit/students/").json()["results"]
     mine = [q for q in queue if q["student_uuid"] == sid]
     assert len(mine) == 1
     assert mine[0]["school_name"] == world.a.name
     assert "*" in mine[0]["name"]
     # another county's bureau sees nothing and cannot decide
     other = login(bureau_host, world.other_bureau_user)
-    assert all(q["student_uuid"] != sid for q in other.get("/api/v1/audit/students/").json())
+    assert all(
+        q["student_uuid"] != sid for q in other.get("/api/v1/audit/students/").json()["results"]
+    )
     refused = _post(
         other,
         "/api/v1/audit/students/decision/",
