@@ -114,15 +114,6 @@ def county_audit_rows(
     return result
 
 
-def county_audit_queue(*, user: User, school_id: int | None = None) -> list[PendingStudent]:
-    """Every student awaiting the bureau, masked (small queues and tests; pages and the
-    API read one page at a time through county_audit_entries + county_audit_rows)."""
-    from shared_apps.bureau.selectors import county_audit_entries
-
-    entries = list(county_audit_entries(user=user, school_id=school_id))
-    return county_audit_rows(user=user, entries=entries)  # type: ignore[arg-type]
-
-
 @transaction.atomic(durable=True)
 def county_decide(*, user: User, items: list[tuple[int, str]], approve: bool, reason: str) -> int:
     """Batch decision over students of several schools, in ONE transaction."""

@@ -80,3 +80,29 @@ def test_bureau_queue_pages_and_decides_all_matching_cases(
     assert Case.objects.filter(pk__in=b_ids, state=CaseState.OPEN, step=1).count() == 4
     assert seen == [0, 16, 33, 50, 66, 83, 100]
     assert len(handlers) == 60
+
+
+def test_approving_all_matching_asks_for_the_password_when_a_transfer_matches(
+    public: None, world: object
+) -> None:
+    from accounts.reauth import REAUTH_SESSION_KEY
+    from shared_apps.transfers.models import CaseKind
+
+    # given: one transfer at the bureau's step, and an officer whose password is stale
+    case = open_case(world, "a", kind=CaseKind.TRANSFER)
+    case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True, step=0)
+    officer = login("localhost", "liuyang")
+    session = officer.session
+    session[REAUTH_SESSION_KEY] = 0
+    session.save()
+    # when: 全选符合条件的 N 件 is approved (the filter stands for the cases)
+    asked = officer.post(
+        "/bureau/cases/batch/",
+        {"all_matching": "1", "kind": CaseKind.TRANSFER, "decision": "approve"},
+    )
+    connection.set_schema_to_public()
+    # then: the password is asked first and no job was started
+    assert asked.status_code == 200
+    assert "reauth-password" in asked.content.decode()
+    assert not Job.objects.filter(kind="cases_decide").exists()
+    assert Case.objects.get(pk=case.pk).step == 1
