@@ -8,6 +8,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -265,9 +266,10 @@ class BureauCaseListApi(APIView):
             OpenApiParameter("overdue", bool),
             OpenApiParameter("waiting", bool, description="only cases waiting for this bureau"),
             OpenApiParameter("state", str, enum=list(CaseState.values)),
+            OpenApiParameter("page", int),
         ],
         responses=CaseSerializer(many=True),
-        summary="辖区异动业务",
+        summary="辖区异动业务（分页）",
     )
     def get(self, request: Request) -> Response:
         q = request.query_params
@@ -282,8 +284,11 @@ class BureauCaseListApi(APIView):
             ),
             state=state if state in CaseState.values else CaseState.OPEN,
             waiting=(q.get("waiting") or "").lower() in ("1", "true"),
-        )[:1000]
-        return Response(CaseSerializer(cases, many=True).data)
+        )
+        # Pages like every list (the page's queue too); the filter is the query string.
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(cases, request, view=self)  # type: ignore[arg-type]
+        return paginator.get_paginated_response(CaseSerializer(page, many=True).data)
 
 
 class BureauCaseDetailApi(APIView):

@@ -473,6 +473,10 @@ def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
     except ValueError:
         job = None
     flt = bulk.CaseFilter(kind=f["kind"], school=f["school"], overdue=f["overdue"])
+    if f["waiting"]:  # the list read is already the queue's; no second read
+        matching = sum(1 for c in cases if case_waits_for_region(c, region))
+    else:
+        matching = len(bulk.cases_matching(region=region, flt=flt))
     return render(
         request,
         "transfers/bureau_cases.html",
@@ -486,7 +490,7 @@ def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
             "results": request.session.pop("case_batch_results", None),
             "job": job,
             # 全选符合条件的 N 件: only the cases at this bureau's step can be decided.
-            "matching": len(bulk.cases_matching(region=region, flt=flt)),
+            "matching": matching,
         },
     )
 
