@@ -40,6 +40,7 @@ def test_select_all_matching_submits_every_page_through_the_job(  # type: ignore
     # when: the box is checked (the page's rows follow) and the button clicked
     page.check("input[data-all-matching]")
     assert page.locator("input[name=ids]:checked").count() == 30
+    page.screenshot(path=str(ARTIFACTS / "bulk-submit-checked.png"), full_page=True)
     with page.expect_navigation():
         page.click("#submit-form button[type=submit]")
     # then: the confirmation named all 120, and the bar ends on the job's true message
