@@ -227,6 +227,17 @@ def test_submit_api_takes_a_filter_and_answers_with_the_job(world: World) -> Non
     job = Job.objects.get(pk=body["job_id"])
     assert job.owner_schema == world.a.schema
     assert job.title == "提交学校审核：符合条件的 12 名学生"
+    # and the approver's decision over a filter: a return without a reason is refused
+    approver = login(world.a.host, "approver")
+    refused = approver.post(
+        "/api/v1/students/school-decision/",
+        {"filter": {"class_id": class_id}, "approve": False},
+        content_type="application/json",
+    )
+    connection.set_schema_to_public()
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {"reason": ["请填写退回原因。"]}
+    assert not Job.objects.filter(kind="students_return").exists()
 
 
 # -- bureau ---------------------------------------------------------------------------
