@@ -287,11 +287,21 @@ class EvidenceListApi(APIView):
         file_url = serializers.CharField()
         original_name = serializers.CharField()
 
-    @extend_schema(responses=OutputSerializer(many=True), summary="待审核的佐证材料")
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int)],
+        responses=OutputSerializer(many=True),
+        summary="待审核的佐证材料（分页）",
+    )
     def get(self, request: Request) -> Response:
-        from shared_apps.bureau.services import evidence_queue
+        from rest_framework.pagination import PageNumberPagination
 
-        return Response(self.OutputSerializer(evidence_queue(user=request.user), many=True).data)
+        from shared_apps.bureau.selectors import evidence_reviews
+        from shared_apps.bureau.services import evidence_rows
+
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(evidence_reviews(user=request.user), request, view=self)
+        rows = evidence_rows(user=request.user, reviews=list(page or []))
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
 
 
 class EvidenceDecisionApi(APIView):

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.roles import Role
+from shared_apps.bureau.models import EvidenceReview
 from shared_apps.regions.models import Bureau, Region
 from shared_apps.student_index.models import IndexEntry
 from tenants.models import School
@@ -63,3 +64,9 @@ def county_audit_entries(*, user: User, school_id: int | None = None) -> QuerySe
         .order_by("school__name", "school_id", "stage", "entry_year", "pk")
         .values_list("school_id", "student_uuid", "stage", "entry_year")
     )
+
+
+def evidence_reviews(*, user: User) -> QuerySet[EvidenceReview]:
+    """Pending 佐证 reviews of the user's schools, oldest first (pages slice this)."""
+    schools = access_schools(user=user).values("pk")
+    return EvidenceReview.objects.filter(school_id__in=schools, state="pending").order_by("pk")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -75,6 +76,7 @@ class PendingStudent:
 
 
 AUDIT_PAGE_SIZE = 100
+EVIDENCE_PAGE_SIZE = 50  # each row presigns a file link inside its school
 
 
 def county_audit_rows(
@@ -159,15 +161,20 @@ class PendingEvidence:
     original_name: str
 
 
-def evidence_queue(*, user: User) -> list[PendingEvidence]:
-    from shared_apps.bureau.models import EvidenceReview
+def evidence_rows(*, user: User, reviews: list[Any]) -> list[PendingEvidence]:
+    """What the officer sees of one page of pending reviews (evidence_reviews): each
+    student masked and each file linked from inside its school."""
     from shared_apps.bureau.selectors import access_schools
     from tenant_apps.registry.facade import evidence_view
 
-    schools = {s.pk: s for s in access_schools(user=user)}
+    schools = {
+        s.pk: s for s in access_schools(user=user).filter(pk__in={r.school_id for r in reviews})
+    }
     result = []
-    for review in EvidenceReview.objects.filter(school_id__in=schools, state="pending")[:500]:
-        school = schools[review.school_id]
+    for review in reviews:
+        school = schools.get(review.school_id)
+        if school is None:
+            continue
         view = evidence_view(
             schema_name=school.schema_name,
             problem_id=review.problem_id,

@@ -22,15 +22,17 @@ from shared_apps.bureau.selectors import (
     bureau_list,
     counties_under,
     county_audit_entries,
+    evidence_reviews,
 )
 from shared_apps.bureau.services import (
     AUDIT_PAGE_SIZE,
+    EVIDENCE_PAGE_SIZE,
     bureau_open,
     county_audit_rows,
     county_decide,
     county_decide_start,
-    evidence_queue,
     evidence_review_decide,
+    evidence_rows,
     school_open,
 )
 from tenants.models import School
@@ -309,8 +311,11 @@ def evidence_view(request: HttpRequest) -> HttpResponse:
                 else _("已判定佐证不通过，学校将重新处理。"),
             )
             return redirect("bureau:evidence")
+    reviews = evidence_reviews(user=request.user)  # type: ignore[arg-type]
+    page = Paginator(reviews, EVIDENCE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = evidence_rows(user=request.user, reviews=list(page.object_list))  # type: ignore[arg-type]
     return render(
         request,
         "bureau/audit_evidence.html",
-        {"rows": evidence_queue(user=request.user), "failed": failed},  # type: ignore[arg-type]
+        {"rows": rows, "page": page, "failed": failed},
     )

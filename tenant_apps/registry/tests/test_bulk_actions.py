@@ -384,3 +384,27 @@ def test_submit_all_matching_runs_as_a_celery_job_whose_progress_moves(
     page = client.get(response["Location"]).content.decode()
     connection.set_schema_to_public()
     assert f"/api/v1/jobs/{job_id}/" in page
+
+
+@pytest.mark.django_db
+def test_bureau_evidence_queue_pages(world: World, bureau_host: str) -> None:
+    from shared_apps.bureau.models import EvidenceReview
+
+    # given: 60 pending reviews of school A (their files are not needed to page them)
+    connection.set_schema_to_public()
+    EvidenceReview.objects.bulk_create(
+        EvidenceReview(
+            school_id=world.a.id, problem_id=-n, evidence_id=-n, student_uuid=uuid.uuid4()
+        )
+        for n in range(1, 61)
+    )
+    officer = login(bureau_host, world.bureau_user)
+    # when / then: the page and the API page them (50 and 50 a page)
+    html = officer.get("/bureau/evidence/").content.decode()
+    assert "第 1 / 2 页，共 60 件" in html
+    assert _pager_links(html) == ["page=2"]
+    api = officer.get("/api/v1/audit/evidence/?page=2").json()
+    assert api["count"] == 60
+    assert api["previous"] is not None
+    other = login(bureau_host, world.other_bureau_user).get("/api/v1/audit/evidence/").json()
+    assert other["count"] == 0

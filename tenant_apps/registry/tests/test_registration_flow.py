@@ -274,11 +274,14 @@ def test_problem_evidence_goes_to_the_bureau_and_back_into_the_audit(
     connection.set_schema_to_public()
     assert ok.status_code == 201, ok.content
     bureau = login(bureau_host, world.bureau_user)
-    queue = bureau.get("/api/v1/audit/evidence/").json()
+    queue = bureau.get("/api/v1/audit/evidence/").json()["results"]
     assert len(queue) == 1
     assert queue[0]["school_name"] == world.a.name
     assert queue[0]["name"] == "李*龙"
-    assert login(bureau_host, world.other_bureau_user).get("/api/v1/audit/evidence/").json() == []
+    assert (
+        login(bureau_host, world.other_bureau_user).get("/api/v1/audit/evidence/").json()["results"]
+        == []
+    )
     review_id = queue[0]["review_id"]
     assert (
         _post(bureau, f"/api/v1/audit/evidence/{review_id}/decision/", {"accept": True}).status_code
