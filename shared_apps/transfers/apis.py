@@ -121,9 +121,10 @@ class SchoolCaseListApi(APIView):
                 "direction", str, enum=["waiting", "incoming", "outgoing", "in_school"]
             ),
             OpenApiParameter("state", str, enum=list(CaseState.values)),
+            OpenApiParameter("page", int),
         ],
         responses=CaseSerializer(many=True),
-        summary="本校异动业务",
+        summary="本校异动业务（分页）",
     )
     def get(self, request: Request) -> Response:
         direction = request.query_params.get("direction") or None
@@ -134,8 +135,10 @@ class SchoolCaseListApi(APIView):
             if direction in ("waiting", "incoming", "outgoing", "in_school")
             else None,
             state=state if state in CaseState.values else None,
-        )[:500]
-        return Response(CaseSerializer(cases, many=True).data)
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(cases, request, view=self)
+        return paginator.get_paginated_response(CaseSerializer(page, many=True).data)
 
 
 class SchoolCaseDetailApi(APIView):

@@ -50,7 +50,7 @@ from shared_apps.transfers.services import (
 REAUTH_KINDS = {CaseKind.TRANSFER, CaseKind.TRANSFER_OUT_EXTERNAL, CaseKind.TRANSFER_IN_EXTERNAL}
 BATCH_MAX = 500  # cases decided by one batch from the page
 API_BATCH_MAX = 1000  # and through the API
-CASES_PER_PAGE = 50  # the bureau's queue, a page
+CASES_PER_PAGE = 50  # a page of a school's cases or of the bureau's queue
 DIRECTIONS = (
     ("waiting", gettext_noop("待本校办理")),
     ("incoming", gettext_noop("转入本校")),
@@ -109,11 +109,10 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state") or ""
     if state not in CaseState.values:
         state = ""
-    cases = list(
-        cases_for_school(
-            school_id, direction=None if direction == "all" else direction, state=state or None
-        )[:200]
+    cases = cases_for_school(
+        school_id, direction=None if direction == "all" else direction, state=state or None
     )
+    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     rows = [
         {
@@ -121,13 +120,17 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
             "mine": case_waits_for_school(c, school_id),
             "overdue": case_is_overdue(c, today),
         }
-        for c in cases
+        for c in page.object_list
     ]
     return render(
         request,
         "transfers/case_list.html",
         {
             "rows": rows,
+            "page": page,
+            "query": urlencode(
+                {k: v for k, v in (("direction", direction), ("state", state)) if v}
+            ),
             "direction": direction,
             "directions": DIRECTIONS,
             "state": state,

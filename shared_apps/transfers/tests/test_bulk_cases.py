@@ -106,3 +106,20 @@ def test_approving_all_matching_asks_for_the_password_when_a_transfer_matches(
     assert "reauth-password" in asked.content.decode()
     assert not Job.objects.filter(kind="cases_decide").exists()
     assert Case.objects.get(pk=case.pk).step == 1
+
+
+def test_school_case_list_pages_and_keeps_its_filter(public: None, world: object) -> None:
+    # given: 55 open cases of school A waiting for the school itself
+    for _ in range(55):
+        open_case(world, "a")
+    approver = login(world.a.host, "approver")
+    # when: the waiting cases, page 2
+    html = approver.get("/transfers/?direction=waiting&page=2").content.decode()
+    api = approver.get("/api/v1/cases/?direction=waiting").json()
+    connection.set_schema_to_public()
+    # then: the rest of them, and the page links keep the direction
+    assert html.count('href="/transfers/cases/') == 5
+    links = [unescape(x) for x in re.findall(r'href="\?([^"]*page=\d+)"', html)]
+    assert links == ["direction=waiting&page=1"]
+    assert "第 2 / 2 页，共 55 件" in html
+    assert api["count"] == 55
