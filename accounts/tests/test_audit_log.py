@@ -411,7 +411,7 @@ def test_s3_downloads_of_evidence_are_recorded_before_the_presigned_url(
 
     # the bureau's link (API) and the school's link (page) are both the application's
     bureau = login(settings.BASE_DOMAIN, world.bureau_user)
-    (item,) = bureau.get("/api/v1/audit/evidence/").json()
+    (item,) = bureau.get("/api/v1/audit/evidence/").json()["results"]
     page = registrar.get("/registry/problems/").content.decode()
     connection.set_schema_to_public()
     (school_link,) = re.findall(r'href="(/files/[^"]+/)"', page)

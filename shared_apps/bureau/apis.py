@@ -213,50 +213,86 @@ class CountyAuditListApi(APIView):
         entry_year = serializers.IntegerField()
 
     @extend_schema(
-        parameters=[OpenApiParameter("school_id", int)],
+        parameters=[OpenApiParameter("school_id", int), OpenApiParameter("page", int)],
         responses=OutputSerializer(many=True),
-        summary="待教育局审核的学生",
+        summary="待教育局审核的学生（分页）",
     )
     def get(self, request: Request) -> Response:
-        from shared_apps.bureau.services import county_audit_queue
+        from rest_framework.pagination import PageNumberPagination
+
+        from shared_apps.bureau.selectors import county_audit_entries
+        from shared_apps.bureau.services import county_audit_rows
 
         school_id = request.query_params.get("school_id")
-        rows = county_audit_queue(
+        entries = county_audit_entries(
             user=request.user,
             school_id=int(school_id) if school_id and school_id.isdigit() else None,
         )
-        return Response(self.OutputSerializer(rows, many=True).data)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        rows = county_audit_rows(user=request.user, entries=list(page or []))
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
 
 
 class CountyAuditDecisionApi(APIView):
+    """With `items`: those students, in one transaction. With `filter`: every student of
+    the queue the filter matches (optionally one school), as a background job: 202 with
+    the job to poll at GET /api/v1/jobs/<job_id>/."""
+
     permission_classes = [has_right(Right.BUREAU_AUDIT)]
 
     class ItemSerializer(serializers.Serializer):
         school_id = serializers.IntegerField()
         student_uuid = serializers.UUIDField()
 
+    class FilterSerializer(serializers.Serializer):
+        school_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
     class InputSerializer(serializers.Serializer):
-        items = serializers.ListField(allow_empty=False, max_length=5000)
+        items = serializers.ListField(allow_empty=False, max_length=5000, required=False)
+        filter = serializers.DictField(required=False)
         approve = serializers.BooleanField()
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
+        def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+            if ("items" in attrs) == ("filter" in attrs):
+                raise serializers.ValidationError(
+                    "请给出 items（勾选的学生）或 filter（符合条件的全部学生）之一。"
+                )
+            return attrs
+
+    class StartedSerializer(serializers.Serializer):
+        job_id = serializers.CharField()
+        matching = serializers.IntegerField()
+
     @extend_schema(
         request=InputSerializer,
-        responses={200: serializers.DictField()},
-        summary="教育局审核：通过或退回（可批量）",
+        responses={200: serializers.DictField(), 202: StartedSerializer},
+        summary="教育局审核：通过或退回（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
-        from shared_apps.bureau.services import county_decide
+        from shared_apps.bureau.services import county_decide, county_decide_start
 
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        items = self.ItemSerializer(data=data.validated_data["items"], many=True)
+        v = data.validated_data
+        if "filter" in v:
+            flt = self.FilterSerializer(data=v["filter"])
+            flt.is_valid(raise_exception=True)
+            started = county_decide_start(
+                user=request.user,
+                school_id=flt.validated_data["school_id"],
+                approve=v["approve"],
+                reason=v["reason"],
+            )
+            return Response(self.StartedSerializer(started).data, status=status.HTTP_202_ACCEPTED)
+        items = self.ItemSerializer(data=v["items"], many=True)
         items.is_valid(raise_exception=True)
         n = county_decide(
             user=request.user,
             items=[(i["school_id"], str(i["student_uuid"])) for i in items.validated_data],
-            approve=data.validated_data["approve"],
-            reason=data.validated_data["reason"],
+            approve=v["approve"],
+            reason=v["reason"],
         )
         return Response({"decided": n})
 
@@ -274,11 +310,21 @@ class EvidenceListApi(APIView):
         file_url = serializers.CharField()
         original_name = serializers.CharField()
 
-    @extend_schema(responses=OutputSerializer(many=True), summary="待审核的佐证材料")
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int)],
+        responses=OutputSerializer(many=True),
+        summary="待审核的佐证材料（分页）",
+    )
     def get(self, request: Request) -> Response:
-        from shared_apps.bureau.services import evidence_queue
+        from rest_framework.pagination import PageNumberPagination
 
-        return Response(self.OutputSerializer(evidence_queue(user=request.user), many=True).data)
+        from shared_apps.bureau.selectors import evidence_reviews
+        from shared_apps.bureau.services import evidence_rows
+
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(evidence_reviews(user=request.user), request, view=self)
+        rows = evidence_rows(user=request.user, reviews=list(page or []))
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
 
 
 class EvidenceDecisionApi(APIView):

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -73,35 +75,44 @@ class PendingStudent:
     entry_year: int
 
 
-def county_audit_queue(*, user: User, school_id: int | None = None) -> list[PendingStudent]:
-    """Students awaiting the bureau, read from the index and masked per school."""
+AUDIT_PAGE_SIZE = 100
+EVIDENCE_PAGE_SIZE = 50  # each row presigns a file link inside its school
+
+
+def county_audit_rows(
+    *, user: User, entries: list[tuple[int, object, str, int]]
+) -> list[PendingStudent]:
+    """Masked rows for `entries` (school_id, student_uuid, stage, entry_year), read inside
+    each of their schools, in the entries' order. Meant for one page: each school of the
+    page is read once, for that page's students only."""
     from shared_apps.bureau.selectors import access_schools
-    from shared_apps.student_index.models import IndexEntry
     from tenant_apps.registry.facade import masked_students
 
-    schools = {s.pk: s for s in access_schools(user=user)}
-    if school_id is not None:
-        schools = {k: v for k, v in schools.items() if k == school_id}
-    entries = list(
-        IndexEntry.objects.filter(school_id__in=schools, audit_state="county_pending").values_list(
-            "school_id", "student_uuid", "stage", "entry_year"
-        )[:2000]
-    )
-    by_school: dict[int, list[tuple[object, str, int]]] = {}
-    for sid, suuid, stage, year in entries:
-        by_school.setdefault(sid, []).append((suuid, stage, year))
-    result = []
-    for sid, rows in by_school.items():
+    wanted = {sid for sid, *_rest in entries}
+    schools = {s.pk: s for s in access_schools(user=user).filter(pk__in=wanted)}
+    masked: dict[int, dict[object, object]] = {}
+    for sid in wanted & set(schools):
         school = schools[sid]
-        masked = masked_students(
-            schema_name=school.schema_name, school_name=school.name, uuids=[r[0] for r in rows]
-        )  # type: ignore[misc]
-        for suuid, stage, year in rows:
-            m = masked.get(suuid)  # type: ignore[call-overload]
-            if m is not None:
-                result.append(
-                    PendingStudent(sid, school.name, str(suuid), m.name, m.id_number, stage, year)
+        masked[sid] = masked_students(  # type: ignore[assignment]
+            schema_name=school.schema_name,
+            school_name=school.name,
+            uuids=[u for s, u, *_rest in entries if s == sid],  # type: ignore[misc]
+        )
+    result = []
+    for sid, suuid, stage, year in entries:
+        m = masked.get(sid, {}).get(suuid)
+        if m is not None:
+            result.append(
+                PendingStudent(
+                    sid,
+                    schools[sid].name,
+                    str(suuid),
+                    m.name,
+                    m.id_number,
+                    stage,
+                    year,  # type: ignore[attr-defined]
                 )
+            )
     return result
 
 
@@ -150,15 +161,20 @@ class PendingEvidence:
     original_name: str
 
 
-def evidence_queue(*, user: User) -> list[PendingEvidence]:
-    from shared_apps.bureau.models import EvidenceReview
+def evidence_rows(*, user: User, reviews: list[Any]) -> list[PendingEvidence]:
+    """What the officer sees of one page of pending reviews (evidence_reviews): each
+    student masked and each file linked from inside its school."""
     from shared_apps.bureau.selectors import access_schools
     from tenant_apps.registry.facade import evidence_view
 
-    schools = {s.pk: s for s in access_schools(user=user)}
+    schools = {
+        s.pk: s for s in access_schools(user=user).filter(pk__in={r.school_id for r in reviews})
+    }
     result = []
-    for review in EvidenceReview.objects.filter(school_id__in=schools, state="pending")[:500]:
-        school = schools[review.school_id]
+    for review in reviews:
+        school = schools.get(review.school_id)
+        if school is None:
+            continue
         view = evidence_view(
             schema_name=school.schema_name,
             problem_id=review.problem_id,
@@ -216,3 +232,113 @@ def evidence_review_decide(*, user: User, review_id: int, accept: bool, reason: 
     review.state = "accepted" if accept else "rejected"
     review.decided_at = timezone.now()
     review.save(update_fields=["state", "decided_at"])
+
+
+# -- 全选符合条件的 N 名 (county audit) -------------------------------------------------
+
+# Students per transaction of a bureau-wide decision, all of one school: approval
+# assigns a formal number and writes two events per student, so 500 keeps a chunk
+# well under a second while a county's 50,000 still take ~100 chunks.
+COUNTY_CHUNK = 500
+MSG_NONE_MATCHING = "没有符合条件的学生。"
+
+
+@dataclass(frozen=True)
+class CountyBulkStarted:
+    job_id: str
+    matching: int
+
+
+@transaction.atomic(durable=True)
+def county_decide_start(
+    *, user: User, school_id: int | None, approve: bool, reason: str
+) -> CountyBulkStarted:
+    """Decide every student the queue's filter matches (all schools of the officer's
+    region, or one), as a background job; the task reads the queue again when it runs."""
+    from shared_apps.bureau.selectors import county_audit_entries
+    from shared_apps.bureau.tasks import county_decide_run as county_decide_run_task
+
+    if not approve and not reason.strip():
+        raise ApplicationError(
+            "退回时请填写原因。", code="invalid", extra={"reason": ["请填写退回原因。"]}
+        )
+    matching = county_audit_entries(user=user, school_id=school_id).count()
+    if not matching:
+        raise ApplicationError(MSG_NONE_MATCHING, code="invalid")
+    verb = "审核通过" if approve else "审核退回"
+    job = job_create(
+        owner_id=user.pk, kind="county_decide", title=f"教育局{verb}：符合条件的 {matching} 名学生"
+    )
+    args = (str(job.pk), user.pk, school_id, approve, reason.strip())
+    transaction.on_commit(lambda: county_decide_run_task.delay(*args))
+    return CountyBulkStarted(job_id=str(job.pk), matching=matching)
+
+
+@dataclass(frozen=True)
+class CountyBulkDone:
+    done: int
+    skipped: int
+    message: str
+
+
+def county_decide_run(
+    *,
+    user: User,
+    school_id: int | None,
+    approve: bool,
+    reason: str,
+    progress: Callable[[int, str], None],
+) -> CountyBulkDone:
+    """Every matching student, COUNTY_CHUNK of one school per transaction, each chunk
+    through county_decide (the same rules as checked rows: region scope, state, a
+    reason for returns, events in the school).
+
+    One transaction per chunk is sound because a county decision is independent per
+    student: it moves that student's state and assigns that student's number, nothing
+    shared but the number counters, which are taken under their own row locks. A job
+    stopped half-way leaves each student decided or untouched; the message says how
+    many were decided. Students decided meanwhile (by hand) are skipped and counted.
+    """
+    from shared_apps.bureau.selectors import county_audit_entries
+    from shared_apps.student_index.models import IndexEntry
+
+    entries = list(
+        county_audit_entries(user=user, school_id=school_id).values_list(
+            "school_id", "student_uuid"
+        )
+    )
+    total = len(entries)
+    by_school: dict[int, list[object]] = {}
+    for sid, suuid in entries:
+        by_school.setdefault(sid, []).append(suuid)
+    done = seen = 0
+    progress(0, f"共 {total} 名学生，正在处理…")
+    for sid, uuids in by_school.items():
+        for start in range(0, len(uuids), COUNTY_CHUNK):
+            chunk = uuids[start : start + COUNTY_CHUNK]
+            still = list(
+                IndexEntry.objects.filter(
+                    school_id=sid, student_uuid__in=chunk, audit_state="county_pending"
+                ).values_list("student_uuid", flat=True)
+            )
+            if still:
+                try:
+                    done += county_decide(
+                        user=user,
+                        items=[(sid, str(u)) for u in still],
+                        approve=approve,
+                        reason=reason,
+                    )
+                except ApplicationError as exc:
+                    raise ApplicationError(
+                        f"已处理 {done} 名学生后中止：{exc.message}", code=exc.code
+                    ) from exc
+            seen += len(chunk)
+            progress(seen * 100 // total, f"已处理 {seen} / {total} 名学生")
+    if approve:
+        message = f"已审核通过 {done} 名学生，已分配正式学籍号。"
+    else:
+        message = f"已退回 {done} 名学生，学校修改后可重新提交。"
+    if total - done:
+        message += f"另有 {total - done} 名在此期间已被处理，未计入。"
+    return CountyBulkDone(done=done, skipped=total - done, message=message)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,13 +21,18 @@ from shared_apps.bureau.selectors import (
     bureau_for,
     bureau_list,
     counties_under,
+    county_audit_entries,
+    evidence_reviews,
 )
 from shared_apps.bureau.services import (
+    AUDIT_PAGE_SIZE,
+    EVIDENCE_PAGE_SIZE,
     bureau_open,
-    county_audit_queue,
+    county_audit_rows,
     county_decide,
-    evidence_queue,
+    county_decide_start,
     evidence_review_decide,
+    evidence_rows,
     school_open,
 )
 from tenants.models import School
@@ -182,45 +190,86 @@ def _audit_items(values: list[str]) -> list[tuple[int, str]]:
     return items
 
 
+def _school_filter(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _job(request: HttpRequest) -> object:
+    """The batch job the page was redirected to follow (?job=), if it is the viewer's."""
+    from shared_apps.jobs.selectors import job_get_for
+
+    job_id = request.GET.get("job", "")
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return None
+    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
+
+
 @right_required(Right.BUREAU_AUDIT)
 @require_http_methods(["GET", "POST"])
 def audit_view(request: HttpRequest) -> HttpResponse:
-    raw_school = request.GET.get("school_id", "")
-    school_id = int(raw_school) if raw_school.isdigit() else None
+    school_id = _school_filter(request.GET.get("school_id", ""))
+    query = urlencode({"school_id": school_id} if school_id else {})
     error, reason_error, reason = "", "", ""
     if request.method == "POST":
         items = _audit_items(request.POST.getlist("items"))
         approve = request.POST.get("decision") == "approve"
         reason = request.POST.get("reason", "").strip()[:300]
-        if not items:
+        all_matching = request.POST.get("all_matching") == "1"
+        if not items and not all_matching:
             error = _("请先勾选要审核的学生。")
         else:
             try:
-                n = county_decide(
-                    user=request.user,  # type: ignore[arg-type]
-                    items=items,
-                    approve=approve,
-                    reason=reason,
-                )
+                if all_matching:
+                    # 全选符合条件的 N 名: the filter goes to a background job, never ids.
+                    posted_school = _school_filter(request.POST.get("school_id", ""))
+                    started = county_decide_start(
+                        user=request.user,  # type: ignore[arg-type]
+                        school_id=posted_school,
+                        approve=approve,
+                        reason=reason,
+                    )
+                else:
+                    n = county_decide(
+                        user=request.user,  # type: ignore[arg-type]
+                        items=items,
+                        approve=approve,
+                        reason=reason,
+                    )
             except ApplicationError as exc:
                 error = exc.message
                 reason_error = " ".join(exc.extra.get("reason", []))
             else:
+                if all_matching:
+                    messages.info(
+                        request,
+                        _("正在处理符合条件的 %(n)s 名学生，进度见下方。")
+                        % {"n": started.matching},
+                    )
+                    back = urlencode(
+                        {"school_id": posted_school, "job": started.job_id}
+                        if posted_school
+                        else {"job": started.job_id}
+                    )
+                    return redirect(reverse("bureau:audit") + "?" + back)
                 if approve:
                     text = _("已审核通过 %(n)s 名学生，已分配正式学籍号。")
                 else:
                     text = _("已退回 %(n)s 名学生，学校修改后可重新提交。")
                 messages.success(request, text % {"n": n})
                 return redirect(request.get_full_path())
-    rows = sorted(
-        county_audit_queue(user=request.user, school_id=school_id),  # type: ignore[arg-type]
-        key=lambda r: (r.school_name, r.stage, r.entry_year, r.name),
-    )
+    entries = county_audit_entries(user=request.user, school_id=school_id)  # type: ignore[arg-type]
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = county_audit_rows(user=request.user, entries=list(page.object_list))  # type: ignore[arg-type]
     return render(
         request,
         "bureau/audit_students.html",
         {
             "rows": rows,
+            "page": page,
+            "query": query,
+            "job": _job(request),
             "schools": access_schools(user=request.user).order_by("code"),  # type: ignore[arg-type]
             "school_id": school_id,
             "stages": dict(School.Stage.choices),
@@ -262,8 +311,11 @@ def evidence_view(request: HttpRequest) -> HttpResponse:
                 else _("已判定佐证不通过，学校将重新处理。"),
             )
             return redirect("bureau:evidence")
+    reviews = evidence_reviews(user=request.user)  # type: ignore[arg-type]
+    page = Paginator(reviews, EVIDENCE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = evidence_rows(user=request.user, reviews=list(page.object_list))  # type: ignore[arg-type]
     return render(
         request,
         "bureau/audit_evidence.html",
-        {"rows": evidence_queue(user=request.user), "failed": failed},  # type: ignore[arg-type]
+        {"rows": rows, "page": page, "failed": failed},
     )

@@ -8,6 +8,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -120,9 +121,10 @@ class SchoolCaseListApi(APIView):
                 "direction", str, enum=["waiting", "incoming", "outgoing", "in_school"]
             ),
             OpenApiParameter("state", str, enum=list(CaseState.values)),
+            OpenApiParameter("page", int),
         ],
         responses=CaseSerializer(many=True),
-        summary="本校异动业务",
+        summary="本校异动业务（分页）",
     )
     def get(self, request: Request) -> Response:
         direction = request.query_params.get("direction") or None
@@ -133,8 +135,10 @@ class SchoolCaseListApi(APIView):
             if direction in ("waiting", "incoming", "outgoing", "in_school")
             else None,
             state=state if state in CaseState.values else None,
-        )[:500]
-        return Response(CaseSerializer(cases, many=True).data)
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(cases, request, view=self)
+        return paginator.get_paginated_response(CaseSerializer(page, many=True).data)
 
 
 class SchoolCaseDetailApi(APIView):
@@ -265,9 +269,10 @@ class BureauCaseListApi(APIView):
             OpenApiParameter("overdue", bool),
             OpenApiParameter("waiting", bool, description="only cases waiting for this bureau"),
             OpenApiParameter("state", str, enum=list(CaseState.values)),
+            OpenApiParameter("page", int),
         ],
         responses=CaseSerializer(many=True),
-        summary="辖区异动业务",
+        summary="辖区异动业务（分页）",
     )
     def get(self, request: Request) -> Response:
         q = request.query_params
@@ -282,8 +287,11 @@ class BureauCaseListApi(APIView):
             ),
             state=state if state in CaseState.values else CaseState.OPEN,
             waiting=(q.get("waiting") or "").lower() in ("1", "true"),
-        )[:1000]
-        return Response(CaseSerializer(cases, many=True).data)
+        )
+        # Pages like every list (the page's queue too); the filter is the query string.
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(cases, request, view=self)  # type: ignore[arg-type]
+        return paginator.get_paginated_response(CaseSerializer(page, many=True).data)
 
 
 class BureauCaseDetailApi(APIView):
@@ -311,18 +319,52 @@ class BureauCaseBatchDecisionApi(APIView):
 
     permission_classes = [has_right(Right.BUREAU_AUDIT)]
 
+    class FilterSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=CaseKind.choices, required=False, allow_blank=True)
+        school = serializers.IntegerField(required=False, allow_null=True)
+        overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+
     class InputSerializer(serializers.Serializer):
-        case_ids = serializers.ListField(child=serializers.UUIDField(), max_length=API_BATCH_MAX)
+        case_ids = serializers.ListField(
+            child=serializers.UUIDField(), max_length=API_BATCH_MAX, required=False
+        )
+        filter = serializers.DictField(required=False)
         approve = serializers.BooleanField()
         reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses=serializers.DictField(), summary="批量审核")
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("case_ids" in attrs) == ("filter" in attrs):
+                raise serializers.ValidationError(
+                    "请给出 case_ids（勾选的业务）或 filter（符合条件的全部业务）之一。"
+                )
+            return attrs
+
+    class StartedSerializer(serializers.Serializer):
+        job_id = serializers.CharField(help_text="GET /api/v1/jobs/<job_id>/ 查看进度")
+        matching = serializers.IntegerField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: serializers.DictField(), 202: StartedSerializer},
+        summary="批量审核（勾选的业务，或全选符合条件、待本局办理的业务）",
+    )
     def post(self, request: Request) -> Response:
         from common.exceptions import ApplicationError
+        from shared_apps.transfers.bulk import CaseFilter, cases_decide_start
 
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        if "filter" in v:
+            flt = self.FilterSerializer(data=v["filter"])
+            flt.is_valid(raise_exception=True)
+            started = cases_decide_start(
+                user=request.user,
+                flt=CaseFilter.of(flt.validated_data),
+                approve=v["approve"],
+                reason=v["reason"],
+            )
+            return Response(self.StartedSerializer(started).data, status=status.HTTP_202_ACCEPTED)
         region = _region(request)
         actor = CaseActor.of(request.user)
         results = []

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,7 +25,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
-from shared_apps.transfers import documents, transfer
+from shared_apps.transfers import bulk, documents, transfer
 from shared_apps.transfers.lookups import LookupThrottled, lookup_guarded
 from shared_apps.transfers.models import Case, CaseKind, CaseState
 from shared_apps.transfers.selectors import (
@@ -49,6 +50,7 @@ from shared_apps.transfers.services import (
 REAUTH_KINDS = {CaseKind.TRANSFER, CaseKind.TRANSFER_OUT_EXTERNAL, CaseKind.TRANSFER_IN_EXTERNAL}
 BATCH_MAX = 500  # cases decided by one batch from the page
 API_BATCH_MAX = 1000  # and through the API
+CASES_PER_PAGE = 50  # a page of a school's cases or of the bureau's queue
 DIRECTIONS = (
     ("waiting", gettext_noop("待本校办理")),
     ("incoming", gettext_noop("转入本校")),
@@ -107,11 +109,10 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state") or ""
     if state not in CaseState.values:
         state = ""
-    cases = list(
-        cases_for_school(
-            school_id, direction=None if direction == "all" else direction, state=state or None
-        )[:200]
+    cases = cases_for_school(
+        school_id, direction=None if direction == "all" else direction, state=state or None
     )
+    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     rows = [
         {
@@ -119,13 +120,17 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
             "mine": case_waits_for_school(c, school_id),
             "overdue": case_is_overdue(c, today),
         }
-        for c in cases
+        for c in page.object_list
     ]
     return render(
         request,
         "transfers/case_list.html",
         {
             "rows": rows,
+            "page": page,
+            "query": urlencode(
+                {k: v for k, v in (("direction", direction), ("state", state)) if v}
+            ),
             "direction": direction,
             "directions": DIRECTIONS,
             "state": state,
@@ -324,15 +329,27 @@ def _decide(request: HttpRequest, case: Case, back: str) -> HttpResponse:
     return redirect(back)
 
 
+def _all_matching(data: Any) -> bool:
+    """A page's "select all matching" box, or an API body with a filter for ids."""
+    return data.get("all_matching") == "1" or isinstance(data.get("filter"), dict)
+
+
 def approves_a_transfer(request: Any, kwargs: dict[str, Any]) -> bool:
     """When deciding a case needs the password again (accounts.reauth.TRANSFER_APPROVE,
     for the pages and APIs of both hosts alike): the request approves (page:
     decision=approve; API: approve=true) a case of REAUTH_KINDS that the caller can see,
-    by its case_id or, in a batch, any of its case_ids. Other decisions do not."""
+    by its case_id or, in a batch, any of its case_ids or any case its filter matches
+    (select all matching). Other decisions do not."""
     data = submitted(request)
     approve = data.get("approve")
     if data.get("decision") != "approve" and approve not in BooleanField.TRUE_VALUES:
         return False
+    region = getattr(request.user, "region_id", None)
+    if connection.schema_name == "public" and region and _all_matching(data):
+        # 全选符合条件的 N 件: the filter stands for the cases (transfers.bulk).
+        flt = bulk.CaseFilter.of(data.get("filter") if "filter" in data else data)
+        matching = bulk.cases_matching(region=str(region), flt=flt)
+        return any(c.kind in REAUTH_KINDS for c in matching)
     if "case_id" in kwargs:
         ids: list[Any] = [kwargs["case_id"]]
     elif hasattr(data, "getlist"):
@@ -430,6 +447,7 @@ def _bureau_filters(request: HttpRequest) -> dict[str, Any]:
 @never_cache
 def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
     from shared_apps.bureau.selectors import access_schools
+    from shared_apps.jobs.selectors import job_get_for
 
     region = _region(request)
     f = _bureau_filters(request)
@@ -439,7 +457,8 @@ def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
         school_id=f["school"],
         overdue=f["overdue"],
         waiting=f["waiting"],
-    )[:500]
+    )
+    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     rows = [
         {
@@ -447,24 +466,61 @@ def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
             "mine": case_waits_for_region(c, region),
             "overdue": case_is_overdue(c, today),
         }
-        for c in cases
+        for c in page.object_list
     ]
-    query = urlencode({k: v for k, v in request.GET.items() if k != "page"})
+    query = urlencode({k: v for k, v in request.GET.items() if k not in ("page", "job")})
+    job_id = request.GET.get("job", "")
+    job = None
+    try:
+        job = job_get_for(user_id=request.user.pk, job_id=str(uuid.UUID(job_id)))  # type: ignore[arg-type]
+    except ValueError:
+        job = None
+    flt = bulk.CaseFilter(kind=f["kind"], school=f["school"], overdue=f["overdue"])
+    if f["waiting"]:  # the list read is already the queue's; no second read
+        matching = sum(1 for c in cases if case_waits_for_region(c, region))
+    else:
+        matching = len(bulk.cases_matching(region=region, flt=flt))
     return render(
         request,
         "transfers/bureau_cases.html",
         {
             "rows": rows,
+            "page": page,
             "filters": f,
             "kinds": CaseKind.choices,
             "schools": list(access_schools(user=request.user).values_list("pk", "name")),  # type: ignore[arg-type]
             "query": query,
             "results": request.session.pop("case_batch_results", None),
+            "job": job,
+            # 全选符合条件的 N 件: only the cases at this bureau's step can be decided.
+            "matching": matching,
         },
     )
 
 
+def _batch_all_matching(request: HttpRequest) -> HttpResponse:
+    """全选符合条件的 N 件: the posted filter (never ids) goes to a background job."""
+    flt = bulk.CaseFilter.of(request.POST)
+    back = reverse("transfers:bureau_cases")
+    try:
+        started = bulk.cases_decide_start(
+            user=request.user,
+            flt=flt,
+            approve=request.POST.get("decision") == "approve",
+            reason=request.POST.get("reason", ""),
+        )
+    except ApplicationError as exc:
+        _flash(request, exc)
+        return redirect(back + "?" + request.GET.urlencode())
+    messages.info(
+        request, _("正在办理符合条件的 %(n)s 件业务，进度见下方。") % {"n": started.matching}
+    )
+    return redirect(back + "?" + flt.query(job=started.job_id))
+
+
 def _batch(request: HttpRequest) -> HttpResponse:
+    if request.POST.get("all_matching") == "1":
+        return _batch_all_matching(request)
     region = _region(request)
     approve = request.POST.get("decision") == "approve"
     reason = request.POST.get("reason", "")

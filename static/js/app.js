@@ -51,7 +51,7 @@
     var zh = lang.indexOf("zh") === 0;
     if (button.dataset.needsChecked && form) {
       var checked = boxes(form, button.dataset.needsChecked).filter(function (b) { return b.checked; });
-      if (!checked.length) {
+      if (!checked.length && !form.querySelector("input[data-all-matching]:checked")) {
         event.preventDefault();
         alert(zh ? "请先勾选学生。" : "Please select at least one student first.");
         return;

@@ -191,10 +191,6 @@ class StudentDetailApi(APIView):
         return Response(StudentOutput(updated).data)
 
 
-class IdsSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=5000)
-
-
 def _pks(uuids: list[Any]) -> list[int]:
     pks = list(Student.objects.filter(identifier__in=uuids).values_list("pk", flat=True))
     if len(pks) != len(set(uuids)):
@@ -202,39 +198,95 @@ def _pks(uuids: list[Any]) -> list[int]:
     return pks
 
 
+class FilterSerializer(serializers.Serializer):
+    """全选符合条件的学生: the list's own filters (GET /api/v1/students/)."""
+
+    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    class_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    status = serializers.ChoiceField(
+        choices=Student.Status.choices, required=False, allow_blank=True, default=""
+    )
+
+
+class IdsOrFilterSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.UUIDField(), allow_empty=False, max_length=5000, required=False
+    )
+    filter = FilterSerializer(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("ids" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError(
+                "请给出 ids（勾选的学生）或 filter（符合条件的全部学生）之一。"
+            )
+        return attrs
+
+
+class BulkStartedSerializer(serializers.Serializer):
+    job_id = serializers.CharField(help_text="GET /api/v1/jobs/<job_id>/ 查看进度")
+    matching = serializers.IntegerField(help_text="开始时符合条件的学生数")
+
+
+def _bulk(request: Request, action: str, flt: dict[str, Any], reason: str = "") -> Response:
+    from tenant_apps.registry.bulk import StudentFilter, students_bulk_start
+
+    started = students_bulk_start(
+        action=action,
+        flt=StudentFilter.of(flt),
+        reason=reason,
+        actor=Actor.of(request.user),
+        owner_id=request.user.pk,
+    )
+    body = BulkStartedSerializer(started).data
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
 class StudentSubmitApi(APIView):
+    """With `ids`: those students, at once. With `filter`: every 待提交 student the
+    filter matches, as a background job (202 with the job to poll)."""
+
     permission_classes = [has_right(Right.REGISTRY_EDIT)]
 
     @extend_schema(
-        request=IdsSerializer,
-        responses={200: serializers.DictField()},
-        summary="提交学校审核（可批量）",
+        request=IdsOrFilterSerializer,
+        responses={200: serializers.DictField(), 202: BulkStartedSerializer},
+        summary="提交学校审核（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
-        data = IdsSerializer(data=request.data)
+        from tenant_apps.registry.bulk import SUBMIT
+
+        data = IdsOrFilterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        n = services.students_submit(
-            student_ids=_pks(data.validated_data["ids"]), actor=Actor.of(request.user)
-        )
+        v = data.validated_data
+        if "filter" in v:
+            return _bulk(request, SUBMIT, v["filter"])
+        n = services.students_submit(student_ids=_pks(v["ids"]), actor=Actor.of(request.user))
         return Response({"submitted": n})
 
 
 class StudentSchoolDecisionApi(APIView):
+    """With `ids`: those students, at once. With `filter`: every 待学校审核 student the
+    filter matches except the caller's own submissions, as a background job (202)."""
+
     permission_classes = [has_right(Right.REGISTRY_APPROVE)]
 
-    class InputSerializer(IdsSerializer):
+    class InputSerializer(IdsOrFilterSerializer):
         approve = serializers.BooleanField()
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: serializers.DictField()},
-        summary="学校审核：通过或退回（可批量）",
+        responses={200: serializers.DictField(), 202: BulkStartedSerializer},
+        summary="学校审核：通过或退回（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
+        from tenant_apps.registry.bulk import APPROVE, RETURN
+
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        if "filter" in v:
+            return _bulk(request, APPROVE if v["approve"] else RETURN, v["filter"], v["reason"])
         n = services.students_school_decide(
             student_ids=_pks(v["ids"]),
             approve=v["approve"],

@@ -102,3 +102,36 @@ def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> d
         "请核对后确认；确认前可以撤销。",
     )
     return {k: int(v) for k, v in c.items()}
+
+
+@app.task(name="registry.students_bulk_run", soft_time_limit=3300, time_limit=3600)
+def students_bulk_run(
+    job_id: str, action: str, flt: dict[str, object], reason: str, actor: dict[str, str]
+) -> int:
+    """全选符合条件的学生 (registry.bulk): the action over every matching student of
+    this school, with progress on the job; the job ends saying how many were moved."""
+    from common.actor import Actor
+    from common.exceptions import ApplicationError
+    from shared_apps.jobs.services import job_fail, job_progress, job_succeed
+    from tenant_apps.registry.bulk import StudentFilter
+    from tenant_apps.registry.bulk import students_bulk_run as bulk_run
+
+    def progress(percent: int, message: str) -> None:
+        job_progress(job_id=job_id, percent=percent, message=message)
+
+    try:
+        done = bulk_run(
+            action=action,
+            flt=StudentFilter.of(flt),
+            reason=reason,
+            actor=Actor(**actor),
+            progress=progress,
+        )
+    except ApplicationError as exc:
+        job_fail(job_id=job_id, message=exc.message)
+        return 0
+    except Exception:
+        job_fail(job_id=job_id, message="批量处理中断，已处理的学生保持不变，请稍后重试。")
+        raise
+    job_succeed(job_id=job_id, message=done.message)
+    return done.done

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +22,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
-from tenant_apps.registry import imports, policy, problems, services
+from tenant_apps.registry import bulk, imports, policy, problems, services
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.forms import (
     ERROR_KIND_LABELS,
@@ -160,6 +161,7 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
         "registry/student_list.html",
         {
             "page": page,
+            "job": _job(request),
             "q": search,
             "classes": classes,
             "class_id": str(class_id or ""),
@@ -177,10 +179,47 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _job(request: HttpRequest) -> object:
+    """The batch job a page was redirected to follow (?job=), if it is the viewer's."""
+    job_id = request.GET.get("job", "")
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return None
+    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
+
+
+def _bulk_start(
+    request: HttpRequest, action: str, reason: str = ""
+) -> bulk.BulkStarted | ApplicationError:
+    """全选符合条件的 N 名: the posted filter (never ids) goes to a background job."""
+    try:
+        return bulk.students_bulk_start(
+            action=action,
+            flt=bulk.StudentFilter.of(request.POST),
+            reason=reason,
+            actor=_actor(request),
+            owner_id=request.user.pk,  # type: ignore[arg-type]
+        )
+    except ApplicationError as exc:
+        return exc
+
+
 @right_required(Right.REGISTRY_EDIT)
 @require_POST
 def student_submit_view(request: HttpRequest) -> HttpResponse:
     fallback = reverse("registry:student_list") + "?audit_state=draft"
+    if request.POST.get("all_matching") == "1":
+        started = _bulk_start(request, bulk.SUBMIT)
+        if isinstance(started, ApplicationError):
+            _flash_error(request, started)
+            return redirect(_safe_next(request, fallback))
+        messages.info(
+            request, _("正在提交符合条件的 %(n)s 名学生，进度见下方。") % {"n": started.matching}
+        )
+        flt = bulk.StudentFilter.of(request.POST)
+        query = flt.query(audit_state=Student.Audit.DRAFT, job=started.job_id)
+        return redirect(reverse("registry:student_list") + "?" + query)
     ids = _ids(request)
     if not ids:
         messages.error(request, _("请先勾选要提交的学生。"))
@@ -342,11 +381,24 @@ def student_edit_view(request: HttpRequest, student_id: object) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def audit_view(request: HttpRequest) -> HttpResponse:
     error, reason_error, reason = "", "", ""
+    flt = bulk.StudentFilter.of(request.GET)
     if request.method == "POST":
         ids = _ids(request)
         approve = request.POST.get("decision") == "approve"
         reason = request.POST.get("reason", "").strip()[:300]
-        if not ids:
+        if request.POST.get("all_matching") == "1":
+            started = _bulk_start(request, bulk.APPROVE if approve else bulk.RETURN, reason)
+            if isinstance(started, ApplicationError):
+                error = started.message
+                reason_error = " ".join(started.extra.get("reason", []))
+            else:
+                messages.info(
+                    request,
+                    _("正在处理符合条件的 %(n)s 名学生，进度见下方。") % {"n": started.matching},
+                )
+                query = bulk.StudentFilter.of(request.POST).query(job=started.job_id)
+                return redirect(reverse("registry:audit") + "?" + query)
+        elif not ids:
             error = _("请先勾选要审核的学生。")
         else:
             try:
@@ -362,9 +414,15 @@ def audit_view(request: HttpRequest) -> HttpResponse:
                 else:
                     text = _("已退回 %(n)s 名学生，学籍管理员修改后可重新提交。")
                 messages.success(request, text % {"n": n})
-                return redirect("registry:audit")
-    pending = student_list(audit_state=Student.Audit.SCHOOL_PENDING)
+                return redirect(reverse("registry:audit") + "?" + flt.query())
+    pending = student_list(
+        search=flt.search,
+        class_id=flt.class_id,
+        status=flt.status,
+        audit_state=Student.Audit.SCHOOL_PENDING,
+    )
     page = Paginator(pending, 100).get_page(request.GET.get("page"))
+    me = request.user.username  # type: ignore[union-attr]
     return render(
         request,
         "registry/audit.html",
@@ -374,7 +432,16 @@ def audit_view(request: HttpRequest) -> HttpResponse:
             "error": error,
             "reason_error": reason_error,
             "reason": reason,
-            "me": request.user.username,  # type: ignore[union-attr]
+            "me": me,
+            "flt": flt,
+            "query": flt.query(),
+            "classes": class_list(),
+            "class_id": str(flt.class_id or ""),
+            # 全选符合条件的 N 名: the approver's own submissions are never among them.
+            "matching": bulk.students_matching(
+                action=bulk.APPROVE, flt=flt, actor_username=me
+            ).count(),
+            "job": _job(request),
         },
     )
 

@@ -201,7 +201,7 @@ def test_api_decision_needs_reauth_and_batch_reports_each(public: None, world: o
     assert ok.json()["step"] == 1
     bureau = login("localhost", "liuyang")
     listed = bureau.get("/api/v1/bureau/cases/?waiting=1&kind=TRANSFER").json()
-    assert case_id in [c["id"] for c in listed]
+    assert case_id in [c["id"] for c in listed["results"]]
     _stale(bureau, "public")
     # Without the password a batch approving a transfer is refused as a whole, like the
     # page's batch; a batch with only unknown cases is not a transfer's approval.

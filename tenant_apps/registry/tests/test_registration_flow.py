@@ -137,14 +137,16 @@ def test_two_level_audit_assigns_the_formal_number(world: World, bureau_host: st
     decided = _post(approver, "/api/v1/students/school-decision/", {"ids": [sid], "approve": True})
     assert decided.json() == {"decided": 1}
     bureau = login(bureau_host, world.bureau_user)
-    queue = bureau.get("/api/v1/audit/students/").json()
+    queue = bureau.get("/api/v1/audit/students/").json()["results"]
     mine = [q for q in queue if q["student_uuid"] == sid]
     assert len(mine) == 1
     assert mine[0]["school_name"] == world.a.name
     assert "*" in mine[0]["name"]
     # another county's bureau sees nothing and cannot decide
     other = login(bureau_host, world.other_bureau_user)
-    assert all(q["student_uuid"] != sid for q in other.get("/api/v1/audit/students/").json())
+    assert all(
+        q["student_uuid"] != sid for q in other.get("/api/v1/audit/students/").json()["results"]
+    )
     refused = _post(
         other,
         "/api/v1/audit/students/decision/",
@@ -272,11 +274,14 @@ def test_problem_evidence_goes_to_the_bureau_and_back_into_the_audit(
     connection.set_schema_to_public()
     assert ok.status_code == 201, ok.content
     bureau = login(bureau_host, world.bureau_user)
-    queue = bureau.get("/api/v1/audit/evidence/").json()
+    queue = bureau.get("/api/v1/audit/evidence/").json()["results"]
     assert len(queue) == 1
     assert queue[0]["school_name"] == world.a.name
     assert queue[0]["name"] == "李*龙"
-    assert login(bureau_host, world.other_bureau_user).get("/api/v1/audit/evidence/").json() == []
+    assert (
+        login(bureau_host, world.other_bureau_user).get("/api/v1/audit/evidence/").json()["results"]
+        == []
+    )
     review_id = queue[0]["review_id"]
     assert (
         _post(bureau, f"/api/v1/audit/evidence/{review_id}/decision/", {"accept": True}).status_code

@@ -1,0 +1,34 @@
+"""Celery entry points of the bureau; they run in the public schema (the bureau's host)."""
+
+from __future__ import annotations
+
+from config.celery import app
+
+
+@app.task(name="bureau.county_decide_run", soft_time_limit=3300, time_limit=3600)
+def county_decide_run(
+    job_id: str, user_id: int, school_id: int | None, approve: bool, reason: str
+) -> int:
+    """全选符合条件的 N 名 on the county audit queue (bureau.services), with progress on
+    the job; the job ends saying how many students were decided."""
+    from accounts.models import User
+    from common.exceptions import ApplicationError
+    from shared_apps.bureau.services import county_decide_run as decide_run
+    from shared_apps.jobs.services import job_fail, job_progress, job_succeed
+
+    def progress(percent: int, message: str) -> None:
+        job_progress(job_id=job_id, percent=percent, message=message)
+
+    user = User.objects.get(pk=user_id)
+    try:
+        done = decide_run(
+            user=user, school_id=school_id, approve=approve, reason=reason, progress=progress
+        )
+    except ApplicationError as exc:
+        job_fail(job_id=job_id, message=exc.message)
+        return 0
+    except Exception:
+        job_fail(job_id=job_id, message="批量审核中断，已处理的学生保持不变，请稍后重试。")
+        raise
+    job_succeed(job_id=job_id, message=done.message)
+    return done.done
