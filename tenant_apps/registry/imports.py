@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, str], None]
 MSG_NOT_READY = "该批次当前状态为“{state}”，不能确认导入。"
+MSG_JOB_COMMITTED = "已导入 {written} 名学生（跳过 {skipped} 行），由 {who} 确认。"
 MSG_ALL_OR_NOTHING = "有 {n} 行不能导入；选择“全部正确才导入”时，请先改正后重新上传。"
 MSG_HEADERS_ALL = (
     "文件中有无法识别的列：{columns}。这些列的内容不会导入；选择“全部正确才导入”时，"
@@ -706,6 +707,17 @@ def import_confirm(
     batch.state, batch.mode, batch.committed_at = ImportBatch.State.COMMITTED, mode, timezone.now()
     batch.counts = {**batch.counts, "written": written["written"], "skipped": written["skipped"]}
     batch.save(update_fields=["state", "mode", "committed_at", "counts"])
+    if batch.job_id:
+        # The dry run's job said "请查看报告后确认"; once confirmed it says what was done.
+        from shared_apps.jobs.services import job_succeed
+
+        job_succeed(
+            job_id=batch.job_id,
+            message=MSG_JOB_COMMITTED.format(
+                written=written["written"], skipped=written["skipped"], who=actor.label
+            ),
+            result_url=f"/registry/imports/{batch.pk}/",
+        )
     return written
 
 
