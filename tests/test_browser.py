@@ -253,9 +253,14 @@ def test_import_dry_run_confirm_and_two_level_audit(  # type: ignore[no-untyped-
 
 
 OVERLAPS_JS = """() => {
-  const seen = [...document.querySelectorAll('.topbar a, .topbar button, .topbar select, .topbar .who, .topbar .brand-text strong')]
+  const picked = '.topbar a, .topbar button, .topbar select, .topbar .who, .brand-text strong';
+  const seen = [...document.querySelectorAll(picked)]
     .filter(e => e.offsetParent !== null)
-    .map(e => { const r = e.getBoundingClientRect(); return {name: e.textContent.trim() || e.tagName, l: r.left, r: r.right, t: r.top, b: r.bottom}; })
+    .map(e => {
+      const r = e.getBoundingClientRect();
+      const name = e.textContent.trim() || e.tagName;
+      return {name: name, l: r.left, r: r.right, t: r.top, b: r.bottom};
+    })
     .filter(b => b.r > b.l && b.b > b.t);
   const hits = [];
   for (let i = 0; i < seen.length; i++) {
@@ -263,7 +268,8 @@ OVERLAPS_JS = """() => {
     if (a.l < 0 || a.r > window.innerWidth + 0.5) hits.push(a.name + ' leaves the screen');
     for (let j = i + 1; j < seen.length; j++) {
       const b = seen[j];
-      if (a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5) hits.push(a.name + ' / ' + b.name);
+      const apart = a.r <= b.l + 0.5 || b.r <= a.l + 0.5 || a.b <= b.t + 0.5 || b.b <= a.t + 0.5;
+      if (!apart) hits.push(a.name + ' / ' + b.name);
     }
   }
   return hits;

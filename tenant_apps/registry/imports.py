@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, str], None]
 MSG_NOT_READY = "该批次当前状态为“{state}”，不能确认导入。"
-MSG_JOB_COMMITTED = "已导入 {written} 名学生（跳过 {skipped} 行），由 {who} 确认。"
+MSG_JOB_COMMITTED = "已导入 {written} 名学生（跳过 {skipped} 行），由{who}确认。"
 MSG_ALL_OR_NOTHING = "有 {n} 行不能导入；选择“全部正确才导入”时，请先改正后重新上传。"
 MSG_HEADERS_ALL = (
     "文件中有无法识别的列：{columns}。这些列的内容不会导入；选择“全部正确才导入”时，"

@@ -674,7 +674,8 @@ def test_backup_progress_moves_with_the_dump_and_says_what_it_stores(
         )
         percents = [p for p, _ in seen]
         assert percents == sorted(percents), percents
-        assert percents[0] == 10 and percents[-1] == 90
+        assert percents[0] == 10
+        assert percents[-1] == 90
         # reported as the output arrives, not 10 % and then done
         assert len({p for p in percents if 10 < p < 90}) >= 3, percents
         assert any(m.startswith("正在导出学校数据：已导出 ") for _, m in seen)

@@ -61,7 +61,8 @@ def test_a_confirmed_import_job_says_how_many_were_imported(
     assert done.status_code == 200, done.content
     # then: the job says what was done, no longer what to do
     job.refresh_from_db()
-    assert job.message == "已导入 3 名学生（跳过 0 行），由 学籍管理员（registrar）确认。"
+    who = f"{world.a.name}registrar（registrar）"  # the registrar's name and staff number
+    assert job.message == f"已导入 3 名学生（跳过 0 行），由{who}确认。"
     assert "请查看报告后确认" not in job.message
     assert (job.state, job.percent) == (Job.State.SUCCEEDED, 100)
 

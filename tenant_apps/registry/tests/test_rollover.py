@@ -375,7 +375,8 @@ def test_run_progress_moves_with_the_work_and_the_last_report_says_what_was_done
     percents = [p for p, _ in seen]
     items = done.counts["graduated"] + done.counts["promoted"]
     assert percents == sorted(percents), percents
-    assert percents[0] == 5 and percents[-1] == 100
+    assert percents[0] == 5
+    assert percents[-1] == 100
     # one report per batch of items, then per grade step, between 20 % and 100 %
     between = [p for p in percents if 20 < p < 100]
     assert len(between) >= -(-items // 2) + 2, seen
