@@ -149,12 +149,21 @@ class RolloverApi(APIView):
     @extend_schema(summary="升级与毕业预检")
     def get(self, request: Request) -> Response:
         plan = rollover.rollover_plan(school_year=_year(request.query_params.get("school_year")))
+        dates = rollover.window(plan.school_year)
         return Response(
             {
                 "school_year": plan.school_year,
+                # The year's dates and whether a run is accepted today (early/open/past).
+                "window": {
+                    "starts": dates.starts,
+                    "ends": dates.ends,
+                    "opens": dates.opens,
+                    "closes": dates.closes,
+                    "state": dates.state,
+                },
                 "graduating": len(plan.graduate_ids),
                 "promoting": len(plan.promote),
-                "can_run": plan.can_run,
+                "can_run": plan.can_run and dates.state == "open",
                 "existing": (
                     {"id": plan.existing.pk, "state": plan.existing.state}
                     if plan.existing

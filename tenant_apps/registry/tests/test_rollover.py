@@ -332,6 +332,18 @@ def test_the_page_opens_on_the_coming_transition_with_no_live_button_before_or_a
     assert "data-rollover-early" in body
     assert "2027-07-01 起才能执行" in body
     assert 'value="run"' not in body
+    # the API says the same
+    api = client.get("/api/v1/rollover/").json()
+    connection.set_schema_to_public()
+    assert api["school_year"] == 2026
+    assert api["window"] == {
+        "starts": "2026-09-01",
+        "ends": "2027-08-31",
+        "opens": "2027-07-01",
+        "closes": "2027-08-31",
+        "state": "early",
+    }
+    assert api["can_run"] is False
     # the year just ended: past, stated, and no button either
     past = client.get(f"/registry/rollover/?school_year={YEAR}").content.decode()
     connection.set_schema_to_public()
