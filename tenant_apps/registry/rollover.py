@@ -29,6 +29,7 @@ from pathlib import Path
 
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from common.actor import Actor
@@ -52,6 +53,10 @@ MSG_UNDO_CHANGED = (
     "以下毕业生在毕业后已有变动（{names}），不能整体撤销；请先处理这些学生的在办业务。"
 )
 MSG_NOT_FOUND = "未找到该次升级毕业。"
+MSG_JOB_CONFIRMED = (
+    "{label}升级与毕业已确认：毕业 {graduated} 人，升级 {promoted} 人（{who}确认）。"
+)
+MSG_JOB_UNDONE = "{label}升级与毕业已撤销：{n} 名毕业生已恢复原状态（{who}撤销）。"
 REQUIRED_CACHE_SECONDS = 7 * 24 * 3600  # entries are checked against fingerprints anyway
 ITEM_BATCH = 5000  # rollover items per INSERT (and per progress report)
 
@@ -163,6 +168,7 @@ class Plan:
     skipped: tuple[BlockerRow, ...]  # not 在校: stay, do not graduate (§3.8)
     classes: tuple[ClassLine, ...]
     existing: Rollover | None = field(default=None, compare=False)
+    promoting: int = 0  # 在读 students of the other grades (`promote` may be left empty)
 
     @property
     def label(self) -> str:
@@ -171,7 +177,9 @@ class Plan:
     @property
     def can_run(self) -> bool:
         return (
-            not self.blockers and self.existing is None and bool(self.graduate_ids or self.promote)
+            not self.blockers
+            and self.existing is None
+            and bool(self.graduate_ids or self.promoting)
         )
 
 
@@ -260,8 +268,13 @@ def _missing_required(class_ids: list[int], on: dt.date) -> dict[int, list[str]]
     return missing
 
 
-def rollover_plan(*, school_year: int | None = None, today: dt.date | None = None) -> Plan:
-    """Who graduates, who is promoted, and everything that blocks (nothing written)."""
+def rollover_plan(
+    *, school_year: int | None = None, today: dt.date | None = None, promote_ids: bool = True
+) -> Plan:
+    """Who graduates, who is promoted, and everything that blocks (nothing written).
+
+    The page passes `promote_ids=False`: it shows how many are promoted per class, which
+    one GROUP BY answers, and leaves `promote` empty; the run lists every one."""
     from tenant_apps.registry.blockers import blocker_facts, student_blockers
 
     year = school_year if school_year is not None else default_school_year(today)
@@ -272,14 +285,17 @@ def rollover_plan(*, school_year: int | None = None, today: dt.date | None = Non
     )
     classes = [c for c in SchoolClass.objects.all() if _taking_part(c, year)]
     by_class = {c.pk: c for c in classes}
-    # Every student taking part as a plain (id, class, status) row: only the graduating
-    # grade's records are read in full below (blockers, required fields), so the page of
-    # a school of 50,000 builds no model instances for the five grades being promoted.
-    rows = list(
-        Student.objects.filter(school_class_id__in=list(by_class))
-        .exclude(audit_state=Student.Audit.DELETED)
-        .order_by("school_class__class_no", "number_in_class", "pk")
-        .values_list("pk", "school_class_id", "status")
+    # Only the graduating grade's records are read in full below (blockers, required
+    # fields); the five grades being promoted are counted per class, and listed as plain
+    # (id, class) rows only for the run.
+    taking_part = Student.objects.filter(
+        school_class_id__in=list(by_class), status=S.STUDYING
+    ).exclude(audit_state=Student.Audit.DELETED)
+    counts: dict[int, int] = dict(
+        taking_part.order_by()
+        .values("school_class_id")
+        .annotate(n=Count("pk"))
+        .values_list("school_class_id", "n")
     )
     top = [c.pk for c in classes if _graduating(c, year)]
     # Only what the blockers and the lists read (the full records: _missing_required),
@@ -347,15 +363,15 @@ def rollover_plan(*, school_year: int | None = None, today: dt.date | None = Non
         )
         for c in classes
     }
-    promote = tuple(
-        (pk, *steps[class_id])
-        for pk, class_id, status in rows
-        if not _graduating(by_class[class_id], year) and status == S.STUDYING
-    )
-    counts: dict[int, int] = {}
-    for _pk, class_id, status in rows:
-        if status == S.STUDYING:
-            counts[class_id] = counts.get(class_id, 0) + 1
+    others = [c.pk for c in classes if not _graduating(c, year)]
+    promote: tuple[tuple[int, str, str], ...] = ()
+    if promote_ids:
+        promote = tuple(
+            (pk, *steps[class_id])
+            for pk, class_id in taking_part.filter(school_class_id__in=others)
+            .order_by("school_class__class_no", "number_in_class", "pk")
+            .values_list("pk", "school_class_id")
+        )
     lines = tuple(
         ClassLine(
             c.name,
@@ -376,6 +392,7 @@ def rollover_plan(*, school_year: int | None = None, today: dt.date | None = Non
         skipped=tuple(skipped),
         classes=lines,
         existing=existing,
+        promoting=sum(counts.get(pk, 0) for pk in others),
     )
 
 
@@ -405,7 +422,7 @@ def rollover_start(*, school_year: int, actor: Actor, today: dt.date | None = No
         raise ApplicationError(
             MSG_DONE.format(label=label, state=existing.get_state_display()), code="state"
         )
-    plan = rollover_plan(school_year=school_year)
+    plan = rollover_plan(school_year=school_year, promote_ids=False)
     if plan.blockers:
         students = len({b.student_id for b in plan.blockers})
         raise ApplicationError(MSG_BLOCKED.format(n=students), code="blocked")
@@ -588,7 +605,18 @@ def rollover_undo(*, rollover_id: int, actor: Actor) -> Rollover:
     rollover.state = Rollover.State.UNDONE
     rollover.undone_by, rollover.undone_at = actor.label, timezone.now()
     rollover.save(update_fields=["state", "undone_by", "undone_at"])
+    _job_says(
+        rollover, MSG_JOB_UNDONE.format(label=rollover.label, n=len(graduated), who=actor.label)
+    )
     return rollover
+
+
+def _job_says(rollover: Rollover, message: str) -> None:
+    """The run's job said "请核对后确认"; once confirmed or undone it says what happened."""
+    from shared_apps.jobs.services import job_succeed
+
+    if rollover.job_id:
+        job_succeed(job_id=rollover.job_id, message=message, result_url="/registry/rollover/")
 
 
 @transaction.atomic
@@ -604,6 +632,16 @@ def rollover_confirm(*, rollover_id: int, actor: Actor) -> Rollover:
     rollover.state = Rollover.State.CONFIRMED
     rollover.confirmed_by, rollover.confirmed_at = actor.label, timezone.now()
     rollover.save(update_fields=["state", "confirmed_by", "confirmed_at"])
+    c = rollover.counts
+    _job_says(
+        rollover,
+        MSG_JOB_CONFIRMED.format(
+            label=rollover.label,
+            graduated=c.get("graduated", 0),
+            promoted=c.get("promoted", 0),
+            who=actor.label,
+        ),
+    )
     return rollover
 
 

@@ -70,7 +70,7 @@ def _page(request: HttpRequest, *, error: str = "") -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     current = rollover.default_school_year()
     year = _year(source.get("school_year")) or current
-    plan = rollover.rollover_plan(school_year=year)
+    plan = rollover.rollover_plan(school_year=year, promote_ids=False)
     runs = rollover.rollover_list()
     live = next((r for r in runs if r.state in {"running", "applied"}), None)
     job = None
@@ -148,7 +148,9 @@ class RolloverApi(APIView):
 
     @extend_schema(summary="升级与毕业预检")
     def get(self, request: Request) -> Response:
-        plan = rollover.rollover_plan(school_year=_year(request.query_params.get("school_year")))
+        plan = rollover.rollover_plan(
+            school_year=_year(request.query_params.get("school_year")), promote_ids=False
+        )
         dates = rollover.window(plan.school_year)
         return Response(
             {
@@ -162,7 +164,7 @@ class RolloverApi(APIView):
                     "state": dates.state,
                 },
                 "graduating": len(plan.graduate_ids),
-                "promoting": len(plan.promote),
+                "promoting": plan.promoting,
                 "can_run": plan.can_run and dates.state == "open",
                 "existing": (
                     {"id": plan.existing.pk, "state": plan.existing.state}

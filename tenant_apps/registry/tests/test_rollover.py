@@ -280,6 +280,10 @@ def test_page_runs_the_job_then_confirm(world: World, summer_2026: dt.date) -> N
         "/registry/rollover/", {"action": "confirm", "rollover_id": run.pk, "school_year": YEAR}
     )
     assert response.status_code == 302
+    # the finished job now says what was done, no longer what to do next
+    job.refresh_from_db()
+    assert job.message.startswith("2025–2026学年升级与毕业已确认：毕业 1 人"), job.message
+    assert "请核对后确认" not in job.message
     with school_context(world.a.schema):
         assert Rollover.objects.get(pk=run.pk).state == "confirmed"
         from tenant_apps.registry.models import Student
