@@ -100,3 +100,29 @@ def test_progress_inside_a_transaction_is_seen_by_another_session_at_once(
         report.close()
         poller.close()
         Job.objects.filter(pk=job.pk).delete()
+
+
+@pytest.mark.django_db
+def test_the_dry_run_reports_progress_while_it_validates_a_small_file(world: World) -> None:
+    from common.actor import Actor
+    from tenant_apps.registry import imports
+    from tenants.context import school_context
+
+    data = _csv([valid_row(BASE + 10 + i) for i in range(60)])
+    seen: list[tuple[int, str]] = []
+    with school_context(world.a.schema):
+        batch = imports.import_start(
+            filename="学生.csv",
+            data=data,
+            actor=Actor("registrar", "学籍管理员", world.a.schema),
+            owner_id=1,
+        )
+        imports.import_validate(batch_id=str(batch.pk), progress=lambda p, m: seen.append((p, m)))
+    connection.set_schema_to_public()
+    percents = [p for p, _ in seen]
+    assert percents == sorted(percents), percents
+    # 60 rows (under 2,000, the first import): the bar moves while the rows are
+    # checked instead of sitting at 10 % until the report
+    validating = [m for p, m in seen if 10 < p < 70]
+    assert len(validating) >= 10, seen
+    assert validating[0].startswith("已校验约 ")
