@@ -68,6 +68,7 @@ FULL_DIR = "_full"  # platform/backups/_full/<time>.dump: the whole database
 CHUNK = 1024 * 1024
 MSG_DUMPED = "正在导出学校数据：已导出 {mb:.1f} MB……"
 MSG_STORING = "已导出 {mb:.1f} MB，正在保存备份文件……"
+MSG_REINDEXED = "正在更新学生索引：{n}/{total} 名学生……"
 LOCK_WAIT = "120s"  # pg_dump's and the restore's wait for table locks before giving up
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MIGRATIONS_DIFFER = "xueji-restore: django_migrations differ"
@@ -705,20 +706,26 @@ def _pre_restore_name(schema: str) -> str:
     return f"{schema}_pre_restore_{timezone.now().astimezone(dt.UTC):%Y%m%d%H%M%S}"
 
 
-def _index_resync(*, school_id: int, schema: str) -> None:
-    """Make the public student index mirror the restored students of the school."""
+def _index_resync(*, school_id: int, schema: str, progress: Progress | None = None) -> None:
+    """Make the public student index mirror the restored students of the school.
+    Re-hashing every student is most of a restore's time: `progress` hears 85 → 95 %
+    about ten times on the way."""
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.student_index.services import index_upsert
     from tenant_apps.registry.models import Student
     from tenant_apps.registry.services import index_record
 
     with school_context(schema):
-        records = [
-            index_record(s)
-            for s in Student.objects.select_related("school_class").exclude(
-                audit_state=Student.Audit.DELETED
-            )
-        ]
+        students = Student.objects.select_related("school_class").exclude(
+            audit_state=Student.Audit.DELETED
+        )
+        total = students.count()
+        step = max(total // 10, 1)
+        records = []
+        for n, s in enumerate(students.iterator(chunk_size=2000), 1):
+            records.append(index_record(s))
+            if progress and (n % step == 0 or n == total):
+                progress(85 + 10 * n // total, MSG_REINDEXED.format(n=n, total=total))
     with school_context("public"), transaction.atomic():
         IndexEntry.objects.filter(school_id=school_id).exclude(
             student_uuid__in=[r.student_uuid for r in records]
@@ -768,7 +775,7 @@ def _restore_same(
         swapped = time.monotonic()
         if progress:
             progress(85, "正在更新学生索引和统计……")
-        _index_resync(school_id=backup.school_id, schema=schema)
+        _index_resync(school_id=backup.school_id, schema=schema, progress=progress)
         _stats_refresh(schema)
         logger.info(
             "restore of %s: schema swapped in %.2f s, index and stats in %.2f s",

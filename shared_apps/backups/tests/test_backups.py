@@ -269,7 +269,19 @@ def test_backup_then_restore_same_and_new_leave_identical_tables(
         live_log = audit_rows(world.a.schema)
         assert len(live_log) == len(log_at_backup) + 3
         started = time.monotonic()
-        restored = school_restore(backup_id=backup.pk, target="same", acting_user=None)
+        heard: list[tuple[int, str]] = []
+        restored = school_restore(
+            backup_id=backup.pk,
+            target="same",
+            acting_user=None,
+            progress=lambda p, m: heard.append((p, m)),
+        )
+        # progress moves through the steps and inside the re-indexing loop
+        assert [p for p, _ in heard] == sorted(p for p, _ in heard), heard
+        with school_context(world.a.schema):
+            total = Student.objects.exclude(audit_state="deleted").count()
+        connection.set_schema_to_public()
+        assert (95, f"正在更新学生索引：{total}/{total} 名学生……") in heard, heard
         same_seconds = time.monotonic() - started
 
         # then: every data table of A holds exactly the rows it had at the backup
