@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
-from conftest import World, login
+from conftest import PASSWORD, World, login
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +75,36 @@ def test_another_officer_or_an_unknown_school_gets_404(world: World, bureau_host
     # the officer who opened it, on a school without a confirmation in the session
     assert officer.get(f"/bureau/schools/{world.a.id}/opened/").status_code == 404
     connection.set_schema_to_public()
+
+
+def test_the_reset_path_the_page_names_sets_a_school_administrators_password(
+    live_db: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`manage.py tenant_command changepassword <工号> --schema=<schema>` (README,
+    Operating it), which the confirmation page sends the bureau to."""
+    from django.contrib.auth.management.commands import changepassword
+    from django.core.management import execute_from_command_line
+
+    from accounts.models import User
+    from tenants.context import school_context
+
+    # the operator's typing at the terminal
+    monkeypatch.setattr(changepassword.getpass, "getpass", lambda prompt="": "Reset-Passw0rd-77")
+    # manage.py closes every connection when a command ends; here that would be the
+    # test's own, which pytest-django keeps
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+    world = live_db
+    try:
+        # exactly what the operator types, through manage.py's own argument handling
+        execute_from_command_line(
+            ["manage.py", "tenant_command", "changepassword", "admin", f"--schema={world.a.schema}"]
+        )
+        connection.set_schema_to_public()
+        with school_context(world.a.schema):
+            assert User.objects.get(username="admin").check_password("Reset-Passw0rd-77")
+    finally:
+        with school_context(world.a.schema):  # the other tests sign in with PASSWORD
+            admin = User.objects.get(username="admin")
+            admin.set_password(PASSWORD)
+            admin.save(update_fields=["password"])
+        connection.set_schema_to_public()
