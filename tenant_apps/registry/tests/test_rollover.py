@@ -401,3 +401,33 @@ def test_run_progress_moves_with_the_work_and_the_last_report_says_what_was_done
     assert seen[-1][1] == (
         f"已完成：毕业 {done.counts['graduated']} 人，升级 {done.counts['promoted']} 人。"
     )
+
+
+def test_an_undone_run_job_says_it_was_undone(world: World, summer_2026: dt.date) -> None:
+    from shared_apps.jobs.models import Job
+    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.tasks import rollover_run_task
+
+    with school_context(world.a.schema):
+        pupil(71)
+    connection.set_schema_to_public()
+    client = login(world.a.host, "registrar")
+    assert client.post("/registry/rollover/", {"action": "run", "school_year": YEAR}).status_code
+    with school_context(world.a.schema):
+        run = Rollover.objects.get(school_year=YEAR)
+        rollover_run_task(
+            run.pk,
+            str(run.job_id),
+            {"username": "registrar", "name": "学籍管理员", "schema": world.a.schema},
+        )
+    connection.set_schema_to_public()
+    job = Job.objects.get(pk=run.job_id)
+    assert "请核对后确认" in job.message
+    undone = client.post(
+        "/registry/rollover/", {"action": "undo", "rollover_id": run.pk, "school_year": YEAR}
+    )
+    connection.set_schema_to_public()
+    assert undone.status_code == 302
+    job.refresh_from_db()
+    assert job.message.startswith("2025–2026学年升级与毕业已撤销：1 名毕业生已恢复原状态")
+    assert "请核对后确认" not in job.message
