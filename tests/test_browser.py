@@ -260,3 +260,81 @@ def test_import_dry_run_confirm_and_two_level_audit(  # type: ignore[no-untyped-
         connection.set_schema_to_public()
         IndexEntry.objects.filter(student_uuid__in=made).delete()
         Job.objects.filter(kind="student_import").delete()
+
+
+OVERLAPS_JS = """() => {
+  const picked = '.topbar a, .topbar button, .topbar select, .topbar .who, .brand-text strong';
+  const seen = [...document.querySelectorAll(picked)]
+    .filter(e => e.offsetParent !== null)
+    .map(e => {
+      const r = e.getBoundingClientRect();
+      const name = e.textContent.trim() || e.tagName;
+      return {name: name, l: r.left, r: r.right, t: r.top, b: r.bottom};
+    })
+    .filter(b => b.r > b.l && b.b > b.t);
+  const hits = [];
+  for (let i = 0; i < seen.length; i++) {
+    const a = seen[i];
+    if (a.l < 0 || a.r > window.innerWidth + 0.5) hits.push(a.name + ' leaves the screen');
+    for (let j = i + 1; j < seen.length; j++) {
+      const b = seen[j];
+      const apart = a.r <= b.l + 0.5 || b.r <= a.l + 0.5 || a.b <= b.t + 0.5 || b.b <= a.t + 0.5;
+      if (!apart) hits.push(a.name + ' / ' + b.name);
+    }
+  }
+  return hits;
+}"""
+
+
+def test_teacher_pages_fit_a_360_px_phone(  # type: ignore[no-untyped-def]
+    live_db: World, server: int, chromium_browser
+) -> None:
+    """Login, the class teacher's own class list and a student page at 360 px: nothing
+    wider than the screen, no header links on top of each other; the account links
+    stay reachable from the menu. Screenshots at 360 and 1280 px."""
+    from tenant_apps.registry.models import SchoolClass, Student
+    from tenants.context import school_context
+
+    with school_context(live_db.a.schema):
+        student = Student.objects.get(name=SENTINEL_STUDENT)
+        klass = student.school_class
+        before = klass.teacher_username
+        SchoolClass.objects.filter(pk=klass.pk).update(teacher_username="teacher")
+    connection.set_schema_to_public()
+    url = f"http://{live_db.a.host}:{server}"
+    pages = {
+        "class": "/registry/students/",
+        "student": f"/registry/students/{student.identifier}/",
+    }
+    try:
+        for width in (360, 1280):
+            context = chromium_browser.new_context(viewport={"width": width, "height": 780})
+            page = context.new_page()
+            page.goto(f"{url}/accounts/login/")
+            page.screenshot(path=str(ARTIFACTS / f"phone-login-{width}.png"), full_page=True)
+            if width == 360:
+                assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+            _login(page, url, "teacher")
+            for name, path in pages.items():
+                page.goto(f"{url}{path}")
+                page.wait_for_load_state()
+                page.screenshot(path=str(ARTIFACTS / f"phone-{name}-{width}.png"), full_page=True)
+                if width != 360:
+                    continue
+                assert SENTINEL_STUDENT in page.locator("main").inner_text(), path
+                scroll = page.evaluate("document.scrollingElement.scrollWidth")
+                assert scroll <= 360, f"{path}: {scroll} px wide at 360"
+                assert page.evaluate(OVERLAPS_JS) == [], path
+            if width == 360:
+                # the account links fold into the menu and open from the toggle
+                assert not page.locator(".topbar a:has-text('修改密码')").is_visible()
+                page.click(".menu-toggle")
+                page.wait_for_timeout(300)
+                assert page.locator(".sidebar a:has-text('修改密码')").is_visible()
+                page.screenshot(path=str(ARTIFACTS / "phone-menu-360.png"))
+                assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+            context.close()
+    finally:
+        with school_context(live_db.a.schema):
+            SchoolClass.objects.filter(pk=klass.pk).update(teacher_username=before)
+        connection.set_schema_to_public()

@@ -6,6 +6,7 @@ app_name = "bureau"
 urlpatterns = [
     path("schools/new/", views.school_create_view, name="school_create"),
     path("schools/<int:school_id>/", views.school_detail_view, name="school_detail"),
+    path("schools/<int:school_id>/opened/", views.school_opened_view, name="school_opened"),
     path("schools/<int:school_id>/status/", views.school_status_view, name="school_status"),
     path("stats/", views.stats_view, name="stats"),
     path("bureaus/", views.bureau_list_view, name="bureau_list"),

@@ -108,10 +108,41 @@ def school_create_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             _apply_errors(form, exc)
         else:
-            return render(
-                request, "bureau/school_created.html", {"opened": opened, "name": d["name"]}
-            )
+            # Post/redirect/get: a refresh re-reads the page instead of re-sending the form
+            # (which would be refused as a duplicate and lose the password). The password
+            # waits in the session only until that page has shown it once.
+            request.session[OPENED_KEY.format(school_id=opened.school.school_id)] = {
+                "name": d["name"],
+                "host": opened.school.host,
+                "admin_username": opened.school.admin_username or "",
+                "job_id": opened.job_id,
+                "password": opened.school.admin_initial_password or "",
+            }
+            return redirect("bureau:school_opened", school_id=opened.school.school_id)
     return render(request, "bureau/school_create.html", {"form": form})
+
+
+OPENED_KEY = "bureau.school_opened.{school_id}"
+
+
+@right_required(Right.BUREAU_SCHOOLS_MANAGE)
+@require_http_methods(["GET"])
+def school_opened_view(request: HttpRequest, school_id: int) -> HttpResponse:
+    """The confirmation after opening a school: the one-time admin password on the first
+    view only; later views (a refresh) say it was shown and how to have it reset."""
+    school = access_school(user=request.user, school_id=school_id)  # type: ignore[arg-type]
+    key = OPENED_KEY.format(school_id=school_id)
+    opened = request.session.get(key)
+    if school is None or opened is None:
+        raise Http404
+    password = opened.pop("password", "")
+    if password:
+        request.session[key] = opened  # the rest stays for the progress bar on a refresh
+    return render(
+        request,
+        "bureau/school_created.html",
+        {"school": school, "opened": opened, "password": password},
+    )
 
 
 @right_required(Right.BUREAU_SCHOOLS_VIEW)

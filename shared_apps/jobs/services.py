@@ -117,6 +117,15 @@ def job_succeed(*, job_id: uuid.UUID | str, message: str, result_url: str = "") 
     )
 
 
+def job_retell(*, job_id: uuid.UUID | str, message: str) -> None:
+    """A finished job's work was taken further by the user (an import confirmed, a
+    rollover confirmed or undone): its message says what was finally done. Only a
+    succeeded job is rewritten; no ended job is ever reopened."""
+    Job.objects.filter(pk=job_id, state=Job.State.SUCCEEDED).update(
+        message=message[:300], updated_at=timezone.now()
+    )
+
+
 def job_fail(*, job_id: uuid.UUID | str, message: str) -> None:
     now = timezone.now()
     _open(job_id).update(

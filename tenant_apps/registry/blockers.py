@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from tenant_apps.registry.models import ProblemRecord, StatusChange, Student
@@ -136,23 +137,30 @@ class BlockerFacts:
     problems: dict[int, ProblemRecord] = field(default_factory=dict)  # first open one
 
 
-def blocker_facts(students: Iterable[Student]) -> BlockerFacts:
+def blocker_facts(
+    students: Iterable[Student], *, scope: QuerySet[Student] | None = None
+) -> BlockerFacts:
+    """`scope`, a queryset selecting the same students, lets the local look-ups be a
+    subquery instead of a list of thousands of ids (rollover's dry run of a whole grade)."""
     from shared_apps.transfers.selectors import cases_open_for
 
     students = list(students)
-    ids = [s.pk for s in students]
+    if scope is not None:
+        whose: dict[str, Any] = {"student_id__in": scope.values("pk")}
+    else:
+        whose = {"student_id__in": [s.pk for s in students]}
     problems: dict[int, ProblemRecord] = {}
     for p in ProblemRecord.objects.filter(
-        student_id__in=ids,
+        **whose,
         state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING],
     ).order_by(*(ProblemRecord._meta.ordering or ["pk"])):
         problems.setdefault(p.student_id, p)
     return BlockerFacts(
         open_cases=cases_open_for(s.identifier for s in students),
         open_changes=set(
-            StatusChange.objects.filter(
-                student_id__in=ids, state=StatusChange.State.OPEN
-            ).values_list("student_id", flat=True)
+            StatusChange.objects.filter(**whose, state=StatusChange.State.OPEN).values_list(
+                "student_id", flat=True
+            )
         ),
         problems=problems,
     )

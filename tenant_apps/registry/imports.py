@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, str], None]
 MSG_NOT_READY = "该批次当前状态为“{state}”，不能确认导入。"
+MSG_JOB_COMMITTED = "已导入 {written} 名学生（跳过 {skipped} 行），由{who}确认。"
 MSG_ALL_OR_NOTHING = "有 {n} 行不能导入；选择“全部正确才导入”时，请先改正后重新上传。"
 MSG_HEADERS_ALL = (
     "文件中有无法识别的列：{columns}。这些列的内容不会导入；选择“全部正确才导入”时，"
@@ -439,6 +440,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     shares = _shares(len(sheet.grid))
     # Progress is reported by this process only, for its own share.
     span = max(shares[0][1] - shares[0][0], 1)
+    step = max(span // 20, 1)  # about 20 reports whatever the size, not one per 5,000 rows
 
     stream = Stream()
     streamed: list[Hit] = []  # 查重 of the child's keys, made here while it works
@@ -484,7 +486,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
                 if not here and len(rows) - sent == KEYS_CHUNK:
                     stream.send((sent, _key_tuples(rows, sent)))
                     sent = len(rows)
-            if here and n % 5000 == 0:
+            if here and n % step == 0:
                 report(10 + 60 * n // span, f"已校验约 {n * len(shares)} 行")
         if not here and len(rows) > sent:
             stream.send((sent, _key_tuples(rows, sent)))
@@ -731,6 +733,16 @@ def import_confirm(
     batch.state, batch.mode, batch.committed_at = ImportBatch.State.COMMITTED, mode, timezone.now()
     batch.counts = {**batch.counts, "written": written["written"], "skipped": written["skipped"]}
     batch.save(update_fields=["state", "mode", "committed_at", "counts"])
+    if batch.job_id:
+        # The dry run's job said "请查看报告后确认"; once confirmed it says what was done.
+        from shared_apps.jobs.services import job_retell
+
+        job_retell(
+            job_id=batch.job_id,
+            message=MSG_JOB_COMMITTED.format(
+                written=written["written"], skipped=written["skipped"], who=actor.label
+            ),
+        )
     return written
 
 

@@ -68,14 +68,15 @@ def _act(request: Any, action: str, school_year: int | None, rollover_id: int | 
 
 def _page(request: HttpRequest, *, error: str = "") -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
-    year = _year(source.get("school_year")) or rollover.default_school_year()
-    plan = rollover.rollover_plan(school_year=year)
+    current = rollover.default_school_year()
+    year = _year(source.get("school_year")) or current
+    plan = rollover.rollover_plan(school_year=year, promote_ids=False)
     runs = rollover.rollover_list()
     live = next((r for r in runs if r.state in {"running", "applied"}), None)
     job = None
     if live is not None and live.job_id:
         job = job_get_for(user_id=request.user.pk, job_id=str(live.job_id))  # type: ignore[arg-type]
-    current = rollover.default_school_year()
+    dates = rollover.window(year)
     return render(
         request,
         "registry/rollover.html",
@@ -84,8 +85,10 @@ def _page(request: HttpRequest, *, error: str = "") -> HttpResponse:
             "runs": runs,
             "live": live,
             "job": job,
-            "years": [current - 1, current, current + 1],
-            "too_early": rollover.earliest_run(year),
+            "years": [current - 1, current],
+            "dates": dates,
+            # The button is live only on the days the service would accept the run.
+            "can_execute": plan.can_run and dates.state == "open",
             "error": error,
         },
         status=400 if error else 200,
@@ -145,13 +148,24 @@ class RolloverApi(APIView):
 
     @extend_schema(summary="升级与毕业预检")
     def get(self, request: Request) -> Response:
-        plan = rollover.rollover_plan(school_year=_year(request.query_params.get("school_year")))
+        plan = rollover.rollover_plan(
+            school_year=_year(request.query_params.get("school_year")), promote_ids=False
+        )
+        dates = rollover.window(plan.school_year)
         return Response(
             {
                 "school_year": plan.school_year,
+                # The year's dates and whether a run is accepted today (early/open/past).
+                "window": {
+                    "starts": dates.starts,
+                    "ends": dates.ends,
+                    "opens": dates.opens,
+                    "closes": dates.closes,
+                    "state": dates.state,
+                },
                 "graduating": len(plan.graduate_ids),
-                "promoting": len(plan.promote),
-                "can_run": plan.can_run,
+                "promoting": plan.promoting,
+                "can_run": plan.can_run and dates.state == "open",
                 "existing": (
                     {"id": plan.existing.pk, "state": plan.existing.state}
                     if plan.existing

@@ -78,14 +78,14 @@ def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> d
     """升级与毕业 of one school (registry.rollover), with progress on the job."""
     from common.actor import Actor
     from common.exceptions import ApplicationError
-    from shared_apps.jobs.services import job_fail, job_progress, job_start, job_succeed
+    from shared_apps.jobs.progress import JobReporter
+    from shared_apps.jobs.services import job_fail, job_start, job_succeed
     from tenant_apps.registry.rollover import rollover_run
-
-    def progress(percent: int, message: str) -> None:
-        job_progress(job_id=job_id, percent=percent, message=message)
 
     if not job_start(job_id=job_id):
         return {}
+    # The write is one transaction: the reporter's own connection lets the page see it move.
+    progress = JobReporter(job_id)
     try:
         done = rollover_run(rollover_id=rollover_id, actor=Actor(**actor), progress=progress)
     except ApplicationError as exc:
@@ -94,6 +94,8 @@ def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> d
     except Exception:
         job_fail(job_id=job_id, message="升级与毕业执行失败，未作任何修改。")
         raise
+    finally:
+        progress.close()
     c = done.counts
     job_succeed(
         job_id=job_id,

@@ -269,7 +269,19 @@ def test_backup_then_restore_same_and_new_leave_identical_tables(
         live_log = audit_rows(world.a.schema)
         assert len(live_log) == len(log_at_backup) + 3
         started = time.monotonic()
-        restored = school_restore(backup_id=backup.pk, target="same", acting_user=None)
+        heard: list[tuple[int, str]] = []
+        restored = school_restore(
+            backup_id=backup.pk,
+            target="same",
+            acting_user=None,
+            progress=lambda p, m: heard.append((p, m)),
+        )
+        # progress moves through the steps and inside the re-indexing loop
+        assert [p for p, _ in heard] == sorted(p for p, _ in heard), heard
+        with school_context(world.a.schema):
+            total = Student.objects.exclude(audit_state="deleted").count()
+        connection.set_schema_to_public()
+        assert (95, f"正在更新学生索引：{total}/{total} 名学生……") in heard, heard
         same_seconds = time.monotonic() - started
 
         # then: every data table of A holds exactly the rows it had at the backup
@@ -656,3 +668,29 @@ def _audit_cleanup(schema: str, since: dt.datetime) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL xueji.audit_purge = 'on'")
         cursor.execute(f'DELETE FROM "{schema}".accounts_auditentry WHERE at >= %s', [since])
+
+
+def test_backup_progress_moves_with_the_dump_and_says_what_it_stores(
+    world: World, db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared_apps.backups import services
+
+    monkeypatch.setattr(services, "CHUNK", 4096)  # a small school's dump in many reads
+    seen: list[tuple[int, str]] = []
+    try:
+        backup = school_backup(
+            school_id=world.a.id,
+            kind="manual",
+            created_by="test",
+            progress=lambda p, m: seen.append((p, m)),
+        )
+        percents = [p for p, _ in seen]
+        assert percents == sorted(percents), percents
+        assert percents[0] == 10
+        assert percents[-1] == 90
+        # reported as the output arrives, not 10 % and then done
+        assert len({p for p in percents if 10 < p < 90}) >= 3, percents
+        assert any(m.startswith("正在导出学校数据：已导出 ") for _, m in seen)
+        assert seen[-1][1] == f"已导出 {backup.size / 1024 / 1024:.1f} MB，正在保存备份文件……"
+    finally:
+        _drop_backups(school_id=world.a.id)

@@ -18,6 +18,16 @@ pytestmark = pytest.mark.django_db
 
 YEAR = 2025  # the school year 2025–2026: primary pupils who entered in 2020 graduate
 ACTOR = Actor(username="registrar", name="学籍管理员", schema="")
+IN_WINDOW = dt.date(2026, 7, 15)  # inside 2025–2026's window (1 July – 31 August 2026)
+
+
+@pytest.fixture
+def summer_2026(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    """The school's clock set to 15 July 2026, when YEAR's rollover may run."""
+    from tenant_apps.registry import rollover
+
+    monkeypatch.setattr(rollover, "_today", lambda: IN_WINDOW)
+    return IN_WINDOW
 
 
 def _class(stage: str, entry_year: int, number: int = 1) -> int:
@@ -70,7 +80,7 @@ def _snapshot(schema: str) -> dict[str, object]:
     return {"students": rows, "index": index}
 
 
-def test_dry_run_lists_every_blocker_with_what_to_do(world: World) -> None:
+def test_dry_run_lists_every_blocker_with_what_to_do(world: World, summer_2026: dt.date) -> None:
     from shared_apps.transfers.services import case_open
     from tenant_apps.registry.models import ProblemRecord, Student
     from tenant_apps.registry.rollover import rollover_plan
@@ -145,7 +155,7 @@ def test_dry_run_reads_blockers_set_based_not_per_student(world: World) -> None:
 
 
 def test_run_graduates_the_top_grade_promotes_the_rest_and_undo_restores_exactly(
-    world: World,
+    world: World, summer_2026: dt.date
 ) -> None:
     from shared_apps.student_index.models import IndexEntry
     from tenant_apps.registry.lifecycle_models import Rollover
@@ -207,7 +217,7 @@ def test_run_graduates_the_top_grade_promotes_the_rest_and_undo_restores_exactly
     connection.set_schema_to_public()
 
 
-def test_undo_is_refused_when_a_graduate_has_moved_on(world: World) -> None:
+def test_undo_is_refused_when_a_graduate_has_moved_on(world: World, summer_2026: dt.date) -> None:
     from common.exceptions import ApplicationError
     from tenant_apps.registry.models import Student
     from tenant_apps.registry.rollover import rollover_run, rollover_start, rollover_undo
@@ -227,14 +237,17 @@ def test_a_school_year_that_has_not_ended_cannot_be_rolled_over(world: World) ->
     from common.exceptions import ApplicationError
     from tenant_apps.registry.rollover import default_school_year, rollover_start
 
-    assert default_school_year(dt.date(2026, 6, 30)) == 2024
-    assert default_school_year(dt.date(2026, 7, 1)) == 2025
+    # The page opens on the coming transition: the current school year's end.
+    assert default_school_year(dt.date(2026, 6, 30)) == 2025
+    assert default_school_year(dt.date(2026, 8, 31)) == 2025
+    assert default_school_year(dt.date(2026, 9, 1)) == 2026
+    assert default_school_year(dt.date(2026, 12, 6)) == 2026
     with school_context(world.a.schema), pytest.raises(ApplicationError, match="尚未结束"):
         rollover_start(school_year=2026, actor=ACTOR, today=dt.date(2027, 6, 30))
     connection.set_schema_to_public()
 
 
-def test_page_runs_the_job_then_confirm(world: World) -> None:
+def test_page_runs_the_job_then_confirm(world: World, summer_2026: dt.date) -> None:
     from shared_apps.jobs.models import Job
     from tenant_apps.registry.lifecycle_models import Rollover
     from tenant_apps.registry.tasks import rollover_run_task
@@ -267,6 +280,10 @@ def test_page_runs_the_job_then_confirm(world: World) -> None:
         "/registry/rollover/", {"action": "confirm", "rollover_id": run.pk, "school_year": YEAR}
     )
     assert response.status_code == 302
+    # the finished job now says what was done, no longer what to do next
+    job.refresh_from_db()
+    assert job.message.startswith("2025–2026学年升级与毕业已确认：毕业 1 人"), job.message
+    assert "请核对后确认" not in job.message
     with school_context(world.a.schema):
         assert Rollover.objects.get(pk=run.pk).state == "confirmed"
         from tenant_apps.registry.models import Student
@@ -278,3 +295,139 @@ def test_page_runs_the_job_then_confirm(world: World) -> None:
     with school_context(world.b.schema):
         assert not Rollover.objects.exists()
     connection.set_schema_to_public()
+
+
+def test_each_school_year_states_its_dates_and_refuses_a_past_transition(world: World) -> None:
+    from common.exceptions import ApplicationError
+    from tenant_apps.registry.rollover import rollover_start, window
+
+    dates = window(2025, today=dt.date(2026, 6, 30))
+    assert (dates.starts, dates.ends) == (dt.date(2025, 9, 1), dt.date(2026, 8, 31))
+    assert (dates.opens, dates.closes) == (dt.date(2026, 7, 1), dt.date(2026, 8, 31))
+    assert dates.state == "early"
+    assert window(2025, today=dt.date(2026, 7, 1)).state == "open"
+    assert window(2025, today=dt.date(2026, 8, 31)).state == "open"
+    assert window(2025, today=dt.date(2026, 9, 1)).state == "past"
+    with school_context(world.a.schema):
+        pupil(41)
+        with pytest.raises(ApplicationError, match="办理期已过"):
+            rollover_start(school_year=YEAR, actor=ACTOR, today=dt.date(2026, 9, 1))
+    connection.set_schema_to_public()
+
+
+def test_the_page_opens_on_the_coming_transition_with_no_live_button_before_or_after(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenant_apps.registry import rollover
+    from tenant_apps.registry.lifecycle_models import Rollover
+
+    monkeypatch.setattr(rollover, "_today", lambda: dt.date(2026, 12, 6))
+    with school_context(world.a.schema):
+        pupil(51, entry_year=2021)  # graduates at the end of 2026–2027
+        pupil(52, entry_year=2020)  # graduated at the end of 2025–2026
+    connection.set_schema_to_public()
+    client = login(world.a.host, "registrar")
+    # given 6 December 2026: the current school year 2026–2027 is the coming transition
+    body = client.get("/registry/rollover/").content.decode()
+    connection.set_schema_to_public()
+    assert "2026–2027学年 · 预检" in body
+    assert "2026-09-01 — 2027-08-31" in body  # the school year
+    assert "2027-07-01 — 2027-08-31" in body  # the days it may run
+    assert "data-rollover-early" in body
+    assert "2027-07-01 起才能执行" in body
+    assert 'value="run"' not in body
+    # the API says the same
+    api = client.get("/api/v1/rollover/").json()
+    connection.set_schema_to_public()
+    assert api["school_year"] == 2026
+    assert api["window"] == {
+        "starts": "2026-09-01",
+        "ends": "2027-08-31",
+        "opens": "2027-07-01",
+        "closes": "2027-08-31",
+        "state": "early",
+    }
+    assert api["can_run"] is False
+    # the year just ended: past, stated, and no button either
+    past = client.get(f"/registry/rollover/?school_year={YEAR}").content.decode()
+    connection.set_schema_to_public()
+    assert "2025–2026学年 · 预检" in past
+    assert "data-rollover-past" in past
+    assert "该学年已于 2026-08-31 结束，办理期已过" in past
+    assert 'value="run"' not in past
+    # and a run sent anyway is refused with the reason, nothing recorded
+    refused = client.post("/registry/rollover/", {"action": "run", "school_year": YEAR})
+    connection.set_schema_to_public()
+    assert refused.status_code == 400
+    assert "办理期已过" in refused.content.decode()
+    with school_context(world.a.schema):
+        assert not Rollover.objects.exists()
+    connection.set_schema_to_public()
+    # in the window the same page offers the run
+    monkeypatch.setattr(rollover, "_today", lambda: IN_WINDOW)
+    open_page = client.get(f"/registry/rollover/?school_year={YEAR}").content.decode()
+    connection.set_schema_to_public()
+    assert 'value="run"' in open_page
+    assert "办理期至 2026-08-31" in open_page
+
+
+def test_run_progress_moves_with_the_work_and_the_last_report_says_what_was_done(
+    world: World, summer_2026: dt.date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenant_apps.registry import rollover
+
+    monkeypatch.setattr(rollover, "ITEM_BATCH", 2)  # several batches from a few pupils
+    with school_context(world.a.schema):
+        for seq in range(61, 64):
+            pupil(seq)
+        for seq in range(64, 67):
+            pupil(seq, entry_year=2023)
+        run = rollover.rollover_start(school_year=YEAR, actor=ACTOR)
+        seen: list[tuple[int, str]] = []
+        done = rollover.rollover_run(
+            rollover_id=run.pk, actor=ACTOR, progress=lambda p, m: seen.append((p, m))
+        )
+    connection.set_schema_to_public()
+    percents = [p for p, _ in seen]
+    items = done.counts["graduated"] + done.counts["promoted"]
+    assert percents == sorted(percents), percents
+    assert percents[0] == 5
+    assert percents[-1] == 100
+    # one report per batch of items, then per grade step, between 20 % and 100 %
+    between = [p for p in percents if 20 < p < 100]
+    assert len(between) >= -(-items // 2) + 2, seen
+    assert f"已记录 2/{items} 名学生的升级与毕业" in [m for _, m in seen]
+    assert any(m.startswith("已写入升级记录：三年级 → 四年级") for _, m in seen)
+    assert seen[-1][1] == (
+        f"已完成：毕业 {done.counts['graduated']} 人，升级 {done.counts['promoted']} 人。"
+    )
+
+
+def test_an_undone_run_job_says_it_was_undone(world: World, summer_2026: dt.date) -> None:
+    from shared_apps.jobs.models import Job
+    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.tasks import rollover_run_task
+
+    with school_context(world.a.schema):
+        pupil(71)
+    connection.set_schema_to_public()
+    client = login(world.a.host, "registrar")
+    assert client.post("/registry/rollover/", {"action": "run", "school_year": YEAR}).status_code
+    with school_context(world.a.schema):
+        run = Rollover.objects.get(school_year=YEAR)
+        rollover_run_task(
+            run.pk,
+            str(run.job_id),
+            {"username": "registrar", "name": "学籍管理员", "schema": world.a.schema},
+        )
+    connection.set_schema_to_public()
+    job = Job.objects.get(pk=run.job_id)
+    assert "请核对后确认" in job.message
+    undone = client.post(
+        "/registry/rollover/", {"action": "undo", "rollover_id": run.pk, "school_year": YEAR}
+    )
+    connection.set_schema_to_public()
+    assert undone.status_code == 302
+    job.refresh_from_db()
+    assert job.message.startswith("2025–2026学年升级与毕业已撤销：1 名毕业生已恢复原状态")
+    assert "请核对后确认" not in job.message
