@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.audit import audit_describe
 from accounts.roles import Right
 from common.exceptions import ApplicationError
 from common.views import right_required
@@ -182,6 +183,27 @@ def _audit_items(values: list[str]) -> list[tuple[int, str]]:
     return items
 
 
+def _audit_students(
+    request: HttpRequest, items: list[tuple[int, str]], *, approve: bool, reason: str
+) -> None:
+    """The log entry of a batch decision names its students by school and count (the
+    URL names no object)."""
+    counts: dict[int, int] = {}
+    for school_id, _student in items:
+        counts[school_id] = counts.get(school_id, 0) + 1
+    names = dict(
+        access_schools(user=request.user)  # type: ignore[arg-type]
+        .filter(pk__in=counts)
+        .values_list("pk", "name")
+    )
+    audit_describe(
+        request,
+        object_type="student",
+        object_repr="、".join(f"{names.get(k, '')} {n} 名学生" for k, n in counts.items()),
+        after={"decision": "教育局审核通过" if approve else "教育局审核退回", "reason": reason},
+    )
+
+
 @right_required(Right.BUREAU_AUDIT)
 @require_http_methods(["GET", "POST"])
 def audit_view(request: HttpRequest) -> HttpResponse:
@@ -206,6 +228,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
                 error = exc.message
                 reason_error = " ".join(exc.extra.get("reason", []))
             else:
+                _audit_students(request, items, approve=approve, reason=reason)
                 if approve:
                     text = _("已审核通过 %(n)s 名学生，已分配正式学籍号。")
                 else:
@@ -247,6 +270,12 @@ def evidence_view(request: HttpRequest) -> HttpResponse:
                 review_id=int(raw_id),
                 accept=accept,
                 reason=reason,
+            )
+            audit_describe(
+                request,
+                object_type="evidence_review",
+                object_id=raw_id,
+                after={"decision": "佐证通过" if accept else "佐证不通过", "reason": reason},
             )
         except ApplicationError as exc:
             failed = {
