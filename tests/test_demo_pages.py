@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from conftest import PASSWORD, login
 from tests.test_isolation import _fill, _routes, placeholder_values
@@ -163,6 +164,12 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
     return {"moved": str(moving), "marked": marked, "case_id": str(case.pk), "school_id": g_id}
 
 
+def entry_year_of_demo() -> int:
+    from tenants.demo import _school_year_start
+
+    return _school_year_start(timezone.localdate())
+
+
 def _walk(client: Client, urlconf: str, values: dict[str, str], who: str) -> list[str]:
     refused = _refused()
     problems: list[str] = []
@@ -220,6 +227,27 @@ def test_no_internal_identifier_on_any_page_of_the_demo(public: None, tmp_path: 
     log = admin.get("/accounts/audit/").content.decode()
     assert "等级：优秀，成绩：95.0" in log
     assert "古港镇完全小学 · 赵老师（A005）" in log
+    # the approver tells the pupils waiting apart by their whole L numbers
+    from tenant_apps.registry.models import Student
+    from tenants.context import school_context
+
+    with school_context(gugang[1]):
+        waiting = list(
+            Student.objects.filter(audit_state="school_pending").values_list(
+                "national_number", flat=True
+            )
+        )
+    connection.set_schema_to_public()
+    queue = login(gugang[2], "A003").get("/registry/audit/").content.decode()
+    assert waiting
+    assert all(n.startswith("L") and n in queue for n in waiting)
+    # the renumbering page states the rule it numbers by, not a placeholder's name
+    renumber = login(settings.BASE_DOMAIN, "lyjy01").get(
+        "/bureau/renumber/", {"stage": "primary", "entry_year": str(entry_year_of_demo())}
+    )
+    text = renumber.content.decode()
+    assert "示例" not in text
+    assert "平台默认规则（本省规则未配置）：小学13位" in text
     # the bureau's own decision names what it decided, and who
     own = login(settings.BASE_DOMAIN, "lyjy01").get("/accounts/audit/").content.decode()
     assert "古港镇完全小学 1 名学生" in own
