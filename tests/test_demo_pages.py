@@ -50,7 +50,7 @@ class _Text(HTMLParser):
 def _refused() -> list[re.Pattern[str]]:
     from tenant_apps.registry.fields import COLUMNS
 
-    keys = sorted({c.key for c in COLUMNS if "_" in c.key})
+    keys = sorted({c.key for c in COLUMNS})
     return [
         re.compile(r"@public"),
         re.compile(r"@s\d+"),
@@ -185,6 +185,8 @@ def _walk(client: Client, urlconf: str, values: dict[str, str], who: str) -> lis
         parser.feed(response.content.decode())
         # The two-factor page spells out its otpauth:// link for apps that cannot scan.
         text = re.sub(r"otpauth://\S+", "", " ".join(parser.parts))
+        # E-mail examples (如 name@example.com) are no field keys.
+        text = re.sub(r"[\w.+-]+@[\w-]+\.[\w.]+", "", text)
         for pattern in refused:
             for found in sorted(set(pattern.findall(text))):
                 at = text.find(found)
