@@ -34,6 +34,8 @@ class _Parsed:
 
 
 def _parse(raw: str, here: str) -> _Parsed | None:
+    if " · " in raw:
+        return None  # already "school · name（staff number）"
     keyed = _KEYED.match(raw)
     if keyed:
         return _Parsed(keyed["user"], "", keyed["schema"])

@@ -128,6 +128,37 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
                 ],
             )
         marked = str(pupils[0].identifier)
+    # The registrar reports a pupil missing; the approver passes it to the bureau. A
+    # suspected duplicate waits in 问题学籍.
+    from tenant_apps.registry.changes import ChangeInput, change_school_decide, change_submit
+    from tenant_apps.registry.models import ProblemRecord, StatusChange
+
+    with school_context(g_schema):
+        other = (
+            Student.objects.filter(audit_state="registered", status="01")
+            .exclude(identifier=moving)
+            .order_by("-pk")
+            .first()
+        )
+        change = change_submit(
+            student_id=other.pk,
+            data=ChangeInput(
+                kind=StatusChange.Kind.MISSING,
+                change_date=timezone.localdate(),
+                reason_text="家长报告走失，已报警",
+            ),
+            uploads=[],
+            actor=Actor("A002", "李建国", g_schema),
+        )
+        change_school_decide(
+            change_id=change.pk,
+            approve=True,
+            reason="",
+            actor=Actor("A003", "陈校长", g_schema),
+            case_actor=CaseActor("A003", g_schema, None, frozenset({"registry.approve"})),
+        )
+        problem = ProblemRecord.objects.create(student=pupils[1], kind="suspected")
+    connection.set_schema_to_public()
     # A pupil moves from 古港 to 淮川, approved by 古港's approver and the bureau.
     with school_context(h_schema):
         target = SchoolClass.objects.filter(entry_year=entry_year).order_by("pk").first()
@@ -161,7 +192,14 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
         created_by=f"A001@{g_schema}",
     )
     connection.set_schema_to_public()
-    return {"moved": str(moving), "marked": marked, "case_id": str(case.pk), "school_id": g_id}
+    return {
+        "moved": str(moving),
+        "marked": marked,
+        "case_id": str(case.pk),
+        "school_id": g_id,
+        "change_id": str(change.pk),
+        "problem_id": str(problem.pk),
+    }
 
 
 def entry_year_of_demo() -> int:
@@ -205,7 +243,14 @@ def test_no_internal_identifier_on_any_page_of_the_demo(public: None, tmp_path: 
     # when: every page is opened by each demo role on its host
     problems: list[str] = []
     for host, schema_values in (
-        (gugang[2], {"student_id": done["marked"]}),
+        (
+            gugang[2],
+            {
+                "student_id": done["marked"],
+                "change_id": done["change_id"],
+                "problem_id": done["problem_id"],
+            },
+        ),
         (huaichuan[2], {"student_id": done["moved"]}),
     ):
         values = placeholder_values(case_id=done["case_id"], **schema_values)

@@ -502,23 +502,10 @@ def _facts(case: Case) -> _CaseFacts:
 
 
 def actor_display(label: str) -> str:
-    """ "username@schema" of a case step as people read it: 姓名（工号）, a bureau
-    officer with the bureau's name. Reads only the account's name."""
-    from accounts.models import User
-    from tenants.context import school_context
+    """ "username@schema" of a case step as people read it (accounts.people)."""
+    from accounts.people import person_label
 
-    username, _, where = label.partition("@")
-    with school_context(where or "public"):
-        user = User.objects.filter(username=username).values_list("full_name", "region_id").first()
-    if user is None:
-        return "系统" if username == "system" else username
-    name, region = user
-    if where == "public" and region:
-        from shared_apps.regions.models import Bureau
-
-        bureau = Bureau.objects.filter(region_id=region).values_list("name", flat=True).first()
-        name = f"{bureau or ''}{name}"
-    return f"{name or username}（{username}）"
+    return person_label(label)
 
 
 def change_decision(case: Case, actor: CaseActor, approve: bool, note: str) -> None:
