@@ -86,7 +86,7 @@ def people_labels(raws: Iterable[str | None], *, here: str | None = None) -> dic
 
     `here` is the schema of records that do not name one ("name（username）", bare
     usernames); by default the current one. One query for the schools, one per schema
-    whose account names are needed."""
+    whose accounts are named, one in public for names this school does not know."""
     from tenants.models import School
 
     here = here or str(connection.schema_name)
@@ -97,9 +97,19 @@ def people_labels(raws: Iterable[str | None], *, here: str | None = None) -> dic
     )
     wanted: dict[str, set[str]] = {}
     for p in parsed.values():
-        if p is not None and p.schema and (not p.name or p.schema == PUBLIC):
+        if p is not None and p.schema:
             wanted.setdefault(p.schema, set()).add(p.username)
     looked_up = {schema: _names(schema, users) for schema, users in wanted.items()}
+    # A record of this school that names no schema may still be a bureau officer's act
+    # (a county decision written into the school's history): an account unknown here
+    # but known in public is the bureau's.
+    if here != PUBLIC:
+        strangers = wanted.get(here, set()) - set(looked_up.get(here, {}))
+        officers = _names(PUBLIC, strangers)
+        for raw, p in list(parsed.items()):
+            if p is not None and p.schema == here and p.username in officers:
+                parsed[raw] = _Parsed(p.username, p.name, PUBLIC)
+        looked_up[PUBLIC] = looked_up.get(PUBLIC, {}) | officers
     shown: dict[str, str] = {"": "—"}
     for raw, p in parsed.items():
         if p is None:

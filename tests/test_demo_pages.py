@@ -269,6 +269,10 @@ def test_no_internal_identifier_on_any_page_of_the_demo(public: None, tmp_path: 
     assert "浏阳市教育局 · 刘学籍（lyjy01）" in page
     assert "古港镇完全小学（转学时随学籍转入的原记录）" in page
     assert "古港镇完全小学 · 李建国（A002）" in page  # an entry copied from the sender
+    # the bureau's approval in a pupil's own history is the bureau's, not the school's
+    own = login(gugang[2], "A002").get(f"/registry/students/{done['marked']}/").content.decode()
+    assert "浏阳市教育局 · 刘学籍（lyjy01）" in own
+    assert "古港镇完全小学 · 刘学籍" not in own
     admin = login(gugang[2], "A001")
     assert "古港镇完全小学 · 周晓梅（A001）" in admin.get("/backups/").content.decode()
     log = admin.get("/accounts/audit/").content.decode()
