@@ -5,7 +5,7 @@ bureau approves a student through its page, the subject teacher enters marks, a 
 transfers from 古港镇完全小学 to 淮川街道中心小学, the school is backed up. Then every page
 of both hosts is opened as each demo role, and the text a person reads (HTML without its
 tags and attributes) must hold no schema name (`@public`, `@s<digits>`), no
-`copied_from`, no raw field key of the registry and no `key=value` diff."""
+`copied_from`, no record UUID, no raw field key of the registry and no `key=value` diff."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def _refused() -> list[re.Pattern[str]]:
         re.compile(r"@public"),
         re.compile(r"@s\d+"),
         re.compile(r"copied_from"),
+        re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"),  # a record's UUID
         re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z_]*=\S"),  # level=优秀, score=95
         re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(keys) + r")(?![A-Za-z0-9_])"),
     ]
