@@ -55,7 +55,7 @@ def _refused() -> list[re.Pattern[str]]:
         re.compile(r"@public"),
         re.compile(r"@s\d+"),
         re.compile(r"copied_from"),
-        re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"),  # a record's UUID
+        re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"),  # a record's UUID
         re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z_]*=\S"),  # level=优秀, score=95
         re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(keys) + r")(?![A-Za-z0-9_])"),
     ]
