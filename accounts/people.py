@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 PUBLIC = "public"
+SYSTEM = "system"  # the account name automatic case steps record
 # "name（username）" optionally followed by "（school name）" (history copied by a transfer).
 _LABELLED = re.compile(r"^(?P<name>[^（）@]*)（(?P<user>[^（）]+)）(?:（(?P<school>[^（）]+)）)?$")
 _KEYED = re.compile(r"^(?P<user>[^@\s（）]+)@(?P<schema>[a-z0-9_]+)$")
@@ -42,7 +43,9 @@ def _parse(raw: str, here: str) -> _Parsed | None:
     labelled = _LABELLED.match(raw)
     if labelled:
         school = labelled["school"] or ""
-        return _Parsed(labelled["user"], labelled["name"].strip(), "" if school else here, school)
+        name = labelled["name"].strip()
+        name = "" if name == labelled["user"] else name  # "lyjy01（lyjy01）": look it up
+        return _Parsed(labelled["user"], name, "" if school else here, school)
     if " " not in raw and "·" not in raw and re.fullmatch(r"[A-Za-z0-9_.\-]+", raw):
         return _Parsed(raw, "", here)
     return None  # already readable ("古港镇完全小学 · 李建国（A002）", 系统, a note)
@@ -116,6 +119,9 @@ def people_labels(raws: Iterable[str | None], *, here: str | None = None) -> dic
             shown[raw] = raw
             continue
         found_name, found_where = looked_up.get(p.schema, {}).get(p.username, ("", ""))
+        if p.username == SYSTEM and not found_name:
+            shown[raw] = _("系统")  # escalations and other automatic steps
+            continue
         name = p.name or found_name or p.username
         where = p.school or (
             (found_where or _("教育局")) if p.schema == PUBLIC else school_names.get(p.schema, "")

@@ -21,6 +21,8 @@ def test_every_stored_shape_reads_as_a_person(world: World, db: None) -> None:
         "浏阳学籍（liuyang）",  # a county decision written into school A's history
         "",
         f"{b.name} · 某人（B1）",  # already readable
+        "system@public",  # an automatic step
+        "liuyang（liuyang）",  # a label made without the name
     ]
     # when: shown on school A's host
     with school_context(a.schema):
@@ -37,4 +39,6 @@ def test_every_stored_shape_reads_as_a_person(world: World, db: None) -> None:
         "浏阳学籍（liuyang）": "浏阳市教育局 · 浏阳学籍（liuyang）",
         "": "—",
         f"{b.name} · 某人（B1）": f"{b.name} · 某人（B1）",
+        "system@public": "系统",
+        "liuyang（liuyang）": "浏阳市教育局 · 浏阳学籍（liuyang）",
     }

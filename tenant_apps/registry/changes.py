@@ -489,9 +489,6 @@ def _facts(case: Case) -> _CaseFacts:
     username, _, where = (last.actor if last else "system@public").partition("@")
     with school_context(where or "public"):
         name = User.objects.filter(username=username).values_list("full_name", flat=True).first()
-    if where == "public" and 0 <= case.step < len(case.chain):
-        # A bureau officer: name the bureau that owns the step, as the history shows it.
-        name = f"{case.chain[case.step].get('owner_name') or ''}{name or username}"
     return _CaseFacts(
         case_id=case.pk,
         kind=case.kind,
