@@ -74,3 +74,17 @@ def test_server_error_page_renders_without_a_request(db: None) -> None:
     assert response.status_code == 500
     assert "系统出错" in response.content.decode()
     assert "Server Error" not in response.content.decode()
+
+
+def test_an_expired_form_is_the_products_own_page(world: World, db: None) -> None:
+    # given: a signed-in class teacher whose form carries no valid CSRF token
+    client = login(world.a.host, "teacher")
+    client.handler.enforce_csrf_checks = True
+    # when
+    response = client.post("/accounts/password/", {"old_password": "x"})
+    body = response.content.decode()
+    # then
+    assert response.status_code == 403
+    assert "页面已过期" in body
+    assert all(part in body for part in WAY_BACK)
+    assert "CSRF verification failed" not in body
