@@ -7,7 +7,7 @@ schools: maker ≠ checker), school services keep common.actor.Actor.label
 records keep a bare username. None of those may reach a person: a schema name is an
 internal identifier and a bare staff number names nobody. Every page that shows an actor
 passes the stored text through `people_labels` (lists, one query per schema involved) or
-the `person` template filter (`{% load people %}`, single values).
+the `{% person %}` template tag (`{% load people %}`; remembered per rendering).
 """
 
 from __future__ import annotations
