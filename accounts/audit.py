@@ -594,6 +594,13 @@ def bureau_school(user: User, raw_school_id: object) -> ScopedSchool | None:
 # -- CSV ---------------------------------------------------------------------------------
 
 
+def _cell(value: Any) -> str:
+    """Before/after: text as the caller wrote it for people, else the stored JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if value else ""
+
+
 def audit_csv(rows: list[dict[str, Any]], headers: list[str]) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; cells go
     through common.spreadsheets, so none is run as a formula."""
@@ -610,8 +617,8 @@ def audit_csv(rows: list[dict[str, Any]], headers: list[str]) -> bytes:
                 r["object_type"],
                 r["object_id"],
                 r["object_repr"],
-                json.dumps(r["before"], ensure_ascii=False) if r["before"] else "",
-                json.dumps(r["after"], ensure_ascii=False) if r["after"] else "",
+                _cell(r["before"]),
+                _cell(r["after"]),
                 r["method"],
                 r["path"],
                 r["status"] if r["status"] is not None else "",

@@ -150,6 +150,23 @@ def _presented(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _side(values: dict[str, Any] | None) -> str:
+    """One side of a diff as a cell: 注册状态：待提交；全国学籍号：L4301…"""
+    return "；".join(f"{_value_label(k)}：{_text(v)}" for k, v in (values or {}).items())
+
+
+def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the export's reader reads it: actions, objects and fields by their
+    Chinese names (the API keeps the codes)."""
+    shown = _presented(row)
+    return row | {
+        "action": shown["action_label"],
+        "object_type": shown["object_label"] if row["object_type"] else "",
+        "before": _side(row["before"]),
+        "after": _side(row["after"]),
+    }
+
+
 def _page_context(request: HttpRequest, log: AuditLog, filters: AuditFilters) -> dict[str, Any]:
     page = Paginator(log, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [_presented(r) for r in page.object_list]
@@ -178,7 +195,7 @@ def _csv_response(
 ) -> HttpResponse:
     """The entries as CSV; the export is recorded (in this host's schema, naming the
     school whose entries left) once the rows are read."""
-    rows = log[0:EXPORT_MAX_ROWS]
+    rows = [_readable(r) for r in log[0:EXPORT_MAX_ROWS]]
     headers = [
         _("时间"),
         _("用户名"),
