@@ -14,8 +14,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
+# `make run DEBUG=1` serves with Django's debug mode on (off by default).
 run: $(STAMP)
-	$(PY) deploy/local.py run
+	$(PY) deploy/local.py run $(if $(filter 1 true yes on,$(DEBUG)),--debug)
 
 test: $(STAMP)
 	$(PY) deploy/local.py test $(ARGS)

@@ -80,6 +80,7 @@ OBJECT_KWARGS = (
     ("review_id", "evidence_review"),
     ("school_id", "school"),
     ("job_id", "job"),
+    ("case_id", "case"),
 )
 EXPORT_MAX_ROWS = 100_000
 
@@ -224,6 +225,33 @@ def _school_acted_in(school_id: int) -> tuple[str, str] | None:
     return found.first()
 
 
+def audit_describe(
+    request: Any,
+    *,
+    object_type: str,
+    object_id: object = "",
+    object_repr: str = "",
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    """Name what a page's POST acted on when its URL names nothing (a batch decision, a
+    form carrying the id): the middleware's "write" entry then says it instead of an
+    empty object."""
+    _http(request)._audit_described = {  # type: ignore[attr-defined]
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "object_repr": object_repr,
+        "after": dict(after or {}),
+    }
+
+
+def _case_repr(case_id: str) -> str:
+    """A business case as its parties know it: number and kind (public table)."""
+    from shared_apps.transfers.models import Case
+
+    case = Case.objects.filter(pk=case_id).only("number", "kind").first() if case_id else None
+    return f"{case.number} {case.get_kind_display()}" if case is not None else ""
+
+
 def audit_request_write(request: HttpRequest, response: Any, *, started: dt.datetime) -> None:
     """The "write" entry of one finished request (common.middleware.AuditMiddleware).
 
@@ -247,7 +275,13 @@ def audit_request_write(request: HttpRequest, response: Any, *, started: dt.date
         with school_context(schema), transaction.atomic():
             object_type, object_id = _url_object(request, response)
             object_repr, before, after, school = "", {}, {}, schema
-            if object_type and status < 400:
+            described = getattr(request, "_audit_described", None)
+            if described and not object_type:
+                object_type, object_id = described["object_type"], described["object_id"]
+                object_repr, after = described["object_repr"], described["after"]
+            elif object_type == "case":
+                object_repr = _case_repr(object_id)
+            elif object_type and status < 400:
                 if schema != "public":
                     object_repr, before, after = _registry_changes(object_type, object_id, started)
                 elif object_type == "school" and object_id.isdigit():
@@ -560,6 +594,13 @@ def bureau_school(user: User, raw_school_id: object) -> ScopedSchool | None:
 # -- CSV ---------------------------------------------------------------------------------
 
 
+def _cell(value: Any) -> str:
+    """Before/after: text as the caller wrote it for people, else the stored JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if value else ""
+
+
 def audit_csv(rows: list[dict[str, Any]], headers: list[str]) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; cells go
     through common.spreadsheets, so none is run as a formula."""
@@ -576,8 +617,8 @@ def audit_csv(rows: list[dict[str, Any]], headers: list[str]) -> bytes:
                 r["object_type"],
                 r["object_id"],
                 r["object_repr"],
-                json.dumps(r["before"], ensure_ascii=False) if r["before"] else "",
-                json.dumps(r["after"], ensure_ascii=False) if r["after"] else "",
+                _cell(r["before"]),
+                _cell(r["after"]),
                 r["method"],
                 r["path"],
                 r["status"] if r["status"] is not None else "",

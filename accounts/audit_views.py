@@ -32,6 +32,7 @@ from accounts.audit import (
     bureau_school,
     bureau_schools,
 )
+from accounts.people import people_labels
 from accounts.reauth import AUDIT_EXPORT, sensitive
 from accounts.roles import Right
 from common.views import right_required
@@ -62,6 +63,9 @@ OBJECT_LABELS = {
     "user": gettext_noop("用户"),
     "audit_log": gettext_noop("审计日志"),
     "backup": gettext_noop("备份"),
+    "marks": gettext_noop("成绩"),
+    "aux_numbering": gettext_noop("学籍辅号编排"),
+    "case": gettext_noop("业务"),
 }
 VALUE_LABELS = {
     "audit_state": gettext_noop("注册状态"),
@@ -77,6 +81,12 @@ VALUE_LABELS = {
     "locked_until": gettext_noop("锁定至"),
     "failed_logins": gettext_noop("连续输错次数"),
     "is_active": gettext_noop("启用"),
+    # A grade cell's marks (grades.services.marks_save): {pupil: {level, score}}.
+    "level": gettext_noop("等级"),
+    "score": gettext_noop("成绩"),
+    "items": gettext_noop("学生"),
+    "decision": gettext_noop("审核结果"),
+    "reason": gettext_noop("原因"),
 }
 PUBLIC_LABEL = gettext_noop("教育局/平台")
 
@@ -103,8 +113,10 @@ def _text(value: Any) -> str:
         if timezone.is_aware(moment):
             moment = timezone.localtime(moment)
         return moment.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dict):
-        return "；".join(f"{k}={v}" for k, v in value.items()) or "—"
+    if isinstance(value, dict):  # nested values read like the rest: 等级：优秀，成绩：95
+        return "，".join(f"{_value_label(k)}：{_text(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list):
+        return "、".join(_text(v) for v in value) or "—"
     return str(value)
 
 
@@ -121,6 +133,13 @@ def _changes(row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _stored_actor(row: dict[str, Any]) -> str:
+    """The entry's account in the shape accounts.people reads."""
+    if not row["username"]:
+        return ""
+    return f"{row['username']}@{row['source']}"
+
+
 def _presented(row: dict[str, Any]) -> dict[str, Any]:
     action = ACTION_LABELS.get(row["action"])
     kind = OBJECT_LABELS.get(row["object_type"])
@@ -131,9 +150,33 @@ def _presented(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _side(values: dict[str, Any] | None) -> str:
+    """One side of a diff as a cell: 注册状态：待提交；全国学籍号：L4301…"""
+    return "；".join(f"{_value_label(k)}：{_text(v)}" for k, v in (values or {}).items())
+
+
+def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the export's reader reads it: actions, objects and fields by their
+    Chinese names (the API keeps the codes)."""
+    shown = _presented(row)
+    return row | {
+        "action": shown["action_label"],
+        "object_type": shown["object_label"] if row["object_type"] else "",
+        "before": _side(row["before"]),
+        "after": _side(row["after"]),
+    }
+
+
 def _page_context(request: HttpRequest, log: AuditLog, filters: AuditFilters) -> dict[str, Any]:
     page = Paginator(log, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = [_presented(r) for r in page.object_list]
+    rows = [_presented(r) for r in page.object_list]
+    # Who, as "school · name（staff number）": an entry's account lives in the schema the
+    # entry was read from (public for bureau and platform staff).
+    stored = [_stored_actor(r) for r in rows]
+    people = people_labels(stored)
+    for r, actor in zip(rows, stored, strict=True):
+        r["person"] = people[actor] if actor else (r["user_display"] or "—")
+    page.object_list = rows
     return {
         "page": page,
         "filters": filters,
@@ -152,7 +195,7 @@ def _csv_response(
 ) -> HttpResponse:
     """The entries as CSV; the export is recorded (in this host's schema, naming the
     school whose entries left) once the rows are read."""
-    rows = log[0:EXPORT_MAX_ROWS]
+    rows = [_readable(r) for r in log[0:EXPORT_MAX_ROWS]]
     headers = [
         _("时间"),
         _("用户名"),

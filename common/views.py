@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from common.permissions import Rights, as_rights, has_any_right
 
@@ -33,3 +34,11 @@ def right_required(
         return wrapped
 
     return decorator
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form sent from a page that expired (signed out meanwhile, an
+    old tab) gets the product's own page, not Django's English one. `reason` is for the
+    log only."""
+    message = _("页面已过期或来源无法确认，刚才的内容没有提交。请返回上一页，刷新后重新提交。")
+    return render(request, "bad_request.html", {"message": message}, status=403)

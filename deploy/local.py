@@ -6,7 +6,7 @@ moto S3 server (when AWS_S3_ENDPOINT_URL is unset). Never touches the machine's 
 services on their standard ports: PostgreSQL listens on a Unix socket, Redis and moto on
 free ports chosen at start.
 
-    python deploy/local.py run            # set up, demo data, serve web + worker + beat
+    python deploy/local.py run [--debug]  # set up, demo data, serve web + worker + beat
     python deploy/local.py test [ARGS]    # fresh services, then pytest ARGS
     python deploy/local.py env            # start services, print their URLs as exports
 
@@ -328,10 +328,25 @@ def supervise(
     return 0
 
 
-def cmd_run() -> int:
+def debug_provide(env: MutableMapping[str, str], *, debug: bool) -> bool:
+    """Set DJANGO_DEBUG for `make run`: on when asked for (`--debug`) or already set so
+    in the environment, otherwise off. Returns whether it is on."""
+    if debug:
+        env["DJANGO_DEBUG"] = "1"
+    if env.get("DJANGO_DEBUG", "").lower() not in {"1", "true", "yes", "on"}:
+        env["DJANGO_DEBUG"] = "0"
+    return env["DJANGO_DEBUG"] != "0"
+
+
+def cmd_run(*, debug: bool = False) -> int:
+    """Serve the demo. DEBUG stays off unless asked for (`--debug`, `make run DEBUG=1`
+    or DJANGO_DEBUG=1), so people meet the product's own error pages, not Django's
+    technical ones; the kept keys satisfy the DEBUG-off key check and WhiteNoise serves
+    static files from the finders without collectstatic."""
     own_pg, own_redis = not os.environ.get("DATABASE_URL"), not os.environ.get("REDIS_URL")
     env = services_env(fresh=False, tag="")
-    env.setdefault("DJANGO_DEBUG", "1")
+    debug_on = debug_provide(env, debug=debug)
+    log(f"DEBUG {'on' if debug_on else 'off'} (make run DEBUG=1 turns it on)")
     if not env.get("AWS_S3_ENDPOINT_URL") and not env.get("AWS_STORAGE_BUCKET_NAME"):
         log(f"Storage: local file system in {ROOT / '.media'}")
     manage("setup_platform", env=env)
@@ -432,7 +447,7 @@ def cmd_env() -> int:
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("run", [])
     if command == "run":
-        return cmd_run()
+        return cmd_run(debug="--debug" in rest)
     if command == "test":
         return cmd_test(rest)
     if command == "env":

@@ -183,7 +183,7 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
         raise RuntimeError(f"demo pupil fails validation: {bad[0]}")
     registrar = Actor("A002", "李建国", demo.slug)
     approver = Actor("A003", "陈校长", demo.slug)
-    bureau = Actor("lyjy01", "浏阳市教育局刘学籍", "public")
+    bureau = Actor("lyjy01", "刘学籍", "public")
     with transaction.atomic():
         students_create_bulk(
             rows=[(n, r.data, []) for n, r in enumerate(checked, 2)], actor=registrar

@@ -106,6 +106,8 @@ ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"] + [
     h for h in env("DJANGO_ALLOWED_HOSTS").split(",") if h
 ]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
+# An expired form gets the product's own page (Chinese, with a way back).
+CSRF_FAILURE_VIEW = "common.views.csrf_failure"
 
 SHARED_APPS = [
     "django_tenants",

@@ -91,7 +91,15 @@ def example_format(ctx: AuxContext) -> str:
     )
 
 
-DEFAULT_FORMAT = AuxFormat("example", "示例省规则（小学13位，初高中11位）", example_format)
+# Shown to the bureau as the rule it numbers by: what the digits are, and that it is the
+# platform's default until the province's own rule is registered (format_register).
+DEFAULT_FORMAT = AuxFormat(
+    "example",
+    "平台默认规则（本省规则未配置）：小学13位 = 学段1位 + 入学年份2位 + 县区2位"
+    " + 本县学校序号4位 + 校内序号4位；初中、高中11位 = 学段1位 + 入学年份2位"
+    " + 县区2位 + 本县学校序号2位 + 校内序号4位",
+    example_format,
+)
 _FORMATS: dict[str, AuxFormat] = {"": DEFAULT_FORMAT}
 
 

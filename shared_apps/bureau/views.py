@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.audit import audit_describe
 from accounts.roles import Right
 from common.exceptions import ApplicationError
 from common.views import right_required
@@ -237,6 +238,27 @@ def _job(request: HttpRequest) -> object:
     return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
 
 
+def _audit_students(
+    request: HttpRequest, items: list[tuple[int, str]], *, approve: bool, reason: str
+) -> None:
+    """The log entry of a batch decision names its students by school and count (the
+    URL names no object)."""
+    counts: dict[int, int] = {}
+    for school_id, _student in items:
+        counts[school_id] = counts.get(school_id, 0) + 1
+    names = dict(
+        access_schools(user=request.user)  # type: ignore[arg-type]
+        .filter(pk__in=counts)
+        .values_list("pk", "name")
+    )
+    audit_describe(
+        request,
+        object_type="student",
+        object_repr="、".join(f"{names.get(k, '')} {n} 名学生" for k, n in counts.items()),
+        after={"decision": "教育局审核通过" if approve else "教育局审核退回", "reason": reason},
+    )
+
+
 @right_required(Right.BUREAU_AUDIT)
 @require_http_methods(["GET", "POST"])
 def audit_view(request: HttpRequest) -> HttpResponse:
@@ -273,6 +295,15 @@ def audit_view(request: HttpRequest) -> HttpResponse:
                 reason_error = " ".join(exc.extra.get("reason", []))
             else:
                 if all_matching:
+                    audit_describe(
+                        request,
+                        object_type="student",
+                        object_repr=f"符合条件的 {started.matching} 名学生",
+                        after={
+                            "decision": "教育局审核通过" if approve else "教育局审核退回",
+                            "reason": reason,
+                        },
+                    )
                     messages.info(
                         request,
                         _("正在处理符合条件的 %(n)s 名学生，进度见下方。")
@@ -284,6 +315,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
                         else {"job": started.job_id}
                     )
                     return redirect(reverse("bureau:audit") + "?" + back)
+                _audit_students(request, items, approve=approve, reason=reason)
                 if approve:
                     text = _("已审核通过 %(n)s 名学生，已分配正式学籍号。")
                 else:
@@ -327,6 +359,12 @@ def evidence_view(request: HttpRequest) -> HttpResponse:
                 review_id=int(raw_id),
                 accept=accept,
                 reason=reason,
+            )
+            audit_describe(
+                request,
+                object_type="evidence_review",
+                object_id=raw_id,
+                after={"decision": "佐证通过" if accept else "佐证不通过", "reason": reason},
             )
         except ApplicationError as exc:
             failed = {

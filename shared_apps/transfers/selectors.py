@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from shared_apps.transfers.models import Case, CaseState
 from shared_apps.transfers.services import region_prefix
@@ -208,17 +207,7 @@ def case_is_overdue(case: Case, today: dt.date | None = None) -> bool:
 
 def actor_labels(labels: Iterable[str]) -> dict[str, str]:
     """Case actors ("username@schema", as steps and applications record them) as people
-    read them: "测试甲小学 · registrar", "教育局/平台 · liuyang". One query for all."""
-    from tenants.models import School
+    read them: "测试甲小学 · 姓名（registrar）", "浏阳市教育局 · 姓名（liuyang）"."""
+    from accounts.people import people_labels
 
-    parsed = {label: label.rpartition("@") for label in set(labels)}
-    schemas = {schema for _user, at, schema in parsed.values() if at and schema != "public"}
-    names = dict(School.objects.filter(schema_name__in=schemas).values_list("schema_name", "name"))
-    shown: dict[str, str] = {}
-    for label, (user, at, schema) in parsed.items():
-        if not at:
-            shown[label] = label
-            continue
-        where = _("教育局/平台") if schema == "public" else names.get(schema, schema)
-        shown[label] = f"{where} · {user}"
-    return shown
+    return people_labels(labels)

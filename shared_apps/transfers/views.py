@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.fields import BooleanField
 
+from accounts.audit import audit_describe
 from accounts.reauth import TRANSFER_APPROVE, sensitive, submitted
 from accounts.roles import Right
 from common.actor import Actor
@@ -546,6 +547,12 @@ def _batch(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("请先勾选要审核的业务。"))
     request.session["case_batch_results"] = results
     ok = sum(1 for r in results if r["ok"])
+    audit_describe(
+        request,
+        object_type="case",
+        object_repr="、".join(r["number"] for r in results if r["ok"])[:200],
+        after={"decision": "审核通过" if approve else "退回", "reason": reason},
+    )
     if results:
         messages.info(
             request,

@@ -23,3 +23,14 @@
     if (!isNaN(percent)) bar.style.width = Math.min(Math.max(percent, 0), 100) + "%";
   });
 })();
+
+// "返回上一页" on the error pages: back in the browser's history when there is one; the
+// link's own href (the home page) otherwise.
+document.querySelectorAll("[data-history-back]").forEach(function (link) {
+  link.addEventListener("click", function (event) {
+    if (window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+});

@@ -452,7 +452,15 @@ def marks_save(
     saved = cleared = unchanged = 0
     for ident, (level, score) in parsed.items():
         student = students[ident]
-        who = f"{student.name}（{ident[:8]}）"
+        # The pupil as the log's reader knows them (name and number in class), never
+        # the record's internal identifier; a second pupil of the same name and number
+        # gets a counter.
+        who = student.name
+        if student.number_in_class:
+            who = f"{student.name}（{student.number_in_class}号）"
+        same, n = who, 2
+        while who in after:
+            who, n = f"{same} {n}", n + 1
         old = existing.get(student.pk)
         if level is None:
             if old is not None:

@@ -489,9 +489,6 @@ def _facts(case: Case) -> _CaseFacts:
     username, _, where = (last.actor if last else "system@public").partition("@")
     with school_context(where or "public"):
         name = User.objects.filter(username=username).values_list("full_name", flat=True).first()
-    if where == "public" and 0 <= case.step < len(case.chain):
-        # A bureau officer: name the bureau that owns the step, as the history shows it.
-        name = f"{case.chain[case.step].get('owner_name') or ''}{name or username}"
     return _CaseFacts(
         case_id=case.pk,
         kind=case.kind,
@@ -502,23 +499,10 @@ def _facts(case: Case) -> _CaseFacts:
 
 
 def actor_display(label: str) -> str:
-    """ "username@schema" of a case step as people read it: 姓名（工号）, a bureau
-    officer with the bureau's name. Reads only the account's name."""
-    from accounts.models import User
-    from tenants.context import school_context
+    """ "username@schema" of a case step as people read it (accounts.people)."""
+    from accounts.people import person_label
 
-    username, _, where = label.partition("@")
-    with school_context(where or "public"):
-        user = User.objects.filter(username=username).values_list("full_name", "region_id").first()
-    if user is None:
-        return "系统" if username == "system" else username
-    name, region = user
-    if where == "public" and region:
-        from shared_apps.regions.models import Bureau
-
-        bureau = Bureau.objects.filter(region_id=region).values_list("name", flat=True).first()
-        name = f"{bureau or ''}{name}"
-    return f"{name or username}（{username}）"
+    return person_label(label)
 
 
 def change_decision(case: Case, actor: CaseActor, approve: bool, note: str) -> None:

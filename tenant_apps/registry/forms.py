@@ -312,6 +312,11 @@ def student_sections(
 EXTRA_LABELS: dict[str, str | Promise] = {
     "national_number": _("全国学籍号"),
     "status": _("学籍状态"),
+    "class": _("班级"),
+    "from_school": _("转出学校"),
+    "to_school": _("转入学校"),
+    # An entry copied by a transfer (shared_apps.transfers.move) names where it was made.
+    "copied_from": _("记录来源"),
 }
 
 
@@ -325,12 +330,22 @@ def history_rows(student: Student, *, reveal: bool = False) -> list[dict[str, An
     # the two code sets do not overlap.
     audit = dict(Student.Audit.choices) | dict(Student.Status.choices)
     statuses = dict(Student.Status.choices)
+    from accounts.people import people_labels
+
+    events = list(student.events.all())
+    who = people_labels(e.actor for e in events)
     rows = []
-    for e in student.events.all():
+    for e in events:
         changes = []
         for key, pair in (e.changes or {}).items():
             col = BY_KEY.get(key)
-            before, after = (list(pair) + [None, None])[:2] if isinstance(pair, list) else ("", "")
+            if isinstance(pair, list):
+                before, after = (list(pair) + [None, None])[:2]
+                before = "" if before is None else before
+            else:  # a single value (where a copied or moved record came from)
+                before, after = None, pair
+            if key == "copied_from":
+                after = _("%(school)s（转学时随学籍转入的原记录）") % {"school": pair}
             if col is not None:
                 before = display_value(col, before, reveal=reveal)
                 after = display_value(col, after, reveal=reveal)
@@ -342,14 +357,14 @@ def history_rows(student: Student, *, reveal: bool = False) -> list[dict[str, An
             changes.append(
                 {
                     "label": col.header if col else EXTRA_LABELS.get(key, key),
-                    "before": before if before not in (None, "") else "—",
+                    "before": None if before is None else (before or "—"),
                     "after": after if after not in (None, "") else "—",
                 }
             )
         rows.append(
             {
                 "at": e.at,
-                "actor": e.actor,
+                "actor": who[e.actor or ""],
                 "action": e.action,
                 "from": audit.get(e.from_state, e.from_state),
                 "to": audit.get(e.to_state, e.to_state),

@@ -20,6 +20,7 @@ from accounts.reauth import PROBLEM_DELETE, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
+from common.permissions import as_rights, has_any_right
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.registry import bulk, imports, policy, problems, services
@@ -87,6 +88,17 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 # -- school home, classes, stats (unchanged pages) ------------------------------
 
 
+def _listable_class_ids(request: HttpRequest) -> set[int]:
+    """The classes whose roster the user may open: a class is a link only then (a
+    subject teacher sees the class list but no roster; a class teacher only their own)."""
+    if not has_any_right(request.user, as_rights(VIEW_RIGHTS)):
+        return set()
+    scope = policy.student_scope(request.user)
+    if scope is None:
+        return set(class_list().values_list("pk", flat=True))
+    return set(scope)
+
+
 @right_required(Right.SCHOOL_VIEW)
 def school_home(request: HttpRequest) -> HttpResponse:
     classes = list(class_list())
@@ -103,6 +115,7 @@ def school_home(request: HttpRequest) -> HttpResponse:
             "school": _school(request),
             "counts": registry_counts(),
             "classes_by_stage": by_stage,
+            "listable": _listable_class_ids(request),
         },
     )
 
@@ -272,6 +285,8 @@ def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResp
             "problems": [pr for pr in student.problems.all() if pr.state in open_states],
             "history": history_rows(student, reveal=reveal),
             "can_edit": _can_edit(request, student),
+            # 转出到省外 is the whole-school 维护学籍 right, not a class teacher's.
+            "can_transfer_out": _has(request, Right.REGISTRY_EDIT),
         },
     )
 

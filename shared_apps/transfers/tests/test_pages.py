@@ -118,9 +118,9 @@ def test_transfer_through_the_pages(public: None, world: object) -> None:
     # Who applied and who decided, as people read it (not username@schema).
     page = bureau.get(f"/bureau/cases/{case.pk}/").content.decode()
     connection.set_schema_to_public()
-    assert f"{world.a.name} · registrar" in page
-    assert f"{world.b.name} · approver" in page
-    assert "教育局/平台 · liuyang" in page
+    assert f"{world.a.name} · {world.a.name}registrar（registrar）" in page
+    assert f"{world.b.name} · {world.b.name}approver（approver）" in page
+    assert "浏阳市教育局 · 浏阳学籍（liuyang）" in page
     assert f"@{world.a.schema}" not in page
     # Letters print on both hosts.
     for client, url in (
