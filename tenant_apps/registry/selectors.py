@@ -91,3 +91,19 @@ def import_batch_list(*, limit: int = 20) -> QuerySet[ImportBatch]:
 
 def import_batch_get(*, batch_id: str) -> ImportBatch | None:
     return ImportBatch.objects.filter(pk=batch_id).first()
+
+
+def listable_class_ids(user: object) -> set[int]:
+    """The classes whose roster `user` may open, so that a class name is a link only
+    then: a subject teacher sees the class list but no roster, a class teacher only the
+    own classes (policy.student_scope), holders of 查看学籍 every class."""
+    from accounts.roles import Right
+    from common.permissions import as_rights, has_any_right
+    from tenant_apps.registry import policy
+
+    if not has_any_right(user, as_rights((Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN))):
+        return set()
+    scope = policy.student_scope(user)
+    if scope is None:
+        return set(SchoolClass.objects.values_list("pk", flat=True))
+    return set(scope)

@@ -20,7 +20,6 @@ from accounts.reauth import PROBLEM_DELETE, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from common.permissions import as_rights, has_any_right
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.registry import bulk, imports, policy, problems, services
@@ -40,6 +39,7 @@ from tenant_apps.registry.selectors import (
     class_list,
     import_batch_get,
     import_batch_list,
+    listable_class_ids,
     problem_list,
     registry_counts,
     student_get,
@@ -89,14 +89,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def _listable_class_ids(request: HttpRequest) -> set[int]:
-    """The classes whose roster the user may open: a class is a link only then (a
-    subject teacher sees the class list but no roster; a class teacher only their own)."""
-    if not has_any_right(request.user, as_rights(VIEW_RIGHTS)):
-        return set()
-    scope = policy.student_scope(request.user)
-    if scope is None:
-        return set(class_list().values_list("pk", flat=True))
-    return set(scope)
+    return listable_class_ids(request.user)
 
 
 @right_required(Right.SCHOOL_VIEW)

@@ -19,6 +19,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from tenant_apps.registry import classes
+from tenant_apps.registry import selectors as registry_selectors
 from tenant_apps.registry.models import (
     CLASS_TYPE_DIGIT,
     STAGE_NAME,
@@ -222,6 +223,8 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
             "groups": groups,
             "count": len(rows),
             "manage": manage,
+            # A class name links to its roster only for who may open that roster.
+            "listable": registry_selectors.listable_class_ids(request.user),
             "grades": grades,
             "staff": selectors.staff_choices() if manage else [],
             "class_types": _type_choices(),

@@ -26,8 +26,8 @@ def _actor(schema: str, username: str) -> Actor:
 
 
 def _class(number: int) -> str:
-    from tenant_apps.registry.models import SchoolClass
     from tenant_apps.registry.classes import class_create
+    from tenant_apps.registry.models import SchoolClass
 
     class_no = SchoolClass.make_class_no("primary", 2024, number)
     if not SchoolClass.objects.filter(class_no=class_no).exists():
