@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -48,6 +49,7 @@ from tenant_apps.registry.selectors import (
 from tenants.models import School
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+PROBLEMS_PAGE_SIZE = 20  # each record carries its own forms: a short page stays usable
 ERRORS_SHOWN = 200
 
 
@@ -459,17 +461,29 @@ def audit_view(request: HttpRequest) -> HttpResponse:
 
 @right_required(Right.REGISTRY_EDIT)
 def problem_list_view(request: HttpRequest) -> HttpResponse:
+    page = Paginator(problem_list().order_by("-created_at", "-pk"), PROBLEMS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = []
-    for problem in problem_list():
+    for problem in page.object_list:
         evidence = [
             {"item": e, "url": default_storage.url(e.file_key)} for e in problem.evidence.all()
         ]
         rows.append({"problem": problem, "evidence": evidence})
-    return render(request, "registry/problems.html", {"rows": rows})
+    return render(request, "registry/problems.html", {"rows": rows, "page": page})
 
 
 def _back_to_problem(problem_id: int) -> HttpResponse:
-    return redirect(reverse("registry:problems") + f"#p{problem_id}")
+    """Back to the record on the page that shows it (the list pages, newest first)."""
+    newer = problem_list().filter(pk=problem_id).values_list("created_at", flat=True).first()
+    page = 1
+    if newer is not None:
+        before = problem_list().filter(
+            Q(created_at__gt=newer) | Q(created_at=newer, pk__gt=problem_id)
+        )
+        page = before.count() // PROBLEMS_PAGE_SIZE + 1
+    suffix = f"?page={page}" if page > 1 else ""
+    return redirect(reverse("registry:problems") + suffix + f"#p{problem_id}")
 
 
 @right_required(Right.REGISTRY_EDIT)
