@@ -215,6 +215,9 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
         groups.setdefault(row.grade_name, []).append(row)
     manage = request.user.has_right(Right.CLASSES_MANAGE)  # type: ignore[union-attr]
     year = classes.setup_year()
+    # Copying is offered only where last year's intake has classes: a new school has
+    # none, and a button that can only answer "无可复制" is a trap on its first day.
+    previous = {r.stage for r in rows if r.entry_year == year - 1}
     return render(
         request,
         "school_admin/classes.html",
@@ -229,6 +232,7 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
             "copy_stages": [
                 (s, label, f"{label}{year - 1}级", f"{label}{year}级")
                 for s, label in _stages(school)
+                if s in previous
             ],
             "errors": {},
             "posted": {},
@@ -240,7 +244,8 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
 @right_required(Right.SCHOOL_VIEW)
 @require_GET
 def classes_view(request: HttpRequest) -> HttpResponse:
-    return _classes_page(request)
+    # ?grade=<id> (the grade page's "新增班级" link) preselects the grade in the form.
+    return _classes_page(request, posted={"grade_id": request.GET.get("grade", "")})
 
 
 @right_required(Right.CLASSES_MANAGE)

@@ -226,9 +226,20 @@ def test_a_new_school_walks_its_start_of_year_and_registers_pupils(  # type: ign
         with admin.expect_navigation():
             _line(admin, intake).locator("a").click()
         assert admin.locator("main h1").inner_text() == "班级信息"
+        # A new school has no last year's classes: no copy button that can only fail.
+        assert admin.locator("button", has_text="复制").count() == 0
+        assert f"{year - 1} 级新生没有班级可复制" in admin.locator("#no-copy").inner_text()
+        # The first class from its grade's row: the grade comes preselected.
+        with admin.expect_navigation():
+            admin.locator("nav a", has_text="年级信息").first.click()
+        with admin.expect_navigation():
+            admin.locator("tr", has_text=f"小学{year}级").locator("a", has_text="新增班级").click()
+        selected = admin.locator("#id_grade option:checked").inner_text()
+        assert selected.startswith(f"小学{year}级"), selected
         for n, (username, full_name) in enumerate(TEACHERS, 1):
-            grade = admin.locator("#id_grade option", has_text=f"小学{year}级")
-            admin.select_option("#id_grade", value=grade.get_attribute("value"))
+            if n > 1:
+                grade = admin.locator("#id_grade option", has_text=f"小学{year}级")
+                admin.select_option("#id_grade", value=grade.get_attribute("value"))
             admin.fill("#id_class_no", f"{year}10{n}")
             admin.select_option("#id_teacher", label=f"{full_name}（{username}）")
             with admin.expect_navigation():
