@@ -409,7 +409,7 @@ def _right_choices() -> list[tuple[str, str]]:
 def _groups_page(request: HttpRequest, **extra: Any) -> HttpResponse:
     labels = dict(_right_choices())
     groups = list(UserGroup.objects.prefetch_related("members"))
-    default_members = User.objects.filter(is_active=True, groups__name=Role.ALL_TEACHERS).count()
+    default_members = [str(u) for u in groups_service.default_group_members()]
     return render(
         request,
         "school_admin/groups.html",
