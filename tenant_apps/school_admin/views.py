@@ -149,7 +149,7 @@ def grade_create_view(request: HttpRequest) -> HttpResponse:
     try:
         if request.POST.get("intake"):
             grade = classes.grade_add_intake(
-                stage=stage, school_stages=stages, actor=_actor(request)
+                stage=stage, school_stages=stages, actor=_actor(request), request=request
             )
         else:
             if year is None:
@@ -158,7 +158,11 @@ def grade_create_view(request: HttpRequest) -> HttpResponse:
                     extra={"entry_year": [_("入学年份：请填写 4 位年份。")]},
                 )
             grade = classes.grade_create(
-                stage=stage, entry_year=year, school_stages=stages, actor=_actor(request)
+                stage=stage,
+                entry_year=year,
+                school_stages=stages,
+                actor=_actor(request),
+                request=request,
             )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -178,6 +182,7 @@ def grade_edit_view(request: HttpRequest, grade_id: int) -> HttpResponse:
             head_username=request.POST.get("head_username", ""),
             head_name=request.POST.get("head_name", ""),
             actor=_actor(request),
+            request=request,
         )
     except ApplicationError as exc:
         _flash(request, exc)
@@ -190,7 +195,7 @@ def grade_edit_view(request: HttpRequest, grade_id: int) -> HttpResponse:
 @require_POST
 def grade_delete_view(request: HttpRequest, grade_id: int) -> HttpResponse:
     try:
-        classes.grade_delete(grade_id=grade_id, actor=_actor(request))
+        classes.grade_delete(grade_id=grade_id, actor=_actor(request), request=request)
     except ApplicationError as exc:
         _flash(request, exc)
     else:
@@ -269,6 +274,7 @@ def class_create_view(request: HttpRequest) -> HttpResponse:
             class_type=posted["class_type"],
             teacher_username=posted["teacher_username"],
             actor=_actor(request),
+            request=request,
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -285,6 +291,7 @@ def classes_copy_view(request: HttpRequest) -> HttpResponse:
             stage=request.POST.get("stage", ""),
             school_stages=_school(request).stages,
             actor=_actor(request),
+            request=request,
         )
     except ApplicationError as exc:
         _flash(request, exc)
@@ -318,7 +325,9 @@ def class_edit_view(request: HttpRequest, class_id: int) -> HttpResponse:
             ],
         }
         try:
-            classes.class_update(class_id=class_id, **posted, actor=_actor(request))
+            classes.class_update(
+                class_id=class_id, **posted, actor=_actor(request), request=request
+            )
         except ApplicationError as exc:
             errors = _errors(exc)
             messages.error(request, exc.message)
@@ -355,7 +364,9 @@ def class_merge_view(request: HttpRequest, class_id: int) -> HttpResponse:
     try:
         if target is None:
             raise ApplicationError(_("合并到：请选择班级。"))
-        merged = classes.class_merge(source_id=class_id, target_id=target, actor=_actor(request))
+        merged = classes.class_merge(
+            source_id=class_id, target_id=target, actor=_actor(request), request=request
+        )
     except ApplicationError as exc:
         _flash(request, exc)
         return redirect("school_admin:classes")
@@ -371,7 +382,7 @@ def class_merge_view(request: HttpRequest, class_id: int) -> HttpResponse:
 @require_POST
 def class_delete_view(request: HttpRequest, class_id: int) -> HttpResponse:
     try:
-        name = classes.class_delete(class_id=class_id, actor=_actor(request))
+        name = classes.class_delete(class_id=class_id, actor=_actor(request), request=request)
     except ApplicationError as exc:
         _flash(request, exc)
     else:
