@@ -265,6 +265,14 @@ def test_a_new_school_walks_its_start_of_year_and_registers_pupils(  # type: ign
         for label in ("学校基本信息已核对", intake, "各班已指定班主任", "已任命学籍管理员"):
             assert _is_done(admin, label), label
         _shot(admin, "07-checklist-walked")
+        # The set-up is in the school's audit log, each class with its 班主任.
+        with admin.expect_navigation():
+            admin.locator("nav a", has_text="审计日志").first.click()
+        log = admin.locator("main").inner_text()
+        assert f"小学{year}级(01)班：新增班级" in log
+        assert f"{TEACHERS[0][1]}（{TEACHERS[0][0]}）" in log
+        assert f"小学{year}级：新增年级" in log
+        _shot(admin, "07b-audit-log")
 
         # -- the registrar registers one pupil by the form ---------------------------
         registrar = new_page()
