@@ -265,6 +265,14 @@ def test_a_new_school_walks_its_start_of_year_and_registers_pupils(  # type: ign
         for label in ("学校基本信息已核对", intake, "各班已指定班主任", "已任命学籍管理员"):
             assert _is_done(admin, label), label
         _shot(admin, "07-checklist-walked")
+        # The new teachers are in 全体教师 without anyone adding them.
+        with admin.expect_navigation():
+            admin.locator("nav a", has_text="用户组管理").first.click()
+        admin.click("#default-group summary")
+        members = admin.locator("#default-group").inner_text()
+        for username, full_name in (*TEACHERS, REGISTRAR):
+            assert f"{full_name}（{username}）" in members, members
+        assert "走查管理员" not in members
         # The set-up is in the school's audit log, each class with its 班主任.
         with admin.expect_navigation():
             admin.locator("nav a", has_text="审计日志").first.click()
