@@ -57,6 +57,8 @@ OBJECT_LABELS = {
     "import_batch": gettext_noop("导入批次"),
     "evidence_review": gettext_noop("佐证审核"),
     "school": gettext_noop("学校"),
+    "grade": gettext_noop("年级"),
+    "school_class": gettext_noop("班级"),
     "job": gettext_noop("后台任务"),
     "lookup": gettext_noop("跨校查找"),
     "file": gettext_noop("文件"),

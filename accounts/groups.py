@@ -4,8 +4,12 @@ few groups, each with shared function rights its members inherit (User.group_rig
 * Rights are school rights only (what the school's roles may hold), deny by default; the
   学籍管理员 is a role appointed per term (accounts.rights.registrar_appoint), never a
   group right.
-* The default group 全体教师 is the role of that name: every active teacher holds it and
-  its rights are the platform's, read-only for the school (no row here).
+* The default group 全体教师 has no row and no member list: every active account that
+  teaches (a role in accounts.roles.DEFAULT_GROUP_ROLES: 班主任, 任课教师, or 全体教师
+  for a teacher without a class or course yet) is a member, so a new teacher is in it
+  from the moment the account gets its role and leaves it when disabled or the role is
+  taken away. Its rights are the platform's (ROLE_RIGHTS[ALL_TEACHERS]); the school can
+  change neither.
 * Few groups: the seed warns against many; from GROUPS_WARN_FROM on the page says so.
 """
 
@@ -14,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from accounts.models import User, UserGroup
-from accounts.roles import SCHOOL_RIGHTS, Role
+from accounts.roles import DEFAULT_GROUP_ROLES, SCHOOL_RIGHTS, Role
 from common.actor import Actor
 from common.exceptions import ApplicationError
 
@@ -30,6 +35,15 @@ MSG_RIGHTS = "共享功能权限：只能选择本校角色可拥有的功能权
 MSG_MEMBERS = "成员：所选用户不在本校用户中。"
 MSG_NOT_FOUND = "未找到该用户组。"
 MSG_SCHOOL_ONLY = "用户组只在学校中设置。"
+
+
+def default_group_members() -> QuerySet[User]:
+    """The members of 全体教师, computed: the active accounts holding a teaching role."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=DEFAULT_GROUP_ROLES)
+        .distinct()
+        .order_by("username")
+    )
 
 
 def _school_only() -> None:

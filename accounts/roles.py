@@ -101,10 +101,21 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
 }
 
 
+# The default group 全体教师 (domain.md §1.3.5) is no list the school keeps: every active
+# account holding one of these roles is a member (accounts.groups.default_group_members)
+# and inherits the group's rights, ROLE_RIGHTS[ALL_TEACHERS]. The role 全体教师 itself
+# marks a teacher who has no class or course yet.
+DEFAULT_GROUP_ROLES: frozenset[str] = frozenset(
+    {Role.CLASS_TEACHER, Role.SUBJECT_TEACHER, Role.ALL_TEACHERS}
+)
+
+
 def rights_for_roles(roles: set[str]) -> frozenset[str]:
     granted: set[str] = set()
     for role in roles:
         granted |= ROLE_RIGHTS.get(role, frozenset())
+    if roles & DEFAULT_GROUP_ROLES:
+        granted |= ROLE_RIGHTS[Role.ALL_TEACHERS]
     return frozenset(granted)
 
 

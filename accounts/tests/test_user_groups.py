@@ -123,3 +123,64 @@ def test_the_pages_create_a_group_and_set_its_members(world: World) -> None:
     teacher = login(world.a.host, "teacher")
     assert teacher.get("/school/groups/").status_code == 403
     connection.set_schema_to_public()
+
+
+def test_all_teachers_holds_every_active_teacher_and_nobody_keeps_its_list(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """全体教师 is computed: an account is a member while it is active and holds 班主任,
+    任课教师 or 全体教师 (no class yet); office roles alone are not teachers. Members
+    inherit the group's rights, and the page lists them without a way to change them."""
+    from accounts.groups import default_group_members
+    from accounts.models import User
+    from accounts.rights import user_rights_set
+    from accounts.roles import ROLE_RIGHTS, Role
+    from accounts.services import user_create
+
+    with school_context(world.a.schema):
+        for username, roles in (
+            ("dg_class", ["class_teacher"]),
+            ("dg_subject", ["subject_teacher"]),
+            ("dg_office", ["school_approver"]),
+            ("dg_gone", ["class_teacher"]),
+        ):
+            user_create(username=username, full_name=f"默认组{username}", roles=roles)
+        User.objects.filter(username="dg_gone").update(is_active=False)
+        members = set(default_group_members().values_list("username", flat=True))
+        assert {"dg_class", "dg_subject", "teacher", "subject", "staff"} <= members
+        assert not members & {"dg_office", "dg_gone", "admin", "registrar", "approver"}
+
+        # Taking the teaching role away takes the account out, at once.
+        user_rights_set(
+            user_id=User.objects.get(username="dg_class").pk,
+            roles=[],
+            extra_rights=[],
+            actor=_actor(),
+        )
+        assert "dg_class" not in set(default_group_members().values_list("username", flat=True))
+
+        # A member holds the group's rights even when its own role does not carry them.
+        monkeypatch.setitem(
+            ROLE_RIGHTS, Role.ALL_TEACHERS, frozenset({"school.view", "stats.view"})
+        )
+        assert User.objects.get(username="dg_subject").has_right("stats.view")
+        assert not User.objects.get(username="dg_office").has_right("grades.enter")
+    monkeypatch.undo()
+
+    admin = login(world.a.host, "admin")
+    page = admin.get("/school/groups/").content.decode()
+    connection.set_schema_to_public()
+    listed = page.split('id="default-group"', 1)[1].split("</details>", 1)[0]
+    assert "默认组dg_subject（dg_subject）" in listed
+    assert "测试甲小学teacher（teacher）" in listed
+    assert "默认组dg_office" not in listed
+    assert "默认组dg_gone" not in listed
+    assert "默认组dg_class" not in listed
+    count = page.split('id="default-members">', 1)[1].split("<", 1)[0]
+    with school_context(world.a.schema):
+        assert int(count) == default_group_members().count()
+    connection.set_schema_to_public()
+    # Nothing on the page edits 全体教师: its row has no link, no form names it.
+    row = page.split("默认，只读", 1)[1].split("</tr>", 1)[0]
+    assert "href" not in row
+    assert "<form" not in listed

@@ -16,18 +16,23 @@ names, so pages and the API show it next to the field).
   the same grade, records the change on each student's history and removes the class.
 * "Copy last year's classes" gives the coming intake the numbers and types of the
   previous intake's classes.
+* Every write leaves one audit entry per grade or class in the school's log, in the
+  same transaction, with the values before and after under Chinese labels (班级类型 and
+  班主任 as people read them); the middleware then adds no generic entry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.audit import WRITE, audit_record
 from accounts.models import User
 from accounts.roles import Right
 from common.actor import Actor
@@ -91,6 +96,73 @@ MSG_COPY_ALL_THERE = "{grade}的班级已全部存在，无需复制。"
 
 def _refuse(field: str, message: str, code: str = "invalid") -> ApplicationError:
     return ApplicationError(message, code=code, extra={field: [message]})
+
+
+# -- audit --------------------------------------------------------------------------------
+
+OBJECT_GRADE = "grade"
+OBJECT_CLASS = "school_class"
+
+
+def _person(username: str) -> str:
+    if not username:
+        return ""
+    user = User.objects.filter(username=username).first()
+    return str(user) if user is not None else username
+
+
+def _grade_values(grade: Grade) -> dict[str, str]:
+    head = _person(grade.head_username) if grade.head_username else grade.head_name
+    return {
+        "年级": grade.name,
+        "学段": STAGE_NAME.get(grade.stage, grade.stage),
+        "入学年份": str(grade.entry_year),
+        "年级段长": head,
+    }
+
+
+def _class_values(klass: SchoolClass) -> dict[str, str]:
+    kind = ClassType(klass.class_type).label if klass.class_type in ClassType.values else ""
+    return {
+        "班级编号": klass.class_no,
+        "班级名称": klass.name,
+        "班级类型": str(kind or klass.class_type),
+        "复式班包含的年级": "、".join(f"{y}级" for y in klass.composite_years or ()),
+        "班主任": _person(klass.teacher_username),
+        "原登记班主任": klass.legacy_teacher_name,
+    }
+
+
+def _audit(
+    *,
+    actor: Actor | None,
+    request: Any,
+    object_type: str,
+    object_id: object,
+    object_repr: str,
+    before: Mapping[str, str] | None = None,
+    after: Mapping[str, str] | None = None,
+    diff: bool = True,
+) -> None:
+    """One entry; an edit keeps only the labels whose value changed, a create or delete
+    (or, with diff=False, a merge) only the labels that have a value."""
+    old, new = dict(before or {}), dict(after or {})
+    if diff and old and new:
+        changed = [k for k in new if old.get(k) != new[k]]
+        old, new = {k: old.get(k, "") for k in changed}, {k: new[k] for k in changed}
+    else:
+        old = {k: v for k, v in old.items() if v}
+        new = {k: v for k, v in new.items() if v}
+    audit_record(
+        request=request,
+        actor=actor,
+        action=WRITE,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        before=old,
+        after=new,
+    )
 
 
 # -- the school year and derived grade names ------------------------------------------
@@ -188,7 +260,12 @@ def _refuse_graduated(stage: str, entry_year: int) -> None:
 
 @transaction.atomic
 def grade_create(
-    *, stage: str, entry_year: int, school_stages: Iterable[str], actor: Actor
+    *,
+    stage: str,
+    entry_year: int,
+    school_stages: Iterable[str],
+    actor: Actor,
+    request: Any = None,
 ) -> Grade:
     """A grade of one of the school's stages that has not graduated, up to the coming
     intake (`school_stages` are the bureau's, from the school row)."""
@@ -204,23 +281,43 @@ def grade_create(
     grade, created = Grade.objects.get_or_create(stage=stage, entry_year=entry_year)
     if not created:
         raise _refuse("entry_year", MSG_GRADE_EXISTS.format(name=grade.name), "duplicate")
+    _audit(
+        actor=actor,
+        request=request,
+        object_type=OBJECT_GRADE,
+        object_id=grade.pk,
+        object_repr=f"{grade.name}：新增年级",
+        after=_grade_values(grade),
+    )
     return grade
 
 
-def grade_add_intake(*, stage: str, school_stages: Iterable[str], actor: Actor) -> Grade:
+def grade_add_intake(
+    *, stage: str, school_stages: Iterable[str], actor: Actor, request: Any = None
+) -> Grade:
     """ "Add the grade for the coming intake": one click per stage."""
     return grade_create(
-        stage=stage, entry_year=setup_year(), school_stages=school_stages, actor=actor
+        stage=stage,
+        entry_year=setup_year(),
+        school_stages=school_stages,
+        actor=actor,
+        request=request,
     )
 
 
 @transaction.atomic
 def grade_update(
-    *, grade_id: int, head_username: str = "", head_name: str = "", actor: Actor
+    *,
+    grade_id: int,
+    head_username: str = "",
+    head_name: str = "",
+    actor: Actor,
+    request: Any = None,
 ) -> Grade:
     """Set the 年级段长: a user of the school (the name follows the account) or a name."""
     grade = _grade(grade_id, lock=True)
     _refuse_graduated(grade.stage, grade.entry_year)
+    before = _grade_values(grade)
     user = _user(head_username, field="head_username", unknown=MSG_HEAD_UNKNOWN)
     name = " ".join((head_name or "").split())
     if user is not None:
@@ -230,16 +327,33 @@ def grade_update(
             raise _refuse("head_name", MSG_HEAD_NAME)
         grade.head_username, grade.head_name = "", name
     grade.save(update_fields=["head_username", "head_name"])
+    _audit(
+        actor=actor,
+        request=request,
+        object_type=OBJECT_GRADE,
+        object_id=grade.pk,
+        object_repr=f"{grade.name}：修改年级段长",
+        before=before,
+        after=_grade_values(grade),
+    )
     return grade
 
 
 @transaction.atomic
-def grade_delete(*, grade_id: int, actor: Actor) -> None:
+def grade_delete(*, grade_id: int, actor: Actor, request: Any = None) -> None:
     """Remove a grade entered by mistake; only without classes."""
     grade = _grade(grade_id, lock=True)
     n = SchoolClass.objects.filter(stage=grade.stage, entry_year=grade.entry_year).count()
     if n:
         raise ApplicationError(MSG_GRADE_HAS_CLASSES.format(name=grade.name, n=n), code="in_use")
+    _audit(
+        actor=actor,
+        request=request,
+        object_type=OBJECT_GRADE,
+        object_id=grade.pk,
+        object_repr=f"{grade.name}：删除年级",
+        before=_grade_values(grade),
+    )
     grade.delete()
 
 
@@ -290,8 +404,12 @@ def class_create(
     class_type: str = "",
     teacher_username: str = "",
     composite_years: Iterable[int] = (),
+    actor: Actor | None = None,
+    request: Any = None,
+    note: str = "新增班级",
 ) -> SchoolClass:
-    """A class of (stage, entry year), with its grade row if there was none."""
+    """A class of (stage, entry year), with its grade row if there was none. Audited
+    when an actor is named (demo data and benchmarks name none)."""
     if stage not in STAGE_NAME:
         raise _refuse("stage", MSG_STAGE.format(stage="该"))
     if not 1 <= number <= 99:
@@ -304,13 +422,31 @@ def class_create(
             "class_no", MSG_CLASS_EXISTS.format(class_no=class_no, name=existing.name), "duplicate"
         )
     kind = _class_type(stage, class_type)
-    Grade.objects.get_or_create(stage=stage, entry_year=entry_year)
+    grade, made = Grade.objects.get_or_create(stage=stage, entry_year=entry_year)
+    if made and actor is not None:
+        _audit(
+            actor=actor,
+            request=request,
+            object_type=OBJECT_GRADE,
+            object_id=grade.pk,
+            object_repr=f"{grade.name}：新增年级（随班级建立）",
+            after=_grade_values(grade),
+        )
     klass = SchoolClass(stage=stage, entry_year=entry_year, number=number, class_no=class_no)
     klass.class_type = kind
     klass.composite_years = _composite_years(stage, entry_year, kind, composite_years)
     klass.teacher_username = _class_teacher(klass, teacher_username)
     klass.full_clean()
     klass.save()
+    if actor is not None:
+        _audit(
+            actor=actor,
+            request=request,
+            object_type=OBJECT_CLASS,
+            object_id=klass.pk,
+            object_repr=f"{klass.name}：{note}",
+            after=_class_values(klass),
+        )
     return klass
 
 
@@ -323,6 +459,7 @@ def class_add(
     teacher_username: str = "",
     composite_years: Iterable[int] = (),
     actor: Actor,
+    request: Any = None,
 ) -> SchoolClass:
     """The page's and API's "add a class": a grade and a 7-digit class number that must
     agree with it."""
@@ -348,6 +485,8 @@ def class_add(
         class_type=class_type,
         teacher_username=teacher_username,
         composite_years=composite_years,
+        actor=actor,
+        request=request,
     )
 
 
@@ -359,11 +498,13 @@ def class_update(
     teacher_username: str,
     composite_years: Iterable[int] = (),
     actor: Actor,
+    request: Any = None,
 ) -> SchoolClass:
     """Change a class's type and 班主任 (picking one clears the old free-text name). The
     number and grade stay: they name the class for good."""
     klass = _class(class_id, lock=True)
     _refuse_graduated(klass.stage, klass.entry_year)
+    before = _class_values(klass)
     klass.class_type = _class_type(klass.stage, class_type)
     klass.composite_years = _composite_years(
         klass.stage, klass.entry_year, klass.class_type, composite_years
@@ -374,11 +515,20 @@ def class_update(
     klass.save(
         update_fields=["class_type", "composite_years", "teacher_username", "legacy_teacher_name"]
     )
+    _audit(
+        actor=actor,
+        request=request,
+        object_type=OBJECT_CLASS,
+        object_id=klass.pk,
+        object_repr=f"{klass.name}：修改班级",
+        before=before,
+        after=_class_values(klass),
+    )
     return klass
 
 
 @transaction.atomic
-def class_delete(*, class_id: int, actor: Actor) -> str:
+def class_delete(*, class_id: int, actor: Actor, request: Any = None) -> str:
     """Delete a class that holds no student record (of any state) and no paper record;
     returns its name."""
     klass = _class(class_id, lock=True)
@@ -391,6 +541,14 @@ def class_delete(*, class_id: int, actor: Actor) -> str:
     if papers:
         raise ApplicationError(MSG_DELETE_PAPER.format(name=klass.name, n=papers), code="in_use")
     name = klass.name
+    _audit(
+        actor=actor,
+        request=request,
+        object_type=OBJECT_CLASS,
+        object_id=klass.pk,
+        object_repr=f"{name}：删除班级",
+        before=_class_values(klass),
+    )
     klass.delete()
     return name
 
@@ -403,7 +561,7 @@ class Merged:
 
 
 @transaction.atomic
-def class_merge(*, source_id: int, target_id: int, actor: Actor) -> Merged:
+def class_merge(*, source_id: int, target_id: int, actor: Actor, request: Any = None) -> Merged:
     """Move every student (and paper record) of `source` into `target` of the same grade,
     numbered after the target's last seat, with a 合并班级 entry on each student's
     history; then remove `source`. Its courses and class rights go with it."""
@@ -458,13 +616,23 @@ def class_merge(*, source_id: int, target_id: int, actor: Actor) -> Merged:
     StudentEvent.objects.bulk_create(events, batch_size=1000)
     PaperRecord.objects.filter(school_class=source).update(school_class=target)
     merged = Merged(source=source.name, target=target.name, students=len(students))
+    _audit(
+        actor=actor,
+        request=request,
+        object_type=OBJECT_CLASS,
+        object_id=source.pk,
+        object_repr=f"{reason}：合并班级",
+        before={**_class_values(source), "学生数": str(len(students))},
+        after={"并入班级": f"{target.name}（{target.class_no}）", "转入学生数": str(len(students))},
+        diff=False,
+    )
     source.delete()
     return merged
 
 
 @transaction.atomic
 def classes_copy_to_intake(
-    *, stage: str, school_stages: Iterable[str], actor: Actor
+    *, stage: str, school_stages: Iterable[str], actor: Actor, request: Any = None
 ) -> list[SchoolClass]:
     """Give the coming intake of `stage` the class numbers and types of the previous
     intake (no class teachers: they are picked per class). Numbers already there are
@@ -488,6 +656,9 @@ def classes_copy_to_intake(
             number=c.number,
             # A composite class of last year's intake spanned grades that have moved on.
             class_type=DEFAULT_CLASS_TYPE[stage] if c.is_composite else c.class_type,
+            actor=actor,
+            request=request,
+            note=f"复制自{c.name}",
         )
         for c in wanted
     ]

@@ -180,10 +180,12 @@ class GradeListApi(APIView):
         stage, year = data.validated_data["stage"], data.validated_data.get("entry_year")
         actor, stages = Actor.of(request.user), _school(request).stages
         grade = (
-            classes.grade_add_intake(stage=stage, school_stages=stages, actor=actor)
+            classes.grade_add_intake(
+                stage=stage, school_stages=stages, actor=actor, request=request
+            )
             if year is None
             else classes.grade_create(
-                stage=stage, entry_year=year, school_stages=stages, actor=actor
+                stage=stage, entry_year=year, school_stages=stages, actor=actor, request=request
             )
         )
         return Response(_grade_out(grade.pk), status=status.HTTP_201_CREATED)
@@ -206,12 +208,14 @@ class GradeDetailApi(APIView):
     def patch(self, request: Request, grade_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        classes.grade_update(grade_id=grade_id, **data.validated_data, actor=Actor.of(request.user))
+        classes.grade_update(
+            grade_id=grade_id, **data.validated_data, actor=Actor.of(request.user), request=request
+        )
         return Response(_grade_out(grade_id))
 
     @extend_schema(responses={204: None}, summary="删除没有班级的年级")
     def delete(self, request: Request, grade_id: int) -> Response:
-        classes.grade_delete(grade_id=grade_id, actor=Actor.of(request.user))
+        classes.grade_delete(grade_id=grade_id, actor=Actor.of(request.user), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -289,10 +293,16 @@ class ClassListApi(APIView):
                 class_no=v["class_no"],
                 **common,
                 actor=Actor.of(request.user),
+                request=request,
             )
         else:
             klass = classes.class_create(
-                stage=v["stage"], entry_year=v["entry_year"], number=v["number"], **common
+                stage=v["stage"],
+                entry_year=v["entry_year"],
+                number=v["number"],
+                **common,
+                actor=Actor.of(request.user),
+                request=request,
             )
         return Response(_class_out(klass.pk), status=status.HTTP_201_CREATED)
 
@@ -325,12 +335,13 @@ class ClassDetailApi(APIView):
             teacher_username=v.get("teacher_username", current.teacher_username),
             composite_years=v.get("composite_years", current.composite_years),
             actor=Actor.of(request.user),
+            request=request,
         )
         return Response(_class_out(class_id))
 
     @extend_schema(responses={204: None}, summary="删除班级（须无学生）")
     def delete(self, request: Request, class_id: int) -> Response:
-        classes.class_delete(class_id=class_id, actor=Actor.of(request.user))
+        classes.class_delete(class_id=class_id, actor=Actor.of(request.user), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -347,7 +358,9 @@ class ClassMergeApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         target = data.validated_data["target_id"]
-        classes.class_merge(source_id=class_id, target_id=target, actor=Actor.of(request.user))
+        classes.class_merge(
+            source_id=class_id, target_id=target, actor=Actor.of(request.user), request=request
+        )
         return Response(_class_out(target))
 
 
@@ -369,6 +382,7 @@ class ClassCopyApi(APIView):
             stage=data.validated_data["stage"],
             school_stages=_school(request).stages,
             actor=Actor.of(request.user),
+            request=request,
         )
         ids = {c.pk for c in made}
         rows = [c for c in selectors.class_rows() if c.id in ids]

@@ -150,7 +150,7 @@ def grade_create_view(request: HttpRequest) -> HttpResponse:
     try:
         if request.POST.get("intake"):
             grade = classes.grade_add_intake(
-                stage=stage, school_stages=stages, actor=_actor(request)
+                stage=stage, school_stages=stages, actor=_actor(request), request=request
             )
         else:
             if year is None:
@@ -159,7 +159,11 @@ def grade_create_view(request: HttpRequest) -> HttpResponse:
                     extra={"entry_year": [_("入学年份：请填写 4 位年份。")]},
                 )
             grade = classes.grade_create(
-                stage=stage, entry_year=year, school_stages=stages, actor=_actor(request)
+                stage=stage,
+                entry_year=year,
+                school_stages=stages,
+                actor=_actor(request),
+                request=request,
             )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -179,6 +183,7 @@ def grade_edit_view(request: HttpRequest, grade_id: int) -> HttpResponse:
             head_username=request.POST.get("head_username", ""),
             head_name=request.POST.get("head_name", ""),
             actor=_actor(request),
+            request=request,
         )
     except ApplicationError as exc:
         _flash(request, exc)
@@ -191,7 +196,7 @@ def grade_edit_view(request: HttpRequest, grade_id: int) -> HttpResponse:
 @require_POST
 def grade_delete_view(request: HttpRequest, grade_id: int) -> HttpResponse:
     try:
-        classes.grade_delete(grade_id=grade_id, actor=_actor(request))
+        classes.grade_delete(grade_id=grade_id, actor=_actor(request), request=request)
     except ApplicationError as exc:
         _flash(request, exc)
     else:
@@ -216,6 +221,9 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
         groups.setdefault(row.grade_name, []).append(row)
     manage = request.user.has_right(Right.CLASSES_MANAGE)  # type: ignore[union-attr]
     year = classes.setup_year()
+    # Copying is offered only where last year's intake has classes: a new school has
+    # none, and a button that can only answer "无可复制" is a trap on its first day.
+    previous = {r.stage for r in rows if r.entry_year == year - 1}
     return render(
         request,
         "school_admin/classes.html",
@@ -232,6 +240,7 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
             "copy_stages": [
                 (s, label, f"{label}{year - 1}级", f"{label}{year}级")
                 for s, label in _stages(school)
+                if s in previous
             ],
             "errors": {},
             "posted": {},
@@ -243,7 +252,8 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
 @right_required(Right.SCHOOL_VIEW)
 @require_GET
 def classes_view(request: HttpRequest) -> HttpResponse:
-    return _classes_page(request)
+    # ?grade=<id> (the grade page's "新增班级" link) preselects the grade in the form.
+    return _classes_page(request, posted={"grade_id": request.GET.get("grade", "")})
 
 
 @right_required(Right.CLASSES_MANAGE)
@@ -267,6 +277,7 @@ def class_create_view(request: HttpRequest) -> HttpResponse:
             class_type=posted["class_type"],
             teacher_username=posted["teacher_username"],
             actor=_actor(request),
+            request=request,
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -283,6 +294,7 @@ def classes_copy_view(request: HttpRequest) -> HttpResponse:
             stage=request.POST.get("stage", ""),
             school_stages=_school(request).stages,
             actor=_actor(request),
+            request=request,
         )
     except ApplicationError as exc:
         _flash(request, exc)
@@ -316,7 +328,9 @@ def class_edit_view(request: HttpRequest, class_id: int) -> HttpResponse:
             ],
         }
         try:
-            classes.class_update(class_id=class_id, **posted, actor=_actor(request))
+            classes.class_update(
+                class_id=class_id, **posted, actor=_actor(request), request=request
+            )
         except ApplicationError as exc:
             errors = _errors(exc)
             messages.error(request, exc.message)
@@ -353,7 +367,9 @@ def class_merge_view(request: HttpRequest, class_id: int) -> HttpResponse:
     try:
         if target is None:
             raise ApplicationError(_("合并到：请选择班级。"))
-        merged = classes.class_merge(source_id=class_id, target_id=target, actor=_actor(request))
+        merged = classes.class_merge(
+            source_id=class_id, target_id=target, actor=_actor(request), request=request
+        )
     except ApplicationError as exc:
         _flash(request, exc)
         return redirect("school_admin:classes")
@@ -369,7 +385,7 @@ def class_merge_view(request: HttpRequest, class_id: int) -> HttpResponse:
 @require_POST
 def class_delete_view(request: HttpRequest, class_id: int) -> HttpResponse:
     try:
-        name = classes.class_delete(class_id=class_id, actor=_actor(request))
+        name = classes.class_delete(class_id=class_id, actor=_actor(request), request=request)
     except ApplicationError as exc:
         _flash(request, exc)
     else:
@@ -407,7 +423,7 @@ def _right_choices() -> list[tuple[str, str]]:
 def _groups_page(request: HttpRequest, **extra: Any) -> HttpResponse:
     labels = dict(_right_choices())
     groups = list(UserGroup.objects.prefetch_related("members"))
-    default_members = User.objects.filter(is_active=True, groups__name=Role.ALL_TEACHERS).count()
+    default_members = [str(u) for u in groups_service.default_group_members()]
     return render(
         request,
         "school_admin/groups.html",
