@@ -137,3 +137,33 @@ def students_bulk_run(
         raise
     job_succeed(job_id=job_id, message=done.message)
     return done.done
+
+
+# Idempotent: it writes nothing but its own file, so a lost run is simply made again.
+@app.task(name="registry.students_export_run", **RERUN_IF_WORKER_LOST)
+def students_export_run(
+    job_id: str, filters: dict[str, object], full: bool, class_ids: list[int] | None
+) -> int:
+    """The roster as .xlsx (registry.exports.export_run), with progress on the job; the
+    job's result link opens the file for its owner."""
+    from shared_apps.jobs.services import job_fail, job_progress, job_start, job_succeed
+    from tenant_apps.registry.exports import MSG_EXPORT_DONE, export_link, export_run
+
+    def progress(percent: int, message: str) -> None:
+        job_progress(job_id=job_id, percent=percent, message=message)
+
+    if not job_start(job_id=job_id):
+        return 0
+    try:
+        key, rows = export_run(
+            job_id=job_id, filters=filters, full=full, class_ids=class_ids, progress=progress
+        )
+    except Exception:
+        job_fail(job_id=job_id, message="导出失败，请稍后重试。")
+        raise
+    job_succeed(
+        job_id=job_id,
+        message=MSG_EXPORT_DONE.format(n=rows),
+        result_url=export_link(job_id=job_id, key=key),
+    )
+    return rows

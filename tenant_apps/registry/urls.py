@@ -7,6 +7,12 @@ urlpatterns = [
     path("students/", views.student_list_view, name="student_list"),
     path("students/new/", views.student_create_view, name="student_create"),
     path("students/submit/", views.student_submit_view, name="student_submit"),
+    path("students/export/", views.student_export_view, name="student_export"),
+    path(
+        "students/export/<str:token>/",
+        views.student_export_download_view,
+        name="export_download",
+    ),
     path("students/<uuid:student_id>/", views.student_detail_view, name="student_detail"),
     path("students/<uuid:student_id>/reveal/", views.student_reveal_view, name="student_reveal"),
     path("students/<uuid:student_id>/edit/", views.student_edit_view, name="student_edit"),

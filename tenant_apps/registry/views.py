@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.reauth import PROBLEM_DELETE, sensitive
+from accounts.reauth import PROBLEM_DELETE, STUDENT_EXPORT, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -178,13 +178,70 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
             "statuses": Student.Status.choices,
             "audit_states": Student.Audit.choices,
             "query": query,
-            "export_url": reverse("api-student-export") + (f"?{query}" if query else ""),
             "can_edit": can_edit,
             "can_import": _has(request, Right.DATA_MANAGE),
             "can_export": _has(request, Right.REGISTRY_VIEW),  # the whole-school export
             "can_submit": can_edit and audit_state == Student.Audit.DRAFT,
         },
     )
+
+
+@right_required(Right.REGISTRY_VIEW)
+@sensitive(STUDENT_EXPORT)  # before require_POST: a stale GET is sent to the password page too
+@require_POST
+def student_export_view(request: HttpRequest) -> HttpResponse:
+    """导出Excel from the list: the file is made by a job whose progress the list shows;
+    its result link opens the file (student_export_download_view)."""
+    from tenant_apps.registry.exports import export_start
+
+    p = request.POST
+    status = p.get("status", "") if p.get("status", "") in Student.Status.values else ""
+    audit_state = p.get("audit_state", "")
+    audit_state = audit_state if audit_state in Student.Audit.values else ""
+    filters = {
+        "search": p.get("q", "").strip(),
+        "class_id": _int(p.get("class_id")),
+        "status": status,
+        "audit_state": audit_state,
+    }
+    scope = policy.student_scope(request.user)
+    job_id = export_start(
+        request=request,
+        filters=filters,
+        full=p.get("full") == "1",
+        class_ids=None if scope is None else sorted(scope),
+    )
+    query = {
+        k: v
+        for k, v in (
+            ("q", filters["search"]),
+            ("class_id", filters["class_id"] or ""),
+            ("status", status),
+            ("audit_state", audit_state),
+        )
+        if v
+    }
+    messages.info(request, _("正在导出，完成后点击“查看结果”下载。"))
+    return redirect(reverse("registry:student_list") + "?" + urlencode({**query, "job": job_id}))
+
+
+@right_required(Right.REGISTRY_VIEW)
+def student_export_download_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The file of a finished export job, for the account that asked for it only."""
+    from tenant_apps.registry.exports import export_link_read
+
+    found = export_link_read(token)
+    if found is None:
+        raise Http404
+    job_id, key = found
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        raise Http404 from None
+    job = job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
+    if job is None or not default_storage.exists(key):
+        raise Http404
+    return redirect(default_storage.url(key))
 
 
 def _job(request: HttpRequest) -> object:
