@@ -55,6 +55,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pupils", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
+    # Run the nightly warm-up (registry.rollover_page_warm) before the first request.
+    parser.add_argument("--warm", action="store_true")
     args = parser.parse_args(argv)
     server = os.environ.get("DATABASE_URL")
     own_pg = server is None
@@ -71,7 +73,7 @@ def main(argv: list[str]) -> int:
         os.environ.pop(key)
     keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
     try:
-        return _run(args.pupils, args.requests, args.profile)
+        return _run(args.pupils, args.requests, args.profile, args.warm)
     finally:
         from django.db import connections
 
@@ -143,7 +145,7 @@ def _fill(schema: str, pupils: int) -> tuple[int, int]:
     return int(written["written"]), len(blocked)
 
 
-def _run(pupils: int, requests: int, profile: bool) -> int:
+def _run(pupils: int, requests: int, profile: bool, warm: bool = False) -> int:
     import django
 
     django.setup()
@@ -186,6 +188,15 @@ def _run(pupils: int, requests: int, profile: bool) -> int:
     # The coming transition, named explicitly so that older code (whose default was
     # another year) is measured on the same work.
     page_url = f"/registry/rollover/?school_year={school_year()}"
+    warm_s = None
+    if warm:
+        from tenant_apps.registry.rollover import rollover_page_warm
+
+        began = time.perf_counter()
+        with school_context(reg.schema_name):
+            rollover_page_warm()
+        connection.set_schema_to_public()
+        warm_s = time.perf_counter() - began
     client = Client(HTTP_HOST=reg.host)
     login = client.post("/accounts/login/", {"username": "r1", "password": PASSWORD})
     assert login.status_code == 302, login.status_code
@@ -225,7 +236,12 @@ def _run(pupils: int, requests: int, profile: bool) -> int:
     print(f"pupils written: {written} ({fill_s:.1f} s to fill); planted blockers: {blocked}")
     print("| GET /registry/rollover/ | median s | max s | queries |")
     print("|---|---:|---:|---:|")
-    print(f"| first request (cold cache) | {first:.3f} | | {first_queries} |")
+    if warm_s is not None:
+        print(f"nightly warm-up (registry.rollover_page_warm) took {warm_s:.2f} s")
+    label = (
+        "first request (after the warm-up)" if warm_s is not None else "first request (cold cache)"
+    )
+    print(f"| {label} | {first:.3f} | | {first_queries} |")
     print(f"| {len(samples)} requests after it | {median:.3f} | {max(samples):.3f} | {queries} |")
     print(f"target median <= {TARGET_S} s: {'PASS' if median <= TARGET_S else 'FAIL'}")
     return 0 if median <= TARGET_S else 1

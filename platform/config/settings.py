@@ -352,6 +352,13 @@ JOB_QUEUED_SECONDS = int(env("JOB_QUEUED_SECONDS", "3600"))
 CELERY_BEAT_SCHEDULE = {
     # Jobs whose worker died (no heartbeat for JOB_STALE_SECONDS) end failed.
     "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 60},
+    # The 升级与毕业 page's required-field cache made ahead (03:45), so no registrar
+    # waits for the first view after a restart or a rule change.
+    "rollover-page-warm": {
+        "task": "tenants.tasks.schools_fan_out",
+        "schedule": crontab(hour=3, minute=45),
+        "args": ["registry.rollover_page_warm"],
+    },
     "school-stats-refresh": {
         "task": "tenants.tasks.schools_fan_out",
         "schedule": 15 * 60,

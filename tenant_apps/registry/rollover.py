@@ -400,6 +400,15 @@ def rollover_plan(
 
 
 @transaction.atomic
+def rollover_page_warm(today: dt.date | None = None) -> int:
+    """Fill the graduates' required-field cache for the coming transition, so that the
+    first view of the 升级与毕业 page after a start or a rule change is as fast as the
+    others (the nightly beat job registry.rollover_page_warm; bench/rollover_page.py
+    --warm). Returns how many graduating pupils the page lists."""
+    plan = rollover_plan(today=today, promote_ids=False)
+    return len(plan.graduate_ids)
+
+
 def rollover_start(*, school_year: int, actor: Actor, today: dt.date | None = None) -> Rollover:
     """Record the run (one per school year, by constraint) before the task does it."""
     dates = window(school_year, today)

@@ -167,3 +167,11 @@ def students_export_run(
         result_url=export_link(job_id=job_id, key=key),
     )
     return rows
+
+
+@app.task(name="registry.rollover_page_warm")
+def rollover_page_warm_task() -> int:
+    """Nightly, per school (beat fans out): the 升级与毕业 page's cache made ahead."""
+    from tenant_apps.registry.rollover import rollover_page_warm
+
+    return rollover_page_warm()

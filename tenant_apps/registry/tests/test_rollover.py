@@ -431,3 +431,36 @@ def test_an_undone_run_job_says_it_was_undone(world: World, summer_2026: dt.date
     job.refresh_from_db()
     assert job.message.startswith("2025–2026学年升级与毕业已撤销：1 名毕业生已恢复原状态")
     assert "请核对后确认" not in job.message
+
+
+def test_the_nightly_warm_up_leaves_the_page_nothing_to_validate(
+    world: World, summer_2026: dt.date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """registry.rollover_page_warm (beat, 03:45, per school) makes the graduates'
+    required-field answers ahead: the next view of the page validates no record."""
+    from django.conf import settings
+
+    from tenant_apps.registry.tasks import rollover_page_warm_task
+    from tenant_apps.registry.validation import RowValidator
+
+    with school_context(world.a.schema):
+        for seq in range(3):
+            pupil(14000 + seq, entry_year=2020)  # class 2020101 graduates in 2026
+        validated: list[int] = []
+        real = RowValidator.validate
+
+        def counting(self, raw):  # type: ignore[no-untyped-def]
+            validated.append(1)
+            return real(self, raw)
+
+        monkeypatch.setattr(RowValidator, "validate", counting)
+        assert rollover_page_warm_task() >= 3
+        warmed = len(validated)
+        assert warmed >= 3
+    connection.set_schema_to_public()
+    page = login(world.a.host, "registrar").get("/registry/rollover/")
+    connection.set_schema_to_public()
+    assert page.status_code == 200
+    assert len(validated) == warmed, "the page validated records the warm-up had checked"
+    schedule = settings.CELERY_BEAT_SCHEDULE["rollover-page-warm"]
+    assert schedule["args"] == ["registry.rollover_page_warm"]
