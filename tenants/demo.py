@@ -328,7 +328,8 @@ def _load_teachers(demo: DemoSchool) -> None:
         sex = rng.choice("12")
         birth = dt.date(rng.randrange(1968, 1998), rng.randrange(1, 13), rng.randrange(1, 29))
         seq = (serial % 499) * 2 + (1 if sex == "1" else 0)  # odd = male
-        body = f"{COUNTY}{birth:%Y%m%d}{seq:03d}"
+        # 长沙县 (430121): 浏阳市's own code dates from 1993, after most staff were born.
+        body = f"430121{birth:%Y%m%d}{seq:03d}"
         teacher_create(
             data={
                 "staff_no": staff_no,
@@ -336,7 +337,8 @@ def _load_teachers(demo: DemoSchool) -> None:
                 "sex": sex,
                 "id_number": body + ric.calc_check_digit(body + "0"),
                 "phone": f"139{rng.randrange(10**8):08d}",
-                "subject": rng.choice(SUBJECTS),
+                # A005 is the demo's 数学 teacher (成绩录入权限, the README's table).
+                "subject": "数学" if staff_no == "A005" else rng.choice(SUBJECTS),
                 "title": rng.choice(("senior", "first", "first", "second", "none")),
                 "employment": "established" if serial % 7 else "contract",
                 "status": status,

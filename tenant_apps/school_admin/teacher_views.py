@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,7 +21,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_phone
 from common.views import right_required
-from tenant_apps.registry import teachers
+from tenant_apps.registry import teacher_transfer, teachers
 from tenant_apps.registry.teacher_models import SERVING_STATUSES, Teacher, TeacherStatus
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -284,3 +285,27 @@ def teacher_import_confirm_view(request: HttpRequest) -> HttpResponse:
         % {"n": len(report.rows), "bad": report.invalid_rows},
     )
     return redirect("school_admin:teachers")
+
+
+@right_required(Right.TEACHERS_MANAGE)
+@require_POST
+def teacher_transfer_view(request: HttpRequest, teacher_id: int) -> HttpResponse:
+    """跨校转移: open the case; the two schools' approvers decide it under 异动业务."""
+    try:
+        case = teacher_transfer.teacher_transfer_start(
+            teacher_id=teacher_id,
+            to_school_code=request.POST.get("to_school_code", ""),
+            mode=request.POST.get("mode", ""),
+            reason=request.POST.get("reason", ""),
+            actor=_actor(request),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        if exc.code == "not_found":
+            return redirect("school_admin:teachers")
+        return redirect("school_admin:teacher_edit", teacher_id=teacher_id)
+    messages.success(
+        request,
+        _("已提交跨校转移申请（%(number)s），待本校和调入学校审核。") % {"number": case.number},
+    )
+    return redirect(reverse("transfers:case_detail", kwargs={"case_id": case.pk}))

@@ -37,6 +37,11 @@ urlpatterns = [
         name="teacher_deactivate",
     ),
     path(
+        "teachers/<int:teacher_id>/transfer/",
+        teacher_views.teacher_transfer_view,
+        name="teacher_transfer",
+    ),
+    path(
         "teachers/<int:teacher_id>/reactivate/",
         teacher_views.teacher_reactivate_view,
         name="teacher_reactivate",
