@@ -65,6 +65,11 @@ urlpatterns = [
         teacher_apis.TeacherDeactivateApi.as_view(),
         name="api-teacher-deactivate",
     ),
+    path(
+        "api/v1/school/teachers/<int:teacher_id>/transfer/",
+        teacher_apis.TeacherTransferApi.as_view(),
+        name="api-teacher-transfer",
+    ),
     path("api/v1/classes/", school_apis.ClassListApi.as_view(), name="api-class-list"),
     path(
         "api/v1/classes/copy-to-intake/",

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -584,9 +584,12 @@ def teachers_import(
     changed since the dry run). `mode` is MODE_VALID_ONLY (the faulty rows are left
     out, and unknown columns must be acknowledged) or MODE_ALL_OR_NOTHING (refused
     unless every row and header is right). One audit entry lists the staff numbers."""
-    # Staff numbers are unique per school: the lock keeps two imports of one file from
-    # both passing the check before either writes.
-    list(Teacher.objects.select_for_update().only("pk"))
+    # Staff numbers are unique per school: the lock (per schema, held to the commit)
+    # keeps two imports of one file from both passing the check before either writes.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"teachers:{connection.schema_name}"]
+        )
     report = teachers_dry_run(name=name, data=data)
     unknown = report.headers_unknown
     if mode == MODE_ALL_OR_NOTHING:

@@ -18,7 +18,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.masking import mask_id_number, mask_phone
 from common.permissions import has_right
-from tenant_apps.registry import teachers
+from tenant_apps.registry import teacher_transfer, teachers
 from tenant_apps.registry.teacher_models import Teacher
 
 FIELDS = [c.key for c in teachers.TEACHER_COLUMNS]
@@ -192,3 +192,36 @@ class TeacherImportApi(APIView):
             "headers_unknown": report.headers_unknown,
         }
         return Response(self.OutputSerializer(body).data)
+
+
+class TeacherTransferApi(APIView):
+    """跨校转移: open the case (调出 `move` or 借调 `lend`) to the school of
+    `to_school_code`; the two schools' approvers decide it under /api/v1/cases/."""
+
+    permission_classes = [has_right(Right.TEACHERS_MANAGE)]
+
+    class InputSerializer(serializers.Serializer):
+        mode = serializers.ChoiceField(choices=list(teacher_transfer.MODES.items()))
+        to_school_code = serializers.CharField(max_length=20)
+        reason = serializers.CharField(max_length=300, allow_blank=True, required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        case_id = serializers.UUIDField()
+        number = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer}, summary="教师跨校转移"
+    )
+    def post(self, request: Request, teacher_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _get(teacher_id)
+        case = teacher_transfer.teacher_transfer_start(
+            teacher_id=teacher_id,
+            to_school_code=data.validated_data["to_school_code"],
+            mode=data.validated_data["mode"],
+            reason=data.validated_data.get("reason", ""),
+            actor=Actor.of(request.user),
+        )
+        body = {"case_id": case.pk, "number": case.number}
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -192,3 +192,26 @@ def test_acceptance_is_refused_when_the_staff_number_is_taken_there(world: World
     with school_context(world.a.schema):
         assert Teacher.objects.get(pk=teacher_id).status == "active"
     connection.set_schema_to_public()
+
+
+def test_the_api_opens_the_case_and_names_the_field(world: World) -> None:
+    from shared_apps.transfers.models import Case
+
+    teacher_id = _teacher(world, staff_no="API1")
+    admin = login(world.a.host, "admin")
+    path = f"/api/v1/school/teachers/{teacher_id}/transfer/"
+    wrong = admin.post(
+        path, {"mode": "move", "to_school_code": "123"}, content_type="application/json"
+    )
+    connection.set_schema_to_public()
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["fields"]["to_school_code"] == [
+        "调入学校：平台上没有学校标识码为“123”的在用学校。"
+    ]
+    opened = admin.post(
+        path, {"mode": "lend", "to_school_code": world.b.code}, content_type="application/json"
+    )
+    connection.set_schema_to_public()
+    assert opened.status_code == 201, opened.content
+    case = Case.objects.get(pk=opened.json()["case_id"])
+    assert (case.number, case.payload["mode"]) == (opened.json()["number"], "lend")
