@@ -5,7 +5,7 @@ show them next to it).
 
 * One record per staff member; the staff number (工号) is unique in the school and is
   also the username of the member's account, so a record and an account with the same
-  number are linked (when either is made later too, by `teacher_link_accounts`).
+  number are linked (an account made after the record, on the record's next save).
 * The ID number is checked by the pupils' rule (registry.validation.resident_id_problems:
   GB 11643 shape, birth date, check character through python-stdnum) and against the sex.
   Two records with one ID number are refused.
@@ -99,7 +99,6 @@ MSG_STAFF_NO_CHARS = "工号只能包含字母、数字和“-_.”，现为“{
 MSG_CODE = "{header}“{value}”不是有效的值，请填写：{choices}。"
 MSG_STAFF_NO_TAKEN = "工号：{staff_no} 已有教师记录（{name}）。"
 MSG_ID_TAKEN = "身份证号：与工号 {staff_no} 的教师记录重复。"
-MSG_INVALID = "教师信息有误：{first}"
 MSG_DEACTIVATE_STATUS = "离职原因：请选择“离职”“退休”或“调出”。"
 MSG_ALREADY_INACTIVE = "该教师已是“{status}”状态。"
 MSG_REACTIVATE_SERVING = "该教师已是“{status}”状态，无需恢复。"
@@ -391,19 +390,6 @@ def teacher_reactivate(*, teacher_id: int, actor: Actor, request: Any = None) ->
         after=_audit_values({"status": teacher.status}),
     )
     return teacher
-
-
-def teacher_link_accounts() -> int:
-    """Link records without an account to the account of the same staff number (made
-    after the record); returns how many were linked. Idempotent."""
-    linked = 0
-    for teacher in Teacher.objects.filter(user__isnull=True):
-        account = _account(teacher.staff_no)
-        if account is not None and not Teacher.objects.filter(user=account).exists():
-            teacher.user = account
-            teacher.save(update_fields=["user", "updated_at"])
-            linked += 1
-    return linked
 
 
 # -- reads ------------------------------------------------------------------------------
