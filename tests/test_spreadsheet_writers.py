@@ -138,7 +138,7 @@ def test_teacher_export_and_template_keep_typed_formulas_as_text(world: World, d
     admin = login(world.a.host, "admin")
 
     export = admin.get("/school/teachers/export/")
-    template = admin.get("/school/teachers/template/")
+    template = admin.get("/api/v1/school/teachers/template/")
     connection.set_schema_to_public()
 
     assert export.status_code == 200

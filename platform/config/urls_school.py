@@ -51,6 +51,11 @@ urlpatterns = [
     ),
     path("api/v1/school/teachers/", teacher_apis.TeacherListApi.as_view(), name="api-teacher-list"),
     path(
+        "api/v1/school/teachers/template/",
+        teacher_apis.TeacherTemplateApi.as_view(),
+        name="api-teacher-template",
+    ),
+    path(
         "api/v1/school/teachers/import/",
         teacher_apis.TeacherImportApi.as_view(),
         name="api-teacher-import",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -22,6 +23,7 @@ from tenant_apps.registry import teacher_transfer, teachers
 from tenant_apps.registry.teacher_models import Teacher
 
 FIELDS = [c.key for c in teachers.TEACHER_COLUMNS]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class TeacherOutput(serializers.Serializer):
@@ -225,3 +227,15 @@ class TeacherTransferApi(APIView):
         )
         body = {"case_id": case.pk, "number": case.number}
         return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class TeacherTemplateApi(APIView):
+    """The teacher import template (required headers red, a 填写说明 sheet)."""
+
+    permission_classes = [has_right(Right.TEACHERS_MANAGE)]
+
+    @extend_schema(responses={(200, XLSX): bytes}, summary="下载教师导入模板")
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(teachers.teacher_template(), content_type=XLSX)
+        response["Content-Disposition"] = 'attachment; filename="teacher-template.xlsx"'
+        return response

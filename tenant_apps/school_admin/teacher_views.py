@@ -188,12 +188,6 @@ def _xlsx(data: bytes, filename: str) -> HttpResponse:
 
 @right_required(Right.TEACHERS_MANAGE)
 @require_GET
-def teacher_template_view(request: HttpRequest) -> HttpResponse:
-    return _xlsx(teachers.teacher_template(), "teachers-template.xlsx")
-
-
-@right_required(Right.TEACHERS_MANAGE)
-@require_GET
 def teacher_export_view(request: HttpRequest) -> HttpResponse:
     """The list as filtered on the page, ID numbers and phones masked."""
     q, status = request.GET.get("q", ""), request.GET.get("status", "serving")

@@ -22,7 +22,6 @@ urlpatterns = [
     path("groups/<int:group_id>/delete/", views.group_delete_view, name="group_delete"),
     path("teachers/", teacher_views.teachers_view, name="teachers"),
     path("teachers/new/", teacher_views.teacher_create_view, name="teacher_create"),
-    path("teachers/template/", teacher_views.teacher_template_view, name="teacher_template"),
     path("teachers/export/", teacher_views.teacher_export_view, name="teacher_export"),
     path("teachers/import/", teacher_views.teacher_import_view, name="teacher_import"),
     path(

@@ -115,7 +115,7 @@ def test_upload_shows_the_report_and_confirmation_writes_the_valid_rows(world: W
     from tenant_apps.registry.models import Teacher
 
     registrar = login(world.a.host, "registrar")
-    template = _get(registrar, "/school/teachers/template/")
+    template = _get(registrar, "/api/v1/school/teachers/template/")
     assert template.status_code == 200
     headers = [c.value for c in load_workbook(io.BytesIO(template.content))["教师信息"][1]]
     assert headers[:6] == HEADER
