@@ -54,6 +54,8 @@ class Right(models.TextChoices):
     GRADES_MANAGE = "grades.manage", "课程设置"
     STATS_VIEW = "stats.view", "查询统计"
     USERS_MANAGE = "users.manage", "用户管理"
+    # 教师信息管理: teacher records (ID numbers, phones), their import and export.
+    TEACHERS_MANAGE = "teachers.manage", "教师信息管理"
     BUREAU_SCHOOLS_VIEW = "bureau.schools.view", "查看辖区学校"
     BUREAU_SCHOOLS_MANAGE = "bureau.schools.manage", "开通与停用学校"
     BUREAU_AUDIT = "bureau.audit", "学籍教育局审核"
@@ -72,6 +74,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             R.STATS_VIEW,
             R.REGISTRY_VIEW,
             R.GRADES_MANAGE,
+            R.TEACHERS_MANAGE,
         }
     ),
     Role.REGISTRAR: frozenset(
@@ -82,6 +85,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             R.DATA_MANAGE,
             R.STATS_VIEW,
             R.CLASSES_MANAGE,
+            R.TEACHERS_MANAGE,
         }
     ),
     Role.SCHOOL_APPROVER: frozenset(

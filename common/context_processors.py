@@ -36,6 +36,7 @@ SCHOOL_MENU = (
             MenuItem(gettext_noop("学校基本信息"), "school_admin:info", Right.SCHOOL_MANAGE),
             MenuItem(gettext_noop("年级信息"), "school_admin:grades", Right.CLASSES_MANAGE),
             MenuItem(gettext_noop("班级信息"), "school_admin:classes", Right.SCHOOL_VIEW),
+            MenuItem(gettext_noop("教师信息"), "school_admin:teachers", Right.TEACHERS_MANAGE),
         ),
     ),
     MenuSection(

@@ -302,6 +302,51 @@ def _load_setup(demo: DemoSchool, school_id: int, logins: dict[str, str]) -> Non
             grade_update(grade_id=grade.pk, head_username=first.teacher_username, actor=admin)
 
 
+SUBJECTS = ("语文", "数学", "英语", "科学", "道德与法治", "音乐", "体育", "美术", "信息技术")
+# Staff without an account of their own, so the list shows 借调 and 退休 too.
+EXTRA_TEACHERS = (("B001", "lent"), ("B002", "retired"))
+
+
+def _load_teachers(demo: DemoSchool) -> None:
+    """A teacher record (教师信息管理) for every staff account of the school, linked by
+    the staff number, and two without an account (one lent out, one retired)."""
+    from django.db import connection
+
+    from common.actor import Actor
+    from tenant_apps.registry.models import Teacher
+    from tenant_apps.registry.teachers import teacher_create
+
+    admin = Actor("A001", "周晓梅", str(connection.schema_name))
+    rng = random.Random(f"{demo.code}-teachers")
+    people = [(u.username, u.full_name, "active") for u in User.objects.order_by("username")]
+    for staff_no, status in EXTRA_TEACHERS:
+        start = rng.randrange(len(GIVEN) // 2) * 2
+        people.append((staff_no, rng.choice(SURNAMES) + GIVEN[start : start + 2], status))
+    for serial, (staff_no, name, status) in enumerate(people):
+        if Teacher.objects.filter(staff_no=staff_no).exists():
+            continue
+        sex = rng.choice("12")
+        birth = dt.date(rng.randrange(1968, 1998), rng.randrange(1, 13), rng.randrange(1, 29))
+        seq = (serial % 499) * 2 + (1 if sex == "1" else 0)  # odd = male
+        # 长沙县 (430121): 浏阳市's own code dates from 1993, after most staff were born.
+        body = f"430121{birth:%Y%m%d}{seq:03d}"
+        teacher_create(
+            data={
+                "staff_no": staff_no,
+                "name": name,
+                "sex": sex,
+                "id_number": body + ric.calc_check_digit(body + "0"),
+                "phone": f"139{rng.randrange(10**8):08d}",
+                # A005 is the demo's 数学 teacher (成绩录入权限, the README's table).
+                "subject": "数学" if staff_no == "A005" else rng.choice(SUBJECTS),
+                "title": rng.choice(("senior", "first", "first", "second", "none")),
+                "employment": "established" if serial % 7 else "contract",
+                "status": status,
+            },
+            actor=admin,
+        )
+
+
 def _ensure_user(
     username: str, name: str, roles: list[str], region: str | None, logins: dict[str, str]
 ) -> None:
@@ -372,6 +417,7 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
             _load_students(demo, random.Random(demo.code), serial_base=200 * SCHOOLS.index(demo))
             _load_grades()
             _load_setup(demo, school_id, school_logins)
+            _load_teachers(demo)
             school_stats_refresh()
 
     state_dir.mkdir(parents=True, exist_ok=True)

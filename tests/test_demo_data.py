@@ -32,6 +32,9 @@ def _counts() -> dict[str, int]:
             counts["students"] += Student.objects.count()
             counts["classes"] += SchoolClass.objects.count()
             counts["staff"] += User.objects.count()
+            from tenant_apps.registry.models import Teacher
+
+            counts["teachers"] = counts.get("teachers", 0) + Teacher.objects.count()
     connection.set_schema_to_public()
     return counts
 
@@ -94,4 +97,16 @@ def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Pa
         assert Grade.objects.count() == 6
         assert not Grade.objects.filter(head_name="").exists()
         assert User.objects.get(username="A005").has_right("grades.manage")  # via 教务处
+        # 教师信息管理 is not empty: a record per account, linked, plus a lent and a
+        # retired teacher without one; every ID number valid and agreeing with the sex
+        from tenant_apps.registry.models import Teacher
+
+        records = list(Teacher.objects.select_related("user"))
+        assert {t.staff_no for t in records if t.user} == set(
+            User.objects.values_list("username", flat=True)
+        )
+        assert {t.status for t in records if t.user is None} == {"lent", "retired"}
+        for t in records:
+            assert ric.is_valid(t.id_number), t.id_number
+            assert int(t.id_number[16]) % 2 == (1 if t.sex == "1" else 0)
     connection.set_schema_to_public()

@@ -171,6 +171,10 @@ def _snapshot(world: World) -> dict[str, int]:
         counts["a_events"] = StudentEvent.objects.count()
         counts["a_problems_open"] = ProblemRecord.objects.filter(state="open").count()
         counts["a_batches_ready"] = ImportBatch.objects.filter(state="ready").count()
+        from tenant_apps.registry.models import Teacher
+
+        counts["a_teachers_serving"] = Teacher.objects.filter(status="active").count()
+        counts["a_teachers"] = Teacher.objects.count()
     connection.set_schema_to_public()
     return counts
 

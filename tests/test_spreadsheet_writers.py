@@ -120,6 +120,33 @@ def test_export_leaves_lookalikes_alone_and_survives_control_characters() -> Non
     assert [c.value for c in ws[2]][-2:] == ["李\ufffd四", "王\ufffd五"]
 
 
+# -- the teacher list and its template (registry.teachers through rows_export) --------------
+
+
+def test_teacher_export_and_template_keep_typed_formulas_as_text(world: World, db: None) -> None:
+    from common.actor import Actor
+    from tenant_apps.registry.teachers import TEACHER_SHEET, teacher_create
+
+    subjects = [text[:30] for text in HOSTILE]  # 任教学科 holds 30 characters
+    with school_context(world.a.schema):
+        for n, text in enumerate(subjects):
+            teacher_create(
+                data={"staff_no": f"F{n}", "name": f"教师{n}", "sex": "1", "subject": text},
+                actor=Actor("admin", "管理员", world.a.schema),
+            )
+    connection.set_schema_to_public()
+    admin = login(world.a.host, "admin")
+
+    export = admin.get("/school/teachers/export/")
+    template = admin.get("/api/v1/school/teachers/template/")
+    connection.set_schema_to_public()
+
+    assert export.status_code == 200
+    _assert_text(export.content, TEACHER_SHEET, [t.strip() for t in subjects])
+    _assert_text(template.content, TEACHER_SHEET, ["工号"])
+    _assert_text(template.content, INSTRUCTIONS_SHEET, ["填写说明"])
+
+
 # -- the import template ------------------------------------------------------------------
 
 
@@ -267,6 +294,7 @@ WRITERS = {
         "test_template_keeps_a_school_name_that_looks_like_a_formula_as_text",
         "test_annotated_workbook_keeps_typed_formulas_as_text",
         "test_import_of_a_csv_hands_back_its_formulas_as_text",
+        "test_teacher_export_and_template_keep_typed_formulas_as_text",
     ),
     "accounts/audit.py": ("test_audit_csv_export_marks_formulas_with_an_apostrophe",),
 }

@@ -15,6 +15,7 @@ from tenant_apps.registry import apis as registry_apis
 from tenant_apps.registry import change_apis, intake_views, rollover_views
 from tenant_apps.registry.views import school_home
 from tenant_apps.school_admin import apis as school_apis
+from tenant_apps.school_admin import teacher_apis
 
 urlpatterns = [
     path("", school_home, name="home"),
@@ -47,6 +48,32 @@ urlpatterns = [
         "api/v1/school/grades/<int:grade_id>/",
         school_apis.GradeDetailApi.as_view(),
         name="api-grade-detail",
+    ),
+    path("api/v1/school/teachers/", teacher_apis.TeacherListApi.as_view(), name="api-teacher-list"),
+    path(
+        "api/v1/school/teachers/template/",
+        teacher_apis.TeacherTemplateApi.as_view(),
+        name="api-teacher-template",
+    ),
+    path(
+        "api/v1/school/teachers/import/",
+        teacher_apis.TeacherImportApi.as_view(),
+        name="api-teacher-import",
+    ),
+    path(
+        "api/v1/school/teachers/<int:teacher_id>/",
+        teacher_apis.TeacherDetailApi.as_view(),
+        name="api-teacher-detail",
+    ),
+    path(
+        "api/v1/school/teachers/<int:teacher_id>/deactivate/",
+        teacher_apis.TeacherDeactivateApi.as_view(),
+        name="api-teacher-deactivate",
+    ),
+    path(
+        "api/v1/school/teachers/<int:teacher_id>/transfer/",
+        teacher_apis.TeacherTransferApi.as_view(),
+        name="api-teacher-transfer",
     ),
     path("api/v1/classes/", school_apis.ClassListApi.as_view(), name="api-class-list"),
     path(

@@ -31,6 +31,9 @@ class CaseKind(models.TextChoices):
     INTAKE = "INTAKE", "初中新生档案迁移"
     INTAKE_LEFT_ELSEWHERE = "INTAKE_LEFT_ELSEWHERE", "异地离校生转入"
     INTAKE_OTHER = "INTAKE_OTHER", "其他增加"
+    # A teacher (not a student) handed from one platform school to another (调出 or 借调):
+    # registry.teacher_transfer opens it and writes the record on completion.
+    TEACHER_TRANSFER = "TEACHER_TRANSFER", "教师跨校转移"
 
 
 class CaseState(models.TextChoices):

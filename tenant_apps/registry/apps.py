@@ -17,6 +17,10 @@ class RegistryConfig(AppConfig):
         from tenant_apps.registry.intake import register_intake
 
         register_intake()
+        # 跨校转移 of teachers (registry.teacher_transfer).
+        from tenant_apps.registry.teacher_transfer import register_teacher_transfer
+
+        register_teacher_transfer()
         # What a lost dry run or rollover resets (jobs.services.job_abandon).
         from shared_apps.jobs.services import job_kind_register
         from tenant_apps.registry import imports, rollover

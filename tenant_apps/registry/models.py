@@ -565,3 +565,6 @@ class ChangeEvidence(models.Model):
 
 # Rollover and intake tables live in their own module (registry.lifecycle_models).
 from tenant_apps.registry.lifecycle_models import *  # noqa: E402,F403
+
+# Teacher records likewise (registry.teacher_models).
+from tenant_apps.registry.teacher_models import *  # noqa: E402,F403

@@ -404,6 +404,69 @@ class _MemberKeys:
     id_number_header: str
 
 
+def resident_id_problems(
+    number: str,
+    *,
+    header: str,
+    today: dt.date,
+    day: Callable[[str], dt.date | None] | None = None,
+) -> tuple[list[tuple[str, str]], dt.date | None]:
+    """GB 11643 checks of an 18-character resident ID number, the one copy of the rule
+    (pupils, family members and teachers alike).
+
+    Returns the problems as (code, message naming `header`) — an "id_format" problem
+    alone when the shape is wrong — and the birth date of positions 7–14 (None when it is
+    not a real past date). Positions 1–6 are not checked: they may be a county code that
+    no longer exists (domain.md §2.2), which is also why stdnum's validate() is not used.
+    `day` may serve already-parsed YYYYMMDD strings from a caller's memo."""
+    if not (
+        len(number) == 18
+        and number.isascii()
+        and number[:17].isdigit()
+        and (number[17].isdigit() or number[17] == "X")
+    ):
+        return [("id_format", MSG_ID_FORMAT.format(header=header))], None
+    problems: list[tuple[str, str]] = []
+    digits = number[6:14]
+    birth = day(digits) if day is not None else None
+    if birth is None:
+        try:
+            birth = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+        except ValueError:
+            birth = None
+    if birth is None or birth > today:
+        template = MSG_ID_BIRTH_INVALID if birth is None else MSG_ID_BIRTH_FUTURE
+        problems.append(("id_birth_invalid", template.format(header=header, digits=digits)))
+        birth = None
+    # calc_check_digit ignores the last character of what it is given.
+    expected = ric.calc_check_digit(number[:17] + "0")
+    if number[17] != expected:
+        problems.append(
+            ("id_check_digit", MSG_ID_CHECK_DIGIT.format(header=header, check=expected))
+        )
+    return problems, birth
+
+
+def id_sex_problem(number: str, sex: str, *, header: str) -> str:
+    """ "" when the 17th digit's parity agrees with `sex` ("1" 男, "2" 女), else the message."""
+    in_id = "1" if number[16] in "13579" else "2"
+    if in_id == sex:
+        return ""
+    label = {"1": "男", "2": "女"}
+    return MSG_ID_SEX_MISMATCH.format(header=header, in_id=label[in_id], given=label.get(sex, sex))
+
+
+def text_compact(text: str) -> str:
+    """Full-width characters to half-width and every space removed, as the importer
+    normalises codes, phones and ID numbers."""
+    return _compact(text)
+
+
+def phone_valid(text: str) -> bool:
+    """A mobile (11 digits from 13–19) or fixed-line number, as the template asks."""
+    return _PHONE_RE.fullmatch(text) is not None
+
+
 class RowValidator:
     """Checks rows of the national template. Build one per import job or request (it
     binds `today` and the school's class numbers) and call `validate` for each row."""
@@ -900,29 +963,12 @@ class RowValidator:
         a real past date). Positions 1–6 are not checked: they may be a county code that
         no longer exists (domain.md §2.2), which is also why stdnum's validate() is not
         used."""
-        if not (
-            len(number) == 18
-            and number.isascii()
-            and number[:17].isdigit()
-            and (number[17].isdigit() or number[17] == "X")
-        ):
-            message = MSG_ID_FORMAT.format(header=header)
-            errors.append(FieldError(key, header, _shown(raw.get(key)), message, "id_format"))
-            return False, None
-        birth = self._days.get(number[6:14]) or self._day(number[6:14])
-        if birth is None or birth > self.today:
-            template = MSG_ID_BIRTH_INVALID if birth is None else MSG_ID_BIRTH_FUTURE
-            message = template.format(header=header, digits=number[6:14])
-            errors.append(
-                FieldError(key, header, _shown(raw.get(key)), message, "id_birth_invalid")
-            )
-            birth = None
-        # calc_check_digit ignores the last character of what it is given.
-        expected = ric.calc_check_digit(number[:17] + "0")
-        if number[17] != expected:
-            message = MSG_ID_CHECK_DIGIT.format(header=header, check=expected)
-            errors.append(FieldError(key, header, _shown(raw.get(key)), message, "id_check_digit"))
-        return True, birth
+        problems, birth = resident_id_problems(
+            number, header=header, today=self.today, day=self._day
+        )
+        for code, message in problems:
+            errors.append(FieldError(key, header, _shown(raw.get(key)), message, code))
+        return not (problems and problems[0][0] == "id_format"), birth
 
     @staticmethod
     def _other_id(
@@ -971,13 +1017,8 @@ class RowValidator:
                         )
                     )
                 if well_formed and (sex == "1" or sex == "2"):
-                    id_sex = "1" if number[16] in "13579" else "2"
-                    if id_sex != sex:
-                        message = MSG_ID_SEX_MISMATCH.format(
-                            header="身份证件号",
-                            in_id="男" if id_sex == "1" else "女",
-                            given="男" if sex == "1" else "女",
-                        )
+                    message = id_sex_problem(number, sex, header="身份证件号")
+                    if message:
                         errors.append(
                             FieldError(
                                 "id_number",

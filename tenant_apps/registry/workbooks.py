@@ -4,7 +4,9 @@
   headers, comments, text-formatted number columns).
 - `upload_sniff`: checks an upload as untrusted input (size, extension, magic bytes, password,
   ZIP bomb) before any parser sees it.
-- `workbook_read`: fast reading with python-calamine (xlsx, xls) or the csv module.
+- `workbook_read`: fast reading with python-calamine (xlsx, xls) or the csv module. The
+  reader and its header checks take a `ColumnSet`: the national student template by
+  default, the teacher list (registry.teachers) with the same checks.
 - `workbook_annotate`: the upload handed back with the problem cells marked.
 - `rows_export`: a streaming (write-only) export in national column order.
 
@@ -124,6 +126,20 @@ MSG_NO_HEADER = (
 MSG_MISSING_COLUMNS = "缺少必填列：{columns}"
 MSG_DUPLICATE_COLUMNS = "列名重复：{columns}，每列只能出现一次"
 MSG_MISSING_NEAR = "{header}（第{column}列“{given}”是否就是它？请改成模板的列名）"
+
+
+@dataclass(frozen=True)
+class ColumnSet:
+    """The columns a reader looks for: their headers, the ones a file must have, the
+    sheet preferred when a workbook has several, and that sheet's "empty" message."""
+
+    by_header: dict[str, Column]
+    required: tuple[Column, ...]
+    data_sheet: str
+    sheet_empty: str = MSG_SHEET_EMPTY
+
+
+STUDENT_SET = ColumnSet(by_header=BY_HEADER, required=REQUIRED_HEADERS, data_sheet=DATA_SHEET)
 
 
 class UploadRejected(Exception):
@@ -743,21 +759,26 @@ def _header_text(value: object) -> str:
     return text.strip("*＊★ \u3000")
 
 
-def header_suggest(header: str, *, taken: Iterable[str] = ()) -> str:
+def header_suggest(
+    header: str, *, taken: Iterable[str] = (), headers: Iterable[str] = BY_HEADER
+) -> str:
     """The template header closest to a misspelt one ("" when none is close): 成员1身份证号
     → 成员1身份证件号. Headers already present elsewhere in the file are not offered."""
     taken = set(taken)
-    candidates = [h for h in BY_HEADER if h not in taken]
+    candidates = [h for h in headers if h not in taken]
     match = difflib.get_close_matches(header, candidates, n=1, cutoff=0.6)
     return match[0] if match else ""
 
 
-def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Layout:
+def _layout_find(
+    head_rows: Sequence[Sequence[object]], *, strict: bool, columns: ColumnSet = STUDENT_SET
+) -> _Layout:
     """Locate the header row among the first rows and map its cells to template columns."""
+    by_header = columns.by_header
     found: tuple[int, list[str]] | None = None
     for index, row in enumerate(head_rows):
         texts = [_header_text(v) for v in row]
-        if any(h in BY_HEADER for h in texts):
+        if any(h in by_header for h in texts):
             found = (index, texts)
             break
     if found is None:
@@ -770,7 +791,7 @@ def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Lay
     positions: list[tuple[Column, int]] = []
     strangers: list[tuple[int, str]] = []
     for ci, header in enumerate(headers):
-        column = BY_HEADER.get(header)
+        column = by_header.get(header)
         if column is None:
             if header:
                 strangers.append((ci, header))
@@ -783,10 +804,14 @@ def _layout_find(head_rows: Sequence[Sequence[object]], *, strict: bool) -> _Lay
     if strict and duplicates:
         raise UploadRejected(MSG_DUPLICATE_COLUMNS.format(columns="、".join(duplicates)))
     unknown = [
-        {"column": ci + 1, "header": header, "suggestion": header_suggest(header, taken=seen)}
+        {
+            "column": ci + 1,
+            "header": header,
+            "suggestion": header_suggest(header, taken=seen, headers=by_header),
+        }
         for ci, header in strangers
     ]
-    missing = [c.header for c in REQUIRED_HEADERS if c.header not in seen]
+    missing = [c.header for c in columns.required if c.header not in seen]
     if strict and missing:
         named = []
         for header in missing:
@@ -853,11 +878,11 @@ def _rows_convert(
             yield number, record
 
 
-def _sheet_pick(book: python_calamine.CalamineWorkbook) -> str:
+def _sheet_pick(book: python_calamine.CalamineWorkbook, data_sheet: str = DATA_SHEET) -> str:
     """The template's data sheet if present, else the first visible worksheet."""
     names = book.sheet_names
-    if DATA_SHEET in names:
-        return DATA_SHEET
+    if data_sheet in names:
+        return data_sheet
     for meta in book.sheets_metadata:
         if (
             meta.typ == python_calamine.SheetTypeEnum.WorkSheet
@@ -869,11 +894,11 @@ def _sheet_pick(book: python_calamine.CalamineWorkbook) -> str:
     return str(names[0])
 
 
-def _calamine_sheet(data: bytes) -> python_calamine.CalamineSheet:
+def _calamine_sheet(data: bytes, columns: ColumnSet = STUDENT_SET) -> python_calamine.CalamineSheet:
     """The data sheet, parsed; UploadRejected when it cannot be read or is out of bounds."""
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        name = _sheet_pick(book)
+        name = _sheet_pick(book, columns.data_sheet)
         sheet = book.get_sheet_by_name(name)
     except python_calamine.PasswordError:
         raise UploadRejected(MSG_ENCRYPTED) from None
@@ -885,7 +910,7 @@ def _calamine_sheet(data: bytes) -> python_calamine.CalamineSheet:
         raise UploadRejected(MSG_UNREADABLE) from None
     end = sheet.end
     if end is None:
-        raise UploadRejected(MSG_SHEET_EMPTY.format(sheet=name))
+        raise UploadRejected(columns.sheet_empty.format(sheet=name))
     if end[0] + 1 > MAX_SHEET_ROWS:
         raise UploadRejected(MSG_SHEET_TOO_TALL.format(rows=MAX_SHEET_ROWS))
     return sheet
@@ -913,11 +938,11 @@ def _csv_grid(data: bytes) -> Iterator[list[object]]:
     return rows()
 
 
-def _grid(data: bytes, fmt: str) -> Iterator[list[object]]:
+def _grid(data: bytes, fmt: str, columns: ColumnSet = STUDENT_SET) -> Iterator[list[object]]:
     if fmt == "csv":
         return _csv_grid(data)
     if fmt in ("xlsx", "xls"):
-        return _calamine_rows(_calamine_sheet(data))
+        return _calamine_rows(_calamine_sheet(data, columns))
     raise ValueError(f"unknown workbook format {fmt!r}")
 
 
@@ -938,15 +963,15 @@ class Sheet:
         return _rows_convert(iter(self.grid[start:stop]), self.layout, self.first_number + start)
 
 
-def workbook_sheet(*, data: bytes, fmt: str) -> Sheet:
+def workbook_sheet(*, data: bytes, fmt: str, columns: ColumnSet = STUDENT_SET) -> Sheet:
     """The whole sheet read (the header checked: UploadRejected), rows not yet converted."""
-    rows = _grid(data, fmt)
+    rows = _grid(data, fmt, columns)
     head: list[list[object]] = []
     for row in rows:
         head.append(row)
         if len(head) == HEADER_SEARCH_ROWS:
             break
-    layout = _layout_find(head, strict=True)
+    layout = _layout_find(head, strict=True, columns=columns)
     grid = head[layout.header_index + 1 :]
     grid.extend(rows)
     return Sheet(layout.headers, grid, layout, layout.header_index + 2)
@@ -1182,23 +1207,33 @@ def workbook_annotate(
 # --------------------------------------------------------------------------------------------
 
 
-def rows_export(*, rows: Iterable[dict[str, object]], columns: Sequence[Column] = COLUMNS) -> bytes:
+def rows_export(
+    *,
+    rows: Iterable[dict[str, object]],
+    columns: Sequence[Column] = COLUMNS,
+    sheet: str = DATA_SHEET,
+    marked: bool = False,
+    notes: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """An .xlsx of records in national column order, streamed with openpyxl's write-only mode.
 
     Values are expected as display strings (labels, not codes); anything else is written as
     its str() so that long digit strings never turn into numbers. The sheet is named like the
     template's data sheet and uses its headers, so an export can be imported again.
+    `marked` colours required headers red (a template); `notes` adds a 填写说明 sheet of
+    (header, what to fill in) lines after the data sheet.
     """
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(DATA_SHEET)
+    ws = wb.create_sheet(sheet)
     for ci, column in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(ci)].width = _column_width(column)
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
+    red = Font(bold=True, color=RED)
     header: list[Cell] = []
     for column in columns:
         cell = write_only_cell(ws, column.header)
-        cell.font = bold
+        cell.font = red if marked and column.required else bold
         header.append(cell)
     ws.append(row_safe(ws, header))
     keys = [column.key for column in columns]
@@ -1208,6 +1243,13 @@ def rows_export(*, rows: Iterable[dict[str, object]], columns: Sequence[Column] 
             value = record.get(key)
             values.append(None if value is None or value == "" else str(value))
         ws.append(row_safe(ws, values))
+    if notes:
+        help_ws = wb.create_sheet(INSTRUCTIONS_SHEET)
+        help_ws.column_dimensions["A"].width = 20
+        help_ws.column_dimensions["B"].width = 80
+        help_ws.append(row_safe(help_ws, ["列名", "填写说明"]))
+        for line in notes:
+            help_ws.append(row_safe(help_ws, list(line)))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
