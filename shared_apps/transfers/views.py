@@ -48,7 +48,14 @@ from shared_apps.transfers.services import (
 )
 
 # Approving these moves or ends a record: the password is entered again (accounts.reauth).
-REAUTH_KINDS = {CaseKind.TRANSFER, CaseKind.TRANSFER_OUT_EXTERNAL, CaseKind.TRANSFER_IN_EXTERNAL}
+# Approving a move of a person between schools (a pupil's 转学, a teacher's 跨校转移)
+# needs the password again.
+REAUTH_KINDS = {
+    CaseKind.TRANSFER,
+    CaseKind.TRANSFER_OUT_EXTERNAL,
+    CaseKind.TRANSFER_IN_EXTERNAL,
+    CaseKind.TEACHER_TRANSFER,
+}
 BATCH_MAX = 500  # cases decided by one batch from the page
 API_BATCH_MAX = 1000  # and through the API
 CASES_PER_PAGE = 50  # a page of a school's cases or of the bureau's queue

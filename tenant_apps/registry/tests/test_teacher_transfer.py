@@ -215,3 +215,29 @@ def test_the_api_opens_the_case_and_names_the_field(world: World) -> None:
     assert opened.status_code == 201, opened.content
     case = Case.objects.get(pk=opened.json()["case_id"])
     assert (case.number, case.payload["mode"]) == (opened.json()["number"], "lend")
+
+
+def test_approving_a_teacher_transfer_asks_a_stale_session_for_the_password(
+    world: World, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """A teacher's 跨校转移 moves a person between schools like a pupil's 转学: its
+    approval takes the password again (transfers.views.REAUTH_KINDS)."""
+    from shared_apps.transfers.models import Case
+
+    teacher_id = _teacher(world, staff_no="subject", name="稍后老师")
+    opened = _post(
+        login(world.a.host, "admin"),
+        f"/school/teachers/{teacher_id}/transfer/",
+        {"mode": "move", "to_school_code": world.b.code, "reason": "工作调动"},
+    )
+    assert opened.status_code == 302
+    case = Case.objects.get(kind="TEACHER_TRANSFER")
+    approver = login(world.a.host, "approver")
+    settings.REAUTH_MINUTES = 0  # the password entered at login is now stale
+    asked = _post(
+        approver, f"/transfers/cases/{case.pk}/decide/", {"decision": "approve", "step": "0"}
+    )
+    assert asked.status_code == 200
+    assert "reauth-password" in asked.content.decode()
+    case.refresh_from_db()
+    assert case.step == 0, "nothing was decided without the password"
