@@ -388,6 +388,7 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
             in_region = region.code if Role.PLATFORM_OPERATOR not in roles else None
             _ensure_user(username, name, [str(r) for r in roles], in_region, public_logins)
 
+    staff_of: dict[str, dict[str, tuple[str, list[Role]]]] = {}
     for demo in SCHOOLS:
         school = School.objects.schools().filter(code=demo.code).first()
         if school is None:
@@ -419,15 +420,23 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
             _load_setup(demo, school_id, school_logins)
             _load_teachers(demo)
             school_stats_refresh()
+            # Whom each printed login opens, read back from the school's own accounts.
+            staff_of[demo.slug] = {
+                u.username: (
+                    u.full_name,
+                    [Role(g) for g in u.groups.values_list("name", flat=True)],
+                )
+                for u in User.objects.filter(username__in=list(school_logins))
+            }
 
     state_dir.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(logins, ensure_ascii=False, indent=1))
     base = f"{settings.BASE_DOMAIN}:{os.environ.get('PORT', '8000')}"
     lines = [f"教育局 / 平台  http://{base}/"]
     lines += [_login_line(u, p, PUBLIC_STAFF) for u, p in logins["public"].items()]
-    staff = {username: (name, roles) for username, name, roles in STAFF}
     for demo in SCHOOLS:
         lines.append(f"{demo.name}  http://{demo.slug}.{base}/")
+        staff = staff_of.get(demo.slug, {})
         lines += [_login_line(u, p, staff) for u, p in logins.get(demo.slug, {}).items()]
     text_file.write_text("\n".join(lines) + "\n")
     return lines

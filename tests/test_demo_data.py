@@ -57,6 +57,9 @@ def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Pa
     assert by_user["A004"].endswith("班主任、全体教师 · 王丽")
     assert by_user["lyjy01"].endswith("教育局学籍管理员、教育局学籍主管领导 · 刘学籍")
     assert by_user["admin"].endswith("平台运营人员 · 平台运营")
+    class_teachers = [line for user, line in by_user.items() if user.startswith("T")]
+    assert class_teachers, "the set-up's class teacher accounts are printed too"
+    assert all("班主任、全体教师 · " in line for line in class_teachers)
     gugang = School.objects.get(code="2143016965")
     assert gugang.name == "古港镇完全小学"
     assert gugang.county_id == "430181000000"
