@@ -93,10 +93,11 @@ def _fill(schema: str, pupils: int) -> tuple[int, int]:
     from django.db import transaction
 
     from common.actor import Actor
+    from tenant_apps.registry.classes import class_create
     from tenant_apps.registry.imports import students_create_bulk
     from tenant_apps.registry.models import ProblemRecord, SchoolClass, Student
     from tenant_apps.registry.policy import school_year
-    from tenant_apps.registry.services import class_create, class_map
+    from tenant_apps.registry.services import class_map
     from tenant_apps.registry.tests.factories import resident_id, valid_row
     from tenant_apps.registry.validation import RowValidator
     from tenants.context import school_context
