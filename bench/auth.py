@@ -99,7 +99,7 @@ def _run(n: int) -> int:
 
     from accounts.models import User
     from accounts.services import user_create
-    from tenant_apps.registry.apis import SchoolInfoApi
+    from tenant_apps.school_admin.apis import SchoolInfoApi
     from tenants.context import school_context
     from tenants.services import SchoolInput, school_provision, school_register
 
