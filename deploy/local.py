@@ -393,6 +393,10 @@ def cmd_run(*, debug: bool = False) -> int:
         print(logins.read_text() if logins.exists() else "", file=sys.stderr, flush=True)
         log("Press Ctrl-C to stop.")
 
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a `kill` stops everything as Ctrl-C does, servers included
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         code = supervise(commands, env=env, cwd=ROOT, on_started=banner)
     finally:
