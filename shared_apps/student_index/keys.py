@@ -129,11 +129,16 @@ class IdentityKeys:
     pinyin_hash: str
 
 
+def id_digest(id_number: str) -> str:
+    """The index digest of an ID number ("" for none), as identity_keys makes it."""
+    return digest("id:" + id_number.strip().upper()) if id_number else ""
+
+
 def identity_keys(*, name: str, sex: str, birth_date: dt.date, id_number: str) -> IdentityKeys:
     clean = normalize_name(name)
     born = _born(birth_date)
     return IdentityKeys(
-        id_hash=digest("id:" + id_number.strip().upper()) if id_number else "",
+        id_hash=id_digest(id_number),
         name_hash=digest(f"nsb:{clean}|{sex}|{born}"),
         pinyin_hash=digest(f"py:{name_pinyin(clean)}|{born}"),
     )

@@ -38,7 +38,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.forking import Stream, fork_available, fork_map
 from common.masking import mask_id_number
-from shared_apps.student_index.keys import IdentityKeys, digest, identity_keys
+from shared_apps.student_index.keys import IdentityKeys, id_digest, identity_keys
 from shared_apps.student_index.services import Hit, duplicates_find
 from tenant_apps.registry.bulkwrite import Prepared, Preparer, prepare, prepared_write
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
@@ -313,7 +313,7 @@ def _partial_keys(data: dict[str, Any], errors: Sequence[Any]) -> IdentityKeys |
     id_number = data.get("id_number")
     id_hash = ""
     if data.get("id_type") == "1" and isinstance(id_number, str) and "id_number" not in wrong:
-        id_hash = digest("id:" + id_number.strip().upper())
+        id_hash = id_digest(id_number)
     name, sex, birth = data.get("name"), data.get("sex"), data.get("birth_date")
     name_hash = pinyin_hash = ""
     if isinstance(name, str) and isinstance(sex, str) and isinstance(birth, dt.date):
