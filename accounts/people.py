@@ -134,14 +134,3 @@ def people_labels(raws: Iterable[str | None], *, here: str | None = None) -> dic
 def person_label(raw: str | None, *, here: str | None = None) -> str:
     """`people_labels` for one value."""
     return people_labels([raw], here=here)[raw or ""]
-
-
-def person_of(*, username: str, name: str, schema: str) -> str:
-    """A person known by parts (an audit entry: username, display name, schema)."""
-    if not username:
-        return name or "—"
-    return (
-        person_label(f"{username}@{schema}")
-        if not name
-        else person_label(f"{name}（{username}）", here=schema)
-    )

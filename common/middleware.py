@@ -27,7 +27,6 @@ class HealthCheckMiddleware:
 NUL = "\x00"
 MSG_NUL_PATH = "网址中含有不允许的空字符（NUL），请检查网址后重试。"
 MSG_NUL_QUERY = "网址参数“{name}”含有不允许的空字符（NUL），请删除后重试。"
-MSG_NUL_FORM = "表单字段“{name}”含有不允许的空字符（NUL），请删除后重试。"
 MSG_NUL_COOKIE = "浏览器 Cookie “{name}”含有不允许的空字符（NUL），请清除本站 Cookie 后重试。"
 MSG_NUL_HEADER = "请求头“{name}”含有不允许的空字符（NUL）。"
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -42,7 +41,7 @@ def nul_found(request: HttpRequest) -> tuple[str, str] | None:
     CSRF checking does for page forms anyway; DRF then reuses the parsed form. Upload
     file names need no check: Django drops non-printable characters from them.
     """
-    from common.parsers import display_name
+    from common.parsers import MSG_FORM_NUL, display_name
 
     if NUL in request.path_info or NUL in request.path:
         return "path", MSG_NUL_PATH
@@ -52,7 +51,7 @@ def nul_found(request: HttpRequest) -> tuple[str, str] | None:
     if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
         for name, values in request.POST.lists():
             if NUL in name or any(NUL in v for v in values):
-                return display_name(name), MSG_NUL_FORM.format(name=display_name(name))
+                return display_name(name), MSG_FORM_NUL.format(field=display_name(name))
     for name, value in request.COOKIES.items():
         if NUL in name or NUL in value:
             return display_name(name), MSG_NUL_COOKIE.format(name=display_name(name))

@@ -552,10 +552,6 @@ def teachers_upload_take(key: str) -> bytes | None:
     return data
 
 
-def _headers_text(unknown: Sequence[Mapping[str, Any]]) -> str:
-    return "、".join(f"第{u['column']}列“{u['header']}”" for u in unknown)
-
-
 @transaction.atomic
 def teachers_import(
     *,
@@ -576,6 +572,8 @@ def teachers_import(
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"teachers:{connection.schema_name}"]
         )
+    from tenant_apps.registry.imports import headers_unknown_text  # the pupils' wording
+
     report = teachers_dry_run(name=name, data=data)
     unknown = report.headers_unknown
     if mode == MODE_ALL_OR_NOTHING:
@@ -583,11 +581,11 @@ def teachers_import(
             raise ApplicationError(MSG_IMPORT_ALL.format(n=report.invalid_rows), code="invalid")
         if unknown:
             raise ApplicationError(
-                MSG_IMPORT_HEADERS_ALL.format(headers=_headers_text(unknown)), code="invalid"
+                MSG_IMPORT_HEADERS_ALL.format(headers=headers_unknown_text(unknown)), code="invalid"
             )
     elif unknown and not acknowledge_headers:
         raise ApplicationError(
-            MSG_IMPORT_HEADERS_ACK.format(headers=_headers_text(unknown)),
+            MSG_IMPORT_HEADERS_ACK.format(headers=headers_unknown_text(unknown)),
             code="acknowledge_headers",
         )
     if not report.rows:

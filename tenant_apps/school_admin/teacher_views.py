@@ -17,24 +17,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.audit import READ_EXPORT, audit_record
 from accounts.roles import Right
-from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_phone
 from common.views import right_required
 from tenant_apps.registry import teacher_transfer, teachers
 from tenant_apps.registry.teacher_models import SERVING_STATUSES, Teacher, TeacherStatus
+from tenant_apps.school_admin.views import _actor, _errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSION_KEY = "teacher_import"
 FIELDS = [c.key for c in teachers.TEACHER_COLUMNS]
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user)
-
-
-def _errors(exc: ApplicationError) -> dict[str, list[str]]:
-    return {str(k): [str(m) for m in v] for k, v in exc.extra.items()}
 
 
 def _posted(request: HttpRequest) -> dict[str, str]:
