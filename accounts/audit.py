@@ -45,7 +45,6 @@ from django.utils import timezone
 from accounts.models import AuditEntry, User
 from accounts.services import client_ip
 from common.masking import mask_id_number, mask_phone
-from common.spreadsheets import csv_text
 
 logger = logging.getLogger(__name__)
 
@@ -624,4 +623,8 @@ def audit_csv(rows: list[dict[str, Any]], headers: list[str]) -> bytes:
                 r["status"] if r["status"] is not None else "",
             ]
         )
+    # Imported here: common.spreadsheets loads openpyxl, and this module is imported by
+    # every process at start-up (AccountsConfig.ready).
+    from common.spreadsheets import csv_text
+
     return ("\ufeff" + csv_text(lines)).encode("utf-8")

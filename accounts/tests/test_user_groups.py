@@ -184,3 +184,24 @@ def test_all_teachers_holds_every_active_teacher_and_nobody_keeps_its_list(
     row = page.split("默认，只读", 1)[1].split("</tr>", 1)[0]
     assert "href" not in row
     assert "<form" not in listed
+
+
+def test_users_listed_with_their_roles_carry_their_group_rights_without_more_queries(
+    world: World, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    """The class pages and the rights page check every account's rights: the list loads
+    the groups' rights in one query for all, not one per user."""
+    from accounts.groups import group_create
+    from accounts.models import User
+    from accounts.rights import users_with_roles
+
+    with school_context(world.a.schema):
+        members = list(User.objects.filter(username__in=["teacher", "subject"]))
+        group_create(
+            name="查询组", rights=["stats.view"], member_ids=[u.pk for u in members], actor=_actor()
+        )
+        users = users_with_roles()
+        with django_assert_num_queries(0):
+            rights = {u.username: u.rights for u in users}
+            assert all("stats.view" in rights[u.username] for u in members)
+    connection.set_schema_to_public()

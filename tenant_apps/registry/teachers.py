@@ -590,10 +590,12 @@ def teachers_import(
         )
     if not report.rows:
         raise ApplicationError(MSG_IMPORT_NONE, code="invalid")
+    # Accounts of the imported staff numbers that no teacher record holds yet (one query).
     accounts = {
         u.username: u
-        for u in User.objects.filter(username__in=[v["staff_no"] for _, v in report.rows])
-        if not Teacher.objects.filter(user=u).exists()
+        for u in User.objects.filter(username__in=[v["staff_no"] for _, v in report.rows]).exclude(
+            pk__in=Teacher.objects.filter(user__isnull=False).values("user_id")
+        )
     }
     today = timezone.localdate()
     Teacher.objects.bulk_create(
