@@ -24,6 +24,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	PYTHONPATH=.:platform $(VENV)/bin/lint-imports --no-logo
 
 bench: $(STAMP)
 	$(PY) bench/provision.py

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from config.celery import app
+from celery import current_app, shared_task
 
 
-@app.task(name="accounts.tasks.audit_purge")
+@shared_task(name="accounts.tasks.audit_purge")
 def audit_purge() -> int:
     """Purge the audit entries of the schema the task was sent from (a school's, or
     public), older than AUDIT_RETENTION_DAYS."""
@@ -16,7 +16,7 @@ def audit_purge() -> int:
     return purge(older_than_days=settings.AUDIT_RETENTION_DAYS)
 
 
-@app.task(name="accounts.tasks.audit_purge_fan_out")
+@shared_task(name="accounts.tasks.audit_purge_fan_out")
 def audit_purge_fan_out() -> int:
     """Beat runs in public: purge public here and send one purge per school schema.
 
@@ -37,7 +37,7 @@ def audit_purge_fan_out() -> int:
     for schema in schemas:
         # Sending inside the school's context makes tenant-schemas-celery stamp its schema.
         with school_context(schema):
-            app.send_task("accounts.tasks.audit_purge")
+            current_app.send_task("accounts.tasks.audit_purge")
     with school_context("public"):
         purge(older_than_days=settings.AUDIT_RETENTION_DAYS)
     return len(schemas)

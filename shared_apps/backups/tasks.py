@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.celery import RERUN_IF_WORKER_LOST, app
+from celery import shared_task
+
+from common.task_options import RERUN_IF_WORKER_LOST
 
 MSG_BACKUP_DONE = "备份完成：{size}，用时 {seconds:.1f} 秒。"
 MSG_SAME_DONE = "已恢复到本校（备份时间 {at}），用时 {seconds:.1f} 秒。"
@@ -36,7 +38,7 @@ def _fail(job_id: str | None, exc: Exception) -> None:
         )
 
 
-@app.task(name="backups.school_backup", **RERUN_IF_WORKER_LOST)
+@shared_task(name="backups.school_backup", **RERUN_IF_WORKER_LOST)
 def school_backup_task(
     school_id: int, kind: str, created_by: str = "", job_id: str | None = None
 ) -> dict[str, Any]:
@@ -65,7 +67,7 @@ def school_backup_task(
     return {"backup_id": backup.pk, "key": backup.key, "size": backup.size}
 
 
-@app.task(name="backups.school_restore")
+@shared_task(name="backups.school_restore")
 def school_restore_task(
     backup_id: int,
     target: str,
@@ -118,7 +120,7 @@ def school_restore_task(
     return {"school_id": restored.school_id, "schema": restored.schema_name, "target": target}
 
 
-@app.task(name="backups.nightly")
+@shared_task(name="backups.nightly")
 def backups_nightly_task() -> dict[str, int]:
     """Beat, 02:30: one backup task per serving school (never the template), then the
     nightly backups older than BACKUP_KEEP_DAYS are pruned."""

@@ -20,16 +20,16 @@ import inspect
 import logging
 from typing import Any
 
+from celery import shared_task
 from celery.exceptions import WorkerLostError
 from celery.signals import task_failure, task_postrun, task_prerun, task_retry
-from config.celery import app
 
 logger = logging.getLogger(__name__)
 
 _beating: dict[str, contextlib.ExitStack] = {}
 
 
-@app.task(name="jobs.sweep_stale")
+@shared_task(name="jobs.sweep_stale")
 def jobs_sweep_stale_task() -> int:
     """Beat, every minute: fail the open jobs that no worker runs any more."""
     from shared_apps.jobs.services import jobs_sweep_stale

@@ -3,8 +3,7 @@ own records in its own schema."""
 
 from __future__ import annotations
 
-from celery import shared_task
-from config.celery import app
+from celery import current_app, shared_task
 
 
 @shared_task(name="student_index.recheck")
@@ -28,5 +27,5 @@ def recheck() -> int:
         if school_id in schemas:
             # Sent from inside the school so that tenant-schemas-celery runs it there.
             with school_context(schemas[school_id]):
-                app.send_task("registry.problems_flag", args=[items])
+                current_app.send_task("registry.problems_flag", args=[items])
     return len(flags)

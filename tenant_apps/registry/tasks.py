@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from config.celery import RERUN_IF_WORKER_LOST, app
+from celery import shared_task
+
+from common.task_options import RERUN_IF_WORKER_LOST
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +15,7 @@ logger = logging.getLogger(__name__)
 # a run whose pool process died is sent again (twice at most); the last loss fails the
 # job and resets the batch (jobs.tasks). A message delivered again after the job ended
 # (its whole worker died and the sweep failed it) does nothing.
-@app.task(name="registry.import_validate", **RERUN_IF_WORKER_LOST)
+@shared_task(name="registry.import_validate", **RERUN_IF_WORKER_LOST)
 def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
     from common.exceptions import ApplicationError
     from shared_apps.jobs.services import job_abandon, job_progress, job_start, job_succeed
@@ -47,7 +49,7 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
 
 
 # Idempotent: a marked copy is made only while `annotated_key` is empty.
-@app.task(name="registry.import_annotate", **RERUN_IF_WORKER_LOST)
+@shared_task(name="registry.import_annotate", **RERUN_IF_WORKER_LOST)
 def import_annotate_task(batch_id: str) -> bool:
     """The upload with its problem cells marked. The report page and the API offer the
     download only once `annotated_key` is set, so the report never waits for this."""
@@ -63,7 +65,7 @@ def import_annotate_task(batch_id: str) -> bool:
         return False
 
 
-@app.task(name="registry.problems_flag")
+@shared_task(name="registry.problems_flag")
 def problems_flag_task(items: list[dict[str, object]]) -> int:
     from tenant_apps.registry.problems import problems_flag
 
@@ -73,7 +75,7 @@ def problems_flag_task(items: list[dict[str, object]]) -> int:
 # Safe to run again: the write is one transaction that re-plans and acts only while the
 # rollover is still 执行中 (row lock), so a run lost before its commit wrote nothing and
 # one lost after it finds the rollover applied and only reports it.
-@app.task(name="registry.rollover_run", **RERUN_IF_WORKER_LOST)
+@shared_task(name="registry.rollover_run", **RERUN_IF_WORKER_LOST)
 def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> dict[str, int]:
     """升级与毕业 of one school (registry.rollover), with progress on the job."""
     from common.actor import Actor
@@ -106,7 +108,7 @@ def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> d
     return {k: int(v) for k, v in c.items()}
 
 
-@app.task(name="registry.students_bulk_run", soft_time_limit=3300, time_limit=3600)
+@shared_task(name="registry.students_bulk_run", soft_time_limit=3300, time_limit=3600)
 def students_bulk_run(
     job_id: str, action: str, flt: dict[str, object], reason: str, actor: dict[str, str]
 ) -> int:
@@ -140,7 +142,7 @@ def students_bulk_run(
 
 
 # Idempotent: it writes nothing but its own file, so a lost run is simply made again.
-@app.task(name="registry.students_export_run", **RERUN_IF_WORKER_LOST)
+@shared_task(name="registry.students_export_run", **RERUN_IF_WORKER_LOST)
 def students_export_run(
     job_id: str, filters: dict[str, object], full: bool, class_ids: list[int] | None
 ) -> int:
@@ -169,7 +171,7 @@ def students_export_run(
     return rows
 
 
-@app.task(name="registry.rollover_page_warm")
+@shared_task(name="registry.rollover_page_warm")
 def rollover_page_warm_task() -> int:
     """Nightly, per school (beat fans out): the 升级与毕业 page's cache made ahead."""
     from tenant_apps.registry.rollover import rollover_page_warm
