@@ -48,9 +48,9 @@ def _layer_of(module: str, layers: list[list[str]]) -> int | None:
     best: tuple[int, int] | None = None
     for index, members in enumerate(layers):
         for prefix in members:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[1]:
-                    best = (index, len(prefix))
+            inside = module == prefix or module.startswith(prefix + ".")
+            if inside and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
     return None if best is None else best[0]
 
 
