@@ -712,20 +712,13 @@ def _index_resync(*, school_id: int, schema: str, progress: Progress | None = No
     about ten times on the way."""
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.student_index.services import index_upsert
-    from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import index_record
+    from tenant_apps.registry.facade import index_records
 
-    with school_context(schema):
-        students = Student.objects.select_related("school_class").exclude(
-            audit_state=Student.Audit.DELETED
-        )
-        total = students.count()
-        step = max(total // 10, 1)
-        records = []
-        for n, s in enumerate(students.iterator(chunk_size=2000), 1):
-            records.append(index_record(s))
-            if progress and (n % step == 0 or n == total):
-                progress(85 + 10 * n // total, MSG_REINDEXED.format(n=n, total=total))
+    def heard(n: int, total: int) -> None:
+        if progress:
+            progress(85 + 10 * n // total, MSG_REINDEXED.format(n=n, total=total))
+
+    records = index_records(schema_name=schema, on_progress=heard)
     with school_context("public"), transaction.atomic():
         IndexEntry.objects.filter(school_id=school_id).exclude(
             student_uuid__in=[r.student_uuid for r in records]

@@ -13,8 +13,10 @@ A copied row's other foreign keys are carried by the related row's natural key (
 first unique field, e.g. Course.code); a related row the receiving school lacks is
 copied too.
 
-Callers (the TRANSFER and INTAKE completion handlers, junior-middle intake) run inside
-the case's transaction.
+Part of the registry's facade: the school-side halves (export, import, mark left) and
+the move between two schools named by their schemas. Callers (the TRANSFER completion
+in shared_apps.transfers, junior-middle intake's in registry.intake) run inside the
+case's transaction.
 """
 
 from __future__ import annotations
