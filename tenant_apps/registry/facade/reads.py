@@ -9,8 +9,8 @@ facade, so a module-level import would be circular.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_name
@@ -25,6 +25,9 @@ from tenant_apps.registry.facade.contracts import (
     StudentCard,
 )
 from tenants.context import school_context
+
+if TYPE_CHECKING:
+    from shared_apps.student_index.services import IndexRecord
 
 MSG_LOOKUP_EMPTY = "请输入学生姓名，以及身份证件号或全国学籍号。"
 MSG_LOOKUP_NAME = "跨校查找须同时输入学生姓名：只凭身份证件号或全国学籍号不能查找。"
@@ -314,7 +317,9 @@ def grade_students(*, schema_name: str, stage: str, entry_year: int) -> list[Gra
 # -- the backup's index resync --------------------------------------------------------
 
 
-def index_records(*, schema_name: str, on_progress: Any = None) -> list[Any]:
+def index_records(
+    *, schema_name: str, on_progress: Callable[[int, int], None] | None = None
+) -> list[IndexRecord]:
     """The public index's record (student_index.IndexRecord) of every live student of
     the school. Re-hashing is slow: `on_progress(n, total)` hears about ten times."""
     from tenant_apps.registry.models import Student
