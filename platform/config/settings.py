@@ -388,7 +388,7 @@ CELERY_BEAT_SCHEDULE = {
 WORKDAY_HOLIDAYS = [d for d in env("WORKDAY_HOLIDAYS", "").split(",") if d.strip()]
 WORKDAY_EXTRA = [d for d in env("WORKDAY_EXTRA", "").split(",") if d.strip()]
 # Tests only: the name of a checkpoint inside the transfer move at which it raises
-# (shared_apps.transfers.move.checkpoint), to prove the move is all-or-nothing.
+# (tenant_apps.registry.facade.move.checkpoint), to prove the move is all-or-nothing.
 TRANSFERS_FAIL_AT = ""
 # Backups (shared_apps.backups): nightly dumps older than this are pruned; PostgreSQL
 # client tools come from PG_BIN_DIR when set, else the ones matching the server's version.

@@ -8,7 +8,7 @@ class SchoolBackup(models.Model):
     """One backup of one school: a pg_dump (custom format) of the school's schema and
     nothing else, kept in storage under the public prefix (platform/backups/<schema>/).
     Schema: public. Holds no school data itself, only where the dump is, how big, its
-    SHA-256, when and by whom. Written by backups.services only.
+    SHA-256, when and by whom. Written by backups.dump only.
     """
 
     class Kind(models.TextChoices):

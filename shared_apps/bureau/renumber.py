@@ -16,19 +16,18 @@ Reads of schools return frozen dataclasses; no model instance crosses a schema s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from common.masking import mask_name
 from shared_apps.bureau.models import AuxNumbering
 from shared_apps.regions.models import Region
-from tenants.context import school_context
+from tenant_apps.registry.facade import aux_numbers_write, grade_students
 from tenants.models import School
 
 STAGES = {"primary": "小学", "junior": "初中", "senior": "高中"}
@@ -119,88 +118,6 @@ def format_for(county_code: str) -> AuxFormat:
 
 
 # -- reading one school's grade (inside the school's schema) -----------------------------
-
-
-@dataclass(frozen=True)
-class GradeStudent:
-    id: int
-    identifier: str
-    name: str  # masked
-    class_number: int
-    class_name: str
-    number_in_class: int | None
-    aux_number: str
-
-
-# Students still on the school's roll: not deleted, not gone (转出, 死亡, 退学).
-GONE_STATUSES = ("03", "10", "11")
-
-
-def grade_students(*, stage: str, entry_year: int) -> list[GradeStudent]:
-    """The current school's students of one grade in class and 班内学号 order (students
-    without a 班内学号 last in their class). Call inside the school's context."""
-    from tenant_apps.registry.models import Student
-
-    rows = (
-        Student.objects.filter(school_class__stage=stage, school_class__entry_year=entry_year)
-        .exclude(audit_state=Student.Audit.DELETED)
-        .exclude(status__in=GONE_STATUSES)
-        .select_related("school_class")
-    )
-    result = [
-        GradeStudent(
-            id=s.pk,
-            identifier=str(s.identifier),
-            name=mask_name(s.name),
-            class_number=s.school_class.number,
-            class_name=s.school_class.name,
-            number_in_class=s.number_in_class,
-            aux_number=s.aux_number,
-        )
-        for s in rows
-    ]
-    result.sort(
-        key=lambda g: (
-            g.class_number,
-            g.number_in_class is None,
-            g.number_in_class or 0,
-            g.id,
-        )
-    )
-    return result
-
-
-def _write_school(
-    assignments: Sequence[tuple[int, str, str]], *, actor: Actor, county: str
-) -> None:
-    """Write (student id, old, new) inside the current school: one UPDATE and one
-    StudentEvent per changed student."""
-    from tenant_apps.registry.models import Student, StudentEvent
-
-    changed = [(pk, old, new) for pk, old, new in assignments if old != new]
-    if not changed:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {Student._meta.db_table} AS s
-                   SET aux_number = v.aux, updated_at = now()
-                  FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, aux)
-                 WHERE s.id = v.id""",  # noqa: S608 - the table name is the model's own
-            [[c[0] for c in changed], [c[2] for c in changed]],
-        )
-    StudentEvent.objects.bulk_create(
-        [
-            StudentEvent(
-                student_id=pk,
-                actor=actor.label,
-                action="学籍辅号编排",
-                reason=f"{county}统一编排",
-                changes={"aux_number": [old, new]},
-            )
-            for pk, old, new in changed
-        ],
-        batch_size=5000,
-    )
 
 
 # -- the plan ----------------------------------------------------------------------------
@@ -315,8 +232,7 @@ def renumber_plan(*, user: User, stage: str, entry_year: object) -> Plan:
     plans: list[SchoolPlan] = []
     county_serial = 0
     for ordinal, (school_id, name, schema, code) in enumerate(schools, 1):
-        with school_context(schema):
-            students = grade_students(stage=stage, entry_year=year)
+        students = grade_students(schema_name=schema, stage=stage, entry_year=year)
         assignments = []
         for serial, s in enumerate(students, 1):
             county_serial += 1
@@ -389,8 +305,14 @@ def renumber_apply(*, user: User, stage: str, entry_year: object, digest: str) -
         raise ApplicationError(MSG_STALE, code="stale")
     actor = _actor(user)
     for school in plan.schools:
-        with school_context(school.schema_name):
-            _write_school(school.assignments, actor=actor, county=county.name)
+        # Each school's numbers are written inside it (the facade enters its schema),
+        # all in this one transaction.
+        aux_numbers_write(
+            schema_name=school.schema_name,
+            assignments=school.assignments,
+            actor=actor,
+            county=county.name,
+        )
     numbering.state = AuxNumbering.State.APPLIED
     numbering.fmt = plan.fmt.key
     numbering.count = len(plan.rows)

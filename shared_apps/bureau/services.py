@@ -121,8 +121,7 @@ def county_decide(*, user: User, items: list[tuple[int, str]], approve: bool, re
     """Batch decision over students of several schools, in ONE transaction."""
     from common.actor import Actor
     from shared_apps.bureau.selectors import access_schools
-    from tenant_apps.registry.services import students_county_decide
-    from tenants.context import school_context
+    from tenant_apps.registry.facade import students_county_decide
 
     schools = {s.pk: s.schema_name for s in access_schools(user=user)}
     by_school: dict[int, list[uuid.UUID]] = {}
@@ -135,10 +134,13 @@ def county_decide(*, user: User, items: list[tuple[int, str]], approve: bool, re
     done = 0
     for school_id, uuids in by_school.items():
         # The decision is written inside each school; only counts come back.
-        with school_context(schools[school_id]):
-            done += students_county_decide(
-                student_uuids=uuids, approve=approve, reason=reason, actor=actor
-            )
+        done += students_county_decide(
+            schema_name=schools[school_id],
+            student_uuids=uuids,
+            approve=approve,
+            reason=reason,
+            actor=actor,
+        )
     return done
 
 
@@ -196,6 +198,21 @@ def evidence_rows(*, user: User, reviews: list[Any]) -> list[PendingEvidence]:
     return result
 
 
+def evidence_review_queue(
+    *, school_id: int, problem_id: int, evidence_id: int, student_uuid: uuid.UUID
+) -> None:
+    """Queue an uploaded 佐证 for the county (facade.hooks: called by the registry inside
+    the upload's transaction, from the school's schema; the table is public)."""
+    from shared_apps.bureau.models import EvidenceReview
+
+    EvidenceReview.objects.create(
+        school_id=school_id,
+        problem_id=problem_id,
+        evidence_id=evidence_id,
+        student_uuid=student_uuid,
+    )
+
+
 @transaction.atomic(durable=True)
 def evidence_review_decide(*, user: User, review_id: int, accept: bool, reason: str) -> None:
     from django.utils import timezone
@@ -203,8 +220,7 @@ def evidence_review_decide(*, user: User, review_id: int, accept: bool, reason: 
     from common.actor import Actor
     from shared_apps.bureau.models import EvidenceReview
     from shared_apps.bureau.selectors import access_schools
-    from tenant_apps.registry.problems import evidence_decide
-    from tenants.context import school_context
+    from tenant_apps.registry.facade import evidence_decide
 
     schools = {s.pk: s.schema_name for s in access_schools(user=user)}
     review = (
@@ -221,14 +237,14 @@ def evidence_review_decide(*, user: User, review_id: int, accept: bool, reason: 
     actor = Actor(
         username=user.username, name=f"{bureau_for_user(user)}{user.full_name}", schema="public"
     )
-    with school_context(schools[review.school_id]):
-        evidence_decide(
-            problem_id=review.problem_id,
-            evidence_id=review.evidence_id,
-            accept=accept,
-            reason=reason,
-            actor=actor,
-        )
+    evidence_decide(
+        schema_name=schools[review.school_id],
+        problem_id=review.problem_id,
+        evidence_id=review.evidence_id,
+        accept=accept,
+        reason=reason,
+        actor=actor,
+    )
     review.state = "accepted" if accept else "rejected"
     review.decided_at = timezone.now()
     review.save(update_fields=["state", "decided_at"])

@@ -47,3 +47,21 @@ def duplicate_flags(*, school_ids: list[int] | None = None) -> list[Flag]:
             if current is None or (current.kind == "suspected" and kind == "duplicate"):
                 flags[student_uuid] = Flag(school_id, student_uuid, kind, others)
     return list(flags.values())
+
+
+def index_holders(*, id_hash: str, stage: str | None = None) -> list[tuple[int, uuid.UUID]]:
+    """(school id, student uuid) of every index entry with this ID-number hash, of one
+    stage when given: where a cross-school look-up has to peek."""
+    from shared_apps.student_index.models import IndexEntry
+
+    entries = IndexEntry.objects.filter(id_hash=id_hash)
+    if stage is not None:
+        entries = entries.filter(stage=stage)
+    return list(entries.values_list("school_id", "student_uuid"))
+
+
+def index_holds(*, student_uuid: uuid.UUID, school_id: int) -> bool:
+    """Whether the index places the student in that school."""
+    from shared_apps.student_index.models import IndexEntry
+
+    return IndexEntry.objects.filter(student_uuid=student_uuid, school_id=school_id).exists()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
@@ -14,6 +13,7 @@ from common.exceptions import ApplicationError
 from common.pdf import Doc, render
 from shared_apps.transfers.models import Case, CaseKind, CaseState
 from shared_apps.transfers.selectors import case_steps_view
+from tenant_apps.registry.facade import Person, person_of
 from tenants.context import school_context
 
 TRANSFER_KINDS = {CaseKind.TRANSFER, CaseKind.TRANSFER_OUT_EXTERNAL, CaseKind.TRANSFER_IN_EXTERNAL}
@@ -26,34 +26,12 @@ STEP_STATES = {
 }
 
 
-@dataclass(frozen=True)
-class Person:
-    name: str
-    sex: str
-    birth_date: dt.date | None
-    id_number: str
-    national_number: str
-    class_name: str
-
-
 def _person_here(identifier: uuid.UUID | None) -> Person | None:
     """The student as the CURRENT school holds it, if it does (a school prints its own
     pupil's full name; anyone else gets the masked summary)."""
     if identifier is None or connection.schema_name == "public":
         return None
-    from tenant_apps.registry.models import Student
-
-    s = Student.objects.select_related("school_class").filter(identifier=identifier).first()
-    if s is None:
-        return None
-    return Person(
-        s.name,
-        s.get_sex_display(),
-        s.birth_date,
-        s.id_number,
-        s.national_number,
-        s.school_class.name,
-    )
+    return person_of(schema_name=connection.schema_name, identifier=identifier)
 
 
 def _step_times(case: Case) -> dict[int, str]:

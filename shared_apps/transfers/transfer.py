@@ -40,15 +40,19 @@ from shared_apps.transfers.services import (
     register_detail,
     school_ref,
 )
+from tenant_apps.registry import facade
+from tenant_apps.registry.facade import (
+    Peek,
+    lookup_keys_check,
+    national_peeks,
+    peek_records,
+    same_name,
+)
 from tenants.context import school_context
 
-MSG_LOOKUP_EMPTY = "请输入学生姓名，以及身份证件号或全国学籍号。"
-MSG_LOOKUP_NAME = "跨校查找须同时输入学生姓名：只凭身份证件号或全国学籍号不能查找。"
-MSG_LOOKUP_NATIONAL = "全国学籍号应为19位：G、L或J开头，后接18位。"
 MSG_SAME_GRADE = "转学只能转入同年级：该生为{grade}，所选班级为{target}。"
 MSG_OWN_SCHOOL = "该学生已在本校，不需要转学。"
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # the national system's limit (domain.md §3.5)
-MAX_COUNTY_SCHOOLS = 500  # L/J numbers: schools of the number's county searched at most
 
 
 @dataclass(frozen=True)
@@ -79,97 +83,6 @@ class Found:
         }
 
 
-@dataclass(frozen=True)
-class Peek:
-    """What a lookup reads inside a school (full values): for transfers and intake
-    (registry.intake) only, which mask it before anything leaves them."""
-
-    identifier: uuid.UUID
-    name: str
-    id_number: str
-    national_number: str
-    status: str
-    status_label: str
-    audit_state: str
-    stage: str
-    entry_year: int
-    grade: str
-    class_name: str
-
-
-def peek_records(schema: str, **lookup: Any) -> list[Peek]:
-    """Up to 20 live records of that school matching the Student lookup."""
-    from tenant_apps.registry.models import Student
-
-    with school_context(schema):
-        qs = (
-            Student.objects.select_related("school_class")
-            .exclude(audit_state=Student.Audit.DELETED)
-            .filter(**lookup)
-        )
-        return [
-            Peek(
-                s.identifier,
-                s.name,
-                s.id_number,
-                s.national_number,
-                s.status,
-                s.get_status_display(),
-                s.audit_state,
-                s.school_class.stage,
-                s.school_class.entry_year,
-                s.school_class.grade_name,
-                s.school_class.name,
-            )
-            for s in qs[:20]
-        ]
-
-
-def same_name(a: str, b: str) -> bool:
-    from shared_apps.student_index.keys import normalize_name
-
-    return normalize_name(a) == normalize_name(b)
-
-
-def lookup_keys_check(*, name: str, numbers: dict[str, str]) -> None:
-    """The rule of every look-up across schools: the name together with a number. A
-    number alone would tell anyone which school and class a child attends (an L
-    number is area + birth date + sequence, so it can be enumerated)."""
-    if not name:
-        message = MSG_LOOKUP_NAME if any(numbers.values()) else MSG_LOOKUP_EMPTY
-        raise ApplicationError(message, code="invalid", extra={"name": [message]})
-    if not any(numbers.values()):
-        raise ApplicationError(MSG_LOOKUP_EMPTY, code="invalid")
-    national = numbers.get("national_number", "")
-    if national and (len(national) != 19 or national[0] not in "GLJ"):
-        raise ApplicationError(
-            MSG_LOOKUP_NATIONAL, code="invalid", extra={"national_number": [MSG_LOOKUP_NATIONAL]}
-        )
-
-
-def national_peeks(national: str, schools: dict[int, str]) -> list[tuple[int, Peek]]:
-    """Records holding national number `national`, looked up as a national number
-    (never turned into an ID number: a G number may differ from the current ID). An
-    L/J number names its county in its area digits, so that county's schools are
-    searched; a G number names none, so every serving school is (`schools`: id → schema)."""
-    from tenants.models import School
-
-    if national.startswith("G"):
-        school_ids = list(schools)
-    else:
-        county = f"{national[1:7]}000000"
-        school_ids = list(
-            School.objects.serving()
-            .filter(county_id=county)
-            .values_list("pk", flat=True)[:MAX_COUNTY_SCHOOLS]
-        )
-    peeks: list[tuple[int, Peek]] = []
-    for pk in school_ids:
-        if pk in schools:
-            peeks.extend((pk, p) for p in peek_records(schools[pk], national_number=national))
-    return peeks
-
-
 def transfer_lookup(
     *, requesting_school_id: int, name: str = "", id_number: str = "", national_number: str = ""
 ) -> list[Found]:
@@ -179,7 +92,7 @@ def transfer_lookup(
     national number is looked up as one (national_peeks). Every match must carry the
     name, and the national number when one was given."""
     from shared_apps.student_index.keys import digest
-    from shared_apps.student_index.models import IndexEntry
+    from shared_apps.student_index.selectors import index_holders
     from tenants.models import School
 
     name = name.strip()
@@ -188,9 +101,7 @@ def transfer_lookup(
     lookup_keys_check(name=name, numbers={"id_number": id_number, "national_number": national})
     candidates: dict[int, list[uuid.UUID]] = {}
     if id_number:
-        for school_id, student_uuid in IndexEntry.objects.filter(
-            id_hash=digest("id:" + id_number)
-        ).values_list("school_id", "student_uuid"):
+        for school_id, student_uuid in index_holders(id_hash=digest("id:" + id_number)):
             candidates.setdefault(school_id, []).append(student_uuid)
     schools = {
         pk: (schema, sname)
@@ -236,24 +147,6 @@ def _current_school_id() -> int:
     return int(value)
 
 
-def _blockers_in(schema: str, identifier: uuid.UUID, kind: str) -> tuple[Peek, list[str]]:
-    from tenant_apps.registry.blockers import student_blockers
-    from tenant_apps.registry.models import Student
-
-    with school_context(schema):
-        student = (
-            Student.objects.select_for_update()
-            .select_related("school_class")
-            .filter(identifier=identifier)
-            .first()
-        )
-        if student is None:
-            raise ApplicationError("未找到该学生。", code="not_found")
-        blockers = [f"{b.message}{b.advice}" for b in student_blockers(student, kind)]
-        peek = peek_records(schema, identifier__in=[identifier])[0]
-    return peek, blockers
-
-
 def _summary(p: Peek, school_name: str) -> dict[str, str]:
     return {
         "name": mask_name(p.name),
@@ -277,8 +170,6 @@ def transfer_start(
     """The receiving school (the current schema) applies for a student of another
     platform school. Preconditions are the registry's blockers, read in the sending
     school under the student's row lock; the class must be of the same grade."""
-    from tenant_apps.registry.models import SchoolClass
-
     receiving_id = _current_school_id()
     if int(sending_school_id) == receiving_id:
         raise ApplicationError(MSG_OWN_SCHOOL, code="invalid")
@@ -291,11 +182,11 @@ def transfer_start(
         identifier = uuid.UUID(str(student_uuid))
     except ValueError as exc:
         raise ApplicationError("未找到该学生。", code="not_found") from exc
-    from shared_apps.student_index.models import IndexEntry
+    from shared_apps.student_index.selectors import index_holds
 
-    if not IndexEntry.objects.filter(student_uuid=identifier, school_id=sending_school_id).exists():
+    if not index_holds(student_uuid=identifier, school_id=int(sending_school_id)):
         raise ApplicationError("未找到该学生。", code="not_found")
-    klass = SchoolClass.objects.filter(pk=target_class_id).first()
+    klass = facade.class_option(schema_name=connection.schema_name, class_id=target_class_id)
     if klass is None:
         raise ApplicationError(
             "请选择转入班级。", code="invalid", extra={"target_class": ["请选择转入班级。"]}
@@ -305,7 +196,9 @@ def transfer_start(
     from tenants.models import School
 
     sending_schema = School.objects.filter(pk=sending.id).values_list("schema_name", flat=True)[0]
-    peek, blockers = _blockers_in(sending_schema, identifier, "TRANSFER")
+    peek, blockers = facade.student_blockers_locked(
+        schema_name=sending_schema, identifier=identifier, kind="TRANSFER"
+    )
     if blockers:
         raise ApplicationError("不能申请转学：" + "；".join(blockers), code="blocked")
     if (peek.stage, peek.entry_year) != (target[2], target[3]):
@@ -333,7 +226,7 @@ def transfer_start(
 
 def transfer_complete(case: Case) -> None:
     """The last approval of a TRANSFER: move the record (same transaction)."""
-    from shared_apps.transfers.move import plan_for, student_move
+    from tenant_apps.registry.facade import plan_for, student_move
 
     if case.other_school_id is None or case.student_uuid is None:
         raise ApplicationError("业务数据不完整，不能办结。", code="move")
@@ -410,7 +303,9 @@ def external_out_start(
         raise ApplicationError("未找到该学生。", code="not_found") from exc
     school_id = _current_school_id()
     schema = connection.schema_name
-    peek, blockers = _blockers_in(schema, identifier, "TRANSFER_OUT_EXTERNAL")
+    peek, blockers = facade.student_blockers_locked(
+        schema_name=schema, identifier=identifier, kind="TRANSFER_OUT_EXTERNAL"
+    )
     if blockers:
         raise ApplicationError("不能申请转出：" + "；".join(blockers), code="blocked")
     school = school_ref(school_id)
@@ -444,25 +339,22 @@ def certificate_number(school_id: int, year: int) -> str:
 
 def external_out_complete(case: Case) -> None:
     from shared_apps.student_index.services import index_set_state
-    from shared_apps.transfers.move import student_mark_left
-    from tenant_apps.registry.models import Student
     from tenants.models import School
 
     schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True)[0]
     last = case.steps.order_by("-at", "-id").first()
     p = case.payload
     note = f"转出至{p.get('destination_region', '')}{p.get('destination', '')}（{case.number}）"
-    with school_context(schema):
-        student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()
-        if student is None or student.status != Student.Status.STUDYING:
-            raise ApplicationError("该学生已不是在读状态，不能办结转出。", code="move")
-        student_mark_left(
-            student.pk,
-            actor_label=last.actor if last else case.created_by,
-            to_school=str(case.payload.get("destination", "")),
-            note=note,
-            action="转出（省外/外系统）",
-        )
+    if case.student_uuid is None:
+        raise ApplicationError("该学生已不是在读状态，不能办结转出。", code="move")
+    facade.student_leave_external(
+        schema_name=schema,
+        identifier=case.student_uuid,
+        actor_label=last.actor if last else case.created_by,
+        to_school=str(case.payload.get("destination", "")),
+        note=note,
+        action="转出（省外/外系统）",
+    )
     index_set_state(student_uuids=[case.student_uuid], status="10", updated_at=timezone.now())
     today = timezone.localdate()
     case.payload = {
@@ -502,8 +394,6 @@ def external_in_register(
     """Attach the proof of a transfer from outside to a student just entered through the
     registry's single entry (a draft of the current school) and start its audit. The
     file is stored first and removed again if the write fails."""
-    from tenant_apps.registry.problems import evidence_check, evidence_save
-
     errors = {}
     if not origin_school.strip():
         errors["origin_school"] = ["请填写原就读学校。"]
@@ -524,11 +414,12 @@ def external_in_register(
     if len(evidence.data) > MAX_EVIDENCE_BYTES:
         message = "转学证明材料不能超过2MB，请压缩或分页扫描后上传。"
         raise ApplicationError(message, code="upload", extra={"file": [message]})
-    content_type = evidence_check(name=evidence.name, data=evidence.data)
-    key = evidence_save(
-        f"transfers/in/{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}",
-        evidence.data,
-        content_type,
+    content_type = facade.evidence_check(name=evidence.name, data=evidence.data)
+    key = facade.evidence_save(
+        schema_name=connection.schema_name,
+        stem=f"transfers/in/{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}",
+        data=evidence.data,
+        content_type=content_type,
     )
     try:
         with transaction.atomic():
@@ -557,50 +448,21 @@ def _external_in(
     original_name: str,
     content_type: str,
 ) -> Case:
-    from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import event_add
-
-    student = (
-        Student.objects.select_for_update()
-        .select_related("school_class")
-        .filter(pk=student_id)
-        .first()
+    peek = facade.external_in_claim(
+        schema_name=connection.schema_name,
+        student_id=student_id,
+        actor=actor,
+        action="省外转入登记",
+        reason=f"原学校：{origin_region}{origin_school}；{reason}",
     )
-    if student is None:
-        raise ApplicationError("未找到该学生。", code="not_found")
-    if student.audit_state != Student.Audit.DRAFT:
-        raise ApplicationError(
-            f"只有刚录入、待提交的学生可以登记省外转入（该生当前：{student.get_audit_state_display()}）。"
-            "有问题学籍的请先处理。",
-            code="state",
-        )
     school_id = _current_school_id()
     school = school_ref(school_id)
     chain = chain_in_school(school_id)
     chain[0]["label"] = "转入学校审核"
-    event_add(
-        [student.pk],
-        actor=actor,
-        action="省外转入登记",
-        reason=f"原学校：{origin_region}{origin_school}；{reason}"[:300],
-    )
-    peek = Peek(
-        student.identifier,
-        student.name,
-        student.id_number,
-        student.national_number,
-        student.status,
-        student.get_status_display(),
-        student.audit_state,
-        student.school_class.stage,
-        student.school_class.entry_year,
-        student.school_class.grade_name,
-        student.school_class.name,
-    )
     return case_open(
         kind=CaseKind.TRANSFER_IN_EXTERNAL,
         school_id=school_id,
-        student_uuid=student.identifier,
+        student_uuid=peek.identifier,
         summary=_summary(peek, school.name),
         chain=chain,
         created_by=f"{actor.username}@{actor.schema}",
@@ -627,41 +489,23 @@ def register_on_approval(case: Case, *, action: str) -> None:
     异地离校生转入, 其他增加): register the record and give it its formal number, as the
     registration audit's county approval does. A record registered meanwhile through the
     ordinary audit is left as it is."""
-    from shared_apps.student_index.services import index_set_state
-    from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import current_school, event_add, formal_number
     from tenants.models import School
 
     schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True)[0]
     last = case.steps.order_by("-at", "-id").first()
     who = (last.actor if last else case.created_by).split("@")[0]
     actor = Actor(username=who, name=who, schema="public")
-    with school_context(schema):
-        student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()
-        if student is None:
-            raise ApplicationError("该学生已被删除，不能办结。", code="move")
-        if student.audit_state == Student.Audit.REGISTERED:
-            return
-        if student.audit_state == Student.Audit.PROBLEM:
-            raise ApplicationError("该学生现为问题学籍，请学校先处理后再审核。", code="move")
-        before = student.audit_state
-        kind, number = formal_number(student, current_school().area)
-        Student.objects.filter(pk=student.pk).update(
-            audit_state=Student.Audit.REGISTERED, number_kind=kind, national_number=number
-        )
-        event_add(
-            [student.pk],
-            actor=actor,
-            action=action,
-            from_state=before,
-            to_state=Student.Audit.REGISTERED,
-            reason=case.number,
-            changes={"national_number": [student.national_number, number]},
-        )
-    index_set_state(
-        student_uuids=[case.student_uuid], audit_state="registered", updated_at=timezone.now()
+    if case.student_uuid is None:
+        raise ApplicationError("该学生已被删除，不能办结。", code="move")
+    registered = facade.register_on_approval(
+        schema_name=schema,
+        identifier=case.student_uuid,
+        actor=actor,
+        action=action,
+        reason=case.number,
     )
-    case.payload = {**case.payload, "registered_on": timezone.localdate().isoformat()}
+    if registered:
+        case.payload = {**case.payload, "registered_on": timezone.localdate().isoformat()}
 
 
 def external_in_detail(case: Case) -> list[tuple[str, str]]:

@@ -46,6 +46,7 @@ from shared_apps.transfers.services import (
     case_detail_lines,
     case_withdraw,
 )
+from tenant_apps.registry import facade
 
 # Approving these moves or ends a record: the password is entered again (accounts.reauth).
 # Approving a move of a person between schools (a pupil's 转学, a teacher's 跨校转移)
@@ -153,8 +154,6 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def transfer_start_view(request: HttpRequest) -> HttpResponse:
     """Receiving school: find the student anywhere on the platform, then apply."""
-    from tenant_apps.registry.models import SchoolClass
-
     school_id = _school_id(request)
     found: list[transfer.Found] = []
     form = {
@@ -199,7 +198,7 @@ def transfer_start_view(request: HttpRequest) -> HttpResponse:
             _flash(request, exc)
             searched = False
             throttled = isinstance(exc, LookupThrottled)
-    classes = list(SchoolClass.objects.order_by("stage", "entry_year", "number"))
+    classes = facade.class_options(schema_name=connection.schema_name)
     return render(
         request,
         "transfers/start.html",
@@ -213,10 +212,8 @@ def transfer_start_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def external_out_view(request: HttpRequest, student_id: uuid.UUID) -> HttpResponse:
     """Sending school: transfer one of its students out of the platform."""
-    from tenant_apps.registry.blockers import student_blockers
-    from tenant_apps.registry.models import Student
-
-    student = Student.objects.select_related("school_class").filter(identifier=student_id).first()
+    schema = connection.schema_name
+    student = facade.student_card(schema_name=schema, identifier=student_id)
     if student is None:
         raise Http404
     if request.method == "POST":
@@ -233,7 +230,9 @@ def external_out_view(request: HttpRequest, student_id: uuid.UUID) -> HttpRespon
         else:
             messages.success(request, _("转出申请已提交（%(number)s）。") % {"number": case.number})
             return redirect("transfers:case_detail", case_id=case.pk)
-    blockers = student_blockers(student, "TRANSFER_OUT_EXTERNAL")
+    blockers = facade.student_blockers_of(
+        schema_name=schema, identifier=student.identifier, kind="TRANSFER_OUT_EXTERNAL"
+    )
     return render(
         request,
         "transfers/external_out.html",
@@ -247,13 +246,7 @@ def external_out_view(request: HttpRequest, student_id: uuid.UUID) -> HttpRespon
 def external_in_view(request: HttpRequest) -> HttpResponse:
     """Receiving school: attach the proof of a transfer from outside to a student just
     entered through 新增学生, and start its audit."""
-    from tenant_apps.registry.models import Student
-
-    drafts = list(
-        Student.objects.select_related("school_class")
-        .filter(audit_state=Student.Audit.DRAFT)
-        .order_by("-created_at")[:200]
-    )
+    drafts = facade.draft_cards(schema_name=connection.schema_name, limit=200)
     if request.method == "POST":
         upload = request.FILES.get("file")
         try:

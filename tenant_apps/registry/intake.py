@@ -11,7 +11,7 @@ How a school finds a primary graduate (§3.9's table):
 A found graduate moves in as a new grade-7 student in the chosen class through the
 business-case engine: Case kind INTAKE, chain receiving county bureau (→ the graduate's
 county bureau when it is another county; §3.9 "not needed within one county"); the
-last approval copies the record with transfers.move in the same transaction. One by
+last approval copies the record with facade.student_move in the same transaction. One by
 one, or a whole uploaded list in one batch with a result per row.
 
 A child without an ID number gets a temporary paper record (PaperRecord, PAPER_ONLY);
@@ -35,12 +35,13 @@ from stdnum.cn import ric
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_name
-from shared_apps.transfers.transfer import (
+from tenant_apps.registry.facade import (
     Peek,
     lookup_keys_check,
     national_peeks,
     peek_records,
     same_name,
+    student_blockers_locked,
 )
 from tenant_apps.registry.lifecycle_models import PaperRecord
 from tenant_apps.registry.models import SchoolClass, Student
@@ -137,12 +138,12 @@ def intake_lookup(
     *, name: str, id_number: str = "", aux_number: str = "", national_number: str = ""
 ) -> list[IntakeHit]:
     """Primary records matching one of §3.9's rules, searched from the current (junior)
-    school, always by the name together with a number (transfer.lookup_keys_check).
+    school, always by the name together with a number (facade.lookup_keys_check).
     The 学籍辅号 is a county's own numbering, so it is looked up only in this county's
     schools; the ID number everywhere through the index; a national number as a
-    national number (transfer.national_peeks), never as the ID inside a G number."""
+    national number (facade.national_peeks), never as the ID inside a G number."""
     from shared_apps.student_index.keys import digest
-    from shared_apps.student_index.models import IndexEntry
+    from shared_apps.student_index.selectors import index_holders
     from tenants.models import School
 
     name = name.strip()
@@ -168,9 +169,7 @@ def intake_lookup(
     peeks: list[tuple[int, Peek]] = []
     if id_number:
         by_school: dict[int, list[uuid.UUID]] = {}
-        for sid, suuid in IndexEntry.objects.filter(
-            id_hash=digest("id:" + id_number), stage="primary"
-        ).values_list("school_id", "student_uuid"):
+        for sid, suuid in index_holders(id_hash=digest("id:" + id_number), stage="primary"):
             by_school.setdefault(sid, []).append(suuid)
         for sid, uuids in by_school.items():
             if sid in schools:
@@ -249,10 +248,9 @@ def intake_apply(
     """The junior school (current schema) applies to take a primary graduate of
     another platform school into a grade-7 class. Preconditions are the registry's
     blockers for INTAKE, read in the primary school under the student's row lock."""
-    from shared_apps.student_index.models import IndexEntry
+    from shared_apps.student_index.selectors import index_holds
     from shared_apps.transfers.models import CaseKind
     from shared_apps.transfers.services import case_open, school_ref
-    from tenant_apps.registry.blockers import student_blockers
     from tenants.models import School
 
     receiving_id, receiving_name, _county = _here()
@@ -265,22 +263,14 @@ def intake_apply(
         raise ApplicationError(MSG_NOT_FOUND, code="not_found") from exc
     if sending_id == receiving_id:
         raise ApplicationError(MSG_OWN, code="invalid")
-    if not IndexEntry.objects.filter(student_uuid=identifier, school_id=sending_id).exists():
+    if not index_holds(student_uuid=identifier, school_id=sending_id):
         raise ApplicationError(MSG_NOT_FOUND, code="not_found")
     schema = School.objects.serving().filter(pk=sending_id).values_list("schema_name", flat=True)
     if not schema:
         raise ApplicationError(MSG_NOT_FOUND, code="not_found")
-    with school_context(schema[0]):
-        student = (
-            Student.objects.select_for_update()
-            .select_related("school_class")
-            .filter(identifier=identifier)
-            .first()
-        )
-        if student is None:
-            raise ApplicationError(MSG_NOT_FOUND, code="not_found")
-        problems = [f"{b.message}{b.advice}" for b in student_blockers(student, "INTAKE")]
-        peek = peek_records(schema[0], identifier=identifier)[0]
+    peek, problems = student_blockers_locked(
+        schema_name=schema[0], identifier=identifier, kind="INTAKE"
+    )
     why = _why_not(peek)
     if why:
         raise ApplicationError(why, code="blocked")
@@ -315,10 +305,10 @@ def intake_apply(
 
 def intake_complete(case: Any) -> None:
     """The last approval: copy the graduate's record into the junior school's class
-    (transfers.move, same transaction), then start the junior stage: 入学年月 of the
+    (facade.student_move, same transaction), then start the junior stage: 入学年月 of the
     class's September; the primary 学籍辅号 does not carry over (each stage is numbered
     by the county, §2.2)."""
-    from shared_apps.transfers.move import plan_for, student_move
+    from tenant_apps.registry.facade import plan_for, student_move
     from tenant_apps.registry.models import StudentEvent
     from tenants.models import School
 
@@ -603,9 +593,22 @@ def _register_new(
 
 def intake_new_complete(case: Any) -> None:
     """The county's approval registers the record and assigns its formal number."""
-    from shared_apps.transfers.transfer import register_on_approval
+    from tenant_apps.registry.facade import register_on_approval
+    from tenants.models import School
 
-    register_on_approval(case, action=f"{NEW_KINDS.get(case.kind, '')}审核通过")
+    schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True)[0]
+    last = case.steps.order_by("-at", "-id").first()
+    who = (last.actor if last else case.created_by).split("@")[0]
+    if case.student_uuid is None:
+        raise ApplicationError("该学生已被删除，不能办结。", code="move")
+    if register_on_approval(
+        schema_name=schema,
+        identifier=case.student_uuid,
+        actor=Actor(username=who, name=who, schema="public"),
+        action=f"{NEW_KINDS.get(case.kind, '')}审核通过",
+        reason=case.number,
+    ):
+        case.payload = {**case.payload, "registered_on": timezone.localdate().isoformat()}
 
 
 def intake_new_detail(case: Any) -> list[tuple[str, str]]:

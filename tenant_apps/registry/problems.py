@@ -196,8 +196,9 @@ def evidence_save(stem: str, data: bytes, content_type: str) -> str:
 def problem_evidence_upload(
     *, problem_id: int, name: str, data: bytes, note: str, actor: Actor
 ) -> Evidence:
-    """佐证: the data is right; the proof goes to the bureau for a decision."""
-    from shared_apps.bureau.models import EvidenceReview
+    """佐证: the data is right; the proof goes to the bureau for a decision (queued by
+    the bureau's handler in facade.hooks, inside this transaction)."""
+    from tenant_apps.registry.facade.hooks import evidence_submitted
 
     content_type = evidence_check(name=name, data=data)
     problem = _open_problem(problem_id)
@@ -214,7 +215,7 @@ def problem_evidence_upload(
     problem.state = ProblemRecord.State.EVIDENCE_PENDING
     problem.save(update_fields=["state"])
     event_add([problem.student_id], actor=actor, action="上传佐证", reason=note.strip())
-    EvidenceReview.objects.create(
+    evidence_submitted(
         school_id=current_school().id,
         problem_id=problem.pk,
         evidence_id=evidence.pk,

@@ -276,8 +276,9 @@ MSG_AUX_LOCKED = (
 
 
 def aux_number_locked(stage: str, entry_year: int) -> bool:
-    """Whether the county of the current school has locked this grade's 学籍辅号."""
-    from shared_apps.bureau.renumber import grade_locked
+    """Whether the county of the current school has locked this grade's 学籍辅号 (the
+    bureau answers through facade.hooks: the registry may not import it)."""
+    from tenant_apps.registry.facade.hooks import aux_grade_locked
     from tenants.models import School
 
     county = (
@@ -285,7 +286,7 @@ def aux_number_locked(stage: str, entry_year: int) -> bool:
         .values_list("county_id", flat=True)
         .first()
     )
-    return bool(county) and grade_locked(county_id=county, stage=stage, entry_year=entry_year)
+    return bool(county) and aux_grade_locked(county_id=county, stage=stage, entry_year=entry_year)
 
 
 def aux_number_refuse_locked(changes: Iterable[tuple[str, str, str]]) -> None:

@@ -673,9 +673,9 @@ def _audit_cleanup(schema: str, since: dt.datetime) -> None:
 def test_backup_progress_moves_with_the_dump_and_says_what_it_stores(
     world: World, db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared_apps.backups import services
+    from shared_apps.backups import dump
 
-    monkeypatch.setattr(services, "CHUNK", 4096)  # a small school's dump in many reads
+    monkeypatch.setattr(dump, "CHUNK", 4096)  # a small school's dump in many reads
     seen: list[tuple[int, str]] = []
     try:
         backup = school_backup(

@@ -1,0 +1,132 @@
+"""The registry's facade: everything another app does inside a school goes through it.
+
+The only door from the shared apps (transfers, bureau, backups) into a school's
+registry. Every function takes the school's schema name (or a plan naming the
+schemas), works inside that school's `school_context` and returns frozen dataclasses
+(`contracts`) or plain values, never a model instance: an instance carried across a
+schema switch reads or writes the wrong school (django-tenants #731, #164).
+
+* `contracts` — the frozen dataclasses that cross;
+* `reads` — look-ups, peeks, pages' choices, the renumbering's grade, the index resync;
+* `writes` — marks, registrations, the county's decisions, 学籍辅号;
+* `move` — the record's move from one school to another (export, import, mark left);
+* `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review).
+"""
+
+from tenant_apps.registry.facade.contracts import (
+    BlockerView,
+    ClassOption,
+    EvidenceView,
+    GradeStudent,
+    MaskedStudent,
+    Peek,
+    Person,
+    StudentCard,
+)
+from tenant_apps.registry.facade.hooks import (
+    aux_grade_locked,
+    evidence_submitted,
+    register_aux_lock_check,
+    register_evidence_submitted,
+)
+from tenant_apps.registry.facade.move import (
+    InjectedFailure,
+    MovePlan,
+    MoveResult,
+    StudentExport,
+    carried_models,
+    checkpoint,
+    natural_key_field,
+    plan_for,
+    related_models,
+    stays,
+    student_export,
+    student_import,
+    student_mark_left,
+    student_move,
+)
+from tenant_apps.registry.facade.reads import (
+    MSG_LOOKUP_EMPTY,
+    MSG_LOOKUP_NAME,
+    MSG_LOOKUP_NATIONAL,
+    class_option,
+    class_options,
+    draft_cards,
+    evidence_view,
+    grade_students,
+    index_records,
+    lookup_keys_check,
+    masked_students,
+    national_peeks,
+    peek_records,
+    person_of,
+    same_name,
+    student_blockers_locked,
+    student_blockers_of,
+    student_card,
+)
+from tenant_apps.registry.facade.writes import (
+    aux_numbers_write,
+    evidence_check,
+    evidence_decide,
+    evidence_save,
+    external_in_claim,
+    register_on_approval,
+    student_leave_external,
+    students_county_decide,
+)
+
+__all__ = [
+    "MSG_LOOKUP_EMPTY",
+    "MSG_LOOKUP_NAME",
+    "MSG_LOOKUP_NATIONAL",
+    "BlockerView",
+    "ClassOption",
+    "EvidenceView",
+    "GradeStudent",
+    "InjectedFailure",
+    "MaskedStudent",
+    "MovePlan",
+    "MoveResult",
+    "Peek",
+    "Person",
+    "StudentCard",
+    "StudentExport",
+    "aux_grade_locked",
+    "aux_numbers_write",
+    "carried_models",
+    "checkpoint",
+    "class_option",
+    "class_options",
+    "draft_cards",
+    "evidence_check",
+    "evidence_decide",
+    "evidence_save",
+    "evidence_submitted",
+    "evidence_view",
+    "external_in_claim",
+    "grade_students",
+    "index_records",
+    "lookup_keys_check",
+    "masked_students",
+    "national_peeks",
+    "natural_key_field",
+    "peek_records",
+    "person_of",
+    "plan_for",
+    "register_aux_lock_check",
+    "register_evidence_submitted",
+    "register_on_approval",
+    "related_models",
+    "same_name",
+    "stays",
+    "student_blockers_locked",
+    "student_blockers_of",
+    "student_card",
+    "student_export",
+    "student_import",
+    "student_leave_external",
+    "student_mark_left",
+    "student_move",
+    "students_county_decide",
+]

@@ -1,0 +1,59 @@
+"""What the registry asks of the layers above it, filled in their AppConfig.ready().
+
+The registry may not import the bureau (it sits above the school apps), yet a 学籍辅号
+edit must respect the county's lock and an uploaded 佐证 must reach the county's
+review queue. The bureau registers both here, the way the case engine's kinds register
+their completions; each registry is a dict keyed by the registering app, so a second
+ready() replaces rather than doubles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+
+class AuxLockCheck(Protocol):
+    def __call__(self, *, county_id: str, stage: str, entry_year: int) -> bool: ...
+
+
+class EvidenceSubmitted(Protocol):
+    def __call__(
+        self, *, school_id: int, problem_id: int, evidence_id: int, student_uuid: uuid.UUID
+    ) -> None: ...
+
+
+_AUX_LOCK_CHECKS: dict[str, AuxLockCheck] = {}
+_EVIDENCE_SUBMITTED: dict[str, EvidenceSubmitted] = {}
+
+
+def register_aux_lock_check(owner: str, check: AuxLockCheck) -> None:
+    """`check(county_id=, stage=, entry_year=)` says whether a grade's 辅号 are locked."""
+    _AUX_LOCK_CHECKS[owner] = check
+
+
+def register_evidence_submitted(owner: str, handler: EvidenceSubmitted) -> None:
+    """`handler(school_id=, problem_id=, evidence_id=, student_uuid=)` runs inside the
+    upload's transaction (the public table is reached through the search path)."""
+    _EVIDENCE_SUBMITTED[owner] = handler
+
+
+def aux_grade_locked(*, county_id: str, stage: str, entry_year: int) -> bool:
+    return any(
+        check(county_id=county_id, stage=stage, entry_year=entry_year)
+        for check in _AUX_LOCK_CHECKS.values()
+    )
+
+
+def evidence_submitted(
+    *, school_id: int, problem_id: int, evidence_id: int, student_uuid: uuid.UUID
+) -> None:
+    handlers: list[Callable[..., None]] = list(_EVIDENCE_SUBMITTED.values())
+    for handler in handlers:
+        handler(
+            school_id=school_id,
+            problem_id=problem_id,
+            evidence_id=evidence_id,
+            student_uuid=student_uuid,
+        )
