@@ -11,7 +11,7 @@ from django.test import override_settings
 from common.exceptions import ApplicationError
 from shared_apps.student_index.models import IndexEntry
 from shared_apps.transfers.models import Case, CaseKind, CaseState
-from shared_apps.transfers.move import InjectedFailure, carried_models, related_models
+from tenant_apps.registry.facade.move import InjectedFailure, carried_models, related_models
 from shared_apps.transfers.services import CaseActor, case_decide
 from shared_apps.transfers.tests.helpers import actor, cleanup, make_student
 from shared_apps.transfers.transfer import transfer_lookup, transfer_start
@@ -263,7 +263,7 @@ def test_every_model_pointing_at_student_is_carried_or_stays() -> None:
     """A new school model with a foreign key to Student is copied by the move unless it
     is one of the sending school's audit artefacts; its other foreign keys need a
     natural key (a unique column) or must be nullable."""
-    from shared_apps.transfers.move import natural_key_field, stays
+    from tenant_apps.registry.facade.move import natural_key_field, stays
 
     labels = {m._meta.label_lower for m, _ in related_models()}
     assert {"registry.problemrecord", "registry.statuschange"} <= labels
