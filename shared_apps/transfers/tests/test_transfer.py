@@ -11,10 +11,10 @@ from django.test import override_settings
 from common.exceptions import ApplicationError
 from shared_apps.student_index.models import IndexEntry
 from shared_apps.transfers.models import Case, CaseKind, CaseState
-from tenant_apps.registry.facade.move import InjectedFailure, carried_models, related_models
 from shared_apps.transfers.services import CaseActor, case_decide
 from shared_apps.transfers.tests.helpers import actor, cleanup, make_student
 from shared_apps.transfers.transfer import transfer_lookup, transfer_start
+from tenant_apps.registry.facade.move import InjectedFailure, carried_models, related_models
 from tenants.context import school_context
 
 APPROVER = frozenset({"registry.approve"})
