@@ -63,7 +63,7 @@ class SchoolAuditLogApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = AuditFilters.from_params(request.query_params)
-        return _paginated(request, self, school_log(request, filters))  # type: ignore[arg-type]
+        return _paginated(request, self, school_log(request, filters))
 
 
 class BureauAuditLogApi(APIView):

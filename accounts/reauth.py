@@ -110,7 +110,7 @@ def _ask_on_page(
                 reauth_mark(request)
                 data = request.POST.copy()
                 data.pop(REAUTH_FIELD, None)
-                request.POST = data  # type: ignore[misc]
+                request.POST = data
                 return view(request, *args, **kwargs)
             form.add_error("password", result.message)
     carry = [

@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
             stop_postgres(PGDATA)
 
 
-def _timed(client, path: str, n: int) -> list[float]:  # type: ignore[no-untyped-def]
+def _timed(client, path: str, n: int) -> list[float]:
     samples = []
     for _ in range(n):
         started = time.perf_counter()

@@ -690,7 +690,7 @@ def end_to_end_once(data: bytes, actor: Any) -> dict[str, Any]:
     caches_clear()
     queued: list[tuple[Any, ...]] = []
     original_delay = tasks.import_validate_task.delay
-    tasks.import_validate_task.delay = lambda *args: queued.append(args)  # type: ignore[method-assign]
+    tasks.import_validate_task.delay = lambda *args: queued.append(args)
     marks: list[tuple[float, str]] = []
     job: list[str] = []
 
@@ -713,7 +713,7 @@ def end_to_end_once(data: bytes, actor: Any) -> dict[str, Any]:
         written = imports.import_confirm(batch_id=batch_id, mode="valid_only", actor=actor)
         t_done = time.perf_counter()
     finally:
-        tasks.import_validate_task.delay = original_delay  # type: ignore[method-assign]
+        tasks.import_validate_task.delay = original_delay
     return {
         "e2e": {
             "import_start": t_start - start,

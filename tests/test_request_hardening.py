@@ -346,7 +346,7 @@ def test_every_api_view_parses_json_only_through_the_object_parser() -> None:
 # --- Content-Security-Policy --------------------------------------------------------
 
 
-def _policy(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def _policy(response) -> dict[str, list[str]]:
     header = response["Content-Security-Policy"]
     return {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
 

@@ -239,7 +239,7 @@ def eager() -> Iterator[None]:
 
 def test_import_of_a_csv_hands_back_its_formulas_as_text(
     world: World, db: None, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from tenant_apps.registry.models import ImportBatch
 
     out = io.StringIO()

@@ -129,7 +129,7 @@ def own_queue() -> Iterator[None]:
         del app.amqp.queues[name]
 
 
-def _start_import(world: World, data: bytes, queue: str):  # type: ignore[no-untyped-def]
+def _start_import(world: World, data: bytes, queue: str):
     from config.celery import app
 
     from common.actor import Actor
@@ -152,14 +152,14 @@ def _job(job_id: object) -> dict[str, object]:
     return Job.objects.filter(pk=job_id).values()[0]
 
 
-def _wait(what: str, check, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
+def _wait(what: str, check, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
 
 
-def _kill_mid_run(job_id: object, attempt: int, pid_of) -> None:  # type: ignore[no-untyped-def]
+def _kill_mid_run(job_id: object, attempt: int, pid_of) -> None:
     """SIGKILL once attempt `attempt` has read the file and is validating the rows."""
     from shared_apps.jobs.models import Job
 
@@ -260,7 +260,7 @@ def test_a_dead_worker_s_job_is_failed_by_the_sweep_and_its_message_later_does_n
     workbook: bytes,
     tmp_path: Path,
     own_queue: None,
-    settings,  # type: ignore[no-untyped-def]
+    settings,
 ) -> None:
     from shared_apps.jobs.models import Job
     from shared_apps.jobs.services import jobs_sweep_stale

@@ -33,7 +33,7 @@ def _db(world: World, db: None) -> Iterator[None]:
     connection.set_schema_to_public()
 
 
-def _user(schema: str, username: str):  # type: ignore[no-untyped-def]
+def _user(schema: str, username: str):
     from accounts.models import User
 
     with school_context(schema):
@@ -56,7 +56,7 @@ def _page_login(host: str, username: str, password: str, **extra: str) -> tuple[
     return client, response
 
 
-def _login_error(response) -> str:  # type: ignore[no-untyped-def]
+def _login_error(response) -> str:
     """The error shown above the login form (or the code form)."""
     assert response.status_code == 200
     found = re.findall(r'<div class="flash error">([^<]*)</div>', response.content.decode())
@@ -64,7 +64,7 @@ def _login_error(response) -> str:  # type: ignore[no-untyped-def]
     return found[0].strip()
 
 
-def _token(host: str, username: str, password: str, **extra: str):  # type: ignore[no-untyped-def]
+def _token(host: str, username: str, password: str, **extra: str):
     response = Client(HTTP_HOST=host).post(
         "/api/v1/auth/token/",
         {"username": username, "password": password, **extra},

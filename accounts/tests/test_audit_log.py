@@ -77,7 +77,7 @@ def _student(client: Client, seq: int, **overrides: object) -> dict[str, Any]:
     )
     connection.set_schema_to_public()
     assert created.status_code == 201, created.content
-    return created.json()  # type: ignore[no-any-return]
+    return created.json()
 
 
 # -- writes ------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def test_refused_writes_and_token_writes_are_recorded_with_their_user(
     ]
 
 
-def test_forwarded_for_is_used_only_when_configured(world: World, db: None, settings) -> None:  # type: ignore[no-untyped-def]
+def test_forwarded_for_is_used_only_when_configured(world: World, db: None, settings) -> None:
     client = login(world.a.host, "admin")
     headers = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.9"}
     last = _last_id(world.a.schema)
@@ -813,7 +813,7 @@ def test_purge_deletes_only_entries_older_than_the_retention(world: World, db: N
     assert "乙校过期" in b_kept  # another school's schema is purged by its own task
 
 
-def test_nightly_purge_covers_every_school_and_public(world: World, db: None, settings) -> None:  # type: ignore[no-untyped-def]
+def test_nightly_purge_covers_every_school_and_public(world: World, db: None, settings) -> None:
     from config.celery import app
 
     from accounts.models import AuditEntry

@@ -110,7 +110,7 @@ def county_audit_rows(
                     m.name,
                     m.id_number,
                     stage,
-                    year,  # type: ignore[attr-defined]
+                    year,
                 )
             )
     return result

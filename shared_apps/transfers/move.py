@@ -96,7 +96,7 @@ class MoveResult:
     copied: dict[str, int]  # model label → rows copied
 
 
-def _concrete(model: type[models.Model]) -> list[models.Field]:  # type: ignore[type-arg]
+def _concrete(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
 
 
@@ -135,7 +135,7 @@ def carried_models() -> list[str]:
     return sorted(m._meta.label_lower for m, _ in related_models() if not stays(m))
 
 
-def _values(instance_values: dict[str, Any], fields: list[models.Field]) -> dict[str, Any]:  # type: ignore[type-arg]
+def _values(instance_values: dict[str, Any], fields: list[models.Field]) -> dict[str, Any]:
     return {f.attname: instance_values[f.attname] for f in fields if f.attname in instance_values}
 
 

@@ -229,7 +229,7 @@ def change_detail_view(request: HttpRequest, change_id: int) -> HttpResponse:
             ],
             "reason_line": changes._reason_line(change),
             "can_decide": at_school_step and Right.REGISTRY_APPROVE in rights,
-            "own": change.created_by == user.username,  # type: ignore[union-attr]
+            "own": change.created_by == user.username,
             "can_withdraw": case is not None
             and case.state == "open"
             and Right.REGISTRY_EDIT in rights,

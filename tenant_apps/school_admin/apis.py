@@ -83,7 +83,7 @@ class SchoolInfoApi(APIView):
 
     def _out(self, request: Request) -> Response:
         school = School.objects.get(pk=_school(request).pk)
-        school.counts = registry_counts()  # type: ignore[attr-defined]
+        school.counts = registry_counts()
         return Response(self.OutputSerializer(school).data)
 
     @extend_schema(responses=OutputSerializer, summary="本校信息与人数")

@@ -13,13 +13,13 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _actor(schema: str):  # type: ignore[no-untyped-def]
+def _actor(schema: str):
     from common.actor import Actor
 
     return Actor("admin", "管理员甲", schema)
 
 
-def _last_school_entry(schema: str):  # type: ignore[no-untyped-def]
+def _last_school_entry(schema: str):
     from accounts.models import AuditEntry
 
     with school_context(schema):
@@ -169,7 +169,7 @@ def test_duplicate_or_nameless_campuses_are_refused(world: World) -> None:
         assert needle in caught.value.extra["campuses"][0]
 
 
-def test_the_page_saves_the_profile_and_the_bureau_sees_it(world: World, bureau_host) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_saves_the_profile_and_the_bureau_sees_it(world: World, bureau_host) -> None:
     admin = login(world.a.host, "admin")
     page = admin.get("/school/info/")
     connection.set_schema_to_public()

@@ -184,7 +184,7 @@ def test_tools_match_the_server_major_version(db: None) -> None:
     directory = pg_bin_dir()
     assert _tool_major(directory / "pg_dump") == server_major()
     for tool in ("pg_dump", "pg_restore", "psql"):
-        assert Path(pg_tool(tool)).exists()  # type: ignore[arg-type]
+        assert Path(pg_tool(tool)).exists()
     with override_settings(PG_BIN_DIR="/opt/pg/bin"):
         assert pg_bin_dir() == Path("/opt/pg/bin")
 

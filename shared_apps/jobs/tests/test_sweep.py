@@ -18,7 +18,7 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _job(schema: str, kind: str, state: str, age: float, owner_id: int = 1):  # type: ignore[no-untyped-def]
+def _job(schema: str, kind: str, state: str, age: float, owner_id: int = 1):
     from shared_apps.jobs.models import Job
 
     return Job.objects.create(
@@ -32,7 +32,7 @@ def _job(schema: str, kind: str, state: str, age: float, owner_id: int = 1):  # 
     )
 
 
-def _batch(job_id: uuid.UUID, state: str = "validating"):  # type: ignore[no-untyped-def]
+def _batch(job_id: uuid.UUID, state: str = "validating"):
     from tenant_apps.registry.models import ImportBatch
 
     return ImportBatch.objects.create(

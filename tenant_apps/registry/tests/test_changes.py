@@ -79,7 +79,7 @@ def _pupil(
         return Pupil(student.pk, student.identifier, name)
 
 
-def _apply(client, pupil: Pupil, **fields):  # type: ignore[no-untyped-def]
+def _apply(client, pupil: Pupil, **fields):
     files = fields.pop("files", None)
     body = {"student_id": str(pupil.uuid), **fields}
     if files is not None:
@@ -89,7 +89,7 @@ def _apply(client, pupil: Pupil, **fields):  # type: ignore[no-untyped-def]
     return response
 
 
-def _suspend(client, pupil: Pupil):  # type: ignore[no-untyped-def]
+def _suspend(client, pupil: Pupil):
     today = _today()
     return _apply(
         client,
@@ -102,13 +102,13 @@ def _suspend(client, pupil: Pupil):  # type: ignore[no-untyped-def]
     )
 
 
-def _upload(name: str, data: bytes):  # type: ignore[no-untyped-def]
+def _upload(name: str, data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data)
 
 
-def _bureau(region: str = "430181000000", username: str = "liuyang"):  # type: ignore[no-untyped-def]
+def _bureau(region: str = "430181000000", username: str = "liuyang"):
     from shared_apps.transfers.services import CaseActor
 
     return CaseActor(username, "public", region, BUREAU_RIGHTS)
@@ -133,7 +133,7 @@ def _state(schema: str, pupil: Pupil) -> dict[str, object]:
     }
 
 
-def _case(change_id: int, schema: str):  # type: ignore[no-untyped-def]
+def _case(change_id: int, schema: str):
     from shared_apps.transfers.models import Case
     from tenant_apps.registry.models import StatusChange
 
@@ -341,7 +341,7 @@ def test_wrong_status_problem_record_and_pending_case_block(world: World) -> Non
         assert [b.code for b in student_blockers(s, "TRANSFER")] == ["pending_business"]
 
 
-def test_business_freeze_around_graduation(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_business_freeze_around_graduation(world: World, settings) -> None:
     from tenant_apps.registry.blockers import student_blockers
     from tenant_apps.registry.models import Student
 

@@ -16,7 +16,7 @@ STAGES = ["primary"]
 TEACHER = "测试甲小学teacher（teacher）"
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from common.actor import Actor
 
     return Actor("admin", "管理员", connection.schema_name)

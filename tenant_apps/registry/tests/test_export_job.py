@@ -31,7 +31,7 @@ def eager() -> Iterator[None]:
 
 def test_the_list_exports_through_a_job_whose_file_only_its_owner_opens(
     world: World, eager: None, django_capture_on_commit_callbacks, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from accounts.models import AuditEntry
     from shared_apps.jobs import services as job_services
     from shared_apps.jobs.models import Job
@@ -46,7 +46,7 @@ def test_the_list_exports_through_a_job_whose_file_only_its_owner_opens(
     seen: list[int] = []
     real_progress = job_services.job_progress
 
-    def recording(*, job_id, percent, message=""):  # type: ignore[no-untyped-def]
+    def recording(*, job_id, percent, message=""):
         seen.append(percent)
         real_progress(job_id=job_id, percent=percent, message=message)
 

@@ -17,13 +17,13 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _post(client, path: str, body: dict) -> object:  # type: ignore[no-untyped-def]
+def _post(client, path: str, body: dict) -> object:
     response = client.post(path, body, content_type="application/json")
     connection.set_schema_to_public()
     return response
 
 
-def _student(world_schema: str, name: str):  # type: ignore[no-untyped-def]
+def _student(world_schema: str, name: str):
     from tenant_apps.registry.models import Student
 
     with school_context(world_schema):

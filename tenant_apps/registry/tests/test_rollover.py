@@ -449,7 +449,7 @@ def test_the_nightly_warm_up_leaves_the_page_nothing_to_validate(
         validated: list[int] = []
         real = RowValidator.validate
 
-        def counting(self, raw):  # type: ignore[no-untyped-def]
+        def counting(self, raw):
             validated.append(1)
             return real(self, raw)
 

@@ -44,7 +44,7 @@ def _wrong_check(number: str) -> tuple[str, str]:
     return number[:-1] + ("1" if right != "1" else "2"), right
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from common.actor import Actor
 
     return Actor("admin", "管理员", connection.schema_name)
@@ -65,7 +65,7 @@ def _data(**over: str) -> dict[str, str]:
     return base | over
 
 
-def _refused(call, field: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def _refused(call, field: str, message: str) -> None:
     from common.exceptions import ApplicationError
 
     with pytest.raises(ApplicationError) as caught:

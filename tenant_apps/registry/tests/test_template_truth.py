@@ -88,7 +88,7 @@ def test_the_template_marks_three_kinds_and_the_grade_is_not_asked_for() -> None
 
 def test_a_template_filled_exactly_as_marked_is_accepted_row_by_row(
     world: World, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     marks = _marks()
     rows = [_as_marked(BASE + i, marks) for i in range(PUPILS)]
     # into the downloaded template itself, under its own header row

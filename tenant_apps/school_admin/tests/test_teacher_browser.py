@@ -23,7 +23,7 @@ def _id(seq: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-def test_admin_adds_and_imports_teachers(  # type: ignore[no-untyped-def]
+def test_admin_adds_and_imports_teachers(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811

@@ -40,13 +40,13 @@ def _form(**over: str) -> dict[str, str]:
     return base | over
 
 
-def _post(client, path: str, data: dict | None = None):  # type: ignore[no-untyped-def]
+def _post(client, path: str, data: dict | None = None):
     response = client.post(path, data or {})
     connection.set_schema_to_public()
     return response
 
 
-def _get(client, path: str, data: dict | None = None):  # type: ignore[no-untyped-def]
+def _get(client, path: str, data: dict | None = None):
     response = client.get(path, data or {})
     connection.set_schema_to_public()
     return response
