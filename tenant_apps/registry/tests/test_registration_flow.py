@@ -17,7 +17,7 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _post(client, path: str, body: dict) -> object:
+def _post(client, path: str, body: dict):
     response = client.post(path, body, content_type="application/json")
     connection.set_schema_to_public()
     return response
