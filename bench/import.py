@@ -550,7 +550,7 @@ def school_b_fill(school: SchoolRef, plan: Plan) -> int:
         if Student.objects.exists():
             return Student.objects.count()
         validator = RowValidator(class_nos=set(class_map()))
-        rows = []
+        rows: list[Any] = []
         for n, raw in enumerate(plan.elsewhere_same_id + plan.elsewhere_similar, 2):
             result = validator.validate(raw)
             assert not result.errors, result.errors
@@ -777,7 +777,7 @@ def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
         fig.notes["explain"] = explain(keys)
 
         log("students_create_bulk (rolled back)...")
-        pending = [(row_no, d, []) for row_no, d in valid]
+        pending: list[tuple[Any, Any, list[Any]]] = [(row_no, d, []) for row_no, d in valid]
 
         class Rollback(Exception):
             pass

@@ -108,7 +108,7 @@ class UnguessableNames:
     whatever the caller asked for (a time stamp, a batch id)."""
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        return super().get_available_name(  # type: ignore[misc]
+        return super().get_available_name(  # type: ignore[misc,no-any-return]
             unguessable_name(name, max_length), max_length=max_length
         )
 
@@ -227,7 +227,7 @@ def download_token_read(token: str) -> str | None:
 def storage_ping(storage: Storage) -> None:
     """Raise if the storage cannot be reached (readiness probe)."""
     if isinstance(storage, S3Storage) or hasattr(storage, "bucket"):
-        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)  # type: ignore[union-attr]
         return
     base = getattr(storage, "base_location", settings.MEDIA_ROOT)
     os.makedirs(base, exist_ok=True)
