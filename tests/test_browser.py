@@ -161,12 +161,12 @@ def _import_workbook(seqs: range, bad: int) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.append([c.header for c in COLUMNS])
+    sheet.append([c.header for c in COLUMNS])  # type: ignore[union-attr]
     for n, seq in enumerate(seqs):
         row = valid_row(seq=seq)
         if n < bad:
             row["ethnicity"] = "汉"  # the classic template mistake
-        sheet.append([row.get(c.key, "") for c in COLUMNS])
+        sheet.append([row.get(c.key, "") for c in COLUMNS])  # type: ignore[union-attr]
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -237,8 +237,8 @@ def test_import_dry_run_confirm_and_two_level_audit(
             registered = Student.objects.filter(audit_state="registered")
             assert registered.count() == 10
             first = registered.first()
-            assert first.national_number == "G" + first.id_number
-            identifier = first.identifier
+            assert first.national_number == "G" + first.id_number  # type: ignore[union-attr]
+            identifier = first.identifier  # type: ignore[union-attr]
         connection.set_schema_to_public()
         page.goto(f"{school}/registry/students/{identifier}/")
         assert "已注册" in page.content()

@@ -146,7 +146,9 @@ def test_bad_profile_input_names_the_field_and_changes_nothing(
     before = School.objects.filter(pk=world.a.id).values().get()
     with school_context(world.a.schema), pytest.raises(ApplicationError) as caught:
         school_profile_update(
-            school_id=world.a.id, data=ProfileInput(**{field: value}), actor=_actor("x")
+            school_id=world.a.id,
+            data=ProfileInput(**{field: value}),  # type: ignore[arg-type]
+            actor=_actor("x"),
         )
     assert needle in caught.value.extra[field][0]
     connection.set_schema_to_public()

@@ -96,9 +96,9 @@ def _workbook(rows: list[dict[str, object]]) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.append([c.header for c in COLUMNS])
+    sheet.append([c.header for c in COLUMNS])  # type: ignore[union-attr]
     for row in rows:
-        sheet.append([row.get(c.key, "") for c in COLUMNS])
+        sheet.append([row.get(c.key, "") for c in COLUMNS])  # type: ignore[union-attr]
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
