@@ -585,7 +585,7 @@ def _literal(value: object) -> str:
 def _audit_columns() -> list[str]:
     from accounts.models import AuditEntry
 
-    return [f.column for f in AuditEntry._meta.concrete_fields]
+    return [f.column for f in AuditEntry._meta.concrete_fields]  # type: ignore[misc]
 
 
 def _audit_carry_sql(*, live: str, restored: str) -> list[str]:

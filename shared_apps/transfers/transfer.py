@@ -453,7 +453,7 @@ def external_out_complete(case: Case) -> None:
     p = case.payload
     note = f"转出至{p.get('destination_region', '')}{p.get('destination', '')}（{case.number}）"
     with school_context(schema):
-        student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()
+        student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()  # type: ignore[misc]
         if student is None or student.status != Student.Status.STUDYING:
             raise ApplicationError("该学生已不是在读状态，不能办结转出。", code="move")
         student_mark_left(
@@ -463,7 +463,7 @@ def external_out_complete(case: Case) -> None:
             note=note,
             action="转出（省外/外系统）",
         )
-    index_set_state(student_uuids=[case.student_uuid], status="10", updated_at=timezone.now())
+    index_set_state(student_uuids=[case.student_uuid], status="10", updated_at=timezone.now())  # type: ignore[list-item]
     today = timezone.localdate()
     case.payload = {
         **case.payload,
@@ -637,7 +637,7 @@ def register_on_approval(case: Case, *, action: str) -> None:
     who = (last.actor if last else case.created_by).split("@")[0]
     actor = Actor(username=who, name=who, schema="public")
     with school_context(schema):
-        student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()
+        student = Student.objects.select_for_update().filter(identifier=case.student_uuid).first()  # type: ignore[misc]
         if student is None:
             raise ApplicationError("该学生已被删除，不能办结。", code="move")
         if student.audit_state == Student.Audit.REGISTERED:
@@ -659,7 +659,9 @@ def register_on_approval(case: Case, *, action: str) -> None:
             changes={"national_number": [student.national_number, number]},
         )
     index_set_state(
-        student_uuids=[case.student_uuid], audit_state="registered", updated_at=timezone.now()
+        student_uuids=[case.student_uuid],  # type: ignore[list-item]
+        audit_state="registered",
+        updated_at=timezone.now(),
     )
     case.payload = {**case.payload, "registered_on": timezone.localdate().isoformat()}
 

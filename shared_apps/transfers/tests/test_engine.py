@@ -66,9 +66,9 @@ def handlers() -> Iterator[list[str]]:
         (services._COMPLETIONS, services._CLOSINGS, services._DETAILS), saved, strict=True
     ):
         if value is None:
-            table.pop(KIND, None)
+            table.pop(KIND, None)  # type: ignore[attr-defined]
         else:
-            table[KIND] = value
+            table[KIND] = value  # type: ignore[index]
 
 
 def open_case(world: World, key: str = "a", **kw: object) -> Case:
@@ -196,7 +196,7 @@ def test_reject_needs_reason_then_closes(public: None, world: World, handlers: l
     )
     assert case.state == CaseState.REJECTED
     assert handlers == ["close:rejected"]
-    assert case.steps.last().note == "材料不全"
+    assert case.steps.last().note == "材料不全"  # type: ignore[union-attr]
     # Reject then approve: refused, nothing changes, no completion.
     with pytest.raises(ApplicationError, match="该业务已已退回|不能再办理"):
         case_decide(case_id=case.pk, actor=bureau_actor(), approve=True)
@@ -325,10 +325,10 @@ def test_cross_county_chain_walks_both_bureaus(public: None, world: World, handl
 
 def test_escalation_marks_overdue_steps_once(public: None, world: World, handlers: list) -> None:
     case = open_case(world)
-    later = case.due_on + dt.timedelta(days=1)
+    later = case.due_on + dt.timedelta(days=1)  # type: ignore[operator]
     assert cases_escalate_overdue(today=case.due_on) == 0
-    assert cases_escalate_overdue(today=later) == 1
-    assert cases_escalate_overdue(today=later) == 0
+    assert cases_escalate_overdue(today=later) == 1  # type: ignore[arg-type]
+    assert cases_escalate_overdue(today=later) == 0  # type: ignore[arg-type]
     case.refresh_from_db()
     assert case.escalated is True
     assert services.escalation_region(case) == "430181000000"
@@ -337,7 +337,7 @@ def test_escalation_marks_overdue_steps_once(public: None, world: World, handler
     case = case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True)
     assert case.escalated is False
     assert case.due_on == add_workdays(timezone.localdate(), 10)
-    overdue = cases_for_region("430181000000", overdue=True, today=later + dt.timedelta(days=30))
+    overdue = cases_for_region("430181000000", overdue=True, today=later + dt.timedelta(days=30))  # type: ignore[arg-type]
     assert case in overdue
 
 
@@ -384,6 +384,6 @@ def test_escalated_school_step_shows_in_the_county_queue(
 ) -> None:
     case = open_case(world)
     assert case not in cases_for_region("430181000000", waiting=True)
-    cases_escalate_overdue(today=case.due_on + dt.timedelta(days=1))
+    cases_escalate_overdue(today=case.due_on + dt.timedelta(days=1))  # type: ignore[arg-type,operator]
     assert case in cases_for_region("430181000000", waiting=True)
     assert case not in cases_for_region("430182000000", waiting=True)

@@ -35,14 +35,14 @@ def _stale(client: object, schema: str) -> None:
     from accounts.reauth import REAUTH_SESSION_KEY
 
     with school_context(schema):
-        session = client.session
+        session = client.session  # type: ignore[attr-defined]
         session[REAUTH_SESSION_KEY] = 0
         session.save()
     connection.set_schema_to_public()
 
 
 def _reauth(client: object) -> None:
-    response = client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/"})
+    response = client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/"})  # type: ignore[attr-defined]
     assert response.status_code == 302
     connection.set_schema_to_public()
 
@@ -120,7 +120,7 @@ def test_transfer_through_the_pages(public: None, world: World) -> None:
     assert "批量审核结果" in results
     assert case.number in results
     # Who applied and who decided, as people read it (not username@schema).
-    page = bureau.get(f"/bureau/cases/{case.pk}/").content.decode()
+    page = bureau.get(f"/bureau/cases/{case.pk}/").content.decode()  # type: ignore[assignment]
     connection.set_schema_to_public()
     assert f"{world.a.name} · {world.a.name}registrar（registrar）" in page
     assert f"{world.b.name} · {world.b.name}approver（approver）" in page
@@ -293,7 +293,7 @@ def test_out_transfer_certificate_and_status(public: None, world: World) -> None
             from PIL import Image
 
             with Image.open(png) as image:
-                dark = sum(1 for p in image.convert("L").getdata() if p < 128)
+                dark = sum(1 for p in image.convert("L").getdata() if p < 128)  # type: ignore[attr-defined,misc]
             assert dark > 2000  # text was drawn (Chinese glyphs, not blank boxes only)
     connection.set_schema_to_public()
 

@@ -174,7 +174,7 @@ def test_transfer_same_county_moves_everything(public: None, world: World) -> No
         assert Course.objects.filter(code="X901").exists()  # the school course came along
     with school_context(world.b.schema):
         left = Student.objects.get(identifier=made.identifier)
-        assert left.events.order_by("-at", "-id").first().action == "转出"
+        assert left.events.order_by("-at", "-id").first().action == "转出"  # type: ignore[union-attr]
     # Repeating the final approval changes nothing further.
     again = case_decide(
         case_id=case.pk, actor=CaseActor("liuyang", "public", "430181000000", BUREAU), approve=True
@@ -196,7 +196,7 @@ def test_rejection_leaves_the_record_where_it_is(public: None, world: World) -> 
     )
     assert case.state == CaseState.REJECTED
     state = _state(world, made)
-    assert state["b"][0] == "01"
+    assert state["b"][0] == "01"  # type: ignore[index]
     assert state["a"] is None
     with pytest.raises(ApplicationError, match="不能再办理"):
         case_decide(
@@ -259,8 +259,8 @@ def test_cross_county_transfer_needs_both_bureaus(public: None, world: World) ->
     )
     assert case.state == CaseState.DONE
     state = _state(world, made)
-    assert state["a"][0] == "01"
-    assert state["c"][0] == "10"
+    assert state["a"][0] == "01"  # type: ignore[index]
+    assert state["c"][0] == "10"  # type: ignore[index]
     assert state["index"] == (world.a.id, "01")
 
 
@@ -278,7 +278,7 @@ def test_every_model_pointing_at_student_is_carried_or_stays() -> None:
             continue
         for f in model._meta.concrete_fields:
             if f.is_relation and f.attname != fk:
-                assert f.null or natural_key_field(f.related_model), model._meta.label
+                assert f.null or natural_key_field(f.related_model), model._meta.label  # type: ignore[arg-type]
 
 
 # -- committed data: real transactions, real concurrency ------------------------------
@@ -322,7 +322,7 @@ def test_two_concurrent_final_approvals_make_exactly_one_move(live_db: World) ->
             t.join(timeout=60)
         assert results == ["done", "done"]
         connection.set_schema_to_public()
-        state = _state(world, made)
+        state = _state(world, made)  # type: ignore[arg-type]
         assert state["a"] == ("01", 1, 3, 1)
         assert state["b"] == ("10", 1, 3, 1)
         assert state["index"] == (world.a.id, "01")
@@ -330,9 +330,9 @@ def test_two_concurrent_final_approvals_make_exactly_one_move(live_db: World) ->
         from tenant_apps.registry.models import Student
 
         with school_context(world.a.schema):
-            assert Student.objects.filter(identifier=made.identifier).count() == 1
+            assert Student.objects.filter(identifier=made.identifier).count() == 1  # type: ignore[attr-defined]
     finally:
-        cleanup(world, [made.identifier])
+        cleanup(world, [made.identifier])  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("point", ["after_receiving_write", "after_source_write", "before_commit"])
@@ -342,7 +342,7 @@ def test_injected_failure_leaves_both_schools_and_index_unchanged(
     world = live_db
     case, made = _final_step_case(world, "转学测试故障", "430181201803018901")
     try:
-        before = _state(world, made)
+        before = _state(world, made)  # type: ignore[arg-type]
         with override_settings(TRANSFERS_FAIL_AT=point), pytest.raises(InjectedFailure):
             case_decide(
                 case_id=case.pk,
@@ -350,9 +350,9 @@ def test_injected_failure_leaves_both_schools_and_index_unchanged(
                 approve=True,
             )
         connection.set_schema_to_public()
-        assert _state(world, made) == before
+        assert _state(world, made) == before  # type: ignore[arg-type]
         assert before["a"] is None
-        assert before["b"][0] == "01"
+        assert before["b"][0] == "01"  # type: ignore[index]
         assert before["index"] == (world.b.id, "01")
         fresh = Case.objects.get(pk=case.pk)
         assert (fresh.state, fresh.step) == (CaseState.OPEN, 1)
@@ -363,9 +363,9 @@ def test_injected_failure_leaves_both_schools_and_index_unchanged(
             approve=True,
         )
         assert done.state == CaseState.DONE
-        assert _state(world, made)["index"] == (world.a.id, "01")
+        assert _state(world, made)["index"] == (world.a.id, "01")  # type: ignore[arg-type]
     finally:
-        cleanup(world, [made.identifier])
+        cleanup(world, [made.identifier])  # type: ignore[attr-defined]
 
 
 def test_transfer_back_reuses_the_identifier(public: None, world: World) -> None:
@@ -389,8 +389,8 @@ def test_transfer_back_reuses_the_identifier(public: None, world: World) -> None
             approve=True,
         )
     state = _state(world, made)
-    assert state["b"][0] == "01"
-    assert state["a"][0] == "10"
+    assert state["b"][0] == "01"  # type: ignore[index]
+    assert state["a"][0] == "10"  # type: ignore[index]
     assert state["index"] == (world.b.id, "01")
     from tenant_apps.registry.models import Student
 
