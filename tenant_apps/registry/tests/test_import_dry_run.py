@@ -55,10 +55,10 @@ TOTAL = 2000
 def _workbook(rows: list[dict[str, object]]) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = "学生信息"
-    sheet.append([c.header for c in COLUMNS])
+    sheet.title = "学生信息"  # type: ignore[union-attr]
+    sheet.append([c.header for c in COLUMNS])  # type: ignore[union-attr]
     for row in rows:
-        sheet.append([row.get(c.key, "") for c in COLUMNS])
+        sheet.append([row.get(c.key, "") for c in COLUMNS])  # type: ignore[union-attr]
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -145,7 +145,7 @@ def test_dry_run_counts_every_error_kind_and_writes_nothing_until_confirmed(
     id_col = [c.header for c in COLUMNS].index("身份证件号") + 1
     cell = sheet.cell(row=2, column=id_col)
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
-    assert "校验" in cell.comment.text
+    assert "校验" in cell.comment.text  # type: ignore[union-attr]
     assert sheet.cell(row=1, column=sheet.max_column).value == "错误说明"
 
     # "nothing unless all are valid" is refused while errors remain

@@ -162,7 +162,7 @@ def test_excel_dates_are_read_and_every_normalisation_is_listed(
     for row_no, (_before, after) in expected.items():
         cell = annotated.cell(row=row_no, column=birth_col)
         assert cell.fill.fgColor.rgb == "FFDDEBF7"
-        assert after in cell.comment.text
+        assert after in cell.comment.text  # type: ignore[union-attr]
     untouched = annotated.cell(row=3, column=[c.key for c in COLUMNS].index("name") + 1)
     assert untouched.comment is None
     done = _confirm(client, report["id"], mode="all_or_nothing")

@@ -332,7 +332,7 @@ def test_search_by_initials_id_and_national_number(world: World) -> None:
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(export.content)).active
-    rows = list(sheet.iter_rows(values_only=True))
+    rows = list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert rows[0][0] == "姓名"
     assert rows[1][0] == "欧阳娜娜"
     assert "*" in str(rows[1])

@@ -271,7 +271,7 @@ def test_page_runs_the_job_then_confirm(world: World, summer_2026: dt.date) -> N
             {"username": "registrar", "name": "学籍管理员", "schema": world.a.schema},
         )
     connection.set_schema_to_public()
-    job = Job.objects.get(pk=run.job_id)
+    job = Job.objects.get(pk=run.job_id)  # type: ignore[misc]
     assert (job.state, job.percent) == ("succeeded", 100)
     assert "毕业 1 人" in job.message
     body = client.get("/registry/rollover/").content.decode()
@@ -421,7 +421,7 @@ def test_an_undone_run_job_says_it_was_undone(world: World, summer_2026: dt.date
             {"username": "registrar", "name": "学籍管理员", "schema": world.a.schema},
         )
     connection.set_schema_to_public()
-    job = Job.objects.get(pk=run.job_id)
+    job = Job.objects.get(pk=run.job_id)  # type: ignore[misc]
     assert "请核对后确认" in job.message
     undone = client.post(
         "/registry/rollover/", {"action": "undo", "rollover_id": run.pk, "school_year": YEAR}
