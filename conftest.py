@@ -165,7 +165,7 @@ def django_db_setup(
         # `db`; a run of live_db tests alone (worker, browser) must get one as well.
         configured = database_from_url(os.environ.get("DATABASE_URL", ""))["NAME"]
         if connection.settings_dict["NAME"] == configured:
-            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})  # type: ignore[arg-type]
         world = _build_world()
     yield world
     # Worker and live-server threads may still hold connections; the test database

@@ -96,7 +96,7 @@ class MeApi(APIView):
 def login_throttled(message: str, wait: int) -> Throttled:
     """429 with the Chinese message and Retry-After (DRF would append English)."""
     throttled = Throttled(detail=message)
-    throttled.wait = wait
+    throttled.wait = wait  # type: ignore[attr-defined]
     return throttled
 
 
@@ -171,7 +171,9 @@ class ReauthApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = password_confirm(
-            user=request.user, password=data.validated_data["password"], request=request
+            user=request.user,  # type: ignore[arg-type]
+            password=data.validated_data["password"],
+            request=request,
         )
         if not result.ok:
             code = LOGIN_ERROR_CODES.get(result.status, "password")
@@ -193,10 +195,10 @@ class PasswordChangeApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # This session or this token stays; every other one ends.
-        password_change(user=request.user, request=request, **data.validated_data)
+        password_change(user=request.user, request=request, **data.validated_data)  # type: ignore[arg-type]
         if request.auth is None:  # signed in with this session: it gets a new key
             old_key = request.session.session_key
-            update_session_auth_hash(request._request, request.user)
+            update_session_auth_hash(request._request, request.user)  # type: ignore[arg-type]
             user_session_rekey(old_key=old_key, new_key=request.session.session_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -253,7 +255,7 @@ class UserUnlockApi(APIView):
     @extend_schema(request=None, responses=UserOutput, summary="解锁本校用户")
     def post(self, request: Request, user_id: int) -> Response:
         user = _school_user(user_id)
-        user_unlock(user=user, actor=request.user, request=request)
+        user_unlock(user=user, actor=request.user, request=request)  # type: ignore[arg-type]
         return Response(UserOutput(user).data)
 
 
@@ -272,7 +274,10 @@ class UserActiveApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user_set_active(
-            user=user, active=data.validated_data["active"], actor=request.user, request=request
+            user=user,
+            active=data.validated_data["active"],
+            actor=request.user,  # type: ignore[arg-type]
+            request=request,
         )
         return Response(UserOutput(user).data)
 
@@ -307,7 +312,7 @@ class PlatformUserUnlockApi(APIView):
     @extend_schema(request=None, responses=UserOutput, summary="解锁教育局或平台账号")
     def post(self, request: Request, public_user_id: int) -> Response:
         user = _public_user(public_user_id)
-        user_unlock(user=user, actor=request.user, request=request)
+        user_unlock(user=user, actor=request.user, request=request)  # type: ignore[arg-type]
         return Response(UserOutput(user).data)
 
 
@@ -328,7 +333,10 @@ class PlatformUserActiveApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user_set_active(
-            user=user, active=data.validated_data["active"], actor=request.user, request=request
+            user=user,
+            active=data.validated_data["active"],
+            actor=request.user,  # type: ignore[arg-type]
+            request=request,
         )
         return Response(UserOutput(user).data)
 
@@ -361,10 +369,10 @@ class MySessionListApi(APIView):
 
     @extend_schema(responses=SessionOutput(many=True), summary="我的登录会话与接口令牌")
     def get(self, request: Request) -> Response:
-        user_sessions_prune(user=request.user)
+        user_sessions_prune(user=request.user)  # type: ignore[arg-type]
         current = request.session.session_key if request.auth is None else None
-        rows = user_session_list(user=request.user, current_key=current)
-        rows += user_token_list(user=request.user, current_id=_token_id(request))
+        rows = user_session_list(user=request.user, current_key=current)  # type: ignore[arg-type]
+        rows += user_token_list(user=request.user, current_id=_token_id(request))  # type: ignore[arg-type]
         return Response(SessionOutput(rows, many=True).data)
 
 
@@ -376,7 +384,7 @@ class MySessionEndApi(APIView):
     @extend_schema(request=None, responses={204: None}, summary="退出该会话")
     def post(self, request: Request, session_id: int) -> Response:
         try:
-            ended = user_session_end(user=request.user, session_id=session_id)
+            ended = user_session_end(user=request.user, session_id=session_id)  # type: ignore[arg-type]
         except ApplicationError as exc:
             raise NotFound(exc.message) from exc
         if request.auth is None and ended == request.session.session_key:
@@ -392,7 +400,7 @@ class MyTokenRevokeApi(APIView):
     @extend_schema(request=None, responses={204: None}, summary="注销该接口令牌")
     def post(self, request: Request, token_id: int) -> Response:
         try:
-            api_token_revoke(user=request.user, token_id=token_id)
+            api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
         except ApplicationError as exc:
             raise NotFound(exc.message) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -411,6 +419,8 @@ class MySessionsEndOthersApi(APIView):
     def post(self, request: Request) -> Response:
         keep = request.session.session_key if request.auth is None else None
         ended = user_sessions_end(
-            user=request.user, keep_key=keep, keep_token_id=_token_id(request)
+            user=request.user,  # type: ignore[arg-type]
+            keep_key=keep,
+            keep_token_id=_token_id(request),
         )
         return Response({"ended": ended})

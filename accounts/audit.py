@@ -273,7 +273,7 @@ def audit_request_write(request: HttpRequest, response: Any, *, started: dt.date
     try:
         with school_context(schema), transaction.atomic():
             object_type, object_id = _url_object(request, response)
-            object_repr, before, after, school = "", {}, {}, schema
+            object_repr, before, after, school = "", {}, {}, schema  # type: ignore[var-annotated]
             described = getattr(request, "_audit_described", None)
             if described and not object_type:
                 object_type, object_id = described["object_type"], described["object_id"]
@@ -537,10 +537,10 @@ def public_usernames_in_scope(user: User) -> QuerySet[User] | None:
 
     if user.region_id:
         prefix = user.region.prefix  # type: ignore[union-attr]
-        return User.objects.filter(region__code__startswith=prefix).values("username")
+        return User.objects.filter(region__code__startswith=prefix).values("username")  # type: ignore[return-value]
     if Role.PLATFORM_OPERATOR in user.role_codes:
         return None
-    return User.objects.filter(pk=user.pk).values("username")
+    return User.objects.filter(pk=user.pk).values("username")  # type: ignore[return-value]
 
 
 def audit_log_bureau(

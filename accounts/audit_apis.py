@@ -47,7 +47,7 @@ class AuditEntryOutput(serializers.Serializer):
 
 def _paginated(request: Request, view: APIView, log: AuditLog) -> Response:
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(log, request, view=view)  # type: ignore[arg-type]
+    page = paginator.paginate_queryset(log, request, view=view)  # type: ignore[arg-type,var-annotated]
     return paginator.get_paginated_response(AuditEntryOutput(page, many=True).data)
 
 
@@ -63,7 +63,7 @@ class SchoolAuditLogApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = AuditFilters.from_params(request.query_params)
-        return _paginated(request, self, school_log(request, filters))  # type: ignore[arg-type]
+        return _paginated(request, self, school_log(request, filters))
 
 
 class BureauAuditLogApi(APIView):

@@ -170,7 +170,7 @@ def _readable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page_context(request: HttpRequest, log: AuditLog, filters: AuditFilters) -> dict[str, Any]:
-    page = Paginator(log, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(log, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type,var-annotated]
     rows = [_presented(r) for r in page.object_list]
     # Who, as "school · name（staff number）": an entry's account lives in the schema the
     # entry was read from (public for bureau and platform staff).

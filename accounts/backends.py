@@ -10,7 +10,7 @@ class RoleAwareBackend(ModelBackend):
     """Loads the signed-in user together with the names of his or her roles, so that
     every permission check of the request is answered without another query."""
 
-    def get_user(self, user_id: int) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: int) -> User | None:
         user = (
             User.objects.annotate(role_names=ArrayAgg("groups__name", default=[]))
             .filter(pk=user_id)

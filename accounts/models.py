@@ -10,7 +10,7 @@ from knox.models import AbstractAuthToken
 from accounts.roles import rights_for_roles
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A person who logs in. Schema: public (bureau and platform staff) and every school
     (school staff, username = staff number, unique per school). PII: name and phone.
     Written by accounts.services only.

@@ -110,7 +110,7 @@ def _ask_on_page(
                 reauth_mark(request)
                 data = request.POST.copy()
                 data.pop(REAUTH_FIELD, None)
-                request.POST = data  # type: ignore[misc]
+                request.POST = data  # type: ignore[assignment]
                 return view(request, *args, **kwargs)
             form.add_error("password", result.message)
     carry = [
@@ -134,7 +134,7 @@ def _ask_on_page(
 def _safe_referer(request: HttpRequest) -> str:
     referer = request.META.get("HTTP_REFERER", "")
     if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
-        return referer
+        return referer  # type: ignore[no-any-return]
     return "/"
 
 

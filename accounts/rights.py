@@ -195,7 +195,7 @@ def users_with_roles() -> list[User]:
     for user in users:
         # Fills the cached_property, so `rights` and `has_right` read it without a query.
         user.__dict__["group_rights"] = frozenset(granted.get(user.pk, ()))
-    return users
+    return users  # type: ignore[return-value]
 
 
 def ordinary_users() -> dict[str, User]:

@@ -132,7 +132,7 @@ def password_change(
     if not user.check_password(old_password):
         if request is not None:
             # Read by the audit entry (accounts.audit.on_user_login_failed).
-            getattr(request, "_request", request)._login_password_change = True
+            getattr(request, "_request", request)._login_password_change = True  # type: ignore[union-attr]
         _failure_signal(request, user.username)
         until = _failure_record(user, "session", source)
         if until is not None:
@@ -438,7 +438,7 @@ def login_attempt(
     if user is None:
         if request is not None:
             # Read by the audit entry (accounts.audit.on_user_login_failed).
-            getattr(request, "_request", request)._login_unknown_user = True
+            getattr(request, "_request", request)._login_unknown_user = True  # type: ignore[union-attr]
         until = unknown_locked_until(username)
         _failure_signal(request, username)
         if until is not None:
@@ -512,7 +512,7 @@ def password_confirm(
     if not current.check_password(password):
         if request is not None:
             # Read by the audit entry (accounts.audit.on_user_login_failed).
-            getattr(request, "_request", request)._login_reauth = True
+            getattr(request, "_request", request)._login_reauth = True  # type: ignore[union-attr]
         _failure_signal(request, current.username)
         until = _failure_record(current, "session", source)
         if until is not None:
@@ -635,7 +635,7 @@ def user_sessions_end(
         _session_end(session)
         ended += 1
     revoked, _ = ApiToken.objects.filter(user=user).exclude(pk=keep_token_id or 0).delete()
-    return ended + revoked
+    return ended + revoked  # type: ignore[no-any-return]
 
 
 # -- API tokens (one per named client, listed under "我的登录") ----------------------------
@@ -686,7 +686,7 @@ def api_token_revoke(*, user: User, token_id: int) -> str:
         raise ApplicationError(gettext(MSG_TOKEN_NOT_FOUND), code="not_found")
     digest = token.digest
     token.delete()
-    return digest
+    return digest  # type: ignore[no-any-return]
 
 
 def user_sessions_prune(*, user: User) -> None:

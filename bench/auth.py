@@ -56,8 +56,8 @@ def main(argv: list[str]) -> int:
     own_pg = server is None
     if own_pg:
         server = ensure_postgres(PGDATA, fresh=True)
-    _drop(server)
-    os.environ["DATABASE_URL"] = ensure_database(server, DB)
+    _drop(server)  # type: ignore[arg-type]
+    os.environ["DATABASE_URL"] = ensure_database(server, DB)  # type: ignore[arg-type]
     own_redis = not os.environ.get("REDIS_URL")
     if own_redis:
         os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
@@ -69,14 +69,14 @@ def main(argv: list[str]) -> int:
         from django.db import connections
 
         connections.close_all()
-        _drop(server)
+        _drop(server)  # type: ignore[arg-type]
         if own_redis:
             stop_redis(REDIS_DIR)
         if own_pg:
             stop_postgres(PGDATA)
 
 
-def _timed(client, path: str, n: int) -> list[float]:  # type: ignore[no-untyped-def]
+def _timed(client, path: str, n: int) -> list[float]:
     samples = []
     for _ in range(n):
         started = time.perf_counter()

@@ -550,7 +550,7 @@ def school_b_fill(school: SchoolRef, plan: Plan) -> int:
         if Student.objects.exists():
             return Student.objects.count()
         validator = RowValidator(class_nos=set(class_map()))
-        rows = []
+        rows: list[Any] = []
         for n, raw in enumerate(plan.elsewhere_same_id + plan.elsewhere_similar, 2):
             result = validator.validate(raw)
             assert not result.errors, result.errors
@@ -690,7 +690,7 @@ def end_to_end_once(data: bytes, actor: Any) -> dict[str, Any]:
     caches_clear()
     queued: list[tuple[Any, ...]] = []
     original_delay = tasks.import_validate_task.delay
-    tasks.import_validate_task.delay = lambda *args: queued.append(args)  # type: ignore[method-assign]
+    tasks.import_validate_task.delay = lambda *args: queued.append(args)
     marks: list[tuple[float, str]] = []
     job: list[str] = []
 
@@ -713,7 +713,7 @@ def end_to_end_once(data: bytes, actor: Any) -> dict[str, Any]:
         written = imports.import_confirm(batch_id=batch_id, mode="valid_only", actor=actor)
         t_done = time.perf_counter()
     finally:
-        tasks.import_validate_task.delay = original_delay  # type: ignore[method-assign]
+        tasks.import_validate_task.delay = original_delay
     return {
         "e2e": {
             "import_start": t_start - start,
@@ -777,7 +777,7 @@ def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
         fig.notes["explain"] = explain(keys)
 
         log("students_create_bulk (rolled back)...")
-        pending = [(row_no, d, []) for row_no, d in valid]
+        pending: list[tuple[Any, Any, list[Any]]] = [(row_no, d, []) for row_no, d in valid]
 
         class Rollback(Exception):
             pass

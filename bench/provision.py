@@ -201,7 +201,7 @@ def count_clones() -> list[int]:
         calls[0] += 1
         return original(self, *args, **kwargs)
 
-    CloneSchema.clone_schema = counted  # type: ignore[method-assign]
+    CloneSchema.clone_schema = counted
     return calls
 
 

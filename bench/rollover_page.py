@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
@@ -62,8 +63,8 @@ def main(argv: list[str]) -> int:
     own_pg = server is None
     if own_pg:
         server = ensure_postgres(PGDATA, fresh=True)
-    benchdb.drop_database(server, DB)
-    os.environ["DATABASE_URL"] = ensure_database(server, DB)
+    benchdb.drop_database(server, DB)  # type: ignore[arg-type]
+    os.environ["DATABASE_URL"] = ensure_database(server, DB)  # type: ignore[arg-type]
     own_redis = not os.environ.get("REDIS_URL")
     if own_redis:
         os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
@@ -78,7 +79,7 @@ def main(argv: list[str]) -> int:
         from django.db import connections
 
         connections.close_all()
-        benchdb.drop_database(server, DB)
+        benchdb.drop_database(server, DB)  # type: ignore[arg-type]
         if own_redis:
             stop_redis(REDIS_DIR)
         if own_pg:
@@ -109,7 +110,7 @@ def _fill(schema: str, pupils: int) -> tuple[int, int]:
             for number in range(1, CLASSES_PER_YEAR + 1):
                 class_create(stage="primary", entry_year=year, number=number)
         validator = RowValidator(class_nos=set(class_map()))
-        rows = []
+        rows: list[Any] = []
         per_class = -(-pupils // (len(years) * CLASSES_PER_YEAR))
         for seq in range(pupils):
             klass, place = divmod(seq, per_class)

@@ -24,7 +24,7 @@ def copy_value(value: object) -> str:
     """One value as PostgreSQL's COPY text format spells it (NULL is \\N)."""
     kind = type(value)
     if kind is str:
-        return value.translate(_ESCAPE)  # type: ignore[attr-defined]
+        return value.translate(_ESCAPE)  # type: ignore[attr-defined,no-any-return]
     if value is None:
         return "\\N"
     if isinstance(value, str):  # a str subclass: Django's TextChoices members
@@ -34,7 +34,7 @@ def copy_value(value: object) -> str:
     if kind is int or kind is Decimal or kind is uuid.UUID:
         return str(value)
     if kind is dt.date or kind is dt.datetime:
-        return value.isoformat()  # type: ignore[attr-defined]
+        return value.isoformat()  # type: ignore[attr-defined,no-any-return]
     raise TypeError(f"no COPY text for {kind.__name__}")
 
 

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from rest_framework import exceptions
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser, get_encoding
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser, get_encoding  # type: ignore[attr-defined]
 from rest_framework.utils.json import strict_constant as json_strict_constant
 
 # A body with a NUL anywhere in it is refused whole: PostgreSQL stores no NUL in text or

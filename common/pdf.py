@@ -19,7 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "STSong-Light"
 _registered = False
@@ -57,7 +57,7 @@ def render(doc: Doc) -> bytes:
     plain = ParagraphStyle("plain", fontName=font, fontSize=12, leading=20)
     cell = ParagraphStyle("cell", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
     sign = ParagraphStyle("sign", fontName=font, fontSize=12, leading=22, alignment=TA_RIGHT)
-    story: list[object] = [Paragraph(escape(doc.title), title), Spacer(1, 4 * mm)]
+    story: list[Flowable] = [Paragraph(escape(doc.title), title), Spacer(1, 4 * mm)]
     if doc.number:
         story += [Paragraph(escape(doc.number), number), Spacer(1, 4 * mm)]
     for i, text in enumerate(doc.before):
@@ -74,7 +74,7 @@ def render(doc: Doc) -> bytes:
         ]
         if doc.header:
             style.append(("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke))
-        table.setStyle(TableStyle(style))
+        table.setStyle(TableStyle(style))  # type: ignore[arg-type]
         story += [Spacer(1, 3 * mm), table, Spacer(1, 3 * mm)]
     for text in doc.after:
         story.append(Paragraph(escape(text), body))

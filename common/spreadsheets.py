@@ -64,7 +64,7 @@ def _needs_cell(text: str) -> bool:
 def cell_text_safe(cell: Cell, value: object) -> Cell:
     """Put `value` into an openpyxl cell; text stays text. Returns the cell."""
     if not isinstance(value, str):
-        cell.value = value
+        cell.value = value  # type: ignore[assignment]
         return cell
     text = text_clean(value)
     cell.value = text
@@ -77,7 +77,7 @@ def cell_text_safe(cell: Cell, value: object) -> Cell:
 
 def cell_put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
     """`ws.cell(row, column, value)` for a normal (not write-only) worksheet."""
-    return cell_text_safe(ws.cell(row=row, column=column), value)
+    return cell_text_safe(ws.cell(row=row, column=column), value)  # type: ignore[arg-type]
 
 
 def write_only_cell(ws: WriteOnlyWorksheet, value: object) -> Cell:

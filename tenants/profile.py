@@ -208,4 +208,4 @@ def school_profile_update(
         before=before,
         after=after,
     )
-    return school
+    return school  # type: ignore[no-any-return]

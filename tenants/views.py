@@ -6,7 +6,8 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 
 from accounts.audit import READ_FILE, audit_record
 from tenants.storage import SchoolS3Storage, download_grant, download_permitted
@@ -24,7 +25,7 @@ def _requester(request: HttpRequest) -> Any:
         return request.user
     if not request.META.get("HTTP_AUTHORIZATION"):
         return None
-    authenticators = [cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    authenticators = [cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]  # type: ignore[operator]
     try:
         user = Request(request, authenticators=authenticators).user
     except APIException:
@@ -32,7 +33,7 @@ def _requester(request: HttpRequest) -> Any:
     return user if user.is_authenticated else None
 
 
-def file_download_view(request: HttpRequest, token: str) -> HttpResponse:
+def file_download_view(request: HttpRequest, token: str) -> HttpResponseBase:
     """Serve a stored file for a signed, unexpired link to a signed-in user of the host
     the link was made on who may have it (tenants.storage.download_permitted): the account
     it was issued to, a holder of the right for that kind of file, or on the bureau host

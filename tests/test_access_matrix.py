@@ -87,7 +87,7 @@ def allowed_with(rights: frozenset[str] | set[str], needed: tuple[str, ...] | st
     return any(right in rights for right in alternatives)
 
 
-def _check_rights(  # type: ignore[no-untyped-def]
+def _check_rights(
     client,
     route: str,
     urlconf: str,
@@ -108,7 +108,7 @@ def _check_rights(  # type: ignore[no-untyped-def]
     return problems
 
 
-def _check(client, route: str, urlconf: str, role: str, values: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+def _check(client, route: str, urlconf: str, role: str, values: dict[str, str]) -> list[str]:
     return _check_rights(client, route, urlconf, ROLE_RIGHTS[role], values, who=role)
 
 

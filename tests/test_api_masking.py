@@ -45,7 +45,7 @@ def _entries(schema: str, after_id: int, action: str) -> list[dict[str, Any]]:
             .values("username", "action", "object_type", "object_id", "method", "path")
         )
     connection.set_schema_to_public()
-    return rows
+    return rows  # type: ignore[return-value]
 
 
 def _last_entry(schema: str) -> int:

@@ -58,7 +58,7 @@ def chromium_browser() -> Iterator[object]:
         chromium.close()
 
 
-def _login(page, url: str, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+def _login(page, url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
@@ -68,7 +68,7 @@ def _login(page, url: str, username: str, password: str = PASSWORD) -> None:  # 
 
 def test_registrar_logs_in_on_the_school_host(
     live_db: World, server: int, chromium_browser
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     url = f"http://{live_db.a.host}:{server}"
     for name, viewport in (
         ("laptop", {"width": 1366, "height": 800}),
@@ -94,7 +94,7 @@ def test_registrar_logs_in_on_the_school_host(
         context.close()
 
 
-def test_bureau_officer_logs_in_and_opens_a_school(  # type: ignore[no-untyped-def]
+def test_bureau_officer_logs_in_and_opens_a_school(
     live_db: World, server: int, chromium_browser, celery_worker_thread: None
 ) -> None:
     from django.conf import settings
@@ -161,18 +161,18 @@ def _import_workbook(seqs: range, bad: int) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.append([c.header for c in COLUMNS])
+    sheet.append([c.header for c in COLUMNS])  # type: ignore[union-attr]
     for n, seq in enumerate(seqs):
         row = valid_row(seq=seq)
         if n < bad:
             row["ethnicity"] = "汉"  # the classic template mistake
-        sheet.append([row.get(c.key, "") for c in COLUMNS])
+        sheet.append([row.get(c.key, "") for c in COLUMNS])  # type: ignore[union-attr]
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def test_import_dry_run_confirm_and_two_level_audit(  # type: ignore[no-untyped-def]
+def test_import_dry_run_confirm_and_two_level_audit(
     live_db: World, server: int, chromium_browser, celery_worker_thread: None, tmp_path: Path
 ) -> None:
     """Registrar uploads, reads the dry run, confirms the valid rows and submits them;
@@ -237,8 +237,8 @@ def test_import_dry_run_confirm_and_two_level_audit(  # type: ignore[no-untyped-
             registered = Student.objects.filter(audit_state="registered")
             assert registered.count() == 10
             first = registered.first()
-            assert first.national_number == "G" + first.id_number
-            identifier = first.identifier
+            assert first.national_number == "G" + first.id_number  # type: ignore[union-attr]
+            identifier = first.identifier  # type: ignore[union-attr]
         connection.set_schema_to_public()
         page.goto(f"{school}/registry/students/{identifier}/")
         assert "已注册" in page.content()
@@ -286,9 +286,7 @@ OVERLAPS_JS = """() => {
 }"""
 
 
-def test_teacher_pages_fit_a_360_px_phone(  # type: ignore[no-untyped-def]
-    live_db: World, server: int, chromium_browser
-) -> None:
+def test_teacher_pages_fit_a_360_px_phone(live_db: World, server: int, chromium_browser) -> None:
     """Login, the class teacher's own class list and a student page at 360 px: nothing
     wider than the screen, no header links on top of each other; the account links
     stay reachable from the menu. Screenshots at 360 and 1280 px."""

@@ -17,7 +17,7 @@ from tests.test_browser import ARTIFACTS, _login, chromium_browser, server  # no
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
-def test_select_all_matching_submits_every_page_through_the_job(  # type: ignore[no-untyped-def]
+def test_select_all_matching_submits_every_page_through_the_job(
     committed_drafts: tuple[World, list[int], int],  # noqa: F811
     worker: None,  # noqa: F811
     server: int,  # noqa: F811
@@ -28,7 +28,7 @@ def test_select_all_matching_submits_every_page_through_the_job(  # type: ignore
     page = chromium_browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
     dialogs: list[str] = []
 
-    def accept(dialog) -> None:  # type: ignore[no-untyped-def]
+    def accept(dialog) -> None:
         dialogs.append(dialog.message)
         dialog.accept()
 

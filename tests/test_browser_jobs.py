@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 def test_the_progress_bar_of_a_lost_dry_run_ends_failed_and_stops_polling(  # noqa: F811
     live_db: World,
     server: int,  # noqa: F811
-    chromium_browser,  # type: ignore[no-untyped-def]  # noqa: F811
+    chromium_browser,  # noqa: F811
 ) -> None:
     from accounts.models import User
     from shared_apps.jobs.models import Job

@@ -14,7 +14,7 @@ from tests.test_browser import ARTIFACTS, _login, chromium_browser, server  # no
 pytestmark = pytest.mark.browser
 
 
-def test_transfer_start_to_completion(live_db: World, server: int, chromium_browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_transfer_start_to_completion(live_db: World, server: int, chromium_browser) -> None:  # noqa: F811
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.transfers.models import Case
     from tenant_apps.registry.models import Student

@@ -121,7 +121,7 @@ def test_the_worker_runs_a_two_process_dry_run(
     forks: list[int] = []
     fork_map = imports.fork_map
 
-    def counting(work, shares, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(work, shares, **kwargs):
         forks.append(len(shares))
         return fork_map(work, shares, **kwargs)
 
@@ -155,6 +155,6 @@ def test_the_worker_runs_a_two_process_dry_run(
     finally:
         with school_context(live_db.a.schema):
             for b in ImportBatch.objects.all():
-                Job.objects.filter(pk=b.job_id).delete()
+                Job.objects.filter(pk=b.job_id).delete()  # type: ignore[misc]
                 b.delete()
         connection.set_schema_to_public()

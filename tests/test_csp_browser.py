@@ -94,7 +94,7 @@ def _sentinel_identifier(world: World) -> str:
     return identifier
 
 
-def test_school_pages_run_without_policy_violations(  # type: ignore[no-untyped-def]
+def test_school_pages_run_without_policy_violations(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811
@@ -112,7 +112,7 @@ def test_school_pages_run_without_policy_violations(  # type: ignore[no-untyped-
         watched.context.close()
 
 
-def test_bureau_pages_run_without_policy_violations(  # type: ignore[no-untyped-def]
+def test_bureau_pages_run_without_policy_violations(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811
@@ -129,7 +129,7 @@ def test_bureau_pages_run_without_policy_violations(  # type: ignore[no-untyped-
         watched.context.close()
 
 
-def test_moved_handlers_still_work_under_the_policy(  # type: ignore[no-untyped-def]
+def test_moved_handlers_still_work_under_the_policy(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811

@@ -68,7 +68,7 @@ def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Pa
             assert ric.is_valid(student.id_number), student.id_number
             assert student.id_number[6:14] == student.birth_date.strftime("%Y%m%d")
             assert int(student.id_number[16]) % 2 == (1 if student.sex == "1" else 0)
-            assert validate_region_code(student.household_region) == student.household_region
+            assert validate_region_code(student.household_region) == student.household_region  # type: ignore[attr-defined]
         states = set(Student.objects.values_list("audit_state", flat=True))
         registered = Student.objects.filter(audit_state="registered")
         assert {"registered", "county_pending", "school_pending", "draft"} <= states

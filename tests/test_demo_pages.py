@@ -98,14 +98,14 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
     # The bureau approves one waiting pupil on its page.
     with school_context(g_schema):
         waiting = Student.objects.filter(audit_state="county_pending").order_by("pk").first()
-        item = f"{g_id}:{waiting.identifier}"
+        item = f"{g_id}:{waiting.identifier}"  # type: ignore[union-attr]
         registered = (
             Student.objects.filter(audit_state="registered", status="01")
             .order_by("school_class__entry_year", "pk")
             .first()
         )
-        moving = registered.identifier
-        entry_year = registered.school_class.entry_year
+        moving = registered.identifier  # type: ignore[union-attr]
+        entry_year = registered.school_class.entry_year  # type: ignore[union-attr]
     connection.set_schema_to_public()
     bureau = login(settings.BASE_DOMAIN, "lyjy01")
     answer = bureau.post("/bureau/audit/", {"items": [item], "decision": "approve"})
@@ -118,12 +118,12 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
         cell = ClassCourse.objects.filter(course__code="14").order_by("pk").first()
         teacher = User.objects.get(username="A005")
         pupils = list(
-            Student.objects.filter(school_class_id=cell.school_class_id).order_by("pk")[:2]
+            Student.objects.filter(school_class_id=cell.school_class_id).order_by("pk")[:2]  # type: ignore[union-attr]
         )
         for level, score in ((3, "86"), (4, "95")):
             marks_save(
                 user=teacher,
-                class_course_id=cell.pk,
+                class_course_id=cell.pk,  # type: ignore[union-attr]
                 rows=[
                     {"student": str(p.identifier), "level": level, "score": score} for p in pupils
                 ],
@@ -142,7 +142,7 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
             .first()
         )
         change = change_submit(
-            student_id=other.pk,
+            student_id=other.pk,  # type: ignore[union-attr]
             data=ChangeInput(
                 kind=StatusChange.Kind.MISSING,
                 change_date=timezone.localdate(),
@@ -167,7 +167,7 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
             actor=Actor("A002", "李建国", h_schema),
             sending_school_id=g_id,
             student_uuid=moving,
-            target_class_id=target.pk,
+            target_class_id=target.pk,  # type: ignore[union-attr]
             reason="随父母工作调动",
         )
     connection.set_schema_to_public()

@@ -41,7 +41,7 @@ def test_static_files_are_served_with_debug_off(world: World, db: None, bureau_h
         for path in ("/static/css/app.css", "/static/js/page.js"):
             response = Client(HTTP_HOST=host).get(path)
             assert response.status_code == 200, (host, path)
-            assert b"".join(response.streaming_content)
+            assert b"".join(response.streaming_content)  # type: ignore[attr-defined]
 
 
 def test_not_found_is_the_products_own_page(world: World, db: None, bureau_host: str) -> None:

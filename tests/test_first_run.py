@@ -19,7 +19,7 @@ def test_every_host_serves_the_icons(world: World, bureau_host: str, path: str) 
         connection.set_schema_to_public()
         assert response.status_code == 200, (host, path)
         assert response["Content-Type"] in {"image/x-icon", "image/vnd.microsoft.icon", "image/png"}
-        body = b"".join(response.streaming_content) if response.streaming else response.content
+        body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
         assert body[:4] in {b"\x00\x00\x01\x00", b"\x89PNG"}
 
 

@@ -144,7 +144,7 @@ def menu_labels() -> set[str]:
     """The literals wrapped in gettext_noop() in the side-menu definition."""
     tree = ast.parse(MENU_SOURCE.read_text(encoding="utf-8"))
     return {
-        node.args[0].value
+        node.args[0].value  # type: ignore[misc]
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

@@ -62,7 +62,7 @@ REFUSED = {302, 401, 403, 404, 405}
 OPEN_PATHS = {"accounts/login/", "i18n/setlang/", "api/schema/", "api/docs/", "api/v1/auth/token/"}
 
 
-def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:  # type: ignore[type-arg]
+def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
     for p in patterns:
         if isinstance(p, URLResolver):
             yield from _walk(p.url_patterns, prefix + str(p.pattern))
@@ -179,7 +179,7 @@ def _snapshot(world: World) -> dict[str, int]:
     return counts
 
 
-def _assert_refused(response, what: str, world: World) -> None:  # type: ignore[no-untyped-def]
+def _assert_refused(response, what: str, world: World) -> None:
     assert response.status_code in REFUSED, f"{what}: {response.status_code}"
     if response.status_code == 302:
         assert "/accounts/login/" in response["Location"], what

@@ -96,7 +96,7 @@ def _bodies(world: World, bureau_host: str, transfer_id: str) -> dict[str, dict[
     from tenant_apps.registry.rollover import default_school_year
 
     officer = login(bureau_host, "liuyang")
-    preview = officer.get("/api/v1/renumber/", {"stage": "primary", "entry_year": 2024})
+    preview = officer.get("/api/v1/renumber/", {"stage": "primary", "entry_year": 2024})  # type: ignore[arg-type]
     connection.set_schema_to_public()
     assert preview.status_code == 200, preview.content
     return {

@@ -112,7 +112,7 @@ def test_export_leaves_lookalikes_alone_and_survives_control_characters() -> Non
         zip([c.key for c in columns], [*HARMLESS, "\r=1", "李\x01四", "王\x0b五"], strict=True)
     )
 
-    data = rows_export(rows=[record], columns=columns)
+    data = rows_export(rows=[record], columns=columns)  # type: ignore[list-item]
 
     _assert_text(data, DATA_SHEET, [*HARMLESS, "\r=1"])
     ws = load_workbook(io.BytesIO(data))[DATA_SHEET]
@@ -190,10 +190,10 @@ def _xlsx_upload(rows: list[list[str]]) -> bytes:
     """An uploaded .xlsx whose hostile cells are text (as Excel stores typed '= text)."""
     book = Workbook()
     ws = book.active
-    ws.title = DATA_SHEET
+    ws.title = DATA_SHEET  # type: ignore[union-attr]
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values, start=1):
-            cell = ws.cell(row=r, column=c)
+            cell = ws.cell(row=r, column=c)  # type: ignore[union-attr]
             cell.value = value
             cell.data_type = "s"
     out = io.BytesIO()
@@ -225,7 +225,7 @@ def test_annotated_workbook_keeps_typed_formulas_as_text(
     _assert_text(annotated, DATA_SHEET, HOSTILE, marked=fmt != "xlsx")
     ws = load_workbook(io.BytesIO(annotated))[DATA_SHEET]
     note = ws.cell(row=2, column=len(COLUMNS) + 1)
-    assert note.value.startswith(f"{LEAK}；")
+    assert note.value.startswith(f"{LEAK}；")  # type: ignore[union-attr]
     assert note.data_type == "s"
     assert note.quotePrefix is True
 
@@ -239,7 +239,7 @@ def eager() -> Iterator[None]:
 
 def test_import_of_a_csv_hands_back_its_formulas_as_text(
     world: World, db: None, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from tenant_apps.registry.models import ImportBatch
 
     out = io.StringIO()

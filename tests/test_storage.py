@@ -74,7 +74,7 @@ def test_local_storage_signs_urls_for_its_own_host_only(
         # override_settings resets default_storage, so the download view reads tmp_path.
         ok = registrar.get(url)
         assert ok.status_code == 200
-        assert b"".join(ok.streaming_content) == b"photo-bytes"
+        assert b"".join(ok.streaming_content) == b"photo-bytes"  # type: ignore[attr-defined]
         assert login(world.b.host, "registrar").get(url).status_code == 404
         assert registrar.get(url[:-3] + "xx/").status_code == 404
     connection.set_schema_to_public()
@@ -117,7 +117,7 @@ def test_school_file_reaches_its_own_bureau_only(world: World, db: None, tmp_pat
     with override_settings(STORAGES=stores):
         own = login("localhost", world.bureau_user).get(url)
         assert own.status_code == 200
-        assert b"".join(own.streaming_content) == b"%PDF-1.4 evidence"
+        assert b"".join(own.streaming_content) == b"%PDF-1.4 evidence"  # type: ignore[attr-defined]
         assert login("localhost", world.other_bureau_user).get(url).status_code == 404
         assert Client(HTTP_HOST="localhost").get(url).status_code == 302  # to the login page
         assert login(world.b.host, "admin").get(url).status_code == 404

@@ -33,7 +33,7 @@ def _db(world: World, db: None) -> Iterator[None]:
     connection.set_schema_to_public()
 
 
-def _user(schema: str, username: str):  # type: ignore[no-untyped-def]
+def _user(schema: str, username: str):
     from accounts.models import User
 
     with school_context(schema):
@@ -50,13 +50,13 @@ def _locked_message(schema: str, username: str) -> str:
 
 
 def _page_login(host: str, username: str, password: str, **extra: str) -> tuple[Client, object]:
-    client = Client(HTTP_HOST=host, **extra)
+    client = Client(HTTP_HOST=host, **extra)  # type: ignore[arg-type]
     response = client.post("/accounts/login/", {"username": username, "password": password})
     connection.set_schema_to_public()
     return client, response
 
 
-def _login_error(response) -> str:  # type: ignore[no-untyped-def]
+def _login_error(response) -> str:
     """The error shown above the login form (or the code form)."""
     assert response.status_code == 200
     found = re.findall(r'<div class="flash error">([^<]*)</div>', response.content.decode())
@@ -64,7 +64,7 @@ def _login_error(response) -> str:  # type: ignore[no-untyped-def]
     return found[0].strip()
 
 
-def _token(host: str, username: str, password: str, **extra: str):  # type: ignore[no-untyped-def]
+def _token(host: str, username: str, password: str, **extra: str):
     response = Client(HTTP_HOST=host).post(
         "/api/v1/auth/token/",
         {"username": username, "password": password, **extra},
@@ -174,7 +174,7 @@ def test_a_success_resets_the_failure_count(world: World) -> None:
             _page_login(world.a.host, "principal", WRONG)
         assert _user(world.a.schema, "principal").failed_logins == settings.LOGIN_MAX_FAILURES - 1
         _client, response = _page_login(world.a.host, "principal", PASSWORD)
-        assert response.status_code == 302
+        assert response.status_code == 302  # type: ignore[attr-defined]
         user = _user(world.a.schema, "principal")
         assert (user.failed_logins, user.locked_until) == (0, None)
 
@@ -254,7 +254,7 @@ def test_administrator_unlocks_on_the_page_and_through_the_api(world: World) -> 
     assert page.status_code == 302
     assert page["Location"] == "/accounts/users/"
     _client, response = _page_login(world.a.host, "teacher", PASSWORD)
-    assert response.status_code == 302
+    assert response.status_code == 302  # type: ignore[attr-defined]
 
     api = admin.post(f"/api/v1/users/{subject_id}/unlock/")
     connection.set_schema_to_public()
@@ -268,7 +268,7 @@ def test_lockout_is_per_school(world: World) -> None:
         _page_login(world.a.host, "registrar", WRONG)
     assert _user(world.a.schema, "registrar").locked_until is not None
     _client, response = _page_login(world.b.host, "registrar", PASSWORD)
-    assert response.status_code == 302
+    assert response.status_code == 302  # type: ignore[attr-defined]
     assert _user(world.b.schema, "registrar").locked_until is None
 
 
@@ -476,7 +476,7 @@ def _problem(world: World) -> int:
 
     with school_context(world.a.schema):
         student = Student.objects.exclude(audit_state="deleted").first()
-        problem = ProblemRecord.objects.create(student=student, kind="suspected")
+        problem = ProblemRecord.objects.create(student=student, kind="suspected")  # type: ignore[misc]
     connection.set_schema_to_public()
     return problem.pk
 
@@ -689,8 +689,8 @@ def test_totp_login_needs_the_code(world: World) -> None:
     step = totp.step_at()
 
     client, first = _page_login(world.a.host, "admin", PASSWORD)
-    assert first.status_code == 200
-    assert 'name="code"' in first.content.decode()
+    assert first.status_code == 200  # type: ignore[attr-defined]
+    assert 'name="code"' in first.content.decode()  # type: ignore[attr-defined]
     assert client.get("/api/v1/me/").status_code == 401  # not signed in yet
     wrong = client.post("/accounts/login/", {"step": "code", "code": _wrong_code(secret)})
     connection.set_schema_to_public()
@@ -728,7 +728,7 @@ def test_wrong_codes_lock_the_account(world: World) -> None:
     connection.set_schema_to_public()
     assert _login_error(last) == _locked_message(world.a.schema, "admin")
     # the right password and code no longer help
-    again, response = _page_login(world.a.host, "admin", PASSWORD)
+    again, response = _page_login(world.a.host, "admin", PASSWORD)  # type: ignore[assignment]
     assert _login_error(response) == _locked_message(world.a.schema, "admin")
 
 
@@ -749,7 +749,7 @@ def test_totp_is_offered_to_administrators_and_bureau_staff_only(world: World) -
 
     assert User.objects.get(username=world.bureau_user).totp_enabled
     client, first = _page_login(settings.BASE_DOMAIN, world.bureau_user, PASSWORD)
-    assert 'name="code"' in first.content.decode()
+    assert 'name="code"' in first.content.decode()  # type: ignore[attr-defined]
     done = client.post("/accounts/login/", {"step": "code", "code": totp.code_at(secret)})
     connection.set_schema_to_public()
     assert done.status_code == 302
@@ -816,7 +816,7 @@ def test_platform_operator_unlocks_bureau_accounts_on_the_bureau_host(world: Wor
     connection.set_schema_to_public()
     assert api.status_code == 200
     assert api.json()["locked_until"] is None
-    assert _page_login(settings.BASE_DOMAIN, world.bureau_user, PASSWORD)[1].status_code == 302
+    assert _page_login(settings.BASE_DOMAIN, world.bureau_user, PASSWORD)[1].status_code == 302  # type: ignore[attr-defined]
     assert _token(settings.BASE_DOMAIN, world.other_bureau_user, PASSWORD).status_code == 200
     entries = list(
         AuditEntry.objects.filter(id__gt=last, object_type="user", action="write")

@@ -29,7 +29,7 @@ def _db(world: World, db: None) -> Iterator[None]:
     connection.set_schema_to_public()
 
 
-def _obtain(host: str, username: str, client: str | None = None, **extra: str) -> dict:  # type: ignore[type-arg]
+def _obtain(host: str, username: str, client: str | None = None, **extra: str) -> dict:
     body = {"username": username, "password": PASSWORD, **extra}
     if client is not None:
         body["client"] = client
@@ -38,7 +38,7 @@ def _obtain(host: str, username: str, client: str | None = None, **extra: str) -
     )
     connection.set_schema_to_public()
     assert response.status_code == 200, response.content
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _with(host: str, token: str) -> Client:

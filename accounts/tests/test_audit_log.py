@@ -57,7 +57,7 @@ def _entries_after(schema: str, last_id: int) -> list[dict[str, Any]]:
             )
         )
     connection.set_schema_to_public()
-    return rows
+    return rows  # type: ignore[return-value]
 
 
 def _record(schema: str, **kwargs: Any) -> None:
@@ -77,7 +77,7 @@ def _student(client: Client, seq: int, **overrides: object) -> dict[str, Any]:
     )
     connection.set_schema_to_public()
     assert created.status_code == 201, created.content
-    return created.json()  # type: ignore[no-any-return]
+    return created.json()
 
 
 # -- writes ------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def test_refused_writes_and_token_writes_are_recorded_with_their_user(
     ]
 
 
-def test_forwarded_for_is_used_only_when_configured(world: World, db: None, settings) -> None:  # type: ignore[no-untyped-def]
+def test_forwarded_for_is_used_only_when_configured(world: World, db: None, settings) -> None:
     client = login(world.a.host, "admin")
     headers = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.9"}
     last = _last_id(world.a.schema)
@@ -316,7 +316,7 @@ def _export_rows(content: bytes) -> list[dict[str, Any]]:
 
     sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
     header, *rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(header, row, strict=False)) for row in rows]
+    return [dict(zip(header, row, strict=False)) for row in rows]  # type: ignore[arg-type]
 
 
 def test_exports_mask_phones_and_are_recorded(world: World, db: None) -> None:
@@ -615,9 +615,9 @@ def test_bureau_reads_its_schools_log_and_gets_404_elsewhere(world: World, db: N
     _record(world.a.schema, actor="registrar", action="write", object_repr=marker)
     bureau = login(settings.BASE_DOMAIN, world.bureau_user)
     other = login(settings.BASE_DOMAIN, world.other_bureau_user)
-    in_a = bureau.get("/api/v1/audit-log/", {"school_id": world.a.id, "q": marker}).json()
+    in_a = bureau.get("/api/v1/audit-log/", {"school_id": world.a.id, "q": marker}).json()  # type: ignore[arg-type]
     own = bureau.get("/api/v1/audit-log/").json()
-    page = bureau.get("/accounts/audit/", {"school_id": world.a.id, "q": marker})
+    page = bureau.get("/accounts/audit/", {"school_id": world.a.id, "q": marker})  # type: ignore[arg-type]
     refused = [
         other.get(path, {"school_id": world.a.id}).status_code
         for path in ("/api/v1/audit-log/", "/accounts/audit/", "/accounts/audit/export/")
@@ -732,7 +732,7 @@ def test_bureau_export_of_a_school_is_recorded_in_public(world: World, db: None)
     _record(world.a.schema, actor="registrar", action="write", object_repr=marker)
     bureau = login(settings.BASE_DOMAIN, world.bureau_user)
     last = _last_id("public")
-    response = bureau.get("/accounts/audit/export/", {"school_id": world.a.id, "q": marker})
+    response = bureau.get("/accounts/audit/export/", {"school_id": world.a.id, "q": marker})  # type: ignore[arg-type]
     connection.set_schema_to_public()
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
     assert [(r[1], r[4], r[8]) for r in rows] == [("registrar", world.a.name, marker)]
@@ -813,7 +813,7 @@ def test_purge_deletes_only_entries_older_than_the_retention(world: World, db: N
     assert "乙校过期" in b_kept  # another school's schema is purged by its own task
 
 
-def test_nightly_purge_covers_every_school_and_public(world: World, db: None, settings) -> None:  # type: ignore[no-untyped-def]
+def test_nightly_purge_covers_every_school_and_public(world: World, db: None, settings) -> None:
     from config.celery import app
 
     from accounts.models import AuditEntry

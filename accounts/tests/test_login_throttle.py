@@ -29,14 +29,14 @@ def _db(world: World, db: None) -> Iterator[None]:
     connection.set_schema_to_public()
 
 
-def _page(host: str, username: str, password: str, client: Client | None = None, **extra: Any):  # type: ignore[no-untyped-def]
+def _page(host: str, username: str, password: str, client: Client | None = None, **extra: Any):
     client = client or Client(HTTP_HOST=host, **extra)
     response = client.post("/accounts/login/", {"username": username, "password": password})
     connection.set_schema_to_public()
     return client, response
 
 
-def _api(host: str, username: str, password: str, client: Client | None = None, **extra: Any):  # type: ignore[no-untyped-def]
+def _api(host: str, username: str, password: str, client: Client | None = None, **extra: Any):
     client = client or Client(HTTP_HOST=host, **extra)
     response = client.post(
         "/api/v1/auth/token/",
@@ -47,13 +47,13 @@ def _api(host: str, username: str, password: str, client: Client | None = None, 
     return response
 
 
-def _error(response) -> str:  # type: ignore[no-untyped-def]
+def _error(response) -> str:
     found = re.findall(r'<div class="flash error">([^<]*)</div>', response.content.decode())
     assert found, "no error shown"
     return found[0].strip()
 
 
-def _user(schema: str, username: str):  # type: ignore[no-untyped-def]
+def _user(schema: str, username: str):
     from accounts.models import User
 
     if schema == "public":

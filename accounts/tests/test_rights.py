@@ -39,7 +39,7 @@ def _pk(world: World, username: str) -> int:
     return pk
 
 
-def _post(client, path: str, data: dict | None = None):  # type: ignore[no-untyped-def]
+def _post(client, path: str, data: dict | None = None):
     response = client.post(path, data or {})
     connection.set_schema_to_public()
     return response

@@ -14,7 +14,7 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from common.actor import Actor
 
     return Actor("admin", "管理员", connection.schema_name)
@@ -188,7 +188,7 @@ def test_all_teachers_holds_every_active_teacher_and_nobody_keeps_its_list(
 
 def test_users_listed_with_their_roles_carry_their_group_rights_without_more_queries(
     world: World, django_assert_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The class pages and the rights page check every account's rights: the list loads
     the groups' rights in one query for all, not one per user."""
     from accounts.groups import group_create

@@ -109,7 +109,7 @@ def test_health_and_readiness_answer_for_any_host(db: None) -> None:
     }
 
 
-def test_readiness_reports_a_dead_broker(db: None, settings) -> None:  # type: ignore[no-untyped-def]
+def test_readiness_reports_a_dead_broker(db: None, settings) -> None:
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     ready = Client(HTTP_HOST="127.0.0.1").get("/readyz")
     assert ready.status_code == 503

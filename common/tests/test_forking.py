@@ -77,7 +77,7 @@ def test_a_stream_carries_a_childs_messages_while_it_works() -> None:
 
     got, _ = fork_map(work, [0, 1], stream=stream)
 
-    assert [(kind, i, len(text)) for kind, i, text in got] == [
+    assert [(kind, i, len(text)) for kind, i, text in got] == [  # type: ignore[has-type,misc]
         ("piece", 0, 200_000),
         ("piece", 1, 200_000),
         ("piece", 2, 200_000),

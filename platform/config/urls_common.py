@@ -11,7 +11,7 @@ from shared_apps.jobs import apis as job_apis
 from tenants.views import file_download_view
 
 
-def common_patterns(urlconf: str) -> list:  # type: ignore[type-arg]
+def common_patterns(urlconf: str) -> list:
     return [
         path("accounts/", include("accounts.urls")),
         path("jobs/", include("shared_apps.jobs.urls")),

@@ -34,7 +34,7 @@ class JobStarted(serializers.Serializer):
 
 
 def _school(request: Request, school_id: int) -> School:
-    school = backup_school(user=request.user, school_id=school_id)
+    school = backup_school(user=request.user, school_id=school_id)  # type: ignore[arg-type]
     if school is None:
         raise NotFound()
     return school
@@ -53,7 +53,7 @@ class SchoolBackupListCreateApi(APIView):
     @extend_schema(request=None, responses={202: JobStarted}, summary="立即备份")
     def post(self, request: Request, school_id: int) -> Response:
         school = _school(request, school_id)
-        job = backup_start(school=school, user_id=request.user.pk, created_by=who(request))
+        job = backup_start(school=school, user_id=request.user.pk, created_by=who(request))  # type: ignore[arg-type]
         return Response({"job_id": str(job.pk)}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -77,7 +77,7 @@ class SchoolBackupRestoreApi(APIView):
         school = _school(request, school_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = restore_start(school=school, user_id=request.user.pk, **data.validated_data)
+        job = restore_start(school=school, user_id=request.user.pk, **data.validated_data)  # type: ignore[arg-type]
         return Response({"job_id": str(job.pk)}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -93,5 +93,5 @@ class OwnBackupListCreateApi(APIView):
 
     @extend_schema(request=None, responses={202: JobStarted}, summary="立即备份本校")
     def post(self, request: Request) -> Response:
-        job = backup_start(school=request.tenant, user_id=request.user.pk, created_by=who(request))  # type: ignore[attr-defined]
+        job = backup_start(school=request.tenant, user_id=request.user.pk, created_by=who(request))  # type: ignore[attr-defined,arg-type]
         return Response({"job_id": str(job.pk)}, status=status.HTTP_202_ACCEPTED)

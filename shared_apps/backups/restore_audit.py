@@ -30,7 +30,7 @@ def _literal(value: object) -> str:
 def _audit_columns() -> list[str]:
     from accounts.models import AuditEntry
 
-    return [f.column for f in AuditEntry._meta.concrete_fields]
+    return [f.column for f in AuditEntry._meta.concrete_fields if f.column]
 
 
 def _audit_carry_sql(*, live: str, restored: str) -> list[str]:

@@ -43,7 +43,7 @@ def _job_for(request: HttpRequest) -> Job | None:
         job_id = str(uuid.UUID(raw))
     except ValueError:
         return None
-    return job_get_for(user_id=request.user.pk, job_id=job_id)
+    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
 
 
 def _with_job(url: str, job: Job) -> HttpResponse:
@@ -76,7 +76,7 @@ def school_backups_view(request: HttpRequest, school_id: int) -> HttpResponse:
         if school.provisioning != School.Provisioning.READY:
             messages.error(request, _("该学校尚未开通完成，无法备份。"))
             return redirect(here)
-        job = backup_start(school=school, user_id=request.user.pk, created_by=who(request))
+        job = backup_start(school=school, user_id=request.user.pk, created_by=who(request))  # type: ignore[arg-type]
         return _with_job(here, job)
     return render(
         request,
@@ -102,7 +102,7 @@ def school_restore_view(request: HttpRequest, school_id: int) -> HttpResponse:
             school=school,
             backup_id=int(raw_id) if raw_id.isdigit() else 0,
             target=request.POST.get("target", ""),
-            user_id=request.user.pk,
+            user_id=request.user.pk,  # type: ignore[arg-type]
             confirm_code=request.POST.get("confirm_code", ""),
             new_code=request.POST.get("new_code", ""),
             new_slug=request.POST.get("new_slug", ""),
@@ -123,7 +123,7 @@ def own_backups_view(request: HttpRequest) -> HttpResponse:
     school: Any = request.tenant  # type: ignore[attr-defined]
     here = reverse("backups:own")
     if request.method == "POST":
-        job = backup_start(school=school, user_id=request.user.pk, created_by=who(request))
+        job = backup_start(school=school, user_id=request.user.pk, created_by=who(request))  # type: ignore[arg-type]
         return _with_job(here, job)
     return render(
         request,

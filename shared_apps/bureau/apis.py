@@ -89,7 +89,7 @@ class SchoolListCreateApi(APIView):
 
     @extend_schema(responses=SchoolOutput(many=True), summary="辖区学校列表")
     def get(self, request: Request) -> Response:
-        schools = access_schools(user=request.user).order_by("code")
+        schools = access_schools(user=request.user).order_by("code")  # type: ignore[arg-type]
         return Response(SchoolOutput(schools, many=True, context=_context(request)).data)
 
     @extend_schema(request=InputSerializer, responses={201: CreatedSerializer}, summary="开通学校")
@@ -98,7 +98,7 @@ class SchoolListCreateApi(APIView):
         data.is_valid(raise_exception=True)
         d = dict(data.validated_data)
         admin = AdminInput(username=d.pop("admin_username"), full_name=d.pop("admin_full_name"))
-        opened = school_open(data=SchoolInput(**d), admin=admin, acting_user=request.user)
+        opened = school_open(data=SchoolInput(**d), admin=admin, acting_user=request.user)  # type: ignore[arg-type]
         return Response(self.CreatedSerializer(opened).data, status=status.HTTP_201_CREATED)
 
 
@@ -107,7 +107,7 @@ class SchoolDetailApi(APIView):
 
     @extend_schema(responses=SchoolDetailOutput, summary="学校详情")
     def get(self, request: Request, school_id: int) -> Response:
-        school = access_school(user=request.user, school_id=school_id)
+        school = access_school(user=request.user, school_id=school_id)  # type: ignore[arg-type]
         if school is None:
             raise NotFound()
         return Response(SchoolDetailOutput(school, context=_context(request)).data)
@@ -123,14 +123,16 @@ class SchoolStatusApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=SchoolOutput, summary="停用或启用学校")
     def post(self, request: Request, school_id: int) -> Response:
-        if access_school(user=request.user, school_id=school_id) is None:
+        if access_school(user=request.user, school_id=school_id) is None:  # type: ignore[arg-type]
             raise NotFound()
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         school_set_status(
-            school_id=school_id, status=data.validated_data["status"], scope=request.user.region
+            school_id=school_id,
+            status=data.validated_data["status"],
+            scope=request.user.region,  # type: ignore[union-attr]
         )
-        school = access_school(user=request.user, school_id=school_id)
+        school = access_school(user=request.user, school_id=school_id)  # type: ignore[arg-type]
         return Response(SchoolOutput(school, context=_context(request)).data)
 
 
@@ -225,12 +227,12 @@ class CountyAuditListApi(APIView):
 
         school_id = request.query_params.get("school_id")
         entries = county_audit_entries(
-            user=request.user,
+            user=request.user,  # type: ignore[arg-type]
             school_id=int(school_id) if school_id and school_id.isdigit() else None,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
-        rows = county_audit_rows(user=request.user, entries=list(page or []))
+        rows = county_audit_rows(user=request.user, entries=list(page or []))  # type: ignore[arg-type]
         return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
 
 
@@ -280,7 +282,7 @@ class CountyAuditDecisionApi(APIView):
             flt = self.FilterSerializer(data=v["filter"])
             flt.is_valid(raise_exception=True)
             started = county_decide_start(
-                user=request.user,
+                user=request.user,  # type: ignore[arg-type]
                 school_id=flt.validated_data["school_id"],
                 approve=v["approve"],
                 reason=v["reason"],
@@ -289,7 +291,7 @@ class CountyAuditDecisionApi(APIView):
         items = self.ItemSerializer(data=v["items"], many=True)
         items.is_valid(raise_exception=True)
         n = county_decide(
-            user=request.user,
+            user=request.user,  # type: ignore[arg-type]
             items=[(i["school_id"], str(i["student_uuid"])) for i in items.validated_data],
             approve=v["approve"],
             reason=v["reason"],
@@ -322,8 +324,8 @@ class EvidenceListApi(APIView):
         from shared_apps.bureau.services import evidence_rows
 
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(evidence_reviews(user=request.user), request, view=self)
-        rows = evidence_rows(user=request.user, reviews=list(page or []))
+        page = paginator.paginate_queryset(evidence_reviews(user=request.user), request, view=self)  # type: ignore[arg-type]
+        rows = evidence_rows(user=request.user, reviews=list(page or []))  # type: ignore[arg-type]
         return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
 
 
@@ -340,5 +342,5 @@ class EvidenceDecisionApi(APIView):
 
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        evidence_review_decide(user=request.user, review_id=review_id, **data.validated_data)
+        evidence_review_decide(user=request.user, review_id=review_id, **data.validated_data)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)

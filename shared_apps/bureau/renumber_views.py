@@ -155,7 +155,7 @@ class RenumberApi(APIView):
     @extend_schema(summary="学籍辅号编排预览", responses=RowSerializer(many=True))
     def get(self, request: Request) -> Response:
         plan = renumber.renumber_plan(
-            user=request.user,
+            user=request.user,  # type: ignore[arg-type]
             stage=request.query_params.get("stage", ""),
             entry_year=request.query_params.get("entry_year", ""),
         )

@@ -24,7 +24,7 @@ def access_schools(*, user: User) -> QuerySet[School]:
     """
     qs = School.objects.schools().select_related("county", "stats")
     if user.region_id:
-        return qs.filter(county__code__startswith=user.region.prefix)
+        return qs.filter(county__code__startswith=user.region.prefix)  # type: ignore[union-attr]
     if Role.PLATFORM_OPERATOR in user.role_codes:
         return qs
     return qs.none()
@@ -60,7 +60,7 @@ def county_audit_entries(*, user: User, school_id: int | None = None) -> QuerySe
     if school_id is not None:
         schools = schools.filter(pk=school_id)
     return (
-        IndexEntry.objects.filter(school_id__in=schools.values("pk"), audit_state="county_pending")
+        IndexEntry.objects.filter(school_id__in=schools.values("pk"), audit_state="county_pending")  # type: ignore[return-value]
         .order_by("school__name", "school_id", "stage", "entry_year", "pk")
         .values_list("school_id", "student_uuid", "stage", "entry_year")
     )

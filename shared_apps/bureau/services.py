@@ -107,10 +107,10 @@ def county_audit_rows(
                     sid,
                     schools[sid].name,
                     str(suuid),
-                    m.name,
-                    m.id_number,
+                    m.name,  # type: ignore[attr-defined]
+                    m.id_number,  # type: ignore[attr-defined]
                     stage,
-                    year,  # type: ignore[attr-defined]
+                    year,
                 )
             )
     return result
@@ -333,7 +333,7 @@ def county_decide_run(
         for start in range(0, len(uuids), COUNTY_CHUNK):
             chunk = uuids[start : start + COUNTY_CHUNK]
             still = list(
-                IndexEntry.objects.filter(
+                IndexEntry.objects.filter(  # type: ignore[misc]
                     school_id=sid, student_uuid__in=chunk, audit_state="county_pending"
                 ).values_list("student_uuid", flat=True)
             )

@@ -29,7 +29,7 @@ class JobListApi(APIView):
 
     @extend_schema(responses=JobOutput(many=True), summary="我的后台任务")
     def get(self, request: Request) -> Response:
-        return Response(JobOutput(job_list_for(user_id=request.user.pk)[:50], many=True).data)
+        return Response(JobOutput(job_list_for(user_id=request.user.pk)[:50], many=True).data)  # type: ignore[arg-type]
 
 
 class JobDetailApi(APIView):
@@ -39,7 +39,7 @@ class JobDetailApi(APIView):
 
     @extend_schema(responses=JobOutput, summary="任务进度")
     def get(self, request: Request, job_id: str) -> Response:
-        job = job_get_for(user_id=request.user.pk, job_id=job_id)
+        job = job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
         if job is None:
             raise NotFound()
         return Response(JobOutput(job).data)

@@ -177,7 +177,7 @@ def jobs_sweep_stale(*, now: dt.datetime | None = None) -> int:
     failed = 0
     for job_id, state in list(candidates):
         try:
-            failed += job_abandon(job_id=job_id, stale_before=bound[state])
+            failed += job_abandon(job_id=job_id, stale_before=bound[state])  # type: ignore[index]
         except Exception:  # one school's broken schema must not stop the others' sweep
             logger.exception("job %s could not be swept", job_id)
     return failed

@@ -9,4 +9,4 @@ from shared_apps.jobs.selectors import job_list_for
 
 @login_required
 def job_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "jobs/list.html", {"jobs": job_list_for(user_id=request.user.pk)[:50]})
+    return render(request, "jobs/list.html", {"jobs": job_list_for(user_id=request.user.pk)[:50]})  # type: ignore[arg-type]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 
 
-class Region(models.Model):
+class Region(models.Model):  # type: ignore[django-manager-missing]
     """One administrative division (province, prefecture, county or township) with its
     12-digit statistical code. Schema: public. Reference data, no PII.
     Written by regions.services.regions_load from the Ministry of Civil Affairs table.

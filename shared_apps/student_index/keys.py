@@ -114,7 +114,7 @@ def digest(value: str) -> str:
     inner.update(value.encode())
     outer = outer_keyed.copy()
     outer.update(inner.digest())
-    return outer.hexdigest()[:32]
+    return outer.hexdigest()[:32]  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=4096)

@@ -290,7 +290,7 @@ class BureauCaseListApi(APIView):
         )
         # Pages like every list (the page's queue too); the filter is the query string.
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(cases, request, view=self)  # type: ignore[arg-type]
+        page = paginator.paginate_queryset(cases, request, view=self)
         return paginator.get_paginated_response(CaseSerializer(page, many=True).data)
 
 

@@ -52,7 +52,7 @@ class CaseFilter:
         return asdict(self)
 
     def query(self, **extra: str) -> str:
-        overdue = {True: "1", False: "0"}.get(self.overdue, "")  # type: ignore[call-overload]
+        overdue = {True: "1", False: "0"}.get(self.overdue, "")  # type: ignore[arg-type]
         values = {"kind": self.kind, "school": self.school or "", "overdue": overdue}
         values.update(extra)
         return urlencode({k: v for k, v in values.items() if v})

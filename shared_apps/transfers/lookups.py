@@ -153,7 +153,7 @@ def lookup_guarded(
 def api_throttled(exc: LookupThrottled) -> Throttled:
     """The API's 429: the same Chinese message, and Retry-After in seconds."""
     error = Throttled(detail=exc.message)
-    error.wait = exc.wait  # set after init: DRF would append an English sentence
+    error.wait = exc.wait  # type: ignore[attr-defined]  # set after init: DRF would append an English sentence
     return error
 
 

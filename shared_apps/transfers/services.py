@@ -483,7 +483,12 @@ def cases_escalate_overdue(today: dt.date | None = None) -> int:
     for case_id in ids:
         with transaction.atomic():
             case = Case.objects.select_for_update().get(pk=case_id)
-            if case.state != CaseState.OPEN or case.escalated or case.due_on >= today:
+            if (
+                case.state != CaseState.OPEN
+                or case.escalated
+                or case.due_on is None
+                or case.due_on >= today
+            ):
                 continue
             case.escalated = True
             case.save(update_fields=["escalated", "updated_at"])
@@ -506,4 +511,4 @@ def escalation_region(case: Case) -> str | None:
         return None
     if current.get("owner") == "bureau":
         return str(current.get("region"))
-    return school_ref(int(current["school_id"])).county or None
+    return school_ref(int(current["school_id"])).county or None  # type: ignore[call-overload]

@@ -250,7 +250,7 @@ def external_in_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("file")
         try:
-            if upload is not None and upload.size > 2 * 1024 * 1024 + 1:
+            if upload is not None and upload.size > 2 * 1024 * 1024 + 1:  # type: ignore[operator]
                 raise ApplicationError(_("转学证明材料不能超过2MB。"), code="upload")
             case = transfer.external_in_register(
                 actor=Actor.of(request.user),
@@ -259,7 +259,8 @@ def external_in_view(request: HttpRequest) -> HttpResponse:
                 origin_region=request.POST.get("origin_region", ""),
                 reason=request.POST.get("reason", ""),
                 evidence=transfer.Upload(
-                    name=upload.name if upload else "", data=upload.read() if upload else b""
+                    name=upload.name if upload else "",  # type: ignore[arg-type]
+                    data=upload.read() if upload else b"",
                 ),
             )
         except ApplicationError as exc:
@@ -550,7 +551,7 @@ def _batch(request: HttpRequest) -> HttpResponse:
     audit_describe(
         request,
         object_type="case",
-        object_repr="、".join(r["number"] for r in results if r["ok"])[:200],
+        object_repr="、".join(r["number"] for r in results if r["ok"])[:200],  # type: ignore[misc]
         after={"decision": "审核通过" if approve else "退回", "reason": reason},
     )
     if results:

@@ -40,12 +40,12 @@ def current_term(today: dt.date | None = None) -> Term:
 
 def valid_school_year(value: str) -> bool:
     match = YEAR_PATTERN.match(value or "")
-    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
+    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1  # type: ignore[union-attr]
 
 
 def term_parse(school_year: str | None, term: str | int | None) -> Term | None:
     """A Term from request values, or None when either part is missing or malformed."""
-    term_no = int(term) if str(term or "").isdigit() else 0
+    term_no = int(term) if str(term or "").isdigit() else 0  # type: ignore[arg-type]
     if not valid_school_year(school_year or "") or term_no not in TERMS:
         return None
     return Term(str(school_year), term_no)

@@ -124,7 +124,7 @@ class StudentListCreateApi(APIView):
         summary="新增学生（逐个录入）",
     )
     def post(self, request: Request) -> Response:
-        student = services.student_register(raw=_raw(request.data), actor=Actor.of(request.user))
+        student = services.student_register(raw=_raw(request.data), actor=Actor.of(request.user))  # type: ignore[arg-type]
         return Response(StudentOutput(student).data, status=status.HTTP_201_CREATED)
 
 
@@ -184,7 +184,7 @@ class StudentDetailApi(APIView):
             raise PermissionDenied("您没有修改该班学生的权限。")
         updated = services.student_update(
             student_id=student.pk,
-            raw=_raw(request.data),
+            raw=_raw(request.data),  # type: ignore[arg-type]
             actor=Actor.of(request.user),
             editable=policy.editable_fields(request.user, student.school_class),
         )
@@ -235,7 +235,7 @@ def _bulk(request: Request, action: str, flt: dict[str, Any], reason: str = "") 
         flt=StudentFilter.of(flt),
         reason=reason,
         actor=Actor.of(request.user),
-        owner_id=request.user.pk,
+        owner_id=request.user.pk,  # type: ignore[arg-type]
     )
     body = BulkStartedSerializer(started).data
     return Response(body, status=status.HTTP_202_ACCEPTED)
@@ -341,7 +341,7 @@ class ImportBatchOutput(serializers.Serializer):
     state = serializers.CharField()
     mode = serializers.CharField()
     counts = serializers.SerializerMethodField()
-    errors = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()  # type: ignore[assignment]
     duplicates = serializers.ListField(child=serializers.DictField())
     annotated_url = serializers.SerializerMethodField()
 
@@ -379,7 +379,7 @@ class ImportCreateApi(APIView):
             filename=upload.name or "upload",
             data=upload.read(),
             actor=Actor.of(request.user),
-            owner_id=request.user.pk,
+            owner_id=request.user.pk,  # type: ignore[arg-type]
         )
         return Response(ImportBatchOutput(batch).data, status=status.HTTP_202_ACCEPTED)
 
@@ -475,7 +475,9 @@ class ProblemCorrectApi(APIView):
     def post(self, request: Request, problem_id: int) -> Response:
         _problem_or_404(problem_id)
         problems.problem_correct(
-            problem_id=problem_id, raw=_raw(request.data), actor=Actor.of(request.user)
+            problem_id=problem_id,
+            raw=_raw(request.data),  # type: ignore[arg-type]
+            actor=Actor.of(request.user),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -504,7 +506,7 @@ class ProblemEvidenceApi(APIView):
             problem_id=problem_id,
             name=upload.name or "evidence",
             data=upload.read(),
-            note=str(request.data.get("note", "")),
+            note=str(request.data.get("note", "")),  # type: ignore[union-attr]
             actor=Actor.of(request.user),
         )
         return Response({"evidence_id": evidence.pk}, status=status.HTTP_201_CREATED)

@@ -66,7 +66,7 @@ STUDENT_LATE_COLUMNS = ["id", "national_number", "audit_state", "created_at", "u
 def student_prepared_columns() -> list[str]:
     """The columns of Prepared.student, in their order (every other concrete column)."""
     late = set(STUDENT_LATE_COLUMNS)
-    return [f.column for f in Student._meta.concrete_fields if f.column not in late]
+    return [f.column for f in Student._meta.concrete_fields if f.column not in late]  # type: ignore[misc]
 
 
 @dataclass
@@ -203,7 +203,7 @@ class Preparer:
             entry_year=klass.entry_year,
             sex=values[at["sex"]],
             ethnicity=values[at["ethnicity"]] or "",
-            status=self.status,
+            status=self.status,  # type: ignore[arg-type]
             audit_state=Student.Audit.DRAFT,
         )
         self._count += 1
@@ -255,7 +255,7 @@ _MEMBER_SLOTS = [
 MEMBER_COPY_COLUMNS = [
     "student_id",
     "slot",
-    *(FamilyMember._meta.get_field(f).column for f in MEMBER_FIELDS),
+    *(FamilyMember._meta.get_field(f).column for f in MEMBER_FIELDS),  # type: ignore[union-attr]
 ]
 
 
@@ -340,7 +340,7 @@ def prepared_write(
     )
     _copy_text(
         FamilyMember._meta.db_table,
-        MEMBER_COPY_COLUMNS,
+        MEMBER_COPY_COLUMNS,  # type: ignore[arg-type]
         (f"{ids[n]}\t{m}\n" for n, members in enumerate(kept.members) for m in members),
     )
     ProblemRecord.objects.bulk_create(

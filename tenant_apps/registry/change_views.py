@@ -127,7 +127,7 @@ def change_create_view(request: HttpRequest, student_id: object) -> HttpResponse
     elif request.method == "POST" and spec is None:
         top = _("请选择异动类型。")
     for name, field_errors in form.errors.items():
-        errors.setdefault(name, []).extend(field_errors)
+        errors.setdefault(name, []).extend(field_errors)  # type: ignore[arg-type]
     return render(
         request,
         "registry/change_form.html",
@@ -172,7 +172,7 @@ def change_list_view(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(qs, 50).get_page(p.get("page"))
     cases = changes.cases_of(list(page.object_list))
-    rows = [{"change": c, "case": cases.get(c.case_id)} for c in page.object_list]
+    rows = [{"change": c, "case": cases.get(c.case_id)} for c in page.object_list]  # type: ignore[arg-type]
     query = urlencode({k: v for k, v in p.items() if k != "page" and v})
     return render(
         request,
@@ -229,7 +229,7 @@ def change_detail_view(request: HttpRequest, change_id: int) -> HttpResponse:
             ],
             "reason_line": changes._reason_line(change),
             "can_decide": at_school_step and Right.REGISTRY_APPROVE in rights,
-            "own": change.created_by == user.username,  # type: ignore[union-attr]
+            "own": change.created_by == user.username,
             "can_withdraw": case is not None
             and case.state == "open"
             and Right.REGISTRY_EDIT in rights,

@@ -325,7 +325,7 @@ def _submit(
     types = [evidence_check(u) for u in uploads]
     school = current_school()
     to_status = spec.to_status or data.target_status
-    change = StatusChange.objects.create(
+    change = StatusChange.objects.create(  # type: ignore[misc]
         student=student,
         kind=spec.kind,
         change_date=data.change_date,

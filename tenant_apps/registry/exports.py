@@ -53,7 +53,7 @@ def students_export(
         if kind == "yesno":
             return "是" if value else "否"
         if kind == "date8":
-            return value.strftime("%Y%m%d")
+            return value.strftime("%Y%m%d")  # type: ignore[no-any-return,union-attr]
         if table and table in tables:
             return tables[table].labels.get(str(value), str(value))
         return str(value)

@@ -181,7 +181,7 @@ class StudentForm(forms.Form):
                     strip=True,
                     widget=forms.TextInput(attrs=attrs),
                 )
-            field.help_text = help_text
+            field.help_text = help_text  # type: ignore[assignment]
             field.template_required = col.required  # type: ignore[attr-defined]
             field.disabled = col.key in locked
             self.fields[col.key] = field
@@ -219,7 +219,7 @@ class StudentForm(forms.Form):
                 elif msg != message:
                     self.add_error(None, msg)
         self.top_message = message
-        self.error_count = sum(len(v) for v in extra.values())
+        self.error_count = sum(len(v) for v in extra.values())  # type: ignore[arg-type,misc]
 
 
 def _input_length(col: Column) -> int:
@@ -305,7 +305,7 @@ def student_sections(
                 col = BY_KEY[key]
                 text = display_value(col, raw.get(key), reveal=reveal)
                 rows.append({"label": member_label(col), "value": text, "key": key})
-        sections.append({"key": g.key, "label": g.label, "rows": rows, "member": True})
+        sections.append({"key": g.key, "label": g.label, "rows": rows, "member": True})  # type: ignore[dict-item]
     return sections
 
 

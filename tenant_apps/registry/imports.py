@@ -580,12 +580,12 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         else:
             suspected_rows.setdefault(row_no, []).append(other | {"rule": h.rule})
             duplicates.append({"row": row_no, "kind": "suspected", "rule": h.rule, "other": other})
-    for row_no, rule, other in in_file.alike:
+    for row_no, rule, other in in_file.alike:  # type: ignore[assignment]
         duplicates.append(
-            {"row": row_no, "kind": "suspected", "rule": rule, "other": _row_other(other)}
+            {"row": row_no, "kind": "suspected", "rule": rule, "other": _row_other(other)}  # type: ignore[arg-type]
         )
         if row_no in valid_rows and row_no not in blocked:
-            suspected_rows.setdefault(row_no, []).append(_row_other(other) | {"rule": rule})
+            suspected_rows.setdefault(row_no, []).append(_row_other(other) | {"rule": rule})  # type: ignore[arg-type]
     duplicates.sort(key=lambda d: d["row"])
     for row_no, message in blocked.items():
         errors.append(_dup_error(row_no, message))

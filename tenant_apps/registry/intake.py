@@ -213,7 +213,7 @@ def intake_classes(today: dt.date | None = None) -> list[SchoolClass]:
 def _target_class(target_class_id: object, today: dt.date | None = None) -> SchoolClass:
     year = intake_year(today)
     klass = (
-        SchoolClass.objects.filter(pk=target_class_id, stage="junior", entry_year=year).first()
+        SchoolClass.objects.filter(pk=target_class_id, stage="junior", entry_year=year).first()  # type: ignore[misc]
         if str(target_class_id or "").isdigit()
         else None
     )
@@ -680,7 +680,7 @@ def paper_create(*, data: PaperInput, actor: Actor) -> PaperRecord:
     except ValueError:
         errors["birth_date"] = ["出生日期填8位数字，如20130905。"]
     klass = (
-        SchoolClass.objects.filter(pk=data.class_id).first()
+        SchoolClass.objects.filter(pk=data.class_id).first()  # type: ignore[misc]
         if str(data.class_id or "").isdigit()
         else None
     )
@@ -692,7 +692,7 @@ def paper_create(*, data: PaperInput, actor: Actor) -> PaperRecord:
         errors["guardian_phone"] = ["请填写监护人电话。"]
     if errors:
         raise ApplicationError("请按提示补全临时档案信息。", code="invalid", extra=errors)
-    return PaperRecord.objects.create(
+    return PaperRecord.objects.create(  # type: ignore[misc]
         name=name,
         sex=data.sex,
         birth_date=birth,

@@ -49,7 +49,7 @@ def _upload(request: HttpRequest, field: str = "file") -> intake.Upload | None:
     f = request.FILES.get(field)
     if f is None:
         return None
-    if f.size > MAX_FILE:
+    if f.size > MAX_FILE:  # type: ignore[operator]
         raise ApplicationError(_("文件太大。"), code="upload", extra={field: [_("文件太大。")]})
     return intake.Upload(name=f.name or "", data=f.read())
 

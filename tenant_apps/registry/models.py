@@ -198,7 +198,7 @@ class FieldEditPolicy(models.Model):
         return f"{self.stage}{self.entry_year}"
 
 
-def _model_field(col: Column, *, prefix: str = "") -> models.Field:  # type: ignore[type-arg]
+def _model_field(col: Column, *, prefix: str = "") -> models.Field:
     """The database column for one template column; every one may be blank in the
     database because validation, not the schema, decides what is required when."""
     label = col.header.removeprefix(prefix)

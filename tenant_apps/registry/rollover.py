@@ -241,13 +241,13 @@ def _missing_required(class_ids: list[int], on: dt.date) -> dict[int, list[str]]
         cursor.execute(
             f"SELECT md5(coalesce(string_agg(id || ':' || fp, ',' ORDER BY id), ''))"  # noqa: S608
             f" FROM ({_fingerprint_sql()}) AS g",
-            params,
+            params,  # type: ignore[arg-type]
         )
         whole = cursor.fetchone()[0]
         known = cache.get(key) or {}
         if known.get("whole") == whole:
-            return known["missing"]
-        cursor.execute(_fingerprint_sql(), params)
+            return known["missing"]  # type: ignore[no-any-return]
+        cursor.execute(_fingerprint_sql(), params)  # type: ignore[arg-type]
         prints = dict(cursor.fetchall())
     checked: dict[int, tuple[str, list[str]]] = known.get("checked", {})
     fresh = {pk: checked[pk] for pk, fp in prints.items() if checked.get(pk, ("",))[0] == fp}

@@ -286,7 +286,9 @@ def aux_number_locked(stage: str, entry_year: int) -> bool:
         .values_list("county_id", flat=True)
         .first()
     )
-    return bool(county) and aux_grade_locked(county_id=county, stage=stage, entry_year=entry_year)
+    return bool(county) and aux_grade_locked(
+        county_id=str(county), stage=stage, entry_year=entry_year
+    )
 
 
 def aux_number_refuse_locked(changes: Iterable[tuple[str, str, str]]) -> None:
@@ -460,13 +462,13 @@ def student_snapshot(student: Student) -> dict[str, Any]:
     }
     for key in STUDENT_FIELDS:
         value = getattr(student, key)
-        values[key] = value if isinstance(value, (str, bool, int)) or value is None else str(value)
+        values[key] = value if isinstance(value, (str, bool, int)) or value is None else str(value)  # type: ignore[assignment]
     # Family members belong to the record: their edits show in the history too.
     for member in student.family.all():
         for field in MEMBER_FIELDS:
             value = getattr(member, field)
             values[f"m{member.slot}_{field}"] = (
-                value if isinstance(value, (str, bool, int)) or value is None else str(value)
+                value if isinstance(value, (str, bool, int)) or value is None else str(value)  # type: ignore[assignment]
             )
     return values
 

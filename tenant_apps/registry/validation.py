@@ -511,9 +511,9 @@ class RowValidator:
             fast: dict[object, object]
             if c.kind == "code":
                 assert c.code_table is not None
-                fast = dict(self._lookups[c.code_table])
+                fast = dict(self._lookups[c.code_table])  # type: ignore[assignment]
             elif c.kind == "yesno":
-                fast = dict(self._yesno)
+                fast = dict(self._yesno)  # type: ignore[assignment]
             elif c.kind in _MEMO_KINDS or c.key == "grade":
                 fast = {}
                 check = _memoised(check, fast, shown=c.kind in _SHOWN_KINDS)
@@ -529,7 +529,7 @@ class RowValidator:
             # Free text is the most common miss: `validate` accepts it inline when it fits.
             text_limit = c.max_length if c.kind == "text" else 0
             shown = c.kind in _SHOWN_KINDS and c.key != "grade"
-            cells.append((c.key, c.header, required, check, text_limit, shown))
+            cells.append((c.key, c.header, required, check, text_limit, shown))  # type: ignore[arg-type]
         self._keys = tuple(keys)
         self._fasts = tuple(fasts)
         self._cells = tuple(cells)
@@ -915,7 +915,7 @@ class RowValidator:
         normalised: list[Normalised] = []
         bad: set[str] = set()
         misses = compress(zip(self._cells, values, strict=True), map(is_, hits, repeat(_MISS)))
-        for (key, header, required, check, text_limit, shown), given in misses:
+        for (key, header, required, check, text_limit, shown), given in misses:  # type: ignore[misc]
             value = given
             if type(value) is str:
                 value = value.strip() or None

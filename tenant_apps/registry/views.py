@@ -489,7 +489,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
         audit_state=Student.Audit.SCHOOL_PENDING,
     )
     page = Paginator(pending, 100).get_page(request.GET.get("page"))
-    me = request.user.username  # type: ignore[union-attr]
+    me = request.user.username
     return render(
         request,
         "registry/audit.html",

@@ -551,7 +551,7 @@ def _cfb_directory(data: bytes) -> tuple[int, list[_CfbEntry]] | None:
         if sid > _CFB_MAX_SECTOR or sid >= n_sectors:
             return None
         chunk = data[(sid + 1) * size : (sid + 2) * size]
-        return chunk + b"\0" * (size - len(chunk))
+        return chunk + b"\0" * (size - len(chunk))  # type: ignore[no-any-return]
 
     fat_sids = list(struct.unpack_from("<109I", data, 76))
     sid, hops = difat_start, 0
@@ -606,7 +606,7 @@ def _biff_has_filepass(data: bytes, sector_size: int, stream: _CfbEntry) -> bool
     rec_type, rec_len = struct.unpack_from("<HH", head, 0)
     if rec_type != 0x0809 or 4 + rec_len + 4 > len(head):
         return False
-    return struct.unpack_from("<H", head, 4 + rec_len)[0] == 0x002F
+    return struct.unpack_from("<H", head, 4 + rec_len)[0] == 0x002F  # type: ignore[no-any-return]
 
 
 def _cfb_encrypted(data: bytes) -> bool:
@@ -920,7 +920,7 @@ def _calamine_rows(sheet: python_calamine.CalamineSheet) -> Iterator[list[object
     """Rows from Excel row 1, each a list from column A."""
     # to_python(skip_empty_area=False) anchors the grid at A1, so list positions are Excel
     # positions; iter_rows() would start at the first used column instead.
-    return iter(sheet.to_python(skip_empty_area=False))
+    return iter(sheet.to_python(skip_empty_area=False))  # type: ignore[arg-type]
 
 
 def _csv_grid(data: bytes) -> Iterator[list[object]]:
@@ -1064,7 +1064,7 @@ def _annotate_xlsx(
                 }:
                     cell.fill = PatternFill(fill_type=None)
             if len(row) >= error_col:
-                cell_text_safe(row[error_col - 1], None)
+                cell_text_safe(row[error_col - 1], None)  # type: ignore[arg-type]
     elif layout.positions:
         # Right of the last header: the user's view of "the last column". Styled empty cells
         # (ws.max_column) could push it arbitrarily far right.
@@ -1154,7 +1154,7 @@ def _annotate_rebuilt(
             continue
         by_cell: dict[int, list[str]] = {}
         for key, message in problems or ():
-            ci = column_of.get(key)
+            ci = column_of.get(key)  # type: ignore[assignment]
             if ci is not None:
                 by_cell.setdefault(ci, []).append(message)
         for ci, messages in by_cell.items():
@@ -1163,14 +1163,14 @@ def _annotate_rebuilt(
             cell.comment = _comment(messages)
             values[ci] = cell
         for key, after in changes or ():
-            ci = column_of.get(key)
+            ci = column_of.get(key)  # type: ignore[assignment]
             if ci is None or ci in by_cell:
                 continue
             cell = write_only_cell(ws, values[ci])
             cell.fill = _normalised_fill()
             cell.comment = _comment([MSG_NORMALISED.format(after=after)])
             values[ci] = cell
-        note = "；".join(_message_line(k, m) for k, m in problems or ())
+        note = "；".join(_message_line(k, m) for k, m in problems or ())  # type: ignore[assignment]
         ws.append(row_safe(ws, [*values, note or None]))
     out = io.BytesIO()
     wb.save(out)

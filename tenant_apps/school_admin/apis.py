@@ -83,7 +83,7 @@ class SchoolInfoApi(APIView):
 
     def _out(self, request: Request) -> Response:
         school = School.objects.get(pk=_school(request).pk)
-        school.counts = registry_counts()  # type: ignore[attr-defined]
+        school.counts = registry_counts()
         return Response(self.OutputSerializer(school).data)
 
     @extend_schema(responses=OutputSerializer, summary="本校信息与人数")
@@ -127,7 +127,7 @@ class SchoolInfoApi(APIView):
 
 class StaffChoiceSerializer(serializers.Serializer):
     username = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class StaffListApi(APIView):
@@ -145,7 +145,7 @@ class GradeOutput(serializers.Serializer):
     stage = serializers.CharField()
     entry_year = serializers.IntegerField()
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     graduated = serializers.BooleanField()
     classes = serializers.IntegerField()
     head_name = serializers.CharField()
@@ -391,7 +391,7 @@ class ClassCopyApi(APIView):
 
 class CheckLineSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     done = serializers.BooleanField()
     detail = serializers.CharField()
     url = serializers.CharField()

@@ -164,7 +164,7 @@ class TeacherImportApi(APIView):
     class OutputSerializer(serializers.Serializer):
         written = serializers.IntegerField()
         counts = serializers.DictField(child=serializers.IntegerField())
-        errors = serializers.ListField(child=serializers.DictField())
+        errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
         headers_unknown = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="导入教师")

@@ -33,7 +33,7 @@ EMPTY_CAMPUS_ROWS = 2
 
 
 def _school(request: HttpRequest) -> School:
-    return School.objects.get(pk=request.tenant.pk)  # type: ignore[attr-defined]
+    return School.objects.get(pk=request.tenant.pk)  # type: ignore[attr-defined,no-any-return]
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -314,7 +314,7 @@ def class_edit_view(request: HttpRequest, class_id: int) -> HttpResponse:
     if row is None:
         return render(request, "404.html", status=404)
     errors: dict[str, list[str]] = {}
-    posted = {
+    posted: dict[str, Any] = {
         "class_type": row.class_type,
         "teacher_username": row.teacher_username,
         "composite_years": list(row.composite_years),
@@ -458,7 +458,10 @@ def groups_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.USERS_MANAGE)
 @require_POST
 def group_create_view(request: HttpRequest) -> HttpResponse:
-    posted = {"name": request.POST.get("name", ""), "rights": request.POST.getlist("rights")}
+    posted: dict[str, Any] = {
+        "name": request.POST.get("name", ""),
+        "rights": request.POST.getlist("rights"),
+    }
     try:
         group = groups_service.group_create(
             name=posted["name"], rights=posted["rights"], actor=_actor(request)
@@ -477,7 +480,7 @@ def group_edit_view(request: HttpRequest, group_id: int) -> HttpResponse:
     if group is None:
         return render(request, "404.html", status=404)
     errors: dict[str, list[str]] = {}
-    posted = {
+    posted: dict[str, Any] = {
         "name": group.name,
         "rights": list(group.rights),
         "members": list(group.members.values_list("pk", flat=True)),

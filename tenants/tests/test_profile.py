@@ -13,13 +13,13 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _actor(schema: str):  # type: ignore[no-untyped-def]
+def _actor(schema: str):
     from common.actor import Actor
 
     return Actor("admin", "管理员甲", schema)
 
 
-def _last_school_entry(schema: str):  # type: ignore[no-untyped-def]
+def _last_school_entry(schema: str):
     from accounts.models import AuditEntry
 
     with school_context(schema):
@@ -146,7 +146,9 @@ def test_bad_profile_input_names_the_field_and_changes_nothing(
     before = School.objects.filter(pk=world.a.id).values().get()
     with school_context(world.a.schema), pytest.raises(ApplicationError) as caught:
         school_profile_update(
-            school_id=world.a.id, data=ProfileInput(**{field: value}), actor=_actor("x")
+            school_id=world.a.id,
+            data=ProfileInput(**{field: value}),  # type: ignore[arg-type]
+            actor=_actor("x"),
         )
     assert needle in caught.value.extra[field][0]
     connection.set_schema_to_public()
@@ -169,7 +171,7 @@ def test_duplicate_or_nameless_campuses_are_refused(world: World) -> None:
         assert needle in caught.value.extra["campuses"][0]
 
 
-def test_the_page_saves_the_profile_and_the_bureau_sees_it(world: World, bureau_host) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_saves_the_profile_and_the_bureau_sees_it(world: World, bureau_host) -> None:
     admin = login(world.a.host, "admin")
     page = admin.get("/school/info/")
     connection.set_schema_to_public()

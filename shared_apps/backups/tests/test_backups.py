@@ -160,8 +160,8 @@ def _drop_backups(**filters: object) -> None:
 
 
 def _object_keys(prefix: str) -> list[str]:
-    client = default_storage.connection.meta.client
-    listed = client.list_objects_v2(Bucket=default_storage.bucket_name, Prefix=prefix)
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
+    listed = client.list_objects_v2(Bucket=default_storage.bucket_name, Prefix=prefix)  # type: ignore[attr-defined]
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
@@ -184,7 +184,7 @@ def test_tools_match_the_server_major_version(db: None) -> None:
     directory = pg_bin_dir()
     assert _tool_major(directory / "pg_dump") == server_major()
     for tool in ("pg_dump", "pg_restore", "psql"):
-        assert Path(pg_tool(tool)).exists()  # type: ignore[arg-type]
+        assert Path(pg_tool(tool)).exists()
     with override_settings(PG_BIN_DIR="/opt/pg/bin"):
         assert pg_bin_dir() == Path("/opt/pg/bin")
 
@@ -299,19 +299,19 @@ def test_backup_then_restore_same_and_new_leave_identical_tables(
         with school_context(world.a.schema):
             entry = AuditEntry.objects.order_by("-id").values().first()
             # the id sequence continues after the carried entries (no id is reused)
-            assert AuditEntry.objects.create(action="write", school=world.a.schema).pk > entry["id"]
+            assert AuditEntry.objects.create(action="write", school=world.a.schema).pk > entry["id"]  # type: ignore[index]
         connection.set_schema_to_public()
-        assert entry["id"] > live_log[-1][0]
-        assert {k: entry[k] for k in ("username", "user_display", "school", "action")} == {
+        assert entry["id"] > live_log[-1][0]  # type: ignore[index,operator]
+        assert {k: entry[k] for k in ("username", "user_display", "school", "action")} == {  # type: ignore[index]
             "username": "",
             "user_display": "平台命令",
             "school": world.a.schema,
             "action": "restore",
         }
-        assert (entry["object_type"], entry["object_id"]) == ("backup", str(backup.pk))
-        assert entry["after"]["target"] == "same"
-        assert entry["after"]["source"] == world.a.schema
-        assert since <= entry["at"] <= timezone.now()
+        assert (entry["object_type"], entry["object_id"]) == ("backup", str(backup.pk))  # type: ignore[index]
+        assert entry["after"]["target"] == "same"  # type: ignore[index]
+        assert entry["after"]["source"] == world.a.schema  # type: ignore[index]
+        assert since <= entry["at"] <= timezone.now()  # type: ignore[index]
         # the public index mirrors A's restored students
         with school_context(world.a.schema):
             uuids = set(Student.objects.values_list("identifier", flat=True))

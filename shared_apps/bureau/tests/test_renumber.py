@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 YEAR = 2024  # the grade of the conftest classes 2024101 in schools A, B and C
 
 
-def _user(username: str):  # type: ignore[no-untyped-def]
+def _user(username: str):
     from accounts.models import User
 
     connection.set_schema_to_public()
@@ -206,7 +206,7 @@ def test_the_format_is_pluggable_per_province(world: World, grade: dict) -> None
         renumber_plan,
     )
 
-    def hunan(ctx):  # type: ignore[no-untyped-def]
+    def hunan(ctx):
         return f"HN{ctx.county_code}{ctx.entry_year}{ctx.county_serial:05d}"
 
     format_register("43", AuxFormat("hunan", "湖南测试规则", hunan))

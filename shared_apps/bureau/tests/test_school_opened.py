@@ -89,7 +89,7 @@ def test_the_reset_path_the_page_names_sets_a_school_administrators_password(
     from tenants.context import school_context
 
     # the operator's typing at the terminal
-    monkeypatch.setattr(changepassword.getpass, "getpass", lambda prompt="": "Reset-Passw0rd-77")
+    monkeypatch.setattr(changepassword.getpass, "getpass", lambda prompt="": "Reset-Passw0rd-77")  # type: ignore[attr-defined]
     # manage.py closes every connection when a command ends; here that would be the
     # test's own, which pytest-django keeps
     monkeypatch.setattr(connections, "close_all", lambda: None)

@@ -14,7 +14,7 @@ def test_table_holds_every_level_with_twelve_digit_codes(public: None) -> None:
     assert Region.objects.filter(level=Region.Level.TOWNSHIP).count() > 38000
     gugang = Region.objects.get(code="430181108000")
     assert gugang.name == "古港镇"
-    assert [gugang.parent.code, gugang.parent.parent.code, gugang.parent.parent.parent.code] == [
+    assert [gugang.parent.code, gugang.parent.parent.code, gugang.parent.parent.parent.code] == [  # type: ignore[union-attr]
         "430181000000",
         "430100000000",
         "430000000000",

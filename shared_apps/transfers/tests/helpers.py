@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from common.actor import Actor
 from tenants.context import school_context
+
+if TYPE_CHECKING:
+    from conftest import World
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,7 @@ def actor(username: str, schema: str) -> Actor:
     return Actor(username=username, name=username, schema=schema)
 
 
-def cleanup(
-    world: object, identifiers: list[uuid.UUID], course_codes: tuple[str, ...] = ()
-) -> None:
+def cleanup(world: World, identifiers: list[uuid.UUID], course_codes: tuple[str, ...] = ()) -> None:
     """Remove what a live_db test committed: students (and their rows) in every test
     school, their index entries and cases."""
     from shared_apps.student_index.models import IndexEntry

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import TYPE_CHECKING
 
 from django.db import connection
 
@@ -19,8 +20,11 @@ from shared_apps.transfers.tests.test_engine import (  # noqa: F401 - the fixtur
     school_actor,
 )
 
+if TYPE_CHECKING:
+    from conftest import World
 
-def _at_bureau(world: object, key: str, count: int) -> list[str]:
+
+def _at_bureau(world: World, key: str, count: int) -> list[str]:
     """`count` cases of school `key` past the school's step, waiting for 浏阳市教育局."""
     ids = []
     for _ in range(count):
@@ -32,7 +36,7 @@ def _at_bureau(world: object, key: str, count: int) -> list[str]:
 
 def test_bureau_queue_pages_and_decides_all_matching_cases(
     public: None,
-    world: object,
+    world: World,
     handlers: list,  # noqa: F811 - the fixture imported above
     django_capture_on_commit_callbacks: object,
 ) -> None:
@@ -83,7 +87,7 @@ def test_bureau_queue_pages_and_decides_all_matching_cases(
 
 
 def test_approving_all_matching_asks_for_the_password_when_a_transfer_matches(
-    public: None, world: object
+    public: None, world: World
 ) -> None:
     from accounts.reauth import REAUTH_SESSION_KEY
     from shared_apps.transfers.models import CaseKind
@@ -108,7 +112,7 @@ def test_approving_all_matching_asks_for_the_password_when_a_transfer_matches(
     assert Case.objects.get(pk=case.pk).step == 1
 
 
-def test_school_case_list_pages_and_keeps_its_filter(public: None, world: object) -> None:
+def test_school_case_list_pages_and_keeps_its_filter(public: None, world: World) -> None:
     # given: 55 open cases of school A waiting for the school itself
     for _ in range(55):
         open_case(world, "a")

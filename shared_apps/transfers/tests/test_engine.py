@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import override_settings
@@ -31,12 +32,15 @@ from shared_apps.transfers.services import (
     chain_transfer,
 )
 
+if TYPE_CHECKING:
+    from conftest import World
+
 KIND = CaseKind.OTHER_LEAVE
 SCHOOL_RIGHTS = frozenset({"registry.approve", "registry.view"})
 BUREAU_RIGHTS = frozenset({"bureau.audit"})
 
 
-def school_actor(world: object, key: str, username: str = "approver", **kw: object) -> CaseActor:
+def school_actor(world: World, key: str, username: str = "approver", **kw: object) -> CaseActor:
     ref = getattr(world, key)
     return CaseActor(username, ref.schema, None, kw.get("rights", SCHOOL_RIGHTS))  # type: ignore[arg-type]
 
@@ -62,12 +66,12 @@ def handlers() -> Iterator[list[str]]:
         (services._COMPLETIONS, services._CLOSINGS, services._DETAILS), saved, strict=True
     ):
         if value is None:
-            table.pop(KIND, None)
+            table.pop(KIND, None)  # type: ignore[attr-defined]
         else:
-            table[KIND] = value
+            table[KIND] = value  # type: ignore[index]
 
 
-def open_case(world: object, key: str = "a", **kw: object) -> Case:
+def open_case(world: World, key: str = "a", **kw: object) -> Case:
     ref = getattr(world, key)
     return case_open(
         kind=str(kw.get("kind", KIND)),
@@ -81,7 +85,7 @@ def open_case(world: object, key: str = "a", **kw: object) -> Case:
 
 
 def test_open_sets_first_step_deadline_and_history(
-    public: None, world: object, handlers: list
+    public: None, world: World, handlers: list
 ) -> None:
     case = open_case(world)
     assert case.state == CaseState.OPEN
@@ -102,7 +106,7 @@ def test_open_sets_first_step_deadline_and_history(
     assert services.case_detail_lines(case) == [("离校原因", "随父母外出")]
 
 
-def test_full_approval_runs_completion_once(public: None, world: object, handlers: list) -> None:
+def test_full_approval_runs_completion_once(public: None, world: World, handlers: list) -> None:
     case = open_case(world)
     case = case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True, step=0)
     assert (case.step, case.state) == (1, CaseState.OPEN)
@@ -120,7 +124,7 @@ def test_full_approval_runs_completion_once(public: None, world: object, handler
 
 
 def test_double_click_on_a_middle_step_is_a_no_op(
-    public: None, world: object, handlers: list
+    public: None, world: World, handlers: list
 ) -> None:
     case = open_case(world)
     case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True, step=0)
@@ -140,7 +144,7 @@ def test_double_click_on_a_middle_step_is_a_no_op(
     ],
 )
 def test_wrong_owner_at_school_step_is_refused(
-    public: None, world: object, handlers: list, actor_case: str, message: str
+    public: None, world: World, handlers: list, actor_case: str, message: str
 ) -> None:
     case = open_case(world)
     actor = {
@@ -159,7 +163,7 @@ def test_wrong_owner_at_school_step_is_refused(
     "actor_case", ["other_county", "school_user", "officer_without_audit", "no_region"]
 )
 def test_wrong_owner_at_bureau_step_is_refused(
-    public: None, world: object, handlers: list, actor_case: str
+    public: None, world: World, handlers: list, actor_case: str
 ) -> None:
     case = open_case(world)
     case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True)
@@ -176,14 +180,14 @@ def test_wrong_owner_at_bureau_step_is_refused(
     assert handlers == []
 
 
-def test_city_officer_covers_the_county_step(public: None, world: object, handlers: list) -> None:
+def test_city_officer_covers_the_county_step(public: None, world: World, handlers: list) -> None:
     case = open_case(world)
     case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True)
     case = case_decide(case_id=case.pk, actor=bureau_actor("430100000000"), approve=True)
     assert case.state == CaseState.DONE
 
 
-def test_reject_needs_reason_then_closes(public: None, world: object, handlers: list) -> None:
+def test_reject_needs_reason_then_closes(public: None, world: World, handlers: list) -> None:
     case = open_case(world)
     with pytest.raises(ApplicationError, match="退回时请填写原因"):
         case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=False, reason=" ")
@@ -192,7 +196,7 @@ def test_reject_needs_reason_then_closes(public: None, world: object, handlers: 
     )
     assert case.state == CaseState.REJECTED
     assert handlers == ["close:rejected"]
-    assert case.steps.last().note == "材料不全"
+    assert case.steps.last().note == "材料不全"  # type: ignore[union-attr]
     # Reject then approve: refused, nothing changes, no completion.
     with pytest.raises(ApplicationError, match="该业务已已退回|不能再办理"):
         case_decide(case_id=case.pk, actor=bureau_actor(), approve=True)
@@ -205,7 +209,7 @@ def test_reject_needs_reason_then_closes(public: None, world: object, handlers: 
     assert handlers == ["close:rejected"]
 
 
-def test_withdraw_by_applicant_only(public: None, world: object, handlers: list) -> None:
+def test_withdraw_by_applicant_only(public: None, world: World, handlers: list) -> None:
     case = open_case(world)
     registrar_b = CaseActor("registrar", world.b.schema, None, frozenset({"registry.edit"}))
     with pytest.raises(ApplicationError, match="只有申请学校可以撤回"):
@@ -228,7 +232,7 @@ def test_withdraw_by_applicant_only(public: None, world: object, handlers: list)
     assert handlers == ["close:withdrawn"]
 
 
-def test_withdraw_of_a_done_case_is_refused(public: None, world: object, handlers: list) -> None:
+def test_withdraw_of_a_done_case_is_refused(public: None, world: World, handlers: list) -> None:
     case = open_case(world)
     case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True)
     case_decide(case_id=case.pk, actor=bureau_actor(), approve=True)
@@ -237,7 +241,7 @@ def test_withdraw_of_a_done_case_is_refused(public: None, world: object, handler
         case_withdraw(case_id=case.pk, actor=registrar_a, reason="晚了")
 
 
-def test_one_open_case_per_student(public: None, world: object, handlers: list) -> None:
+def test_one_open_case_per_student(public: None, world: World, handlers: list) -> None:
     student = uuid.uuid4()
     first = open_case(world, student_uuid=student)
     with pytest.raises(ApplicationError, match=f"该学生已有在办业务（{first.number}）"):
@@ -250,7 +254,7 @@ def test_one_open_case_per_student(public: None, world: object, handlers: list) 
     assert case_open_for(student) == second
 
 
-def test_completion_error_rolls_back_the_decision(public: None, world: object) -> None:
+def test_completion_error_rolls_back_the_decision(public: None, world: World) -> None:
     def refuse(case: Case) -> None:
         Case.objects.filter(pk=case.pk).update(payload={"half": "written"})
         raise ApplicationError("学生状态已变化，不能办结。")
@@ -271,7 +275,7 @@ def test_completion_error_rolls_back_the_decision(public: None, world: object) -
     assert [s.action for s in case.steps.all()] == ["submit", "approve"]
 
 
-def test_unknown_case_and_bad_input(public: None, world: object) -> None:
+def test_unknown_case_and_bad_input(public: None, world: World) -> None:
     with pytest.raises(ApplicationError, match="未找到该业务"):
         case_decide(case_id=uuid.uuid4(), actor=bureau_actor(), approve=True)
     with pytest.raises(ApplicationError, match="未找到该业务"):
@@ -291,7 +295,7 @@ def test_unknown_case_and_bad_input(public: None, world: object) -> None:
         open_case(world, chain=[{"owner": "bureau", "label": "x"}])
 
 
-def test_transfer_chains_follow_the_county_rule(public: None, world: object) -> None:
+def test_transfer_chains_follow_the_county_rule(public: None, world: World) -> None:
     same = chain_transfer(receiving_id=world.a.id, sending_id=world.b.id)
     assert [(s["owner"], s["school_id"], s["region"]) for s in same] == [
         ("school", world.b.id, None),
@@ -306,7 +310,7 @@ def test_transfer_chains_follow_the_county_rule(public: None, world: object) -> 
     assert [s["owner_name"] for s in other] == ["宁乡市教育局", "测试甲小学", "浏阳市教育局"]
 
 
-def test_cross_county_chain_walks_both_bureaus(public: None, world: object, handlers: list) -> None:
+def test_cross_county_chain_walks_both_bureaus(public: None, world: World, handlers: list) -> None:
     chain = chain_transfer(receiving_id=world.c.id, sending_id=world.a.id)
     case = open_case(world, "c", chain=chain)
     with pytest.raises(ApplicationError):
@@ -319,12 +323,12 @@ def test_cross_county_chain_walks_both_bureaus(public: None, world: object, hand
     assert case.state == CaseState.DONE
 
 
-def test_escalation_marks_overdue_steps_once(public: None, world: object, handlers: list) -> None:
+def test_escalation_marks_overdue_steps_once(public: None, world: World, handlers: list) -> None:
     case = open_case(world)
-    later = case.due_on + dt.timedelta(days=1)
+    later = case.due_on + dt.timedelta(days=1)  # type: ignore[operator]
     assert cases_escalate_overdue(today=case.due_on) == 0
-    assert cases_escalate_overdue(today=later) == 1
-    assert cases_escalate_overdue(today=later) == 0
+    assert cases_escalate_overdue(today=later) == 1  # type: ignore[arg-type]
+    assert cases_escalate_overdue(today=later) == 0  # type: ignore[arg-type]
     case.refresh_from_db()
     assert case.escalated is True
     assert services.escalation_region(case) == "430181000000"
@@ -333,11 +337,11 @@ def test_escalation_marks_overdue_steps_once(public: None, world: object, handle
     case = case_decide(case_id=case.pk, actor=school_actor(world, "a"), approve=True)
     assert case.escalated is False
     assert case.due_on == add_workdays(timezone.localdate(), 10)
-    overdue = cases_for_region("430181000000", overdue=True, today=later + dt.timedelta(days=30))
+    overdue = cases_for_region("430181000000", overdue=True, today=later + dt.timedelta(days=30))  # type: ignore[arg-type]
     assert case in overdue
 
 
-def test_selectors_scope_by_school_and_region(public: None, world: object, handlers: list) -> None:
+def test_selectors_scope_by_school_and_region(public: None, world: World, handlers: list) -> None:
     chain = chain_transfer(receiving_id=world.a.id, sending_id=world.b.id)
     case = case_open(
         kind=CaseKind.TRANSFER,
@@ -376,10 +380,10 @@ def test_workdays_skip_weekends_and_holidays() -> None:
 
 
 def test_escalated_school_step_shows_in_the_county_queue(
-    public: None, world: object, handlers: list
+    public: None, world: World, handlers: list
 ) -> None:
     case = open_case(world)
     assert case not in cases_for_region("430181000000", waiting=True)
-    cases_escalate_overdue(today=case.due_on + dt.timedelta(days=1))
+    cases_escalate_overdue(today=case.due_on + dt.timedelta(days=1))  # type: ignore[arg-type,operator]
     assert case in cases_for_region("430181000000", waiting=True)
     assert case not in cases_for_region("430182000000", waiting=True)

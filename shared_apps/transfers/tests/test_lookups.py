@@ -106,7 +106,7 @@ def _lookup_entries(schema: str) -> list[dict[str, Any]]:
             .values("username", "object_type", "object_id", "object_repr", "after", "path")
         )
     connection.set_schema_to_public()
-    return rows
+    return rows  # type: ignore[return-value]
 
 
 def test_each_look_up_is_audited_masked_with_its_matches(public: None, world: World) -> None:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection
@@ -17,6 +18,9 @@ from shared_apps.student_index.models import IndexEntry
 from shared_apps.transfers.models import Case, CaseKind, CaseState
 from shared_apps.transfers.tests.helpers import make_student
 from tenants.context import school_context
+
+if TYPE_CHECKING:
+    from conftest import World
 
 
 def _class_id(schema: str) -> int:
@@ -31,19 +35,19 @@ def _stale(client: object, schema: str) -> None:
     from accounts.reauth import REAUTH_SESSION_KEY
 
     with school_context(schema):
-        session = client.session
+        session = client.session  # type: ignore[attr-defined]
         session[REAUTH_SESSION_KEY] = 0
         session.save()
     connection.set_schema_to_public()
 
 
 def _reauth(client: object) -> None:
-    response = client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/"})
+    response = client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/"})  # type: ignore[attr-defined]
     assert response.status_code == 302
     connection.set_schema_to_public()
 
 
-def test_transfer_through_the_pages(public: None, world: object) -> None:
+def test_transfer_through_the_pages(public: None, world: World) -> None:
     made = make_student(
         world.b.schema, world.b.id, name="转学测试页面", id_number="430181201803011111"
     )
@@ -116,7 +120,7 @@ def test_transfer_through_the_pages(public: None, world: object) -> None:
     assert "批量审核结果" in results
     assert case.number in results
     # Who applied and who decided, as people read it (not username@schema).
-    page = bureau.get(f"/bureau/cases/{case.pk}/").content.decode()
+    page = bureau.get(f"/bureau/cases/{case.pk}/").content.decode()  # type: ignore[assignment]
     connection.set_schema_to_public()
     assert f"{world.a.name} · {world.a.name}registrar（registrar）" in page
     assert f"{world.b.name} · {world.b.name}approver（approver）" in page
@@ -134,7 +138,7 @@ def test_transfer_through_the_pages(public: None, world: object) -> None:
     connection.set_schema_to_public()
 
 
-def test_other_parties_cannot_see_or_decide(public: None, world: object) -> None:
+def test_other_parties_cannot_see_or_decide(public: None, world: World) -> None:
     made = make_student(
         world.b.schema, world.b.id, name="转学测试隔离", id_number="430181201803012222"
     )
@@ -163,7 +167,7 @@ def test_other_parties_cannot_see_or_decide(public: None, world: object) -> None
     assert Case.objects.get(pk=case.pk).step == 0
 
 
-def test_api_decision_needs_reauth_and_batch_reports_each(public: None, world: object) -> None:
+def test_api_decision_needs_reauth_and_batch_reports_each(public: None, world: World) -> None:
     make_student(world.b.schema, world.b.id, name="转学测试接口", id_number="430181201803013333")
     registrar = login(world.a.host, "registrar")
     found = registrar.post(
@@ -242,7 +246,7 @@ def _png_of(pdf: bytes, tmp: Path) -> Path:
     return next(tmp.glob("p*.png"))
 
 
-def test_out_transfer_certificate_and_status(public: None, world: object) -> None:
+def test_out_transfer_certificate_and_status(public: None, world: World) -> None:
     made = make_student(
         world.a.schema, world.a.id, name="转学测试省外", id_number="430181201803014444"
     )
@@ -289,12 +293,12 @@ def test_out_transfer_certificate_and_status(public: None, world: object) -> Non
             from PIL import Image
 
             with Image.open(png) as image:
-                dark = sum(1 for p in image.convert("L").getdata() if p < 128)
+                dark = sum(1 for p in image.convert("L").getdata() if p < 128)  # type: ignore[attr-defined,misc]
             assert dark > 2000  # text was drawn (Chinese glyphs, not blank boxes only)
     connection.set_schema_to_public()
 
 
-def _draft(world: object, name: str, id_number: str) -> int:
+def _draft(world: World, name: str, id_number: str) -> int:
     from tenant_apps.registry.models import Student
 
     made = make_student(
@@ -306,7 +310,7 @@ def _draft(world: object, name: str, id_number: str) -> int:
         return student.pk
 
 
-def test_in_transfer_from_outside_with_evidence(public: None, world: object) -> None:
+def test_in_transfer_from_outside_with_evidence(public: None, world: World) -> None:
     from PIL import Image
 
     pk = _draft(world, "转学测试省外入", "430181201803015555")
@@ -377,7 +381,7 @@ def test_in_transfer_from_outside_with_evidence(public: None, world: object) -> 
     ],
 )
 def test_in_transfer_evidence_rules(
-    public: None, world: object, filename: str, data: bytes, message: str
+    public: None, world: World, filename: str, data: bytes, message: str
 ) -> None:
     from common.exceptions import ApplicationError
     from shared_apps.transfers.tests.helpers import actor

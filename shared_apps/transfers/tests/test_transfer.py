@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection, connections
@@ -16,6 +17,10 @@ from shared_apps.transfers.tests.helpers import actor, cleanup, make_student
 from shared_apps.transfers.transfer import transfer_lookup, transfer_start
 from tenant_apps.registry.facade.move import InjectedFailure, carried_models, related_models
 from tenants.context import school_context
+
+if TYPE_CHECKING:
+    from conftest import World
+    from shared_apps.transfers.tests.helpers import Made
 
 APPROVER = frozenset({"registry.approve"})
 BUREAU = frozenset({"bureau.audit"})
@@ -34,7 +39,7 @@ def _class_id(schema: str, entry_year: int = 2024) -> int:
         return klass.pk
 
 
-def _start(world: object, made: object, *, receiving: str = "a", sending: str = "b") -> Case:
+def _start(world: World, made: Made, *, receiving: str = "a", sending: str = "b") -> Case:
     r, s = getattr(world, receiving), getattr(world, sending)
     with school_context(r.schema):
         return transfer_start(
@@ -46,7 +51,7 @@ def _start(world: object, made: object, *, receiving: str = "a", sending: str = 
         )
 
 
-def _state(world: object, made: object) -> dict[str, object]:
+def _state(world: World, made: Made) -> dict[str, object]:
     """Where the record is: status per school, index school, rows per school."""
     from tenant_apps.registry.models import Student
 
@@ -70,7 +75,7 @@ def _state(world: object, made: object) -> dict[str, object]:
     return out
 
 
-def test_lookup_by_name_and_id_shows_only_masked_summary(public: None, world: object) -> None:
+def test_lookup_by_name_and_id_shows_only_masked_summary(public: None, world: World) -> None:
     made = make_student(
         world.b.schema, world.b.id, name="转学测试张三", id_number="430181201803011234"
     )
@@ -112,7 +117,7 @@ def test_lookup_by_name_and_id_shows_only_masked_summary(public: None, world: ob
         transfer_lookup(requesting_school_id=world.a.id, id_number="430181201803011234")
 
 
-def test_transfer_same_county_moves_everything(public: None, world: object) -> None:
+def test_transfer_same_county_moves_everything(public: None, world: World) -> None:
     made = make_student(
         world.b.schema,
         world.b.id,
@@ -169,7 +174,7 @@ def test_transfer_same_county_moves_everything(public: None, world: object) -> N
         assert Course.objects.filter(code="X901").exists()  # the school course came along
     with school_context(world.b.schema):
         left = Student.objects.get(identifier=made.identifier)
-        assert left.events.order_by("-at", "-id").first().action == "转出"
+        assert left.events.order_by("-at", "-id").first().action == "转出"  # type: ignore[union-attr]
     # Repeating the final approval changes nothing further.
     again = case_decide(
         case_id=case.pk, actor=CaseActor("liuyang", "public", "430181000000", BUREAU), approve=True
@@ -178,7 +183,7 @@ def test_transfer_same_county_moves_everything(public: None, world: object) -> N
     assert _state(world, made) == after
 
 
-def test_rejection_leaves_the_record_where_it_is(public: None, world: object) -> None:
+def test_rejection_leaves_the_record_where_it_is(public: None, world: World) -> None:
     made = make_student(
         world.b.schema, world.b.id, name="转学测试王五", id_number="430181201803013456"
     )
@@ -191,7 +196,7 @@ def test_rejection_leaves_the_record_where_it_is(public: None, world: object) ->
     )
     assert case.state == CaseState.REJECTED
     state = _state(world, made)
-    assert state["b"][0] == "01"
+    assert state["b"][0] == "01"  # type: ignore[index]
     assert state["a"] is None
     with pytest.raises(ApplicationError, match="不能再办理"):
         case_decide(
@@ -201,7 +206,7 @@ def test_rejection_leaves_the_record_where_it_is(public: None, world: object) ->
         )
 
 
-def test_start_is_refused_with_what_blocks(public: None, world: object) -> None:
+def test_start_is_refused_with_what_blocks(public: None, world: World) -> None:
     made = make_student(
         world.b.schema, world.b.id, name="转学测试赵六", id_number="430181201803014567"
     )
@@ -231,7 +236,7 @@ def test_start_is_refused_with_what_blocks(public: None, world: object) -> None:
         )
 
 
-def test_cross_county_transfer_needs_both_bureaus(public: None, world: object) -> None:
+def test_cross_county_transfer_needs_both_bureaus(public: None, world: World) -> None:
     made = make_student(
         world.c.schema, world.c.id, name="转学测试孙八", id_number="430182201803016789"
     )
@@ -254,8 +259,8 @@ def test_cross_county_transfer_needs_both_bureaus(public: None, world: object) -
     )
     assert case.state == CaseState.DONE
     state = _state(world, made)
-    assert state["a"][0] == "01"
-    assert state["c"][0] == "10"
+    assert state["a"][0] == "01"  # type: ignore[index]
+    assert state["c"][0] == "10"  # type: ignore[index]
     assert state["index"] == (world.a.id, "01")
 
 
@@ -273,13 +278,13 @@ def test_every_model_pointing_at_student_is_carried_or_stays() -> None:
             continue
         for f in model._meta.concrete_fields:
             if f.is_relation and f.attname != fk:
-                assert f.null or natural_key_field(f.related_model), model._meta.label
+                assert f.null or natural_key_field(f.related_model), model._meta.label  # type: ignore[arg-type]
 
 
 # -- committed data: real transactions, real concurrency ------------------------------
 
 
-def _final_step_case(world: object, name: str, id_number: str) -> tuple[Case, object]:
+def _final_step_case(world: World, name: str, id_number: str) -> tuple[Case, object]:
     made = make_student(world.b.schema, world.b.id, name=name, id_number=id_number)
     case = _start(world, made)
     case = case_decide(
@@ -288,7 +293,7 @@ def _final_step_case(world: object, name: str, id_number: str) -> tuple[Case, ob
     return case, made
 
 
-def test_two_concurrent_final_approvals_make_exactly_one_move(live_db: object) -> None:
+def test_two_concurrent_final_approvals_make_exactly_one_move(live_db: World) -> None:
     world = live_db
     case, made = _final_step_case(world, "转学测试并发", "430181201803017890")
     try:
@@ -317,7 +322,7 @@ def test_two_concurrent_final_approvals_make_exactly_one_move(live_db: object) -
             t.join(timeout=60)
         assert results == ["done", "done"]
         connection.set_schema_to_public()
-        state = _state(world, made)
+        state = _state(world, made)  # type: ignore[arg-type]
         assert state["a"] == ("01", 1, 3, 1)
         assert state["b"] == ("10", 1, 3, 1)
         assert state["index"] == (world.a.id, "01")
@@ -325,19 +330,19 @@ def test_two_concurrent_final_approvals_make_exactly_one_move(live_db: object) -
         from tenant_apps.registry.models import Student
 
         with school_context(world.a.schema):
-            assert Student.objects.filter(identifier=made.identifier).count() == 1
+            assert Student.objects.filter(identifier=made.identifier).count() == 1  # type: ignore[attr-defined]
     finally:
-        cleanup(world, [made.identifier])
+        cleanup(world, [made.identifier])  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("point", ["after_receiving_write", "after_source_write", "before_commit"])
 def test_injected_failure_leaves_both_schools_and_index_unchanged(
-    live_db: object, point: str
+    live_db: World, point: str
 ) -> None:
     world = live_db
     case, made = _final_step_case(world, "转学测试故障", "430181201803018901")
     try:
-        before = _state(world, made)
+        before = _state(world, made)  # type: ignore[arg-type]
         with override_settings(TRANSFERS_FAIL_AT=point), pytest.raises(InjectedFailure):
             case_decide(
                 case_id=case.pk,
@@ -345,9 +350,9 @@ def test_injected_failure_leaves_both_schools_and_index_unchanged(
                 approve=True,
             )
         connection.set_schema_to_public()
-        assert _state(world, made) == before
+        assert _state(world, made) == before  # type: ignore[arg-type]
         assert before["a"] is None
-        assert before["b"][0] == "01"
+        assert before["b"][0] == "01"  # type: ignore[index]
         assert before["index"] == (world.b.id, "01")
         fresh = Case.objects.get(pk=case.pk)
         assert (fresh.state, fresh.step) == (CaseState.OPEN, 1)
@@ -358,12 +363,12 @@ def test_injected_failure_leaves_both_schools_and_index_unchanged(
             approve=True,
         )
         assert done.state == CaseState.DONE
-        assert _state(world, made)["index"] == (world.a.id, "01")
+        assert _state(world, made)["index"] == (world.a.id, "01")  # type: ignore[arg-type]
     finally:
-        cleanup(world, [made.identifier])
+        cleanup(world, [made.identifier])  # type: ignore[attr-defined]
 
 
-def test_transfer_back_reuses_the_identifier(public: None, world: object) -> None:
+def test_transfer_back_reuses_the_identifier(public: None, world: World) -> None:
     """B → A → B: B's old 转出 row steps aside, the index follows the person."""
     made = make_student(
         world.b.schema, world.b.id, name="转学测试往返", id_number="430181201803019012"
@@ -384,8 +389,8 @@ def test_transfer_back_reuses_the_identifier(public: None, world: object) -> Non
             approve=True,
         )
     state = _state(world, made)
-    assert state["b"][0] == "01"
-    assert state["a"][0] == "10"
+    assert state["b"][0] == "01"  # type: ignore[index]
+    assert state["a"][0] == "10"  # type: ignore[index]
     assert state["index"] == (world.b.id, "01")
     from tenant_apps.registry.models import Student
 

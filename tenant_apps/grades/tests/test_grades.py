@@ -28,7 +28,7 @@ class Setup:
     pupil2: str  # a student of class 2
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from common.actor import Actor
 
     return Actor("admin", "管理员", connection.schema_name)
@@ -46,7 +46,7 @@ def _teacher(username: str, roles: list[str], extra: list[str] | None = None) ->
     user.save()
 
 
-def _pupil(klass, n: int, name: str):  # type: ignore[no-untyped-def]
+def _pupil(klass, n: int, name: str):
     from tenant_apps.registry.models import Student
 
     return Student.objects.create(
@@ -154,7 +154,7 @@ def _marks(world: World) -> list[tuple[str, str, int, str | None]]:
     return rows
 
 
-def _api_post(client, path: str, body: dict):  # type: ignore[no-untyped-def]
+def _api_post(client, path: str, body: dict):
     response = client.post(path, body, content_type="application/json")
     connection.set_schema_to_public()
     return response
@@ -423,7 +423,7 @@ def test_subject_teacher_enters_marks_for_the_assigned_cell(world: World, setup:
     connection.set_schema_to_public()
 
 
-def setup_term():  # type: ignore[no-untyped-def]
+def setup_term():
     from tenant_apps.grades.terms import current_term
 
     return current_term()

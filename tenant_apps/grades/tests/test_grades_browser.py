@@ -12,7 +12,7 @@ from tests.test_browser import ARTIFACTS, _login, chromium_browser, server  # no
 pytestmark = pytest.mark.browser
 
 
-def test_subject_teacher_enters_a_grid(  # type: ignore[no-untyped-def]
+def test_subject_teacher_enters_a_grid(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811

@@ -98,7 +98,7 @@ class MoveResult:
     copied: dict[str, int]  # model label → rows copied
 
 
-def _concrete(model: type[models.Model]) -> list[models.Field]:  # type: ignore[type-arg]
+def _concrete(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
 
 
@@ -137,7 +137,7 @@ def carried_models() -> list[str]:
     return sorted(m._meta.label_lower for m, _ in related_models() if not stays(m))
 
 
-def _values(instance_values: dict[str, Any], fields: list[models.Field]) -> dict[str, Any]:  # type: ignore[type-arg]
+def _values(instance_values: dict[str, Any], fields: list[models.Field]) -> dict[str, Any]:
     return {f.attname: instance_values[f.attname] for f in fields if f.attname in instance_values}
 
 
@@ -152,7 +152,7 @@ def _export_related(student_pk: int) -> tuple[RelatedExport, ...]:
         if stays(model):
             continue
         fields = _concrete(model)
-        rows = list(model.objects.filter(**{fk: student_pk}).values(*[f.attname for f in fields]))
+        rows = list(model.objects.filter(**{fk: student_pk}).values(*[f.attname for f in fields]))  # type: ignore[attr-defined]
         if not rows:
             continue
         refs = []
@@ -173,7 +173,7 @@ def _export_related(student_pk: int) -> tuple[RelatedExport, ...]:
                 continue
             ids = {r[f.attname] for r in rows if r[f.attname] is not None}
             related_rows = list(
-                target.objects.filter(pk__in=ids).values(
+                target.objects.filter(pk__in=ids).values(  # type: ignore[attr-defined]
                     "pk", *[x.attname for x in _concrete(target)]
                 )
             )
@@ -192,7 +192,7 @@ def student_export(identifier: uuid.UUID, *, kind: str = "TRANSFER") -> tuple[in
     that may not leave. Returns (local pk, export)."""
     student_model = _student_model()
     student = (
-        student_model.objects.select_for_update()
+        student_model.objects.select_for_update()  # type: ignore[attr-defined]
         .select_related("school_class")
         .filter(identifier=identifier)
         .first()
@@ -247,7 +247,7 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
         return []
     fields = _concrete(model)
     now = timezone.now()
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)  # type: ignore[arg-type]
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params: list[Any] = []
     for row in rows:
@@ -260,7 +260,7 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
                 value = f.get_default()
             params.append(f.get_db_prep_save(value, connection))
     table = connection.ops.quote_name(model._meta.db_table)
-    pk = connection.ops.quote_name(model._meta.pk.column)
+    pk = connection.ops.quote_name(model._meta.pk.column)  # type: ignore[arg-type]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(rows))} "
@@ -307,18 +307,18 @@ def student_import(
     klass = klass_model.objects.filter(pk=target_class_id).first()
     if klass is None:
         raise ApplicationError("转入班级不存在，请重新选择。", code="move")
-    stale = student_model.objects.filter(identifier=export.identifier).first()
+    stale = student_model.objects.filter(identifier=export.identifier).first()  # type: ignore[attr-defined]
     if stale is not None:
         if stale.status == "01":
             raise ApplicationError("转入学校已有该学生的在读学籍，不能重复转入。", code="move")
         # A record this school transferred away earlier: the person comes back. The old
         # row keeps its history under a fresh identifier; the index never pointed at it.
-        student_model.objects.filter(pk=stale.pk).update(identifier=uuid.uuid4())
+        student_model.objects.filter(pk=stale.pk).update(identifier=uuid.uuid4())  # type: ignore[attr-defined]
     values = dict(export.values)
     if not same_county:
         values["aux_number"] = ""  # 学籍辅号 is numbered per county (§3.11)
     last = (
-        student_model.objects.filter(school_class_id=klass.pk)
+        student_model.objects.filter(school_class_id=klass.pk)  # type: ignore[attr-defined]
         .aggregate(m=models.Max("number_in_class"))
         .get("m")
     )
@@ -373,8 +373,8 @@ def student_mark_left(
     """Mark the sending record 转学（转出） in the CURRENT (sending) schema, with history."""
     student_model = _student_model()
     event_model = apps.get_model("registry", "StudentEvent")
-    before = student_model.objects.filter(pk=student_pk).values_list("status", flat=True).first()
-    student_model.objects.filter(pk=student_pk).update(status="10", updated_at=timezone.now())
+    before = student_model.objects.filter(pk=student_pk).values_list("status", flat=True).first()  # type: ignore[attr-defined]
+    student_model.objects.filter(pk=student_pk).update(status="10", updated_at=timezone.now())  # type: ignore[attr-defined]
     event_model.objects.create(
         student_id=student_pk,
         actor=actor_label[:80],

@@ -9,6 +9,7 @@ national import template for a plausible primary pupil of class 2024101 in 古�
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from stdnum.cn import ric
 
@@ -49,7 +50,7 @@ def _given_name(n: int) -> str:
     return "".join(reversed(chars))
 
 
-def valid_row(seq: int = 0, **overrides: object) -> dict[str, object]:
+def valid_row(seq: int = 0, **overrides: object) -> dict[str, Any]:
     """Template values (text as typed: labels, not codes) for pupil number `seq`.
 
     Every seq in range(MAX_SEQ) gives a different name and ID number; birth date and sex
@@ -68,7 +69,7 @@ def valid_row(seq: int = 0, **overrides: object) -> dict[str, object]:
     father_birth = dt.date(1986, 1, 1) + dt.timedelta(days=day)
     mother_birth = dt.date(1988, 1, 1) + dt.timedelta(days=day)
     address = f"湖南省浏阳市古港镇梅田村{seq % 12 + 1}组{seq % 90 + 1}号"
-    row: dict[str, object] = {
+    row: dict[str, Any] = {
         "name": name,
         "sex": "男" if male else "女",
         "birth_date": f"{birth:%Y%m%d}",

@@ -79,7 +79,7 @@ def _pupil(
         return Pupil(student.pk, student.identifier, name)
 
 
-def _apply(client, pupil: Pupil, **fields):  # type: ignore[no-untyped-def]
+def _apply(client, pupil: Pupil, **fields):
     files = fields.pop("files", None)
     body = {"student_id": str(pupil.uuid), **fields}
     if files is not None:
@@ -89,7 +89,7 @@ def _apply(client, pupil: Pupil, **fields):  # type: ignore[no-untyped-def]
     return response
 
 
-def _suspend(client, pupil: Pupil):  # type: ignore[no-untyped-def]
+def _suspend(client, pupil: Pupil):
     today = _today()
     return _apply(
         client,
@@ -102,13 +102,13 @@ def _suspend(client, pupil: Pupil):  # type: ignore[no-untyped-def]
     )
 
 
-def _upload(name: str, data: bytes):  # type: ignore[no-untyped-def]
+def _upload(name: str, data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data)
 
 
-def _bureau(region: str = "430181000000", username: str = "liuyang"):  # type: ignore[no-untyped-def]
+def _bureau(region: str = "430181000000", username: str = "liuyang"):
     from shared_apps.transfers.services import CaseActor
 
     return CaseActor(username, "public", region, BUREAU_RIGHTS)
@@ -133,14 +133,14 @@ def _state(schema: str, pupil: Pupil) -> dict[str, object]:
     }
 
 
-def _case(change_id: int, schema: str):  # type: ignore[no-untyped-def]
+def _case(change_id: int, schema: str):
     from shared_apps.transfers.models import Case
     from tenant_apps.registry.models import StatusChange
 
     with school_context(schema):
         case_id = StatusChange.objects.get(pk=change_id).case_id
     connection.set_schema_to_public()
-    return Case.objects.get(pk=case_id)
+    return Case.objects.get(pk=case_id)  # type: ignore[misc]
 
 
 # -- the whole flow ---------------------------------------------------------------------
@@ -183,9 +183,9 @@ def test_suspension_takes_effect_only_after_school_and_county_approval(world: Wo
     assert after["status"] == "02"
     assert after["index"] == "02", "the public index follows in the same transaction"
     assert after["changes"] == ["done"]
-    done = [e for e in after["events"] if e[0] == "学籍异动生效：休学"]
+    done = [e for e in after["events"] if e[0] == "学籍异动生效：休学"]  # type: ignore[attr-defined]
     assert done == [("学籍异动生效：休学", "01", "02", {"status": ["01", "02"]})]
-    actions = [e[0] for e in after["events"]]
+    actions = [e[0] for e in after["events"]]  # type: ignore[attr-defined]
     assert actions[0].startswith("申请学籍异动：休学（YD")
     assert "学籍异动学校审核通过：休学" in actions
 
@@ -237,7 +237,7 @@ def test_resume_after_suspension_returns_to_studying(world: World) -> None:
             case_actor=CaseActor("approver", world.a.schema, None, frozenset({"registry.approve"})),
         )
     connection.set_schema_to_public()
-    case_decide(case_id=change.case_id, actor=_bureau(), approve=True)
+    case_decide(case_id=change.case_id, actor=_bureau(), approve=True)  # type: ignore[arg-type]
     assert _state(world.a.schema, pupil)["status"] == "01"
 
 
@@ -293,8 +293,8 @@ def test_preconditions_are_shown_before_submission_with_what_to_do(world: World)
     assert body["blockers"][0]["advice"]
     # a clean student gets the form
     clean = _pupil(world.a.schema, "可办理丁")
-    text = registrar.get(f"/registry/students/{clean.uuid}/changes/new/?kind=SUSPEND").content
-    assert 'name="leave_from"' in text.decode()
+    text = registrar.get(f"/registry/students/{clean.uuid}/changes/new/?kind=SUSPEND").content  # type: ignore[assignment]
+    assert 'name="leave_from"' in text.decode()  # type: ignore[attr-defined]
 
 
 def test_wrong_status_problem_record_and_pending_case_block(world: World) -> None:
@@ -341,7 +341,7 @@ def test_wrong_status_problem_record_and_pending_case_block(world: World) -> Non
         assert [b.code for b in student_blockers(s, "TRANSFER")] == ["pending_business"]
 
 
-def test_business_freeze_around_graduation(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_business_freeze_around_graduation(world: World, settings) -> None:
     from tenant_apps.registry.blockers import student_blockers
     from tenant_apps.registry.models import Student
 
@@ -407,7 +407,7 @@ def test_maker_is_never_the_checker(world: World) -> None:
 
     with school_context(world.a.schema), pytest.raises(ApplicationError) as exc:
         case_decide(
-            case_id=change.case_id,
+            case_id=change.case_id,  # type: ignore[arg-type]
             actor=CaseActor("approver", world.a.schema, None, rights),
             approve=True,
         )
@@ -467,7 +467,7 @@ def test_double_clicks_change_nothing_further(world: World) -> None:
     case_decide(case_id=case.pk, actor=_bureau(), approve=True, step=1)
     case_decide(case_id=case.pk, actor=_bureau(), approve=True)  # a retry without the step
     after = _state(world.a.schema, pupil)
-    actions = [e[0] for e in after["events"]]
+    actions = [e[0] for e in after["events"]]  # type: ignore[attr-defined]
     assert actions.count("学籍异动学校审核通过：休学") == 1
     assert actions.count("学籍异动生效：休学") == 1
     assert after["status"] == "02"
@@ -494,7 +494,7 @@ def test_rejection_and_withdrawal_leave_the_status(world: World) -> None:
     state = _state(world.a.schema, by_school)
     assert state["status"] == "01"
     assert state["index"] == "01"
-    assert ("学籍异动未通过：休学", "", "", {}) in state["events"]
+    assert ("学籍异动未通过：休学", "", "", {}) in state["events"]  # type: ignore[operator]
 
     by_bureau = _pupil(world.a.schema, "退回卯")
     change_id = _suspend(registrar, by_bureau).json()["id"]
@@ -518,7 +518,7 @@ def test_rejection_and_withdrawal_leave_the_status(world: World) -> None:
     state = _state(world.a.schema, withdrawn)
     assert state["status"] == "01"
     assert state["changes"] == ["withdrawn"]
-    assert any(e[0] == "撤回学籍异动：休学" for e in state["events"])
+    assert any(e[0] == "撤回学籍异动：休学" for e in state["events"])  # type: ignore[attr-defined]
     # once closed, the student may apply again
     assert _suspend(registrar, withdrawn).status_code == 201
 
@@ -593,9 +593,10 @@ def test_evidence_is_required_checked_and_stored_under_the_school(world: World) 
         assert all(default_storage.exists(k) for k in keys)
     connection.set_schema_to_public()
     # stored under the school's own prefix
-    client = default_storage.connection.meta.client
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
     stored = {
-        o["Key"] for o in client.list_objects_v2(Bucket=default_storage.bucket_name)["Contents"]
+        o["Key"]
+        for o in client.list_objects_v2(Bucket=default_storage.bucket_name)["Contents"]  # type: ignore[attr-defined]
     }
     assert {f"schools/{world.a.schema}/{k}" for k in keys} <= stored
 

@@ -19,13 +19,13 @@ pytestmark = pytest.mark.django_db
 STAGES = ["primary"]
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from common.actor import Actor
 
     return Actor("admin", "管理员", connection.schema_name)
 
 
-def _refused(call, field: str, *needles: str) -> str:  # type: ignore[no-untyped-def]
+def _refused(call, field: str, *needles: str) -> str:
     """Run `call`; it must raise ApplicationError naming `field` with every needle."""
     from common.exceptions import ApplicationError
 
@@ -44,7 +44,7 @@ def _user(username: str, roles: list[str], name: str = "") -> None:
     user_create(username=username, full_name=name or f"老师{username}", roles=roles)
 
 
-def _pupil(klass, seat: int, name: str):  # type: ignore[no-untyped-def]
+def _pupil(klass, seat: int, name: str):
     from tenant_apps.registry.models import Student
 
     return Student.objects.create(
@@ -173,7 +173,7 @@ def test_a_grade_with_classes_cannot_be_deleted(world: World) -> None:
 # -- adding classes: the class number and the grade ---------------------------------------
 
 
-def _intake_grade():  # type: ignore[no-untyped-def]
+def _intake_grade():
     from tenant_apps.registry.classes import grade_add_intake
 
     return grade_add_intake(stage="primary", school_stages=STAGES, actor=_actor())

@@ -16,7 +16,7 @@ STAGES = ["primary"]
 TEACHER = "测试甲小学teacher（teacher）"
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from common.actor import Actor
 
     return Actor("admin", "管理员", connection.schema_name)
@@ -26,7 +26,7 @@ def _entries(object_type: str) -> list[dict[str, object]]:
     from accounts.models import AuditEntry
 
     return list(
-        AuditEntry.objects.filter(action="write", object_type=object_type)
+        AuditEntry.objects.filter(action="write", object_type=object_type)  # type: ignore[arg-type]
         .order_by("pk")
         .values("username", "user_display", "object_id", "object_repr", "before", "after")
     )
@@ -140,7 +140,7 @@ def test_class_writes_leave_entries_with_before_and_after(world: World) -> None:
         "学生数": "1",
     }
     assert merged["after"] == {"并入班级": f"{first}（{year}101）", "转入学生数": "1"}
-    assert deleted["before"]["班级编号"] == f"{year}103"
+    assert deleted["before"]["班级编号"] == f"{year}103"  # type: ignore[index]
     assert deleted["after"] == {}
 
     # Copying last year's classes: one entry per class made, naming where it came from.
@@ -151,7 +151,7 @@ def test_class_writes_leave_entries_with_before_and_after(world: World) -> None:
     assert [(e["object_id"], e["object_repr"]) for e in copied] == [
         (str(made[0].pk), f"小学{year}级(04)班：复制自小学{year - 1}级(04)班")
     ]
-    assert copied[0]["after"]["班级类型"] == "少数民族小学班"
+    assert copied[0]["after"]["班级类型"] == "少数民族小学班"  # type: ignore[index]
 
 
 def test_a_page_write_is_one_entry_not_the_generic_one(world: World) -> None:

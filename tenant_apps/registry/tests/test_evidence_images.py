@@ -87,8 +87,8 @@ REFUSED = [
 
 
 def _stored(prefix: str) -> set[str]:
-    client = default_storage.connection.meta.client
-    listing = client.list_objects_v2(Bucket=default_storage.bucket_name, Prefix=prefix)
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
+    listing = client.list_objects_v2(Bucket=default_storage.bucket_name, Prefix=prefix)  # type: ignore[attr-defined]
     return {o["Key"] for o in listing.get("Contents", [])}
 
 

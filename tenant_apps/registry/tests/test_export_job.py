@@ -31,7 +31,7 @@ def eager() -> Iterator[None]:
 
 def test_the_list_exports_through_a_job_whose_file_only_its_owner_opens(
     world: World, eager: None, django_capture_on_commit_callbacks, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from accounts.models import AuditEntry
     from shared_apps.jobs import services as job_services
     from shared_apps.jobs.models import Job
@@ -46,7 +46,7 @@ def test_the_list_exports_through_a_job_whose_file_only_its_owner_opens(
     seen: list[int] = []
     real_progress = job_services.job_progress
 
-    def recording(*, job_id, percent, message=""):  # type: ignore[no-untyped-def]
+    def recording(*, job_id, percent, message=""):
         seen.append(percent)
         real_progress(job_id=job_id, percent=percent, message=message)
 
@@ -78,7 +78,7 @@ def test_the_list_exports_through_a_job_whose_file_only_its_owner_opens(
     got = registrar.get(to_file["Location"])
     connection.set_schema_to_public()
     assert got.status_code in {200, 302}
-    body = b"".join(got.streaming_content) if got.status_code == 200 else _s3(got["Location"])
+    body = b"".join(got.streaming_content) if got.status_code == 200 else _s3(got["Location"])  # type: ignore[attr-defined]
     sheet = load_workbook(io.BytesIO(body)).worksheets[0]
     names = {str(sheet.cell(row=r, column=1).value) for r in range(2, sheet.max_row + 1)}
     assert names == {str(r["name"]) for r in rows}

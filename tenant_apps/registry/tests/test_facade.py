@@ -45,7 +45,7 @@ def test_reads_return_frozen_plain_values(world: World, two: tuple[Any, Any]) ->
     """Every read's result is frozen dataclasses of plain values, wherever it is called."""
     a, _b = two
     schema = world.a.schema
-    results = {
+    results: dict[str, Any] = {
         "masked_students": facade.masked_students(
             schema_name=schema, school_name=world.a.name, uuids=[a.identifier]
         ),

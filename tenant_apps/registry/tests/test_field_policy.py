@@ -21,7 +21,7 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _send(client, method: str, path: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+def _send(client, method: str, path: str, body: dict | None = None):
     response = getattr(client, method)(path, body or {}, content_type="application/json")
     connection.set_schema_to_public()
     return response

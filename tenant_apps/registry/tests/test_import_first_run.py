@@ -39,7 +39,7 @@ def _csv(rows: list[dict[str, object]], headers: list[str] | None = None) -> byt
     return out.getvalue().encode("utf-8-sig")
 
 
-def _import(client, data: bytes, django_capture_on_commit_callbacks) -> dict:  # type: ignore[no-untyped-def]
+def _import(client, data: bytes, django_capture_on_commit_callbacks) -> dict:
     upload = io.BytesIO(data)
     upload.name = "学生.csv"
     with django_capture_on_commit_callbacks(execute=True):
@@ -51,7 +51,7 @@ def _import(client, data: bytes, django_capture_on_commit_callbacks) -> dict:  #
     return report
 
 
-def _confirm(client, batch_id: str, **body: object):  # type: ignore[no-untyped-def]
+def _confirm(client, batch_id: str, **body: object):
     response = client.post(
         f"/api/v1/imports/{batch_id}/confirm/", body, content_type="application/json"
     )
@@ -68,7 +68,7 @@ def _students(schema: str) -> int:
 
 def test_a_misspelt_header_is_reported_first_and_needs_an_acknowledgement(
     world: World, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     headers = [c.header for c in COLUMNS]
     at = headers.index("成员1身份证件号")
     headers[at] = "成员1身份证号"
@@ -106,7 +106,7 @@ def test_a_misspelt_header_is_reported_first_and_needs_an_acknowledgement(
 
 def test_a_missing_required_column_names_the_header_that_looks_like_it(
     world: World, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     headers = [c.header for c in COLUMNS]
     headers[headers.index("出生日期")] = "出身日期"
     client = login(world.a.host, "registrar")
@@ -120,7 +120,7 @@ def test_a_missing_required_column_names_the_header_that_looks_like_it(
 
 def test_excel_dates_are_read_and_every_normalisation_is_listed(
     world: World, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     rows = [valid_row(seq=BASE + 100 + i) for i in range(6)]
     expected: dict[int, tuple[str, str]] = {}
     for i, row in enumerate(rows):
@@ -162,7 +162,7 @@ def test_excel_dates_are_read_and_every_normalisation_is_listed(
     for row_no, (_before, after) in expected.items():
         cell = annotated.cell(row=row_no, column=birth_col)
         assert cell.fill.fgColor.rgb == "FFDDEBF7"
-        assert after in cell.comment.text
+        assert after in cell.comment.text  # type: ignore[union-attr]
     untouched = annotated.cell(row=3, column=[c.key for c in COLUMNS].index("name") + 1)
     assert untouched.comment is None
     done = _confirm(client, report["id"], mode="all_or_nothing")
@@ -189,7 +189,7 @@ def _twin_of(row: dict[str, object], start: int) -> dict[str, object]:
 
 def test_one_dry_run_reports_in_file_duplicates_of_faulty_rows_and_alike_pairs(
     world: World, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     faulty = valid_row(BASE + 200, phone="12345")  # row 2: wrong phone, sound ID number
     copy = valid_row(BASE + 200)  # row 3: the same ID number, otherwise clean
     first = valid_row(BASE + 201)  # row 4

@@ -196,13 +196,13 @@ def test_the_prepared_write_stores_what_single_entry_would(school_a: World) -> N
             for f in FamilyMember._meta.concrete_fields:
                 if f.attname != "id":
                     assert getattr(members[m.slot], f.attname) == getattr(m, f.attname)
-    assert students[3].home_address == "梅田村\\3组\t12号\n(新)"
+    assert students[3].home_address == "梅田村\\3组\t12号\n(新)"  # type: ignore[attr-defined]
     entries = {e.student_uuid: e for e in IndexEntry.objects.filter(school_id=school_a.a.id)}
     assert len(entries) == 40
     for s in students:
         expected = index_record(s)  # keys derived again from the stored student
         e = entries[s.identifier]
-        assert (e.id_hash, e.name_hash, e.pinyin_hash) == (
+        assert (e.id_hash, e.name_hash, e.pinyin_hash) == (  # type: ignore[comparison-overlap]
             expected.keys.id_hash,
             expected.keys.name_hash,
             expected.keys.pinyin_hash,
@@ -282,7 +282,7 @@ def test_a_row_built_unlike_apply_stops_the_import(
 
     def changed_apply(student: Student, data: dict[str, Any], classes: dict[str, int]) -> None:
         apply(student, data, classes)
-        student.former_name = "改过"
+        student.former_name = "改过"  # type: ignore[attr-defined]
 
     monkeypatch.setattr(bulkwrite, "_apply", changed_apply)
     rows = _pending(3)

@@ -59,7 +59,7 @@ def _graduate(world: World, seq: int, aux: str = "") -> dict[str, str]:
             "national": s.national_number,
         }
     connection.set_schema_to_public()
-    index_set_state(student_uuids=[found["uuid"]], status="07")
+    index_set_state(student_uuids=[found["uuid"]], status="07")  # type: ignore[list-item]
     return found
 
 
@@ -123,7 +123,7 @@ def test_intake_case_moves_the_graduate_into_grade_7_on_approval(world: World) -
                 actor=_actor(world.b.schema),
                 school_id=world.a.id,
                 student_uuid=g["uuid"],
-                target_class_id=Student.objects.first().school_class_id,  # a primary class
+                target_class_id=Student.objects.first().school_class_id,  # type: ignore[union-attr]  # a primary class
             )
         case = intake_apply(
             actor=_actor(world.b.schema),
@@ -144,7 +144,7 @@ def test_intake_case_moves_the_graduate_into_grade_7_on_approval(world: World) -
     assert case.kind == "INTAKE"
     assert [s["region"] for s in case.chain] == ["430181000000"]  # same county: one bureau
     assert g["name"] not in str(case.summary)
-    case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)
+    case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)  # type: ignore[arg-type]
     case.refresh_from_db()
     assert case.state == "done"
     with school_context(world.b.schema):
@@ -181,9 +181,9 @@ def test_another_county_needs_both_bureaus(world: World) -> None:
     connection.set_schema_to_public()
     assert [s["region"] for s in case.chain] == ["430182000000", "430181000000"]
     with pytest.raises(ApplicationError):  # 浏阳 is not the current owner yet
-        case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)
-    case_decide(case_id=case.pk, actor=_bureau("ningxiang", "430182000000"), approve=True)
-    case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)
+        case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)  # type: ignore[arg-type]
+    case_decide(case_id=case.pk, actor=_bureau("ningxiang", "430182000000"), approve=True)  # type: ignore[arg-type]
+    case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)  # type: ignore[arg-type]
     with school_context(world.c.schema):
         assert Student.objects.get(identifier=g["uuid"]).status == "01"
     connection.set_schema_to_public()
@@ -242,9 +242,9 @@ def test_a_list_in_one_batch_reports_every_row(world: World) -> None:
     third = _graduate(world, 133)
     book = Workbook()
     sheet = book.active
-    sheet.append(["2026年七年级新生名单"])
-    sheet.append(["序号", "姓名", "身份证号"])
-    sheet.append([1, third["name"], third["id"]])
+    sheet.append(["2026年七年级新生名单"])  # type: ignore[union-attr]
+    sheet.append(["序号", "姓名", "身份证号"])  # type: ignore[union-attr]
+    sheet.append([1, third["name"], third["id"]])  # type: ignore[union-attr]
     buffer = io.BytesIO()
     book.save(buffer)
     with school_context(world.b.schema):
@@ -301,25 +301,29 @@ def test_left_elsewhere_and_other_need_the_explanation_file(world: World) -> Non
     with school_context(world.b.schema):
         args = {"actor": _actor(world.b.schema), "student_id": pk, "reason": "原在外省务工随迁"}
         with pytest.raises(ApplicationError, match="请上传书面说明"):
-            intake_register_new(kind="INTAKE_OTHER", explanation=None, **args)
+            intake_register_new(kind="INTAKE_OTHER", explanation=None, **args)  # type: ignore[arg-type]
         with pytest.raises(ApplicationError, match="不能超过2MB"):
             intake_register_new(
                 kind="INTAKE_OTHER",
                 explanation=Upload("说明.pdf", b"%PDF-" + b"0" * (2 * 1024 * 1024)),
-                **args,
+                **args,  # type: ignore[arg-type]
             )
         with pytest.raises(ApplicationError):
             intake_register_new(
-                kind="INTAKE_OTHER", explanation=Upload("说明.pdf", b"not a pdf"), **args
+                kind="INTAKE_OTHER",
+                explanation=Upload("说明.pdf", b"not a pdf"),
+                **args,  # type: ignore[arg-type]
             )
         with pytest.raises(ApplicationError, match="情况说明"):
             intake_register_new(
                 kind="INTAKE_OTHER",
                 explanation=Upload("说明.png", _png()),
-                **{**args, "reason": " "},
+                **{**args, "reason": " "},  # type: ignore[arg-type]
             )
         case = intake_register_new(
-            kind="INTAKE_LEFT_ELSEWHERE", explanation=Upload("说明.png", _png()), **args
+            kind="INTAKE_LEFT_ELSEWHERE",
+            explanation=Upload("说明.png", _png()),
+            **args,  # type: ignore[arg-type]
         )
         assert Student.objects.get(pk=pk).events.filter(action="异地离校生转入登记").exists()
     connection.set_schema_to_public()
@@ -333,7 +337,7 @@ def test_left_elsewhere_and_other_need_the_explanation_file(world: World) -> Non
         rights=frozenset({"registry.approve"}),
     )
     case_decide(case_id=case.pk, actor=approver, approve=True)
-    case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)
+    case_decide(case_id=case.pk, actor=_bureau("liuyang", "430181000000"), approve=True)  # type: ignore[arg-type]
     with school_context(world.b.schema):
         student = Student.objects.get(pk=pk)
         assert student.audit_state == "registered"

@@ -37,7 +37,7 @@ def _csv(rows: list[dict[str, object]]) -> bytes:
 @pytest.mark.django_db
 def test_a_confirmed_import_job_says_how_many_were_imported(
     world: World, eager: None, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from shared_apps.jobs.models import Job
 
     client = login(world.a.host, "registrar")

@@ -17,13 +17,13 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _post(client, path: str, body: dict) -> object:  # type: ignore[no-untyped-def]
+def _post(client, path: str, body: dict):
     response = client.post(path, body, content_type="application/json")
     connection.set_schema_to_public()
     return response
 
 
-def _student(world_schema: str, name: str):  # type: ignore[no-untyped-def]
+def _student(world_schema: str, name: str):
     from tenant_apps.registry.models import Student
 
     with school_context(world_schema):
@@ -332,7 +332,7 @@ def test_search_by_initials_id_and_national_number(world: World) -> None:
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(export.content)).active
-    rows = list(sheet.iter_rows(values_only=True))
+    rows = list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert rows[0][0] == "姓名"
     assert rows[1][0] == "欧阳娜娜"
     assert "*" in str(rows[1])

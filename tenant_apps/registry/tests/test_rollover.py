@@ -271,7 +271,7 @@ def test_page_runs_the_job_then_confirm(world: World, summer_2026: dt.date) -> N
             {"username": "registrar", "name": "学籍管理员", "schema": world.a.schema},
         )
     connection.set_schema_to_public()
-    job = Job.objects.get(pk=run.job_id)
+    job = Job.objects.get(pk=run.job_id)  # type: ignore[misc]
     assert (job.state, job.percent) == ("succeeded", 100)
     assert "毕业 1 人" in job.message
     body = client.get("/registry/rollover/").content.decode()
@@ -421,7 +421,7 @@ def test_an_undone_run_job_says_it_was_undone(world: World, summer_2026: dt.date
             {"username": "registrar", "name": "学籍管理员", "schema": world.a.schema},
         )
     connection.set_schema_to_public()
-    job = Job.objects.get(pk=run.job_id)
+    job = Job.objects.get(pk=run.job_id)  # type: ignore[misc]
     assert "请核对后确认" in job.message
     undone = client.post(
         "/registry/rollover/", {"action": "undo", "rollover_id": run.pk, "school_year": YEAR}
@@ -449,7 +449,7 @@ def test_the_nightly_warm_up_leaves_the_page_nothing_to_validate(
         validated: list[int] = []
         real = RowValidator.validate
 
-        def counting(self, raw):  # type: ignore[no-untyped-def]
+        def counting(self, raw):
             validated.append(1)
             return real(self, raw)
 

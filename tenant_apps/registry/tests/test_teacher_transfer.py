@@ -28,7 +28,7 @@ def _teacher(world: World, staff_no: str = "subject", name: str = "调动老师"
     return teacher.pk
 
 
-def _post(client, path: str, data: dict | None = None):  # type: ignore[no-untyped-def]
+def _post(client, path: str, data: dict | None = None):
     response = client.post(path, data or {})
     connection.set_schema_to_public()
     return response
@@ -219,7 +219,7 @@ def test_the_api_opens_the_case_and_names_the_field(world: World) -> None:
 
 def test_approving_a_teacher_transfer_asks_a_stale_session_for_the_password(
     world: World, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A teacher's 跨校转移 moves a person between schools like a pupil's 转学: its
     approval takes the password again (transfers.views.REAUTH_KINDS)."""
     from shared_apps.transfers.models import Case

@@ -44,7 +44,7 @@ def _wrong_check(number: str) -> tuple[str, str]:
     return number[:-1] + ("1" if right != "1" else "2"), right
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from common.actor import Actor
 
     return Actor("admin", "管理员", connection.schema_name)
@@ -65,7 +65,7 @@ def _data(**over: str) -> dict[str, str]:
     return base | over
 
 
-def _refused(call, field: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def _refused(call, field: str, message: str) -> None:
     from common.exceptions import ApplicationError
 
     with pytest.raises(ApplicationError) as caught:
@@ -76,9 +76,9 @@ def _refused(call, field: str, message: str) -> None:  # type: ignore[no-untyped
 def _xlsx(rows: list[list[object]], sheet: str = "教师信息") -> bytes:
     book = Workbook()
     ws = book.active
-    ws.title = sheet
+    ws.title = sheet  # type: ignore[union-attr]
     for values in rows:
-        ws.append(values)
+        ws.append(values)  # type: ignore[union-attr]
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -330,7 +330,7 @@ def test_confirming_writes_the_valid_rows_or_refuses_all_or_nothing(world: World
         ["T202", "王老师", "男", _wrong_check(_id(seq="025"))[0], "", "", "", "", "借调", ""],
         ["T203", "赵老师", "男", "", "", "", "", "合同制", "借调", ""],
     ]
-    data = _xlsx(rows)
+    data = _xlsx(rows)  # type: ignore[arg-type]
     with school_context(world.a.schema):
         with pytest.raises(ApplicationError) as all_refused:
             teachers_import(name="t.xlsx", data=data, mode=MODE_ALL_OR_NOTHING, actor=_actor())
@@ -383,7 +383,7 @@ def test_the_template_and_the_export_read_back(world: World) -> None:
     assert [c.font.color.rgb for c in ws[1][:3]] == ["FFFF0000"] * 3  # required: red
     assert ws[1][3].font.color is None
     notes = {r[0].value: r[1].value for r in template["填写说明"].iter_rows(min_row=2)}
-    assert notes["职称"].startswith("选填。填写其中之一：正高级教师")
+    assert notes["职称"].startswith("选填。填写其中之一：正高级教师")  # type: ignore[union-attr]
     with school_context(world.a.schema):
         teacher_create(data=_data(), actor=_actor())
         exported = teachers_export(list(teacher_list()))

@@ -456,7 +456,7 @@ def test_every_code_table_accepts_code_and_label(validator: RowValidator, key: s
     assert code_table is not None
     for code, label in table(code_table).codes:
         for cell in (code, label):
-            result = run(validator, **{key: cell})
+            result = run(validator, **{key: cell})  # type: ignore[arg-type]
             assert errors_of(result, key) == [], (key, cell)
             assert result.data[key] == code, (key, cell)
 
@@ -466,7 +466,7 @@ def test_every_code_table_accepts_code_and_label(validator: RowValidator, key: s
     [("health", "很好"), ("nationality", "火星"), ("sex", "X"), ("m1_relation", "邻居")],
 )
 def test_unknown_code(validator: RowValidator, key: str, cell: str) -> None:
-    error = only_error(run(validator, **{key: cell}), key, "code_unknown")
+    error = only_error(run(validator, **{key: cell}), key, "code_unknown")  # type: ignore[arg-type]
     assert cell in error.message
 
 
@@ -563,7 +563,7 @@ def _pupil(birth: dt.date, class_no: str, grade: str, **overrides: object) -> di
         sex="男",
         class_no=class_no,
         grade=grade,
-        **overrides,
+        **overrides,  # type: ignore[arg-type]
     )
 
 
@@ -706,7 +706,7 @@ def test_grade_unrecognised(validator: RowValidator, cell: str) -> None:
     ],
 )
 def test_region_codes(validator: RowValidator, key: str, cell: str, kind: str, start: str) -> None:
-    error = only_error(run(validator, **{key: cell}), key, kind)
+    error = only_error(run(validator, **{key: cell}), key, kind)  # type: ignore[arg-type]
     assert error.message.startswith(start)
 
 
@@ -826,8 +826,8 @@ def test_yes_no_invalid(validator: RowValidator) -> None:
 
 @pytest.mark.parametrize(("key", "limit"), [("native_place", 50), ("current_address", 200)])
 def test_max_length(validator: RowValidator, key: str, limit: int) -> None:
-    assert run(validator, **{key: "湖" * limit}).errors == []
-    error = only_error(run(validator, **{key: "湖" * (limit + 1)}), key, "max_length")
+    assert run(validator, **{key: "湖" * limit}).errors == []  # type: ignore[arg-type]
+    error = only_error(run(validator, **{key: "湖" * (limit + 1)}), key, "max_length")  # type: ignore[arg-type]
     assert str(limit) in error.message
 
 
@@ -881,13 +881,13 @@ def test_student_without_id_needs_a_member_with_a_resident_id(validator: RowVali
         "m2_id_type": "护照",
         "m2_id_number": "E87654321",
     }
-    error = only_error(run(validator, **no_id, **passports), "row", "member_id_required")
+    error = only_error(run(validator, **no_id, **passports), "row", "member_id_required")  # type: ignore[arg-type]
     assert error.header == "家庭成员"
     # One member with a valid resident ID is enough.
     assert (
         run(
             validator,
-            **no_id,
+            **no_id,  # type: ignore[arg-type]
             **{
                 **passports,
                 "m2_id_type": "居民身份证",
@@ -899,13 +899,13 @@ def test_student_without_id_needs_a_member_with_a_resident_id(validator: RowVali
     # An invalid one is not.
     number = str(valid_row()["m1_id_number"])
     wrong = number[:17] + ("0" if number[17] != "0" else "1")
-    result = run(validator, **no_id, **{**passports, "m1_id_type": "1", "m1_id_number": wrong})
+    result = run(validator, **no_id, **{**passports, "m1_id_type": "1", "m1_id_number": wrong})  # type: ignore[arg-type]
     assert {(e.key, e.kind) for e in result.errors} == {
         ("m1_id_number", "id_check_digit"),
         ("row", "member_id_required"),
     }
     # Members without any ID number at all.
-    result = run(validator, **no_id, m1_id_type="", m1_id_number="", m2_id_type="", m2_id_number="")
+    result = run(validator, **no_id, m1_id_type="", m1_id_number="", m2_id_type="", m2_id_number="")  # type: ignore[arg-type]
     only_error(result, "row", "member_id_required")
 
 

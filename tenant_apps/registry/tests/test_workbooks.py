@@ -72,7 +72,7 @@ def _filled(template: bytes, rows: dict[int, dict[str, object]]) -> bytes:
     ws = wb[DATA_SHEET]
     for number, values in rows.items():
         for key, value in values.items():
-            ws[f"{_letter(key)}{number}"] = value
+            ws[f"{_letter(key)}{number}"] = value  # type: ignore[assignment]
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -187,12 +187,12 @@ def test_template_header_comments_explain_the_formats(template: bytes) -> None:
     comments = {cell.value: cell.comment for cell in ws[1]}
 
     assert all(c is not None and c.author == ANNOTATION_AUTHOR for c in comments.values())
-    assert "8位数字，如20180301" in comments["出生日期"].text
-    assert "12位行政区划代码，如古港镇430181108000" in comments["出生地"].text
-    assert "以“族”结尾，如汉族" in comments["民族"].text
-    assert "4位入学年份+学段(1小学2初中3高中)+2位班号，如2024101" in comments["班级"].text
-    assert "必填" in comments["姓名"].text
-    assert "选填" in comments["曾用名"].text
+    assert "8位数字，如20180301" in comments["出生日期"].text  # type: ignore[union-attr]
+    assert "12位行政区划代码，如古港镇430181108000" in comments["出生地"].text  # type: ignore[union-attr]
+    assert "以“族”结尾，如汉族" in comments["民族"].text  # type: ignore[union-attr]
+    assert "4位入学年份+学段(1小学2初中3高中)+2位班号，如2024101" in comments["班级"].text  # type: ignore[union-attr]
+    assert "必填" in comments["姓名"].text  # type: ignore[union-attr]
+    assert "选填" in comments["曾用名"].text  # type: ignore[union-attr]
 
 
 def test_template_has_a_drop_down_on_every_coded_column_fed_from_the_code_sheet(
@@ -213,14 +213,14 @@ def test_template_has_a_drop_down_on_every_coded_column_fed_from_the_code_sheet(
         sheet, cells = dv.formula1.split("!")
         assert sheet == f"'{CODES_SHEET}'"
         min_col, min_row, max_col, max_row = range_boundaries(cells.replace("$", ""))
-        labels = [codes_ws.cell(row=r, column=min_col).value for r in range(min_row, max_row + 1)]
+        labels = [codes_ws.cell(row=r, column=min_col).value for r in range(min_row, max_row + 1)]  # type: ignore[arg-type,operator]
         expected = table(column.code_table or "yesno").codes
         assert labels == [label for _, label in expected], column.key
         assert (
-            codes_ws.cell(row=1, column=min_col).value == table(column.code_table or "yesno").label
+            codes_ws.cell(row=1, column=min_col).value == table(column.code_table or "yesno").label  # type: ignore[arg-type]
         )
         # The code sits next to its label, as text so "01" stays "01".
-        assert [codes_ws.cell(row=r, column=min_col + 1).value for r in range(2, max_row + 1)] == [
+        assert [codes_ws.cell(row=r, column=min_col + 1).value for r in range(2, max_row + 1)] == [  # type: ignore[operator]
             code for code, _ in expected
         ]
 

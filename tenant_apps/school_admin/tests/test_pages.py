@@ -14,19 +14,19 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _post(client, path: str, data: dict | None = None):  # type: ignore[no-untyped-def]
+def _post(client, path: str, data: dict | None = None):
     response = client.post(path, data or {})
     connection.set_schema_to_public()
     return response
 
 
-def _get(client, path: str):  # type: ignore[no-untyped-def]
+def _get(client, path: str):
     response = client.get(path, follow=True)
     connection.set_schema_to_public()
     return response
 
 
-def _json(client, method: str, path: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+def _json(client, method: str, path: str, body: dict | None = None):
     response = getattr(client, method)(path, body or {}, content_type="application/json")
     connection.set_schema_to_public()
     return response
@@ -211,7 +211,7 @@ def test_grade_api_adds_the_intake_and_lists_graduated_grades(world: World) -> N
 # -- the start-of-year checklist ----------------------------------------------------------
 
 
-def _lines(client) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+def _lines(client) -> dict[str, bool]:
     response = _json(client, "get", "/api/v1/school/checklist/")
     assert response.status_code == 200
     return {line["key"]: line["done"] for line in response.json()}

@@ -34,11 +34,11 @@ FORM_SEQ = 7100  # the pupil typed into the form
 IMPORT_SEQS = range(7000, 7020)  # the 20 imported pupils
 
 
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"walk-{name}.png"), full_page=True)
 
 
-def _secret(page) -> str:  # type: ignore[no-untyped-def]
+def _secret(page) -> str:
     """The one-time password as the page shows it: the marked secret if there is one,
     else the value next to 初始密码. Either way 12 characters without spaces."""
     marked = page.locator("code.secret, [data-secret]")
@@ -50,7 +50,7 @@ def _secret(page) -> str:  # type: ignore[no-untyped-def]
     return text
 
 
-def _change_password(page, old: str) -> None:  # type: ignore[no-untyped-def]
+def _change_password(page, old: str) -> None:
     assert page.url.endswith("/accounts/password/"), page.url
     page.fill("#id_old_password", old)
     page.fill("#id_new_password", NEW_PASSWORD)
@@ -60,15 +60,15 @@ def _change_password(page, old: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_load_state()
 
 
-def _line(page, label: str):  # type: ignore[no-untyped-def]
+def _line(page, label: str):
     return page.locator(".check-line", has_text=label)
 
 
-def _is_done(page, label: str) -> bool:  # type: ignore[no-untyped-def]
+def _is_done(page, label: str) -> bool:
     return "done" in (_line(page, label).get_attribute("class") or "")
 
 
-def _back_to_checklist(page) -> None:  # type: ignore[no-untyped-def]
+def _back_to_checklist(page) -> None:
     """Through the menu, as the administrator would."""
     with page.expect_navigation():
         page.locator("nav a", has_text="学年初始化").first.click()
@@ -96,15 +96,15 @@ def _workbook(rows: list[dict[str, object]]) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.append([c.header for c in COLUMNS])
+    sheet.append([c.header for c in COLUMNS])  # type: ignore[union-attr]
     for row in rows:
-        sheet.append([row.get(c.key, "") for c in COLUMNS])
+        sheet.append([row.get(c.key, "") for c in COLUMNS])  # type: ignore[union-attr]
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def _fill_student_form(page, row: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def _fill_student_form(page, row: dict[str, object]) -> None:
     """Type the row as a person would: code lists by the label they read."""
     from tenant_apps.registry.fields import COLUMNS
 
@@ -122,7 +122,7 @@ def _fill_student_form(page, row: dict[str, object]) -> None:  # type: ignore[no
             field.fill(value)
 
 
-def test_a_new_school_walks_its_start_of_year_and_registers_pupils(  # type: ignore[no-untyped-def]
+def test_a_new_school_walks_its_start_of_year_and_registers_pupils(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811
@@ -145,7 +145,7 @@ def test_a_new_school_walks_its_start_of_year_and_registers_pupils(  # type: ign
     school_url = f"http://{SLUG}.{settings.BASE_DOMAIN}:{server}"
     contexts = []
 
-    def new_page():  # type: ignore[no-untyped-def]
+    def new_page():
         context = chromium_browser.new_context(viewport={"width": 1366, "height": 900})
         contexts.append(context)
         page = context.new_page()

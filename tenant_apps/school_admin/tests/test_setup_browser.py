@@ -14,7 +14,7 @@ from tests.test_browser import ARTIFACTS, _login, chromium_browser, server  # no
 pytestmark = pytest.mark.browser
 
 
-def test_admin_sets_up_the_intake_and_the_checklist_follows(  # type: ignore[no-untyped-def]
+def test_admin_sets_up_the_intake_and_the_checklist_follows(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811

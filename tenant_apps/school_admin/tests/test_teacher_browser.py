@@ -23,7 +23,7 @@ def _id(seq: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-def test_admin_adds_and_imports_teachers(  # type: ignore[no-untyped-def]
+def test_admin_adds_and_imports_teachers(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811
@@ -36,10 +36,10 @@ def test_admin_adds_and_imports_teachers(  # type: ignore[no-untyped-def]
     wrong = right[:-1] + ("1" if right[-1] != "1" else "2")
     book = Workbook()
     ws = book.active
-    ws.title = "教师信息"
-    ws.append(["工号", "姓名", "性别", "身份证号", "职称"])
-    ws.append(["BR02", "浏览器乙", "女", _id("024"), "二级教师"])
-    ws.append(["BR03", "浏览器丙", "男", "", "特级"])
+    ws.title = "教师信息"  # type: ignore[union-attr]
+    ws.append(["工号", "姓名", "性别", "身份证号", "职称"])  # type: ignore[union-attr]
+    ws.append(["BR02", "浏览器乙", "女", _id("024"), "二级教师"])  # type: ignore[union-attr]
+    ws.append(["BR03", "浏览器丙", "男", "", "特级"])  # type: ignore[union-attr]
     upload = tmp_path / "teachers.xlsx"
     out = io.BytesIO()
     book.save(out)

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         from shared_apps.backups.models import SchoolBackup
         from shared_apps.backups.services import school_restore
 
-        backup = SchoolBackup.objects.select_related("school").filter(pk=o["backup_id"]).first()
+        backup = SchoolBackup.objects.select_related("school").filter(pk=o["backup_id"]).first()  # type: ignore[misc]
         if backup is None:
             raise CommandError(f"没有编号为 {o['backup_id']} 的备份。")
         if o["target"] == "same" and not o["yes"]:
