@@ -18,7 +18,9 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(PY) deploy/local.py run $(if $(filter 1 true yes on,$(DEBUG)),--debug)
 
-test: $(STAMP)
+# The types are checked before the suite (the layer contracts run inside it:
+# tests/test_architecture.py).
+test: $(STAMP) types
 	$(PY) deploy/local.py test $(ARGS)
 
 lint: $(STAMP)
