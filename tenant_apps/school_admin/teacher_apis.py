@@ -198,7 +198,9 @@ class TeacherImportApi(APIView):
 
 class TeacherTransferApi(APIView):
     """跨校转移: open the case (调出 `move` or 借调 `lend`) to the school of
-    `to_school_code`; the two schools' approvers decide it under /api/v1/cases/."""
+    `to_school_code`; the two schools' approvers decide it under /api/v1/cases/. With
+    `open_account` the receiving school's acceptance opens an account when it has none
+    of that staff number; its answer carries the one-time password (`handed_over`)."""
 
     permission_classes = [has_right(Right.TEACHERS_MANAGE)]
 
@@ -206,6 +208,11 @@ class TeacherTransferApi(APIView):
         mode = serializers.ChoiceField(choices=list(teacher_transfer.MODES.items()))
         to_school_code = serializers.CharField(max_length=20)
         reason = serializers.CharField(max_length=300, allow_blank=True, required=False)
+        open_account = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="为调入学校开通账号（调入学校没有该工号的账号时）",
+        )
 
     class OutputSerializer(serializers.Serializer):
         case_id = serializers.UUIDField()
@@ -224,6 +231,7 @@ class TeacherTransferApi(APIView):
             mode=data.validated_data["mode"],
             reason=data.validated_data.get("reason", ""),
             actor=Actor.of(request.user),
+            open_account=data.validated_data["open_account"],
         )
         body = {"case_id": case.pk, "number": case.number}
         return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)

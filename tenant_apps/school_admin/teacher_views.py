@@ -284,6 +284,7 @@ def teacher_transfer_view(request: HttpRequest, teacher_id: int) -> HttpResponse
             mode=request.POST.get("mode", ""),
             reason=request.POST.get("reason", ""),
             actor=_actor(request),
+            open_account=bool(request.POST.get("open_account")),
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
