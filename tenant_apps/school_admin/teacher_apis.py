@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -82,13 +83,24 @@ class TeacherListApi(APIView):
 
     permission_classes = [has_right(Right.TEACHERS_MANAGE)]
 
-    @extend_schema(responses=TeacherOutput(many=True), summary="本校教师")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="工号、姓名或任教学科"),
+            OpenApiParameter("status", str, description="serving（默认）、all 或一种任职状态"),
+            OpenApiParameter("page", int),
+        ],
+        responses=TeacherOutput(many=True),
+        summary="本校教师（分页）",
+    )
     def get(self, request: Request) -> Response:
         rows = teachers.teacher_list(
             q=request.query_params.get("q", ""),
             status=request.query_params.get("status", "serving"),
         )
-        return Response(TeacherOutput(rows, many=True).data)
+        # Paged as the student list is (count, next, previous, results).
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(TeacherOutput(page, many=True).data)
 
     @extend_schema(request=TeacherInput, responses={201: TeacherOutput}, summary="新增教师")
     def post(self, request: Request) -> Response:
