@@ -10,11 +10,6 @@ urlpatterns = [
     path("users/", views.user_list_view, name="user_list"),
     path("users/<int:user_id>/unlock/", views.user_unlock_view, name="user_unlock"),
     path("users/<int:user_id>/active/", views.user_active_view, name="user_active"),
-    path(
-        "users/<int:user_id>/password-reset/",
-        views.user_password_reset_view,
-        name="user_password_reset",
-    ),
     path("sessions/", views.sessions_view, name="sessions"),
     path("sessions/<int:session_id>/end/", views.session_end_view, name="session_end"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke_view, name="token_revoke"),
