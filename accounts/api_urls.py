@@ -37,6 +37,11 @@ school_patterns = [
         apis.UserActiveApi.as_view(),
         name="api-user-active",
     ),
+    path(
+        "api/v1/users/<int:user_id>/password-reset/",
+        apis.UserPasswordResetApi.as_view(),
+        name="api-user-password-reset",
+    ),
 ]
 
 # Bureau host: the platform operator manages bureau and platform accounts (账号管理).

@@ -3,9 +3,10 @@ from __future__ import annotations
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.signals import user_logged_in
 from django.db import connection
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, Throttled
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.devices import device_remember
 from accounts.middleware import session_close
 from accounts.models import User
-from accounts.reauth import reauth_mark, token_key_of
+from accounts.reauth import PASSWORD_RESET, reauth_mark, sensitive, token_key_of
 from accounts.roles import Right, Role
 from accounts.selectors import public_user_list, user_list, user_session_list, user_token_list
 from accounts.services import (
@@ -30,6 +31,7 @@ from accounts.services import (
     public_user_get,
     roles_allowed_here,
     user_create,
+    user_password_reset,
     user_session_end,
     user_session_rekey,
     user_sessions_end,
@@ -280,6 +282,33 @@ class UserActiveApi(APIView):
             request=request,
         )
         return Response(UserOutput(user).data)
+
+
+@sensitive(PASSWORD_RESET)
+class UserPasswordResetApi(APIView):
+    """重置密码 of an account of this school: a new one-time password (in this answer
+    only), to be changed at the next sign-in; the account's sessions end and its API
+    tokens are revoked. Not for one's own account (use /api/v1/auth/password/)."""
+
+    permission_classes = [has_right(Right.USERS_MANAGE)]
+
+    class InputSerializer(serializers.Serializer):
+        confirm = serializers.BooleanField(help_text="须为 true")
+
+    class OutputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        initial_password = serializers.CharField(help_text="仅显示这一次")
+        ended = serializers.IntegerField(help_text="结束的登录会话与注销的接口令牌数")
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="重置本校用户密码")
+    def post(self, request: Request, user_id: int) -> Response:
+        user = _school_user(user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data["confirm"]:
+            raise ValidationError({"confirm": [gettext("请确认重置该账号的密码。")]})
+        reset = user_password_reset(user=user, actor=request.user, request=request)
+        return Response(self.OutputSerializer(reset).data, headers={"Cache-Control": "no-store"})
 
 
 # -- bureau and platform accounts (bureau host, platform operators) ---------------------

@@ -236,6 +236,13 @@ TRANSFER_APPROVE = SensitiveAction(
     when="shared_apps.transfers.views.approves_a_transfer",
 )
 
+PASSWORD_RESET = SensitiveAction(
+    "password_reset",
+    gettext_noop("重置本校账号的密码"),
+    POST,
+    ("accounts.services.user_password_reset",),
+)
+
 # Every sensitive action; the README's account-security paragraph lists the same.
 SENSITIVE_ACTIONS = (
     STUDENT_EXPORT,
@@ -245,6 +252,7 @@ SENSITIVE_ACTIONS = (
     RENUMBER,
     BACKUP_RESTORE,
     TRANSFER_APPROVE,
+    PASSWORD_RESET,
 )
 
 

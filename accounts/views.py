@@ -27,7 +27,7 @@ from accounts.forms import (
 )
 from accounts.middleware import ACTIVITY_KEY, LOGIN_AT_KEY, SESSION_SCHEMA_KEY, session_close
 from accounts.models import User
-from accounts.reauth import reauth_mark
+from accounts.reauth import PASSWORD_RESET, reauth_mark, sensitive
 from accounts.roles import Right, Role
 from accounts.selectors import public_user_list, user_list, user_session_list, user_token_list
 from accounts.services import (
@@ -44,6 +44,7 @@ from accounts.services import (
     totp_disable,
     totp_enable,
     user_create,
+    user_password_reset,
     user_session_end,
     user_session_record,
     user_session_rekey,
@@ -294,6 +295,32 @@ def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
     return _set_active(request, _school_user(request, user_id), "accounts:user_list")
+
+
+@right_required(Right.USERS_MANAGE)
+@require_http_methods(["GET", "POST"])
+@sensitive(PASSWORD_RESET)
+def user_password_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """重置密码: GET asks for confirmation; POST (confirm=1) sets a new one-time password
+    and shows it in this answer only (not kept in the session, not cached)."""
+    user = _school_user(request, user_id)
+    context: dict[str, Any] = {"target": user, "is_self": user.pk == request.user.pk}
+    if request.method == "POST":
+        if request.POST.get("confirm") != "1":
+            context["error"] = _("请确认重置该账号的密码。")
+        else:
+            try:
+                context["reset"] = user_password_reset(
+                    user=user,
+                    actor=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
+            except ApplicationError as exc:
+                context["error"] = exc.message
+    response = render(request, "accounts/password_reset.html", context)
+    if "reset" in context:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 # -- 账号管理 on the bureau host: bureau and platform accounts (platform operators) ------

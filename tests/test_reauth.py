@@ -108,6 +108,8 @@ def _bodies(world: World, bureau_host: str, transfer_id: str) -> dict[str, dict[
             "digest": preview.json()["digest"],
         },
         "problem_delete": {"reason": "重复录入"},
+        # the page's form and the API's body alike
+        "password_reset": {"confirm": "1"},
         "backup_restore": {"backup_id": 1, "target": "new", "new_code": "2143990009"},
         # the pages' form and the APIs' body (either ignores the other's fields)
         "transfer_approve": {
@@ -221,7 +223,14 @@ def test_every_sensitive_route_asks_a_stale_session_and_a_token_for_the_password
     host, schema = (world.a.host, world.a.schema) if urlconf == SCHOOL else (bureau_host, "public")
     routes = _sensitive_routes(urlconf)
     expected = (
-        {"student_export", "audit_export", "problem_delete", "rollover", "transfer_approve"}
+        {
+            "student_export",
+            "audit_export",
+            "problem_delete",
+            "rollover",
+            "transfer_approve",
+            "password_reset",
+        }
         if urlconf == SCHOOL
         else {"audit_export", "renumber", "backup_restore", "transfer_approve"}
     )

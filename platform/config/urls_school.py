@@ -7,6 +7,7 @@ from accounts import audit_apis, audit_views
 from accounts.apis import UserListCreateApi
 from accounts.rights_apis import RegistrarAppointApi
 from accounts.rights_views import rights_view
+from accounts.views import user_password_reset_view
 from config.urls_common import common_patterns
 from shared_apps.backups import urls as backup_urls
 from shared_apps.transfers import urls as transfer_urls
@@ -171,6 +172,12 @@ urlpatterns = [
     ),
     path("api/v1/users/", UserListCreateApi.as_view(), name="api-user-list"),
     path("accounts/rights/", rights_view, name="account_rights"),
+    # School accounts only (the bureau host has no school account to reset).
+    path(
+        "accounts/users/<int:user_id>/password-reset/",
+        user_password_reset_view,
+        name="user_password_reset",
+    ),
     path(
         "api/v1/users/<int:user_id>/appoint-registrar/",
         RegistrarAppointApi.as_view(),

@@ -28,7 +28,13 @@ from shared_apps.transfers.selectors import (
     cases_for_region,
     cases_for_school,
 )
-from shared_apps.transfers.services import CaseActor, case_decide, case_detail_lines, case_withdraw
+from shared_apps.transfers.services import (
+    CaseActor,
+    case_decide,
+    case_detail_lines,
+    case_withdraw,
+    handed_over_collect,
+)
 from shared_apps.transfers.views import API_BATCH_MAX
 
 
@@ -90,14 +96,22 @@ class DecisionSerializer(serializers.Serializer):
 def _decide(request: Request, case: Case) -> Response:
     data = DecisionSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    decided = case_decide(
-        case_id=case.pk,
-        actor=CaseActor.of(request.user),
-        approve=data.validated_data["approve"],
-        reason=data.validated_data["reason"],
-        step=data.validated_data["step"],
-    )
-    return Response(CaseDetailSerializer(decided).data)
+    with handed_over_collect() as handed:
+        decided = case_decide(
+            case_id=case.pk,
+            actor=CaseActor.of(request.user),
+            approve=data.validated_data["approve"],
+            reason=data.validated_data["reason"],
+            step=data.validated_data["step"],
+        )
+    body = dict(CaseDetailSerializer(decided).data)
+    if not handed:
+        return Response(body)
+    # Accounts the completion opened, with their initial passwords: in this answer only.
+    body["handed_over"] = [
+        {"label": h.label, "username": h.username, "initial_password": h.password} for h in handed
+    ]
+    return Response(body, headers={"Cache-Control": "no-store"})
 
 
 # -- school host ------------------------------------------------------------------------

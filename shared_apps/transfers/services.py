@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,6 +265,40 @@ def register_decision(kind: str, fn: Decision) -> None:
 def case_detail_lines(case: Case) -> list[tuple[str, str]]:
     fn = _DETAILS.get(case.kind)
     return list(fn(case)) if fn else []
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """A value a completion hands to the user whose decision completed the case, to be
+    shown once (an initial password). It is never stored: the page or the answer of
+    that decision is the only place it appears."""
+
+    label: str
+    username: str
+    password: str
+
+
+_HANDED: ContextVar[list[HandedOver] | None] = ContextVar("case_handed_over", default=None)
+
+
+def handed_over_give(value: HandedOver) -> None:
+    """Called by a completion handler. Outside `handed_over_collect` (a batch, a task)
+    the value is dropped, and the account needs its password reset to be used."""
+    handed = _HANDED.get()
+    if handed is not None:
+        handed.append(value)
+
+
+@contextmanager
+def handed_over_collect() -> Iterator[list[HandedOver]]:
+    """Around one decision: the values its completion handed over. A decision that
+    raises leaves nothing behind (its transaction rolled back)."""
+    handed: list[HandedOver] = []
+    token = _HANDED.set(handed)
+    try:
+        yield handed
+    finally:
+        _HANDED.reset(token)
 
 
 # -- numbers -------------------------------------------------------------------------

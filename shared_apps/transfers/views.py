@@ -45,6 +45,7 @@ from shared_apps.transfers.services import (
     case_decide,
     case_detail_lines,
     case_withdraw,
+    handed_over_collect,
 )
 from tenant_apps.registry import facade
 
@@ -312,16 +313,27 @@ def _decide(request: HttpRequest, case: Case, back: str) -> HttpResponse:
     decision = request.POST.get("decision")
     step = request.POST.get("step")
     try:
-        case = case_decide(
-            case_id=case.pk,
-            actor=CaseActor.of(request.user),
-            approve=decision == "approve",
-            reason=request.POST.get("reason", ""),
-            step=int(step) if step and step.lstrip("-").isdigit() else None,
-        )
+        with handed_over_collect() as handed:
+            case = case_decide(
+                case_id=case.pk,
+                actor=CaseActor.of(request.user),
+                approve=decision == "approve",
+                reason=request.POST.get("reason", ""),
+                step=int(step) if step and step.lstrip("-").isdigit() else None,
+            )
     except ApplicationError as exc:
         _flash(request, exc)
     else:
+        if handed:
+            # An initial password is shown in this answer only: no redirect, nothing kept
+            # in the session, not cached.
+            response = render(
+                request,
+                "transfers/case_handed_over.html",
+                {"case": case, "handed": handed, "back_url": back},
+            )
+            response["Cache-Control"] = "no-store"
+            return response
         if case.state == CaseState.DONE:
             messages.success(request, _("审核通过，业务已办结。"))
         elif case.state == CaseState.REJECTED:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -82,13 +83,24 @@ class TeacherListApi(APIView):
 
     permission_classes = [has_right(Right.TEACHERS_MANAGE)]
 
-    @extend_schema(responses=TeacherOutput(many=True), summary="本校教师")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="工号、姓名或任教学科"),
+            OpenApiParameter("status", str, description="serving（默认）、all 或一种任职状态"),
+            OpenApiParameter("page", int),
+        ],
+        responses=TeacherOutput(many=True),
+        summary="本校教师（分页）",
+    )
     def get(self, request: Request) -> Response:
         rows = teachers.teacher_list(
             q=request.query_params.get("q", ""),
             status=request.query_params.get("status", "serving"),
         )
-        return Response(TeacherOutput(rows, many=True).data)
+        # Paged as the student list is (count, next, previous, results).
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(TeacherOutput(page, many=True).data)
 
     @extend_schema(request=TeacherInput, responses={201: TeacherOutput}, summary="新增教师")
     def post(self, request: Request) -> Response:
@@ -198,7 +210,9 @@ class TeacherImportApi(APIView):
 
 class TeacherTransferApi(APIView):
     """跨校转移: open the case (调出 `move` or 借调 `lend`) to the school of
-    `to_school_code`; the two schools' approvers decide it under /api/v1/cases/."""
+    `to_school_code`; the two schools' approvers decide it under /api/v1/cases/. With
+    `open_account` the receiving school's acceptance opens an account when it has none
+    of that staff number; its answer carries the one-time password (`handed_over`)."""
 
     permission_classes = [has_right(Right.TEACHERS_MANAGE)]
 
@@ -206,6 +220,11 @@ class TeacherTransferApi(APIView):
         mode = serializers.ChoiceField(choices=list(teacher_transfer.MODES.items()))
         to_school_code = serializers.CharField(max_length=20)
         reason = serializers.CharField(max_length=300, allow_blank=True, required=False)
+        open_account = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="为调入学校开通账号（调入学校没有该工号的账号时）",
+        )
 
     class OutputSerializer(serializers.Serializer):
         case_id = serializers.UUIDField()
@@ -224,6 +243,7 @@ class TeacherTransferApi(APIView):
             mode=data.validated_data["mode"],
             reason=data.validated_data.get("reason", ""),
             actor=Actor.of(request.user),
+            open_account=data.validated_data["open_account"],
         )
         body = {"case_id": case.pk, "number": case.number}
         return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -6,8 +6,10 @@ message next to the field it names."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +29,7 @@ from tenant_apps.school_admin.views import _actor, _errors
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSION_KEY = "teacher_import"
 FIELDS = [c.key for c in teachers.TEACHER_COLUMNS]
+PAGE_SIZE = 30  # the student list's page size
 
 
 def _posted(request: HttpRequest) -> dict[str, str]:
@@ -57,6 +60,10 @@ def _form_context(
 def teachers_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     status = request.GET.get("status", "serving")
+    # Paged as the student list is; the pager's links carry the search and the filter.
+    page = Paginator(teachers.teacher_list(q=q, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [
         {
             "teacher": t,
@@ -64,13 +71,16 @@ def teachers_view(request: HttpRequest) -> HttpResponse:
             "phone": mask_phone(t.phone) if t.phone else "",
             "serving": t.status in SERVING_STATUSES,
         }
-        for t in teachers.teacher_list(q=q, status=status)
+        for t in page.object_list
     ]
     return render(
         request,
         "school_admin/teachers.html",
         {
             "rows": rows,
+            "page": page,
+            "query": urlencode({k: v for k, v in {"q": q, "status": status}.items() if v}),
+            "can_reset": request.user.has_right(Right.USERS_MANAGE),  # type: ignore[union-attr]
             "q": q,
             "status": status,
             "statuses": TeacherStatus.choices,
@@ -284,6 +294,7 @@ def teacher_transfer_view(request: HttpRequest, teacher_id: int) -> HttpResponse
             mode=request.POST.get("mode", ""),
             reason=request.POST.get("reason", ""),
             actor=_actor(request),
+            open_account=bool(request.POST.get("open_account")),
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)

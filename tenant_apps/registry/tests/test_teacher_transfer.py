@@ -241,3 +241,187 @@ def test_approving_a_teacher_transfer_asks_a_stale_session_for_the_password(
     assert "reauth-password" in asked.content.decode()
     case.refresh_from_db()
     assert case.step == 0, "nothing was decided without the password"
+
+
+# -- 为调入学校开通账号 ---------------------------------------------------------------------
+
+
+def _passed_by_a(world: World, *, staff_no: str, open_account: bool) -> str:
+    """A teacher of A whose 调出 to B (asking for an account or not) A's approver has
+    passed: it waits for B's acceptance. Returns the case id."""
+    from common.actor import Actor
+    from shared_apps.transfers.services import CaseActor, case_decide
+    from tenant_apps.registry.teacher_transfer import teacher_transfer_start
+
+    teacher_id = _teacher(world, staff_no=staff_no, name="开号老师")
+    with school_context(world.a.schema):
+        case = teacher_transfer_start(
+            teacher_id=teacher_id,
+            to_school_code=world.b.code,
+            mode="move",
+            reason="工作调动",
+            actor=Actor("admin", "管理员", world.a.schema),
+            open_account=open_account,
+        )
+    case_decide(
+        case_id=case.pk,
+        actor=CaseActor("approver", world.a.schema, None, frozenset({"registry.approve"})),
+        approve=True,
+    )
+    connection.set_schema_to_public()
+    return str(case.pk)
+
+
+def test_the_application_asks_for_an_account_and_the_acceptance_opens_it(
+    world: World,
+) -> None:
+    """The sending school's page asks 为调入学校开通账号; B's acceptance opens the account
+    (username = staff number, 全体教师, must change the password), links it to the new
+    record, shows the one-time password to B's approver on that answer only, and writes
+    an entry in B's log; the password is stored nowhere readable."""
+    from accounts.models import AuditEntry, User
+    from shared_apps.transfers.models import Case
+    from tenant_apps.registry.models import Teacher
+
+    # given: A applies from the teacher's page with the box ticked, A's approver passes it
+    teacher_id = _teacher(world, staff_no="T900", name="开号老师")
+    opened = _post(
+        login(world.a.host, "admin"),
+        f"/school/teachers/{teacher_id}/transfer/",
+        {"mode": "move", "to_school_code": world.b.code, "open_account": "1"},
+    )
+    assert opened.status_code == 302
+    case = Case.objects.get(kind="TEACHER_TRANSFER")
+    assert case.payload["open_account"] is True
+    _post(
+        login(world.a.host, "approver"),
+        f"/transfers/cases/{case.pk}/decide/",
+        {"decision": "approve", "step": "0"},
+    )
+
+    # when: B's approver accepts
+    b_approver = login(world.b.host, "approver")
+    accepted = _post(
+        b_approver, f"/transfers/cases/{case.pk}/decide/", {"decision": "approve", "step": "1"}
+    )
+
+    # then: the answer itself (no redirect, not cached) shows the account and its password
+    assert accepted.status_code == 200
+    assert accepted["Cache-Control"] == "no-store"
+    page = accepted.content.decode()
+    password = page.split('<code class="secret">')[1].split("</code>")[0]
+    assert len(password) == 12
+    case.refresh_from_db()
+    assert case.state == "done"
+    assert case.payload["account"] == "opened"
+    assert password not in str(case.payload)
+    with school_context(world.b.schema):
+        account = User.objects.get(username="T900")
+        assert (account.full_name, account.must_change_password) == ("开号老师", True)
+        assert sorted(account.groups.values_list("name", flat=True)) == ["all_teachers"]
+        assert account.check_password(password)
+        assert Teacher.objects.get(staff_no="T900").user == account
+        entry = AuditEntry.objects.get(object_type="user", object_id=str(account.pk))
+        assert entry.username == f"approver@{world.b.schema}"
+        assert entry.object_repr == f"为调入教师开通账号：开号老师（T900，{case.number}）"
+        assert password not in str(entry.before) + str(entry.after) + entry.object_repr
+    with school_context(world.a.schema):
+        assert User.objects.filter(username="T900").exists() is False
+    connection.set_schema_to_public()
+    # the case page afterwards names the outcome, never the password
+    again = b_approver.get(f"/transfers/cases/{case.pk}/").content.decode()
+    connection.set_schema_to_public()
+    assert "已为调入学校开通账号" in again
+    assert password not in again
+    # and the new teacher signs in with it (and is asked to change it)
+    login(world.b.host, "T900", password)
+
+
+def test_the_api_acceptance_answers_the_one_time_password(world: World) -> None:
+    from accounts.models import User
+
+    case_id = _passed_by_a(world, staff_no="T901", open_account=True)
+    b_approver = login(world.b.host, "approver")
+    answer = b_approver.post(
+        f"/api/v1/cases/{case_id}/decision/",
+        {"approve": True, "step": 1},
+        content_type="application/json",
+    )
+    connection.set_schema_to_public()
+    assert answer.status_code == 200, answer.content
+    assert answer["Cache-Control"] == "no-store"
+    assert answer.json()["state"] == "done"
+    [handed] = answer.json()["handed_over"]
+    assert handed["username"] == "T901"
+    with school_context(world.b.schema):
+        assert User.objects.get(username="T901").check_password(handed["initial_password"])
+    connection.set_schema_to_public()
+
+
+def test_an_existing_account_is_linked_and_no_account_is_opened(world: World) -> None:
+    """B already has an account of that staff number (its 任课教师 "subject"): the record
+    is linked to it as before; nothing is opened and no password is shown."""
+    from accounts.models import User
+    from tenant_apps.registry.models import Teacher
+
+    case_id = _passed_by_a(world, staff_no="subject", open_account=True)
+    with school_context(world.b.schema):
+        users_before = User.objects.count()
+    connection.set_schema_to_public()
+    accepted = _post(
+        login(world.b.host, "approver"),
+        f"/transfers/cases/{case_id}/decide/",
+        {"decision": "approve", "step": "1"},
+    )
+    assert accepted.status_code == 302
+    with school_context(world.b.schema):
+        assert User.objects.count() == users_before
+        assert Teacher.objects.get(staff_no="subject").user == User.objects.get(username="subject")
+    connection.set_schema_to_public()
+
+
+def test_without_the_request_no_account_is_opened(world: World) -> None:
+    from accounts.models import User
+    from shared_apps.transfers.models import Case
+    from tenant_apps.registry.models import Teacher
+
+    case_id = _passed_by_a(world, staff_no="T902", open_account=False)
+    accepted = _post(
+        login(world.b.host, "approver"),
+        f"/transfers/cases/{case_id}/decide/",
+        {"decision": "approve", "step": "1"},
+    )
+    assert accepted.status_code == 302
+    assert Case.objects.get(pk=case_id).payload["account"] == "none"
+    with school_context(world.b.schema):
+        assert User.objects.filter(username="T902").exists() is False
+        assert Teacher.objects.get(staff_no="T902").user is None
+    connection.set_schema_to_public()
+
+
+def test_a_username_taken_by_another_teacher_refuses_the_acceptance(world: World) -> None:
+    """B's account of that username belongs to another teacher record there: opening is
+    refused with the reason and nothing moves (one transaction)."""
+    from accounts.models import User
+    from common.actor import Actor
+    from common.exceptions import ApplicationError
+    from shared_apps.transfers.services import CaseActor, case_decide
+    from tenant_apps.registry.models import Teacher
+    from tenant_apps.registry.teachers import teacher_create
+
+    case_id = _passed_by_a(world, staff_no="staff", open_account=True)
+    with school_context(world.b.schema):
+        other = teacher_create(
+            data={"staff_no": "B77", "name": "乙校老师", "sex": "1"},
+            actor=Actor("admin", "管理员", world.b.schema),
+        )
+        Teacher.objects.filter(pk=other.pk).update(user=User.objects.get(username="staff"))
+        with pytest.raises(ApplicationError) as refused:
+            case_decide(
+                case_id=case_id,
+                actor=CaseActor("approver", world.b.schema, None, frozenset({"registry.approve"})),
+                approve=True,
+            )
+        assert "调入学校已有用户名为 staff 的账号且已关联其他教师" in refused.value.message
+        assert Teacher.objects.filter(staff_no="staff").exists() is False
+    connection.set_schema_to_public()

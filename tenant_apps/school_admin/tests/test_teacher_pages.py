@@ -196,7 +196,8 @@ def test_the_api_masks_and_names_the_field(world: World) -> None:
     assert left.json()["status"] == "left"
     listed = admin.get("/api/v1/school/teachers/", {"status": "all", "q": "A1"})
     connection.set_schema_to_public()
-    assert [t["staff_no"] for t in listed.json()] == ["A1"]
+    assert [t["staff_no"] for t in listed.json()["results"]] == ["A1"]
+    assert listed.json()["count"] == 1
     assert _id() not in listed.content.decode()
 
     dry = admin.post(
@@ -230,3 +231,69 @@ def test_one_schools_teachers_never_show_on_another_host(world: World) -> None:
     # A's record id on B's host is someone else's or nobody's, never A's teacher
     other = _get(b_admin, f"/school/teachers/{teacher.pk}/")
     assert "甲校独有" not in other.content.decode()
+
+
+def _many(world: World, n: int, subject: str = "语文") -> None:
+    from common.actor import Actor
+    from tenant_apps.registry.teachers import teacher_create
+
+    with school_context(world.a.schema):
+        for i in range(n):
+            teacher_create(
+                data={
+                    "staff_no": f"P{i:03d}",
+                    "name": f"分页{i:03d}",
+                    "sex": "1",
+                    "subject": subject,
+                },
+                actor=Actor("admin", "管理员", world.a.schema),
+            )
+    connection.set_schema_to_public()
+
+
+def test_the_teacher_list_is_paged_keeping_search_and_filter(world: World) -> None:
+    """More teachers than a page (30, as the student list): the pager's links carry the
+    search and the status filter, and the second page lists the rest."""
+    # given: 35 teachers of 语文 and 2 of 数学
+    _many(world, 35)
+    from common.actor import Actor
+    from tenant_apps.registry.teachers import teacher_create
+
+    with school_context(world.a.schema):
+        for i in range(2):
+            teacher_create(
+                data={"staff_no": f"M{i}", "name": f"数学{i}", "sex": "2", "subject": "数学"},
+                actor=Actor("admin", "管理员", world.a.schema),
+            )
+    connection.set_schema_to_public()
+    admin = login(world.a.host, "admin")
+
+    # when: the list is searched for 语文 among all statuses
+    first = _get(admin, "/school/teachers/", {"q": "语文", "status": "all"}).content.decode()
+    second = _get(
+        admin, "/school/teachers/", {"q": "语文", "status": "all", "page": "2"}
+    ).content.decode()
+
+    # then
+    assert first.count("分页0") == 30
+    assert "数学0" not in first
+    assert "第 1 / 2 页，共 35 条" in first
+    assert 'href="?q=%E8%AF%AD%E6%96%87&amp;status=all&amp;page=2"' in first
+    assert second.count("分页0") == 5
+    assert "P034" in second
+    assert "P000" not in second
+    assert 'href="?q=%E8%AF%AD%E6%96%87&amp;status=all&amp;page=1"' in second
+
+
+def test_the_teacher_api_list_is_paged_as_the_students(world: World) -> None:
+    _many(world, 55)
+    admin = login(world.a.host, "admin")
+    first = admin.get("/api/v1/school/teachers/", {"q": "分页"})
+    connection.set_schema_to_public()
+    body = first.json()
+    assert (body["count"], len(body["results"])) == (55, 50)
+    assert "page=2" in body["next"]
+    assert "q=%E5%88%86%E9%A1%B5" in body["next"]
+    second = admin.get("/api/v1/school/teachers/", {"q": "分页", "page": 2})
+    connection.set_schema_to_public()
+    assert [t["staff_no"] for t in second.json()["results"]] == [f"P{i:03d}" for i in range(50, 55)]
