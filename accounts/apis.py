@@ -307,7 +307,7 @@ class UserPasswordResetApi(APIView):
         data.is_valid(raise_exception=True)
         if not data.validated_data["confirm"]:
             raise ValidationError({"confirm": [gettext("请确认重置该账号的密码。")]})
-        reset = user_password_reset(user=user, actor=request.user, request=request)
+        reset = user_password_reset(user=user, actor=request.user, request=request)  # type: ignore[arg-type]
         return Response(self.OutputSerializer(reset).data, headers={"Cache-Control": "no-store"})
 
 

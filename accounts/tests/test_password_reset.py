@@ -15,7 +15,7 @@ from tenants.context import school_context
 pytestmark = pytest.mark.django_db
 
 
-def _user(schema: str, username: str):  # type: ignore[no-untyped-def]
+def _user(schema: str, username: str):
     from accounts.models import User
 
     with school_context(schema):

@@ -15,7 +15,7 @@ from tests.test_browser import ARTIFACTS, _login, chromium_browser, server  # no
 pytestmark = pytest.mark.browser
 
 
-def test_paged_teachers_reset_and_an_account_for_a_moving_teacher(  # type: ignore[no-untyped-def]
+def test_paged_teachers_reset_and_an_account_for_a_moving_teacher(
     live_db: World,
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811

@@ -294,6 +294,6 @@ def test_the_teacher_api_list_is_paged_as_the_students(world: World) -> None:
     assert (body["count"], len(body["results"])) == (55, 50)
     assert "page=2" in body["next"]
     assert "q=%E5%88%86%E9%A1%B5" in body["next"]
-    second = admin.get("/api/v1/school/teachers/", {"q": "分页", "page": 2})
+    second = admin.get("/api/v1/school/teachers/", {"q": "分页", "page": "2"})
     connection.set_schema_to_public()
     assert [t["staff_no"] for t in second.json()["results"]] == [f"P{i:03d}" for i in range(50, 55)]
