@@ -48,7 +48,7 @@ class OpenedSchool:
 def school_open(*, data: SchoolInput, admin: AdminInput | None, acting_user: User) -> OpenedSchool:
     """Bureau officer: register a school under the officer's region and provision it
     in the background; the job reports progress to the officer's page."""
-    from tenants.tasks import school_provision as school_provision_task
+    from shared_apps.bureau.tasks import school_provision as school_provision_task
 
     registered = school_register(data=data, scope=acting_user.region, admin=admin)
     job = job_create(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from config.celery import app
+from typing import Any
+
+from config.celery import RERUN_IF_WORKER_LOST, app
 
 
 @app.task(name="bureau.county_decide_run", soft_time_limit=3300, time_limit=3600)
@@ -32,3 +34,30 @@ def county_decide_run(
         raise
     job_succeed(job_id=job_id, message=done.message)
     return done.done
+
+
+MSG_PROVISION_DONE = "学校已开通：{host}"
+MSG_PROVISION_FAILED = "开通失败，请稍后重试或联系平台运营人员。"
+
+
+# Opening a school (bureau.services.school_open) provisions it with progress on a job. The
+# task kept the name it had when it lived in tenants.tasks, so queued messages still run.
+@app.task(name="tenants.tasks.school_provision", **RERUN_IF_WORKER_LOST)
+def school_provision(school_id: int, job_id: str | None = None) -> dict[str, Any]:
+    """Provision one school (sent from the public schema); retrying is safe."""
+    from shared_apps.jobs.services import job_fail, job_progress, job_succeed
+    from tenants.models import School
+    from tenants.services import school_provision as provision
+
+    if job_id:
+        job_progress(job_id=job_id, percent=10, message="正在创建学校数据库……")
+    try:
+        provision(school_id=school_id)
+    except Exception:
+        if job_id:
+            job_fail(job_id=job_id, message=MSG_PROVISION_FAILED)
+        raise
+    host = School.objects.get(pk=school_id).get_primary_domain().domain
+    if job_id:
+        job_succeed(job_id=job_id, message=MSG_PROVISION_DONE.format(host=host))
+    return {"school_id": school_id, "host": host}
