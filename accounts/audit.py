@@ -10,7 +10,7 @@ retention (AUDIT_RETENTION_DAYS).
 Actions:
 
 * ``write``: every POST/PUT/PATCH/DELETE that reached a view with a signed-in user
-  (common.middleware.AuditMiddleware); a student's edit carries the before/after values
+  (accounts.middleware.AuditMiddleware); a student's edit carries the before/after values
   its StudentEvent recorded.
 * ``login``, ``logout``, ``login.failed``: Django's auth signals (accounts.apps).
 * ``read.reveal``: a student's page with full ID numbers and phones.
@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,41 +179,60 @@ def _url_object(request: HttpRequest, response: Any) -> tuple[str, str]:
     return "", ""
 
 
-def _registry_changes(
-    object_type: str, object_id: str, since: dt.datetime
-) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(student name, before, after) from the newest StudentEvent this request wrote.
+# -- what the middleware's entry says about an object: filled by the apps above ------------
 
-    Registry services keep every change of a student in its StudentEvent
-    ({field: [before, after]}); the entry repeats them so the log alone is the proof.
-    """
-    from tenant_apps.registry.models import Student, StudentEvent
+# (object_repr, before, after) of the object a finished request acted on, from its id and
+# the moment the request started.
+Describer = Callable[[str, dt.datetime], tuple[str, dict[str, Any], dict[str, Any]]]
 
-    students = Student.objects.all()
-    if object_type == "student":
-        students = students.filter(identifier=object_id)
-    elif object_type == "problem" and object_id.isdigit():
-        students = students.filter(problems__pk=int(object_id))
-    else:
-        return "", {}, {}
-    student = students.values("pk", "name").first()
-    if student is None:
-        return "", {}, {}
-    event = (
-        StudentEvent.objects.filter(student_id=student["pk"], at__gte=since)
-        .order_by("-at", "-id")
-        .first()
-    )
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    if event is not None:
-        for key, pair in (event.changes or {}).items():
-            if isinstance(pair, list | tuple) and len(pair) == 2:
-                before[key], after[key] = pair
-        if event.from_state or event.to_state:
-            before.setdefault("audit_state", event.from_state)
-            after.setdefault("audit_state", event.to_state)
-    return str(student["name"]), before, after
+
+@dataclass(frozen=True)
+class _Describer:
+    describe: Describer
+    school_only: bool  # only in a school's own schema (its tables exist nowhere else)
+    successful_only: bool  # only when the request succeeded (status below 400)
+
+
+_DESCRIBERS: dict[str, _Describer] = {}
+
+
+def register_describer(
+    object_type: str,
+    describe: Describer,
+    *,
+    school_only: bool = True,
+    successful_only: bool = True,
+) -> None:
+    """Let the app owning `object_type` say what a request changed on it (called from its
+    AppConfig.ready()): the log itself knows no domain. The registry describes students
+    and problem records, the case engine its cases."""
+    _DESCRIBERS[object_type] = _Describer(describe, school_only, successful_only)
+
+
+def _described(
+    object_type: str, object_id: str, *, schema: str, status: int, since: dt.datetime
+) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """What the registered describer says, or None when none applies here."""
+    found = _DESCRIBERS.get(object_type)
+    if found is None:
+        return None
+    if found.successful_only and status >= 400:
+        return None
+    if found.school_only and schema == "public":
+        return None
+    return found.describe(object_id, since)
+
+
+# Labels of the keys apps write into before/after (the registry's national-template
+# headers: 姓名, 身份证件号 …), filled from their AppConfig.ready(); the log's own keys
+# are accounts.audit_views.VALUE_LABELS.
+FIELD_LABELS: dict[str, str] = {}
+
+
+def register_field_labels(labels: Mapping[str, str]) -> None:
+    """Add labels for before/after keys; an earlier label for the same key is kept."""
+    for key, label in labels.items():
+        FIELD_LABELS.setdefault(key, label)
 
 
 def _school_acted_in(school_id: int) -> tuple[str, str] | None:
@@ -243,16 +262,8 @@ def audit_describe(
     }
 
 
-def _case_repr(case_id: str) -> str:
-    """A business case as its parties know it: number and kind (public table)."""
-    from shared_apps.transfers.models import Case
-
-    case = Case.objects.filter(pk=case_id).only("number", "kind").first() if case_id else None
-    return f"{case.number} {case.get_kind_display()}" if case is not None else ""
-
-
 def audit_request_write(request: HttpRequest, response: Any, *, started: dt.datetime) -> None:
-    """The "write" entry of one finished request (common.middleware.AuditMiddleware).
+    """The "write" entry of one finished request (accounts.middleware.AuditMiddleware).
 
     Runs after the response, in the request's own schema and its own small transaction;
     it never raises, so auditing cannot fail a request that already happened.
@@ -275,16 +286,23 @@ def audit_request_write(request: HttpRequest, response: Any, *, started: dt.date
             object_type, object_id = _url_object(request, response)
             object_repr, before, after, school = "", {}, {}, schema  # type: ignore[var-annotated]
             described = getattr(request, "_audit_described", None)
+            found = (
+                _described(object_type, object_id, schema=schema, status=status, since=started)
+                if object_type
+                else None
+            )
             if described and not object_type:
                 object_type, object_id = described["object_type"], described["object_id"]
                 object_repr, after = described["object_repr"], described["after"]
-            elif object_type == "case":
-                object_repr = _case_repr(object_id)
-            elif object_type and status < 400:
-                if schema != "public":
-                    object_repr, before, after = _registry_changes(object_type, object_id, started)
-                elif object_type == "school" and object_id.isdigit():
-                    school, object_repr = _school_acted_in(int(object_id)) or (schema, "")
+            elif found is not None:
+                object_repr, before, after = found
+            elif (
+                object_type == "school"
+                and status < 400
+                and schema == "public"
+                and object_id.isdigit()
+            ):
+                school, object_repr = _school_acted_in(int(object_id)) or (schema, "")
             audit_record(
                 request=request,
                 actor=user,
@@ -572,9 +590,9 @@ class ScopedSchool:
 
 
 def bureau_schools(user: User) -> list[ScopedSchool]:
-    from shared_apps.bureau.selectors import access_schools
+    from tenants.scope import schools_governed
 
-    rows = access_schools(user=user).order_by("code").values_list("pk", "schema_name", "name")
+    rows = schools_governed(user=user).order_by("code").values_list("pk", "schema_name", "name")
     return [ScopedSchool(pk, schema, name) for pk, schema, name in rows]
 
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.audit import (
     EXPORT_MAX_ROWS,
+    FIELD_LABELS,
     READ_EXPORT,
     AuditFilters,
     AuditLog,
@@ -96,10 +97,7 @@ PUBLIC_LABEL = gettext_noop("教育局/平台")
 def _value_label(key: str) -> str:
     if key in VALUE_LABELS:
         return _(VALUE_LABELS[key])
-    from tenant_apps.registry.fields import BY_KEY  # the national template's headers
-
-    column = BY_KEY.get(key)
-    return column.header if column is not None else key
+    return FIELD_LABELS.get(key, key)
 
 
 def _text(value: Any) -> str:

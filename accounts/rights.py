@@ -7,12 +7,13 @@ function rights granted on top of roles, and the cross-authorisation (交叉授�
 * Function rights (功能权限): `User.extra_rights`, school rights only, on top of the roles'
   shared rights. Class rights (班级管理权限) live with the classes (registry.policy).
 * 交叉授权: two or more ordinary users (not administrator, registrar, approver or
-  principal) able to write the same class.
+  principal) able to write the same class. What can be written is the school apps'
+  knowledge: they register their sources (`register_cross_authorisation_source`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
@@ -21,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import RegistrarTerm, User
-from accounts.roles import SCHOOL_RIGHTS, SCHOOL_ROLES, Right, Role
+from accounts.roles import SCHOOL_RIGHTS, SCHOOL_ROLES, Role
 from common.actor import Actor
 from common.exceptions import ApplicationError
 
@@ -150,24 +151,6 @@ def user_rights_set(
     return user
 
 
-@transaction.atomic
-def user_access_set(
-    *,
-    user_id: int,
-    roles: Iterable[str],
-    extra_rights: Iterable[str],
-    class_access: Mapping[int, str],
-    actor: Actor,
-) -> User:
-    """The 权限设置 page's save: roles, function rights and class rights of one account,
-    in one transaction."""
-    from tenant_apps.registry.policy import class_rights_set
-
-    user = user_rights_set(user_id=user_id, roles=roles, extra_rights=extra_rights, actor=actor)
-    class_rights_set(username=user.username, access=class_access)
-    return user
-
-
 # -- 交叉授权 ----------------------------------------------------------------------------
 
 
@@ -207,41 +190,21 @@ def ordinary_users() -> dict[str, User]:
     }
 
 
+CrossAuthorisationSource = Callable[[], list[CrossAuthorisation]]
+
+_CROSS_SOURCES: list[CrossAuthorisationSource] = []
+
+
+def register_cross_authorisation_source(source: CrossAuthorisationSource) -> None:
+    """Add a kind of cross-authorisation (classes: the registry; course cells: grades),
+    called from the owning app's AppConfig.ready(). Sources are asked in the order they
+    registered, which is the apps' order in INSTALLED_APPS (registry before grades)."""
+    if source not in _CROSS_SOURCES:
+        _CROSS_SOURCES.append(source)
+
+
 def cross_authorisations() -> list[CrossAuthorisation]:
-    """Classes two or more ordinary users can write (domain.md §1.3.3: each class should
-    have exactly one writer): the class teacher and every ClassRight with write access of
-    users holding 修改本班学籍, and every class for an ordinary user granted 维护学籍;
-    then the current term's course cells with two mark writers (grades.selectors)."""
-    from tenant_apps.registry.models import ClassRight, SchoolClass
-
-    ordinary = ordinary_users()
-    own_writers = {n for n, u in ordinary.items() if u.has_right(Right.REGISTRY_EDIT_OWN)}
-    all_writers = {n for n, u in ordinary.items() if u.has_right(Right.REGISTRY_EDIT)}
-    writers: dict[int, set[str]] = {}
-    names: dict[int, str] = {}
-    for klass in SchoolClass.objects.all():
-        names[klass.pk] = klass.name
-        writers[klass.pk] = set(all_writers)
-        if klass.teacher_username in own_writers:
-            writers[klass.pk].add(klass.teacher_username)
-    for username, class_id in ClassRight.objects.filter(can_write=True).values_list(
-        "user_username", "school_class_id"
-    ):
-        if username in own_writers:
-            writers.setdefault(class_id, set()).add(username)
-    found = [
-        CrossAuthorisation(
-            class_id=pk,
-            class_name=names.get(pk, str(pk)),
-            writers=tuple(str(ordinary[u]) for u in sorted(users)),
-        )
-        for pk, users in sorted(writers.items(), key=lambda kv: names.get(kv[0], ""))
-        if len(users) >= 2
-    ]
-    # Courses too: a (class, course, term) cell whose marks two users can enter.
-    from tenant_apps.grades.selectors import course_cross_authorisations
-
-    return found + [
-        CrossAuthorisation(class_id=c.class_id, class_name=c.label, writers=c.writers)
-        for c in course_cross_authorisations()
-    ]
+    """Everything two or more ordinary users can write (domain.md §1.3.3: each class
+    should have exactly one writer), from every registered source: the classes
+    (registry.rights_hooks) then the current term's course cells (grades.rights_hooks)."""
+    return [found for source in _CROSS_SOURCES for found in source()]

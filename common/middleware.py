@@ -1,28 +1,11 @@
-"""Request-wide middleware: health probes (answered before tenant routing so that any
-Host header works), NUL refusal, language, audit."""
+"""Request-wide middleware that knows no app: NUL refusal and language. The health
+probes are config.health's, the audit log's middleware accounts.middleware's."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-
-
-class HealthCheckMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path == "/healthz":
-            return HttpResponse("ok", content_type="text/plain")
-        if request.path == "/readyz":
-            from common.health import readiness
-
-            checks = readiness()
-            ok = all(c["ok"] for c in checks.values())
-            return JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
-        return self.get_response(request)
-
 
 NUL = "\x00"
 MSG_NUL_PATH = "网址中含有不允许的空字符（NUL），请检查网址后重试。"
@@ -112,39 +95,3 @@ class ChineseFirstLocaleMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
-
-
-class AuditMiddleware:
-    """Every POST/PUT/PATCH/DELETE that reached a view with a signed-in user leaves a
-    "write" entry in the audit log (accounts.audit), written after the response in its own
-    small transaction; auditing never fails the request (errors are logged).
-
-    Sits after AuthenticationMiddleware. `process_view` marks requests that got past the
-    other middleware (CSRF, forced password change, closed schools) and remembers the user,
-    who may be gone after the view (logout); DRF sets token users during the view.
-    """
-
-    UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        from django.utils import timezone
-
-        started = timezone.now()
-        response = self.get_response(request)
-        if request.method in self.UNSAFE and getattr(request, "_audit_view", False):
-            from accounts.audit import audit_request_write
-
-            audit_request_write(request, response, started=started)
-        return response
-
-    def process_view(
-        self, request: HttpRequest, view_func: object, view_args: object, view_kwargs: object
-    ) -> None:
-        if request.method in self.UNSAFE:
-            request._audit_view = True  # type: ignore[attr-defined]
-            user = getattr(request, "user", None)
-            if user is not None and user.is_authenticated:
-                request._audit_user = user  # type: ignore[attr-defined]

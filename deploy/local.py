@@ -246,6 +246,8 @@ def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "platform")])
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # `make run` loads the demo and the tests use it: install the demo app (settings).
+    env.setdefault("DEMO_DATA", "1")
     # One clock in every log: gunicorn and Celery format their times before Django sets
     # TIME_ZONE, so without this the web log is in UTC and the rest in Beijing time.
     env.setdefault("TZ", "Asia/Shanghai")

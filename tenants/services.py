@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -286,15 +287,27 @@ def school_set_status(*, school_id: int, status: str, scope: Region | None) -> N
         raise ApplicationError("未找到该学校。", code="not_found")
 
 
+# What the dashboard counts (SchoolStats' fields: students, male, female, classes) is the
+# registry's knowledge; it registers its counter in RegistryConfig.ready().
+StatsCounter = Callable[[], dict[str, int]]
+_STATS_COUNTERS: list[StatsCounter] = []
+
+
+def register_stats_counter(counter: StatsCounter) -> None:
+    """Add a counter of the current school whose numbers school_stats_refresh stores."""
+    if counter not in _STATS_COUNTERS:
+        _STATS_COUNTERS.append(counter)
+
+
 def school_stats_refresh() -> dict[str, int]:
     """Recount the current school's registry into the public dashboard table.
 
     Runs inside the school's schema (a Celery task sent from the school, or the fan-out);
     only counts cross into public.
     """
-    from tenant_apps.registry.selectors import registry_counts
-
-    counts = registry_counts()
+    counts: dict[str, int] = {}
+    for counter in _STATS_COUNTERS:
+        counts.update(counter())
     schema = connection.schema_name
     school = School.objects.get(schema_name=schema, kind=School.Kind.SCHOOL)
     SchoolStats.objects.update_or_create(

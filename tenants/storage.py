@@ -185,11 +185,11 @@ BUREAU_FILE_PREFIXES = ("evidence/", "changes/", "transfers/", "intake/")
 
 def _bureau_governs(user: Any, schema: str) -> bool:
     """On the bureau host: an officer with 学籍教育局审核 whose bureau governs the school."""
-    from shared_apps.bureau.selectors import access_schools
+    from tenants.scope import schools_governed
 
     if connection.schema_name != "public" or not user.has_right(Right.BUREAU_AUDIT):
         return False
-    return bool(access_schools(user=user).filter(schema_name=schema).exists())
+    return bool(schools_governed(user=user).filter(schema_name=schema).exists())
 
 
 def download_permitted(grant: DownloadGrant, user: Any) -> bool:

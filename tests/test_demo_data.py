@@ -40,9 +40,9 @@ def _counts() -> dict[str, int]:
 
 
 def test_demo_loads_once_and_again_without_duplicates(public: None, tmp_path: Path) -> None:
+    from demo.data import demo_load
     from shared_apps.regions.validators import validate_region_code
     from tenant_apps.registry.models import Student
-    from tenants.demo import demo_load
     from tenants.models import School
 
     lines = demo_load(state_dir=tmp_path)

@@ -204,7 +204,7 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
 
 
 def entry_year_of_demo() -> int:
-    from tenants.demo import _school_year_start
+    from demo.data import _school_year_start
 
     return _school_year_start(timezone.localdate())
 
@@ -234,7 +234,7 @@ def _walk(client: Client, urlconf: str, values: dict[str, str], who: str) -> lis
 
 
 def test_no_internal_identifier_on_any_page_of_the_demo(public: None, tmp_path: Path) -> None:
-    from tenants.demo import demo_load
+    from demo.data import demo_load
 
     # given: the demo, lived in for a day
     demo_load(state_dir=tmp_path)

@@ -7,7 +7,7 @@ Checked, without touching the database:
 - each msgstr keeps exactly the %(name)s placeholders of its msgid;
 - the committed django.mo matches the .po (compilemessages was run after the last edit);
 - every {% trans "..." %} literal and every simple {% blocktrans %} body in
-  templates/**/*.html, and every side-menu label in common/context_processors.py, has an
+  templates/**/*.html, and every side-menu label in platform/config/menu.py, has an
   entry, so a new string cannot be forgotten (run makemessages -l en, then translate);
 - gettext() answers in English under override("en") and in Chinese under
   override("zh-hans").
@@ -31,7 +31,7 @@ ROOT = Path(settings.BASE_DIR)
 PO_PATH = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
 TEMPLATES = ROOT / "templates"
-MENU_SOURCE = ROOT / "common" / "context_processors.py"
+MENU_SOURCE = ROOT / "platform" / "config" / "menu.py"
 
 TRANS_RE = re.compile(r"""\{%\s*trans(?:late)?\s+(?:"([^"]*)"|'([^']*)')""")
 BLOCKTRANS_RE = re.compile(

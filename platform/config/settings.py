@@ -142,6 +142,10 @@ TENANT_APPS = [
     "tenant_apps.school_admin",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
+# The demo data (load_demo) for `make run` and the tests, which deploy/local.py runs with
+# DEMO_DATA=1; it has no tables, so it is in neither schema's list.
+if env_bool("DEMO_DATA"):
+    INSTALLED_APPS.append("demo")
 
 TENANT_MODEL = "tenants.School"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -157,7 +161,7 @@ ROOT_URLCONF = "config.urls_school"
 
 MIDDLEWARE = [
     # Health probes answer before any tenant lookup, for any Host header.
-    "common.middleware.HealthCheckMiddleware",
+    "config.health.HealthCheckMiddleware",
     "tenants.middleware.SchoolRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below).
@@ -171,7 +175,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every write that reached a view goes to the audit log (after the response).
-    "common.middleware.AuditMiddleware",
+    "accounts.middleware.AuditMiddleware",
     "accounts.middleware.SessionSchemaBindingMiddleware",
     # File links made during the request name its host and account (tenants.storage).
     "accounts.middleware.DownloadIssuerMiddleware",
@@ -194,7 +198,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "common.context_processors.navigation",
+                "config.menu.navigation",
             ],
         },
     }

@@ -6,7 +6,6 @@ from accounts import api_urls as account_api_urls
 from accounts import audit_apis, audit_views
 from accounts.apis import UserListCreateApi
 from accounts.rights_apis import RegistrarAppointApi
-from accounts.rights_views import rights_view
 from accounts.views import user_password_reset_view
 from config.urls_common import common_patterns
 from shared_apps.backups import urls as backup_urls
@@ -14,6 +13,7 @@ from shared_apps.transfers import urls as transfer_urls
 from tenant_apps.grades import apis as grades_apis
 from tenant_apps.registry import apis as registry_apis
 from tenant_apps.registry import change_apis, intake_views, rollover_views
+from tenant_apps.registry.rights_views import rights_view
 from tenant_apps.registry.views import school_home
 from tenant_apps.school_admin import apis as school_apis
 from tenant_apps.school_admin import teacher_apis

@@ -20,3 +20,9 @@ class BureauConfig(AppConfig):
 
         register_aux_lock_check(self.label, grade_locked)
         register_evidence_submitted(self.label, evidence_review_queue)
+        # Which schools a public user governs is the bureau's rule; tenants (file links)
+        # and accounts (the bureau's audit log) ask it through tenants.scope.
+        from shared_apps.bureau.selectors import access_schools
+        from tenants.scope import register_school_scope
+
+        register_school_scope(lambda user: access_schools(user=user))

@@ -12,3 +12,8 @@ class TransfersConfig(AppConfig):
     def ready(self) -> None:
         # The transfer kinds' completion handlers and detail lines live in this app.
         from shared_apps.transfers import handlers  # noqa: F401
+
+        # The audit log names a case by its number and kind (accounts.audit knows no case).
+        from shared_apps.transfers.audit_hooks import register_audit_hooks
+
+        register_audit_hooks()

@@ -7,3 +7,9 @@ class GradesConfig(AppConfig):
     name = "tenant_apps.grades"
     label = "grades"
     verbose_name = "成绩"
+
+    def ready(self) -> None:
+        # Course cells two users can mark are 交叉授权 too (accounts.rights knows no grades).
+        from tenant_apps.grades.rights_hooks import register_rights_hooks
+
+        register_rights_hooks()

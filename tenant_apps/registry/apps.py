@@ -33,3 +33,14 @@ class RegistryConfig(AppConfig):
         job_kind_register(
             "rollover", message=rollover.MSG_RUN_INTERRUPTED, on_abandon=rollover.rollover_abandon
         )
+        # The audit log and the rights page know no registry: they learn it here.
+        from tenant_apps.registry.access import register_rights_hooks
+        from tenant_apps.registry.audit_hooks import register_audit_hooks
+
+        register_audit_hooks()
+        register_rights_hooks()
+        # The bureau dashboard's pre-aggregated counts (tenants.services.school_stats_refresh).
+        from tenant_apps.registry.selectors import registry_counts
+        from tenants.services import register_stats_counter
+
+        register_stats_counter(registry_counts)

@@ -1,5 +1,9 @@
 """权限设置: the school administrator's page for roles, function rights, class rights,
-the registrar's appointment and the cross-authorisation warning (accounts.rights)."""
+the registrar's appointment and the cross-authorisation warning (accounts.rights).
+
+It lives with the registry because it shows and sets class rights; accounts knows no
+class. URL name (account_rights) and template (accounts/rights.html) are unchanged.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +23,13 @@ from accounts.rights import (
     registrar_appoint,
     registrar_current,
     registrar_terms,
-    user_access_set,
     users_with_roles,
 )
 from accounts.roles import ROLE_RIGHTS, SCHOOL_RIGHTS, SCHOOL_ROLES, Right, Role
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
+from tenant_apps.registry.access import user_access_set
 
 
 def _int(value: str | None) -> int | None:
