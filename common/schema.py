@@ -11,9 +11,10 @@ Two things every view would otherwise repeat by hand:
 * Error responses. Every refusal goes through common.api.exception_handler and has one
   shape, `{"error": {"code", "message", "fields"?}}`. The statuses the framework itself
   answers are added to each operation from what the view declares: 401 and 403 when a
-  permission guards it, 404 when the path names a record, 400 for writes and for reads
-  that take query parameters (validation and business-rule refusals). A status the
-  view declares itself is left as declared.
+  permission guards it, 404 when the path names a record or the list is paged, 400 for
+  writes and for reads that take query parameters (validation and business-rule
+  refusals), 415 for writes with a body. A status the view declares itself is left as
+  declared.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class ErrorDetail(serializers.Serializer):
@@ -56,6 +58,15 @@ class AutoSchema(SpectacularAutoSchema):
     def get_serializer_name(self, serializer: serializers.Serializer, direction: Any) -> str:
         return nested_name(type(serializer)) or super().get_serializer_name(serializer, direction)
 
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._get_parameters()
+        for p in parameters:
+            # Django's <int:…> converter matches digits only: a negative number never
+            # reaches the view (the URL resolver's HTML 404), so the schema excludes it.
+            if p.get("in") == "path" and p.get("schema", {}).get("type") == "integer":
+                p["schema"] = {**p["schema"], "minimum": 0}
+        return parameters
+
     def _guarded(self) -> bool:
         return not all(isinstance(p, AllowAny) for p in self.view.get_permissions()) and bool(
             self.view.get_authenticators()
@@ -63,13 +74,17 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _error_codes(self) -> list[str]:
         codes = []
-        has_query = any(p.get("in") == "query" for p in self._get_parameters())
+        parameters = self._get_parameters()
+        has_query = any(p.get("in") == "query" for p in parameters)
         if self.method in WRITE_METHODS or has_query:
             codes.append("400")
         if self._guarded():
             codes += ["401", "403"]
-        if "{" in self.path:
+        # A path naming a record, or a page past the last (PageNumberPagination).
+        if "{" in self.path or any(p.get("name") == "page" for p in parameters):
             codes.append("404")
+        if self.method in BODY_METHODS and self.get_request_serializer() is not None:
+            codes.append("415")  # a body in a content type the view does not parse
         return codes
 
     # drf-spectacular has no public hook for responses added to every operation; this

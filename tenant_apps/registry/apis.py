@@ -18,7 +18,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.permissions import has_right
-from common.schema import paginated
+from common.schema import ErrorResponse, paginated
 from tenant_apps.registry import imports, policy, problems, services
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
@@ -277,6 +277,7 @@ class StudentSubmitApi(APIView):
         responses={
             200: inline_serializer("StudentSubmitDone", {"submitted": serializers.IntegerField()}),
             202: BulkStartedSerializer,
+            404: ErrorResponse,  # an id that is no student of this school
         },
         summary="提交学校审核（可批量，或全选符合条件的学生）",
     )
@@ -309,6 +310,7 @@ class StudentSchoolDecisionApi(APIView):
                 "StudentSchoolDecisionDone", {"decided": serializers.IntegerField()}
             ),
             202: BulkStartedSerializer,
+            404: ErrorResponse,  # an id that is no student of this school
         },
         summary="学校审核：通过或退回（可批量，或全选符合条件的学生）",
     )

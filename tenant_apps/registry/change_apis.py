@@ -20,7 +20,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.parsers import ObjectJSONParser
 from common.permissions import has_right
-from common.schema import paginated
+from common.schema import ErrorResponse, paginated
 from tenant_apps.registry import changes
 from tenant_apps.registry.models import StatusChange
 from tenant_apps.registry.selectors import student_get
@@ -184,7 +184,7 @@ class ChangeListCreateApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: ChangeOutput},
+        responses={201: ChangeOutput, 404: ErrorResponse},  # 404: no such student
         summary="申请学籍异动（附佐证，JPG/PNG/PDF，每个≤2MB）",
     )
     def post(self, request: Request) -> Response:

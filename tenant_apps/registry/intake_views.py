@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -272,6 +272,12 @@ class IntakeLookupApi(APIView):
 
     @extend_schema(
         summary="查找小学毕业生（姓名加一个号码；每位用户限次，超出为429）",
+        parameters=[
+            OpenApiParameter("name", str, required=True),
+            OpenApiParameter("id_number", str),
+            OpenApiParameter("aux_number", str, description="学籍辅号"),
+            OpenApiParameter("national_number", str),
+        ],
         responses={200: HitSerializer(many=True), 429: ErrorResponse},
     )
     def get(self, request: Request) -> Response:
