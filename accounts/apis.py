@@ -42,6 +42,7 @@ from accounts.services import (
 from common.exceptions import ApplicationError
 from common.masking import mask_phone
 from common.permissions import Authenticated, has_right
+from common.schema import ErrorResponse
 
 # Error codes of refused sign-ins (TokenObtainApi) and re-entered passwords (ReauthApi).
 LOGIN_ERROR_CODES = {
@@ -130,7 +131,11 @@ class TokenObtainApi(APIView):
         expiry = serializers.DateTimeField(help_text="到期时间")
         client = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="获取接口令牌")
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 429: ErrorResponse},  # 429: login throttles
+        summary="获取接口令牌",
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -13,6 +13,7 @@ from accounts.audit import ACTIONS, AuditFilters, AuditLog
 from accounts.audit_views import bureau_log, school_log
 from accounts.roles import Right
 from common.permissions import has_right
+from common.schema import paginated
 
 FILTER_PARAMETERS = [
     OpenApiParameter("user", str, description="用户名或姓名（包含）"),
@@ -58,7 +59,8 @@ class SchoolAuditLogApi(APIView):
 
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses=AuditEntryOutput(many=True),
+        responses=paginated(AuditEntryOutput, "PaginatedAuditEntryList"),
+        operation_id="v1_audit_log_list",
         summary="本校审计日志",
     )
     def get(self, request: Request) -> Response:
@@ -76,7 +78,8 @@ class BureauAuditLogApi(APIView):
             OpenApiParameter("school_id", int, description="辖区学校；不填为教育局自身的记录"),
             *FILTER_PARAMETERS,
         ],
-        responses=AuditEntryOutput(many=True),
+        responses=paginated(AuditEntryOutput, "PaginatedAuditEntryList"),
+        operation_id="v1_audit_log_list",
         summary="审计日志（辖区学校或本局）",
     )
     def get(self, request: Request) -> Response:

@@ -380,14 +380,20 @@ def test_pages_and_api_answers_carry_the_content_security_policy(
         assert _policy(response) == expected, path
 
 
-def test_only_the_swagger_page_loads_from_its_cdn(world: World, db: None) -> None:
+def test_the_swagger_page_loads_from_this_host_only(world: World, db: None) -> None:
+    """No CDN: Swagger UI's files are static files (drf-spectacular-sidecar)."""
     client = Client(HTTP_HOST=world.a.host)
     page = client.get("/api/docs/")
     assert page.status_code == 200
     policy = _policy(page)
-    assert policy["script-src"] == ["'self'", "https://cdn.jsdelivr.net"]
-    assert policy["style-src"] == ["'self'", "https://cdn.jsdelivr.net", "'unsafe-inline'"]
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert policy["img-src"] == ["'self'", "data:", "blob:"]
     assert policy["default-src"] == ["'self'"]
+    assert "https://" not in page.content.decode()
+    bundle = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+    assert f'<script src="{bundle}"></script>' in page.content.decode()
+    assert client.get(bundle).status_code == 200
     # its start-up script is a same-origin file, not an inline block
     body = page.content.decode()
     assert '<script src="/api/docs/?script="></script>' in body

@@ -123,6 +123,8 @@ SHARED_APPS = [
     # school's tokens live in its own schema and are unknown on every other host.
     "knox",
     "drf_spectacular",
+    # Swagger UI's files as static files (SWAGGER_UI_DIST below): no CDN.
+    "drf_spectacular_sidecar",
     "common",
     "shared_apps.regions",
     "shared_apps.student_index",
@@ -408,7 +410,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.DenyAll"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     # JSON bodies must be one object (a list, string, number or null is a 400); forms and
     # multipart stay for uploads. None of them lets a NUL byte through.
@@ -442,11 +444,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Content-Security-Policy (django-csp): pages run only the scripts in static/js and carry
 # no inline script, handler attribute or style attribute (tests/test_csp_browser.py
-# fails on any violation). Swagger UI at /api/docs/ alone adds its CDN (common/api_docs.py).
+# fails on any violation). Swagger UI at /api/docs/ alone allows its inline <style> block
+# (common/api_docs.py); its files are static files of this host.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import Right
 from common.permissions import Authenticated, has_right
+from common.schema import paginated
 from shared_apps.bureau.selectors import access_school, access_schools, bureau_list
 from shared_apps.bureau.services import bureau_open, school_open
 from shared_apps.regions.models import Region
@@ -216,8 +217,9 @@ class CountyAuditListApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("school_id", int), OpenApiParameter("page", int)],
-        responses=OutputSerializer(many=True),
+        responses=paginated(OutputSerializer, "PaginatedCountyAuditList"),
         summary="待教育局审核的学生（分页）",
+        operation_id="v1_audit_students_list",
     )
     def get(self, request: Request) -> Response:
         from rest_framework.pagination import PageNumberPagination
@@ -268,8 +270,20 @@ class CountyAuditDecisionApi(APIView):
         matching = serializers.IntegerField()
 
     @extend_schema(
-        request=InputSerializer,
-        responses={200: serializers.DictField(), 202: StartedSerializer},
+        # As InputSerializer, with the shapes of `items` and `filter` (checked below).
+        request=inline_serializer(
+            "CountyAuditDecisionInput",
+            {
+                "items": ItemSerializer(many=True, required=False),
+                "filter": FilterSerializer(required=False),
+                "approve": serializers.BooleanField(),
+                "reason": serializers.CharField(required=False, allow_blank=True, max_length=300),
+            },
+        ),
+        responses={
+            200: inline_serializer("CountyAuditDecided", {"decided": serializers.IntegerField()}),
+            202: StartedSerializer,
+        },
         summary="教育局审核：通过或退回（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
@@ -314,8 +328,9 @@ class EvidenceListApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int)],
-        responses=OutputSerializer(many=True),
+        responses=paginated(OutputSerializer, "PaginatedEvidenceList"),
         summary="待审核的佐证材料（分页）",
+        operation_id="v1_audit_evidence_list",
     )
     def get(self, request: Request) -> Response:
         from rest_framework.pagination import PageNumberPagination

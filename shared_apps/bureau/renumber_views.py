@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -152,7 +152,27 @@ class RenumberApi(APIView):
         old = serializers.CharField()
         new = serializers.CharField()
 
-    @extend_schema(summary="学籍辅号编排预览", responses=RowSerializer(many=True))
+    class DoneSerializer(serializers.Serializer):
+        message = serializers.CharField()
+
+    @extend_schema(
+        summary="学籍辅号编排预览",
+        parameters=[
+            OpenApiParameter("stage", str, required=True, enum=list(STAGES)),
+            OpenApiParameter("entry_year", int, required=True),
+        ],
+        responses=inline_serializer(
+            "RenumberPreview",
+            {
+                "grade": serializers.CharField(),
+                "format": serializers.CharField(),
+                "digest": serializers.CharField(help_text="编排时原样提交"),
+                "state": serializers.CharField(),
+                "changed": serializers.IntegerField(),
+                "rows": RowSerializer(many=True),
+            },
+        ),
+    )
     def get(self, request: Request) -> Response:
         plan = renumber.renumber_plan(
             user=request.user,  # type: ignore[arg-type]
@@ -170,7 +190,9 @@ class RenumberApi(APIView):
             }
         )
 
-    @extend_schema(summary="学籍辅号编排、锁定与解锁", request=InputSerializer)
+    @extend_schema(
+        summary="学籍辅号编排、锁定与解锁", request=InputSerializer, responses=DoneSerializer
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

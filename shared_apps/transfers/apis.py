@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
@@ -17,6 +17,7 @@ from accounts.reauth import TRANSFER_APPROVE, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.permissions import has_right
+from common.schema import ErrorResponse, paginated
 from shared_apps.transfers import transfer
 from shared_apps.transfers.lookups import api_lookup
 from shared_apps.transfers.models import Case, CaseKind, CaseState
@@ -137,8 +138,9 @@ class SchoolCaseListApi(APIView):
             OpenApiParameter("state", str, enum=list(CaseState.values)),
             OpenApiParameter("page", int),
         ],
-        responses=CaseSerializer(many=True),
+        responses=paginated(CaseSerializer, "PaginatedCaseList"),
         summary="本校异动业务（分页）",
+        operation_id="v1_cases_list",
     )
     def get(self, request: Request) -> Response:
         direction = request.query_params.get("direction") or None
@@ -205,9 +207,25 @@ class TransferLookupApi(APIView):
             max_length=19, required=False, allow_blank=True, default=""
         )
 
+    class FoundSerializer(serializers.Serializer):
+        school_id = serializers.IntegerField()
+        school_name = serializers.CharField()
+        student_uuid = serializers.CharField()
+        name = serializers.CharField(help_text="已隐去部分")
+        id_number = serializers.CharField(help_text="已隐去部分")
+        status = serializers.CharField()
+        grade = serializers.CharField()
+        class_name = serializers.CharField()
+        own_school = serializers.BooleanField()
+
     @extend_schema(
         request=InputSerializer,
-        responses=serializers.DictField(),
+        responses={
+            200: inline_serializer(
+                "TransferLookupResults", {"results": FoundSerializer(many=True)}
+            ),
+            429: ErrorResponse,
+        },
         summary="转学：查找学生（姓名加身份证件号或全国学籍号；每位用户限次，超出为429）",
     )
     def post(self, request: Request) -> Response:
@@ -285,8 +303,9 @@ class BureauCaseListApi(APIView):
             OpenApiParameter("state", str, enum=list(CaseState.values)),
             OpenApiParameter("page", int),
         ],
-        responses=CaseSerializer(many=True),
+        responses=paginated(CaseSerializer, "PaginatedCaseList"),
         summary="辖区异动业务（分页）",
+        operation_id="v1_bureau_cases_list",
     )
     def get(self, request: Request) -> Response:
         q = request.query_params
@@ -358,9 +377,39 @@ class BureauCaseBatchDecisionApi(APIView):
         matching = serializers.IntegerField()
 
     @extend_schema(
-        request=InputSerializer,
-        responses={200: serializers.DictField(), 202: StartedSerializer},
+        # As InputSerializer, with the shape of `filter` (checked by FilterSerializer).
+        request=inline_serializer(
+            "BureauCaseBatchDecisionInput",
+            {
+                "case_ids": serializers.ListField(
+                    child=serializers.UUIDField(), max_length=API_BATCH_MAX, required=False
+                ),
+                "filter": FilterSerializer(required=False),
+                "approve": serializers.BooleanField(),
+                "reason": serializers.CharField(max_length=500, required=False, allow_blank=True),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "BureauCaseBatchDecided",
+                {
+                    "results": inline_serializer(
+                        "BureauCaseBatchResult",
+                        {
+                            "id": serializers.CharField(),
+                            "number": serializers.CharField(required=False),
+                            "ok": serializers.BooleanField(),
+                            "message": serializers.CharField(required=False),
+                            "state": serializers.CharField(required=False),
+                        },
+                        many=True,
+                    )
+                },
+            ),
+            202: StartedSerializer,
+        },
         summary="批量审核（勾选的业务，或全选符合条件、待本局办理的业务）",
+        operation_id="v1_bureau_cases_batch_decision_create",
     )
     def post(self, request: Request) -> Response:
         from common.exceptions import ApplicationError

@@ -4,7 +4,7 @@ Errors use the common format; a cell or student the user may not write is 404.""
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -77,6 +77,17 @@ class GridApi(APIView):
         exam_date = serializers.CharField(allow_blank=True, required=False, default="")
         rows = serializers.ListField(allow_empty=False, max_length=500)
 
+    class GridSerializer(serializers.Serializer):
+        """What `_out` builds (documentation of the body; the view does not use it)."""
+
+        id = serializers.IntegerField()
+        class_name = serializers.CharField()
+        course_code = serializers.CharField()
+        course_name = serializers.CharField()
+        school_year = serializers.CharField()
+        term = serializers.IntegerField()
+        levels = serializers.ListField(child=serializers.CharField())
+
     def _out(self, cell: ClassCourse) -> dict[str, object]:
         return {
             "id": cell.pk,
@@ -89,13 +100,42 @@ class GridApi(APIView):
             "rows": self.RowSerializer(selectors.grid_rows(cell), many=True).data,
         }
 
-    @extend_schema(summary="读取一个班级一门课程的成绩单")
+    @extend_schema(
+        summary="读取一个班级一门课程的成绩单",
+        responses=inline_serializer(
+            "Grid",
+            {**GridSerializer().get_fields(), "rows": RowSerializer(many=True)},
+        ),
+    )
     def get(self, request: Request, class_course_id: int) -> Response:
         return Response(self._out(_cell(request, class_course_id)))
 
     @extend_schema(
-        request=InputSerializer,
+        # Documents each row's shape; InputSerializer keeps rows loose so that a bad row
+        # is refused with its row number (below).
+        request=inline_serializer(
+            "GridInput",
+            {
+                "exam_date": serializers.CharField(allow_blank=True, required=False),
+                "rows": InputRowSerializer(many=True, max_length=500, allow_empty=False),  # type: ignore[call-arg]
+            },
+        ),
         summary="保存成绩单（一个事务；rows 为 {student, level, score}）",
+        responses=inline_serializer(
+            "GridSaved",
+            {
+                **GridSerializer().get_fields(),
+                "rows": RowSerializer(many=True),
+                "result": inline_serializer(
+                    "GridSaveResult",
+                    {
+                        "saved": serializers.IntegerField(),
+                        "cleared": serializers.IntegerField(),
+                        "unchanged": serializers.IntegerField(),
+                    },
+                ),
+            },
+        ),
     )
     def post(self, request: Request, class_course_id: int) -> Response:
         cell = _cell(request, class_course_id)

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,6 +18,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.permissions import has_right
+from common.schema import ErrorResponse, paginated
 from tenant_apps.registry import imports, policy, problems, services
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
@@ -66,6 +67,31 @@ class StudentOutput(serializers.Serializer):
         return bool(self.context.get("reveal", False))
 
 
+class StudentDetailOutput(StudentOutput):
+    """GET /api/v1/students/<id>/: the view adds these keys to StudentOutput itself."""
+
+    fields = serializers.DictField(  # type: ignore[assignment]
+        help_text="国家模板各列的值，键为字段名（按权限隐去部分）"
+    )
+    family = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()), help_text="家庭成员"
+    )
+    history = serializers.ListField(
+        child=serializers.DictField(), help_text="学籍记录：at, actor, action, from, to, reason"
+    )
+
+
+# The body of a create, an edit or a correction: the national template's columns by key,
+# each optional here (services check what is required and answer 400 field by field).
+StudentRecordInput = inline_serializer(
+    name="StudentRecordInput",
+    fields={
+        c.key: serializers.CharField(required=False, allow_blank=True, help_text=c.header)
+        for c in COLUMNS
+    },
+)
+
+
 def _raw(data: dict[str, Any]) -> dict[str, Any]:
     keys = {c.key for c in COLUMNS}
     return {k: v for k, v in data.items() if k in keys}
@@ -99,8 +125,9 @@ class StudentListCreateApi(APIView):
             OpenApiParameter("audit_state", str),
             OpenApiParameter("page", int),
         ],
-        responses=StudentOutput(many=True),
+        responses=paginated(StudentOutput, "PaginatedStudentList"),
         summary="学生名册（查询）",
+        operation_id="v1_students_list",
     )
     def get(self, request: Request) -> Response:
         p = request.query_params
@@ -119,7 +146,7 @@ class StudentListCreateApi(APIView):
         return paginator.get_paginated_response(StudentOutput(page, many=True).data)
 
     @extend_schema(
-        request=serializers.DictField(help_text="国家模板各列，键为字段名"),
+        request=StudentRecordInput,
         responses={201: StudentOutput},
         summary="新增学生（逐个录入）",
     )
@@ -143,7 +170,7 @@ class StudentDetailApi(APIView):
                 "相同，记入审计日志）；不传则隐去部分",
             )
         ],
-        responses=serializers.DictField(),
+        responses=StudentDetailOutput,
         summary="学生详情（含家庭成员与记录）",
     )
     def get(self, request: Request, student_id: str) -> Response:
@@ -177,7 +204,7 @@ class StudentDetailApi(APIView):
             add_never_cache_headers(response)
         return response
 
-    @extend_schema(request=serializers.DictField(), responses=StudentOutput, summary="修改学生信息")
+    @extend_schema(request=StudentRecordInput, responses=StudentOutput, summary="修改学生信息")
     def put(self, request: Request, student_id: str) -> Response:
         student = _visible_student(request, student_id)
         if not policy.in_scope(policy.student_write_scope(request.user), student.school_class_id):
@@ -249,7 +276,11 @@ class StudentSubmitApi(APIView):
 
     @extend_schema(
         request=IdsOrFilterSerializer,
-        responses={200: serializers.DictField(), 202: BulkStartedSerializer},
+        responses={
+            200: inline_serializer("StudentSubmitDone", {"submitted": serializers.IntegerField()}),
+            202: BulkStartedSerializer,
+            404: ErrorResponse,  # an id that is no student of this school
+        },
         summary="提交学校审核（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
@@ -276,7 +307,13 @@ class StudentSchoolDecisionApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: serializers.DictField(), 202: BulkStartedSerializer},
+        responses={
+            200: inline_serializer(
+                "StudentSchoolDecisionDone", {"decided": serializers.IntegerField()}
+            ),
+            202: BulkStartedSerializer,
+            404: ErrorResponse,  # an id that is no student of this school
+        },
         summary="学校审核：通过或退回（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
@@ -404,7 +441,12 @@ class ImportConfirmApi(APIView):
         acknowledge_headers = serializers.BooleanField(default=False)
 
     @extend_schema(
-        request=InputSerializer, responses={200: serializers.DictField()}, summary="确认导入"
+        request=InputSerializer,
+        responses=inline_serializer(
+            "ImportConfirmDone",
+            {"written": serializers.IntegerField(), "skipped": serializers.IntegerField()},
+        ),
+        summary="确认导入",
     )
     def post(self, request: Request, batch_id: str) -> Response:
         if import_batch_get(batch_id=batch_id) is None:
@@ -470,7 +512,7 @@ class ProblemCorrectApi(APIView):
     permission_classes = [has_right(Right.REGISTRY_EDIT)]
 
     @extend_schema(
-        request=serializers.DictField(), responses={204: None}, summary="问题学籍：修改（变更）"
+        request=StudentRecordInput, responses={204: None}, summary="问题学籍：修改（变更）"
     )
     def post(self, request: Request, problem_id: int) -> Response:
         _problem_or_404(problem_id)
@@ -492,7 +534,11 @@ class ProblemEvidenceApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: serializers.DictField()},
+        responses={
+            201: inline_serializer(
+                "ProblemEvidenceCreated", {"evidence_id": serializers.IntegerField()}
+            )
+        },
         summary="问题学籍：上传佐证",
     )
     def post(self, request: Request, problem_id: int) -> Response:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.files.storage import default_storage
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
@@ -20,6 +20,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.parsers import ObjectJSONParser
 from common.permissions import has_right
+from common.schema import ErrorResponse, paginated
 from tenant_apps.registry import changes
 from tenant_apps.registry.models import StatusChange
 from tenant_apps.registry.selectors import student_get
@@ -50,6 +51,31 @@ class ChangeOutput(serializers.Serializer):
     close_reason = serializers.CharField()
 
 
+class ChangeDetailOutput(ChangeOutput):
+    """GET /api/v1/status-changes/<id>/: the view adds these keys to ChangeOutput itself."""
+
+    steps = inline_serializer(
+        "ChangeStep",
+        {
+            "label": serializers.CharField(),
+            "owner": serializers.CharField(),
+            "state": serializers.CharField(),
+        },
+        many=True,
+    )
+    due_on = serializers.DateField(allow_null=True)
+    evidence = inline_serializer(
+        "ChangeEvidence",
+        {
+            "name": serializers.CharField(),
+            "content_type": serializers.CharField(),
+            "size": serializers.IntegerField(),
+            "url": serializers.CharField(),
+        },
+        many=True,
+    )
+
+
 def _change(change_id: int) -> StatusChange:
     change = changes.change_get(change_id)
     if change is None:
@@ -70,7 +96,22 @@ class StudentBlockersApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, required=True, description="业务类型代码")],
-        responses=serializers.DictField(),
+        responses=inline_serializer(
+            "StudentBlockers",
+            {
+                "kind": serializers.CharField(),
+                "ok": serializers.BooleanField(),
+                "blockers": inline_serializer(
+                    "StudentBlocker",
+                    {
+                        "code": serializers.CharField(),
+                        "message": serializers.CharField(),
+                        "advice": serializers.CharField(),
+                    },
+                    many=True,
+                ),
+            },
+        ),
         summary="办理条件检查（在办业务、问题学籍、学籍状态、冻结期）",
     )
     def get(self, request: Request, student_id: str) -> Response:
@@ -116,8 +157,9 @@ class ChangeListCreateApi(APIView):
             OpenApiParameter("to", dt.date),
             OpenApiParameter("page", int),
         ],
-        responses=ChangeOutput(many=True),
+        responses=paginated(ChangeOutput, "PaginatedChangeList"),
         summary="学籍异动列表",
+        operation_id="v1_status_changes_list",
     )
     def get(self, request: Request) -> Response:
         p = request.query_params
@@ -142,7 +184,7 @@ class ChangeListCreateApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: ChangeOutput},
+        responses={201: ChangeOutput, 404: ErrorResponse},  # 404: no such student
         summary="申请学籍异动（附佐证，JPG/PNG/PDF，每个≤2MB）",
     )
     def post(self, request: Request) -> Response:
@@ -176,7 +218,7 @@ class ChangeListCreateApi(APIView):
 class ChangeDetailApi(APIView):
     permission_classes = [has_right(Right.REGISTRY_VIEW)]
 
-    @extend_schema(responses=serializers.DictField(), summary="学籍异动详情（含审核流程与佐证）")
+    @extend_schema(responses=ChangeDetailOutput, summary="学籍异动详情（含审核流程与佐证）")
     def get(self, request: Request, change_id: int) -> Response:
         from shared_apps.transfers.selectors import case_steps_view
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.permissions import has_right
+from common.schema import ErrorResponse
 from common.views import right_required
 from shared_apps.transfers.lookups import (
     LookupThrottled,
@@ -271,7 +272,13 @@ class IntakeLookupApi(APIView):
 
     @extend_schema(
         summary="查找小学毕业生（姓名加一个号码；每位用户限次，超出为429）",
-        responses=HitSerializer(many=True),
+        parameters=[
+            OpenApiParameter("name", str, required=True),
+            OpenApiParameter("id_number", str),
+            OpenApiParameter("aux_number", str, description="学籍辅号"),
+            OpenApiParameter("national_number", str),
+        ],
+        responses={200: HitSerializer(many=True), 429: ErrorResponse},
     )
     def get(self, request: Request) -> Response:
         p = request.query_params
@@ -295,7 +302,29 @@ class IntakeApplyApi(APIView):
         note = serializers.CharField(required=False, default="", allow_blank=True)
         file = serializers.FileField(required=False)
 
-    @extend_schema(summary="初中新生接收（单个或名单）", request=InputSerializer)
+    class BatchRowSerializer(serializers.Serializer):
+        row = serializers.IntegerField(help_text="文件中的行号")
+        name = serializers.CharField()
+        key = serializers.CharField(help_text="身份证件号（已隐去部分）或学籍辅号")
+        ok = serializers.BooleanField()
+        message = serializers.CharField()
+        case_number = serializers.CharField()
+
+    @extend_schema(
+        summary="初中新生接收（单个或名单）",
+        request={
+            "application/json": InputSerializer,
+            "multipart/form-data": InputSerializer,
+        },
+        responses={
+            200: inline_serializer("IntakeBatchDone", {"rows": BatchRowSerializer(many=True)}),
+            201: inline_serializer(
+                "IntakeApplied",
+                {"case_id": serializers.CharField(), "number": serializers.CharField()},
+            ),
+            429: ErrorResponse,
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -146,7 +146,37 @@ class RolloverApi(APIView):
         school_year = serializers.IntegerField(required=False, min_value=1990, max_value=2100)
         rollover_id = serializers.IntegerField(required=False)
 
-    @extend_schema(summary="升级与毕业预检")
+    class PlanSerializer(serializers.Serializer):
+        school_year = serializers.IntegerField()
+        window = inline_serializer(
+            "RolloverWindow",
+            {
+                "starts": serializers.DateField(),
+                "ends": serializers.DateField(),
+                "opens": serializers.DateField(),
+                "closes": serializers.DateField(),
+                "state": serializers.ChoiceField(choices=["early", "open", "past"]),
+            },
+        )
+        graduating = serializers.IntegerField()
+        promoting = serializers.IntegerField()
+        can_run = serializers.BooleanField()
+        existing = inline_serializer(
+            "RolloverExisting",
+            {"id": serializers.IntegerField(), "state": serializers.CharField()},
+            allow_null=True,
+        )
+        blockers = BlockerSerializer(many=True)
+        skipped = BlockerSerializer(many=True)
+
+    class DoneSerializer(serializers.Serializer):
+        message = serializers.CharField()
+
+    @extend_schema(
+        summary="升级与毕业预检",
+        parameters=[OpenApiParameter("school_year", int, description="学年，如 2025")],
+        responses=PlanSerializer,
+    )
     def get(self, request: Request) -> Response:
         plan = rollover.rollover_plan(
             school_year=_year(request.query_params.get("school_year")), promote_ids=False
@@ -176,7 +206,9 @@ class RolloverApi(APIView):
             }
         )
 
-    @extend_schema(summary="执行、撤销或确认升级与毕业", request=InputSerializer)
+    @extend_schema(
+        summary="执行、撤销或确认升级与毕业", request=InputSerializer, responses=DoneSerializer
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
