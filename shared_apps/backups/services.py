@@ -713,7 +713,7 @@ def _index_resync(*, school_id: int, schema: str, progress: Progress | None = No
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.student_index.services import index_upsert
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import index_record
+    from tenant_apps.registry.students.services import index_record
 
     with school_context(schema):
         students = Student.objects.select_related("school_class").exclude(

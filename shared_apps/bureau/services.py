@@ -121,7 +121,7 @@ def county_decide(*, user: User, items: list[tuple[int, str]], approve: bool, re
     """Batch decision over students of several schools, in ONE transaction."""
     from common.actor import Actor
     from shared_apps.bureau.selectors import access_schools
-    from tenant_apps.registry.services import students_county_decide
+    from tenant_apps.registry.students.services import students_county_decide
     from tenants.context import school_context
 
     schools = {s.pk: s.schema_name for s in access_schools(user=user)}
@@ -203,7 +203,7 @@ def evidence_review_decide(*, user: User, review_id: int, accept: bool, reason: 
     from common.actor import Actor
     from shared_apps.bureau.models import EvidenceReview
     from shared_apps.bureau.selectors import access_schools
-    from tenant_apps.registry.problems import evidence_decide
+    from tenant_apps.registry.problems.services import evidence_decide
     from tenants.context import school_context
 
     schools = {s.pk: s.schema_name for s in access_schools(user=user)}

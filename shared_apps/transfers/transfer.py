@@ -82,7 +82,7 @@ class Found:
 @dataclass(frozen=True)
 class Peek:
     """What a lookup reads inside a school (full values): for transfers and intake
-    (registry.intake) only, which mask it before anything leaves them."""
+    (registry.lifecycle.intake) only, which mask it before anything leaves them."""
 
     identifier: uuid.UUID
     name: str
@@ -237,7 +237,7 @@ def _current_school_id() -> int:
 
 
 def _blockers_in(schema: str, identifier: uuid.UUID, kind: str) -> tuple[Peek, list[str]]:
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.changes.blockers import student_blockers
     from tenant_apps.registry.models import Student
 
     with school_context(schema):
@@ -502,7 +502,7 @@ def external_in_register(
     """Attach the proof of a transfer from outside to a student just entered through the
     registry's single entry (a draft of the current school) and start its audit. The
     file is stored first and removed again if the write fails."""
-    from tenant_apps.registry.problems import evidence_check, evidence_save
+    from tenant_apps.registry.problems.services import evidence_check, evidence_save
 
     errors = {}
     if not origin_school.strip():
@@ -558,7 +558,7 @@ def _external_in(
     content_type: str,
 ) -> Case:
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import event_add
+    from tenant_apps.registry.students.services import event_add
 
     student = (
         Student.objects.select_for_update()
@@ -629,7 +629,7 @@ def register_on_approval(case: Case, *, action: str) -> None:
     ordinary audit is left as it is."""
     from shared_apps.student_index.services import index_set_state
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import current_school, event_add, formal_number
+    from tenant_apps.registry.students.services import current_school, event_add, formal_number
     from tenants.models import School
 
     schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True)[0]

@@ -213,7 +213,7 @@ def transfer_start_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def external_out_view(request: HttpRequest, student_id: uuid.UUID) -> HttpResponse:
     """Sending school: transfer one of its students out of the platform."""
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.changes.blockers import student_blockers
     from tenant_apps.registry.models import Student
 
     student = Student.objects.select_related("school_class").filter(identifier=student_id).first()

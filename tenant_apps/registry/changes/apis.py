@@ -20,9 +20,9 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.parsers import ObjectJSONParser
 from common.permissions import has_right
-from tenant_apps.registry import changes
+from tenant_apps.registry.changes import services as changes
 from tenant_apps.registry.models import StatusChange
-from tenant_apps.registry.selectors import student_get
+from tenant_apps.registry.students.selectors import student_get
 
 
 class ChangeOutput(serializers.Serializer):
@@ -77,7 +77,7 @@ class StudentBlockersApi(APIView):
         student = student_get(identifier=student_id)
         if student is None:
             raise NotFound()
-        from tenant_apps.registry.blockers import REQUIRED_STATUS, student_blockers
+        from tenant_apps.registry.changes.blockers import REQUIRED_STATUS, student_blockers
 
         kind = request.query_params.get("kind", "")
         if kind not in REQUIRED_STATUS:

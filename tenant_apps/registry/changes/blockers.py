@@ -96,7 +96,7 @@ def freeze_window(kind: str, on: dt.date) -> tuple[dt.date, dt.date] | None:
 
 
 def _freeze(student: Student, kind: str, on: dt.date) -> list[Blocker]:
-    from tenant_apps.registry.policy import is_graduating
+    from tenant_apps.registry.policy.rules import is_graduating
 
     if kind in FREEZE_EXEMPT:
         return []

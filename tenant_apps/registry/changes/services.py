@@ -1,6 +1,6 @@
 """In-school status changes (学籍异动: 休学, 复学, 退学, 流失, 死亡 …), domain.md §3.5, §3.7.
 
-A registrar opens the change on the student's page; the preconditions (registry.blockers)
+A registrar opens the change on the student's page; the preconditions (registry.changes.blockers)
 are shown before anything is submitted and checked again under the student's row lock.
 Submission writes the StatusChange, its evidence and the public business case
 (transfers.Case, chain: school approver → the school's county bureau) in one
@@ -26,10 +26,10 @@ from django.utils.html import format_html
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_name
-from tenant_apps.registry.blockers import Blocker, student_blockers
+from tenant_apps.registry.changes.blockers import Blocker, student_blockers
 from tenant_apps.registry.models import ChangeEvidence, StatusChange, Student
-from tenant_apps.registry.problems import evidence_save
-from tenant_apps.registry.services import current_school, event_add
+from tenant_apps.registry.problems.services import evidence_save
+from tenant_apps.registry.students.services import current_school, event_add
 
 if TYPE_CHECKING:
     from shared_apps.transfers.models import Case
@@ -234,7 +234,7 @@ def _field_errors(spec: KindSpec, data: ChangeInput, uploads: list[Upload]) -> d
 def evidence_check(upload: Upload) -> str:
     """The content type of an acceptable proof: JPG/PNG/PDF of at most 2 MB whose
     content really is what the name says (sniffed with Pillow / the PDF header)."""
-    from tenant_apps.registry.problems import evidence_check as sniff
+    from tenant_apps.registry.problems.services import evidence_check as sniff
 
     if len(upload.data) > MAX_EVIDENCE_BYTES:
         message = MSG_EVIDENCE_SIZE.format(name=upload.name)
@@ -549,7 +549,7 @@ def change_complete(case: Case) -> None:
 
 def _complete(facts: _CaseFacts) -> None:
     from shared_apps.student_index.services import index_set_state
-    from tenant_apps.registry.blockers import REQUIRED_STATUS
+    from tenant_apps.registry.changes.blockers import REQUIRED_STATUS
 
     change = StatusChange.objects.select_for_update().filter(case_id=facts.case_id).first()
     if change is None:

@@ -1,6 +1,6 @@
 """Pages of in-school status changes (学籍异动): apply on the student's page, the
 school's list with filters, one change with its approval chain, the school decision and
-withdrawal. Thin: registry.changes does the work."""
+withdrawal. Thin: registry.changes.services does the work."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
-from tenant_apps.registry import changes
+from tenant_apps.registry.changes import services as changes
 from tenant_apps.registry.models import StatusChange, Student
-from tenant_apps.registry.selectors import class_list, student_get
+from tenant_apps.registry.students.selectors import class_list, student_get
 
 
 class ChangeForm(forms.Form):
-    """Parses the page's strings; registry.changes decides what is required per kind."""
+    """Parses the page's strings; registry.changes.services decides what is required per kind."""
 
     change_date = forms.DateField(
         label=gettext_lazy("异动日期"),

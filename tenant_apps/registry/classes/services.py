@@ -4,7 +4,7 @@ ApplicationError with a Chinese message that names the field (`extra` keys are t
 names, so pages and the API show it next to the field).
 
 * A grade is one stage's intake of one year (小学2026级); its everyday name (一年级 …
-  九年级, 高一 …) is derived from the school year (registry.rollover.grade_name), so it
+  九年级, 高一 …) is derived from the school year (registry.lifecycle.rollover.grade_name), so it
   never needs renaming. Graduated grades stay, read-only.
 * A class number has 7 digits: entry year + stage digit + 2-digit number; its year and
   stage digit must agree with the grade. The display name follows the national rule
@@ -37,7 +37,7 @@ from accounts.models import User
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from tenant_apps.registry.lifecycle_models import PaperRecord
+from tenant_apps.registry.lifecycle.rollover import GRADE_NAMES, grade_name
 from tenant_apps.registry.models import (
     CLASS_TYPE_DIGIT,
     COMPOSITE_TYPES,
@@ -51,8 +51,8 @@ from tenant_apps.registry.models import (
     Student,
     StudentEvent,
 )
-from tenant_apps.registry.policy import school_year
-from tenant_apps.registry.rollover import GRADE_NAMES, grade_name
+from tenant_apps.registry.models.lifecycle import PaperRecord
+from tenant_apps.registry.policy.rules import school_year
 
 MSG_NOT_FOUND_CLASS = "未找到该班级。"
 MSG_NOT_FOUND_GRADE = "未找到该年级。"

@@ -40,7 +40,7 @@ from shared_apps.student_index.services import (
     index_prepared_values,
 )
 from tenant_apps.registry.models import FamilyMember, ProblemRecord, SchoolClass, Student
-from tenant_apps.registry.services import (
+from tenant_apps.registry.students.services import (
     _MEMBER_NULLABLE,
     _STUDENT_EMPTY,
     MEMBER_FIELDS,

@@ -40,13 +40,13 @@ from common.forking import Stream, fork_available, fork_map
 from common.masking import mask_id_number
 from shared_apps.student_index.keys import IdentityKeys, id_digest, identity_keys
 from shared_apps.student_index.services import Hit, duplicates_find
-from tenant_apps.registry.bulkwrite import Prepared, Preparer, prepare, prepared_write
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
+from tenant_apps.registry.imports.bulkwrite import Prepared, Preparer, prepare, prepared_write
 from tenant_apps.registry.models import ImportBatch
-from tenant_apps.registry.services import current_school, keys_of, masked_for_hits
+from tenant_apps.registry.students.services import current_school, keys_of, masked_for_hits
 
 if TYPE_CHECKING:
-    from tenant_apps.registry.validation import Normalised
+    from tenant_apps.registry.validation.rows import Normalised
 
 Progress = Callable[[int, str], None]
 MSG_NOT_READY = "该批次当前状态为“{state}”，不能确认导入。"
@@ -105,8 +105,8 @@ def _gc_paused() -> Iterator[None]:
 def import_start(*, filename: str, data: bytes, actor: Actor, owner_id: int) -> ImportBatch:
     """Check the upload, store it, and queue the dry run; refusals leave no trace."""
     from shared_apps.jobs.services import job_create
+    from tenant_apps.registry.imports.workbooks import UploadRejected, upload_sniff
     from tenant_apps.registry.tasks import import_validate_task
-    from tenant_apps.registry.workbooks import UploadRejected, upload_sniff
 
     try:
         fmt = upload_sniff(name=filename, data=data)
@@ -134,7 +134,7 @@ PAYLOAD_VERSION = 4
 # make the web process run anything.
 PAYLOAD_MAGIC = b"XJPENDING4\n"
 PAYLOAD_MAGIC_V3 = b"XJPENDING3\n"
-PAYLOAD_SALT = "registry.imports.pending"
+PAYLOAD_SALT = "registry.imports.pipeline.pending"
 # zlib level 1: written once and read once; level 1 costs a fraction of a second for a
 # 50,000-row file and keeps the stored object about a quarter of the raw pickle.
 PAYLOAD_ZLIB_LEVEL = 1
@@ -417,8 +417,8 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     `annotated_key` stays empty, and the report page and the API show the download link
     only when `annotated_key` is set.
     """
-    from tenant_apps.registry.validation import RowValidator
-    from tenant_apps.registry.workbooks import UploadRejected, workbook_sheet
+    from tenant_apps.registry.imports.workbooks import UploadRejected, workbook_sheet
+    from tenant_apps.registry.validation.rows import RowValidator
 
     report = progress or (lambda percent, message: None)
     batch = ImportBatch.objects.get(pk=batch_id)
@@ -661,7 +661,7 @@ def import_annotate(*, batch_id: str) -> bool:
     report page and the API offer the download. Runs after import_validate, in its own
     task (registry.import_annotate), off the path from upload to report. Returns whether
     a file was made (a batch without errors or normalisations gets none)."""
-    from tenant_apps.registry.workbooks import workbook_annotate
+    from tenant_apps.registry.imports.workbooks import workbook_annotate
 
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     changes_key = "" if batch is None else str(batch.counts.get("normalised_key") or "")

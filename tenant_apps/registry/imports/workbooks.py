@@ -6,7 +6,7 @@
   ZIP bomb) before any parser sees it.
 - `workbook_read`: fast reading with python-calamine (xlsx, xls) or the csv module. The
   reader and its header checks take a `ColumnSet`: the national student template by
-  default, the teacher list (registry.teachers) with the same checks.
+  default, the teacher list (registry.teachers.services) with the same checks.
 - `workbook_annotate`: the upload handed back with the problem cells marked.
 - `rows_export`: a streaming (write-only) export in national column order.
 
@@ -40,9 +40,16 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from common.spreadsheets import cell_put, cell_text_safe, row_safe, write_only_cell
-
-from .codes import CodeTable, table
-from .fields import BY_HEADER, BY_KEY, COLUMNS, CONDITIONS, REQUIRED_HEADERS, Column, requirement
+from tenant_apps.registry.codes import CodeTable, table
+from tenant_apps.registry.fields import (
+    BY_HEADER,
+    BY_KEY,
+    COLUMNS,
+    CONDITIONS,
+    REQUIRED_HEADERS,
+    Column,
+    requirement,
+)
 
 Format = Literal["xlsx", "xls", "csv"]
 CellValue = str | float | None

@@ -42,9 +42,9 @@ from shared_apps.transfers.transfer import (
     peek_records,
     same_name,
 )
-from tenant_apps.registry.lifecycle_models import PaperRecord
 from tenant_apps.registry.models import SchoolClass, Student
-from tenant_apps.registry.problems import evidence_save
+from tenant_apps.registry.models.lifecycle import PaperRecord
+from tenant_apps.registry.problems.services import evidence_save
 from tenants.context import school_context
 
 MAX_EXPLANATION_BYTES = 2 * 1024 * 1024
@@ -252,7 +252,7 @@ def intake_apply(
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.transfers.models import CaseKind
     from shared_apps.transfers.services import case_open, school_ref
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.changes.blockers import student_blockers
     from tenants.models import School
 
     receiving_id, receiving_name, _county = _here()
@@ -399,7 +399,7 @@ def _cell(cells: list[str], pos: int | None) -> str:
 
 def _list_rows(*, filename: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(row number, {name, id_number, aux_number}) of an uploaded xlsx/xls/csv list."""
-    from tenant_apps.registry.workbooks import UploadRejected, _grid, upload_sniff
+    from tenant_apps.registry.imports.workbooks import UploadRejected, _grid, upload_sniff
 
     try:
         fmt = upload_sniff(name=filename, data=data, max_bytes=MAX_LIST_BYTES)
@@ -501,7 +501,7 @@ class Upload:
 
 
 def _explanation_check(upload: Upload | None) -> str:
-    from tenant_apps.registry.problems import evidence_check
+    from tenant_apps.registry.problems.services import evidence_check
 
     if upload is None or not upload.data:
         raise ApplicationError(MSG_EXPLANATION, code="upload", extra={"file": [MSG_EXPLANATION]})
@@ -551,7 +551,7 @@ def _register_new(
     content_type: str,
 ) -> Any:
     from shared_apps.transfers.services import case_open, chain_in_school
-    from tenant_apps.registry.services import event_add
+    from tenant_apps.registry.students.services import event_add
 
     label = NEW_KINDS[kind]
     student = (
@@ -716,7 +716,7 @@ def paper_reminders(today: dt.date | None = None) -> list[dict[str, Any]]:
 def paper_complete(*, record_id: int, id_number: str, actor: Actor) -> PaperRecord:
     """Link the registry record entered once the ID number exists (新增学生): same
     school, same name and birth date, not deleted. The student's history notes it."""
-    from tenant_apps.registry.services import event_add
+    from tenant_apps.registry.students.services import event_add
 
     record = PaperRecord.objects.select_for_update().filter(pk=record_id).first()
     if record is None:

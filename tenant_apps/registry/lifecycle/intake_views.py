@@ -1,4 +1,4 @@
-"""The junior school's intake pages and API (初中新生, registry.intake)."""
+"""The junior school's intake pages and API (初中新生, registry.lifecycle.intake)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from shared_apps.transfers.lookups import (
     list_guarded,
     lookup_guarded,
 )
-from tenant_apps.registry import intake
+from tenant_apps.registry.lifecycle import intake
 from tenant_apps.registry.models import SchoolClass, Student
 
 INTAKE_KINDS = ("INTAKE", "INTAKE_LEFT_ELSEWHERE", "INTAKE_OTHER")
@@ -214,7 +214,7 @@ def paper_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("已建立临时纸质档案，请督促家长尽快办理户籍登记。"))
             return redirect("lifecycle:paper")
-    from tenant_apps.registry.lifecycle_models import PaperRecord
+    from tenant_apps.registry.models.lifecycle import PaperRecord
 
     return render(
         request,

@@ -1,7 +1,7 @@
 """Yearly rollover of one school: promotion (升级) and graduation (毕业), domain.md §3.8.
 
 Class names keep the entry year (小学2020级(01)班), so a grade is derived from the entry
-year and the school year (registry.policy.school_year): promotion changes no class and
+year and the school year (registry.policy.rules.school_year): promotion changes no class and
 no name. What the rollover writes is the end of the school year `Y` (Y–Y+1):
 
 * every 在读 student of each stage's top grade (entry year ≤ Y − offset) becomes 毕业
@@ -10,7 +10,7 @@ no name. What the rollover writes is the end of the school year `Y` (Y–Y+1):
 * students who are not 在校 (休学, 出国 …) do not take part (§3.8) and are listed.
 
 First a dry run (`rollover_plan`) lists every blocker per graduating student with what
-to do (registry.blockers: pending business, problem records, not registered; plus
+to do (registry.changes.blockers: pending business, problem records, not registered; plus
 required template fields still empty). The run refuses while any remains. It is a
 Celery task with Job progress; everything it writes goes in ONE transaction, and its
 RolloverItems keep the values before so `rollover_undo` restores exactly, until
@@ -35,10 +35,10 @@ from django.utils import timezone
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_name
-from tenant_apps.registry import policy
-from tenant_apps.registry.lifecycle_models import Rollover, RolloverItem
 from tenant_apps.registry.models import SchoolClass, Student
-from tenant_apps.registry.policy import GRADUATING_OFFSET
+from tenant_apps.registry.models.lifecycle import Rollover, RolloverItem
+from tenant_apps.registry.policy import rules as policy
+from tenant_apps.registry.policy.rules import GRADUATING_OFFSET
 
 S = Student.Status
 Progress = Callable[[int, str], None]
@@ -185,13 +185,14 @@ class Plan:
 
 # What decides "required" for a record: the validator, the template's columns and the
 # code tables. A cached check is valid only for the rules it was made under.
-_RULE_FILES = ("validation.py", "fields.py", "data/codes.json")
+# Paths are relative to the registry app's folder.
+_RULE_FILES = ("validation/rows.py", "fields.py", "data/codes.json")
 
 
 @functools.cache
 def _rules_version() -> str:
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent
     for name in _RULE_FILES:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
@@ -229,9 +230,9 @@ def _missing_required(class_ids: list[int], on: dt.date) -> dict[int, list[str]]
     (updated_at included), a class renamed or a family member changed gives another
     value. One statement compares the whole grade's fingerprint; when it differs, the
     per-student fingerprints say which records to validate again."""
-    from tenant_apps.registry.forms import student_raw
-    from tenant_apps.registry.services import class_map, student_snapshot
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.students.forms import student_raw
+    from tenant_apps.registry.students.services import class_map, student_snapshot
+    from tenant_apps.registry.validation.rows import RowValidator
 
     if not class_ids:
         return {}
@@ -275,7 +276,7 @@ def rollover_plan(
 
     The page passes `promote_ids=False`: it shows how many are promoted per class, which
     one GROUP BY answers, and leaves `promote` empty; the run lists every one."""
-    from tenant_apps.registry.blockers import blocker_facts, student_blockers
+    from tenant_apps.registry.changes.blockers import blocker_facts, student_blockers
 
     year = school_year if school_year is not None else default_school_year(today)
     existing = (
@@ -484,7 +485,7 @@ def _write(rollover: Rollover, plan: Plan, actor: Actor, report: Progress) -> No
     """Everything in one transaction; `report` is called between the batches (20 → 95 %),
     through a connection of its own when the task's (jobs.progress.JobReporter)."""
     from shared_apps.student_index.services import index_set_state
-    from tenant_apps.registry.services import event_add
+    from tenant_apps.registry.students.services import event_add
 
     rollover = Rollover.objects.select_for_update().get(pk=rollover.pk)
     if rollover.state != Rollover.State.RUNNING:
@@ -568,7 +569,7 @@ def rollover_undo(*, rollover_id: int, actor: Actor) -> Rollover:
     get a 撤销升级 entry. Refused once confirmed, or when a graduate has moved on."""
     from shared_apps.student_index.services import index_set_state
     from shared_apps.transfers.selectors import cases_open_for
-    from tenant_apps.registry.services import event_add
+    from tenant_apps.registry.students.services import event_add
 
     rollover = Rollover.objects.select_for_update().filter(pk=rollover_id).first()
     if rollover is None:

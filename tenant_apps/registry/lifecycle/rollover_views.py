@@ -24,8 +24,8 @@ from common.exceptions import ApplicationError
 from common.permissions import has_right
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
-from tenant_apps.registry import rollover
-from tenant_apps.registry.lifecycle_models import Rollover
+from tenant_apps.registry.lifecycle import rollover
+from tenant_apps.registry.models.lifecycle import Rollover
 
 
 def _year(value: Any) -> int | None:

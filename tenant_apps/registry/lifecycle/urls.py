@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenant_apps.registry import intake_views, rollover_views
+from tenant_apps.registry.lifecycle import intake_views, rollover_views
 
 app_name = "lifecycle"
 urlpatterns = [

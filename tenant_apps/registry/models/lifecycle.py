@@ -1,19 +1,19 @@
 """Tables of the yearly rollover (升级/毕业, domain.md §3.8) and of junior-middle intake
-(初中新生, §3.9–3.10). Imported at the end of registry.models so Django registers them
-with the registry app; written only by registry.rollover and registry.intake."""
+(初中新生, §3.9–3.10). Re-exported by registry.models, which Django imports for the
+registry app; written only by registry.lifecycle.rollover and registry.lifecycle.intake."""
 
 from __future__ import annotations
 
 from django.db import models
 
-from tenant_apps.registry.models import SchoolClass, Student
+from tenant_apps.registry.models.students import SchoolClass, Student
 
 
 class Rollover(models.Model):
     """One yearly rollover of the school: promotion of every non-graduating class and
     graduation (毕业) of each stage's top grade at the end of `school_year`. It stays
     undoable until confirmed; its items keep what it changed so undo restores exactly.
-    Schema: each school's own. No PII (counts). Written by registry.rollover."""
+    Schema: each school's own. No PII (counts). Written by registry.lifecycle.rollover."""
 
     class State(models.TextChoices):
         RUNNING = "running", "执行中"
@@ -63,7 +63,7 @@ class Rollover(models.Model):
 class RolloverItem(models.Model):
     """What a rollover did to one student (graduated, or promoted from one grade to the
     next), with the values before, for an exact undo. Schema: each school's own. No PII
-    beyond the link to the student. Written by registry.rollover."""
+    beyond the link to the student. Written by registry.lifecycle.rollover."""
 
     class Action(models.TextChoices):
         GRADUATE = "graduate", "毕业"
@@ -94,7 +94,7 @@ class PaperRecord(models.Model):
     junior-age child the school admitted without an ID number, so without an electronic
     registry yet. It stays on the reminder list until the household is registered and
     the student is entered; `complete` links the new record. Schema: each school's own.
-    PII (name, birth date, guardian). Written by registry.intake."""
+    PII (name, birth date, guardian). Written by registry.lifecycle.intake."""
 
     class State(models.TextChoices):
         OPEN = "open", "待补办学籍"

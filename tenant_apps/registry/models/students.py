@@ -51,10 +51,10 @@ COMPOSITE_TYPES = frozenset({ClassType.PRIMARY_COMPOSITE, ClassType.JUNIOR_COMPO
 
 class Grade(models.Model):
     """A grade (年级): one stage's intake of one year, e.g. 小学2024级, shown as 三年级 etc.
-    in a given school year (registry.classes.grade_label); it keeps its name for good and
+    in a given school year (registry.classes.services.grade_label); it keeps its name for good and
     stays readable after it graduates. Its 年级段长 is a name, or a user of the school
     (then the name is that user's). Schema: each school's own. PII: the grade head's name.
-    Written by registry.classes."""
+    Written by registry.classes.services."""
 
     stage = models.CharField("学段", max_length=10, choices=list(STAGE_NAME.items()))
     entry_year = models.PositiveSmallIntegerField("入学年份")
@@ -81,7 +81,7 @@ class Grade(models.Model):
 class SchoolClass(models.Model):
     """A class (班级), named for good by its stage and entry year (domain.md §2.2).
     Its grade is the Grade row of the same stage and entry year. Schema: each school's
-    own. No PII. Written by registry.classes (registry.policy sets the class teacher
+    own. No PII. Written by registry.classes.services (registry.policy.rules sets the class teacher
     from the rights page)."""
 
     class Stage(models.TextChoices):
@@ -104,7 +104,7 @@ class SchoolClass(models.Model):
         blank=True,
     )
     # The class teacher's account (username = staff number), picked from the school's
-    # users; it may write this class (registry.policy).
+    # users; it may write this class (registry.policy.rules).
     teacher_username = models.CharField("班主任", max_length=150, blank=True, db_index=True)
     # The free-text teacher name of classes made before teachers were picked from the
     # user list, when migration 0007 found no unique account of that name; shown until
@@ -151,7 +151,7 @@ class SchoolClass(models.Model):
 class ClassRight(models.Model):
     """A class right (班级管理权限) of an ordinary account: which class it may see, and
     whether it may write it. The class teacher (SchoolClass.teacher_username) needs no row.
-    Schema: each school's own. No PII. Written by registry.policy."""
+    Schema: each school's own. No PII. Written by registry.policy.rules."""
 
     user_username = models.CharField("用户名", max_length=150, db_index=True)
     school_class = models.ForeignKey(
@@ -175,8 +175,8 @@ class ClassRight(models.Model):
 
 class FieldEditPolicy(models.Model):
     """Which student fields class teachers may edit in one grade (系统设置, domain.md
-    §3.17); without a row registry.policy's defaults apply. Schema: each school's own.
-    No PII. Written by registry.policy.policy_set only."""
+    §3.17); without a row registry.policy.rules's defaults apply. Schema: each school's own.
+    No PII. Written by registry.policy.rules.policy_set only."""
 
     stage = models.CharField("学段", max_length=10, choices=SchoolClass.Stage.choices)
     entry_year = models.PositiveSmallIntegerField("入学年份")
@@ -237,7 +237,7 @@ OWN_COLUMNS = {
 
 class Student(models.Model):
     """A student's registry record (学籍). Schema: each school's own. PII: everything
-    personal of the national template. Written by registry.services only; each write
+    personal of the national template. Written by registry.students.services only; each write
     also refreshes the student's public index entry in the same transaction."""
 
     class Sex(models.TextChoices):
@@ -246,7 +246,7 @@ class Student(models.Model):
 
     class Status(models.TextChoices):
         # JY/T 1001 XSDQZT codes (domain.md §4.2). Only 在读 is "in school" (在校); every
-        # other value is reached through an approved status change (registry.changes),
+        # other value is reached through an approved status change (registry.changes.services),
         # promotion/graduation or a transfer.
         STUDYING = "01", "在读"
         SUSPENDED = "02", "休学"
@@ -325,7 +325,7 @@ for _col in STUDENT_COLUMNS:
 
 class FamilyMember(models.Model):
     """A family member or guardian (成员1/成员2) of a student. Schema: each school's own.
-    PII. Written by registry.services with the student."""
+    PII. Written by registry.students.services with the student."""
 
     # No index of its own: the unique (student, slot) index starts with the student and
     # serves every look-up by student; a second one only slowed bulk imports down.
@@ -352,7 +352,7 @@ for _col in MEMBER_COLUMNS["member1"]:
 
 class StudentEvent(models.Model):
     """One step in a student's history: who did what, when, why, and what changed.
-    Schema: each school's own. Append-only; written by registry.services."""
+    Schema: each school's own. Append-only; written by registry.students.services."""
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
@@ -374,7 +374,7 @@ class StudentEvent(models.Model):
 
 class ProblemRecord(models.Model):
     """A 问题学籍: why the record is held, who else matched (masked), and how it ends.
-    Schema: each school's own. Written by registry.services."""
+    Schema: each school's own. Written by registry.students.services."""
 
     class Kind(models.TextChoices):
         DUPLICATE = "duplicate", "身份证件号重复"
@@ -406,7 +406,7 @@ class ProblemRecord(models.Model):
 
 class Evidence(models.Model):
     """A 佐证 file (image or PDF, stored on S3 under the school's prefix) and the
-    bureau's decision. Schema: each school's own. Written by registry.services."""
+    bureau's decision. Schema: each school's own. Written by registry.students.services."""
 
     class Decision(models.TextChoices):
         PENDING = "pending", "待审核"
@@ -438,7 +438,7 @@ class Evidence(models.Model):
 class ImportBatch(models.Model):
     """One uploaded workbook and its dry run. Schema: each school's own. The valid,
     normalised rows wait in storage (payload_key) until the user confirms; nothing is
-    written to students before that. Written by registry.imports."""
+    written to students before that. Written by registry.imports.pipeline."""
 
     class State(models.TextChoices):
         VALIDATING = "validating", "校验中"
@@ -481,7 +481,7 @@ class StatusChange(models.Model):
     """An in-school status change (学籍异动: 休学, 复学, 退学, 死亡 …) of one student.
     Schema: each school's own. PII: only through the student; the reason text may name
     circumstances. The approval itself is a public business case (transfers.Case,
-    `case_id`); `state` mirrors it for lists. Written by registry.changes only."""
+    `case_id`); `state` mirrors it for lists. Written by registry.changes.services only."""
 
     class Kind(models.TextChoices):
         # Codes shared with transfers.CaseKind (domain.md §4.1, codes ours).
@@ -544,7 +544,7 @@ class StatusChange(models.Model):
 
 class ChangeEvidence(models.Model):
     """A proof file of a status change (JPG/PNG/PDF ≤ 2 MB, stored under the school's
-    prefix). Schema: each school's own. PII (scans). Written by registry.changes."""
+    prefix). Schema: each school's own. PII (scans). Written by registry.changes.services."""
 
     change = models.ForeignKey(StatusChange, on_delete=models.CASCADE, related_name="evidence")
     file_key = models.CharField(max_length=300)
@@ -561,10 +561,3 @@ class ChangeEvidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-# Rollover and intake tables live in their own module (registry.lifecycle_models).
-from tenant_apps.registry.lifecycle_models import *  # noqa: E402,F403
-
-# Teacher records likewise (registry.teacher_models).
-from tenant_apps.registry.teacher_models import *  # noqa: E402,F403

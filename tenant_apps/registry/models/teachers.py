@@ -1,5 +1,5 @@
-"""Teacher records (教师信息管理, issue 13 point 4). Imported at the end of registry.models
-so Django registers them with the registry app; written only by registry.teachers."""
+"""Teacher records (教师信息管理, issue 13 point 4). Re-exported by registry.models, which
+Django imports for the registry app; written only by registry.teachers.services."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class Teacher(models.Model):
     """One staff member of the school (教职工). Schema: each school's own; nothing of it
     leaves the school. PII: name, ID number and phone (masked in lists, exports and
     audit entries). `user` is the school's account with the same staff number, when
-    there is one. Written by registry.teachers only."""
+    there is one. Written by registry.teachers.services only."""
 
     staff_no = models.CharField("工号", max_length=30, unique=True)
     name = models.CharField("姓名", max_length=50)

@@ -1,4 +1,4 @@
-"""系统设置: per grade, which student fields class teachers may edit (registry.policy)."""
+"""系统设置: per grade, which student fields class teachers may edit (registry.policy.rules)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
-from tenant_apps.registry import policy
 from tenant_apps.registry.fields import BY_KEY
-from tenant_apps.registry.forms import ALL_GROUPS, member_label
+from tenant_apps.registry.policy import rules as policy
+from tenant_apps.registry.students.forms import ALL_GROUPS, member_label
 
 
 def _rows(grades: list[policy.GradePolicy]) -> list[dict[str, Any]]:

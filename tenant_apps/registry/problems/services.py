@@ -15,7 +15,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from shared_apps.student_index.services import index_remove, index_set_state
 from tenant_apps.registry.models import Evidence, ProblemRecord, Student
-from tenant_apps.registry.services import current_school, event_add, student_update
+from tenant_apps.registry.students.services import current_school, event_add, student_update
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 MSG_EVIDENCE_TYPE = "佐证材料只接受 JPG、PNG 图片或 PDF 文件。"
@@ -105,7 +105,7 @@ def problem_correct(*, problem_id: int, raw: dict[str, Any], actor: Actor) -> No
     student = student_update(student_id=student_id, raw=raw, actor=actor)
     with transaction.atomic(durable=True):
         from shared_apps.student_index.services import duplicates_find
-        from tenant_apps.registry.services import keys_of
+        from tenant_apps.registry.students.services import keys_of
 
         problem = _open_problem(problem_id)
         hits = duplicates_find(
@@ -252,7 +252,7 @@ def problems_flag(*, items: list[dict[str, Any]]) -> int:
     import uuid
 
     from shared_apps.student_index.services import Hit
-    from tenant_apps.registry.services import masked_for_hits
+    from tenant_apps.registry.students.services import masked_for_hits
 
     actor = Actor(username="system", name="系统查重", schema="")
     created = 0

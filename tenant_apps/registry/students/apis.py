@@ -18,10 +18,13 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.permissions import has_right
-from tenant_apps.registry import imports, policy, problems, services
 from tenant_apps.registry.fields import COLUMNS
+from tenant_apps.registry.imports import pipeline as imports
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
-from tenant_apps.registry.reveal import (
+from tenant_apps.registry.policy import rules as policy
+from tenant_apps.registry.problems import services as problems
+from tenant_apps.registry.students import services
+from tenant_apps.registry.students.reveal import (
     changes_shown,
     fields_shown,
     report_counts_shown,
@@ -29,7 +32,7 @@ from tenant_apps.registry.reveal import (
     reveal_grant,
     shown,
 )
-from tenant_apps.registry.selectors import (
+from tenant_apps.registry.students.selectors import (
     import_batch_get,
     problem_list,
     student_get,
@@ -54,7 +57,7 @@ class StudentOutput(serializers.Serializer):
     number_kind = serializers.CharField()
 
     # Masked (ID number, a G number) unless the view put reveal=True into the context,
-    # which only StudentDetailApi does, through registry.reveal.reveal_grant.
+    # which only StudentDetailApi does, through registry.students.reveal.reveal_grant.
     def get_id_number(self, student: Student) -> str:
         return str(shown("id_number", student.id_number, reveal=self._reveal))
 
@@ -228,7 +231,7 @@ class BulkStartedSerializer(serializers.Serializer):
 
 
 def _bulk(request: Request, action: str, flt: dict[str, Any], reason: str = "") -> Response:
-    from tenant_apps.registry.bulk import StudentFilter, students_bulk_start
+    from tenant_apps.registry.students.bulk import StudentFilter, students_bulk_start
 
     started = students_bulk_start(
         action=action,
@@ -253,7 +256,7 @@ class StudentSubmitApi(APIView):
         summary="提交学校审核（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
-        from tenant_apps.registry.bulk import SUBMIT
+        from tenant_apps.registry.students.bulk import SUBMIT
 
         data = IdsOrFilterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -280,7 +283,7 @@ class StudentSchoolDecisionApi(APIView):
         summary="学校审核：通过或退回（可批量，或全选符合条件的学生）",
     )
     def post(self, request: Request) -> Response:
-        from tenant_apps.registry.bulk import APPROVE, RETURN
+        from tenant_apps.registry.students.bulk import APPROVE, RETURN
 
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -304,7 +307,7 @@ class StudentExportApi(APIView):
 
     @extend_schema(responses={(200, XLSX): bytes}, summary="导出学生名册")
     def get(self, request: Request) -> HttpResponse:
-        from tenant_apps.registry.exports import students_export
+        from tenant_apps.registry.students.exports import students_export
 
         p = request.query_params
         class_id = p.get("class_id")
@@ -324,7 +327,7 @@ class ImportTemplateApi(APIView):
 
     @extend_schema(responses={(200, XLSX): bytes}, summary="下载学生导入模板")
     def get(self, request: Request) -> HttpResponse:
-        from tenant_apps.registry.workbooks import template_build
+        from tenant_apps.registry.imports.workbooks import template_build
 
         school = request.tenant  # type: ignore[attr-defined]
         response = HttpResponse(

@@ -27,9 +27,9 @@ from django.db.models import QuerySet
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from tenant_apps.registry import services
 from tenant_apps.registry.models import Student
-from tenant_apps.registry.selectors import student_list
+from tenant_apps.registry.students import services
+from tenant_apps.registry.students.selectors import student_list
 
 # Students per transaction. 500 keeps each chunk's row locks, event inserts and index
 # updates short (well under a second) while 48,000 drafts still take only ~100 chunks.

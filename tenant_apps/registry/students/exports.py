@@ -13,7 +13,7 @@ from tenant_apps.registry.models import Student
 
 FILTER_PARAMS = ("q", "class_id", "status", "audit_state")
 PROGRESS_ROWS = 1000
-EXPORT_LINK_SALT = "registry.exports.download"
+EXPORT_LINK_SALT = "registry.students.exports.download"
 EXPORT_LINK_SECONDS = 24 * 3600
 MSG_EXPORT_DONE = "已导出 {n} 名学生，点击“查看结果”下载（24小时内有效）。"
 
@@ -31,7 +31,7 @@ def students_export(
     export is recorded in the audit log with its filters and row count before the file is
     handed out (a job's export is recorded when it is asked for: export_start).
     `progress(rows)` is called every PROGRESS_ROWS rows."""
-    from tenant_apps.registry.workbooks import rows_export
+    from tenant_apps.registry.imports.workbooks import rows_export
 
     params = getattr(request, "GET", {}) if request is not None else {}
     if full is None:
@@ -91,7 +91,7 @@ def export_start(
     from django.db import transaction
 
     from shared_apps.jobs.services import job_create
-    from tenant_apps.registry.selectors import student_list
+    from tenant_apps.registry.students.selectors import student_list
     from tenant_apps.registry.tasks import students_export_run
 
     rows = student_list(**filters, class_ids=class_ids).count()
@@ -121,7 +121,7 @@ def export_run(
     from django.core.files.storage import default_storage
     from django.utils import timezone
 
-    from tenant_apps.registry.selectors import student_list
+    from tenant_apps.registry.students.selectors import student_list
 
     qs = student_list(**filters, class_ids=class_ids)
     total = qs.count()

@@ -146,7 +146,7 @@ class StudentForm(forms.Form):
     """One input per template column. Nothing is required at form level: the services'
     validator reports every problem of the record at once, next to its field; the red *
     comes from the column (`field.template_required`). Fields in `locked` (not open to a
-    class teacher, registry.policy) are shown disabled and keep their initial value."""
+    class teacher, registry.policy.rules) are shown disabled and keep their initial value."""
 
     use_required_attribute = False
 
@@ -392,7 +392,7 @@ class ImportUploadForm(forms.Form):
 
 IMPORT_MODES = ImportBatch.Mode.values
 
-# Error kinds of registry.validation (plus "duplicate" of the importer), for the chart.
+# Error kinds of registry.validation.rows (plus "duplicate" of the importer), for the chart.
 ERROR_KIND_LABELS: dict[str, str | Promise] = {
     "required": _("必填项为空"),
     "max_length": _("超出长度"),

@@ -18,9 +18,9 @@ from accounts.audit import READ_REVEAL, audit_record
 from accounts.roles import Right
 from common.masking import mask_by_kind, mask_national_number
 from common.permissions import has_any_right
-from tenant_apps.registry import policy
 from tenant_apps.registry.fields import BY_KEY
 from tenant_apps.registry.models import Student
+from tenant_apps.registry.policy import rules as policy
 
 REVEAL_RIGHTS = (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN)
 

@@ -42,7 +42,7 @@ def student_list(
 ) -> QuerySet[Student]:
     """Search by name, pinyin initials, ID number or national number; filter by class,
     status and registration state. Deleted records only when asked for explicitly.
-    `class_ids` limits the list to the classes the user may see (registry.policy)."""
+    `class_ids` limits the list to the classes the user may see (registry.policy.rules)."""
     qs = Student.objects.select_related("school_class")
     qs = (
         qs.filter(audit_state=audit_state)
@@ -99,7 +99,7 @@ def listable_class_ids(user: object) -> set[int]:
     own classes (policy.student_scope), holders of 查看学籍 every class."""
     from accounts.roles import Right
     from common.permissions import as_rights, has_any_right
-    from tenant_apps.registry import policy
+    from tenant_apps.registry.policy import rules as policy
 
     if not has_any_right(user, as_rights((Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN))):
         return set()

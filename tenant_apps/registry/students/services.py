@@ -312,7 +312,7 @@ def aux_number_refuse_locked(changes: Iterable[tuple[str, str, str]]) -> None:
 
 
 def _validated(raw: dict[str, Any]) -> dict[str, Any]:
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.validation.rows import RowValidator
 
     result = RowValidator(class_nos=set(class_map())).validate(raw)
     if result.errors:
@@ -385,7 +385,7 @@ def student_update(
     *, student_id: int, raw: dict[str, Any], actor: Actor, editable: set[str] | None = None
 ) -> Student:
     """Edit with the same rules; the history keeps every changed value, before and after.
-    With `editable` (a class teacher's open fields, registry.policy) any other changed
+    With `editable` (a class teacher's open fields, registry.policy.rules) any other changed
     value refuses the whole edit."""
     student = Student.objects.select_for_update().filter(pk=student_id).first()
     if student is None:

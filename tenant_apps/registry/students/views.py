@@ -23,9 +23,13 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
-from tenant_apps.registry import bulk, imports, policy, problems, services
 from tenant_apps.registry.fields import COLUMNS
-from tenant_apps.registry.forms import (
+from tenant_apps.registry.imports import pipeline as imports
+from tenant_apps.registry.models import ImportBatch, Student
+from tenant_apps.registry.policy import rules as policy
+from tenant_apps.registry.problems import services as problems
+from tenant_apps.registry.students import bulk, services
+from tenant_apps.registry.students.forms import (
     ERROR_KIND_LABELS,
     ImportUploadForm,
     StudentForm,
@@ -34,9 +38,8 @@ from tenant_apps.registry.forms import (
     student_raw,
     student_sections,
 )
-from tenant_apps.registry.models import ImportBatch, Student
-from tenant_apps.registry.reveal import report_row_shown, reveal_grant, shown
-from tenant_apps.registry.selectors import (
+from tenant_apps.registry.students.reveal import report_row_shown, reveal_grant, shown
+from tenant_apps.registry.students.selectors import (
     class_list,
     import_batch_get,
     import_batch_list,
@@ -192,7 +195,7 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
 def student_export_view(request: HttpRequest) -> HttpResponse:
     """导出Excel from the list: the file is made by a job whose progress the list shows;
     its result link opens the file (student_export_download_view)."""
-    from tenant_apps.registry.exports import export_start
+    from tenant_apps.registry.students.exports import export_start
 
     p = request.POST
     status = p.get("status", "") if p.get("status", "") in Student.Status.values else ""
@@ -228,7 +231,7 @@ def student_export_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.REGISTRY_VIEW)
 def student_export_download_view(request: HttpRequest, token: str) -> HttpResponse:
     """The file of a finished export job, for the account that asked for it only."""
-    from tenant_apps.registry.exports import export_link_read
+    from tenant_apps.registry.students.exports import export_link_read
 
     found = export_link_read(token)
     if found is None:
@@ -353,7 +356,7 @@ def student_detail_view(request: HttpRequest, student_id: object) -> HttpRespons
 @never_cache
 def student_reveal_view(request: HttpRequest, student_id: object) -> HttpResponse:
     """显示完整号码: the same page with the ID numbers in full (not cached), by the rule
-    the API's ?reveal=1 follows too (registry.reveal), audited as read.reveal."""
+    the API's ?reveal=1 follows too (registry.students.reveal), audited as read.reveal."""
     student = _visible_student_or_404(request, student_id)
     return _detail(request, student, reveal=reveal_grant(request, student, asked=True))
 

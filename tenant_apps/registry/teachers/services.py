@@ -6,13 +6,13 @@ show them next to it).
 * One record per staff member; the staff number (工号) is unique in the school and is
   also the username of the member's account, so a record and an account with the same
   number are linked (an account made after the record, on the record's next save).
-* The ID number is checked by the pupils' rule (registry.validation.resident_id_problems:
+* The ID number is checked by the pupils' rule (registry.validation.rows.resident_id_problems:
   GB 11643 shape, birth date, check character through python-stdnum) and against the sex.
   Two records with one ID number are refused.
 * "Deactivate" (离职/退休) keeps the record for the history and may disable the linked
   account at the same time; only serving teachers (在职, 借调) are in the default list.
 * The Excel import reads the upload with the student importer's reader
-  (registry.workbooks: the same sniffing, header search, unknown and misspelt headers
+  (registry.imports.workbooks: the same sniffing, header search, unknown and misspelt headers
   with suggestions, missing required columns) over `TEACHER_SET`, and reports per row
   and field before anything is written (`teachers_dry_run`); `teachers_import` runs the
   same checks again inside its transaction and writes only then.
@@ -35,16 +35,16 @@ from accounts.models import User
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_phone
-from tenant_apps.registry import workbooks
 from tenant_apps.registry.fields import Column
-from tenant_apps.registry.teacher_models import (
+from tenant_apps.registry.imports import workbooks
+from tenant_apps.registry.models.teachers import (
     SERVING_STATUSES,
     Employment,
     Teacher,
     TeacherStatus,
     TeacherTitle,
 )
-from tenant_apps.registry.validation import (
+from tenant_apps.registry.validation.rows import (
     MSG_ID_AS_NUMBER,
     MSG_MAX_LENGTH,
     MSG_NAME_SPACE,
@@ -572,7 +572,7 @@ def teachers_import(
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"teachers:{connection.schema_name}"]
         )
-    from tenant_apps.registry.imports import headers_unknown_text  # the pupils' wording
+    from tenant_apps.registry.imports.pipeline import headers_unknown_text  # the pupils' wording
 
     report = teachers_dry_run(name=name, data=data)
     unknown = report.headers_unknown

@@ -33,7 +33,7 @@ from shared_apps.transfers.services import (
     school_ref,
     school_step,
 )
-from tenant_apps.registry.teacher_models import SERVING_STATUSES, Teacher, TeacherStatus
+from tenant_apps.registry.models.teachers import SERVING_STATUSES, Teacher, TeacherStatus
 from tenants.context import current_schema, school_context
 from tenants.models import School
 

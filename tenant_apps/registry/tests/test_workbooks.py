@@ -14,11 +14,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tenant_apps.registry import workbooks
 from tenant_apps.registry.codes import table
 from tenant_apps.registry.fields import BY_KEY, COLUMNS, REQUIRED_HEADERS, requirement
-from tenant_apps.registry.tests.factories import valid_row
-from tenant_apps.registry.workbooks import (
+from tenant_apps.registry.imports import workbooks
+from tenant_apps.registry.imports.workbooks import (
     ANNOTATION_AUTHOR,
     CODES_SHEET,
     DATA_SHEET,
@@ -44,6 +43,7 @@ from tenant_apps.registry.workbooks import (
     workbook_annotate,
     workbook_read,
 )
+from tenant_apps.registry.tests.factories import valid_row
 
 SCHOOL_NAME = "浏阳市古港镇中心小学"
 SCHOOL_CODE = "2143016965"

@@ -217,7 +217,7 @@ def test_teachers_are_the_administrators_and_registrars_only(world: World) -> No
 
 def test_one_schools_teachers_never_show_on_another_host(world: World) -> None:
     from common.actor import Actor
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         teacher = teacher_create(
