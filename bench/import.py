@@ -515,7 +515,9 @@ def openpyxl_compare(rows: list[dict[str, object]], reps: int) -> dict[str, Any]
     """The same rows as rows_export writes them: size, bare parse, and upload_sniff's word."""
     import zipfile
 
-    from tenant_apps.registry.imports.workbooks import UploadRejected, rows_export, upload_sniff
+    from tenant_apps.registry.imports.columns import UploadRejected
+    from tenant_apps.registry.imports.export import rows_export
+    from tenant_apps.registry.imports.sniff import upload_sniff
 
     start = time.perf_counter()
     data = rows_export(rows=rows)
@@ -582,7 +584,7 @@ def bare_parse(data: bytes) -> int:
 
 
 def read_all(data: bytes) -> list[tuple[int, dict[str, Any]]]:
-    from tenant_apps.registry.imports.workbooks import workbook_read
+    from tenant_apps.registry.imports.reader import workbook_read
 
     _headers, rows = workbook_read(data=data, fmt="xlsx")
     return list(rows)

@@ -51,8 +51,8 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
 def import_annotate_task(batch_id: str) -> bool:
     """The upload with its problem cells marked. The report page and the API offer the
     download only once `annotated_key` is set, so the report never waits for this."""
+    from tenant_apps.registry.imports.columns import UploadRejected
     from tenant_apps.registry.imports.pipeline import import_annotate
-    from tenant_apps.registry.imports.workbooks import UploadRejected
 
     try:
         return import_annotate(batch_id=batch_id)

@@ -105,7 +105,8 @@ def _gc_paused() -> Iterator[None]:
 def import_start(*, filename: str, data: bytes, actor: Actor, owner_id: int) -> ImportBatch:
     """Check the upload, store it, and queue the dry run; refusals leave no trace."""
     from shared_apps.jobs.services import job_create
-    from tenant_apps.registry.imports.workbooks import UploadRejected, upload_sniff
+    from tenant_apps.registry.imports.columns import UploadRejected
+    from tenant_apps.registry.imports.sniff import upload_sniff
     from tenant_apps.registry.tasks import import_validate_task
 
     try:
@@ -417,7 +418,8 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     `annotated_key` stays empty, and the report page and the API show the download link
     only when `annotated_key` is set.
     """
-    from tenant_apps.registry.imports.workbooks import UploadRejected, workbook_sheet
+    from tenant_apps.registry.imports.columns import UploadRejected
+    from tenant_apps.registry.imports.reader import workbook_sheet
     from tenant_apps.registry.validation.rows import RowValidator
 
     report = progress or (lambda percent, message: None)
@@ -661,7 +663,7 @@ def import_annotate(*, batch_id: str) -> bool:
     report page and the API offer the download. Runs after import_validate, in its own
     task (registry.import_annotate), off the path from upload to report. Returns whether
     a file was made (a batch without errors or normalisations gets none)."""
-    from tenant_apps.registry.imports.workbooks import workbook_annotate
+    from tenant_apps.registry.imports.annotate import workbook_annotate
 
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     changes_key = "" if batch is None else str(batch.counts.get("normalised_key") or "")

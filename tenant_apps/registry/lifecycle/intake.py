@@ -399,7 +399,9 @@ def _cell(cells: list[str], pos: int | None) -> str:
 
 def _list_rows(*, filename: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(row number, {name, id_number, aux_number}) of an uploaded xlsx/xls/csv list."""
-    from tenant_apps.registry.imports.workbooks import UploadRejected, _grid, upload_sniff
+    from tenant_apps.registry.imports.columns import UploadRejected
+    from tenant_apps.registry.imports.reader import _grid
+    from tenant_apps.registry.imports.sniff import upload_sniff
 
     try:
         fmt = upload_sniff(name=filename, data=data, max_bytes=MAX_LIST_BYTES)

@@ -327,7 +327,7 @@ class ImportTemplateApi(APIView):
 
     @extend_schema(responses={(200, XLSX): bytes}, summary="下载学生导入模板")
     def get(self, request: Request) -> HttpResponse:
-        from tenant_apps.registry.imports.workbooks import template_build
+        from tenant_apps.registry.imports.template import template_build
 
         school = request.tenant  # type: ignore[attr-defined]
         response = HttpResponse(

@@ -31,7 +31,7 @@ def students_export(
     export is recorded in the audit log with its filters and row count before the file is
     handed out (a job's export is recorded when it is asked for: export_start).
     `progress(rows)` is called every PROGRESS_ROWS rows."""
-    from tenant_apps.registry.imports.workbooks import rows_export
+    from tenant_apps.registry.imports.export import rows_export
 
     params = getattr(request, "GET", {}) if request is not None else {}
     if full is None:

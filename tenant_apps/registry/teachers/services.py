@@ -12,7 +12,7 @@ show them next to it).
 * "Deactivate" (离职/退休) keeps the record for the history and may disable the linked
   account at the same time; only serving teachers (在职, 借调) are in the default list.
 * The Excel import reads the upload with the student importer's reader
-  (registry.imports.workbooks: the same sniffing, header search, unknown and misspelt headers
+  (registry.imports: the same sniffing, header search, unknown and misspelt headers
   with suggestions, missing required columns) over `TEACHER_SET`, and reports per row
   and field before anything is written (`teachers_dry_run`); `teachers_import` runs the
   same checks again inside its transaction and writes only then.
@@ -36,7 +36,10 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_phone
 from tenant_apps.registry.fields import Column
-from tenant_apps.registry.imports import workbooks
+from tenant_apps.registry.imports import columns as workbooks
+from tenant_apps.registry.imports.export import rows_export
+from tenant_apps.registry.imports.reader import workbook_sheet
+from tenant_apps.registry.imports.sniff import upload_sniff
 from tenant_apps.registry.models.teachers import (
     SERVING_STATUSES,
     Employment,
@@ -430,7 +433,7 @@ def teacher_export_rows(teachers: Sequence[Teacher]) -> list[dict[str, object]]:
 
 
 def teachers_export(teachers: Sequence[Teacher]) -> bytes:
-    return workbooks.rows_export(
+    return rows_export(
         rows=teacher_export_rows(teachers), columns=TEACHER_COLUMNS, sheet=TEACHER_SHEET
     )
 
@@ -454,7 +457,7 @@ def teacher_template() -> bytes:
         else:
             hint = f"不超过{column.max_length}个字"
         notes.append((column.header, f"{mark}。{hint}"))
-    return workbooks.rows_export(
+    return rows_export(
         rows=[], columns=TEACHER_COLUMNS, sheet=TEACHER_SHEET, marked=True, notes=notes
     )
 
@@ -493,8 +496,8 @@ def teachers_dry_run(*, name: str, data: bytes) -> TeacherDryRun:
     column (named, with the misspelt header that may be it) is an ApplicationError on
     the field "file"."""
     try:
-        fmt = workbooks.upload_sniff(name=name, data=data)
-        sheet = workbooks.workbook_sheet(data=data, fmt=fmt, columns=TEACHER_SET)
+        fmt = upload_sniff(name=name, data=data)
+        sheet = workbook_sheet(data=data, fmt=fmt, columns=TEACHER_SET)
     except workbooks.UploadRejected as exc:
         raise ApplicationError(exc.message, code="upload", extra={"file": [exc.message]}) from exc
     report = TeacherDryRun(headers_unknown=list(sheet.layout.unknown))

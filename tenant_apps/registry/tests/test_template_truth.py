@@ -21,13 +21,9 @@ from openpyxl import Workbook, load_workbook
 
 from conftest import World, login
 from tenant_apps.registry.fields import BY_HEADER, COLUMNS, Column
-from tenant_apps.registry.imports.workbooks import (
-    DATA_SHEET,
-    MARK_COLOURS,
-    UploadRejected,
-    template_build,
-    workbook_sheet,
-)
+from tenant_apps.registry.imports.columns import DATA_SHEET, MARK_COLOURS, UploadRejected
+from tenant_apps.registry.imports.reader import workbook_sheet
+from tenant_apps.registry.imports.template import template_build
 from tenant_apps.registry.tests.factories import valid_row
 from tenant_apps.registry.validation.rows import RowValidator
 
