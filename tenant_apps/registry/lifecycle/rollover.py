@@ -186,7 +186,14 @@ class Plan:
 # What decides "required" for a record: the validator, the template's columns and the
 # code tables. A cached check is valid only for the rules it was made under.
 # Paths are relative to the registry app's folder.
-_RULE_FILES = ("validation/rows.py", "fields.py", "data/codes.json")
+_RULE_FILES = (
+    "validation/rows.py",
+    "validation/cells.py",
+    "validation/identifiers.py",
+    "validation/messages.py",
+    "fields.py",
+    "data/codes.json",
+)
 
 
 @functools.cache

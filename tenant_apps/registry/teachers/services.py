@@ -6,7 +6,7 @@ show them next to it).
 * One record per staff member; the staff number (工号) is unique in the school and is
   also the username of the member's account, so a record and an account with the same
   number are linked (an account made after the record, on the record's next save).
-* The ID number is checked by the pupils' rule (registry.validation.rows.resident_id_problems:
+* The ID number is checked by the pupils' rule (registry.validation.identifiers:
   GB 11643 shape, birth date, check character through python-stdnum) and against the sex.
   Two records with one ID number are refused.
 * "Deactivate" (离职/退休) keeps the record for the history and may disable the linked
@@ -47,16 +47,18 @@ from tenant_apps.registry.models.teachers import (
     TeacherStatus,
     TeacherTitle,
 )
-from tenant_apps.registry.validation.rows import (
+from tenant_apps.registry.validation.identifiers import (
+    id_sex_problem,
+    phone_valid,
+    resident_id_problems,
+    text_compact,
+)
+from tenant_apps.registry.validation.messages import (
     MSG_ID_AS_NUMBER,
     MSG_MAX_LENGTH,
     MSG_NAME_SPACE,
     MSG_PHONE,
     MSG_REQUIRED,
-    id_sex_problem,
-    phone_valid,
-    resident_id_problems,
-    text_compact,
 )
 
 TEACHER_SHEET = "教师信息"

@@ -10,6 +10,10 @@ function per column and the warm division-code cache. Successful results of the
 repetitive cells (dates, division codes, class numbers) are memoised per validator,
 because a school's rows repeat the same few townships, classes and birthdays.
 
+Over 600 lines on purpose: `RowValidator` is one class whose per-column checks share the
+caches its `__init__` builds; the messages, cell helpers and identifier rules it uses live
+beside it (validation.messages, .cells, .identifiers).
+
 Error kinds (`FieldError.kind`):
     required, max_length, code_unknown, ethnicity_suffix, yesno,
     name_space, name_chars, name_length,
@@ -25,8 +29,6 @@ Error kinds (`FieldError.kind`):
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,12 +38,90 @@ from operator import is_
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from stdnum.cn import ric
 
 from shared_apps.regions import validators as region_validators
-from tenant_apps.registry.codes import CodeTable, code_tables
+from tenant_apps.registry.codes import code_tables
 from tenant_apps.registry.fields import BY_KEY, COLUMNS, Column
-from tenant_apps.registry.models import STAGE_DIGIT, STAGE_NAME
+from tenant_apps.registry.validation.cells import (
+    _AGE_RANGE,
+    _CENT,
+    _DATE_TIME_RE,
+    _DERIVED_GRADE_RE,
+    _DISTANCE_MAX,
+    _DISTANCE_SUFFIXES,
+    _EMAIL_RE,
+    _GRADE_ORDINALS,
+    _ID_OTHER_RE,
+    _INT_MAX,
+    _MEMO_KINDS,
+    _MEMO_LIMIT,
+    _MISS,
+    _NAME_MIN,
+    _NAME_RE,
+    _NAME_TABLE,
+    _ORDINAL_NAMES,
+    _PHONE_RE,
+    _SCIENTIFIC_RE,
+    _SHOWN_KINDS,
+    _STAGE_BY_DIGIT,
+    _VALIDITY_RE,
+    _YESNO_EXTRA,
+    _YM_SEP_RE,
+    Check,
+    _cell_text,
+    _compact,
+    _date_refused,
+    _date_serial,
+    _Invalid,
+    _is_empty_number,
+    _lookup_dict,
+    _memoised,
+    _parse_date_text,
+    _shown,
+    _stored_text,
+    _ymd,
+)
+from tenant_apps.registry.validation.identifiers import id_sex_problem, resident_id_problems
+from tenant_apps.registry.validation.messages import (
+    MSG_AGE_RANGE,
+    MSG_CLASS_ENTRY,
+    MSG_CLASS_FORMAT,
+    MSG_CLASS_UNKNOWN,
+    MSG_CLASS_YEAR,
+    MSG_CODE_UNKNOWN,
+    MSG_DATE_FORMAT,
+    MSG_DATE_FUTURE,
+    MSG_DATE_INVALID,
+    MSG_DECIMAL,
+    MSG_EMAIL,
+    MSG_ETHNICITY_SUFFIX,
+    MSG_GRADE_FORMAT,
+    MSG_GRADE_MISMATCH,
+    MSG_ID_AS_NUMBER,
+    MSG_ID_BIRTH_MISMATCH,
+    MSG_ID_OTHER_FORMAT,
+    MSG_ID_REQUIRED,
+    MSG_ID_VALIDITY,
+    MSG_ID_VALIDITY_ORDER,
+    MSG_INT,
+    MSG_MAX_LENGTH,
+    MSG_MEMBER_GUARDIAN,
+    MSG_MEMBER_ID_REQUIRED,
+    MSG_MEMBER_ID_TYPE,
+    MSG_MEMBER_MISSING,
+    MSG_NAME_CHARS,
+    MSG_NAME_LENGTH,
+    MSG_NAME_SPACE,
+    MSG_PHONE,
+    MSG_POSTCODE,
+    MSG_REGION,
+    MSG_REQUIRED,
+    MSG_YESNO,
+    MSG_YM_BEFORE_BIRTH,
+    MSG_YM_FORMAT,
+    MSG_YM_FUTURE,
+    MSG_YM_MONTH,
+)
 
 __all__ = ["FieldError", "Normalised", "RowResult", "RowValidator", "validate_student"]
 
@@ -79,303 +159,6 @@ class RowResult:
         return not self.errors
 
 
-class _Invalid(Exception):
-    """Raised by a column's check. Valid cells never raise, and since Python 3.11 a try
-    block that does not raise costs nothing, so the fast path stays fast."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-Check = Callable[[object], object]
-
-# -- Messages ------------------------------------------------------------------------
-# Every message starts with (or contains) the column's header, so a message read out
-# of context in an error list still says which cell is wrong.
-
-MSG_REQUIRED = "{header}为必填项，不能为空。"
-MSG_ID_REQUIRED = "{header}为必填项；只有身份证件类型为“其他”时可以不填。"
-MSG_MEMBER_ID_TYPE = "{header}为必填项：填写了身份证件号（非18位居民身份证号）时须填写证件类型。"
-MSG_MAX_LENGTH = "{header}最多{limit}个字符，现为{length}个。"
-MSG_CODE_UNKNOWN = "{header}“{value}”不是有效的值，请填写代码或名称，如“{code}”或“{label}”。"
-MSG_ETHNICITY_SUFFIX = "{header}须填写全称，以“族”结尾，如“{example}”。"
-MSG_YESNO = "{header}应填写“是”或“否”（或1/0）。"
-MSG_NAME_SPACE = "{header}中间不能有空格。"
-MSG_NAME_CHARS = "{header}只能包含汉字、字母和间隔号“·”，间隔号不能在开头、结尾或连续出现。"
-MSG_NAME_LENGTH = "{header}应为{low}–{high}个字，现为{length}个。"
-MSG_ID_AS_NUMBER = (
-    "{header}被Excel当作数字保存，末几位已经丢失。请把该列单元格设置为“文本”格式后重新填写。"
-)
-MSG_ID_FORMAT = "{header}应为18位：前17位为数字，最后1位为数字或X。"
-MSG_ID_OTHER_FORMAT = "{header}应为6–30位字母、数字、括号或连字符。"
-MSG_ID_BIRTH_INVALID = "{header}第7–14位“{digits}”不是有效的出生日期。"
-MSG_ID_BIRTH_FUTURE = "{header}第7–14位的出生日期“{digits}”晚于今天。"
-MSG_ID_CHECK_DIGIT = "{header}校验位错误，应为“{check}”。"
-MSG_ID_BIRTH_MISMATCH = "{header}中的出生日期“{in_id}”与出生日期“{given}”不一致。"
-MSG_ID_SEX_MISMATCH = "{header}第17位表示{in_id}性，与性别“{given}”不一致。"
-MSG_DATE_FORMAT = "{header}应为8位数字的日期（年月日），如“20180301”。"
-MSG_DATE_INVALID = "{header}“{value}”不是有效的日期。"
-MSG_DATE_FUTURE = "{header}“{value}”晚于今天。"
-MSG_DATE_DAY_MONTH = (
-    "{header}“{value}”无法确定是日/月/年还是月/日/年，请按年月日写成8位数字，如“20180301”。"
-)
-MSG_DATE_SHORT_YEAR = "{header}“{value}”只有两位年份，无法确定世纪，请写成8位数字，如“20180301”。"
-MSG_AGE_RANGE = (
-    "{header}与学段不符：按入学年月{ym}计算入学时{age}岁，{stage}入学年龄应为{low}–{high}岁。"
-)
-MSG_YM_FORMAT = "{header}应为6位数字的年月，如“202409”。"
-MSG_YM_MONTH = "{header}“{value}”的月份应为01–12。"
-MSG_YM_FUTURE = "{header}“{value}”太晚：最多只能填写三个月以后的入学年月。"
-MSG_YM_BEFORE_BIRTH = "{header}“{value}”不能早于出生年份加3年（{year}年）。"
-MSG_CLASS_ENTRY = "班级编号的入学年份与入学年月不一致：班级“{class_no}”，{header}“{value}”。"
-MSG_CLASS_FORMAT = (
-    "{header}应为7位数字：4位入学年份、1位学段（1小学、2初中、3高中）、2位班号，如“2024101”。"
-)
-MSG_CLASS_YEAR = "{header}“{value}”的入学年份应在1990–{high}之间。"
-MSG_CLASS_UNKNOWN = "{header}：学校没有班级“{value}”，请先建立班级。"
-MSG_GRADE_FORMAT = "{header}“{value}”无法识别，请填写如“小学2024级”或“一年级”“七年级”“初一”“高一”。"
-MSG_GRADE_MISMATCH = "{header}“{value}”与班级“{class_no}”不一致：该班为“{derived}”{now}。"
-MSG_REGION = "{header}：{message}"
-MSG_PHONE = (
-    "{header}“{value}”不是有效的电话号码：手机为1开头的11位数字，固定电话如“0731-83456789”。"
-)
-MSG_POSTCODE = "{header}应为6位数字。"
-MSG_EMAIL = "{header}“{value}”不是有效的电子信箱地址。"
-MSG_INT = "{header}应为1–{high}之间的整数。"
-MSG_DECIMAL = "{header}应为0–200之间的数字（公里）。"
-MSG_ID_VALIDITY = "{header}应写作“起始日期-截止日期”，如“20240301-20290301”。"
-MSG_ID_VALIDITY_ORDER = "{header}的起始日期应早于截止日期。"
-MSG_MEMBER_MISSING = "{header}须填写{missing}（全国学籍系统要求填写两位家庭成员或监护人）。"
-MSG_MEMBER_ID_REQUIRED = "学生没有身份证件号时，家庭成员中至少一人须填写有效的居民身份证号。"
-MSG_MEMBER_GUARDIAN = "家庭成员中至少一人须为监护人（是否监护人填“是”）。"
-
-# -- Constants -----------------------------------------------------------------------
-
-# Middle-dot look-alikes typed in minority names (JY/T example 买买提·阿不都热依木); the
-# ASCII full stop is among them because it is what most keyboards produce.
-_DOTS = "·•・‧．･∙⋅⸱."
-_NAME_TABLE = str.maketrans(
-    {
-        **dict.fromkeys(map(ord, _DOTS), "·"),
-        # Full-width Latin letters; names are not NFKC-normalised as a whole because
-        # NFKC would also rewrite CJK compatibility ideographs used in real names.
-        **{0xFF21 + i: chr(0x41 + i) for i in range(26)},
-        **{0xFF41 + i: chr(0x61 + i) for i in range(26)},
-    }
-)
-_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af"
-_NAME_RE = re.compile(f"[A-Za-z{_HAN}]+(?:·[A-Za-z{_HAN}]+)*")
-_NAME_MIN = 2
-
-_SCIENTIFIC_RE = re.compile(r"[0-9.]+E\+?[0-9]+", re.IGNORECASE)
-_ID_OTHER_RE = re.compile(r"[A-Za-z0-9()\-]{6,30}")
-_DATE_SEP_RE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-_YM_SEP_RE = re.compile(r"(\d{4})[-/.年](\d{1,2})月?")
-# What Excel and WPS write for a date cell saved as text: the date, a space or "T", and a
-# time of day (2018-02-24 00:00:00, 2018/2/24 0:00). The time is dropped.
-_DATE_TIME_RE = re.compile(
-    r"(\d{8}|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
-)
-# A date serial (days since 1899-12-30, Excel's and WPS's 1900 system) as a CSV holds it:
-# five digits, optionally with the time of day as a fraction. Five digits cover
-# 1927-05-18 .. 2173-10-14; YYYYMMDD has eight, so the two never meet.
-_DATE_SERIAL_RE = re.compile(r"(\d{5})(?:\.\d+)?")
-_SERIAL_EPOCH = dt.date(1899, 12, 30)
-# Forms a person may mean two ways: 02/03/2018 (day or month first) and 18-02-24
-# (which century): refused with a message saying why, never guessed.
-_DATE_DMY_RE = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
-_DATE_SHORT_RE = re.compile(r"\d{6}|\d{2}[-/.]\d{1,2}[-/.]\d{1,2}")
-_VALIDITY_RE = re.compile(
-    r"(\d{8}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[-~至—–](\d{8}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
-)
-_PHONE_RE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?", re.ASCII)
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_DISTANCE_SUFFIXES = ("公里", "千米", "km", "KM", "Km")
-_DISTANCE_MAX = Decimal(200)
-_CENT = Decimal("0.01")
-_INT_MAX = 32767  # the model's PositiveSmallIntegerField
-
-_YESNO_EXTRA = {"y": True, "n": False, "yes": True, "no": False, "true": True, "false": False}
-
-_STAGE_BY_DIGIT = {digit: STAGE_NAME[stage] for stage, digit in STAGE_DIGIT.items()}
-# Age in whole years on the first day of the entry month (domain.md §2.2 brief).
-_AGE_RANGE = {"1": (5, 9), "2": (10, 16), "3": (13, 20)}
-_ORDINAL_NAMES = {
-    "1": ("一年级", "二年级", "三年级", "四年级", "五年级", "六年级"),
-    "2": ("七年级", "八年级", "九年级"),
-    "3": ("高一", "高二", "高三"),
-}
-_DERIVED_GRADE_RE = re.compile(r"(小学|初中|高中)(\d{4})级")
-
-# Kinds whose cells repeat across a school's rows and whose check depends only on the
-# cell (and the validator's `today` and class list): their results are memoised.
-_MEMO_KINDS = frozenset({"date8", "ym6", "region12", "class_no", "postcode", "decimal", "int"})
-# Kinds whose stored text is the corrected cell itself, so that a difference from the
-# cell as given is a normalisation worth showing. Code tables (label -> code), yes/no,
-# numbers and the grade's spelling are readings, not corrections.
-_SHOWN_KINDS = frozenset(
-    {
-        "text", "name", "date8", "ym6", "region12", "id_number",
-        "class_no", "phone", "postcode", "email", "id_validity",
-    }
-)  # fmt: skip
-# Marks a cell that the fast look-up could not resolve (None is a real value).
-_MISS = object()
-# Memo dicts stop growing here; beyond it a cell is simply checked again.
-_MEMO_LIMIT = 100_000
-
-
-def _grade_ordinals() -> dict[str, tuple[str, int]]:
-    """Every accepted spelling of a grade ordinal -> (stage digit, year within stage)."""
-    cn = "一二三四五六七八九"
-    out: dict[str, tuple[str, int]] = {}
-    for i in range(1, 7):
-        for text in (f"{cn[i - 1]}年级", f"{i}年级", f"小学{cn[i - 1]}年级"):
-            out[text] = ("1", i)
-    for i in range(1, 4):
-        for text in (f"{cn[i + 5]}年级", f"{i + 6}年级", f"初{cn[i - 1]}", f"初中{cn[i - 1]}年级"):
-            out[text] = ("2", i)
-        for text in (f"高{cn[i - 1]}", f"高中{cn[i - 1]}年级"):
-            out[text] = ("3", i)
-    return out
-
-
-_GRADE_ORDINALS = _grade_ordinals()
-
-
-# -- Cell helpers --------------------------------------------------------------------
-
-
-def _compact(text: str) -> str:
-    """NFKC (full-width digits and letters to ASCII) and no whitespace at all.
-
-    Both steps are skipped when a cheap test proves them idle: pure ASCII needs no NFKC
-    and an alphanumeric string holds no whitespace. Most cells take that path."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    if not text.isalnum():
-        text = "".join(text.split())
-    return text
-
-
-def _cell_text(value: object) -> str:
-    """A non-text cell as the digits a person would have typed: Excel hands over
-    20180301 as 20180301.0 and a postcode as an int."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, Decimal):
-        if value.is_finite() and value == value.to_integral_value():
-            return format(value.to_integral_value(), "f")
-        return format(value, "f")
-    if isinstance(value, dt.date):  # datetime included
-        return _ymd(value)
-    return str(value).strip()
-
-
-def _shown(value: object) -> str:
-    """The raw value for FieldError.value: as given, or its plain text form."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _ymd(day: dt.date) -> str:
-    """YYYYMMDD; several times faster than strftime, which matters per row."""
-    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
-
-
-def _is_empty_number(value: object) -> bool:
-    # pandas and some spreadsheet readers hand over an empty cell as NaN.
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _parse_date_text(text: str) -> tuple[int, int, int] | None:
-    """YYYYMMDD or a separated form (2018-03-01, 2018/3/1, 2018.03.01, 2018年3月1日)."""
-    if len(text) == 8 and text.isdigit() and text.isascii():
-        return int(text[:4]), int(text[4:6]), int(text[6:])
-    match = _DATE_SEP_RE.fullmatch(text)
-    if match is None:
-        return None
-    return int(match[1]), int(match[2]), int(match[3])
-
-
-def _date_serial(text: str) -> tuple[int, int, int] | None:
-    """(year, month, day) of an Excel/WPS date serial such as 43151 (2018-02-24)."""
-    if _DATE_SERIAL_RE.fullmatch(text) is None:
-        return None
-    day = _SERIAL_EPOCH + dt.timedelta(days=int(text[:5]))
-    return day.year, day.month, day.day
-
-
-def _date_refused(header: str, text: str) -> tuple[int, int, int]:
-    """Raise the message that says why `text` is not read as a date."""
-    if _DATE_DMY_RE.fullmatch(text):
-        raise _Invalid("date_invalid", MSG_DATE_DAY_MONTH.format(header=header, value=text))
-    if _DATE_SHORT_RE.fullmatch(text):
-        raise _Invalid("date_invalid", MSG_DATE_SHORT_YEAR.format(header=header, value=text))
-    raise _Invalid("date_invalid", MSG_DATE_FORMAT.format(header=header))
-
-
-def _stored_text(value: object) -> str:
-    """A checked value as the text it is stored and shown as."""
-    if isinstance(value, dt.date):
-        return _ymd(value)
-    return str(value)
-
-
-def _memoised(check: Check, memo: dict[object, object], *, shown: bool) -> Check:
-    """Remembers successful results of `check` by cell text; errors are not kept (they
-    are rare, and each row's error needs its own FieldError anyway). With `shown`, a
-    cell that needed a correction is not kept either: a memo hit bypasses `validate`'s
-    check, and every corrected cell must be reported, not only the first."""
-
-    def memo_check(value: object) -> object:
-        result = check(value)
-        if (
-            isinstance(value, str)
-            and len(memo) < _MEMO_LIMIT
-            and (not shown or _stored_text(result) == value)
-        ):
-            memo[value] = result
-        return result
-
-    return memo_check
-
-
-def _lookup_dict(table: CodeTable) -> dict[str, str]:
-    """Every accepted spelling of a table's values -> code.
-
-    Same precedence as CodeTable.lookup (code, then label, then alias), plus what people
-    and Excel do to the values: NFKC forms of labels with full-width brackets, lower-case
-    letter codes, and numeric codes whose leading zero Excel dropped ("01" -> 1)."""
-    out: dict[str, str] = {}
-    out.update(table.aliases)
-    for code, label in table.codes:
-        out[label] = code
-        out[unicodedata.normalize("NFKC", "".join(label.split()))] = code
-    for code, _label in table.codes:
-        out[code] = code
-        out[code.lower()] = code
-    for code, _label in table.codes:
-        if code.isdigit():
-            out.setdefault(str(int(code)), code)
-    return out
-
-
 # -- The validator -------------------------------------------------------------------
 
 
@@ -402,69 +185,6 @@ class _MemberKeys:
     is_guardian: str
     id_type_header: str
     id_number_header: str
-
-
-def resident_id_problems(
-    number: str,
-    *,
-    header: str,
-    today: dt.date,
-    day: Callable[[str], dt.date | None] | None = None,
-) -> tuple[list[tuple[str, str]], dt.date | None]:
-    """GB 11643 checks of an 18-character resident ID number, the one copy of the rule
-    (pupils, family members and teachers alike).
-
-    Returns the problems as (code, message naming `header`) — an "id_format" problem
-    alone when the shape is wrong — and the birth date of positions 7–14 (None when it is
-    not a real past date). Positions 1–6 are not checked: they may be a county code that
-    no longer exists (domain.md §2.2), which is also why stdnum's validate() is not used.
-    `day` may serve already-parsed YYYYMMDD strings from a caller's memo."""
-    if not (
-        len(number) == 18
-        and number.isascii()
-        and number[:17].isdigit()
-        and (number[17].isdigit() or number[17] == "X")
-    ):
-        return [("id_format", MSG_ID_FORMAT.format(header=header))], None
-    problems: list[tuple[str, str]] = []
-    digits = number[6:14]
-    birth = day(digits) if day is not None else None
-    if birth is None:
-        try:
-            birth = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
-        except ValueError:
-            birth = None
-    if birth is None or birth > today:
-        template = MSG_ID_BIRTH_INVALID if birth is None else MSG_ID_BIRTH_FUTURE
-        problems.append(("id_birth_invalid", template.format(header=header, digits=digits)))
-        birth = None
-    # calc_check_digit ignores the last character of what it is given.
-    expected = ric.calc_check_digit(number[:17] + "0")
-    if number[17] != expected:
-        problems.append(
-            ("id_check_digit", MSG_ID_CHECK_DIGIT.format(header=header, check=expected))
-        )
-    return problems, birth
-
-
-def id_sex_problem(number: str, sex: str, *, header: str) -> str:
-    """ "" when the 17th digit's parity agrees with `sex` ("1" 男, "2" 女), else the message."""
-    in_id = "1" if number[16] in "13579" else "2"
-    if in_id == sex:
-        return ""
-    label = {"1": "男", "2": "女"}
-    return MSG_ID_SEX_MISMATCH.format(header=header, in_id=label[in_id], given=label.get(sex, sex))
-
-
-def text_compact(text: str) -> str:
-    """Full-width characters to half-width and every space removed, as the importer
-    normalises codes, phones and ID numbers."""
-    return _compact(text)
-
-
-def phone_valid(text: str) -> bool:
-    """A mobile (11 digits from 13–19) or fixed-line number, as the template asks."""
-    return _PHONE_RE.fullmatch(text) is not None
 
 
 class RowValidator:
