@@ -6,26 +6,34 @@ with them; the modules below are grouped by concern and may import each other, n
 package (which would be circular).
 """
 
-from tenant_apps.registry.models.lifecycle import PaperRecord, Rollover, RolloverItem
-from tenant_apps.registry.models.students import (
+from tenant_apps.registry.models.changes import (
+    ChangeEvidence,
+    StatusChange,
+)
+from tenant_apps.registry.models.classes import (
     CLASS_TYPE_DIGIT,
     COMPOSITE_TYPES,
     DEFAULT_CLASS_TYPE,
     DIGIT_STAGE,
-    OWN_COLUMNS,
     STAGE_DIGIT,
     STAGE_NAME,
-    ChangeEvidence,
     ClassRight,
     ClassType,
-    Evidence,
-    FamilyMember,
     FieldEditPolicy,
     Grade,
-    ImportBatch,
-    ProblemRecord,
     SchoolClass,
-    StatusChange,
+)
+from tenant_apps.registry.models.imports import (
+    ImportBatch,
+)
+from tenant_apps.registry.models.lifecycle import PaperRecord, Rollover, RolloverItem
+from tenant_apps.registry.models.problems import (
+    Evidence,
+    ProblemRecord,
+)
+from tenant_apps.registry.models.students import (
+    OWN_COLUMNS,
+    FamilyMember,
     Student,
     StudentEvent,
 )

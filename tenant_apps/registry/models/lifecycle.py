@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from tenant_apps.registry.models.students import SchoolClass, Student
+from tenant_apps.registry.models.classes import SchoolClass
+from tenant_apps.registry.models.students import Student
 
 
 class Rollover(models.Model):
