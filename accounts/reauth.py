@@ -188,8 +188,8 @@ STUDENT_EXPORT = SensitiveAction(
     # The API's GET makes the file at once; the list page's POST has a job make it.
     GET | POST,
     (
-        "tenant_apps.registry.exports.students_export",
-        "tenant_apps.registry.exports.export_start",
+        "tenant_apps.registry.students.exports.students_export",
+        "tenant_apps.registry.students.exports.export_start",
     ),
 )
 AUDIT_EXPORT = SensitiveAction(
@@ -199,16 +199,16 @@ PROBLEM_DELETE = SensitiveAction(
     "problem_delete",
     gettext_noop("删除学籍（问题学籍）"),
     POST,
-    ("tenant_apps.registry.problems.problem_delete",),
+    ("tenant_apps.registry.problems.services.problem_delete",),
 )
 ROLLOVER = SensitiveAction(
     "rollover",
     gettext_noop("升级与毕业：执行、撤销、确认"),
     POST,
     (
-        "tenant_apps.registry.rollover.rollover_start",
-        "tenant_apps.registry.rollover.rollover_undo",
-        "tenant_apps.registry.rollover.rollover_confirm",
+        "tenant_apps.registry.lifecycle.rollover.rollover_start",
+        "tenant_apps.registry.lifecycle.rollover.rollover_undo",
+        "tenant_apps.registry.lifecycle.rollover.rollover_confirm",
     ),
 )
 RENUMBER = SensitiveAction(

@@ -5,7 +5,7 @@ function rights granted on top of roles, and the cross-authorisation (交叉授�
   same transaction (the old holder loses the role at once); creating a second one
   directly is refused (`registrar_role_guard`, called by accounts.services.user_create).
 * Function rights (功能权限): `User.extra_rights`, school rights only, on top of the roles'
-  shared rights. Class rights (班级管理权限) live with the classes (registry.policy).
+  shared rights. Class rights (班级管理权限) live with the classes (registry.policy.rules).
 * 交叉授权: two or more ordinary users (not administrator, registrar, approver or
   principal) able to write the same class. What can be written is the school apps'
   knowledge: they register their sources (`register_cross_authorisation_source`).

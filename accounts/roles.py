@@ -42,7 +42,7 @@ class Right(models.TextChoices):
     CLASSES_MANAGE = "classes.manage", "年级与班级管理"
     REGISTRY_VIEW = "registry.view", "查看学籍"
     # Class teachers: the students of their own classes only (class rights), and only
-    # the fields the school has opened for the grade (registry.policy, 系统设置).
+    # the fields the school has opened for the grade (registry.policy.rules, 系统设置).
     REGISTRY_VIEW_OWN = "registry.view_own", "查看本班学籍"
     REGISTRY_EDIT_OWN = "registry.edit_own", "修改本班学籍（限开放字段）"
     REGISTRY_EDIT = "registry.edit", "维护学籍"

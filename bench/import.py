@@ -12,8 +12,9 @@ to the local file-system storage in .run/media-bench-import (AWS_* settings are 
 removed at the end.
 
 Set-up, on one platform set up by `setup_platform`:
-  * school A, the importer (class 2024101 created through registry.classes.class_create), and
-    school B, a real school that already holds the pupils the workbook collides with;
+  * school A, the importer (class 2024101 created through
+    registry.classes.services.class_create), and school B, a real school that already
+    holds the pupils the workbook collides with;
   * 500 further School rows (kind school, ready, no schema) holding `--indexed` entries
     of the public student index, written with one INSERT ... SELECT generate_series
     (md5-based 128-bit digests like keys.digest, stored as uuid; some name and pinyin
@@ -143,7 +144,7 @@ def platform_ready() -> None:
 
 
 def school_real(code: str, slug: str, name: str) -> SchoolRef:
-    from tenant_apps.registry.classes import class_create
+    from tenant_apps.registry.classes.services import class_create
     from tenant_apps.registry.models import SchoolClass
     from tenants.context import school_context
     from tenants.models import School
@@ -441,7 +442,9 @@ def openpyxl_compare(rows: list[dict[str, object]], reps: int) -> dict[str, Any]
     """The same rows as rows_export writes them: size, bare parse, and upload_sniff's word."""
     import zipfile
 
-    from tenant_apps.registry.workbooks import UploadRejected, rows_export, upload_sniff
+    from tenant_apps.registry.imports.columns import UploadRejected
+    from tenant_apps.registry.imports.export import rows_export
+    from tenant_apps.registry.imports.sniff import upload_sniff
 
     start = time.perf_counter()
     data = rows_export(rows=rows)
@@ -467,10 +470,10 @@ def school_b_fill(school: SchoolRef, plan: Plan) -> int:
     from django.db import transaction
 
     from common.actor import Actor
-    from tenant_apps.registry.imports import students_create_bulk
+    from tenant_apps.registry.imports.pipeline import students_create_bulk
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import class_map
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.students.services import class_map
+    from tenant_apps.registry.validation.rows import RowValidator
     from tenants.context import school_context
 
     with school_context(school.schema):
@@ -508,15 +511,15 @@ def bare_parse(data: bytes) -> int:
 
 
 def read_all(data: bytes) -> list[tuple[int, dict[str, Any]]]:
-    from tenant_apps.registry.workbooks import workbook_read
+    from tenant_apps.registry.imports.reader import workbook_read
 
     _headers, rows = workbook_read(data=data, fmt="xlsx")
     return list(rows)
 
 
 def validate_all(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
-    from tenant_apps.registry.services import class_map
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.students.services import class_map
+    from tenant_apps.registry.validation.rows import RowValidator
 
     validator = RowValidator(class_nos=set(class_map()))
     valid = []
@@ -612,7 +615,8 @@ def end_to_end_once(data: bytes, actor: Any) -> dict[str, Any]:
     """import_start + import_validate + import_confirm, the way the worker and the confirm
     request call them (the Celery hand-off captured instead of sent), caches cleared."""
     from shared_apps.jobs.services import job_progress
-    from tenant_apps.registry import imports, tasks
+    from tenant_apps.registry import tasks
+    from tenant_apps.registry.imports import pipeline as imports
 
     caches_clear()
     queued: list[tuple[Any, ...]] = []
@@ -659,11 +663,11 @@ def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
 
     from common.actor import Actor
     from shared_apps.student_index.services import duplicates_find
-    from tenant_apps.registry import imports
+    from tenant_apps.registry.imports import pipeline as imports
     from tenant_apps.registry.models import ImportBatch, Student
-    from tenant_apps.registry.services import class_map, keys_of
+    from tenant_apps.registry.students.services import class_map, keys_of
     from tenant_apps.registry.tests.factories import valid_row
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.validation.rows import RowValidator
     from tenants.context import school_context
 
     fig = Figures()
@@ -783,9 +787,9 @@ def check_written(valid: list[tuple[int, dict[str, Any]]], *, sample: int) -> di
     family members as single entry stores them, index_record.
     Checked on a random sample of students, every column; counts checked for all."""
     from shared_apps.student_index.models import IndexEntry
-    from tenant_apps.registry.bulkwrite import Preparer
+    from tenant_apps.registry.imports.bulkwrite import Preparer
     from tenant_apps.registry.models import FamilyMember, Student, StudentEvent
-    from tenant_apps.registry.services import (
+    from tenant_apps.registry.students.services import (
         MEMBER_FIELDS,
         current_school,
         index_record,

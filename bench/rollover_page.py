@@ -65,13 +65,13 @@ def _fill(schema: str, pupils: int) -> tuple[int, int]:
     from django.db import transaction
 
     from common.actor import Actor
-    from tenant_apps.registry.classes import class_create
-    from tenant_apps.registry.imports import students_create_bulk
+    from tenant_apps.registry.classes.services import class_create
+    from tenant_apps.registry.imports.pipeline import students_create_bulk
     from tenant_apps.registry.models import ProblemRecord, SchoolClass, Student
-    from tenant_apps.registry.policy import school_year
-    from tenant_apps.registry.services import class_map
+    from tenant_apps.registry.policy.rules import school_year
+    from tenant_apps.registry.students.services import class_map
     from tenant_apps.registry.tests.factories import resident_id, valid_row
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.validation.rows import RowValidator
     from tenants.context import school_context
 
     current = school_year()
@@ -154,14 +154,14 @@ def _run(pupils: int, requests: int, profile: bool, warm: bool = False) -> int:
     connection.set_schema_to_public()
     fill_s = time.perf_counter() - started
 
-    from tenant_apps.registry.policy import school_year
+    from tenant_apps.registry.policy.rules import school_year
 
     # The coming transition, named explicitly so that older code (whose default was
     # another year) is measured on the same work.
     page_url = f"/registry/rollover/?school_year={school_year()}"
     warm_s = None
     if warm:
-        from tenant_apps.registry.rollover import rollover_page_warm
+        from tenant_apps.registry.lifecycle.rollover import rollover_page_warm
 
         began = time.perf_counter()
         with school_context(reg.schema_name):

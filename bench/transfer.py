@@ -64,7 +64,7 @@ def build(schools: int, per_school: int) -> list[tuple[int, str]]:
     from shared_apps.student_index.services import index_upsert
     from tenant_apps.grades.models import Course, Mark
     from tenant_apps.registry.models import FamilyMember, SchoolClass, Student, StudentEvent
-    from tenant_apps.registry.services import index_record
+    from tenant_apps.registry.students.services import index_record
     from tenants.context import school_context
     from tenants.services import SchoolInput, school_provision, school_register
 

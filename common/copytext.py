@@ -1,6 +1,6 @@
 """PostgreSQL COPY text format, made in Python.
 
-The import builds its COPY lines ahead of the write (registry.bulkwrite), possibly in
+The import builds its COPY lines ahead of the write (registry.imports.bulkwrite), possibly in
 another process, and hands them to psycopg as bytes: psycopg's own row formatting then
 has nothing left to do. Only the types the registry stores are spelled here; anything
 else is a TypeError rather than a guess.

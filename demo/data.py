@@ -152,14 +152,14 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
     """Classes and pupils through the registry's own services, then the audit: older
     grades fully registered, the newest grade spread over the audit's states."""
     from common.actor import Actor
-    from tenant_apps.registry.classes import class_create
-    from tenant_apps.registry.imports import students_create_bulk
-    from tenant_apps.registry.services import (
+    from tenant_apps.registry.classes.services import class_create
+    from tenant_apps.registry.imports.pipeline import students_create_bulk
+    from tenant_apps.registry.students.services import (
         students_county_decide,
         students_school_decide,
         students_submit,
     )
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.validation.rows import RowValidator
 
     if Student.objects.exists():
         return
@@ -247,7 +247,7 @@ def _load_setup(demo: DemoSchool, school_id: int, logins: dict[str, str]) -> Non
     from django.db import connection
 
     from common.actor import Actor
-    from tenant_apps.registry.classes import class_update, grade_update
+    from tenant_apps.registry.classes.services import class_update, grade_update
     from tenant_apps.registry.models import Grade
     from tenants.profile import CampusInput, ProfileInput, school_profile_update
 
@@ -314,7 +314,7 @@ def _load_teachers(demo: DemoSchool) -> None:
 
     from common.actor import Actor
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     admin = Actor("A001", "周晓梅", str(connection.schema_name))
     rng = random.Random(f"{demo.code}-teachers")

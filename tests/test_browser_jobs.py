@@ -26,7 +26,7 @@ def test_the_progress_bar_of_a_lost_dry_run_ends_failed_and_stops_polling(  # no
     from accounts.models import User
     from shared_apps.jobs.models import Job
     from shared_apps.jobs.services import job_create, job_progress, jobs_sweep_stale
-    from tenant_apps.registry.imports import MSG_VALIDATE_INTERRUPTED
+    from tenant_apps.registry.imports.pipeline import MSG_VALIDATE_INTERRUPTED
     from tenant_apps.registry.models import ImportBatch
     from tenants.context import school_context
 

@@ -111,7 +111,7 @@ def test_the_worker_runs_a_two_process_dry_run(
 
     from common.actor import Actor
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry import imports
+    from tenant_apps.registry.imports import pipeline as imports
     from tenant_apps.registry.models import ImportBatch
     from tenant_apps.registry.tests.factories import valid_row
     from tenant_apps.registry.tests.test_import_dry_run import _workbook

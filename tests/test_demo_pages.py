@@ -131,7 +131,11 @@ def _live_a_little(gugang: tuple[int, str, str], huaichuan: tuple[int, str, str]
         marked = str(pupils[0].identifier)
     # The registrar reports a pupil missing; the approver passes it to the bureau. A
     # suspected duplicate waits in 问题学籍.
-    from tenant_apps.registry.changes import ChangeInput, change_school_decide, change_submit
+    from tenant_apps.registry.changes.services import (
+        ChangeInput,
+        change_school_decide,
+        change_submit,
+    )
     from tenant_apps.registry.models import ProblemRecord, StatusChange
 
     with school_context(g_schema):

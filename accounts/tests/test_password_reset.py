@@ -184,7 +184,7 @@ def test_the_teacher_list_offers_the_reset_to_the_administrator_only(world: Worl
     """A teacher linked to an account shows 重置密码 to whoever may reset (用户管理),
     not to the registrar, who manages teachers but not accounts."""
     from common.actor import Actor
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         teacher_create(

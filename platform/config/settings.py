@@ -467,7 +467,7 @@ CONTENT_SECURITY_POLICY = {
 
 # The business freeze around graduation (domain.md §3.8), "MM-DD" of every year:
 # graduating-grade students take no new business from the first date, nobody is
-# transferred from the second, both until the third (inclusive). registry.blockers.
+# transferred from the second, both until the third (inclusive). registry.changes.blockers.
 BUSINESS_FREEZE_GRADUATING_FROM = env("BUSINESS_FREEZE_GRADUATING_FROM", "07-01")
 BUSINESS_FREEZE_TRANSFERS_FROM = env("BUSINESS_FREEZE_TRANSFERS_FROM", "07-15")
 BUSINESS_FREEZE_UNTIL = env("BUSINESS_FREEZE_UNTIL", "08-14")

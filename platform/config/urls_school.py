@@ -11,10 +11,11 @@ from config.urls_common import common_patterns
 from shared_apps.backups import urls as backup_urls
 from shared_apps.transfers import urls as transfer_urls
 from tenant_apps.grades import apis as grades_apis
-from tenant_apps.registry import apis as registry_apis
-from tenant_apps.registry import change_apis, intake_views, rollover_views
+from tenant_apps.registry.changes import apis as change_apis
+from tenant_apps.registry.lifecycle import intake_views, rollover_views
 from tenant_apps.registry.rights_views import rights_view
-from tenant_apps.registry.views import school_home
+from tenant_apps.registry.students import apis as registry_apis
+from tenant_apps.registry.students.views import school_home
 from tenant_apps.school_admin import apis as school_apis
 from tenant_apps.school_admin import teacher_apis
 
@@ -22,7 +23,7 @@ urlpatterns = [
     path("", school_home, name="home"),
     path("school/", include("tenant_apps.school_admin.urls")),
     path("registry/", include("tenant_apps.registry.urls")),
-    path("registry/", include("tenant_apps.registry.lifecycle_urls")),
+    path("registry/", include("tenant_apps.registry.lifecycle.urls")),
     path("api/v1/rollover/", rollover_views.RolloverApi.as_view(), name="api-rollover"),
     path("api/v1/intake/lookup/", intake_views.IntakeLookupApi.as_view(), name="api-intake-lookup"),
     path("api/v1/intake/", intake_views.IntakeApplyApi.as_view(), name="api-intake"),

@@ -8,7 +8,7 @@ from django.db import models
 class EvidenceReview(models.Model):
     """A school's 佐证 waiting for the bureau: only where it is (school, problem id,
     student uuid) and its state; the files and the record stay in the school's schema.
-    Schema: public. No PII. Written by registry.problems and bureau.services."""
+    Schema: public. No PII. Written by registry.problems.services and bureau.services."""
 
     class State(models.TextChoices):
         PENDING = "pending", "待审核"
@@ -37,7 +37,7 @@ class EvidenceReview(models.Model):
 class AuxNumbering(models.Model):
     """The county-wide 学籍辅号 renumbering of one grade (domain.md §3.11): when it was
     applied, and whether it is locked. While locked nobody, the school included, may
-    change a 辅号 of that grade in that county (registry.services.aux_number_locked).
+    change a 辅号 of that grade in that county (registry.students.services.aux_number_locked).
     Schema: public. No PII: counts and usernames only. Written by bureau.renumber."""
 
     class State(models.TextChoices):

@@ -5,7 +5,7 @@ the county's schools is sorted by school (学校标识码), class number and in-
 (班内学号) and gets a serial in the province's format. The bureau previews, applies (one
 transaction writing every school's schema, with a StudentEvent per changed student),
 then locks; while locked nobody, the schools included, can change a 辅号 of that grade
-(`grade_locked`, checked by registry.services on every write path). Only the county
+(`grade_locked`, checked by registry.students.services on every write path). Only the county
 unlocks, with a reason; every step is in the audit log.
 
 The format is pluggable per province: `format_register("43", AuxFormat(...))`; the

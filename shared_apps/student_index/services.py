@@ -78,7 +78,7 @@ def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
 
 
 # What a bulk writer can know of an entry before it is written, in COPY order; the rest
-# (INDEX_LINE_COLUMNS' first four) only at the write. registry.bulkwrite prepares the
+# (INDEX_LINE_COLUMNS' first four) only at the write. registry.imports.bulkwrite prepares the
 # former in the import's dry run.
 INDEX_PREPARED_COLUMNS = [
     "student_uuid",

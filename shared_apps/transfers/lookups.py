@@ -2,7 +2,7 @@
 
 A look-up tells the asker which school and class a child attends, so:
 
-* the services (transfer.transfer_lookup, registry.intake.intake_lookup) refuse any
+* the services (transfer.transfer_lookup, registry.lifecycle.intake.intake_lookup) refuse any
   number without the name, and look a number up only as what it is (an ID number
   through the index's hash of the ID, a national number as a national number);
 * each user has a budget per window (settings.CROSS_SCHOOL_LOOKUP_RATE for single
@@ -170,7 +170,7 @@ def api_lookup(
 def list_guarded(request: Any, *, run: Callable[[], Sequence[T]]) -> Sequence[T]:
     """An uploaded list of look-ups (初中新生名单): counted once against the list budget,
     run, audited with its row count and the rows that found their student. The rows
-    themselves need the name with a number like any look-up (registry.intake)."""
+    themselves need the name with a number like any look-up (registry.lifecycle.intake)."""
     lookup_throttle(request, batch=True)
     rows = run()
     matches = sum(1 for row in rows if getattr(row, "ok", False))

@@ -32,7 +32,7 @@ class CaseKind(models.TextChoices):
     INTAKE_LEFT_ELSEWHERE = "INTAKE_LEFT_ELSEWHERE", "异地离校生转入"
     INTAKE_OTHER = "INTAKE_OTHER", "其他增加"
     # A teacher (not a student) handed from one platform school to another (调出 or 借调):
-    # registry.teacher_transfer opens it and writes the record on completion.
+    # registry.teachers.transfer opens it and writes the record on completion.
     TEACHER_TRANSFER = "TEACHER_TRANSFER", "教师跨校转移"
 
 

@@ -26,7 +26,7 @@ from accounts.roles import Right
 from tenant_apps.grades.models import ClassCourse, Course, Mark, TeachingAssignment
 from tenant_apps.grades.terms import TERM_NAMES, Term, current_term
 from tenant_apps.registry.models import ClassRight, SchoolClass, Student
-from tenant_apps.registry.selectors import LIVE_STATES
+from tenant_apps.registry.students.selectors import LIVE_STATES
 
 
 def course_list(*, active_only: bool = False) -> QuerySet[Course]:

@@ -4,7 +4,7 @@ selector, render. Rights, and why:
 * 成绩录入 (grades.enter): the entry list and grids; which cells is decided per user by
   grades.selectors.cell_writable, and anything else is "not found".
 * 成绩查看 (查看学籍 or 查看本班学籍): the marks of the classes the user may see in the
-  registry (registry.policy.student_scope), read-only.
+  registry (registry.policy.rules.student_scope), read-only.
 * 课程设置 and 班级课程 (grades.manage): curriculum set-up, the school administrator's
   by default and grantable alone as a function right.
 * 成绩录入权限 (users.manage): it hands out write access, so it belongs to whoever
@@ -31,8 +31,8 @@ from tenant_apps.grades import selectors, services
 from tenant_apps.grades.models import Mark
 from tenant_apps.grades.terms import Term, current_term, term_choices, term_parse
 from tenant_apps.registry.models import STAGE_NAME
-from tenant_apps.registry.policy import student_scope
-from tenant_apps.registry.selectors import class_list
+from tenant_apps.registry.policy.rules import student_scope
+from tenant_apps.registry.students.selectors import class_list
 
 
 def _ints(values: list[str]) -> list[int]:

@@ -32,7 +32,7 @@ def user_access_set(
 ) -> User:
     """The 权限设置 page's save: roles, function rights and class rights of one account,
     in one transaction."""
-    from tenant_apps.registry.policy import class_rights_set
+    from tenant_apps.registry.policy.rules import class_rights_set
 
     user = user_rights_set(user_id=user_id, roles=roles, extra_rights=extra_rights, actor=actor)
     class_rights_set(username=user.username, access=class_access)

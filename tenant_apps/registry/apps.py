@@ -10,20 +10,21 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         # Status changes take effect when the business-case engine completes them.
-        from tenant_apps.registry.changes import register_hooks
+        from tenant_apps.registry.changes.services import register_hooks
 
         register_hooks()
-        # Junior-middle intake's completion handlers (registry.intake).
-        from tenant_apps.registry.intake import register_intake
+        # Junior-middle intake's completion handlers (registry.lifecycle.intake).
+        from tenant_apps.registry.lifecycle.intake import register_intake
 
         register_intake()
-        # 跨校转移 of teachers (registry.teacher_transfer).
-        from tenant_apps.registry.teacher_transfer import register_teacher_transfer
+        # 跨校转移 of teachers (registry.teachers.transfer).
+        from tenant_apps.registry.teachers.transfer import register_teacher_transfer
 
         register_teacher_transfer()
         # What a lost dry run or rollover resets (jobs.services.job_abandon).
         from shared_apps.jobs.services import job_kind_register
-        from tenant_apps.registry import imports, rollover
+        from tenant_apps.registry.imports import pipeline as imports
+        from tenant_apps.registry.lifecycle import rollover
 
         job_kind_register(
             "student_import",
@@ -40,7 +41,7 @@ class RegistryConfig(AppConfig):
         register_audit_hooks()
         register_rights_hooks()
         # The bureau dashboard's pre-aggregated counts (tenants.services.school_stats_refresh).
-        from tenant_apps.registry.selectors import registry_counts
+        from tenant_apps.registry.students.selectors import registry_counts
         from tenants.services import register_stats_counter
 
         register_stats_counter(registry_counts)

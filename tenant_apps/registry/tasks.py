@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
     from common.exceptions import ApplicationError
     from shared_apps.jobs.services import job_abandon, job_progress, job_start, job_succeed
-    from tenant_apps.registry.imports import MSG_VALIDATE_FAILED, import_validate
+    from tenant_apps.registry.imports.pipeline import MSG_VALIDATE_FAILED, import_validate
 
     def progress(percent: int, message: str) -> None:
         job_progress(job_id=job_id, percent=percent, message=message)
@@ -53,8 +53,8 @@ def import_validate_task(batch_id: str, job_id: str) -> dict[str, int]:
 def import_annotate_task(batch_id: str) -> bool:
     """The upload with its problem cells marked. The report page and the API offer the
     download only once `annotated_key` is set, so the report never waits for this."""
-    from tenant_apps.registry.imports import import_annotate
-    from tenant_apps.registry.workbooks import UploadRejected
+    from tenant_apps.registry.imports.columns import UploadRejected
+    from tenant_apps.registry.imports.pipeline import import_annotate
 
     try:
         return import_annotate(batch_id=batch_id)
@@ -67,7 +67,7 @@ def import_annotate_task(batch_id: str) -> bool:
 
 @shared_task(name="registry.problems_flag")
 def problems_flag_task(items: list[dict[str, object]]) -> int:
-    from tenant_apps.registry.problems import problems_flag
+    from tenant_apps.registry.problems.services import problems_flag
 
     return problems_flag(items=items)
 
@@ -77,12 +77,12 @@ def problems_flag_task(items: list[dict[str, object]]) -> int:
 # one lost after it finds the rollover applied and only reports it.
 @shared_task(name="registry.rollover_run", **RERUN_IF_WORKER_LOST)
 def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> dict[str, int]:
-    """升级与毕业 of one school (registry.rollover), with progress on the job."""
+    """升级与毕业 of one school (registry.lifecycle.rollover), with progress on the job."""
     from common.actor import Actor
     from common.exceptions import ApplicationError
     from shared_apps.jobs.progress import JobReporter
     from shared_apps.jobs.services import job_fail, job_start, job_succeed
-    from tenant_apps.registry.rollover import rollover_run
+    from tenant_apps.registry.lifecycle.rollover import rollover_run
 
     if not job_start(job_id=job_id):
         return {}
@@ -112,13 +112,13 @@ def rollover_run_task(rollover_id: int, job_id: str, actor: dict[str, str]) -> d
 def students_bulk_run(
     job_id: str, action: str, flt: dict[str, object], reason: str, actor: dict[str, str]
 ) -> int:
-    """全选符合条件的学生 (registry.bulk): the action over every matching student of
+    """全选符合条件的学生 (registry.students.bulk): the action over every matching student of
     this school, with progress on the job; the job ends saying how many were moved."""
     from common.actor import Actor
     from common.exceptions import ApplicationError
     from shared_apps.jobs.services import job_fail, job_progress, job_succeed
-    from tenant_apps.registry.bulk import StudentFilter
-    from tenant_apps.registry.bulk import students_bulk_run as bulk_run
+    from tenant_apps.registry.students.bulk import StudentFilter
+    from tenant_apps.registry.students.bulk import students_bulk_run as bulk_run
 
     def progress(percent: int, message: str) -> None:
         job_progress(job_id=job_id, percent=percent, message=message)
@@ -146,10 +146,10 @@ def students_bulk_run(
 def students_export_run(
     job_id: str, filters: dict[str, object], full: bool, class_ids: list[int] | None
 ) -> int:
-    """The roster as .xlsx (registry.exports.export_run), with progress on the job; the
+    """The roster as .xlsx (registry.students.exports.export_run), with progress on the job; the
     job's result link opens the file for its owner."""
     from shared_apps.jobs.services import job_fail, job_progress, job_start, job_succeed
-    from tenant_apps.registry.exports import MSG_EXPORT_DONE, export_link, export_run
+    from tenant_apps.registry.students.exports import MSG_EXPORT_DONE, export_link, export_run
 
     def progress(percent: int, message: str) -> None:
         job_progress(job_id=job_id, percent=percent, message=message)
@@ -174,6 +174,6 @@ def students_export_run(
 @shared_task(name="registry.rollover_page_warm")
 def rollover_page_warm_task() -> int:
     """Nightly, per school (beat fans out): the 升级与毕业 page's cache made ahead."""
-    from tenant_apps.registry.rollover import rollover_page_warm
+    from tenant_apps.registry.lifecycle.rollover import rollover_page_warm
 
     return rollover_page_warm()

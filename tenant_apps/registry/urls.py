@@ -1,6 +1,8 @@
 from django.urls import path
 
-from tenant_apps.registry import change_views, settings_views, views
+from tenant_apps.registry.changes import views as change_views
+from tenant_apps.registry.policy import views as settings_views
+from tenant_apps.registry.students import views
 
 app_name = "registry"
 urlpatterns = [

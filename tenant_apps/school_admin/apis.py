@@ -1,6 +1,6 @@
 """The set-up API of a school's host: /api/v1/school/ (profile, grades, staff to pick from,
 the start-of-year checklist) and /api/v1/classes/ (classes). Thin: each write calls one
-service (tenants.profile, registry.classes); refusals come back in the one error format
+service (tenants.profile, registry.classes.services); refusals come back in the one error format
 with the field named."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 from accounts.roles import Right
 from common.actor import Actor
 from common.permissions import has_right
-from tenant_apps.registry import classes
+from tenant_apps.registry.classes import services as classes
 from tenant_apps.registry.models import STAGE_NAME, ClassType
-from tenant_apps.registry.selectors import registry_counts
+from tenant_apps.registry.students.selectors import registry_counts
 from tenant_apps.school_admin import selectors
 from tenants.models import School, SchoolType, Sponsor
 from tenants.profile import LABELS, CampusInput, ProfileInput, school_profile_update

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Right
-from tenant_apps.registry.classes import grade_label, is_graduated, setup_year
+from tenant_apps.registry.classes.services import grade_label, is_graduated, setup_year
 from tenant_apps.registry.models import (
     STAGE_NAME,
     ClassType,
@@ -19,7 +19,7 @@ from tenant_apps.registry.models import (
     Grade,
     SchoolClass,
 )
-from tenant_apps.registry.selectors import class_list
+from tenant_apps.registry.students.selectors import class_list
 from tenants.models import School
 
 SHOWN = 5  # names listed in a checklist line before "等 n 个"
@@ -166,7 +166,7 @@ def _some(names: list[str]) -> str:
 
 
 def checklist(*, school_id: int, today: dt.date | None = None) -> list[CheckLine]:
-    """The lines of 学年初始化 for the coming intake (registry.classes.setup_year), each
+    """The lines of 学年初始化 for the coming intake (registry.classes.services.setup_year), each
     with what is still missing and the page that fixes it."""
     from accounts.rights import registrar_current
     from tenant_apps.grades.models import ClassCourse, TeachingAssignment

@@ -1,5 +1,5 @@
 """The teacher API of a school's host: /api/v1/school/teachers/ (教师信息管理). Thin:
-each write calls one registry.teachers service; ID numbers and phones are masked in
+each write calls one registry.teachers.services service; ID numbers and phones are masked in
 every answer, as in the lists."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.masking import mask_id_number, mask_phone
 from common.permissions import has_right
-from tenant_apps.registry import teacher_transfer, teachers
-from tenant_apps.registry.teacher_models import Teacher
+from tenant_apps.registry.models.teachers import Teacher
+from tenant_apps.registry.teachers import services as teachers
+from tenant_apps.registry.teachers import transfer as teacher_transfer
 
 FIELDS = [c.key for c in teachers.TEACHER_COLUMNS]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

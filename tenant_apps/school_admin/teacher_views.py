@@ -1,6 +1,6 @@
 """Pages of 教师信息管理 on a school's host: the list with search, add, edit,
 离职/恢复, the Excel template, import (dry-run report, then confirmation) and export.
-Thin: reads and writes go through registry.teachers; a refusal shows its Chinese
+Thin: reads and writes go through registry.teachers.services; a refusal shows its Chinese
 message next to the field it names."""
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from accounts.roles import Right
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number, mask_phone
 from common.views import right_required
-from tenant_apps.registry import teacher_transfer, teachers
-from tenant_apps.registry.teacher_models import SERVING_STATUSES, Teacher, TeacherStatus
+from tenant_apps.registry.models.teachers import SERVING_STATUSES, Teacher, TeacherStatus
+from tenant_apps.registry.teachers import services as teachers
+from tenant_apps.registry.teachers import transfer as teacher_transfer
 from tenant_apps.school_admin.views import _actor, _errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -18,13 +18,13 @@ from accounts.roles import ROLE_RIGHTS, SCHOOL_RIGHTS, Right, Role
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
-from tenant_apps.registry import classes
-from tenant_apps.registry import selectors as registry_selectors
+from tenant_apps.registry.classes import services as classes
 from tenant_apps.registry.models import (
     CLASS_TYPE_DIGIT,
     STAGE_NAME,
     ClassType,
 )
+from tenant_apps.registry.students import selectors as registry_selectors
 from tenant_apps.school_admin import selectors
 from tenants.models import School, SchoolType, Sponsor
 from tenants.profile import LABELS, CampusInput, ProfileInput, school_profile_update

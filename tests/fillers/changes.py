@@ -1,4 +1,4 @@
-"""URL parameters of in-school status changes (registry.change_views, change_apis)."""
+"""URL parameters of in-school status changes (registry.changes.views, change_apis)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""URL parameters of the rollover and intake pages (registry.rollover_views, intake_views)."""
+"""URL parameters of the rollover and intake pages (registry.lifecycle: rollover_views,
+intake_views)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ PARAM_KINDS = {"paper_id": "int"}
 def values(world: Any) -> dict[str, str]:
     """An open temporary paper record of school A, in the sentinel's class."""
     from conftest import SENTINEL_STUDENT
-    from tenant_apps.registry.lifecycle_models import PaperRecord
     from tenant_apps.registry.models import Student
+    from tenant_apps.registry.models.lifecycle import PaperRecord
     from tenants.context import school_context
 
     with school_context(world.a.schema):

@@ -123,9 +123,9 @@ def test_apply_writes_every_school_with_history_then_lock_refuses_school_edits(
     # The school may no longer change a 辅号 of that grade: edit, single entry, import.
     from common.actor import Actor
     from common.exceptions import ApplicationError
-    from tenant_apps.registry import services
-    from tenant_apps.registry.forms import student_raw
-    from tenant_apps.registry.imports import students_create_bulk
+    from tenant_apps.registry.imports.pipeline import students_create_bulk
+    from tenant_apps.registry.students import services
+    from tenant_apps.registry.students.forms import student_raw
 
     actor = Actor(username="registrar", name="学籍管理员", schema=world.a.schema)
     with school_context(world.a.schema):
@@ -174,7 +174,7 @@ def test_lock_needs_an_applied_grade_and_unlock_needs_a_reason(world: World, gra
         renumber_plan,
         renumber_unlock,
     )
-    from tenant_apps.registry import services
+    from tenant_apps.registry.students import services
 
     user = _user("liuyang")
     with pytest.raises(ApplicationError, match="尚未编排"):

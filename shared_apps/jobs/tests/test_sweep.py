@@ -60,7 +60,7 @@ def test_the_beat_schedule_runs_the_sweep_every_minute() -> None:
 def test_the_sweep_fails_stale_jobs_and_resets_their_batch(world: World) -> None:
     from shared_apps.jobs.models import Job
     from shared_apps.jobs.tasks import jobs_sweep_stale_task
-    from tenant_apps.registry.imports import MSG_VALIDATE_INTERRUPTED
+    from tenant_apps.registry.imports.pipeline import MSG_VALIDATE_INTERRUPTED
     from tenant_apps.registry.models import ImportBatch
 
     stale = settings.JOB_STALE_SECONDS
@@ -105,8 +105,8 @@ def test_the_sweep_fails_stale_jobs_and_resets_their_batch(world: World) -> None
 def test_a_swept_rollover_can_be_run_again(world: World) -> None:
     from shared_apps.jobs.models import Job
     from shared_apps.jobs.services import jobs_sweep_stale
-    from tenant_apps.registry.lifecycle_models import Rollover
-    from tenant_apps.registry.rollover import MSG_RUN_INTERRUPTED
+    from tenant_apps.registry.lifecycle.rollover import MSG_RUN_INTERRUPTED
+    from tenant_apps.registry.models.lifecycle import Rollover
 
     job = _job(world.a.schema, "rollover", "running", settings.JOB_STALE_SECONDS + 5)
     with school_context(world.a.schema):
@@ -158,7 +158,7 @@ def test_an_unexpected_error_in_the_dry_run_fails_the_job_and_resets_the_batch(
     world: World,
 ) -> None:
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry.imports import MSG_VALIDATE_FAILED
+    from tenant_apps.registry.imports.pipeline import MSG_VALIDATE_FAILED
     from tenant_apps.registry.models import ImportBatch
     from tenant_apps.registry.tasks import import_validate_task
 

@@ -38,7 +38,7 @@ def make_student(
     history entries, a mark in a national course and optionally one in a school course."""
     from shared_apps.student_index.services import index_upsert
     from tenant_apps.registry.models import FamilyMember, SchoolClass, Student, StudentEvent
-    from tenant_apps.registry.services import index_record
+    from tenant_apps.registry.students.services import index_record
 
     with school_context(schema):
         klass, _ = SchoolClass.objects.get_or_create(

@@ -26,7 +26,7 @@ def _renumber(schema: str, school_id: int, made: Any, **values: str) -> None:
     """Change the pupil's ID number or national number, index included."""
     from shared_apps.student_index.services import index_upsert
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import index_record
+    from tenant_apps.registry.students.services import index_record
 
     with school_context(schema):
         Student.objects.filter(identifier=made.identifier).update(**values)
@@ -71,7 +71,7 @@ def test_an_l_number_needs_the_name(public: None, world: World) -> None:
 
 
 def test_intake_needs_the_name_with_a_national_number(public: None, world: World) -> None:
-    from tenant_apps.registry.intake import intake_lookup
+    from tenant_apps.registry.lifecycle.intake import intake_lookup
 
     make_student(world.a.schema, world.a.id, name="查找己庚", id_number=OLD_ID)
     with school_context(world.b.schema):

@@ -63,7 +63,7 @@ class Peek:
 
 @dataclass(frozen=True)
 class BlockerView:
-    """One reason a business on a student may not start (registry.blockers)."""
+    """One reason a business on a student may not start (registry.changes.blockers)."""
 
     code: str
     message: str  # what blocks

@@ -15,7 +15,7 @@ copied too.
 
 Part of the registry's facade: the school-side halves (export, import, mark left) and
 the move between two schools named by their schemas. Callers (the TRANSFER completion
-in shared_apps.transfers, junior-middle intake's in registry.intake) run inside the
+in shared_apps.transfers, junior-middle intake's in registry.lifecycle.intake) run inside the
 case's transaction.
 """
 

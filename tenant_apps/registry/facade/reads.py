@@ -2,7 +2,7 @@
 
 Every function takes the school's schema name, reads inside `school_context` of that
 school only, and returns contracts (facade.contracts) or plain values, never models.
-Registry modules are imported inside the functions: registry.services imports the
+Registry modules are imported inside the functions: registry.students.services imports the
 facade, so a module-level import would be circular.
 """
 
@@ -174,7 +174,7 @@ def student_blockers_locked(
     """The student (as a Peek) and what blocks `kind` for it ("message advice" each),
     read in that school under the student's row lock: call inside the transaction that
     opens the case, so the lock holds until it commits."""
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.changes.blockers import student_blockers
     from tenant_apps.registry.models import Student
 
     with school_context(schema_name):
@@ -216,7 +216,7 @@ def student_card(*, schema_name: str, identifier: uuid.UUID) -> StudentCard | No
 
 def student_blockers_of(*, schema_name: str, identifier: uuid.UUID, kind: str) -> list[BlockerView]:
     """What blocks `kind` for the student (no lock: for showing on a page)."""
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.changes.blockers import student_blockers
     from tenant_apps.registry.models import Student
 
     with school_context(schema_name):
@@ -323,7 +323,7 @@ def index_records(
     """The public index's record (student_index.IndexRecord) of every live student of
     the school. Re-hashing is slow: `on_progress(n, total)` hears about ten times."""
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import index_record
+    from tenant_apps.registry.students.services import index_record
 
     with school_context(schema_name):
         students = Student.objects.select_related("school_class").exclude(

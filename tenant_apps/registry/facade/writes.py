@@ -31,7 +31,7 @@ def external_in_claim(
     Returns the student as a Peek for the case summary."""
     from tenant_apps.registry.facade.reads import _peek
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import event_add
+    from tenant_apps.registry.students.services import event_add
 
     with school_context(schema_name):
         student = (
@@ -86,7 +86,7 @@ def register_on_approval(
 
     from shared_apps.student_index.services import index_set_state
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import current_school, event_add, formal_number
+    from tenant_apps.registry.students.services import current_school, event_add, formal_number
 
     with school_context(schema_name):
         student = Student.objects.select_for_update().filter(identifier=identifier).first()
@@ -116,14 +116,14 @@ def register_on_approval(
 
 def evidence_check(*, name: str, data: bytes) -> str:
     """The sniffed content type of an evidence file, or ApplicationError (problems)."""
-    from tenant_apps.registry.problems import evidence_check as check
+    from tenant_apps.registry.problems.services import evidence_check as check
 
     return check(name=name, data=data)
 
 
 def evidence_save(*, schema_name: str, stem: str, data: bytes, content_type: str) -> str:
     """Store an evidence file under the school's key prefix; returns its key."""
-    from tenant_apps.registry.problems import evidence_save as save
+    from tenant_apps.registry.problems.services import evidence_save as save
 
     with school_context(schema_name):
         return save(stem, data, content_type)
@@ -141,7 +141,7 @@ def students_county_decide(
     actor: Actor,
 ) -> int:
     """The county's registration decision over students of one school; the count."""
-    from tenant_apps.registry.services import students_county_decide as decide
+    from tenant_apps.registry.students.services import students_county_decide as decide
 
     with school_context(schema_name):
         return decide(student_uuids=student_uuids, approve=approve, reason=reason, actor=actor)
@@ -157,7 +157,7 @@ def evidence_decide(
     actor: Actor,
 ) -> None:
     """The county's decision on one 佐证 of a 问题学籍."""
-    from tenant_apps.registry.problems import evidence_decide as decide
+    from tenant_apps.registry.problems.services import evidence_decide as decide
 
     with school_context(schema_name):
         decide(

@@ -1,7 +1,7 @@
 """Raw template rows for tests and benchmarks: what a class teacher types into the
 national import template for a plausible primary pupil of class 2024101 in 古港镇.
 
-    valid_row()                    # one pupil; passes every rule of registry.validation
+    valid_row()                    # one pupil; passes every rule of registry.validation.rows
     valid_row(seq=7)               # another pupil: different name and ID number
     valid_row(seq=7, phone="123")  # any column overridden by its Column.key
 """

@@ -26,7 +26,7 @@ def _actor(schema: str, username: str) -> Actor:
 
 
 def _class(number: int) -> str:
-    from tenant_apps.registry.classes import class_create
+    from tenant_apps.registry.classes.services import class_create
     from tenant_apps.registry.models import SchoolClass
 
     class_no = SchoolClass.make_class_no("primary", 2024, number)
@@ -38,7 +38,7 @@ def _class(number: int) -> str:
 def _drafts(schema: str, seq0: int, count: int, class_no: str) -> list[int]:
     """`count` 待提交 pupils of `class_no`, registered through the service."""
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.services import student_register
+    from tenant_apps.registry.students.services import student_register
 
     with school_context(schema):
         ids = [
@@ -77,7 +77,7 @@ def _events(schema: str, ids: list[int], action: str) -> int:
 def test_submit_all_matching_applies_to_exactly_the_filtered_set_across_pages(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tenant_apps.registry import bulk
+    from tenant_apps.registry.students import bulk
 
     # given: 240 drafts in class 2024103 (8 pages of 30) and 60 in class 2024104
     with school_context(world.a.schema):
@@ -116,8 +116,8 @@ def test_school_decision_for_all_matching_keeps_maker_checker_and_needs_a_reason
 ) -> None:
     from accounts.models import User
     from common.exceptions import ApplicationError
-    from tenant_apps.registry import bulk
-    from tenant_apps.registry.services import students_submit
+    from tenant_apps.registry.students import bulk
+    from tenant_apps.registry.students.services import students_submit
 
     # given: 130 students submitted by the registrar and 20 by the approver itself
     with school_context(world.a.schema):
@@ -183,7 +183,7 @@ def test_school_lists_page_and_keep_their_filter(world: World) -> None:
     # and the approver's list pages with its filter too (100 a page)
     with school_context(world.a.schema):
         from tenant_apps.registry.models import Student
-        from tenant_apps.registry.services import students_submit
+        from tenant_apps.registry.students.services import students_submit
 
         ids = list(Student.objects.filter(school_class_id=class_id).values_list("pk", flat=True))
         students_submit(student_ids=ids, actor=_actor(world.a.schema, "registrar"))
@@ -244,7 +244,7 @@ def test_submit_api_takes_a_filter_and_answers_with_the_job(world: World) -> Non
 
 
 def _county_pending(world: World, schema: str, seq0: int, count: int) -> list[int]:
-    from tenant_apps.registry.services import students_school_decide, students_submit
+    from tenant_apps.registry.students.services import students_school_decide, students_submit
 
     with school_context(schema):
         one = _class(1)
@@ -348,7 +348,7 @@ def test_submit_all_matching_runs_as_a_celery_job_whose_progress_moves(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry import bulk
+    from tenant_apps.registry.students import bulk
 
     world, ids, class_id = committed_drafts
     # Small chunks, so the 120 students take six transactions the poll below can see.

@@ -56,7 +56,7 @@ def _pupil(
     """A registered pupil with its public index entry (plain values come back)."""
     from shared_apps.student_index.services import index_upsert
     from tenant_apps.registry.models import SchoolClass, Student
-    from tenant_apps.registry.services import current_school, index_record
+    from tenant_apps.registry.students.services import current_school, index_record
 
     with school_context(schema):
         klass, _ = SchoolClass.objects.get_or_create(
@@ -216,8 +216,12 @@ def test_applicant_withdraws_from_the_change_page(world: World) -> None:
 
 def test_resume_after_suspension_returns_to_studying(world: World) -> None:
     from shared_apps.transfers.services import CaseActor, case_decide
-    from tenant_apps.registry.changes import ChangeInput, change_school_decide, change_submit
-    from tenant_apps.registry.services import Actor
+    from tenant_apps.registry.changes.services import (
+        ChangeInput,
+        change_school_decide,
+        change_submit,
+    )
+    from tenant_apps.registry.students.services import Actor
 
     pupil = _pupil(world.a.schema, "复学乙", status="02")
     registrar = Actor("registrar", "学籍员", world.a.schema)
@@ -298,7 +302,7 @@ def test_preconditions_are_shown_before_submission_with_what_to_do(world: World)
 
 
 def test_wrong_status_problem_record_and_pending_case_block(world: World) -> None:
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.changes.blockers import student_blockers
     from tenant_apps.registry.models import ProblemRecord, Student
 
     studying = _pupil(world.a.schema, "在读戊")
@@ -342,7 +346,7 @@ def test_wrong_status_problem_record_and_pending_case_block(world: World) -> Non
 
 
 def test_business_freeze_around_graduation(world: World, settings) -> None:
-    from tenant_apps.registry.blockers import student_blockers
+    from tenant_apps.registry.changes.blockers import student_blockers
     from tenant_apps.registry.models import Student
 
     graduating = _pupil(world.a.schema, "毕业辛", entry_year=2020)  # 小学六年级 in 2025/26
@@ -377,8 +381,12 @@ def test_business_freeze_around_graduation(world: World, settings) -> None:
 def test_maker_is_never_the_checker(world: World) -> None:
     from common.exceptions import ApplicationError
     from shared_apps.transfers.services import CaseActor
-    from tenant_apps.registry.changes import ChangeInput, change_school_decide, change_submit
-    from tenant_apps.registry.services import Actor
+    from tenant_apps.registry.changes.services import (
+        ChangeInput,
+        change_school_decide,
+        change_submit,
+    )
+    from tenant_apps.registry.students.services import Actor
 
     # One person holding both rights (a registrar granted 学籍学校审核) applies, then
     # tries to approve the own application.

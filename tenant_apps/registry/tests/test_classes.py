@@ -61,7 +61,7 @@ def _pupil(klass, seat: int, name: str):
 
 
 def test_grade_names_are_derived_from_the_school_year() -> None:
-    from tenant_apps.registry.classes import grade_label, is_graduated, setup_year
+    from tenant_apps.registry.classes.services import grade_label, is_graduated, setup_year
 
     autumn = dt.date(2026, 10, 1)
     assert grade_label("primary", 2026, autumn) == "一年级"
@@ -77,7 +77,7 @@ def test_grade_names_are_derived_from_the_school_year() -> None:
 
 
 def test_the_coming_intake_is_one_action_and_only_once(world: World) -> None:
-    from tenant_apps.registry.classes import grade_add_intake, setup_year
+    from tenant_apps.registry.classes.services import grade_add_intake, setup_year
 
     with school_context(world.a.schema):
         grade = grade_add_intake(stage="primary", school_stages=STAGES, actor=_actor())
@@ -100,7 +100,7 @@ def test_the_coming_intake_is_one_action_and_only_once(world: World) -> None:
 
 
 def test_grades_cannot_be_made_in_the_future_or_already_graduated(world: World) -> None:
-    from tenant_apps.registry.classes import grade_create, setup_year
+    from tenant_apps.registry.classes.services import grade_create, setup_year
 
     year = setup_year()
     with school_context(world.a.schema):
@@ -121,7 +121,7 @@ def test_grades_cannot_be_made_in_the_future_or_already_graduated(world: World) 
 
 
 def test_grade_head_is_a_name_or_a_user_of_this_school(world: World) -> None:
-    from tenant_apps.registry.classes import grade_create, grade_update, setup_year
+    from tenant_apps.registry.classes.services import grade_create, grade_update, setup_year
 
     with school_context(world.b.schema):
         _user("b_only", ["class_teacher"])
@@ -143,7 +143,12 @@ def test_grade_head_is_a_name_or_a_user_of_this_school(world: World) -> None:
 
 def test_graduated_grades_stay_readable_but_not_writable(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.classes import class_add, class_create, grade_update, setup_year
+    from tenant_apps.registry.classes.services import (
+        class_add,
+        class_create,
+        grade_update,
+        setup_year,
+    )
     from tenant_apps.registry.models import Grade
 
     old = setup_year() - 7  # graduated from primary by now
@@ -160,7 +165,7 @@ def test_graduated_grades_stay_readable_but_not_writable(world: World) -> None:
 
 def test_a_grade_with_classes_cannot_be_deleted(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.classes import grade_delete
+    from tenant_apps.registry.classes.services import grade_delete
     from tenant_apps.registry.models import Grade
 
     with school_context(world.a.schema):
@@ -174,13 +179,13 @@ def test_a_grade_with_classes_cannot_be_deleted(world: World) -> None:
 
 
 def _intake_grade():
-    from tenant_apps.registry.classes import grade_add_intake
+    from tenant_apps.registry.classes.services import grade_add_intake
 
     return grade_add_intake(stage="primary", school_stages=STAGES, actor=_actor())
 
 
 def test_a_class_is_added_by_grade_and_7_digit_number(world: World) -> None:
-    from tenant_apps.registry.classes import class_add
+    from tenant_apps.registry.classes.services import class_add
 
     with school_context(world.a.schema):
         grade = _intake_grade()
@@ -210,7 +215,7 @@ def test_a_class_is_added_by_grade_and_7_digit_number(world: World) -> None:
 def test_a_class_number_that_disagrees_with_the_grade_is_refused(
     world: World, typed: str, needle: str
 ) -> None:
-    from tenant_apps.registry.classes import class_add
+    from tenant_apps.registry.classes.services import class_add
     from tenant_apps.registry.models import SchoolClass
 
     with school_context(world.a.schema):
@@ -227,7 +232,7 @@ def test_a_class_number_that_disagrees_with_the_grade_is_refused(
 
 
 def test_a_duplicate_class_number_is_refused_naming_the_class(world: World) -> None:
-    from tenant_apps.registry.classes import class_add, class_create
+    from tenant_apps.registry.classes.services import class_add, class_create
     from tenant_apps.registry.models import Grade
 
     with school_context(world.a.schema):
@@ -247,7 +252,7 @@ def test_a_duplicate_class_number_is_refused_naming_the_class(world: World) -> N
 def test_class_types_follow_the_stage_and_composite_years_need_a_composite_class(
     world: World,
 ) -> None:
-    from tenant_apps.registry.classes import class_add, class_create
+    from tenant_apps.registry.classes.services import class_add, class_create
 
     with school_context(world.a.schema):
         grade = _intake_grade()
@@ -284,7 +289,7 @@ def test_class_types_follow_the_stage_and_composite_years_need_a_composite_class
 
 
 def test_the_class_teacher_comes_from_this_schools_users(world: World) -> None:
-    from tenant_apps.registry.classes import class_add, class_update
+    from tenant_apps.registry.classes.services import class_add, class_update
     from tenant_apps.registry.models import SchoolClass
 
     with school_context(world.b.schema):
@@ -328,7 +333,7 @@ def test_the_class_teacher_comes_from_this_schools_users(world: World) -> None:
 
 
 def test_picking_a_class_teacher_clears_the_old_free_text_name(world: World) -> None:
-    from tenant_apps.registry.classes import class_update
+    from tenant_apps.registry.classes.services import class_update
     from tenant_apps.registry.models import SchoolClass
 
     with school_context(world.a.schema):
@@ -343,7 +348,7 @@ def test_picking_a_class_teacher_clears_the_old_free_text_name(world: World) -> 
 
 def test_a_second_ordinary_writer_cannot_become_class_teacher(world: World) -> None:
     """交叉授权: another ordinary user already writes the class through a class right."""
-    from tenant_apps.registry.classes import class_update
+    from tenant_apps.registry.classes.services import class_update
     from tenant_apps.registry.models import ClassRight, SchoolClass
 
     with school_context(world.a.schema):
@@ -374,7 +379,7 @@ def test_a_second_ordinary_writer_cannot_become_class_teacher(world: World) -> N
 
 def test_a_class_with_students_cannot_be_deleted_an_empty_one_can(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.classes import class_create, class_delete
+    from tenant_apps.registry.classes.services import class_create, class_delete
     from tenant_apps.registry.models import SchoolClass
 
     with school_context(world.a.schema):
@@ -388,7 +393,7 @@ def test_a_class_with_students_cannot_be_deleted_an_empty_one_can(world: World) 
 
 
 def test_merging_moves_students_and_records_it_on_each_history(world: World) -> None:
-    from tenant_apps.registry.classes import class_create, class_merge
+    from tenant_apps.registry.classes.services import class_create, class_merge
     from tenant_apps.registry.models import SchoolClass, Student, StudentEvent
 
     with school_context(world.a.schema):
@@ -429,7 +434,7 @@ def test_merging_moves_students_and_records_it_on_each_history(world: World) -> 
 
 
 def test_merging_into_another_grade_is_refused_and_changes_nothing(world: World) -> None:
-    from tenant_apps.registry.classes import class_create, class_merge
+    from tenant_apps.registry.classes.services import class_create, class_merge
     from tenant_apps.registry.models import SchoolClass, StudentEvent
 
     with school_context(world.a.schema):
@@ -451,7 +456,11 @@ def test_merging_into_another_grade_is_refused_and_changes_nothing(world: World)
 
 
 def test_last_years_classes_are_copied_to_the_new_intake(world: World) -> None:
-    from tenant_apps.registry.classes import class_create, classes_copy_to_intake, setup_year
+    from tenant_apps.registry.classes.services import (
+        class_create,
+        classes_copy_to_intake,
+        setup_year,
+    )
     from tenant_apps.registry.models import Grade, SchoolClass
 
     year = setup_year()

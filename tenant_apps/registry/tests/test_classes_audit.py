@@ -33,7 +33,7 @@ def _entries(object_type: str) -> list[dict[str, object]]:
 
 
 def test_grade_writes_leave_entries_with_chinese_labels(world: World) -> None:
-    from tenant_apps.registry.classes import (
+    from tenant_apps.registry.classes.services import (
         grade_add_intake,
         grade_delete,
         grade_update,
@@ -85,7 +85,7 @@ def test_grade_writes_leave_entries_with_chinese_labels(world: World) -> None:
 
 
 def test_class_writes_leave_entries_with_before_and_after(world: World) -> None:
-    from tenant_apps.registry.classes import (
+    from tenant_apps.registry.classes.services import (
         class_add,
         class_create,
         class_delete,
@@ -156,7 +156,7 @@ def test_class_writes_leave_entries_with_before_and_after(world: World) -> None:
 
 def test_a_page_write_is_one_entry_not_the_generic_one(world: World) -> None:
     from accounts.models import AuditEntry
-    from tenant_apps.registry.classes import grade_add_intake, setup_year
+    from tenant_apps.registry.classes.services import grade_add_intake, setup_year
 
     year = setup_year()
     with school_context(world.a.schema):

@@ -17,7 +17,7 @@ from django.db import connection
 from PIL import Image
 
 from conftest import World, login
-from tenant_apps.registry.problems import (
+from tenant_apps.registry.problems.services import (
     MAX_EVIDENCE_PIXELS,
     MSG_EVIDENCE_BOMB,
     MSG_EVIDENCE_PIXELS,
@@ -172,7 +172,7 @@ def test_status_change_refuses_a_144_megapixel_png_and_writes_nothing(world: Wor
     from shared_apps.student_index.services import index_upsert
     from shared_apps.transfers.models import Case
     from tenant_apps.registry.models import SchoolClass, StatusChange, Student
-    from tenant_apps.registry.services import current_school, index_record
+    from tenant_apps.registry.students.services import current_school, index_record
 
     with school_context(world.a.schema):
         klass, _ = SchoolClass.objects.get_or_create(

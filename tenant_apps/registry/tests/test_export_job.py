@@ -35,7 +35,7 @@ def test_the_list_exports_through_a_job_whose_file_only_its_owner_opens(
     from accounts.models import AuditEntry
     from shared_apps.jobs import services as job_services
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry import exports
+    from tenant_apps.registry.students import exports
 
     registrar = login(world.a.host, "registrar")
     rows = [valid_row(BASE + i, name=f"导出{'甲乙丙丁戊己'[i]}明") for i in range(6)]

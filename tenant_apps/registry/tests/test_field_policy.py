@@ -68,9 +68,9 @@ def _register(world: World, row: dict[str, object]) -> str:
 
 def _raw(world: World, identifier: str, **changes: str) -> dict[str, Any]:
     """The student's current record as form strings, with `changes` applied."""
-    from tenant_apps.registry.forms import student_raw
-    from tenant_apps.registry.selectors import student_get
-    from tenant_apps.registry.services import student_snapshot
+    from tenant_apps.registry.students.forms import student_raw
+    from tenant_apps.registry.students.selectors import student_get
+    from tenant_apps.registry.students.services import student_snapshot
 
     with school_context(world.a.schema):
         student = student_get(identifier=identifier)
@@ -218,7 +218,7 @@ def test_edit_page_shows_closed_fields_read_only(world: World, two_classes: dict
 def test_graduating_household_fields_are_closed_until_the_school_opens_them(
     world: World,
 ) -> None:
-    from tenant_apps.registry.policy import HOUSEHOLD_FIELDS, policy_fields, school_year
+    from tenant_apps.registry.policy.rules import HOUSEHOLD_FIELDS, policy_fields, school_year
 
     year = school_year() - 5  # 小学六年级 this school year
     _class(world.a.schema, year, 1, teacher="teacher")
@@ -264,7 +264,7 @@ def test_graduating_household_fields_are_closed_until_the_school_opens_them(
 def test_policy_never_opens_photo_or_key_fields(world: World) -> None:
     from common.actor import Actor
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.policy import NEVER, policy_fields, policy_set
+    from tenant_apps.registry.policy.rules import NEVER, policy_fields, policy_set
 
     actor = Actor("admin", "管理员", world.a.schema)
     assert "photo" in NEVER
@@ -280,7 +280,7 @@ def test_household_opened_before_graduation_closes_in_the_graduating_year(
     world: World,
 ) -> None:
     from tenant_apps.registry.models import FieldEditPolicy
-    from tenant_apps.registry.policy import graduation_year_start, policy_fields, school_year
+    from tenant_apps.registry.policy.rules import graduation_year_start, policy_fields, school_year
 
     year = school_year() - 5
     with school_context(world.a.schema):

@@ -215,7 +215,7 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
 ) -> None:
     from common import forking
     from common.actor import Actor
-    from tenant_apps.registry import imports
+    from tenant_apps.registry.imports import pipeline as imports
     from tenant_apps.registry.tasks import import_validate_task
 
     # given: 300 rows with a bad row at each end of the file and an in-file duplicate

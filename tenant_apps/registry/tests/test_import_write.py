@@ -18,11 +18,13 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from conftest import World
 from shared_apps.student_index.models import IndexEntry
-from tenant_apps.registry import bulkwrite, imports, services
+from tenant_apps.registry.imports import bulkwrite
+from tenant_apps.registry.imports import pipeline as imports
 from tenant_apps.registry.models import FamilyMember, Student, StudentEvent
-from tenant_apps.registry.services import class_map, index_record, keys_of
+from tenant_apps.registry.students import services
+from tenant_apps.registry.students.services import class_map, index_record, keys_of
 from tenant_apps.registry.tests.factories import valid_row
-from tenant_apps.registry.validation import RowValidator
+from tenant_apps.registry.validation.rows import RowValidator
 from tenants.context import school_context
 
 pytestmark = pytest.mark.django_db

@@ -72,7 +72,7 @@ def _bureau(username: str, region: str) -> object:
 
 
 def test_lookup_follows_the_rules_of_each_source(world: World) -> None:
-    from tenant_apps.registry.intake import intake_lookup
+    from tenant_apps.registry.lifecycle.intake import intake_lookup
 
     g = _graduate(world, 101, aux="1208100010001")
     with school_context(world.a.schema):
@@ -112,7 +112,7 @@ def test_lookup_follows_the_rules_of_each_source(world: World) -> None:
 def test_intake_case_moves_the_graduate_into_grade_7_on_approval(world: World) -> None:
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.transfers.services import case_decide
-    from tenant_apps.registry.intake import intake_apply
+    from tenant_apps.registry.lifecycle.intake import intake_apply
     from tenant_apps.registry.models import Student, StudentEvent
 
     g = _graduate(world, 111, aux="1208100010002")
@@ -166,7 +166,7 @@ def test_intake_case_moves_the_graduate_into_grade_7_on_approval(world: World) -
 
 def test_another_county_needs_both_bureaus(world: World) -> None:
     from shared_apps.transfers.services import case_decide
-    from tenant_apps.registry.intake import intake_apply
+    from tenant_apps.registry.lifecycle.intake import intake_apply
     from tenant_apps.registry.models import Student
 
     g = _graduate(world, 121)
@@ -191,7 +191,7 @@ def test_another_county_needs_both_bureaus(world: World) -> None:
 
 def test_a_list_in_one_batch_reports_every_row(world: World) -> None:
     from shared_apps.transfers.models import Case
-    from tenant_apps.registry.intake import intake_batch
+    from tenant_apps.registry.lifecycle.intake import intake_batch
 
     first = _graduate(world, 131)
     second = _graduate(world, 132, aux="1208100010009")
@@ -273,7 +273,7 @@ def _png() -> bytes:
 
 
 def _junior_draft(schema: str, seq: int) -> int:
-    from tenant_apps.registry import services
+    from tenant_apps.registry.students import services
 
     _junior_class(schema)
     birth = dt.date(2013, 10, 1) + dt.timedelta(days=seq % 200)
@@ -294,7 +294,7 @@ def _junior_draft(schema: str, seq: int) -> int:
 
 def test_left_elsewhere_and_other_need_the_explanation_file(world: World) -> None:
     from shared_apps.transfers.services import CaseActor, case_decide
-    from tenant_apps.registry.intake import Upload, intake_register_new
+    from tenant_apps.registry.lifecycle.intake import Upload, intake_register_new
     from tenant_apps.registry.models import Student
 
     pk = _junior_draft(world.b.schema, 141)
@@ -346,13 +346,13 @@ def test_left_elsewhere_and_other_need_the_explanation_file(world: World) -> Non
 
 
 def test_temporary_paper_record_is_completed_once_the_id_exists(world: World) -> None:
-    from tenant_apps.registry import services
-    from tenant_apps.registry.intake import (
+    from tenant_apps.registry.lifecycle.intake import (
         PaperInput,
         paper_complete,
         paper_create,
         paper_reminders,
     )
+    from tenant_apps.registry.students import services
 
     klass = _junior_class(world.b.schema)
     birth = dt.date(2013, 12, 3)

@@ -105,7 +105,7 @@ def test_progress_inside_a_transaction_is_seen_by_another_session_at_once(
 @pytest.mark.django_db
 def test_the_dry_run_reports_progress_while_it_validates_a_small_file(world: World) -> None:
     from common.actor import Actor
-    from tenant_apps.registry import imports
+    from tenant_apps.registry.imports import pipeline as imports
     from tenants.context import school_context
 
     data = _csv([valid_row(BASE + 10 + i) for i in range(60)])

@@ -341,7 +341,7 @@ def test_search_by_initials_id_and_national_number(world: World) -> None:
 def test_nightly_recheck_flags_duplicates_that_slipped_in(world: World) -> None:
     from shared_apps.student_index.selectors import duplicate_flags
     from tenant_apps.registry.models import ProblemRecord
-    from tenant_apps.registry.problems import problems_flag
+    from tenant_apps.registry.problems.services import problems_flag
 
     sid_a = _register(world, 21)
     # the same person lands in school B behind the registry's back (e.g. restored data)

@@ -24,7 +24,7 @@ IN_WINDOW = dt.date(2026, 7, 15)  # inside 2025–2026's window (1 July – 31 A
 @pytest.fixture
 def summer_2026(monkeypatch: pytest.MonkeyPatch) -> dt.date:
     """The school's clock set to 15 July 2026, when YEAR's rollover may run."""
-    from tenant_apps.registry import rollover
+    from tenant_apps.registry.lifecycle import rollover
 
     monkeypatch.setattr(rollover, "_today", lambda: IN_WINDOW)
     return IN_WINDOW
@@ -45,8 +45,8 @@ def _class(stage: str, entry_year: int, number: int = 1) -> int:
 def pupil(seq: int, entry_year: int = 2020, *, state: str = "registered", **extra: object) -> int:
     """A complete primary pupil of class <entry_year>101 (every required field), written
     through registration; call inside the school's context."""
-    from tenant_apps.registry import services
     from tenant_apps.registry.models import Student
+    from tenant_apps.registry.students import services
 
     _class("primary", entry_year)
     birth = dt.date(entry_year - 7, 10, 1) + dt.timedelta(days=seq % 200)
@@ -82,8 +82,8 @@ def _snapshot(schema: str) -> dict[str, object]:
 
 def test_dry_run_lists_every_blocker_with_what_to_do(world: World, summer_2026: dt.date) -> None:
     from shared_apps.transfers.services import case_open
+    from tenant_apps.registry.lifecycle.rollover import rollover_plan
     from tenant_apps.registry.models import ProblemRecord, Student
-    from tenant_apps.registry.rollover import rollover_plan
 
     with school_context(world.a.schema):
         ok = pupil(1)
@@ -123,7 +123,7 @@ def test_dry_run_lists_every_blocker_with_what_to_do(world: World, summer_2026: 
         assert not plan.can_run
         # The run refuses while anything blocks, and writes nothing.
         from common.exceptions import ApplicationError
-        from tenant_apps.registry.rollover import rollover_start
+        from tenant_apps.registry.lifecycle.rollover import rollover_start
 
         with pytest.raises(ApplicationError, match="还有 4 名毕业年级学生"):
             rollover_start(school_year=YEAR, actor=ACTOR)
@@ -135,7 +135,7 @@ def test_dry_run_reads_blockers_set_based_not_per_student(world: World) -> None:
     from django.db import connection as conn
     from django.test.utils import CaptureQueriesContext
 
-    from tenant_apps.registry.rollover import rollover_plan
+    from tenant_apps.registry.lifecycle.rollover import rollover_plan
 
     def queries() -> int:
         with CaptureQueriesContext(conn) as captured:
@@ -158,14 +158,14 @@ def test_run_graduates_the_top_grade_promotes_the_rest_and_undo_restores_exactly
     world: World, summer_2026: dt.date
 ) -> None:
     from shared_apps.student_index.models import IndexEntry
-    from tenant_apps.registry.lifecycle_models import Rollover
-    from tenant_apps.registry.models import Student, StudentEvent
-    from tenant_apps.registry.rollover import (
+    from tenant_apps.registry.lifecycle.rollover import (
         rollover_confirm,
         rollover_run,
         rollover_start,
         rollover_undo,
     )
+    from tenant_apps.registry.models import Student, StudentEvent
+    from tenant_apps.registry.models.lifecycle import Rollover
 
     with school_context(world.a.schema):
         graduates = [pupil(11), pupil(12)]
@@ -219,8 +219,8 @@ def test_run_graduates_the_top_grade_promotes_the_rest_and_undo_restores_exactly
 
 def test_undo_is_refused_when_a_graduate_has_moved_on(world: World, summer_2026: dt.date) -> None:
     from common.exceptions import ApplicationError
+    from tenant_apps.registry.lifecycle.rollover import rollover_run, rollover_start, rollover_undo
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.rollover import rollover_run, rollover_start, rollover_undo
 
     with school_context(world.a.schema):
         first = pupil(21)
@@ -235,7 +235,7 @@ def test_undo_is_refused_when_a_graduate_has_moved_on(world: World, summer_2026:
 
 def test_a_school_year_that_has_not_ended_cannot_be_rolled_over(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.rollover import default_school_year, rollover_start
+    from tenant_apps.registry.lifecycle.rollover import default_school_year, rollover_start
 
     # The page opens on the coming transition: the current school year's end.
     assert default_school_year(dt.date(2026, 6, 30)) == 2025
@@ -249,7 +249,7 @@ def test_a_school_year_that_has_not_ended_cannot_be_rolled_over(world: World) ->
 
 def test_page_runs_the_job_then_confirm(world: World, summer_2026: dt.date) -> None:
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.models.lifecycle import Rollover
     from tenant_apps.registry.tasks import rollover_run_task
 
     with school_context(world.a.schema):
@@ -299,7 +299,7 @@ def test_page_runs_the_job_then_confirm(world: World, summer_2026: dt.date) -> N
 
 def test_each_school_year_states_its_dates_and_refuses_a_past_transition(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.rollover import rollover_start, window
+    from tenant_apps.registry.lifecycle.rollover import rollover_start, window
 
     dates = window(2025, today=dt.date(2026, 6, 30))
     assert (dates.starts, dates.ends) == (dt.date(2025, 9, 1), dt.date(2026, 8, 31))
@@ -318,8 +318,8 @@ def test_each_school_year_states_its_dates_and_refuses_a_past_transition(world: 
 def test_the_page_opens_on_the_coming_transition_with_no_live_button_before_or_after(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tenant_apps.registry import rollover
-    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.lifecycle import rollover
+    from tenant_apps.registry.models.lifecycle import Rollover
 
     monkeypatch.setattr(rollover, "_today", lambda: dt.date(2026, 12, 6))
     with school_context(world.a.schema):
@@ -374,7 +374,7 @@ def test_the_page_opens_on_the_coming_transition_with_no_live_button_before_or_a
 def test_run_progress_moves_with_the_work_and_the_last_report_says_what_was_done(
     world: World, summer_2026: dt.date, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tenant_apps.registry import rollover
+    from tenant_apps.registry.lifecycle import rollover
 
     monkeypatch.setattr(rollover, "ITEM_BATCH", 2)  # several batches from a few pupils
     with school_context(world.a.schema):
@@ -405,7 +405,7 @@ def test_run_progress_moves_with_the_work_and_the_last_report_says_what_was_done
 
 def test_an_undone_run_job_says_it_was_undone(world: World, summer_2026: dt.date) -> None:
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry.lifecycle_models import Rollover
+    from tenant_apps.registry.models.lifecycle import Rollover
     from tenant_apps.registry.tasks import rollover_run_task
 
     with school_context(world.a.schema):
@@ -441,7 +441,7 @@ def test_the_nightly_warm_up_leaves_the_page_nothing_to_validate(
     from django.conf import settings
 
     from tenant_apps.registry.tasks import rollover_page_warm_task
-    from tenant_apps.registry.validation import RowValidator
+    from tenant_apps.registry.validation.rows import RowValidator
 
     with school_context(world.a.schema):
         for seq in range(3):

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _teacher(world: World, staff_no: str = "subject", name: str = "调动老师") -> int:
     from common.actor import Actor
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         teacher = teacher_create(
@@ -102,7 +102,7 @@ def test_a_lent_teacher_stays_on_the_senders_list_as_lent(world: World) -> None:
     from common.actor import Actor
     from shared_apps.transfers.services import CaseActor, case_decide
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teacher_transfer import teacher_transfer_start
+    from tenant_apps.registry.teachers.transfer import teacher_transfer_start
 
     teacher_id = _teacher(world, staff_no="L01", name="借调老师")
     with school_context(world.a.schema):
@@ -135,7 +135,7 @@ def test_a_lent_teacher_stays_on_the_senders_list_as_lent(world: World) -> None:
 def test_a_wrong_or_own_school_code_is_refused_naming_the_field(world: World) -> None:
     from common.actor import Actor
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.teacher_transfer import teacher_transfer_start
+    from tenant_apps.registry.teachers.transfer import teacher_transfer_start
 
     teacher_id = _teacher(world, staff_no="W01")
     actor = Actor("admin", "管理员", world.a.schema)
@@ -161,8 +161,8 @@ def test_acceptance_is_refused_when_the_staff_number_is_taken_there(world: World
     from common.actor import Actor
     from shared_apps.transfers.services import CaseActor, case_decide
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teacher_transfer import teacher_transfer_start
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
+    from tenant_apps.registry.teachers.transfer import teacher_transfer_start
 
     teacher_id = _teacher(world, staff_no="D01", name="重号老师")
     with school_context(world.b.schema):
@@ -251,7 +251,7 @@ def _passed_by_a(world: World, *, staff_no: str, open_account: bool) -> str:
     passed: it waits for B's acceptance. Returns the case id."""
     from common.actor import Actor
     from shared_apps.transfers.services import CaseActor, case_decide
-    from tenant_apps.registry.teacher_transfer import teacher_transfer_start
+    from tenant_apps.registry.teachers.transfer import teacher_transfer_start
 
     teacher_id = _teacher(world, staff_no=staff_no, name="开号老师")
     with school_context(world.a.schema):
@@ -407,7 +407,7 @@ def test_a_username_taken_by_another_teacher_refuses_the_acceptance(world: World
     from common.exceptions import ApplicationError
     from shared_apps.transfers.services import CaseActor, case_decide
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     case_id = _passed_by_a(world, staff_no="staff", open_account=True)
     with school_context(world.b.schema):

@@ -89,7 +89,7 @@ def _xlsx(rows: list[list[object]], sheet: str = "教师信息") -> bytes:
 
 def test_a_teacher_is_stored_normalised_linked_to_the_account_and_audited(world: World) -> None:
     from accounts.models import AuditEntry, User
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         given = _data(
@@ -113,7 +113,7 @@ def test_a_teacher_is_stored_normalised_linked_to_the_account_and_audited(world:
 
 def test_a_wrong_check_character_is_refused_naming_the_field(world: World) -> None:
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     wrong, right = _wrong_check(_id())
     with school_context(world.a.schema):
@@ -126,7 +126,7 @@ def test_a_wrong_check_character_is_refused_naming_the_field(world: World) -> No
 
 
 def test_the_id_number_must_agree_with_the_sex_and_have_a_real_birth_date(world: World) -> None:
-    from tenant_apps.registry.teachers import teacher_clean, teacher_create
+    from tenant_apps.registry.teachers.services import teacher_clean, teacher_create
 
     with school_context(world.a.schema):
         _refused(
@@ -144,7 +144,7 @@ def test_the_id_number_must_agree_with_the_sex_and_have_a_real_birth_date(world:
 
 
 def test_required_fields_choices_and_phone_are_named(world: World) -> None:
-    from tenant_apps.registry.teachers import teacher_clean
+    from tenant_apps.registry.teachers.services import teacher_clean
 
     with school_context(world.a.schema):
         _, errors = teacher_clean(
@@ -160,7 +160,7 @@ def test_required_fields_choices_and_phone_are_named(world: World) -> None:
 
 
 def test_staff_number_and_id_number_are_unique_in_the_school_only(world: World) -> None:
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         teacher_create(data=_data(), actor=_actor())
@@ -181,7 +181,7 @@ def test_staff_number_and_id_number_are_unique_in_the_school_only(world: World) 
 
 def test_an_edit_audits_only_what_changed_and_relinks_the_account(world: World) -> None:
     from accounts.models import AuditEntry, User
-    from tenant_apps.registry.teachers import teacher_create, teacher_update
+    from tenant_apps.registry.teachers.services import teacher_create, teacher_update
 
     with school_context(world.a.schema):
         teacher = teacher_create(data=_data(staff_no="X9"), actor=_actor())
@@ -201,7 +201,7 @@ def test_an_edit_audits_only_what_changed_and_relinks_the_account(world: World) 
 
 def test_deactivating_keeps_the_record_and_can_disable_the_account(world: World) -> None:
     from accounts.models import User
-    from tenant_apps.registry.teachers import (
+    from tenant_apps.registry.teachers.services import (
         teacher_create,
         teacher_deactivate,
         teacher_list,
@@ -245,7 +245,7 @@ def test_deactivating_keeps_the_record_and_can_disable_the_account(world: World)
 
 def test_the_dry_run_names_every_error_by_row_and_field_and_writes_nothing(world: World) -> None:
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teachers import teacher_create, teachers_dry_run
+    from tenant_apps.registry.teachers.services import teacher_create, teachers_dry_run
 
     wrong, right = _wrong_check(_id(seq="021"))
     data = _xlsx(
@@ -285,7 +285,7 @@ def test_the_dry_run_names_every_error_by_row_and_field_and_writes_nothing(world
 
 def test_a_file_missing_a_required_column_is_refused_naming_it(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.teachers import teachers_dry_run
+    from tenant_apps.registry.teachers.services import teachers_dry_run
 
     with school_context(world.a.schema):
         with pytest.raises(ApplicationError) as missing:
@@ -307,7 +307,7 @@ def test_confirming_writes_the_valid_rows_or_refuses_all_or_nothing(world: World
     from accounts.models import AuditEntry, User
     from common.exceptions import ApplicationError
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teachers import (
+    from tenant_apps.registry.teachers.services import (
         MODE_ALL_OR_NOTHING,
         MODE_VALID_ONLY,
         teachers_import,
@@ -369,7 +369,7 @@ def test_confirming_writes_the_valid_rows_or_refuses_all_or_nothing(world: World
 
 
 def test_the_template_and_the_export_read_back(world: World) -> None:
-    from tenant_apps.registry.teachers import (
+    from tenant_apps.registry.teachers.services import (
         teacher_create,
         teacher_list,
         teacher_template,

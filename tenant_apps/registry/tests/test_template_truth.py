@@ -21,15 +21,11 @@ from openpyxl import Workbook, load_workbook
 
 from conftest import World, login
 from tenant_apps.registry.fields import BY_HEADER, COLUMNS, Column
+from tenant_apps.registry.imports.columns import DATA_SHEET, MARK_COLOURS, UploadRejected
+from tenant_apps.registry.imports.reader import workbook_sheet
+from tenant_apps.registry.imports.template import template_build
 from tenant_apps.registry.tests.factories import valid_row
-from tenant_apps.registry.validation import RowValidator
-from tenant_apps.registry.workbooks import (
-    DATA_SHEET,
-    MARK_COLOURS,
-    UploadRejected,
-    template_build,
-    workbook_sheet,
-)
+from tenant_apps.registry.validation.rows import RowValidator
 
 pytestmark = pytest.mark.django_db
 BASE = 9000  # seq offset so these pupils never meet the other tests' pupils

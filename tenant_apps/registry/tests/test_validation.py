@@ -1,4 +1,4 @@
-"""registry.validation: every rule of domain.md §2 on rows of the national template.
+"""registry.validation.rows: every rule of domain.md §2 on rows of the national template.
 
 Each test starts from `valid_row()` (a pupil of class 2024101 that passes everything),
 breaks or reshapes one thing, and checks the exact error kind, that the message names
@@ -16,7 +16,7 @@ from stdnum.cn import ric
 from tenant_apps.registry.codes import table
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
 from tenant_apps.registry.tests.factories import MAX_SEQ, resident_id, valid_row
-from tenant_apps.registry.validation import (
+from tenant_apps.registry.validation.rows import (
     FieldError,
     RowResult,
     RowValidator,

@@ -14,11 +14,11 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tenant_apps.registry import workbooks
 from tenant_apps.registry.codes import table
 from tenant_apps.registry.fields import BY_KEY, COLUMNS, REQUIRED_HEADERS, requirement
-from tenant_apps.registry.tests.factories import valid_row
-from tenant_apps.registry.workbooks import (
+from tenant_apps.registry.imports import annotate, columns
+from tenant_apps.registry.imports.annotate import workbook_annotate
+from tenant_apps.registry.imports.columns import (
     ANNOTATION_AUTHOR,
     CODES_SHEET,
     DATA_SHEET,
@@ -37,13 +37,12 @@ from tenant_apps.registry.workbooks import (
     MSG_ZIP_BOMB,
     TEMPLATE_ROWS,
     UploadRejected,
-    rows_export,
-    template_build,
-    template_sample,
-    upload_sniff,
-    workbook_annotate,
-    workbook_read,
 )
+from tenant_apps.registry.imports.export import rows_export
+from tenant_apps.registry.imports.reader import workbook_read
+from tenant_apps.registry.imports.sniff import upload_sniff, zip_sizes_refused
+from tenant_apps.registry.imports.template import template_build, template_sample
+from tenant_apps.registry.tests.factories import valid_row
 
 SCHOOL_NAME = "浏阳市古港镇中心小学"
 SCHOOL_CODE = "2143016965"
@@ -545,7 +544,7 @@ def test_zip_limits_tell_big_workbooks_from_bombs(
 ) -> None:
     mb = 1024 * 1024
     assert (
-        workbooks.zip_sizes_refused(
+        zip_sizes_refused(
             uncompressed=int(uncompressed_mb * mb), compressed=int(compressed_mb * mb)
         )
         is refused
@@ -561,7 +560,7 @@ def test_our_own_export_of_a_whole_school_passes_the_sniffer_and_reads_back() ->
         infos = archive.infolist()
     sheet_xml = next(i for i in infos if i.filename.startswith("xl/worksheets/"))
     other_xml = sum(i.file_size for i in infos) - sheet_xml.file_size
-    scale = workbooks.MAX_SHEET_ROWS / n
+    scale = columns.MAX_SHEET_ROWS / n
     whole_uncompressed = other_xml + int(sheet_xml.file_size * scale)
     whole_compressed = int(len(data) * scale)
     assert whole_uncompressed > 400 * 1024 * 1024  # well past the old 200 MB refusal
@@ -573,9 +572,7 @@ def test_our_own_export_of_a_whole_school_passes_the_sniffer_and_reads_back() ->
     assert len(back) == n
     assert back[0][1]["name"] == rows[0]["name"]
     assert back[-1][1]["id_number"] == rows[-1]["id_number"]
-    assert not workbooks.zip_sizes_refused(
-        uncompressed=whole_uncompressed, compressed=whole_compressed
-    )
+    assert not zip_sizes_refused(uncompressed=whole_uncompressed, compressed=whole_compressed)
 
 
 def test_an_encrypted_biff8_is_refused_by_the_reader_too() -> None:
@@ -706,7 +703,7 @@ def test_a_big_xlsx_is_annotated_by_rebuilding_it(
     template: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: a sheet over the in-place limit (lowered here instead of writing 7,000 rows)
-    monkeypatch.setattr(workbooks, "ANNOTATE_IN_PLACE_MAX_CELLS", 10)
+    monkeypatch.setattr(annotate, "ANNOTATE_IN_PLACE_MAX_CELLS", 10)
     sample = template_sample()
     data = _filled(template, {2: dict(sample), 3: dict(sample)})
 

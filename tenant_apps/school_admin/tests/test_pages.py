@@ -33,7 +33,7 @@ def _json(client, method: str, path: str, body: dict | None = None):
 
 
 def test_grades_page_adds_the_intake_and_sets_a_grade_head(world: World) -> None:
-    from tenant_apps.registry.classes import setup_year
+    from tenant_apps.registry.classes.services import setup_year
     from tenant_apps.registry.models import Grade
 
     year = setup_year()
@@ -57,7 +57,7 @@ def test_grades_page_adds_the_intake_and_sets_a_grade_head(world: World) -> None
 
 
 def test_classes_page_adds_a_class_and_names_the_field_when_wrong(world: World) -> None:
-    from tenant_apps.registry.classes import grade_add_intake
+    from tenant_apps.registry.classes.services import grade_add_intake
     from tenant_apps.registry.models import SchoolClass
 
     with school_context(world.a.schema):
@@ -98,7 +98,7 @@ def test_class_page_edit_merge_and_delete(world: World) -> None:
     admin = login(world.a.host, "admin")
     with school_context(world.a.schema):
         full = SchoolClass.objects.get(class_no="2024101")
-        from tenant_apps.registry.classes import class_create
+        from tenant_apps.registry.classes.services import class_create
 
         spare = class_create(stage="primary", entry_year=2024, number=3)
     page = _get(admin, f"/school/classes/{full.pk}/").content.decode()
@@ -193,7 +193,7 @@ def _class_pk(world: World, class_no: str) -> int:
 
 
 def test_grade_api_adds_the_intake_and_lists_graduated_grades(world: World) -> None:
-    from tenant_apps.registry.classes import setup_year
+    from tenant_apps.registry.classes.services import setup_year
     from tenant_apps.registry.models import Grade
 
     with school_context(world.a.schema):
@@ -223,9 +223,9 @@ def test_the_checklist_turns_green_line_by_line(world: World) -> None:
     from tenant_apps.grades.models import ClassCourse, Course
     from tenant_apps.grades.services import assignment_set, class_courses_set
     from tenant_apps.grades.terms import current_term
-    from tenant_apps.registry import classes
+    from tenant_apps.registry.classes import services as classes
     from tenant_apps.registry.models import FieldEditPolicy, SchoolClass
-    from tenant_apps.registry.policy import policy_default
+    from tenant_apps.registry.policy.rules import policy_default
 
     admin = login(world.a.host, "admin")
     with school_context(world.a.schema):
@@ -303,7 +303,7 @@ def test_a_fresh_schools_administrator_lands_on_the_checklist(world: World) -> N
 def test_a_class_teacher_without_the_role_is_flagged(world: World) -> None:
     """Picked from the list but holding only 全体教师: sees nothing of the class yet."""
     from common.actor import Actor
-    from tenant_apps.registry.classes import class_update
+    from tenant_apps.registry.classes.services import class_update
     from tenant_apps.registry.models import SchoolClass
 
     with school_context(world.a.schema):

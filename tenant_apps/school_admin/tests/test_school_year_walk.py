@@ -132,7 +132,7 @@ def test_a_new_school_walks_its_start_of_year_and_registers_pupils(
     from django.conf import settings
 
     from shared_apps.jobs.models import Job
-    from tenant_apps.registry.classes import setup_year
+    from tenant_apps.registry.classes.services import setup_year
     from tenant_apps.registry.models import SchoolClass, Student
     from tenants.context import school_context
     from tenants.models import Domain, School

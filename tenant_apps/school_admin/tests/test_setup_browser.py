@@ -19,7 +19,7 @@ def test_admin_sets_up_the_intake_and_the_checklist_follows(
     server: int,  # noqa: F811
     chromium_browser,  # noqa: F811
 ) -> None:
-    from tenant_apps.registry.classes import setup_year
+    from tenant_apps.registry.classes.services import setup_year
     from tenant_apps.registry.models import Grade, SchoolClass
 
     year = setup_year()

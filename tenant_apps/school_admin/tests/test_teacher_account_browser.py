@@ -22,8 +22,8 @@ def test_paged_teachers_reset_and_an_account_for_a_moving_teacher(
 ) -> None:
     from common.actor import Actor
     from shared_apps.transfers.services import CaseActor, case_decide
-    from tenant_apps.registry.teacher_transfer import teacher_transfer_start
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
+    from tenant_apps.registry.teachers.transfer import teacher_transfer_start
 
     # given: 34 teachers of A (one of them the "staff" account's) and one moving to B
     actor = Actor("admin", "管理员", live_db.a.schema)

@@ -218,7 +218,7 @@ def test_teachers_are_the_administrators_and_registrars_only(world: World) -> No
 
 def test_one_schools_teachers_never_show_on_another_host(world: World) -> None:
     from common.actor import Actor
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         teacher = teacher_create(
@@ -235,7 +235,7 @@ def test_one_schools_teachers_never_show_on_another_host(world: World) -> None:
 
 def _many(world: World, n: int, subject: str = "语文") -> None:
     from common.actor import Actor
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         for i in range(n):
@@ -257,7 +257,7 @@ def test_the_teacher_list_is_paged_keeping_search_and_filter(world: World) -> No
     # given: 35 teachers of 语文 and 2 of 数学
     _many(world, 35)
     from common.actor import Actor
-    from tenant_apps.registry.teachers import teacher_create
+    from tenant_apps.registry.teachers.services import teacher_create
 
     with school_context(world.a.schema):
         for i in range(2):

@@ -1,0 +1,709 @@
+"""In-school status changes (学籍异动: 休学, 复学, 退学, 流失, 死亡 …), domain.md §3.5, §3.7.
+
+A registrar opens the change on the student's page; the preconditions (registry.changes.blockers)
+are shown before anything is submitted and checked again under the student's row lock.
+Submission writes the StatusChange, its evidence and the public business case
+(transfers.Case, chain: school approver → the school's county bureau) in one
+transaction. The school approver decides here (maker ≠ checker), the bureau in its case
+queue; approving the last step runs `change_complete` inside the engine's transaction,
+which sets the student's status, writes the history entry and refreshes the public
+index. Rejection or withdrawal leaves the status as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.html import format_html
+
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from common.masking import mask_id_number, mask_name
+from tenant_apps.registry.changes.blockers import Blocker, student_blockers
+from tenant_apps.registry.models import ChangeEvidence, StatusChange, Student
+from tenant_apps.registry.problems.services import evidence_save
+from tenant_apps.registry.students.services import current_school, event_add
+
+if TYPE_CHECKING:
+    from shared_apps.transfers.models import Case
+    from shared_apps.transfers.services import CaseActor
+
+K = StatusChange.Kind
+S = Student.Status
+
+# -- what each kind needs ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    to_status: str | None  # None: chosen on the form (其他)
+    evidence_required: bool
+    reason_code_required: bool
+    reason_text_required: bool
+    leave_dates: bool = False
+    reasons: tuple[tuple[str, str], ...] = ()
+    hint: str = ""  # what proof the school should attach
+    targets: tuple[str, ...] = field(default=())  # choosable results (其他)
+
+    @property
+    def label(self) -> str:
+        return str(K(self.kind).label)
+
+
+SPECS: dict[str, KindSpec] = {
+    K.SUSPEND: KindSpec(
+        K.SUSPEND,
+        S.SUSPENDED,
+        evidence_required=True,
+        reason_code_required=True,
+        reason_text_required=False,
+        leave_dates=True,
+        reasons=(("01", "疾病"), ("02", "家庭原因"), ("03", "心理健康"), ("99", "其他")),
+        hint="家长（监护人）申请书；因病休学的附医院诊断证明。",
+    ),
+    K.RESUME: KindSpec(
+        K.RESUME,
+        S.STUDYING,
+        evidence_required=False,
+        reason_code_required=False,
+        reason_text_required=False,
+        reasons=(("01", "休学期满"), ("02", "劝返复学"), ("03", "找回"), ("99", "其他")),
+        hint="复学申请书；因病休学的附康复证明。",
+    ),
+    K.WITHDRAW: KindSpec(
+        K.WITHDRAW,
+        S.WITHDRAWN,
+        evidence_required=True,
+        reason_code_required=True,
+        reason_text_required=True,
+        reasons=(("01", "本人申请"), ("02", "出国（境）留学"), ("03", "参军"), ("99", "其他")),
+        hint="学生本人及监护人签字的退学申请书。",
+    ),
+    K.DROPOUT: KindSpec(
+        K.DROPOUT,
+        S.DROPPED_OUT,
+        evidence_required=False,
+        reason_code_required=True,
+        reason_text_required=True,
+        reasons=(
+            ("01", "厌学"),
+            ("02", "家庭经济困难"),
+            ("03", "外出务工"),
+            ("04", "疾病"),
+            ("99", "其他"),
+        ),
+        hint="劝返记录（控辍保学）。",
+    ),
+    K.DEATH: KindSpec(
+        K.DEATH,
+        S.DECEASED,
+        evidence_required=True,
+        reason_code_required=False,
+        reason_text_required=False,
+        hint="死亡医学证明或公安机关出具的证明。",
+    ),
+    K.ABROAD: KindSpec(
+        K.ABROAD,
+        S.ABROAD,
+        evidence_required=True,
+        reason_code_required=False,
+        reason_text_required=True,
+        hint="出国（境）证明材料，如护照签证页或对方学校录取通知。",
+    ),
+    K.RETURN_FROM_ABROAD: KindSpec(
+        K.RETURN_FROM_ABROAD,
+        S.STUDYING,
+        evidence_required=False,
+        reason_code_required=False,
+        reason_text_required=False,
+        hint="回国（境）证明材料。",
+    ),
+    K.MISSING: KindSpec(
+        K.MISSING,
+        S.MISSING,
+        evidence_required=False,
+        reason_code_required=False,
+        reason_text_required=True,
+        hint="报警回执或走访记录。",
+    ),
+    K.OTHER_LEAVE: KindSpec(
+        K.OTHER_LEAVE,
+        S.OTHER,
+        evidence_required=False,
+        reason_code_required=False,
+        reason_text_required=True,
+    ),
+    K.OTHER: KindSpec(
+        K.OTHER,
+        None,
+        evidence_required=True,
+        reason_code_required=False,
+        reason_text_required=True,
+        targets=(S.STUDYING, S.SUSPENDED, S.DROPPED_OUT, S.ABROAD, S.MISSING, S.OTHER),
+        hint="说明异动原因的材料。",
+    ),
+}
+
+MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # the national system's limit (domain.md §3.5)
+MAX_EVIDENCE_FILES = 5
+MSG_EVIDENCE_SIZE = "佐证材料“{name}”超过2MB，请压缩后重新上传。"
+MSG_EVIDENCE_REQUIRED = "办理{label}须上传佐证材料（{hint}）。"
+MSG_BLOCKED = "该学生现在不能办理{label}：{first}"
+MSG_MAKER_CHECKER = "不能审核自己提交的学籍异动：须由另一位学籍主管领导审核。"
+MSG_NOT_FOUND = "未找到该学籍异动。"
+MSG_STALE = "学生当前学籍状态为“{status}”，已不符合该异动的条件，不能生效。"
+
+
+def kinds_available() -> list[KindSpec]:
+    """The kinds the engine knows (a kind without a case kind cannot be submitted)."""
+    from shared_apps.transfers.models import CaseKind
+
+    return [spec for kind, spec in SPECS.items() if kind in CaseKind.values]
+
+
+def kind_spec(kind: str) -> KindSpec:
+    spec = SPECS.get(kind)
+    if spec is None or spec not in kinds_available():
+        raise ApplicationError(
+            "未知的异动类型。", code="invalid", extra={"kind": ["请选择异动类型。"]}
+        )
+    return spec
+
+
+# -- input ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeInput:
+    kind: str
+    change_date: dt.date | None
+    reason_code: str = ""
+    reason_text: str = ""
+    leave_from: dt.date | None = None
+    leave_to: dt.date | None = None
+    target_status: str = ""
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+
+
+def _field_errors(spec: KindSpec, data: ChangeInput, uploads: list[Upload]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    if data.change_date is None:
+        errors["change_date"] = ["请填写异动日期。"]
+    elif not today - dt.timedelta(days=366) <= data.change_date <= today + dt.timedelta(days=60):
+        errors["change_date"] = ["异动日期须在一年以内，且不能晚于今天起60天。"]
+    codes = dict(spec.reasons)
+    if spec.reason_code_required and not data.reason_code:
+        errors["reason_code"] = ["请选择异动原因。"]
+    elif data.reason_code and data.reason_code not in codes:
+        errors["reason_code"] = ["异动原因无效，请从列表中选择。"]
+    needs_text = data.reason_code == "99" or spec.reason_text_required
+    if needs_text and not data.reason_text.strip():
+        errors["reason_text"] = ["请填写异动说明。"]
+    if len(data.reason_text) > 500:
+        errors["reason_text"] = ["异动说明不能超过500字。"]
+    if spec.leave_dates:
+        if data.leave_from is None:
+            errors["leave_from"] = ["请填写休学开始日期。"]
+        if data.leave_to is None:
+            errors["leave_to"] = ["请填写休学截止日期。"]
+        if data.leave_from and data.leave_to and data.leave_to <= data.leave_from:
+            errors["leave_to"] = ["休学截止日期须晚于开始日期。"]
+    if spec.targets and data.target_status not in spec.targets:
+        errors["target_status"] = ["请选择异动后的学籍状态。"]
+    if spec.evidence_required and not uploads:
+        errors["files"] = [MSG_EVIDENCE_REQUIRED.format(label=spec.label, hint=spec.hint)]
+    if len(uploads) > MAX_EVIDENCE_FILES:
+        errors["files"] = [f"佐证材料最多{MAX_EVIDENCE_FILES}个文件。"]
+    return errors
+
+
+def evidence_check(upload: Upload) -> str:
+    """The content type of an acceptable proof: JPG/PNG/PDF of at most 2 MB whose
+    content really is what the name says (sniffed with Pillow / the PDF header)."""
+    from tenant_apps.registry.problems.services import evidence_check as sniff
+
+    if len(upload.data) > MAX_EVIDENCE_BYTES:
+        message = MSG_EVIDENCE_SIZE.format(name=upload.name)
+        raise ApplicationError(message, code="upload", extra={"files": [message]})
+    if not upload.data:
+        message = f"佐证材料“{upload.name}”是空文件。"
+        raise ApplicationError(message, code="upload", extra={"files": [message]})
+    try:
+        return sniff(name=upload.name, data=upload.data)
+    except ApplicationError as exc:
+        named = f"“{upload.name}”"
+        message = exc.message if named in exc.message else f"{named}：{exc.message}"
+        raise ApplicationError(message, code="upload", extra={"files": [message]}) from exc
+
+
+def change_preview(student: Student, kind: str, *, on: dt.date | None = None) -> list[Blocker]:
+    """What stops this change now (shown before the form is submitted)."""
+    kind_spec(kind)
+    return student_blockers(student, kind, on=on)
+
+
+def _summary(student: Student) -> dict[str, str]:
+    klass = student.school_class
+    return {
+        "name": mask_name(student.name),
+        "id_number": mask_id_number(student.id_number),
+        "class": klass.name,
+        "grade": klass.grade_name,
+        "status": student.get_status_display(),
+    }
+
+
+def _county_region() -> str:
+    from tenants.models import School
+
+    county = (
+        School.objects.filter(schema_name=connection.schema_name)
+        .values_list("county_id", flat=True)
+        .first()
+    )
+    return str(county or "")
+
+
+def change_submit(
+    *, student_id: int, data: ChangeInput, uploads: list[Upload], actor: Actor
+) -> StatusChange:
+    """Check, then write the change, its evidence, its public case and the history
+    entry in one transaction. Files stored before a failed write are removed again."""
+    spec = kind_spec(data.kind)
+    saved: list[str] = []
+    try:
+        with transaction.atomic(durable=True):
+            return _submit(spec, student_id, data, uploads, actor, saved)
+    except BaseException:
+        for key in saved:
+            default_storage.delete(key)
+        raise
+
+
+def _submit(
+    spec: KindSpec,
+    student_id: int,
+    data: ChangeInput,
+    uploads: list[Upload],
+    actor: Actor,
+    saved: list[str],
+) -> StatusChange:
+    from shared_apps.transfers.services import case_open, chain_in_school
+
+    student = (
+        Student.objects.select_for_update()
+        .select_related("school_class")
+        .filter(pk=student_id)
+        .first()
+    )
+    if student is None:
+        raise ApplicationError("未找到该学生。", code="not_found")
+    blockers = student_blockers(student, spec.kind)
+    if blockers:
+        raise ApplicationError(
+            MSG_BLOCKED.format(label=spec.label, first=blockers[0].message),
+            code="blocked",
+            extra={"blockers": [f"{b.message}{b.advice}" for b in blockers]},
+        )
+    errors = _field_errors(spec, data, uploads)
+    if errors:
+        raise ApplicationError("异动申请填写有误，请按提示修改。", code="invalid", extra=errors)
+    types = [evidence_check(u) for u in uploads]
+    school = current_school()
+    to_status = spec.to_status or data.target_status
+    change = StatusChange.objects.create(  # type: ignore[misc]
+        student=student,
+        kind=spec.kind,
+        change_date=data.change_date,
+        reason_code=data.reason_code,
+        reason_text=data.reason_text.strip(),
+        leave_from=data.leave_from if spec.leave_dates else None,
+        leave_to=data.leave_to if spec.leave_dates else None,
+        from_status=student.status,
+        to_status=to_status,
+        created_by=actor.username,
+        created_by_label=actor.label,
+    )
+    stamp = f"{timezone.now():%Y%m%d%H%M%S}"
+    for n, (upload, content_type) in enumerate(zip(uploads, types, strict=True), 1):
+        key = evidence_save(f"changes/{change.pk}/{stamp}-{n}", upload.data, content_type)
+        saved.append(key)
+        ChangeEvidence.objects.create(
+            change=change,
+            file_key=key,
+            original_name=upload.name[:200],
+            content_type=content_type,
+            size=len(upload.data),
+            uploaded_by=actor.label,
+        )
+    case = case_open(
+        kind=spec.kind,
+        school_id=school.id,
+        student_uuid=student.identifier,
+        summary=_summary(student),
+        chain=chain_in_school(school.id),
+        created_by=f"{actor.username}@{connection.schema_name}",
+        payload={
+            "change_id": change.pk,
+            "change_date": data.change_date.isoformat() if data.change_date else "",
+            "from_status": student.status,
+            "to_status": to_status,
+            "reason_code": data.reason_code,
+            "leave_from": change.leave_from.isoformat() if change.leave_from else "",
+            "leave_to": change.leave_to.isoformat() if change.leave_to else "",
+        },
+    )
+    change.case_id, change.case_number = case.pk, case.number
+    change.save(update_fields=["case_id", "case_number"])
+    event_add(
+        [student.pk],
+        actor=actor,
+        action=f"申请学籍异动：{spec.label}（{case.number}）",
+        reason=_reason_line(change),
+    )
+    return change
+
+
+def _reason_line(change: StatusChange) -> str:
+    spec = SPECS.get(change.kind)
+    parts = []
+    if spec and change.reason_code:
+        parts.append(dict(spec.reasons).get(change.reason_code, change.reason_code))
+    if change.leave_from and change.leave_to:
+        parts.append(f"休学{change.leave_from:%Y-%m-%d}至{change.leave_to:%Y-%m-%d}")
+    if change.reason_text:
+        parts.append(change.reason_text)
+    return "；".join(parts)[:300]
+
+
+# -- school decision and withdrawal -----------------------------------------------------
+
+
+def _locked_change(change_id: int) -> StatusChange:
+    change = (
+        StatusChange.objects.select_for_update()
+        .select_related("student")
+        .filter(pk=change_id)
+        .first()
+    )
+    if change is None:
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    return change
+
+
+SCHOOL_STEP = 0  # chain_in_school: the school approver first, then the county bureau
+
+
+@transaction.atomic(durable=True)
+def change_school_decide(
+    *, change_id: int, approve: bool, reason: str, actor: Actor, case_actor: CaseActor
+) -> StatusChange:
+    """学校审核: pass to the bureau, or reject with a reason (the status stays). Never
+    one's own application (`change_decision`, which also guards the generic case
+    pages). A repeated click finds the case past the school step and changes nothing."""
+    from shared_apps.transfers.models import Case
+    from shared_apps.transfers.services import case_decide
+
+    change = _locked_change(change_id)
+    if change.state != StatusChange.State.OPEN or change.case_id is None:
+        return change
+    # The change's row lock serialises deciders; a case already past the school step is
+    # a repeated click and changes nothing.
+    if not Case.objects.filter(pk=change.case_id, state="open", step=SCHOOL_STEP).exists():
+        return change
+    if not approve and not reason.strip():
+        raise ApplicationError(
+            "退回时请填写原因。", code="invalid", extra={"reason": ["请填写退回原因。"]}
+        )
+    case_decide(
+        case_id=change.case_id,
+        actor=case_actor,
+        approve=approve,
+        reason=reason,
+        step=SCHOOL_STEP,
+    )
+    change.refresh_from_db()
+    return change
+
+
+@transaction.atomic(durable=True)
+def change_withdraw(
+    *, change_id: int, reason: str, actor: Actor, case_actor: CaseActor
+) -> StatusChange:
+    """The school takes back its open application (the closing handler records it)."""
+    from shared_apps.transfers.services import case_withdraw
+
+    change = _locked_change(change_id)
+    if change.case_id is None:
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    if not reason.strip():
+        raise ApplicationError(
+            "撤回时请填写原因。", code="invalid", extra={"reason": ["请填写撤回原因。"]}
+        )
+    case_withdraw(case_id=change.case_id, actor=case_actor, reason=reason)
+    change.refresh_from_db()
+    return change
+
+
+# -- engine hooks (registered in RegistryConfig.ready) ------------------------------------
+
+
+@dataclass(frozen=True)
+class _CaseFacts:
+    """What the hooks read from the public case before switching into the school."""
+
+    case_id: uuid.UUID
+    kind: str
+    schema: str
+    actor: Actor
+    note: str
+
+
+def _ours(case: Case) -> bool:
+    """A case opened by change_submit (the engine's own tests open bare cases of these
+    kinds, with nothing in a school to update)."""
+    return "change_id" in (case.payload or {})
+
+
+def _facts(case: Case) -> _CaseFacts:
+    from accounts.models import User
+    from tenants.context import school_context
+    from tenants.models import School
+
+    schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True).get()
+    last = case.steps.order_by("-at", "-id").first()
+    username, _, where = (last.actor if last else "system@public").partition("@")
+    with school_context(where or "public"):
+        name = User.objects.filter(username=username).values_list("full_name", flat=True).first()
+    return _CaseFacts(
+        case_id=case.pk,
+        kind=case.kind,
+        schema=schema,
+        actor=Actor(username=username, name=name or username, schema=where),
+        note=last.note if last else "",
+    )
+
+
+def actor_display(label: str) -> str:
+    """ "username@schema" of a case step as people read it (accounts.people)."""
+    from accounts.people import person_label
+
+    return person_label(label)
+
+
+def change_decision(case: Case, actor: CaseActor, approve: bool, note: str) -> None:
+    """Decision hook: the submitter never decides the school step (maker ≠ checker,
+    whichever page is used), and the school's approval enters the student's history.
+    Rejections are recorded by `change_closed`, the bureau's approval by `change_complete`."""
+    from accounts.models import User
+    from tenants.context import school_context
+
+    step = case.chain[case.step] if 0 <= case.step < len(case.chain) else {}
+    if not _ours(case) or step.get("owner") != "school":
+        return
+    if actor.label == case.created_by:
+        raise ApplicationError(MSG_MAKER_CHECKER, code="maker_checker")
+    if not approve:
+        return
+    facts = _facts(case)
+    with school_context(facts.schema):
+        name = (
+            User.objects.filter(username=actor.username).values_list("full_name", flat=True).first()
+        )
+        change = StatusChange.objects.filter(case_id=case.pk).first()
+        if change is None:
+            raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+        event_add(
+            [change.student_id],
+            actor=Actor(username=actor.username, name=name or actor.username, schema=facts.schema),
+            action=f"学籍异动学校审核通过：{change.get_kind_display()}",
+            reason=note[:300],
+        )
+
+
+def change_complete(case: Case) -> None:
+    """Completion handler: the last approval makes the change take effect, inside the
+    engine's transaction (an error here rolls the approval back)."""
+    from tenants.context import school_context
+
+    if not _ours(case):
+        return
+    facts = _facts(case)
+    with school_context(facts.schema):
+        _complete(facts)
+
+
+def _complete(facts: _CaseFacts) -> None:
+    from shared_apps.student_index.services import index_set_state
+    from tenant_apps.registry.changes.blockers import REQUIRED_STATUS
+
+    change = StatusChange.objects.select_for_update().filter(case_id=facts.case_id).first()
+    if change is None:
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    if change.state != StatusChange.State.OPEN:
+        return
+    student = Student.objects.select_for_update().get(pk=change.student_id)
+    if student.status not in REQUIRED_STATUS[change.kind] or student.status != change.from_status:
+        raise ApplicationError(MSG_STALE.format(status=student.get_status_display()), code="state")
+    before = student.status
+    student.status = change.to_status
+    student.save(update_fields=["status", "updated_at"])
+    change.state = StatusChange.State.DONE
+    change.closed_at = timezone.now()
+    change.closed_by = facts.actor.label
+    change.close_reason = facts.note[:300]
+    change.save(update_fields=["state", "closed_at", "closed_by", "close_reason"])
+    event_add(
+        [student.pk],
+        actor=facts.actor,
+        action=f"学籍异动生效：{change.get_kind_display()}",
+        from_state=before,
+        to_state=change.to_status,
+        reason=_reason_line(change),
+        changes={"status": [before, change.to_status]},
+    )
+    index_set_state(student_uuids=[student.identifier], status=change.to_status)
+
+
+def change_closed(case: Case) -> None:
+    """Closing handler: a rejection or withdrawal ends the change; the status stays."""
+    from tenants.context import school_context
+
+    if not _ours(case):
+        return
+    facts = _facts(case)
+    withdrawn = case.state == "withdrawn"
+    state = StatusChange.State.WITHDRAWN if withdrawn else StatusChange.State.REJECTED
+    with school_context(facts.schema):
+        change = StatusChange.objects.select_for_update().filter(case_id=facts.case_id).first()
+        if change is None or change.state != StatusChange.State.OPEN:
+            return
+        change.state = state
+        change.closed_at = timezone.now()
+        change.closed_by = facts.actor.label
+        change.close_reason = facts.note[:300]
+        change.save(update_fields=["state", "closed_at", "closed_by", "close_reason"])
+        verb = "撤回学籍异动" if state == StatusChange.State.WITHDRAWN else "学籍异动未通过"
+        event_add(
+            [change.student_id],
+            actor=facts.actor,
+            action=f"{verb}：{change.get_kind_display()}",
+            reason=facts.note[:300],
+        )
+
+
+def change_detail_lines(case: Case) -> list[tuple[str, str]]:
+    """The lines the bureau's case page shows for a status change (no readable PII
+    beyond the masked summary; the reason text and short-lived links to the proofs)."""
+    from tenants.context import school_context
+    from tenants.models import School
+
+    schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True).first()
+    if schema is None or not _ours(case):
+        return []
+    with school_context(schema):
+        change = StatusChange.objects.prefetch_related("evidence").filter(case_id=case.pk).first()
+        if change is None:
+            return []
+        lines = [
+            ("异动类型", change.get_kind_display()),
+            ("异动日期", f"{change.change_date:%Y-%m-%d}"),
+            (
+                "学籍状态",
+                f"{change.get_from_status_display()} → {change.get_to_status_display()}",
+            ),
+        ]
+        reason = _reason_line(change)
+        if reason:
+            lines.append(("异动原因", reason))
+        lines.append(("经办人", change.created_by_label or change.created_by))
+        for n, e in enumerate(change.evidence.all(), 1):
+            # A signed /files/ link made inside the school (its key prefix), for the
+            # requesting host; the page shows it as a link to the file.
+            link = format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a>',
+                default_storage.url(e.file_key),
+                e.original_name,
+            )
+            lines.append((f"佐证材料{n}", link))
+        return lines
+
+
+def register_hooks() -> None:
+    from shared_apps.transfers.services import (
+        register_closing,
+        register_completion,
+        register_decision,
+        register_detail,
+    )
+
+    for spec in kinds_available():
+        register_completion(spec.kind, change_complete)
+        register_closing(spec.kind, change_closed)
+        register_detail(spec.kind, change_detail_lines)
+        register_decision(spec.kind, change_decision)
+
+
+# -- reads -------------------------------------------------------------------------------
+
+
+def change_list(
+    *,
+    kind: str = "",
+    state: str = "",
+    search: str = "",
+    class_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet[StatusChange]:
+    qs = StatusChange.objects.select_related("student", "student__school_class")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if state:
+        qs = qs.filter(state=state)
+    if class_id:
+        qs = qs.filter(student__school_class_id=class_id)
+    if date_from:
+        qs = qs.filter(change_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(change_date__lte=date_to)
+    term = "".join(search.split())
+    if term:
+        qs = qs.filter(
+            Q(student__name__contains=term)
+            | Q(student__name_initials__startswith=term.lower())
+            | Q(student__national_number=term.upper())
+            | Q(case_number=term.upper())
+        )
+    return qs.order_by("-created_at", "-id")
+
+
+def change_get(change_id: int) -> StatusChange | None:
+    return (
+        StatusChange.objects.select_related("student", "student__school_class")
+        .prefetch_related("evidence")
+        .filter(pk=change_id)
+        .first()
+    )
+
+
+def cases_of(changes: list[StatusChange]) -> dict[uuid.UUID, Any]:
+    """The public cases of listed changes, in one query (current step, deadline)."""
+    from shared_apps.transfers.models import Case
+
+    ids = [c.case_id for c in changes if c.case_id]
+    return {c.pk: c for c in Case.objects.filter(pk__in=ids)}

@@ -1,0 +1,1 @@
+"""Grades and classes of the current school (班级信息管理)."""

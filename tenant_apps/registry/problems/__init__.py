@@ -1,0 +1,1 @@
+"""问题学籍处理: problem records and their evidence."""

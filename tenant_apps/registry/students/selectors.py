@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.db.models import Count, Q, QuerySet
+
+from tenant_apps.registry.models import ImportBatch, ProblemRecord, SchoolClass, Student
+
+
+def registry_counts() -> dict[str, int]:
+    """Headline numbers of the current school, in one query per table."""
+    students = Student.objects.filter(
+        status=Student.Status.STUDYING, audit_state__in=LIVE_STATES
+    ).aggregate(
+        students=Count("id"),
+        male=Count("id", filter=Q(sex=Student.Sex.MALE)),
+        female=Count("id", filter=Q(sex=Student.Sex.FEMALE)),
+    )
+    return {**students, "classes": SchoolClass.objects.count()}
+
+
+LIVE_STATES = [s for s in Student.Audit.values if s != Student.Audit.DELETED]
+
+
+def class_list() -> QuerySet[SchoolClass]:
+    return SchoolClass.objects.annotate(
+        student_count=Count(
+            "students",
+            filter=Q(students__status=Student.Status.STUDYING)
+            & ~Q(students__audit_state=Student.Audit.DELETED),
+        )
+    ).order_by("stage", "entry_year", "number")
+
+
+def student_list(
+    *,
+    search: str = "",
+    class_id: int | None = None,
+    status: str = "",
+    audit_state: str = "",
+    class_ids: Collection[int] | None = None,
+) -> QuerySet[Student]:
+    """Search by name, pinyin initials, ID number or national number; filter by class,
+    status and registration state. Deleted records only when asked for explicitly.
+    `class_ids` limits the list to the classes the user may see (registry.policy.rules)."""
+    qs = Student.objects.select_related("school_class")
+    qs = (
+        qs.filter(audit_state=audit_state)
+        if audit_state
+        else qs.filter(audit_state__in=LIVE_STATES)
+    )
+    if class_ids is not None:
+        qs = qs.filter(school_class_id__in=list(class_ids))
+    if class_id:
+        qs = qs.filter(school_class_id=class_id)
+    if status:
+        qs = qs.filter(status=status)
+    term = "".join(search.split())
+    if term:
+        upper = term.upper()
+        qs = qs.filter(
+            Q(name__contains=term)
+            | Q(name_initials__startswith=term.lower())
+            | Q(id_number=upper)
+            | Q(national_number=upper)
+        )
+    return qs.order_by("school_class__class_no", "number_in_class", "pk")
+
+
+def student_get(*, identifier: str) -> Student | None:
+    return (
+        Student.objects.select_related("school_class")
+        .prefetch_related("family", "events", "problems__evidence")
+        .filter(identifier=identifier)
+        .first()
+    )
+
+
+def problem_list(*, open_only: bool = True) -> QuerySet[ProblemRecord]:
+    qs = ProblemRecord.objects.select_related("student", "student__school_class").prefetch_related(
+        "evidence"
+    )
+    if open_only:
+        qs = qs.filter(state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING])
+    return qs
+
+
+def import_batch_list(*, limit: int = 20) -> QuerySet[ImportBatch]:
+    return ImportBatch.objects.order_by("-created_at")[:limit]
+
+
+def import_batch_get(*, batch_id: str) -> ImportBatch | None:
+    return ImportBatch.objects.filter(pk=batch_id).first()
+
+
+def listable_class_ids(user: object) -> set[int]:
+    """The classes whose roster `user` may open, so that a class name is a link only
+    then: a subject teacher sees the class list but no roster, a class teacher only the
+    own classes (policy.student_scope), holders of 查看学籍 every class."""
+    from accounts.roles import Right
+    from common.permissions import as_rights, has_any_right
+    from tenant_apps.registry.policy import rules as policy
+
+    if not has_any_right(user, as_rights((Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN))):
+        return set()
+    scope = policy.student_scope(user)
+    if scope is None:
+        return set(SchoolClass.objects.values_list("pk", flat=True))
+    return set(scope)

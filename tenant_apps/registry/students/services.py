@@ -1,0 +1,609 @@
+"""Every write on the registry of the current school.
+
+Entry points own their transaction; each student write refreshes the public index in
+the same transaction, so the index never disagrees with the schools.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from stdnum.cn import ric
+
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from shared_apps.student_index.keys import IdentityKeys, identity_keys, name_initials
+from shared_apps.student_index.services import (
+    Hit,
+    IndexRecord,
+    duplicates_find,
+    index_upsert,
+)
+from tenant_apps.registry.facade import masked_students
+from tenant_apps.registry.fields import BY_KEY, COLUMNS, MEMBER_COLUMNS, STUDENT_COLUMNS
+from tenant_apps.registry.models import (
+    OWN_COLUMNS,
+    FamilyMember,
+    ProblemRecord,
+    SchoolClass,
+    Student,
+    StudentEvent,
+)
+
+MSG_INVALID = "学生信息有误，请按提示修改。"
+MSG_DUPLICATE = "身份证件号与已有学籍重复：{others}。请勿重复注册；如确属本人，请办理转学。"
+MSG_NOT_FOUND = "未找到该学生。"
+
+STUDENT_FIELDS = [c.key for c in STUDENT_COLUMNS if c.key not in OWN_COLUMNS]
+MEMBER_FIELDS = [c.key.removeprefix("m1_") for c in MEMBER_COLUMNS["member1"]]
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolInfo:
+    id: int
+    name: str
+    area: str  # 6-digit county code of the school's location
+
+
+def current_school() -> SchoolInfo:
+    from tenants.models import School
+
+    row = (
+        School.objects.filter(schema_name=connection.schema_name)
+        .values_list("id", "name", "county_id")
+        .first()
+    )
+    if row is None:
+        raise ApplicationError("当前不在学校域名下。", code="not_found")
+    return SchoolInfo(id=row[0], name=row[1], area=(row[2] or "000000")[:6])
+
+
+def keys_of(data: dict[str, Any]) -> IdentityKeys:
+    id_number = str(data.get("id_number") or "") if data.get("id_type") == "1" else ""
+    return identity_keys(
+        name=str(data["name"]),
+        sex=str(data["sex"]),
+        birth_date=data["birth_date"],
+        id_number=id_number,
+    )
+
+
+def index_record(student: Student, keys: IdentityKeys | None = None) -> IndexRecord:
+    klass = student.school_class
+    return IndexRecord(
+        student_uuid=student.identifier,
+        keys=keys
+        or keys_of(
+            {
+                "name": student.name,
+                "sex": student.sex,
+                "birth_date": student.birth_date,
+                "id_number": student.id_number,
+                "id_type": getattr(student, "id_type", "1"),
+            }
+        ),
+        stage=klass.stage,
+        entry_year=klass.entry_year,
+        sex=student.sex,
+        ethnicity=getattr(student, "ethnicity", "") or "",
+        status=student.status,
+        audit_state=student.audit_state,
+        has_problem=student.audit_state == Student.Audit.PROBLEM,
+    )
+
+
+def masked_for_hits(hits: Sequence[Hit]) -> dict[uuid.UUID, dict[str, str]]:
+    """Masked summaries of the other records, one read per school involved."""
+    from tenants.models import School
+
+    by_school: dict[int, list[uuid.UUID]] = {}
+    for h in hits:
+        by_school.setdefault(h.school_id, []).append(h.student_uuid)
+    schools = {
+        pk: (schema, name)
+        for pk, schema, name in School.objects.filter(pk__in=by_school).values_list(
+            "pk", "schema_name", "name"
+        )
+    }
+    result: dict[uuid.UUID, dict[str, str]] = {}
+    for school_id, uuids in by_school.items():
+        schema, name = schools[school_id]
+        # A read inside each other school; only masked strings come back.
+        found = masked_students(schema_name=schema, school_name=name, uuids=uuids)
+        result.update({k: v.as_dict() for k, v in found.items()})
+    return result
+
+
+def number_ranges(*, letter: str, counts: dict[str, int]) -> dict[str, int]:
+    """Reserve `counts[area+birth]` numbers per prefix in ONE statement; return the first
+    sequence number of each reserved range."""
+    if not counts:
+        return {}
+    prefixes = [f"{letter}{k}" for k in counts]
+    values = list(counts.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO public.student_index_numbersequence (prefix, last)
+               SELECT * FROM unnest(%s::varchar[], %s::int[])
+               ON CONFLICT (prefix) DO UPDATE
+                 SET last = public.student_index_numbersequence.last + EXCLUDED.last
+               RETURNING prefix, last""",
+            [prefixes, values],
+        )
+        rows = cursor.fetchall()
+    return {prefix[1:]: last - counts[prefix[1:]] + 1 for prefix, last in rows}
+
+
+def temporary_numbers(area: str, births: Sequence[dt.date]) -> list[str]:
+    """L numbers: 6-digit area of the school + 8-digit birth date + 4 digits (§2.2)."""
+    keys = [f"{area}{b:%Y%m%d}" for b in births]
+    counts: dict[str, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    start = number_ranges(letter="L", counts=counts)
+    numbers = []
+    for k in keys:
+        numbers.append(f"L{k}{start[k] % 10000:04d}")
+        start[k] += 1
+    return numbers
+
+
+def formal_number(student: Student, area: str) -> tuple[str, str]:
+    """G + ID number for resident-ID holders; otherwise a J number built by ID rules."""
+    if getattr(student, "id_type", "") == "1" and len(student.id_number) == 18:
+        return Student.NumberKind.FORMAL_ID, f"G{student.id_number}"
+    key = f"{area}{student.birth_date:%Y%m%d}"
+    seq = number_ranges(letter="J", counts={key: 1})[key] % 1000
+    body = f"{key}{seq:03d}"
+    return Student.NumberKind.FORMAL_NO_ID, f"J{body}{ric.calc_check_digit(body + '0')}"
+
+
+def event_add(
+    student_ids: Iterable[int],
+    *,
+    actor: Actor,
+    action: str,
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
+) -> None:
+    ids = list(student_ids)
+    if len(ids) < EVENT_COPY_MIN:
+        StudentEvent.objects.bulk_create(
+            [
+                StudentEvent(
+                    student_id=sid,
+                    actor=actor.label,
+                    action=action,
+                    from_state=from_state,
+                    to_state=to_state,
+                    reason=reason,
+                    changes=changes or {},
+                )
+                for sid in ids
+            ],
+            batch_size=5000,
+        )
+        return
+    # Thousands of events (an import): the same rows through COPY, several times faster
+    # than INSERTs built by the ORM. The table name resolves through the school's
+    # search_path like the ORM's.
+    import json
+
+    from psycopg import sql
+
+    columns = ["student_id", "at", "actor", "action", "from_state", "to_state", "reason"]
+    statement = sql.SQL("COPY {} ({}, changes) FROM STDIN").format(
+        sql.Identifier(StudentEvent._meta.db_table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+    )
+    # The same values on every row; `changes` as JSON text once (COPY parses it as jsonb).
+    common = (
+        timezone.now(),
+        actor.label,
+        action,
+        from_state,
+        to_state,
+        reason,
+        json.dumps(changes or {}),  # as JSONField (no encoder) would
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for sid in ids:
+            copy.write_row((sid, *common))
+
+
+EVENT_COPY_MIN = 500
+
+
+def _apply(student: Student, data: dict[str, Any], classes: dict[str, int]) -> None:
+    student.name = data["name"]
+    student.sex = data["sex"]
+    student.birth_date = data["birth_date"]
+    student.id_number = data.get("id_number") or ""
+    student.school_class_id = classes[data["class_no"]]
+    student.number_in_class = data.get("number_in_class")
+    student.entry_year_month = data["entry_year_month"]
+    student.aux_number = data.get("aux_number") or ""
+    student.name_initials = name_initials(data["name"])  # = initials(), per-word cache
+    # An empty cell is "" in a text column and NULL in the others (_STUDENT_EMPTY).
+    values = map(data.get, STUDENT_FIELDS)
+    for key, value, empty in zip(STUDENT_FIELDS, values, _STUDENT_EMPTY, strict=True):
+        setattr(student, key, empty if value is None else value)
+
+
+_NULLABLE = {c.key for c in STUDENT_COLUMNS if c.kind in {"date8", "yesno", "int", "decimal"}}
+_STUDENT_EMPTY = [None if key in _NULLABLE else "" for key in STUDENT_FIELDS]
+_MEMBER_NULLABLE = {
+    c.key.removeprefix("m1_")
+    for c in MEMBER_COLUMNS["member1"]
+    if c.kind in {"date8", "yesno", "int", "decimal"}
+}
+
+
+def _members(student_id: int, data: dict[str, Any]) -> list[FamilyMember]:
+    members = []
+    for slot in (1, 2):
+        values = {f: data.get(f"m{slot}_{f}") for f in MEMBER_FIELDS}
+        if not any(v not in (None, "") for v in values.values()):
+            continue
+        member = FamilyMember(student_id=student_id, slot=slot)
+        for f, v in values.items():
+            setattr(member, f, "" if v is None and f not in _MEMBER_NULLABLE else v)
+        members.append(member)
+    return members
+
+
+def class_map() -> dict[str, int]:
+    return dict(SchoolClass.objects.values_list("class_no", "id"))
+
+
+# -- 学籍辅号 lock (bureau.renumber) ---------------------------------------------------
+
+MSG_AUX_LOCKED = (
+    "{grade}的学籍辅号已由县教育局统一编排并锁定，不能修改；如需更正请联系县教育局解锁。"
+)
+
+
+def aux_number_locked(stage: str, entry_year: int) -> bool:
+    """Whether the county of the current school has locked this grade's 学籍辅号 (the
+    bureau answers through facade.hooks: the registry may not import it)."""
+    from tenant_apps.registry.facade.hooks import aux_grade_locked
+    from tenants.models import School
+
+    county = (
+        School.objects.filter(schema_name=connection.schema_name)
+        .values_list("county_id", flat=True)
+        .first()
+    )
+    return bool(county) and aux_grade_locked(
+        county_id=str(county), stage=stage, entry_year=entry_year
+    )
+
+
+def aux_number_refuse_locked(changes: Iterable[tuple[str, str, str]]) -> None:
+    """Refuse (label, class_no, new 辅号) writes that set a 辅号 in a locked grade;
+    `label` names the row or student in the message."""
+    grades = {c.class_no: (c.stage, c.entry_year, c.grade_name) for c in SchoolClass.objects.all()}
+    locked: dict[tuple[str, int], bool] = {}
+    for label, class_no, _new in changes:
+        if class_no not in grades:
+            continue
+        stage, year, grade = grades[class_no]
+        if (stage, year) not in locked:
+            locked[(stage, year)] = aux_number_locked(stage, year)
+        if locked[(stage, year)]:
+            message = MSG_AUX_LOCKED.format(grade=grade)
+            raise ApplicationError(
+                f"{label}：{message}" if label else message,
+                code="locked",
+                extra={"aux_number": [message]},
+            )
+
+
+# -- single entry -------------------------------------------------------------------
+
+
+def _validated(raw: dict[str, Any]) -> dict[str, Any]:
+    from tenant_apps.registry.validation.rows import RowValidator
+
+    result = RowValidator(class_nos=set(class_map())).validate(raw)
+    if result.errors:
+        fields: dict[str, list[str]] = {}
+        for e in result.errors:
+            fields.setdefault(e.key, []).append(e.message)
+        raise ApplicationError(MSG_INVALID, code="invalid", extra=fields)
+    return result.data
+
+
+def _check_duplicates(keys: IdentityKeys, *, exclude: uuid.UUID | None) -> list[dict[str, str]]:
+    """Raise on a duplicate ID anywhere; return masked summaries of suspected matches."""
+    hits = duplicates_find([keys], exclude=[exclude])
+    summaries = masked_for_hits(hits)
+    duplicates = [
+        summaries[h.student_uuid]
+        for h in hits
+        if h.kind == "duplicate" and h.student_uuid in summaries
+    ]
+    if duplicates:
+        text = "；".join(
+            f"{d['school_name']} {d['name']} {d['id_number']}（{d['status']}）" for d in duplicates
+        )
+        raise ApplicationError(
+            MSG_DUPLICATE.format(others=text),
+            code="duplicate",
+            extra={"id_number": [MSG_DUPLICATE.format(others=text)]},
+        )
+    return [
+        summaries[h.student_uuid] | {"rule": h.rule}
+        for h in hits
+        if h.kind == "suspected" and h.student_uuid in summaries
+    ]
+
+
+@transaction.atomic(durable=True)
+def student_register(*, raw: dict[str, Any], actor: Actor) -> Student:
+    """One new student (新增): validate, 查重, write student, family, history and index.
+
+    A duplicate ID number anywhere blocks the registration; a suspected duplicate is
+    registered as a 问题学籍 for review.
+    """
+    data = _validated(raw)
+    keys = keys_of(data)
+    suspected = _check_duplicates(keys, exclude=None)
+    school = current_school()
+    student = Student()
+    _apply(student, data, class_map())
+    if student.aux_number:
+        aux_number_refuse_locked([("", data["class_no"], student.aux_number)])
+    student.number_kind = Student.NumberKind.TEMPORARY
+    student.national_number = temporary_numbers(school.area, [student.birth_date])[0]
+    student.audit_state = Student.Audit.PROBLEM if suspected else Student.Audit.DRAFT
+    student.save()
+    FamilyMember.objects.bulk_create(_members(student.pk, data))
+    event_add([student.pk], actor=actor, action="新增", to_state=student.audit_state)
+    if suspected:
+        ProblemRecord.objects.create(
+            student=student, kind=ProblemRecord.Kind.SUSPECTED, others=suspected
+        )
+    index_upsert(school_id=school.id, records=[index_record(student, keys)])
+    return student
+
+
+EDITABLE_STATES = {Student.Audit.DRAFT, Student.Audit.PROBLEM, Student.Audit.REGISTERED}
+
+
+@transaction.atomic(durable=True)
+def student_update(
+    *, student_id: int, raw: dict[str, Any], actor: Actor, editable: set[str] | None = None
+) -> Student:
+    """Edit with the same rules; the history keeps every changed value, before and after.
+    With `editable` (a class teacher's open fields, registry.policy.rules) any other changed
+    value refuses the whole edit."""
+    student = Student.objects.select_for_update().filter(pk=student_id).first()
+    if student is None:
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    if student.audit_state not in EDITABLE_STATES:
+        raise ApplicationError("该学生正在审核中，审核结束前不能修改。", code="state")
+    data = _validated(raw)
+    keys = keys_of(data)
+    suspected = _check_duplicates(keys, exclude=student.identifier)
+    before = student_snapshot(student)
+    before_own = _own_values(student)
+    old_class_no = before["class_no"]
+    _apply(student, data, class_map())
+    if student.aux_number != before_own["aux_number"]:
+        # Neither the grade it leaves nor the one it enters may be locked.
+        aux_number_refuse_locked(
+            [("", old_class_no, student.aux_number), ("", data["class_no"], student.aux_number)]
+        )
+    if suspected and student.audit_state == Student.Audit.DRAFT:
+        student.audit_state = Student.Audit.PROBLEM
+        ProblemRecord.objects.create(
+            student=student, kind=ProblemRecord.Kind.SUSPECTED, others=suspected
+        )
+    student.save()
+    FamilyMember.objects.filter(student=student).delete()
+    FamilyMember.objects.bulk_create(_members(student.pk, data))
+    after = student_snapshot(student)
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if editable is not None:
+        _refuse_locked(before | before_own, after | _own_values(student), editable)
+    event_add([student.pk], actor=actor, action="修改", changes=changes)
+    index_upsert(school_id=current_school().id, records=[index_record(student, keys)])
+    return student
+
+
+MSG_LOCKED = "您无权修改以下字段：{headers}。"
+
+
+def _own_values(student: Student) -> dict[str, Any]:
+    """Registry attributes the snapshot leaves out but a class teacher must not change."""
+    return {"number_in_class": student.number_in_class, "aux_number": student.aux_number}
+
+
+def _refuse_locked(before: dict[str, Any], after: dict[str, Any], editable: set[str]) -> None:
+    """Raise when a value outside `editable` changed (an absent value equals a blank one:
+    a new family member's empty columns are not changes)."""
+
+    def norm(value: Any) -> Any:
+        return "" if value is None else value
+
+    changed = {k for k in set(before) | set(after) if norm(before.get(k)) != norm(after.get(k))}
+    order = {c.key: n for n, c in enumerate(COLUMNS)}
+    locked = sorted(changed - editable, key=lambda k: (order.get(k, len(order)), k))
+    if locked:
+        headers = "、".join(BY_KEY[k].header if k in BY_KEY else k for k in locked)
+        raise ApplicationError(
+            MSG_LOCKED.format(headers=headers),
+            code="permission_denied",
+            extra={k: ["学校未开放此项给班主任修改。"] for k in locked},
+        )
+
+
+def student_snapshot(student: Student) -> dict[str, Any]:
+    values = {
+        "name": student.name,
+        "sex": student.sex,
+        "birth_date": str(student.birth_date),
+        "id_number": student.id_number,
+        "class_no": student.school_class.class_no if student.school_class_id else "",
+        "entry_year_month": student.entry_year_month,
+    }
+    for key in STUDENT_FIELDS:
+        value = getattr(student, key)
+        values[key] = value if isinstance(value, (str, bool, int)) or value is None else str(value)  # type: ignore[assignment]
+    # Family members belong to the record: their edits show in the history too.
+    for member in student.family.all():
+        for field in MEMBER_FIELDS:
+            value = getattr(member, field)
+            values[f"m{member.slot}_{field}"] = (
+                value if isinstance(value, (str, bool, int)) or value is None else str(value)  # type: ignore[assignment]
+            )
+    return values
+
+
+# -- two-level audit -----------------------------------------------------------------
+
+MSG_STATE = "第{n}名学生当前状态为“{state}”，不能执行此操作。"
+MSG_MAKER_CHECKER = "不能审核自己提交的学生（{names}）：须由另一位学籍主管领导审核。"
+
+
+def _locked(ids: Sequence[int], allowed: set[str]) -> list[Student]:
+    students = list(
+        Student.objects.select_for_update()
+        .select_related("school_class")
+        .filter(pk__in=list(ids))
+        .order_by("pk")
+    )
+    if len(students) != len(set(ids)):
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    for n, s in enumerate(students, 1):
+        if s.audit_state not in allowed:
+            raise ApplicationError(
+                MSG_STATE.format(n=n, state=s.get_audit_state_display()), code="state"
+            )
+    return students
+
+
+def _transition(
+    students: list[Student],
+    to_state: str,
+    *,
+    actor: Actor,
+    action: str,
+    reason: str = "",
+    **extra: str,
+) -> None:
+    from shared_apps.student_index.services import index_set_state
+
+    by_state: dict[str, list[int]] = {}
+    for s in students:
+        by_state.setdefault(s.audit_state, []).append(s.pk)
+    Student.objects.filter(pk__in=[s.pk for s in students]).update(audit_state=to_state, **extra)
+    for from_state, ids in by_state.items():
+        event_add(
+            ids, actor=actor, action=action, from_state=from_state, to_state=to_state, reason=reason
+        )
+    index_set_state(
+        student_uuids=[s.identifier for s in students],
+        audit_state=to_state,
+        has_problem=to_state == Student.Audit.PROBLEM,
+    )
+
+
+@transaction.atomic(durable=True)
+def students_submit(*, student_ids: Sequence[int], actor: Actor) -> int:
+    """Registrar submits clean drafts for the school audit (学籍注册学校审核)."""
+    students = _locked(student_ids, {Student.Audit.DRAFT})
+    _transition(
+        students,
+        Student.Audit.SCHOOL_PENDING,
+        actor=actor,
+        action="提交学校审核",
+        submitted_by=actor.username,
+    )
+    return len(students)
+
+
+@transaction.atomic(durable=True)
+def students_school_decide(
+    *, student_ids: Sequence[int], approve: bool, reason: str, actor: Actor
+) -> int:
+    """School approver passes to the bureau or returns with a reason; never one's own."""
+    students = _locked(student_ids, {Student.Audit.SCHOOL_PENDING})
+    own = [s.name for s in students if s.submitted_by == actor.username]
+    if own:
+        raise ApplicationError(
+            MSG_MAKER_CHECKER.format(names="、".join(own[:5])), code="maker_checker"
+        )
+    if not approve and not reason.strip():
+        raise ApplicationError(
+            "退回时请填写原因。", code="invalid", extra={"reason": ["请填写退回原因。"]}
+        )
+    if approve:
+        _transition(students, Student.Audit.COUNTY_PENDING, actor=actor, action="学校审核通过")
+    else:
+        _transition(
+            students, Student.Audit.DRAFT, actor=actor, action="学校审核退回", reason=reason.strip()
+        )
+    return len(students)
+
+
+@transaction.atomic
+def students_county_decide(
+    *, student_uuids: Sequence[uuid.UUID], approve: bool, reason: str, actor: Actor
+) -> int:
+    """Bureau decision, run inside the school's schema by the bureau's service.
+
+    Approval registers the students and assigns the formal national number.
+    """
+    ids = list(
+        Student.objects.filter(identifier__in=list(student_uuids)).values_list("pk", flat=True)
+    )
+    if len(ids) != len(set(student_uuids)):
+        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
+    students = _locked(ids, {Student.Audit.COUNTY_PENDING})
+    if not approve:
+        if not reason.strip():
+            raise ApplicationError(
+                "退回时请填写原因。", code="invalid", extra={"reason": ["请填写退回原因。"]}
+            )
+        _transition(
+            students,
+            Student.Audit.DRAFT,
+            actor=actor,
+            action="教育局审核退回",
+            reason=reason.strip(),
+        )
+        return len(students)
+    area = current_school().area
+    _transition(students, Student.Audit.REGISTERED, actor=actor, action="教育局审核通过")
+    for s in students:
+        kind, number = formal_number(s, area)
+        Student.objects.filter(pk=s.pk).update(number_kind=kind, national_number=number)
+        event_add(
+            [s.pk],
+            actor=actor,
+            action="分配正式学籍号",
+            changes={"national_number": [s.national_number, number]},
+        )
+    return len(students)
+
+
+def students_in(states: Iterable[str]) -> QuerySet[Student]:
+    return Student.objects.filter(audit_state__in=list(states))
+
+
+def now() -> dt.datetime:
+    return timezone.now()

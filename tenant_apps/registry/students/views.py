@@ -1,0 +1,705 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.reauth import PROBLEM_DELETE, STUDENT_EXPORT, sensitive
+from accounts.roles import Right
+from common.actor import Actor
+from common.exceptions import ApplicationError
+from common.views import right_required
+from shared_apps.jobs.selectors import job_get_for
+from tenant_apps.registry.fields import COLUMNS
+from tenant_apps.registry.imports import pipeline as imports
+from tenant_apps.registry.models import ImportBatch, Student
+from tenant_apps.registry.policy import rules as policy
+from tenant_apps.registry.problems import services as problems
+from tenant_apps.registry.students import bulk, services
+from tenant_apps.registry.students.forms import (
+    ERROR_KIND_LABELS,
+    ImportUploadForm,
+    StudentForm,
+    history_rows,
+    national_number_display,
+    student_raw,
+    student_sections,
+)
+from tenant_apps.registry.students.reveal import report_row_shown, reveal_grant, shown
+from tenant_apps.registry.students.selectors import (
+    class_list,
+    import_batch_get,
+    import_batch_list,
+    listable_class_ids,
+    problem_list,
+    registry_counts,
+    student_get,
+    student_list,
+)
+from tenants.models import School
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+PROBLEMS_PAGE_SIZE = 20  # each record carries its own forms: a short page stays usable
+ERRORS_SHOWN = 200
+
+
+def _school(request: HttpRequest) -> School:
+    return request.tenant  # type: ignore[attr-defined,no-any-return]
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.of(request.user)
+
+
+def _has(request: HttpRequest, right: str) -> bool:
+    return bool(request.user.has_right(right))  # type: ignore[union-attr]
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _ids(request: HttpRequest) -> list[int]:
+    """Checked student rows (primary keys of this school's schema; the services look
+    every one up in the current schema and refuse unknown ones)."""
+    return sorted({int(v) for v in request.POST.getlist("ids") if v.isdigit()})
+
+
+def _flash_error(request: HttpRequest, exc: ApplicationError) -> None:
+    details = [m for msgs in exc.extra.values() for m in msgs if m != exc.message]
+    messages.error(request, " ".join([exc.message, *details]))
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+# -- school home, classes, stats (unchanged pages) ------------------------------
+
+
+def _listable_class_ids(request: HttpRequest) -> set[int]:
+    return listable_class_ids(request.user)
+
+
+@right_required(Right.SCHOOL_VIEW)
+def school_home(request: HttpRequest) -> HttpResponse:
+    classes = list(class_list())
+    if not classes and _has(request, Right.SCHOOL_MANAGE):
+        # A freshly opened school: its administrator starts from the set-up checklist.
+        return redirect("school_admin:setup")
+    by_stage: dict[str, list[object]] = {}
+    for c in classes:
+        by_stage.setdefault(c.get_stage_display(), []).append(c)
+    return render(
+        request,
+        "registry/school_home.html",
+        {
+            "school": _school(request),
+            "counts": registry_counts(),
+            "classes_by_stage": by_stage,
+            "listable": _listable_class_ids(request),
+        },
+    )
+
+
+@right_required(Right.STATS_VIEW)
+def stats_view(request: HttpRequest) -> HttpResponse:
+    rows = [
+        {"name": c.name, "count": c.student_count}  # type: ignore[attr-defined]
+        for c in class_list()
+    ]
+    peak = max([r["count"] for r in rows] + [1])
+    for r in rows:
+        r["width"] = round(100 * r["count"] / peak)
+    return render(
+        request,
+        "registry/stats.html",
+        {
+            "counts": registry_counts(),
+            "rows": rows,
+            "schema": connection.schema_name,
+        },
+    )
+
+
+# -- 学生名册 ---------------------------------------------------------------------------
+
+
+VIEW_RIGHTS = (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN)
+EDIT_RIGHTS = (Right.REGISTRY_EDIT, Right.REGISTRY_EDIT_OWN)
+
+
+@right_required(VIEW_RIGHTS)
+def student_list_view(request: HttpRequest) -> HttpResponse:
+    p = request.GET
+    scope = policy.student_scope(request.user)
+    search = p.get("q", "").strip()
+    class_id = _int(p.get("class_id") or p.get("class"))  # "class" kept for old links
+    status = p.get("status", "") if p.get("status", "") in Student.Status.values else ""
+    audit_state = p.get("audit_state", "")
+    audit_state = audit_state if audit_state in Student.Audit.values else ""
+    qs = student_list(
+        search=search,
+        class_id=class_id,
+        status=status,
+        audit_state=audit_state,
+        class_ids=scope,
+    )
+    page = Paginator(qs, 30).get_page(p.get("page"))
+    classes = class_list() if scope is None else class_list().filter(pk__in=scope)
+    filters = {"q": search, "class_id": class_id or "", "status": status}
+    filters["audit_state"] = audit_state
+    query = urlencode({k: v for k, v in filters.items() if v})
+    can_edit = _has(request, Right.REGISTRY_EDIT)
+    return render(
+        request,
+        "registry/student_list.html",
+        {
+            "page": page,
+            "job": _job(request),
+            "q": search,
+            "classes": classes,
+            "class_id": str(class_id or ""),
+            "status": status,
+            "audit_state": audit_state,
+            "statuses": Student.Status.choices,
+            "audit_states": Student.Audit.choices,
+            "query": query,
+            "can_edit": can_edit,
+            "can_import": _has(request, Right.DATA_MANAGE),
+            "can_export": _has(request, Right.REGISTRY_VIEW),  # the whole-school export
+            "can_submit": can_edit and audit_state == Student.Audit.DRAFT,
+        },
+    )
+
+
+@right_required(Right.REGISTRY_VIEW)
+@sensitive(STUDENT_EXPORT)  # before require_POST: a stale GET is sent to the password page too
+@require_POST
+def student_export_view(request: HttpRequest) -> HttpResponse:
+    """导出Excel from the list: the file is made by a job whose progress the list shows;
+    its result link opens the file (student_export_download_view)."""
+    from tenant_apps.registry.students.exports import export_start
+
+    p = request.POST
+    status = p.get("status", "") if p.get("status", "") in Student.Status.values else ""
+    audit_state = p.get("audit_state", "")
+    audit_state = audit_state if audit_state in Student.Audit.values else ""
+    filters = {
+        "search": p.get("q", "").strip(),
+        "class_id": _int(p.get("class_id")),
+        "status": status,
+        "audit_state": audit_state,
+    }
+    scope = policy.student_scope(request.user)
+    job_id = export_start(
+        request=request,
+        filters=filters,
+        full=p.get("full") == "1",
+        class_ids=None if scope is None else sorted(scope),
+    )
+    query = {
+        k: v
+        for k, v in (
+            ("q", filters["search"]),
+            ("class_id", filters["class_id"] or ""),
+            ("status", status),
+            ("audit_state", audit_state),
+        )
+        if v
+    }
+    messages.info(request, _("正在导出，完成后点击“查看结果”下载。"))
+    return redirect(reverse("registry:student_list") + "?" + urlencode({**query, "job": job_id}))
+
+
+@right_required(Right.REGISTRY_VIEW)
+def student_export_download_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The file of a finished export job, for the account that asked for it only."""
+    from tenant_apps.registry.students.exports import export_link_read
+
+    found = export_link_read(token)
+    if found is None:
+        raise Http404
+    job_id, key = found
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        raise Http404 from None
+    job = job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
+    if job is None or not default_storage.exists(key):
+        raise Http404
+    return redirect(default_storage.url(key))
+
+
+def _job(request: HttpRequest) -> object:
+    """The batch job a page was redirected to follow (?job=), if it is the viewer's."""
+    job_id = request.GET.get("job", "")
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return None
+    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
+
+
+def _bulk_start(
+    request: HttpRequest, action: str, reason: str = ""
+) -> bulk.BulkStarted | ApplicationError:
+    """全选符合条件的 N 名: the posted filter (never ids) goes to a background job."""
+    try:
+        return bulk.students_bulk_start(
+            action=action,
+            flt=bulk.StudentFilter.of(request.POST),
+            reason=reason,
+            actor=_actor(request),
+            owner_id=request.user.pk,  # type: ignore[arg-type]
+        )
+    except ApplicationError as exc:
+        return exc
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def student_submit_view(request: HttpRequest) -> HttpResponse:
+    fallback = reverse("registry:student_list") + "?audit_state=draft"
+    if request.POST.get("all_matching") == "1":
+        started = _bulk_start(request, bulk.SUBMIT)
+        if isinstance(started, ApplicationError):
+            _flash_error(request, started)
+            return redirect(_safe_next(request, fallback))
+        messages.info(
+            request, _("正在提交符合条件的 %(n)s 名学生，进度见下方。") % {"n": started.matching}
+        )
+        flt = bulk.StudentFilter.of(request.POST)
+        query = flt.query(audit_state=Student.Audit.DRAFT, job=started.job_id)
+        return redirect(reverse("registry:student_list") + "?" + query)
+    ids = _ids(request)
+    if not ids:
+        messages.error(request, _("请先勾选要提交的学生。"))
+        return redirect(_safe_next(request, fallback))
+    try:
+        n = services.students_submit(student_ids=ids, actor=_actor(request))
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+    else:
+        messages.success(request, _("已提交 %(n)s 名学生，等待学校审核。") % {"n": n})
+    return redirect(_safe_next(request, fallback))
+
+
+# -- 学生详情 ---------------------------------------------------------------------------
+
+
+def _student_or_404(student_id: object) -> Student:
+    student = student_get(identifier=str(student_id))
+    if student is None:
+        raise Http404
+    return student
+
+
+def _visible_student_or_404(request: HttpRequest, student_id: object) -> Student:
+    """A student of a class the user may see (class scope); others are not found."""
+    student = _student_or_404(student_id)
+    if not policy.in_scope(policy.student_scope(request.user), student.school_class_id):
+        raise Http404
+    return student
+
+
+def _can_edit(request: HttpRequest, student: Student) -> bool:
+    return student.audit_state in services.EDITABLE_STATES and policy.in_scope(
+        policy.student_write_scope(request.user), student.school_class_id
+    )
+
+
+def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResponse:
+    snapshot = services.student_snapshot(student)
+    open_states = {"open", "evidence_pending"}
+    return render(
+        request,
+        "registry/student_detail.html",
+        {
+            "student": student,
+            "reveal": reveal,
+            "sections": student_sections(student, snapshot, reveal=reveal),
+            "id_number": shown("id_number", student.id_number, reveal=reveal),
+            "national_number": national_number_display(student.national_number, reveal=reveal),
+            "problems": [pr for pr in student.problems.all() if pr.state in open_states],
+            "history": history_rows(student, reveal=reveal),
+            "can_edit": _can_edit(request, student),
+            # 转出到省外 is the whole-school 维护学籍 right, not a class teacher's.
+            "can_transfer_out": _has(request, Right.REGISTRY_EDIT),
+        },
+    )
+
+
+@right_required(VIEW_RIGHTS)
+def student_detail_view(request: HttpRequest, student_id: object) -> HttpResponse:
+    return _detail(request, _visible_student_or_404(request, student_id), reveal=False)
+
+
+@right_required(VIEW_RIGHTS)
+@require_POST
+@never_cache
+def student_reveal_view(request: HttpRequest, student_id: object) -> HttpResponse:
+    """显示完整号码: the same page with the ID numbers in full (not cached), by the rule
+    the API's ?reveal=1 follows too (registry.students.reveal), audited as read.reveal."""
+    student = _visible_student_or_404(request, student_id)
+    return _detail(request, student, reveal=reveal_grant(request, student, asked=True))
+
+
+# -- 新增 / 修改 ------------------------------------------------------------------------
+
+
+def _saved(request: HttpRequest, student: Student, created: bool) -> None:
+    if student.audit_state == Student.Audit.PROBLEM:
+        messages.warning(request, _("已保存，但与其他学籍疑似重复，已转入问题学籍等待处理。"))
+    elif created:
+        messages.success(request, _("已新增学生“%(name)s”。") % {"name": student.name})
+    else:
+        messages.success(request, _("已保存“%(name)s”的修改。") % {"name": student.name})
+
+
+def _with_grade(raw: dict[str, str], classes: list[Any]) -> dict[str, str]:
+    """An empty 年级 follows the chosen class (小学2024级), as the help text says."""
+    if not raw.get("grade"):
+        klass = next((c for c in classes if c.class_no == raw.get("class_no")), None)
+        if klass is not None:
+            raw["grade"] = klass.grade_name
+    return raw
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_http_methods(["GET", "POST"])
+def student_create_view(request: HttpRequest) -> HttpResponse:
+    classes = list(class_list())
+    form = StudentForm(request.POST or None, classes=classes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            student = services.student_register(
+                raw=_with_grade(form.raw(), classes), actor=_actor(request)
+            )
+        except ApplicationError as exc:
+            form.apply_errors(exc.extra, exc.message)
+        else:
+            _saved(request, student, created=True)
+            return redirect("registry:student_detail", student_id=student.identifier)
+    return render(
+        request, "registry/student_form.html", {"form": form, "student": None, "classes": classes}
+    )
+
+
+@right_required(EDIT_RIGHTS)
+@require_http_methods(["GET", "POST"])
+def student_edit_view(request: HttpRequest, student_id: object) -> HttpResponse:
+    student = _visible_student_or_404(request, student_id)
+    if not policy.in_scope(policy.student_write_scope(request.user), student.school_class_id):
+        return render(request, "403.html", status=403)
+    # Class teachers edit only the fields the school opened for the grade (系统设置).
+    editable = policy.editable_fields(request.user, student.school_class)
+    locked = set() if editable is None else {c.key for c in COLUMNS} - editable
+    back_to_problems = request.GET.get("from") == "problems"
+    if student.audit_state not in services.EDITABLE_STATES:
+        messages.error(
+            request,
+            _("该学生当前为“%(state)s”，审核结束前不能修改。")
+            % {"state": student.get_audit_state_display()},
+        )
+        return redirect("registry:student_detail", student_id=student.identifier)
+    classes = list(class_list())
+    initial = student_raw(student, services.student_snapshot(student))
+    form = StudentForm(request.POST or None, initial=initial, classes=classes, locked=locked)
+    if request.method == "POST" and form.is_valid():
+        try:
+            updated = services.student_update(
+                student_id=student.pk,
+                raw=_with_grade(form.raw(), classes),
+                actor=_actor(request),
+                editable=editable,
+            )
+        except ApplicationError as exc:
+            form.apply_errors(exc.extra, exc.message)
+        else:
+            _saved(request, updated, created=False)
+            if back_to_problems:
+                return redirect(reverse("registry:problems") + "#student-" + str(student.pk))
+            return redirect("registry:student_detail", student_id=updated.identifier)
+    return render(
+        request,
+        "registry/student_form.html",
+        {"form": form, "student": student, "back_to_problems": back_to_problems},
+    )
+
+
+# -- 学籍审核（学校） --------------------------------------------------------------------
+
+
+@right_required(Right.REGISTRY_APPROVE)
+@require_http_methods(["GET", "POST"])
+def audit_view(request: HttpRequest) -> HttpResponse:
+    error, reason_error, reason = "", "", ""
+    flt = bulk.StudentFilter.of(request.GET)
+    if request.method == "POST":
+        ids = _ids(request)
+        approve = request.POST.get("decision") == "approve"
+        reason = request.POST.get("reason", "").strip()[:300]
+        if request.POST.get("all_matching") == "1":
+            started = _bulk_start(request, bulk.APPROVE if approve else bulk.RETURN, reason)
+            if isinstance(started, ApplicationError):
+                error = started.message
+                reason_error = " ".join(started.extra.get("reason", []))
+            else:
+                messages.info(
+                    request,
+                    _("正在处理符合条件的 %(n)s 名学生，进度见下方。") % {"n": started.matching},
+                )
+                query = bulk.StudentFilter.of(request.POST).query(job=started.job_id)
+                return redirect(reverse("registry:audit") + "?" + query)
+        elif not ids:
+            error = _("请先勾选要审核的学生。")
+        else:
+            try:
+                n = services.students_school_decide(
+                    student_ids=ids, approve=approve, reason=reason, actor=_actor(request)
+                )
+            except ApplicationError as exc:
+                error = exc.message
+                reason_error = " ".join(exc.extra.get("reason", []))
+            else:
+                if approve:
+                    text = _("已审核通过 %(n)s 名学生，已报送教育局审核。")
+                else:
+                    text = _("已退回 %(n)s 名学生，学籍管理员修改后可重新提交。")
+                messages.success(request, text % {"n": n})
+                return redirect(reverse("registry:audit") + "?" + flt.query())
+    pending = student_list(
+        search=flt.search,
+        class_id=flt.class_id,
+        status=flt.status,
+        audit_state=Student.Audit.SCHOOL_PENDING,
+    )
+    page = Paginator(pending, 100).get_page(request.GET.get("page"))
+    me = request.user.username
+    return render(
+        request,
+        "registry/audit.html",
+        {
+            "page": page,
+            "drafts": student_list(audit_state=Student.Audit.DRAFT).count(),
+            "error": error,
+            "reason_error": reason_error,
+            "reason": reason,
+            "me": me,
+            "flt": flt,
+            "query": flt.query(),
+            "classes": class_list(),
+            "class_id": str(flt.class_id or ""),
+            # 全选符合条件的 N 名: the approver's own submissions are never among them.
+            "matching": bulk.students_matching(
+                action=bulk.APPROVE, flt=flt, actor_username=me
+            ).count(),
+            "job": _job(request),
+        },
+    )
+
+
+# -- 问题学籍 ---------------------------------------------------------------------------
+
+
+@right_required(Right.REGISTRY_EDIT)
+def problem_list_view(request: HttpRequest) -> HttpResponse:
+    page = Paginator(problem_list().order_by("-created_at", "-pk"), PROBLEMS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = []
+    for problem in page.object_list:
+        evidence = [
+            {"item": e, "url": default_storage.url(e.file_key)} for e in problem.evidence.all()
+        ]
+        rows.append({"problem": problem, "evidence": evidence})
+    return render(request, "registry/problems.html", {"rows": rows, "page": page})
+
+
+def _back_to_problem(problem_id: int) -> HttpResponse:
+    """Back to the record on the page that shows it (the list pages, newest first)."""
+    newer = problem_list().filter(pk=problem_id).values_list("created_at", flat=True).first()
+    page = 1
+    if newer is not None:
+        before = problem_list().filter(
+            Q(created_at__gt=newer) | Q(created_at=newer, pk__gt=problem_id)
+        )
+        page = before.count() // PROBLEMS_PAGE_SIZE + 1
+    suffix = f"?page={page}" if page > 1 else ""
+    return redirect(reverse("registry:problems") + suffix + f"#p{problem_id}")
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+@sensitive(PROBLEM_DELETE)
+def problem_delete_view(request: HttpRequest, problem_id: int) -> HttpResponse:
+    try:
+        problems.problem_delete(
+            problem_id=problem_id,
+            reason=request.POST.get("reason", "").strip()[:200],
+            actor=_actor(request),
+        )
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+        return _back_to_problem(problem_id)
+    messages.success(request, _("已删除该学籍，删除原因已记入学籍记录。"))
+    return redirect("registry:problems")
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def problem_correct_view(request: HttpRequest, problem_id: int) -> HttpResponse:
+    """重新查重: run the correction with the student's current data."""
+    problem = problem_list(open_only=False).filter(pk=problem_id).first()
+    if problem is None:
+        raise Http404
+    student = _student_or_404(problem.student.identifier)
+    raw = student_raw(student, services.student_snapshot(student))
+    try:
+        problems.problem_correct(problem_id=problem_id, raw=raw, actor=_actor(request))
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+        return _back_to_problem(problem_id)
+    messages.success(
+        request,
+        _("“%(name)s”重新查重未发现重复，问题已解决，学籍已转为待提交。") % {"name": student.name},
+    )
+    return redirect("registry:problems")
+
+
+@right_required(Right.REGISTRY_EDIT)
+@require_POST
+def problem_evidence_view(request: HttpRequest, problem_id: int) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("请选择佐证文件（JPG、PNG 或 PDF）。"))
+        return _back_to_problem(problem_id)
+    try:
+        problems.problem_evidence_upload(
+            problem_id=problem_id,
+            name=upload.name or "evidence",
+            data=upload.read(),
+            note=request.POST.get("note", "").strip()[:300],
+            actor=_actor(request),
+        )
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+        return _back_to_problem(problem_id)
+    messages.success(request, _("佐证已上传，等待教育局审核。"))
+    return _back_to_problem(problem_id)
+
+
+# -- 批量导入 ---------------------------------------------------------------------------
+
+
+@right_required(Right.DATA_MANAGE)
+@require_http_methods(["GET", "POST"])
+def import_start_view(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size and upload.size > MAX_UPLOAD_BYTES:
+            form.add_error("file", _("文件超过20MB，请拆分后分批导入。"))
+        else:
+            try:
+                batch = imports.import_start(
+                    filename=upload.name or "upload",
+                    data=upload.read(),
+                    actor=_actor(request),
+                    owner_id=request.user.pk,  # type: ignore[arg-type]
+                )
+            except ApplicationError as exc:
+                for msg in exc.extra.get("file", []):
+                    form.add_error("file", msg)
+                if exc.message not in exc.extra.get("file", []):
+                    form.add_error(None, exc.message)
+            else:
+                return redirect("registry:import_detail", batch_id=batch.pk)
+    # The school's latest batches (this schema only).
+    batches = import_batch_list()
+    return render(request, "registry/import_start.html", {"form": form, "batches": batches})
+
+
+def _by_kind(counts: dict[str, Any]) -> list[dict[str, Any]]:
+    by_kind = counts.get("by_kind") or {}
+    peak = max(list(by_kind.values()) + [1])
+    return [
+        {"label": ERROR_KIND_LABELS.get(k, k), "count": n, "width": round(100 * n / peak)}
+        for k, n in sorted(by_kind.items(), key=lambda kv: -kv[1])
+    ]
+
+
+@right_required(Right.DATA_MANAGE)
+def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
+    batch = import_batch_get(batch_id=str(batch_id))
+    if batch is None:
+        raise Http404
+    job = None
+    if batch.job_id:
+        job = job_get_for(user_id=request.user.pk, job_id=str(batch.job_id))  # type: ignore[arg-type]
+    errors = [report_row_shown(e) for e in batch.errors[:ERRORS_SHOWN]]
+    counts = batch.counts
+    normalised = [report_row_shown(n) for n in counts.get("normalised", [])[:ERRORS_SHOWN]]
+    return render(
+        request,
+        "registry/import_detail.html",
+        {
+            "batch": batch,
+            "job": job,
+            "counts": batch.counts,
+            "by_kind": _by_kind(batch.counts),
+            "errors": errors,
+            "errors_total": len(batch.errors),
+            "errors_more": max(0, len(batch.errors) - ERRORS_SHOWN),
+            "errors_shown": ERRORS_SHOWN,
+            "duplicates": batch.duplicates,
+            "headers_unknown": counts.get("headers_unknown") or [],
+            "normalised": normalised,
+            "normalised_more": counts.get("normalised_total", 0) > len(normalised),
+            "normalised_by_field": list((counts.get("normalised_by_field") or {}).items()),
+            "annotated_url": default_storage.url(batch.annotated_key)
+            if batch.annotated_key
+            else "",
+            "modes": ImportBatch.Mode,
+        },
+    )
+
+
+@right_required(Right.DATA_MANAGE)
+@require_POST
+def import_confirm_view(request: HttpRequest, batch_id: object) -> HttpResponse:
+    if import_batch_get(batch_id=str(batch_id)) is None:
+        raise Http404
+    try:
+        result = imports.import_confirm(
+            batch_id=str(batch_id),
+            mode=request.POST.get("mode", ""),
+            actor=_actor(request),
+            acknowledge_headers=request.POST.get("acknowledge_headers") == "1",
+        )
+    except ApplicationError as exc:
+        _flash_error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("导入完成：写入 %(written)s 名学生，跳过 %(skipped)s 行。")
+            % {"written": result.get("written", 0), "skipped": result.get("skipped", 0)},
+        )
+    return redirect("registry:import_detail", batch_id=batch_id)

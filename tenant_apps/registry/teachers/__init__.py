@@ -1,0 +1,1 @@
+"""Teacher records (教师信息管理) and their transfer between schools."""
