@@ -20,6 +20,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.masking import mask_id_number, mask_phone
 from common.permissions import has_right
+from common.schema import paginated
 from tenant_apps.registry.models.teachers import Teacher
 from tenant_apps.registry.teachers import services as teachers
 from tenant_apps.registry.teachers import transfer as teacher_transfer
@@ -90,7 +91,7 @@ class TeacherListApi(APIView):
             OpenApiParameter("status", str, description="serving（默认）、all 或一种任职状态"),
             OpenApiParameter("page", int),
         ],
-        responses=TeacherOutput(many=True),
+        responses=paginated(TeacherOutput, "PaginatedTeacherList"),
         summary="本校教师（分页）",
     )
     def get(self, request: Request) -> Response:
