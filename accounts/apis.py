@@ -13,31 +13,35 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.devices import device_remember
+from accounts.login import (
+    LoginStatus,
+    locked_until,
+    login_attempt,
+    password_change,
+    password_confirm,
+)
 from accounts.middleware import session_close
 from accounts.models import User
 from accounts.reauth import PASSWORD_RESET, reauth_mark, sensitive, token_key_of
 from accounts.roles import Right, Role
 from accounts.selectors import public_user_list, user_list, user_session_list, user_token_list
 from accounts.services import (
-    DEFAULT_CLIENT,
-    LoginStatus,
-    api_token_issue,
-    api_token_revoke,
-    client_ip,
-    locked_until,
-    login_attempt,
-    password_change,
-    password_confirm,
     public_user_get,
     roles_allowed_here,
     user_create,
     user_password_reset,
+    user_set_active,
+    user_unlock,
+)
+from accounts.sessions import (
+    DEFAULT_CLIENT,
+    api_token_issue,
+    api_token_revoke,
+    client_ip,
     user_session_end,
     user_session_rekey,
     user_sessions_end,
     user_sessions_prune,
-    user_set_active,
-    user_unlock,
 )
 from common.exceptions import ApplicationError
 from common.masking import mask_phone

@@ -9,7 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.audit import ACTIONS, AuditFilters, AuditLog
+from accounts.audit import ACTIONS
+from accounts.audit_selectors import AuditFilters, AuditLog
 from accounts.audit_views import bureau_log, school_log
 from accounts.roles import Right
 from common.permissions import has_right

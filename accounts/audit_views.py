@@ -20,16 +20,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 
-from accounts.audit import (
+from accounts.audit import FIELD_LABELS, READ_EXPORT, audit_record
+from accounts.audit_selectors import (
     EXPORT_MAX_ROWS,
-    FIELD_LABELS,
-    READ_EXPORT,
     AuditFilters,
     AuditLog,
     audit_csv,
     audit_log_bureau,
     audit_log_school,
-    audit_record,
     bureau_school,
     bureau_schools,
 )

@@ -4,7 +4,7 @@ A browser (or API client with a cookie jar) that completed a sign-in to an accou
 gets a signed, host-only, HttpOnly cookie naming the host's schema, the account and a
 random device id, for settings.KNOWN_DEVICE_DAYS. One cookie holds up to MAX_ENTRIES
 accounts (a shared office computer). A known device has its own failure count and lock
-(accounts.services), so someone who guesses passwords elsewhere never locks the owner
+(accounts.login), so someone who guesses passwords elsewhere never locks the owner
 out of the browser he or she signs in with, and a stolen known browser still gets only
 LOGIN_MAX_FAILURES guesses per LOGIN_LOCK_MINUTES.
 """

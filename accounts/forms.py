@@ -6,7 +6,7 @@ from accounts.roles import SCHOOL_ROLES
 
 
 class LoginForm(forms.Form):
-    """Username and password; accounts.services.login_attempt decides."""
+    """Username and password; accounts.login.login_attempt decides."""
 
     username = forms.CharField(label="用户名", max_length=150)
     password = forms.CharField(label="密码", strip=False, widget=forms.PasswordInput)

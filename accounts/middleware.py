@@ -79,7 +79,7 @@ class ForcePasswordChangeMiddleware:
 
 def session_close(request: HttpRequest) -> None:
     """Log out and forget the session's row in "我的登录"."""
-    from accounts.services import user_session_forget
+    from accounts.sessions import user_session_forget
 
     key = request.session.session_key
     if key:
@@ -115,7 +115,7 @@ class SessionActivityMiddleware:
         if reason is not None:
             return self._expire(request, reason)
         if not isinstance(seen, int) or now - seen >= TOUCH_SECONDS:
-            from accounts.services import user_session_touch
+            from accounts.sessions import user_session_touch
 
             session[ACTIVITY_KEY] = now
             if session.session_key:

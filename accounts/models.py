@@ -13,7 +13,7 @@ from accounts.roles import rights_for_roles
 class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A person who logs in. Schema: public (bureau and platform staff) and every school
     (school staff, username = staff number, unique per school). PII: name and phone.
-    Written by accounts.services only.
+    Written by accounts.services and accounts.login only.
     """
 
     full_name = models.CharField("姓名", max_length=50)
@@ -105,7 +105,7 @@ class UserGroup(models.Model):
 
 class UserSession(models.Model):
     """One signed-in browser session of a user, so the user can see and end them.
-    Schema: wherever the user lives. Written by accounts.services at login/logout."""
+    Schema: wherever the user lives. Written by accounts.sessions at login/logout."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
     session_key = models.CharField(max_length=40, unique=True)
@@ -128,7 +128,7 @@ class ApiToken(AbstractAuthToken):
     settings.KNOX_TOKEN_MODEL): only the digest is stored, never the token. Schema:
     wherever the user lives, so a token is unknown on every other host. Expires
     (settings.API_TOKEN_HOURS); listed with the sessions under "我的登录". Written by
-    accounts.services only (issue, revoke) and by the authentication class (last use)."""
+    accounts.sessions only (issue, revoke) and by the authentication class (last use)."""
 
     # An integer key for lists and revoke links; knox finds tokens by token_key/digest.
     id = models.BigAutoField(primary_key=True)
@@ -152,7 +152,7 @@ class ApiToken(AbstractAuthToken):
 class AuditEntry(models.Model):
     """One write or sensitive read, kept as proof. Schema: the school's own for school
     users, public for bureau and platform staff. Append-only: a database trigger refuses
-    UPDATE and DELETE except for the retention purge (accounts.services.audit_purge).
+    UPDATE and DELETE except for the retention purge (accounts.audit.audit_purge).
     PII: the before/after values of what changed. Written by accounts.audit only."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

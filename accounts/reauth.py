@@ -44,7 +44,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from accounts.forms import ReauthForm
-from accounts.services import password_confirm
+from accounts.login import password_confirm
 
 REAUTH_SESSION_KEY = "_reauth_at"
 REAUTH_CODE = "reauth_required"
@@ -193,7 +193,7 @@ STUDENT_EXPORT = SensitiveAction(
     ),
 )
 AUDIT_EXPORT = SensitiveAction(
-    "audit_export", gettext_noop("导出审计日志"), GET, ("accounts.audit.audit_csv",)
+    "audit_export", gettext_noop("导出审计日志"), GET, ("accounts.audit_selectors.audit_csv",)
 )
 PROBLEM_DELETE = SensitiveAction(
     "problem_delete",

@@ -19,13 +19,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
 from django_ratelimit.core import get_usage
 
+from accounts.sessions import client_ip
+
 MSG_THROTTLED = gettext_noop("登录尝试过于频繁，请于%(minutes)s分钟后再试。")
 IPV6_PREFIX = 64  # one subscriber's IPv6 addresses share a /64
 
 
 def _address(_group: str, request: HttpRequest) -> str:
-    from accounts.services import client_ip  # services calls this module
-
     ip = client_ip(request.META)
     if ip is None:
         return "unknown"

@@ -25,33 +25,37 @@ from accounts.forms import (
     TotpCodeForm,
     TotpDisableForm,
 )
+from accounts.login import (
+    LoginStatus,
+    locked_until,
+    login_attempt,
+    login_second_factor,
+    password_change,
+    password_confirm,
+)
 from accounts.middleware import ACTIVITY_KEY, LOGIN_AT_KEY, SESSION_SCHEMA_KEY, session_close
 from accounts.models import User
 from accounts.reauth import PASSWORD_RESET, reauth_mark, sensitive
 from accounts.roles import Right, Role
 from accounts.selectors import public_user_list, user_list, user_session_list, user_token_list
 from accounts.services import (
-    LoginStatus,
-    api_token_revoke,
-    client_ip,
-    locked_until,
-    login_attempt,
-    login_second_factor,
-    password_change,
-    password_confirm,
     public_user_get,
     totp_available,
     totp_disable,
     totp_enable,
     user_create,
     user_password_reset,
+    user_set_active,
+    user_unlock,
+)
+from accounts.sessions import (
+    api_token_revoke,
+    client_ip,
     user_session_end,
     user_session_record,
     user_session_rekey,
     user_sessions_end,
     user_sessions_prune,
-    user_set_active,
-    user_unlock,
 )
 from common.exceptions import ApplicationError
 from common.views import right_required

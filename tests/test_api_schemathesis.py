@@ -78,7 +78,7 @@ def _token(schema_name: str, username: str, extra_roles: tuple[str, ...] = ()) -
     from django.contrib.auth.models import Group
 
     from accounts.models import User
-    from accounts.services import api_token_issue
+    from accounts.sessions import api_token_issue
     from tenants.context import school_context
 
     with school_context(schema_name):

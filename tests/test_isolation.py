@@ -224,7 +224,7 @@ def test_school_b_token_on_school_a_host_is_unknown(
     route: str, world: World, a_values: dict[str, str]
 ) -> None:
     from accounts.models import User
-    from accounts.services import api_token_issue
+    from accounts.sessions import api_token_issue
     from tenants.context import school_context
 
     with school_context(world.b.schema):

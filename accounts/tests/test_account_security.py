@@ -183,8 +183,8 @@ def test_unknown_usernames_answer_and_lock_like_accounts(world: World) -> None:
     """A name that is no account gets the wrong-password answer, and after
     LOGIN_MAX_FAILURES tries the same lock message as an account: the answers never tell
     which names exist, and guessing over unknown names is slowed down the same way."""
+    from accounts.login import unknown_locked_until
     from accounts.models import User
-    from accounts.services import unknown_locked_until
 
     empty = Client(HTTP_HOST=world.a.host).post("/accounts/login/", {})
     connection.set_schema_to_public()

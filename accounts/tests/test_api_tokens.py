@@ -212,7 +212,7 @@ def _enable_totp(client: Client) -> str:
 
 
 def _forget_used_codes(world: World, username: str, step: int) -> None:
-    """Codes are good once per user and step (accounts.services._second_factor): forget
+    """Codes are good once per user and step (accounts.login._second_factor): forget
     what earlier tests of the run used for this account, which their rollback keeps."""
     from django.core.cache import cache
 

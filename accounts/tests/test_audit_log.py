@@ -123,7 +123,7 @@ def test_refused_writes_and_token_writes_are_recorded_with_their_user(
     world: World, db: None
 ) -> None:
     from accounts.models import User
-    from accounts.services import api_token_issue
+    from accounts.sessions import api_token_issue
     from tenants.context import school_context
 
     teacher = login(world.a.host, "teacher")

@@ -230,7 +230,7 @@ AUTH_PASSWORD_VALIDATORS = [
     # At least three of: upper case, lower case, digits, symbols.
     {"NAME": "accounts.passwords.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
 ]
-# Account security (accounts.services.login_attempt, accounts.middleware, accounts.reauth).
+# Account security (accounts.login.login_attempt, accounts.middleware, accounts.reauth).
 LOGIN_MAX_FAILURES = 5  # consecutive wrong passwords or codes before the account locks
 LOGIN_LOCK_MINUTES = 30
 SESSION_IDLE_MINUTES = 30  # signed out after this long without a request
@@ -425,7 +425,7 @@ REST_FRAMEWORK = {
 # API tokens (django-rest-knox): one per named client of a user, stored as a digest,
 # expiring API_TOKEN_HOURS after issue (no sliding renewal), at most API_TOKENS_PER_USER
 # clients per user. Password and two-factor changes, disabling the account and "sign
-# out everywhere" revoke them (accounts.services.user_sessions_end).
+# out everywhere" revoke them (accounts.sessions.user_sessions_end).
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name, not a secret
 API_TOKEN_HOURS = int(env("API_TOKEN_HOURS", "8"))
 API_TOKENS_PER_USER = 10

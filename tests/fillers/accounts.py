@@ -20,7 +20,7 @@ def values(world: Any) -> dict[str, str]:
         username="p_target",
         defaults={"full_name": "目标账号", "is_active": False, "region_id": "430181000000"},
     )
-    from accounts.services import api_token_issue
+    from accounts.sessions import api_token_issue
     from tenants.context import school_context
 
     with school_context(world.a.schema):
