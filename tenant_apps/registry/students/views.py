@@ -29,7 +29,7 @@ from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.models import Student
 from tenant_apps.registry.policy import rules as policy
-from tenant_apps.registry.students import bulk, services
+from tenant_apps.registry.students import approval, bulk, services
 from tenant_apps.registry.students.forms import (
     StudentForm,
     history_rows,
@@ -285,7 +285,7 @@ def student_submit_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("请先勾选要提交的学生。"))
         return redirect(_safe_next(request, fallback))
     try:
-        n = services.students_submit(student_ids=ids, actor=_actor(request))
+        n = approval.students_submit(student_ids=ids, actor=_actor(request))
     except ApplicationError as exc:
         _flash_error(request, exc)
     else:
@@ -464,7 +464,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
             error = _("请先勾选要审核的学生。")
         else:
             try:
-                n = services.students_school_decide(
+                n = approval.students_school_decide(
                     student_ids=ids, approve=approve, reason=reason, actor=_actor(request)
                 )
             except ApplicationError as exc:
