@@ -154,7 +154,7 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
     from common.actor import Actor
     from tenant_apps.registry.classes.services import class_create
     from tenant_apps.registry.imports.pipeline import students_create_bulk
-    from tenant_apps.registry.students.services import (
+    from tenant_apps.registry.students.approval import (
         students_county_decide,
         students_school_decide,
         students_submit,

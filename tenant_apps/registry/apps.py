@@ -10,7 +10,7 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         # Status changes take effect when the business-case engine completes them.
-        from tenant_apps.registry.changes.services import register_hooks
+        from tenant_apps.registry.changes.hooks import register_hooks
 
         register_hooks()
         # Junior-middle intake's completion handlers (registry.lifecycle.intake).

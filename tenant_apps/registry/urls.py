@@ -2,7 +2,7 @@ from django.urls import path
 
 from tenant_apps.registry.changes import views as change_views
 from tenant_apps.registry.policy import views as settings_views
-from tenant_apps.registry.students import views
+from tenant_apps.registry.students import import_views, problem_views, views
 
 app_name = "registry"
 urlpatterns = [
@@ -32,17 +32,27 @@ urlpatterns = [
         name="change_withdraw",
     ),
     path("audit/", views.audit_view, name="audit"),
-    path("problems/", views.problem_list_view, name="problems"),
-    path("problems/<int:problem_id>/delete/", views.problem_delete_view, name="problem_delete"),
-    path("problems/<int:problem_id>/correct/", views.problem_correct_view, name="problem_correct"),
+    path("problems/", problem_views.problem_list_view, name="problems"),
+    path(
+        "problems/<int:problem_id>/delete/",
+        problem_views.problem_delete_view,
+        name="problem_delete",
+    ),
+    path(
+        "problems/<int:problem_id>/correct/",
+        problem_views.problem_correct_view,
+        name="problem_correct",
+    ),
     path(
         "problems/<int:problem_id>/evidence/",
-        views.problem_evidence_view,
+        problem_views.problem_evidence_view,
         name="problem_evidence",
     ),
-    path("imports/", views.import_start_view, name="import_start"),
-    path("imports/<uuid:batch_id>/", views.import_detail_view, name="import_detail"),
-    path("imports/<uuid:batch_id>/confirm/", views.import_confirm_view, name="import_confirm"),
+    path("imports/", import_views.import_start_view, name="import_start"),
+    path("imports/<uuid:batch_id>/", import_views.import_detail_view, name="import_detail"),
+    path(
+        "imports/<uuid:batch_id>/confirm/", import_views.import_confirm_view, name="import_confirm"
+    ),
     path("stats/", views.stats_view, name="stats"),
     path("settings/fields/", settings_views.field_settings_view, name="field_settings"),
 ]

@@ -21,6 +21,7 @@ from common.exceptions import ApplicationError
 from common.parsers import ObjectJSONParser
 from common.permissions import has_right
 from common.schema import ErrorResponse, paginated
+from tenant_apps.registry.changes import selectors
 from tenant_apps.registry.changes import services as changes
 from tenant_apps.registry.models import StatusChange
 from tenant_apps.registry.students.selectors import student_get
@@ -77,7 +78,7 @@ class ChangeDetailOutput(ChangeOutput):
 
 
 def _change(change_id: int) -> StatusChange:
-    change = changes.change_get(change_id)
+    change = selectors.change_get(change_id)
     if change is None:
         raise NotFound()
     return change
@@ -170,7 +171,7 @@ class ChangeListCreateApi(APIView):
             except ValueError:
                 return None
 
-        qs = changes.change_list(
+        qs = selectors.change_list(
             kind=p.get("kind", ""),
             state=p.get("state", ""),
             search=p.get("q", ""),
@@ -224,7 +225,7 @@ class ChangeDetailApi(APIView):
 
         change = _change(change_id)
         body = dict(ChangeOutput(change).data)
-        case = changes.cases_of([change]).get(change.case_id) if change.case_id else None
+        case = selectors.cases_of([change]).get(change.case_id) if change.case_id else None
         body["steps"] = (
             [{"label": s.label, "owner": s.owner, "state": s.state} for s in case_steps_view(case)]
             if case

@@ -5,23 +5,21 @@ are shown before anything is submitted and checked again under the student's row
 Submission writes the StatusChange, its evidence and the public business case
 (transfers.Case, chain: school approver → the school's county bureau) in one
 transaction. The school approver decides here (maker ≠ checker), the bureau in its case
-queue; approving the last step runs `change_complete` inside the engine's transaction,
-which sets the student's status, writes the history entry and refreshes the public
-index. Rejection or withdrawal leaves the status as it was.
+queue; approving the last step runs `change_complete` (registry.changes.hooks) inside the
+engine's transaction, which sets the student's status, writes the history entry and
+refreshes the public index. Rejection or withdrawal leaves the status as it was. The reads
+are in registry.changes.selectors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.html import format_html
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -32,7 +30,6 @@ from tenant_apps.registry.problems.services import evidence_save
 from tenant_apps.registry.students.services import current_school, event_add
 
 if TYPE_CHECKING:
-    from shared_apps.transfers.models import Case
     from shared_apps.transfers.services import CaseActor
 
 K = StatusChange.Kind
@@ -373,12 +370,12 @@ def _submit(
         [student.pk],
         actor=actor,
         action=f"申请学籍异动：{spec.label}（{case.number}）",
-        reason=_reason_line(change),
+        reason=reason_line(change),
     )
     return change
 
 
-def _reason_line(change: StatusChange) -> str:
+def reason_line(change: StatusChange) -> str:
     spec = SPECS.get(change.kind)
     parts = []
     if spec and change.reason_code:
@@ -457,253 +454,3 @@ def change_withdraw(
     case_withdraw(case_id=change.case_id, actor=case_actor, reason=reason)
     change.refresh_from_db()
     return change
-
-
-# -- engine hooks (registered in RegistryConfig.ready) ------------------------------------
-
-
-@dataclass(frozen=True)
-class _CaseFacts:
-    """What the hooks read from the public case before switching into the school."""
-
-    case_id: uuid.UUID
-    kind: str
-    schema: str
-    actor: Actor
-    note: str
-
-
-def _ours(case: Case) -> bool:
-    """A case opened by change_submit (the engine's own tests open bare cases of these
-    kinds, with nothing in a school to update)."""
-    return "change_id" in (case.payload or {})
-
-
-def _facts(case: Case) -> _CaseFacts:
-    from accounts.models import User
-    from tenants.context import school_context
-    from tenants.models import School
-
-    schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True).get()
-    last = case.steps.order_by("-at", "-id").first()
-    username, _, where = (last.actor if last else "system@public").partition("@")
-    with school_context(where or "public"):
-        name = User.objects.filter(username=username).values_list("full_name", flat=True).first()
-    return _CaseFacts(
-        case_id=case.pk,
-        kind=case.kind,
-        schema=schema,
-        actor=Actor(username=username, name=name or username, schema=where),
-        note=last.note if last else "",
-    )
-
-
-def actor_display(label: str) -> str:
-    """ "username@schema" of a case step as people read it (accounts.people)."""
-    from accounts.people import person_label
-
-    return person_label(label)
-
-
-def change_decision(case: Case, actor: CaseActor, approve: bool, note: str) -> None:
-    """Decision hook: the submitter never decides the school step (maker ≠ checker,
-    whichever page is used), and the school's approval enters the student's history.
-    Rejections are recorded by `change_closed`, the bureau's approval by `change_complete`."""
-    from accounts.models import User
-    from tenants.context import school_context
-
-    step = case.chain[case.step] if 0 <= case.step < len(case.chain) else {}
-    if not _ours(case) or step.get("owner") != "school":
-        return
-    if actor.label == case.created_by:
-        raise ApplicationError(MSG_MAKER_CHECKER, code="maker_checker")
-    if not approve:
-        return
-    facts = _facts(case)
-    with school_context(facts.schema):
-        name = (
-            User.objects.filter(username=actor.username).values_list("full_name", flat=True).first()
-        )
-        change = StatusChange.objects.filter(case_id=case.pk).first()
-        if change is None:
-            raise ApplicationError(MSG_NOT_FOUND, code="not_found")
-        event_add(
-            [change.student_id],
-            actor=Actor(username=actor.username, name=name or actor.username, schema=facts.schema),
-            action=f"学籍异动学校审核通过：{change.get_kind_display()}",
-            reason=note[:300],
-        )
-
-
-def change_complete(case: Case) -> None:
-    """Completion handler: the last approval makes the change take effect, inside the
-    engine's transaction (an error here rolls the approval back)."""
-    from tenants.context import school_context
-
-    if not _ours(case):
-        return
-    facts = _facts(case)
-    with school_context(facts.schema):
-        _complete(facts)
-
-
-def _complete(facts: _CaseFacts) -> None:
-    from shared_apps.student_index.services import index_set_state
-    from tenant_apps.registry.changes.blockers import REQUIRED_STATUS
-
-    change = StatusChange.objects.select_for_update().filter(case_id=facts.case_id).first()
-    if change is None:
-        raise ApplicationError(MSG_NOT_FOUND, code="not_found")
-    if change.state != StatusChange.State.OPEN:
-        return
-    student = Student.objects.select_for_update().get(pk=change.student_id)
-    if student.status not in REQUIRED_STATUS[change.kind] or student.status != change.from_status:
-        raise ApplicationError(MSG_STALE.format(status=student.get_status_display()), code="state")
-    before = student.status
-    student.status = change.to_status
-    student.save(update_fields=["status", "updated_at"])
-    change.state = StatusChange.State.DONE
-    change.closed_at = timezone.now()
-    change.closed_by = facts.actor.label
-    change.close_reason = facts.note[:300]
-    change.save(update_fields=["state", "closed_at", "closed_by", "close_reason"])
-    event_add(
-        [student.pk],
-        actor=facts.actor,
-        action=f"学籍异动生效：{change.get_kind_display()}",
-        from_state=before,
-        to_state=change.to_status,
-        reason=_reason_line(change),
-        changes={"status": [before, change.to_status]},
-    )
-    index_set_state(student_uuids=[student.identifier], status=change.to_status)
-
-
-def change_closed(case: Case) -> None:
-    """Closing handler: a rejection or withdrawal ends the change; the status stays."""
-    from tenants.context import school_context
-
-    if not _ours(case):
-        return
-    facts = _facts(case)
-    withdrawn = case.state == "withdrawn"
-    state = StatusChange.State.WITHDRAWN if withdrawn else StatusChange.State.REJECTED
-    with school_context(facts.schema):
-        change = StatusChange.objects.select_for_update().filter(case_id=facts.case_id).first()
-        if change is None or change.state != StatusChange.State.OPEN:
-            return
-        change.state = state
-        change.closed_at = timezone.now()
-        change.closed_by = facts.actor.label
-        change.close_reason = facts.note[:300]
-        change.save(update_fields=["state", "closed_at", "closed_by", "close_reason"])
-        verb = "撤回学籍异动" if state == StatusChange.State.WITHDRAWN else "学籍异动未通过"
-        event_add(
-            [change.student_id],
-            actor=facts.actor,
-            action=f"{verb}：{change.get_kind_display()}",
-            reason=facts.note[:300],
-        )
-
-
-def change_detail_lines(case: Case) -> list[tuple[str, str]]:
-    """The lines the bureau's case page shows for a status change (no readable PII
-    beyond the masked summary; the reason text and short-lived links to the proofs)."""
-    from tenants.context import school_context
-    from tenants.models import School
-
-    schema = School.objects.filter(pk=case.school_id).values_list("schema_name", flat=True).first()
-    if schema is None or not _ours(case):
-        return []
-    with school_context(schema):
-        change = StatusChange.objects.prefetch_related("evidence").filter(case_id=case.pk).first()
-        if change is None:
-            return []
-        lines = [
-            ("异动类型", change.get_kind_display()),
-            ("异动日期", f"{change.change_date:%Y-%m-%d}"),
-            (
-                "学籍状态",
-                f"{change.get_from_status_display()} → {change.get_to_status_display()}",
-            ),
-        ]
-        reason = _reason_line(change)
-        if reason:
-            lines.append(("异动原因", reason))
-        lines.append(("经办人", change.created_by_label or change.created_by))
-        for n, e in enumerate(change.evidence.all(), 1):
-            # A signed /files/ link made inside the school (its key prefix), for the
-            # requesting host; the page shows it as a link to the file.
-            link = format_html(
-                '<a href="{}" target="_blank" rel="noopener">{}</a>',
-                default_storage.url(e.file_key),
-                e.original_name,
-            )
-            lines.append((f"佐证材料{n}", link))
-        return lines
-
-
-def register_hooks() -> None:
-    from shared_apps.transfers.services import (
-        register_closing,
-        register_completion,
-        register_decision,
-        register_detail,
-    )
-
-    for spec in kinds_available():
-        register_completion(spec.kind, change_complete)
-        register_closing(spec.kind, change_closed)
-        register_detail(spec.kind, change_detail_lines)
-        register_decision(spec.kind, change_decision)
-
-
-# -- reads -------------------------------------------------------------------------------
-
-
-def change_list(
-    *,
-    kind: str = "",
-    state: str = "",
-    search: str = "",
-    class_id: int | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-) -> QuerySet[StatusChange]:
-    qs = StatusChange.objects.select_related("student", "student__school_class")
-    if kind:
-        qs = qs.filter(kind=kind)
-    if state:
-        qs = qs.filter(state=state)
-    if class_id:
-        qs = qs.filter(student__school_class_id=class_id)
-    if date_from:
-        qs = qs.filter(change_date__gte=date_from)
-    if date_to:
-        qs = qs.filter(change_date__lte=date_to)
-    term = "".join(search.split())
-    if term:
-        qs = qs.filter(
-            Q(student__name__contains=term)
-            | Q(student__name_initials__startswith=term.lower())
-            | Q(student__national_number=term.upper())
-            | Q(case_number=term.upper())
-        )
-    return qs.order_by("-created_at", "-id")
-
-
-def change_get(change_id: int) -> StatusChange | None:
-    return (
-        StatusChange.objects.select_related("student", "student__school_class")
-        .prefetch_related("evidence")
-        .filter(pk=change_id)
-        .first()
-    )
-
-
-def cases_of(changes: list[StatusChange]) -> dict[uuid.UUID, Any]:
-    """The public cases of listed changes, in one query (current step, deadline)."""
-    from shared_apps.transfers.models import Case
-
-    ids = [c.case_id for c in changes if c.case_id]
-    return {c.pk: c for c in Case.objects.filter(pk__in=ids)}

@@ -23,6 +23,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
+from tenant_apps.registry.changes import selectors
 from tenant_apps.registry.changes import services as changes
 from tenant_apps.registry.models import StatusChange, Student
 from tenant_apps.registry.students.selectors import class_list, student_get
@@ -162,7 +163,7 @@ def change_list_view(request: HttpRequest) -> HttpResponse:
     class_id = int(p["class_id"]) if p.get("class_id", "").isdigit() else None
     date_from, date_to = _date(p.get("from")), _date(p.get("to"))
     search = p.get("q", "").strip()
-    qs = changes.change_list(
+    qs = selectors.change_list(
         kind=kind,
         state=state,
         search=search,
@@ -171,7 +172,7 @@ def change_list_view(request: HttpRequest) -> HttpResponse:
         date_to=date_to,
     )
     page = Paginator(qs, 50).get_page(p.get("page"))
-    cases = changes.cases_of(list(page.object_list))
+    cases = selectors.cases_of(list(page.object_list))
     rows = [{"change": c, "case": cases.get(c.case_id)} for c in page.object_list]  # type: ignore[arg-type]
     query = urlencode({k: v for k, v in p.items() if k != "page" and v})
     return render(
@@ -196,7 +197,7 @@ def change_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def _change_or_404(change_id: int) -> StatusChange:
-    change = changes.change_get(change_id)
+    change = selectors.change_get(change_id)
     if change is None:
         raise Http404
     return change
@@ -208,7 +209,7 @@ def change_detail_view(request: HttpRequest, change_id: int) -> HttpResponse:
     from shared_apps.transfers.selectors import case_steps_view
 
     change = _change_or_404(change_id)
-    case = changes.cases_of([change]).get(change.case_id) if change.case_id else None
+    case = selectors.cases_of([change]).get(change.case_id) if change.case_id else None
     user = request.user
     rights = user.rights  # type: ignore[union-attr]
     at_school_step = case is not None and case.state == "open" and case.step == changes.SCHOOL_STEP
@@ -220,14 +221,14 @@ def change_detail_view(request: HttpRequest, change_id: int) -> HttpResponse:
             "case": case,
             "steps": case_steps_view(case) if case else [],
             "history": [
-                {"step": s, "who": changes.actor_display(s.actor)} for s in case.steps.all()
+                {"step": s, "who": selectors.actor_display(s.actor)} for s in case.steps.all()
             ]
             if case
             else [],
             "evidence": [
                 {"item": e, "url": default_storage.url(e.file_key)} for e in change.evidence.all()
             ],
-            "reason_line": changes._reason_line(change),
+            "reason_line": changes.reason_line(change),
             "can_decide": at_school_step and Right.REGISTRY_APPROVE in rights,
             "own": change.created_by == user.username,
             "can_withdraw": case is not None

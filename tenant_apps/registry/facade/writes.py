@@ -141,7 +141,7 @@ def students_county_decide(
     actor: Actor,
 ) -> int:
     """The county's registration decision over students of one school; the count."""
-    from tenant_apps.registry.students.services import students_county_decide as decide
+    from tenant_apps.registry.students.approval import students_county_decide as decide
 
     with school_context(schema_name):
         return decide(student_uuids=student_uuids, approve=approve, reason=reason, actor=actor)

@@ -7,41 +7,37 @@ Sized for a 50,000-row workbook against a national index of millions (bench/impo
 figures in bench/RESULTS.md): the dry run's per-row Python runs in two processes and
 makes the rows' COPY text as it goes, 查重 is one statement per process's share, the
 annotated workbook is made by its own task after the report, and the confirmation
-writes the prepared text with COPY in one transaction (bulkwrite).
+writes the prepared text with COPY in one transaction (bulkwrite). The pending rows'
+storage format is registry.imports.pending, the 查重 inside the file registry.imports.in_file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import gc
 import gzip
-import hmac
 import json
-import pickle
 import uuid
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.forking import Stream, fork_available, fork_map
 from common.masking import mask_id_number
-from shared_apps.student_index.keys import IdentityKeys, id_digest, identity_keys
+from shared_apps.student_index.keys import IdentityKeys
 from shared_apps.student_index.services import Hit, duplicates_find
-from tenant_apps.registry.fields import BY_KEY, COLUMNS
 from tenant_apps.registry.imports.bulkwrite import Prepared, Preparer, prepare, prepared_write
+from tenant_apps.registry.imports.in_file import dup_error, in_file_pairs, partial_keys, row_other
+from tenant_apps.registry.imports.pending import payload_load, payload_pack, rows_blob
 from tenant_apps.registry.models import ImportBatch
 from tenant_apps.registry.students.services import current_school, keys_of, masked_for_hits
 
@@ -61,22 +57,8 @@ MSG_HEADERS_ACK = (
     "或改正列名后重新上传。"
 )
 MSG_DUP_IN_FILE = "身份证件号与本文件第 {other} 行重复。"
-MSG_THIS_FILE = "本文件第 {row} 行"
 MSG_DUP_OTHER = "身份证件号与已有学籍重复：{school} {name} {id}（{status}）。"
 MSG_SAME_SCHOOL = "本校已有该学生（{name}，{id}），不能重复导入。"
-DATE_KEYS = {c.key for c in COLUMNS if c.kind == "date8"}
-DECIMAL_KEYS = {c.key for c in COLUMNS if c.kind == "decimal"}
-
-
-def _decode(data: dict[str, Any]) -> dict[str, Any]:
-    """Typed values of a pending row stored before PAYLOAD_VERSION 2 (a dict per row)."""
-    for k in DATE_KEYS & data.keys():
-        if data[k]:
-            data[k] = dt.date.fromisoformat(data[k])
-    for k in DECIMAL_KEYS & data.keys():
-        if data[k] is not None:
-            data[k] = Decimal(data[k])
-    return data
 
 
 @contextlib.contextmanager
@@ -125,136 +107,6 @@ def import_start(*, filename: str, data: bytes, actor: Actor, owner_id: int) -> 
 
 # -- dry run ------------------------------------------------------------------------
 
-PAYLOAD_VERSION = 4
-# Version 4 holds the valid rows as Prepared (bulkwrite): COPY text made in the dry run,
-# one list per attribute, pickled. Versions 1-3 held the validated values (3 a pickle of
-# tuples, 1-2 gzip JSON); a batch checked before an upgrade and confirmed after it is
-# still read, and its rows are prepared at confirmation instead.
-# Unpickling runs code named by the data, so the bytes carry an HMAC under the SECRET_KEY
-# and are refused unless it matches: whoever can write the storage bucket still cannot
-# make the web process run anything.
-PAYLOAD_MAGIC = b"XJPENDING4\n"
-PAYLOAD_MAGIC_V3 = b"XJPENDING3\n"
-PAYLOAD_SALT = "registry.imports.pipeline.pending"
-# zlib level 1: written once and read once; level 1 costs a fraction of a second for a
-# 50,000-row file and keeps the stored object about a quarter of the raw pickle.
-PAYLOAD_ZLIB_LEVEL = 1
-MSG_PAYLOAD_BROKEN = "待导入的数据已损坏或被改动，请重新上传文件。"
-
-
-@dataclass
-class Pending:
-    """What a dry run leaves for the confirmation."""
-
-    rows: Prepared
-    suspected: dict[int, list[dict[str, str]]]  # position in rows -> masked look-alikes
-    classes: dict[str, int]  # the class map the rows were prepared with
-
-
-def _payload_signature(body: bytes) -> bytes:
-    return salted_hmac(PAYLOAD_SALT, body, algorithm="sha256").digest()
-
-
-def _signed(magic: bytes, payload: object, *, compress: bool = True) -> bytes:
-    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    if compress:
-        body = zlib.compress(body, PAYLOAD_ZLIB_LEVEL)
-    return magic + _payload_signature(body) + body
-
-
-def _unsigned(raw: bytes, magic: bytes, *, compressed: bool = True) -> Any:
-    start = len(magic)
-    signature, body = raw[start : start + 32], raw[start + 32 :]
-    if not hmac.compare_digest(signature, _payload_signature(body)):
-        raise ApplicationError(MSG_PAYLOAD_BROKEN, code="state")
-    if compressed:
-        body = zlib.decompress(body)
-    return pickle.loads(body)  # noqa: S301 - signed above
-
-
-def _rows_blob(rows: Prepared) -> bytes:
-    """One process's valid rows, pickled and compressed where they were made (each of the
-    dry run's processes packs its own share, side by side)."""
-    return zlib.compress(
-        pickle.dumps(rows.as_state(), protocol=pickle.HIGHEST_PROTOCOL), PAYLOAD_ZLIB_LEVEL
-    )
-
-
-def _payload_pack(
-    *,
-    blobs: list[bytes],
-    skip: Sequence[int],
-    suspected: dict[int, list[dict[str, str]]],
-    classes: dict[str, int],
-) -> bytes:
-    """The pending rows as the dry run leaves them: the processes' packed shares in row
-    order, the positions (in that order) that must not be written (duplicates found
-    after the rows were packed), and the look-alikes by position. Only the small outer
-    part is pickled here; the shares are compressed already."""
-    payload = {
-        "version": PAYLOAD_VERSION,
-        "blobs": blobs,
-        "skip": list(skip),
-        "suspected": suspected,
-        "classes": classes,
-    }
-    return _signed(PAYLOAD_MAGIC, payload, compress=False)
-
-
-def _payload_load(raw: bytes) -> Pending:
-    if raw.startswith(PAYLOAD_MAGIC):
-        payload = _unsigned(raw, PAYLOAD_MAGIC, compressed=False)
-        rows = Prepared()
-        for blob in payload["blobs"]:
-            rows.extend(Prepared.from_state(pickle.loads(zlib.decompress(blob))))  # noqa: S301
-        skip = set(payload["skip"])
-        keep = [i for i in range(len(rows)) if i not in skip]
-        suspected = payload["suspected"]
-        return Pending(
-            rows.take(keep),
-            {n: suspected[i] for n, i in enumerate(keep) if i in suspected},
-            payload["classes"],
-        )
-    if raw.startswith(PAYLOAD_MAGIC_V3):
-        payload = _unsigned(raw, PAYLOAD_MAGIC_V3)
-        columns = payload["columns"]
-        rows_v3 = [(r[0], dict(zip(columns, r[1], strict=True)), r[2]) for r in payload["rows"]]
-        keys: list[IdentityKeys] | None = [IdentityKeys(*r[3]) for r in payload["rows"]]
-    else:
-        rows_v3, keys = _payload_load_json(raw)
-    preparer = Preparer()
-    return Pending(
-        prepare(((r, d) for r, d, _ in rows_v3), keys, preparer),
-        {i: s for i, (_, _, s) in enumerate(rows_v3) if s},
-        preparer.classes,
-    )
-
-
-def _payload_load_json(
-    raw: bytes,
-) -> tuple[list[tuple[int, dict[str, Any], list[dict[str, str]]]], list[IdentityKeys] | None]:
-    """Pending rows stored as gzip JSON (PAYLOAD_VERSION 1 and 2), by a dry run made before
-    the upgrade and confirmed after it."""
-    payload = json.loads(gzip.decompress(raw))
-    if isinstance(payload, list):  # written before PAYLOAD_VERSION 2: a list of dicts
-        return [(p["row"], _decode(p["data"]), p["suspected"]) for p in payload], None
-    columns: list[str] = payload["columns"]
-    dates = [i for i, c in enumerate(columns) if c in DATE_KEYS]
-    decimals = [i for i, c in enumerate(columns) if c in DECIMAL_KEYS]
-    rows: list[tuple[int, dict[str, Any], list[dict[str, str]]]] = []
-    keys: list[IdentityKeys] = []
-    for row_no, values, suspected, k in payload["rows"]:
-        for i in dates:
-            if values[i]:
-                values[i] = dt.date.fromisoformat(values[i])
-        for i in decimals:
-            if values[i] is not None:
-                values[i] = Decimal(values[i])
-        rows.append((row_no, dict(zip(columns, values, strict=True)), suspected))
-        keys.append(IdentityKeys(*k))
-    return rows, keys
-
-
 # From this many rows on, the dry run splits the rows between two processes.
 PARALLEL_MIN_ROWS = 1000
 
@@ -277,7 +129,7 @@ class _Part:
     row_no: list[int]
     keys: list[IdentityKeys]
     class_no: list[str]
-    blob: bytes  # _rows_blob of the valid rows
+    blob: bytes  # rows_blob of the valid rows
     hits: list[Hit] | None = None  # 查重 of `keys`, when made in the parent already
 
 
@@ -304,87 +156,6 @@ def _normalised_entry(row_no: int, change: Normalised) -> dict[str, Any]:
         "header": change.header,
         "before": before,
         "after": after,
-    }
-
-
-def _partial_keys(data: dict[str, Any], errors: Sequence[Any]) -> IdentityKeys | None:
-    """What identity a refused row still shows: its resident ID number when that cell
-    is sound, and its name+sex+birth date keys when those cells are."""
-    wrong = {e.key for e in errors}
-    id_number = data.get("id_number")
-    id_hash = ""
-    if data.get("id_type") == "1" and isinstance(id_number, str) and "id_number" not in wrong:
-        id_hash = id_digest(id_number)
-    name, sex, birth = data.get("name"), data.get("sex"), data.get("birth_date")
-    name_hash = pinyin_hash = ""
-    if isinstance(name, str) and isinstance(sex, str) and isinstance(birth, dt.date):
-        full = identity_keys(name=name, sex=sex, birth_date=birth, id_number="")
-        name_hash, pinyin_hash = full.name_hash, full.pinyin_hash
-    if not (id_hash or name_hash):
-        return None
-    return IdentityKeys(id_hash=id_hash, name_hash=name_hash, pinyin_hash=pinyin_hash)
-
-
-@dataclass
-class _InFile:
-    same_id: dict[int, int]  # row -> the first row with the same ID number
-    alike: list[tuple[int, str, int]]  # (row, rule, other row): same name+sex+birth or pinyin
-
-
-def _in_file_pairs(rows: Sequence[tuple[int, IdentityKeys]]) -> _InFile:
-    """查重 inside the file, over every row whose identity cells are readable, valid or
-    not: the same ID number twice (the later rows are duplicates of the first), and
-    pairs alike by name+sex+birth date or by pinyin+birth date whose ID numbers differ
-    or are missing (each row of such a pair is suspected, as 查重 against the index
-    suspects a new row)."""
-    ordered = sorted(rows, key=lambda r: r[0])
-    first_of: dict[str, int] = {}
-    same_id: dict[int, int] = {}
-    for row_no, k in ordered:
-        if not k.id_hash:
-            continue
-        if k.id_hash in first_of:
-            same_id[row_no] = first_of[k.id_hash]
-        else:
-            first_of[k.id_hash] = row_no
-    alike: list[tuple[int, str, int]] = []
-    paired: set[tuple[int, int]] = set()
-    for rule, attr in (("name_sex_birth", "name_hash"), ("pinyin_birth", "pinyin_hash")):
-        groups: dict[str, list[tuple[int, str]]] = {}
-        for row_no, k in ordered:
-            value = getattr(k, attr)
-            if value:
-                groups.setdefault(value, []).append((row_no, k.id_hash))
-        for members in groups.values():
-            for a, (row_a, id_a) in enumerate(members):
-                for row_b, id_b in members[a + 1 :]:
-                    if (id_a and id_a == id_b) or (row_a, row_b) in paired:
-                        continue  # the same ID: a duplicate, or already paired by name
-                    paired.add((row_a, row_b))
-                    alike.append((row_a, rule, row_b))
-                    alike.append((row_b, rule, row_a))
-    return _InFile(same_id, alike)
-
-
-def _row_other(row_no: int) -> dict[str, str]:
-    """The other record of an in-file pair, shown like a masked record of the index."""
-    return {
-        "school_name": MSG_THIS_FILE.format(row=row_no),
-        "name": "",
-        "id_number": "",
-        "status": "",
-        "row": str(row_no),
-    }
-
-
-def _dup_error(row_no: int, message: str) -> dict[str, Any]:
-    return {
-        "row": row_no,
-        "key": "id_number",
-        "header": BY_KEY["id_number"].header,
-        "value": "",
-        "message": message,
-        "kind": "duplicate",
     }
 
 
@@ -469,7 +240,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
                     if len(normalised) < NORMALISED_KEPT:
                         normalised.append(_normalised_entry(row_no, c))
             if result.errors:
-                partial = _partial_keys(result.data, result.errors)
+                partial = partial_keys(result.data, result.errors)
                 if partial is not None:
                     bad_keys.append((row_no, partial))
                 errors.extend(
@@ -502,7 +273,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
             rows.row_no,
             rows.keys(),
             rows.class_no,
-            _rows_blob(rows),
+            rows_blob(rows),
         )
         if here and len(shares) > 1:
             report(70, "正在查重……")
@@ -544,14 +315,14 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     blocked: dict[int, str] = {}
     duplicates: list[dict[str, Any]] = []
     valid_rows = set(row_nos)
-    in_file = _in_file_pairs([*zip(row_nos, keys, strict=True), *bad_keys])
+    in_file = in_file_pairs([*zip(row_nos, keys, strict=True), *bad_keys])
     for row_no, first in in_file.same_id.items():
         if row_no in valid_rows:
             blocked[row_no] = MSG_DUP_IN_FILE.format(other=first)
         else:
-            errors.append(_dup_error(row_no, MSG_DUP_IN_FILE.format(other=first)))
+            errors.append(dup_error(row_no, MSG_DUP_IN_FILE.format(other=first)))
         duplicates.append(
-            {"row": row_no, "kind": "duplicate", "rule": "id", "other": _row_other(first)}
+            {"row": row_no, "kind": "duplicate", "rule": "id", "other": row_other(first)}
         )
     summaries = masked_for_hits(hits)
     school_id = current_school().id
@@ -584,13 +355,13 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
             duplicates.append({"row": row_no, "kind": "suspected", "rule": h.rule, "other": other})
     for row_no, rule, other in in_file.alike:  # type: ignore[assignment]
         duplicates.append(
-            {"row": row_no, "kind": "suspected", "rule": rule, "other": _row_other(other)}  # type: ignore[arg-type]
+            {"row": row_no, "kind": "suspected", "rule": rule, "other": row_other(other)}  # type: ignore[arg-type]
         )
         if row_no in valid_rows and row_no not in blocked:
-            suspected_rows.setdefault(row_no, []).append(_row_other(other) | {"rule": rule})  # type: ignore[arg-type]
+            suspected_rows.setdefault(row_no, []).append(row_other(other) | {"rule": rule})  # type: ignore[arg-type]
     duplicates.sort(key=lambda d: d["row"])
     for row_no, message in blocked.items():
-        errors.append(_dup_error(row_no, message))
+        errors.append(dup_error(row_no, message))
     report(85, "正在生成校验报告……")
     skip = [i for i, row_no in enumerate(row_nos) if row_no in blocked]
     bad_rows = {e["row"] for e in errors}
@@ -606,7 +377,7 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
         "normalised": normalised,
         "headers_unknown": sheet.layout.unknown,
     }
-    payload = _payload_pack(
+    payload = payload_pack(
         blobs=[part.blob for part in parts],
         skip=skip,
         suspected={
@@ -728,7 +499,7 @@ def import_confirm(
     if mode == ImportBatch.Mode.ALL_OR_NOTHING and invalid:
         raise ApplicationError(MSG_ALL_OR_NOTHING.format(n=invalid), code="invalid")
     with default_storage.open(batch.payload_key, "rb") as f:
-        pending = _payload_load(f.read())
+        pending = payload_load(f.read())
     written = prepared_write(
         pending.rows, suspected=pending.suspected, classes=pending.classes, actor=actor
     )

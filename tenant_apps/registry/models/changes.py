@@ -12,7 +12,8 @@ class StatusChange(models.Model):
     """An in-school status change (学籍异动: 休学, 复学, 退学, 死亡 …) of one student.
     Schema: each school's own. PII: only through the student; the reason text may name
     circumstances. The approval itself is a public business case (transfers.Case,
-    `case_id`); `state` mirrors it for lists. Written by registry.changes.services only."""
+    `case_id`); `state` mirrors it for lists. Written by registry.changes.services and
+    registry.changes.hooks only."""
 
     class Kind(models.TextChoices):
         # Codes shared with transfers.CaseKind (domain.md §4.1, codes ours).

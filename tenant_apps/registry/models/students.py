@@ -54,8 +54,9 @@ OWN_COLUMNS = {
 
 class Student(models.Model):
     """A student's registry record (学籍). Schema: each school's own. PII: everything
-    personal of the national template. Written by registry.students.services only; each write
-    also refreshes the student's public index entry in the same transaction."""
+    personal of the national template. Written by registry.students.services (the audit
+    states by registry.students.approval) only; each write also refreshes the student's
+    public index entry in the same transaction."""
 
     class Sex(models.TextChoices):
         MALE = "1", "男"

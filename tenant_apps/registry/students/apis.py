@@ -24,7 +24,7 @@ from tenant_apps.registry.imports import pipeline as imports
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
 from tenant_apps.registry.policy import rules as policy
 from tenant_apps.registry.problems import services as problems
-from tenant_apps.registry.students import services
+from tenant_apps.registry.students import approval, services
 from tenant_apps.registry.students.reveal import (
     changes_shown,
     fields_shown,
@@ -294,7 +294,7 @@ class StudentSubmitApi(APIView):
         v = data.validated_data
         if "filter" in v:
             return _bulk(request, SUBMIT, v["filter"])
-        n = services.students_submit(student_ids=_pks(v["ids"]), actor=Actor.of(request.user))
+        n = approval.students_submit(student_ids=_pks(v["ids"]), actor=Actor.of(request.user))
         return Response({"submitted": n})
 
 
@@ -327,7 +327,7 @@ class StudentSchoolDecisionApi(APIView):
         v = data.validated_data
         if "filter" in v:
             return _bulk(request, APPROVE if v["approve"] else RETURN, v["filter"], v["reason"])
-        n = services.students_school_decide(
+        n = approval.students_school_decide(
             student_ids=_pks(v["ids"]),
             approve=v["approve"],
             reason=v["reason"],

@@ -4,7 +4,7 @@ as a background job with progress.
 
 The filter travels, never a list of ids: the task reads the matching students itself
 when it starts and works through them in chunks. Each chunk is one call of the same
-service a checked-rows request uses (`services.students_submit` /
+service a checked-rows request uses (`approval.students_submit` /
 `students_school_decide`), so every rule stays in one place: only 待提交 students are
 submitted, only 待学校审核 ones decided, an approver never decides a student they
 submitted, a return needs a reason, and every student gets its StudentEvent.
@@ -28,7 +28,7 @@ from django.db.models import QuerySet
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from tenant_apps.registry.models import Student
-from tenant_apps.registry.students import services
+from tenant_apps.registry.students import approval
 from tenant_apps.registry.students.selectors import student_list
 
 # Students per transaction. 500 keeps each chunk's row locks, event inserts and index
@@ -182,9 +182,9 @@ def students_bulk_run(
             if not wanted:
                 pass
             elif action == SUBMIT:
-                done += services.students_submit(student_ids=wanted, actor=actor)
+                done += approval.students_submit(student_ids=wanted, actor=actor)
             else:
-                done += services.students_school_decide(
+                done += approval.students_school_decide(
                     student_ids=wanted, approve=action == APPROVE, reason=reason, actor=actor
                 )
         except ApplicationError as exc:

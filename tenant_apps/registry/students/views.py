@@ -1,3 +1,7 @@
+"""The students' pages of a school: home and statistics, the list (with export and
+submission), a student's detail, create and edit, and the school's 学籍审核. The 问题学籍 pages
+are in problem_views, the 批量导入 pages in import_views."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,7 +12,6 @@ from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,43 +20,32 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.reauth import PROBLEM_DELETE, STUDENT_EXPORT, sensitive
+from accounts.reauth import STUDENT_EXPORT, sensitive
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.registry.fields import COLUMNS
-from tenant_apps.registry.imports import pipeline as imports
-from tenant_apps.registry.models import ImportBatch, Student
+from tenant_apps.registry.models import Student
 from tenant_apps.registry.policy import rules as policy
-from tenant_apps.registry.problems import services as problems
-from tenant_apps.registry.students import bulk, services
+from tenant_apps.registry.students import approval, bulk, services
 from tenant_apps.registry.students.forms import (
-    ERROR_KIND_LABELS,
-    ImportUploadForm,
     StudentForm,
     history_rows,
     national_number_display,
     student_raw,
     student_sections,
 )
-from tenant_apps.registry.students.reveal import report_row_shown, reveal_grant, shown
+from tenant_apps.registry.students.reveal import reveal_grant, shown
 from tenant_apps.registry.students.selectors import (
     class_list,
-    import_batch_get,
-    import_batch_list,
     listable_class_ids,
-    problem_list,
     registry_counts,
     student_get,
     student_list,
 )
 from tenants.models import School
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-PROBLEMS_PAGE_SIZE = 20  # each record carries its own forms: a short page stays usable
-ERRORS_SHOWN = 200
 
 
 def _school(request: HttpRequest) -> School:
@@ -293,7 +285,7 @@ def student_submit_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("请先勾选要提交的学生。"))
         return redirect(_safe_next(request, fallback))
     try:
-        n = services.students_submit(student_ids=ids, actor=_actor(request))
+        n = approval.students_submit(student_ids=ids, actor=_actor(request))
     except ApplicationError as exc:
         _flash_error(request, exc)
     else:
@@ -472,7 +464,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
             error = _("请先勾选要审核的学生。")
         else:
             try:
-                n = services.students_school_decide(
+                n = approval.students_school_decide(
                     student_ids=ids, approve=approve, reason=reason, actor=_actor(request)
                 )
             except ApplicationError as exc:
@@ -514,192 +506,3 @@ def audit_view(request: HttpRequest) -> HttpResponse:
             "job": _job(request),
         },
     )
-
-
-# -- 问题学籍 ---------------------------------------------------------------------------
-
-
-@right_required(Right.REGISTRY_EDIT)
-def problem_list_view(request: HttpRequest) -> HttpResponse:
-    page = Paginator(problem_list().order_by("-created_at", "-pk"), PROBLEMS_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    rows = []
-    for problem in page.object_list:
-        evidence = [
-            {"item": e, "url": default_storage.url(e.file_key)} for e in problem.evidence.all()
-        ]
-        rows.append({"problem": problem, "evidence": evidence})
-    return render(request, "registry/problems.html", {"rows": rows, "page": page})
-
-
-def _back_to_problem(problem_id: int) -> HttpResponse:
-    """Back to the record on the page that shows it (the list pages, newest first)."""
-    newer = problem_list().filter(pk=problem_id).values_list("created_at", flat=True).first()
-    page = 1
-    if newer is not None:
-        before = problem_list().filter(
-            Q(created_at__gt=newer) | Q(created_at=newer, pk__gt=problem_id)
-        )
-        page = before.count() // PROBLEMS_PAGE_SIZE + 1
-    suffix = f"?page={page}" if page > 1 else ""
-    return redirect(reverse("registry:problems") + suffix + f"#p{problem_id}")
-
-
-@right_required(Right.REGISTRY_EDIT)
-@require_POST
-@sensitive(PROBLEM_DELETE)
-def problem_delete_view(request: HttpRequest, problem_id: int) -> HttpResponse:
-    try:
-        problems.problem_delete(
-            problem_id=problem_id,
-            reason=request.POST.get("reason", "").strip()[:200],
-            actor=_actor(request),
-        )
-    except ApplicationError as exc:
-        _flash_error(request, exc)
-        return _back_to_problem(problem_id)
-    messages.success(request, _("已删除该学籍，删除原因已记入学籍记录。"))
-    return redirect("registry:problems")
-
-
-@right_required(Right.REGISTRY_EDIT)
-@require_POST
-def problem_correct_view(request: HttpRequest, problem_id: int) -> HttpResponse:
-    """重新查重: run the correction with the student's current data."""
-    problem = problem_list(open_only=False).filter(pk=problem_id).first()
-    if problem is None:
-        raise Http404
-    student = _student_or_404(problem.student.identifier)
-    raw = student_raw(student, services.student_snapshot(student))
-    try:
-        problems.problem_correct(problem_id=problem_id, raw=raw, actor=_actor(request))
-    except ApplicationError as exc:
-        _flash_error(request, exc)
-        return _back_to_problem(problem_id)
-    messages.success(
-        request,
-        _("“%(name)s”重新查重未发现重复，问题已解决，学籍已转为待提交。") % {"name": student.name},
-    )
-    return redirect("registry:problems")
-
-
-@right_required(Right.REGISTRY_EDIT)
-@require_POST
-def problem_evidence_view(request: HttpRequest, problem_id: int) -> HttpResponse:
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, _("请选择佐证文件（JPG、PNG 或 PDF）。"))
-        return _back_to_problem(problem_id)
-    try:
-        problems.problem_evidence_upload(
-            problem_id=problem_id,
-            name=upload.name or "evidence",
-            data=upload.read(),
-            note=request.POST.get("note", "").strip()[:300],
-            actor=_actor(request),
-        )
-    except ApplicationError as exc:
-        _flash_error(request, exc)
-        return _back_to_problem(problem_id)
-    messages.success(request, _("佐证已上传，等待教育局审核。"))
-    return _back_to_problem(problem_id)
-
-
-# -- 批量导入 ---------------------------------------------------------------------------
-
-
-@right_required(Right.DATA_MANAGE)
-@require_http_methods(["GET", "POST"])
-def import_start_view(request: HttpRequest) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size and upload.size > MAX_UPLOAD_BYTES:
-            form.add_error("file", _("文件超过20MB，请拆分后分批导入。"))
-        else:
-            try:
-                batch = imports.import_start(
-                    filename=upload.name or "upload",
-                    data=upload.read(),
-                    actor=_actor(request),
-                    owner_id=request.user.pk,  # type: ignore[arg-type]
-                )
-            except ApplicationError as exc:
-                for msg in exc.extra.get("file", []):
-                    form.add_error("file", msg)
-                if exc.message not in exc.extra.get("file", []):
-                    form.add_error(None, exc.message)
-            else:
-                return redirect("registry:import_detail", batch_id=batch.pk)
-    # The school's latest batches (this schema only).
-    batches = import_batch_list()
-    return render(request, "registry/import_start.html", {"form": form, "batches": batches})
-
-
-def _by_kind(counts: dict[str, Any]) -> list[dict[str, Any]]:
-    by_kind = counts.get("by_kind") or {}
-    peak = max(list(by_kind.values()) + [1])
-    return [
-        {"label": ERROR_KIND_LABELS.get(k, k), "count": n, "width": round(100 * n / peak)}
-        for k, n in sorted(by_kind.items(), key=lambda kv: -kv[1])
-    ]
-
-
-@right_required(Right.DATA_MANAGE)
-def import_detail_view(request: HttpRequest, batch_id: object) -> HttpResponse:
-    batch = import_batch_get(batch_id=str(batch_id))
-    if batch is None:
-        raise Http404
-    job = None
-    if batch.job_id:
-        job = job_get_for(user_id=request.user.pk, job_id=str(batch.job_id))  # type: ignore[arg-type]
-    errors = [report_row_shown(e) for e in batch.errors[:ERRORS_SHOWN]]
-    counts = batch.counts
-    normalised = [report_row_shown(n) for n in counts.get("normalised", [])[:ERRORS_SHOWN]]
-    return render(
-        request,
-        "registry/import_detail.html",
-        {
-            "batch": batch,
-            "job": job,
-            "counts": batch.counts,
-            "by_kind": _by_kind(batch.counts),
-            "errors": errors,
-            "errors_total": len(batch.errors),
-            "errors_more": max(0, len(batch.errors) - ERRORS_SHOWN),
-            "errors_shown": ERRORS_SHOWN,
-            "duplicates": batch.duplicates,
-            "headers_unknown": counts.get("headers_unknown") or [],
-            "normalised": normalised,
-            "normalised_more": counts.get("normalised_total", 0) > len(normalised),
-            "normalised_by_field": list((counts.get("normalised_by_field") or {}).items()),
-            "annotated_url": default_storage.url(batch.annotated_key)
-            if batch.annotated_key
-            else "",
-            "modes": ImportBatch.Mode,
-        },
-    )
-
-
-@right_required(Right.DATA_MANAGE)
-@require_POST
-def import_confirm_view(request: HttpRequest, batch_id: object) -> HttpResponse:
-    if import_batch_get(batch_id=str(batch_id)) is None:
-        raise Http404
-    try:
-        result = imports.import_confirm(
-            batch_id=str(batch_id),
-            mode=request.POST.get("mode", ""),
-            actor=_actor(request),
-            acknowledge_headers=request.POST.get("acknowledge_headers") == "1",
-        )
-    except ApplicationError as exc:
-        _flash_error(request, exc)
-    else:
-        messages.success(
-            request,
-            _("导入完成：写入 %(written)s 名学生，跳过 %(skipped)s 行。")
-            % {"written": result.get("written", 0), "skipped": result.get("skipped", 0)},
-        )
-    return redirect("registry:import_detail", batch_id=batch_id)

@@ -117,7 +117,7 @@ def test_school_decision_for_all_matching_keeps_maker_checker_and_needs_a_reason
     from accounts.models import User
     from common.exceptions import ApplicationError
     from tenant_apps.registry.students import bulk
-    from tenant_apps.registry.students.services import students_submit
+    from tenant_apps.registry.students.approval import students_submit
 
     # given: 130 students submitted by the registrar and 20 by the approver itself
     with school_context(world.a.schema):
@@ -183,7 +183,7 @@ def test_school_lists_page_and_keep_their_filter(world: World) -> None:
     # and the approver's list pages with its filter too (100 a page)
     with school_context(world.a.schema):
         from tenant_apps.registry.models import Student
-        from tenant_apps.registry.students.services import students_submit
+        from tenant_apps.registry.students.approval import students_submit
 
         ids = list(Student.objects.filter(school_class_id=class_id).values_list("pk", flat=True))
         students_submit(student_ids=ids, actor=_actor(world.a.schema, "registrar"))
@@ -244,7 +244,7 @@ def test_submit_api_takes_a_filter_and_answers_with_the_job(world: World) -> Non
 
 
 def _county_pending(world: World, schema: str, seq0: int, count: int) -> list[int]:
-    from tenant_apps.registry.students.services import students_school_decide, students_submit
+    from tenant_apps.registry.students.approval import students_school_decide, students_submit
 
     with school_context(schema):
         one = _class(1)

@@ -215,6 +215,7 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
 ) -> None:
     from common import forking
     from common.actor import Actor
+    from tenant_apps.registry.imports import pending as pending_rows
     from tenant_apps.registry.imports import pipeline as imports
     from tenant_apps.registry.tasks import import_validate_task
 
@@ -254,7 +255,7 @@ def test_the_dry_run_in_two_processes_reports_and_keeps_what_one_process_would(
             batch = imports.import_start(filename="p.xlsx", data=data, actor=actor, owner_id=1)
             done = imports.import_validate(batch_id=str(batch.id))
             with default_storage.open(done.payload_key, "rb") as f:
-                pending = imports._payload_load(f.read())
+                pending = pending_rows.payload_load(f.read())
             outcomes.append((done.counts, done.errors, done.duplicates, pending))
     connection.set_schema_to_public()
 

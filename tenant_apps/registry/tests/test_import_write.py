@@ -19,6 +19,7 @@ from common.exceptions import ApplicationError
 from conftest import World
 from shared_apps.student_index.models import IndexEntry
 from tenant_apps.registry.imports import bulkwrite
+from tenant_apps.registry.imports import pending as pending_rows
 from tenant_apps.registry.imports import pipeline as imports
 from tenant_apps.registry.models import FamilyMember, Student, StudentEvent
 from tenant_apps.registry.students import services
@@ -60,19 +61,19 @@ def _actor(world: World) -> Actor:
 # -- pending rows ------------------------------------------------------------------------
 
 
-def _prepared(rows: list[tuple[int, dict[str, Any], list[Any]]]) -> imports.Pending:
+def _prepared(rows: list[tuple[int, dict[str, Any], list[Any]]]) -> pending_rows.Pending:
     preparer = bulkwrite.Preparer()
-    return imports.Pending(
+    return pending_rows.Pending(
         rows=bulkwrite.prepare([(r, d) for r, d, _ in rows], None, preparer),
         suspected={i: s for i, (_, _, s) in enumerate(rows) if s},
         classes=preparer.classes,
     )
 
 
-def _payload_dump(pending: imports.Pending) -> bytes:
+def _payload_dump(pending: pending_rows.Pending) -> bytes:
     """What a one-process dry run stores for `pending`."""
-    return imports._payload_pack(
-        blobs=[imports._rows_blob(pending.rows)],
+    return pending_rows.payload_pack(
+        blobs=[pending_rows.rows_blob(pending.rows)],
         skip=[],
         suspected=pending.suspected,
         classes=pending.classes,
@@ -82,7 +83,7 @@ def _payload_dump(pending: imports.Pending) -> bytes:
 def test_pending_rows_round_trip(school_a: World) -> None:
     pending = _prepared(_pending(20, suspected_every=7))
 
-    back = imports._payload_load(_payload_dump(pending))
+    back = pending_rows.payload_load(_payload_dump(pending))
 
     assert back == pending  # COPY text, keys, birth dates, look-alikes and classes
     assert sorted(back.suspected) == [0, 7, 14]
@@ -93,14 +94,14 @@ def test_pending_rows_from_two_processes_drop_the_skipped_ones(school_a: World) 
     # whole) found to be duplicates after packing, and look-alikes of positions 2 and 3
     whole = _prepared(_pending(6))
     first, second = whole.rows.take([0, 1, 2]), whole.rows.take([3, 4, 5])
-    raw = imports._payload_pack(
-        blobs=[imports._rows_blob(first), imports._rows_blob(second)],
+    raw = pending_rows.payload_pack(
+        blobs=[pending_rows.rows_blob(first), pending_rows.rows_blob(second)],
         skip=[1, 3],
         suspected={2: [{"name": "张*"}], 3: [{"name": "李*"}]},
         classes=whole.classes,
     )
 
-    back = imports._payload_load(raw)
+    back = pending_rows.payload_load(raw)
 
     assert back.rows == whole.rows.take([0, 2, 4, 5])
     assert back.suspected == {1: [{"name": "张*"}]}  # position 2 is now 1; 3 is gone
@@ -108,13 +109,13 @@ def test_pending_rows_from_two_processes_drop_the_skipped_ones(school_a: World) 
 
 def test_tampered_pending_rows_are_refused_not_unpickled(school_a: World) -> None:
     raw = _payload_dump(_prepared(_pending(3)))
-    body_at = len(imports.PAYLOAD_MAGIC) + 32
+    body_at = len(pending_rows.PAYLOAD_MAGIC) + 32
     tampered = raw[:body_at] + bytes([raw[body_at] ^ 1]) + raw[body_at + 1 :]
 
     with pytest.raises(ApplicationError) as caught:
-        imports._payload_load(tampered)
+        pending_rows.payload_load(tampered)
 
-    assert caught.value.message == imports.MSG_PAYLOAD_BROKEN
+    assert caught.value.message == pending_rows.MSG_PAYLOAD_BROKEN
 
 
 def _same_rows(got: bulkwrite.Prepared, want: bulkwrite.Prepared) -> None:
@@ -138,9 +139,9 @@ def test_pending_rows_of_the_previous_pickle_format_still_load(school_a: World) 
             for r, d, s in rows
         ],
     }
-    raw = imports._signed(imports.PAYLOAD_MAGIC_V3, body)
+    raw = pending_rows.signed(pending_rows.PAYLOAD_MAGIC_V3, body)
 
-    back = imports._payload_load(raw)
+    back = pending_rows.payload_load(raw)
 
     _same_rows(back.rows, _prepared(rows).rows)
     assert back.suspected == {0: rows[0][2], 2: rows[2][2]}
@@ -160,7 +161,7 @@ def test_pending_rows_of_the_previous_json_format_still_load(school_a: World) ->
     }
     raw = gzip.compress(json.dumps(payload, ensure_ascii=False).encode())
 
-    back = imports._payload_load(raw)
+    back = pending_rows.payload_load(raw)
 
     _same_rows(back.rows, _prepared([(row_no, data, suspected)]).rows)
     assert back.rows.keys() == [k]
