@@ -117,7 +117,7 @@ def test_export_leaves_lookalikes_alone_and_survives_control_characters() -> Non
     assert [c.value for c in ws[2]][-2:] == ["李\ufffd四", "王\ufffd五"]
 
 
-# -- the teacher list and its template (registry.teachers.services through rows_export) ---
+# -- the teacher list and its template (registry.teachers.workbook through rows_export) ---
 
 
 def test_teacher_export_and_template_keep_typed_formulas_as_text(world: World, db: None) -> None:

@@ -3,7 +3,7 @@ bureau host; both under the namespace "transfers"."""
 
 from django.urls import path
 
-from shared_apps.transfers import apis, views
+from shared_apps.transfers import apis, bureau_views, views
 
 app_name = "transfers"
 
@@ -42,21 +42,21 @@ school_patterns = [
 ]
 
 public_patterns = [
-    path("bureau/cases/", views.bureau_case_list_view, name="bureau_cases"),
-    path("bureau/cases/batch/", views.bureau_batch_view, name="bureau_batch"),
+    path("bureau/cases/", bureau_views.bureau_case_list_view, name="bureau_cases"),
+    path("bureau/cases/batch/", bureau_views.bureau_batch_view, name="bureau_batch"),
     path(
         "bureau/cases/<uuid:case_id>/",
-        views.bureau_case_detail_view,
+        bureau_views.bureau_case_detail_view,
         name="bureau_case_detail",
     ),
     path(
         "bureau/cases/<uuid:case_id>/decide/",
-        views.bureau_case_decide_view,
+        bureau_views.bureau_case_decide_view,
         name="bureau_case_decide",
     ),
     path(
         "bureau/cases/<uuid:case_id>/letter/",
-        views.bureau_case_letter_view,
+        bureau_views.bureau_case_letter_view,
         name="bureau_case_letter",
     ),
     path("api/v1/bureau/cases/", apis.BureauCaseListApi.as_view(), name="api-bureau-case-list"),

@@ -1,6 +1,6 @@
 """The teacher API of a school's host: /api/v1/school/teachers/ (教师信息管理). Thin:
-each write calls one registry.teachers.services service; ID numbers and phones are masked in
-every answer, as in the lists."""
+each write calls one registry.teachers.services (or .workbook) service; ID numbers and
+phones are masked in every answer, as in the lists."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from common.schema import paginated
 from tenant_apps.registry.models.teachers import Teacher
 from tenant_apps.registry.teachers import services as teachers
 from tenant_apps.registry.teachers import transfer as teacher_transfer
+from tenant_apps.registry.teachers import workbook as teacher_workbook
 
 FIELDS = [c.key for c in teachers.TEACHER_COLUMNS]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -171,7 +172,8 @@ class TeacherImportApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
         mode = serializers.ChoiceField(
-            choices=[teachers.MODE_VALID_ONLY, teachers.MODE_ALL_OR_NOTHING], required=False
+            choices=[teacher_workbook.MODE_VALID_ONLY, teacher_workbook.MODE_ALL_OR_NOTHING],
+            required=False,
         )
         acknowledge_headers = serializers.BooleanField(required=False, default=False)
 
@@ -189,10 +191,10 @@ class TeacherImportApi(APIView):
         name, content = upload.name or "upload.xlsx", upload.read()
         mode = data.validated_data.get("mode")
         if mode is None:
-            report = teachers.teachers_dry_run(name=name, data=content)
+            report = teacher_workbook.teachers_dry_run(name=name, data=content)
             written = 0
         else:
-            report = teachers.teachers_import(
+            report = teacher_workbook.teachers_import(
                 name=name,
                 data=content,
                 mode=mode,
@@ -258,6 +260,6 @@ class TeacherTemplateApi(APIView):
 
     @extend_schema(responses={(200, XLSX): bytes}, summary="下载教师导入模板")
     def get(self, request: Request) -> HttpResponse:
-        response = HttpResponse(teachers.teacher_template(), content_type=XLSX)
+        response = HttpResponse(teacher_workbook.teacher_template(), content_type=XLSX)
         response["Content-Disposition"] = 'attachment; filename="teacher-template.xlsx"'
         return response

@@ -1,6 +1,7 @@
 """Pages of 教师信息管理 on a school's host: the list with search, add, edit,
 离职/恢复, the Excel template, import (dry-run report, then confirmation) and export.
-Thin: reads and writes go through registry.teachers.services; a refusal shows its Chinese
+Thin: reads and writes go through registry.teachers.services (the workbooks through
+registry.teachers.workbook); a refusal shows its Chinese
 message next to the field it names."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from common.views import right_required
 from tenant_apps.registry.models.teachers import SERVING_STATUSES, Teacher, TeacherStatus
 from tenant_apps.registry.teachers import services as teachers
 from tenant_apps.registry.teachers import transfer as teacher_transfer
+from tenant_apps.registry.teachers import workbook as teacher_workbook
 from tenant_apps.school_admin.views import _actor, _errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -202,10 +204,10 @@ def teacher_export_view(request: HttpRequest) -> HttpResponse:
         object_repr=f"导出教师名单 {len(rows)} 名",
     )
     stamp = timezone.localtime().strftime("%Y%m%d")
-    return _xlsx(teachers.teachers_export(rows), f"teachers-{stamp}.xlsx")
+    return _xlsx(teacher_workbook.teachers_export(rows), f"teachers-{stamp}.xlsx")
 
 
-def _report_context(report: teachers.TeacherDryRun, filename: str) -> dict[str, Any]:
+def _report_context(report: teacher_workbook.TeacherDryRun, filename: str) -> dict[str, Any]:
     return {
         "filename": filename,
         "counts": report.counts,
@@ -213,8 +215,8 @@ def _report_context(report: teachers.TeacherDryRun, filename: str) -> dict[str, 
         "errors": report.errors,
         "headers_unknown": report.headers_unknown,
         "modes": {
-            "VALID_ONLY": teachers.MODE_VALID_ONLY,
-            "ALL_OR_NOTHING": teachers.MODE_ALL_OR_NOTHING,
+            "VALID_ONLY": teacher_workbook.MODE_VALID_ONLY,
+            "ALL_OR_NOTHING": teacher_workbook.MODE_ALL_OR_NOTHING,
         },
     }
 
@@ -232,14 +234,14 @@ def teacher_import_view(request: HttpRequest) -> HttpResponse:
         return render(request, "school_admin/teacher_import.html", {"errors": {"file": [message]}})
     name, data = upload.name or "upload.xlsx", upload.read()
     try:
-        report = teachers.teachers_dry_run(name=name, data=data)
+        report = teacher_workbook.teachers_dry_run(name=name, data=data)
     except ApplicationError as exc:
         return render(request, "school_admin/teacher_import.html", {"errors": _errors(exc)})
     old = request.session.pop(SESSION_KEY, None)
     if old:
-        teachers.teachers_upload_take(old["key"])
+        teacher_workbook.teachers_upload_take(old["key"])
     if report.rows:
-        key = teachers.teachers_upload_keep(name=name, data=data)
+        key = teacher_workbook.teachers_upload_keep(name=name, data=data)
         request.session[SESSION_KEY] = {"key": key, "name": name[:200]}
     return render(request, "school_admin/teacher_import_report.html", _report_context(report, name))
 
@@ -248,13 +250,13 @@ def teacher_import_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def teacher_import_confirm_view(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(SESSION_KEY)
-    data = teachers.teachers_upload_take(pending["key"]) if pending else None
+    data = teacher_workbook.teachers_upload_take(pending["key"]) if pending else None
     if pending is None or data is None:
         request.session.pop(SESSION_KEY, None)
         messages.error(request, _("没有待确认的导入，请重新上传文件。"))
         return redirect("school_admin:teacher_import")
     try:
-        report = teachers.teachers_import(
+        report = teacher_workbook.teachers_import(
             name=pending["name"],
             data=data,
             mode=request.POST.get("mode", ""),
@@ -265,11 +267,11 @@ def teacher_import_confirm_view(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         # The file is kept for another try (another mode, the acknowledgement).
         request.session[SESSION_KEY] = {
-            "key": teachers.teachers_upload_keep(name=pending["name"], data=data),
+            "key": teacher_workbook.teachers_upload_keep(name=pending["name"], data=data),
             "name": pending["name"],
         }
         messages.error(request, exc.message)
-        again = teachers.teachers_dry_run(name=pending["name"], data=data)
+        again = teacher_workbook.teachers_dry_run(name=pending["name"], data=data)
         return render(
             request,
             "school_admin/teacher_import_report.html",

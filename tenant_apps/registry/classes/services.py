@@ -19,6 +19,10 @@ names, so pages and the API show it next to the field).
 * Every write leaves one audit entry per grade or class in the school's log, in the
   same transaction, with the values before and after under Chinese labels (班级类型 and
   班主任 as people read them); the middleware then adds no generic entry.
+
+The module stays whole (issue 14): grades and classes are one hierarchy whose writes share
+the audit, 班主任 and school-year helpers above, and several writes (a grade's intake, a
+class checked against its grade, copying last year's classes) span both.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`workbook_read`: fast reading with python-calamine (xlsx, xls) or the csv module. The
 reader and its header checks take a `ColumnSet`: the national student template by default,
-the teacher list (registry.teachers.services) with the same checks."""
+the teacher list (registry.teachers.workbook) with the same checks."""
 
 from __future__ import annotations
 

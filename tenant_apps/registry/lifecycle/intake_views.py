@@ -1,4 +1,5 @@
-"""The junior school's intake pages and API (初中新生, registry.lifecycle.intake)."""
+"""The junior school's intake pages and API (初中新生, registry.lifecycle.intake, intake_batch,
+intake_new and paper)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from shared_apps.transfers.lookups import (
     list_guarded,
     lookup_guarded,
 )
-from tenant_apps.registry.lifecycle import intake
+from tenant_apps.registry.lifecycle import intake, intake_batch, intake_new, paper
 from tenant_apps.registry.models import SchoolClass, Student
 
 INTAKE_KINDS = ("INTAKE", "INTAKE_LEFT_ELSEWHERE", "INTAKE_OTHER")
@@ -46,13 +47,13 @@ def _school_cases(limit: int = 50) -> list[Any]:
     )
 
 
-def _upload(request: HttpRequest, field: str = "file") -> intake.Upload | None:
+def _upload(request: HttpRequest, field: str = "file") -> intake_new.Upload | None:
     f = request.FILES.get(field)
     if f is None:
         return None
     if f.size > MAX_FILE:  # type: ignore[operator]
         raise ApplicationError(_("文件太大。"), code="upload", extra={field: [_("文件太大。")]})
-    return intake.Upload(name=f.name or "", data=f.read())
+    return intake_new.Upload(name=f.name or "", data=f.read())
 
 
 @right_required(Right.REGISTRY_EDIT)
@@ -86,7 +87,7 @@ def intake_view(request: HttpRequest) -> HttpResponse:
             "classes": intake.intake_classes(),
             "year": intake.intake_year(),
             "cases": _school_cases(),
-            "paper_open": len(intake.paper_reminders()),
+            "paper_open": len(paper.paper_reminders()),
         },
         status=429 if throttled else 200,
     )
@@ -114,7 +115,7 @@ def intake_apply_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.REGISTRY_EDIT)
 @require_http_methods(["GET", "POST"])
 def intake_batch_view(request: HttpRequest) -> HttpResponse:
-    results: list[intake.BatchRow] = []
+    results: list[intake_batch.BatchRow] = []
     error, throttled = "", False
     if request.method == "POST":
         try:
@@ -124,7 +125,7 @@ def intake_batch_view(request: HttpRequest) -> HttpResponse:
             results = list(
                 list_guarded(
                     request,
-                    run=lambda: intake.intake_batch(
+                    run=lambda: intake_batch.intake_batch(
                         actor=Actor.of(request.user),
                         filename=upload.name,
                         data=upload.data,
@@ -162,7 +163,7 @@ def intake_new_view(request: HttpRequest) -> HttpResponse:
                 raise ApplicationError(
                     _("请选择学生。"), code="invalid", extra={"student": [_("请选择学生。")]}
                 )
-            case = intake.intake_register_new(
+            case = intake_new.intake_register_new(
                 actor=Actor.of(request.user),
                 kind=request.POST.get("kind", ""),
                 student_id=int(raw_id),
@@ -180,8 +181,8 @@ def intake_new_view(request: HttpRequest) -> HttpResponse:
         request,
         "registry/intake_new.html",
         {
-            "kinds": intake.NEW_KINDS,
-            "drafts": intake.drafts_for_new(),
+            "kinds": intake_new.NEW_KINDS,
+            "drafts": intake_new.drafts_for_new(),
             "year": intake.intake_year(),
             "error": error,
             "fields": fields,
@@ -198,8 +199,8 @@ def paper_view(request: HttpRequest) -> HttpResponse:
     error, fields = "", {}
     if request.method == "POST":
         try:
-            intake.paper_create(
-                data=intake.PaperInput(
+            paper.paper_create(
+                data=paper.PaperInput(
                     name=request.POST.get("name", ""),
                     sex=request.POST.get("sex", ""),
                     birth_date=request.POST.get("birth_date", ""),
@@ -221,7 +222,7 @@ def paper_view(request: HttpRequest) -> HttpResponse:
         request,
         "registry/intake_paper.html",
         {
-            "reminders": intake.paper_reminders(),
+            "reminders": paper.paper_reminders(),
             "done": PaperRecord.objects.filter(state="completed").select_related("student")[:50],
             "classes": SchoolClass.objects.all(),
             "sexes": Student.Sex.choices,
@@ -237,7 +238,7 @@ def paper_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def paper_complete_view(request: HttpRequest, paper_id: int) -> HttpResponse:
     try:
-        intake.paper_complete(
+        paper.paper_complete(
             record_id=paper_id,
             id_number=request.POST.get("id_number", ""),
             actor=Actor.of(request.user),
@@ -335,7 +336,7 @@ class IntakeApplyApi(APIView):
             try:
                 rows = list_guarded(
                     request,
-                    run=lambda: intake.intake_batch(
+                    run=lambda: intake_batch.intake_batch(
                         actor=actor,
                         filename=f.name or "",
                         data=f.read(),

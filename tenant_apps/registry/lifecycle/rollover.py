@@ -15,6 +15,10 @@ required template fields still empty). The run refuses while any remains. It is 
 Celery task with Job progress; everything it writes goes in ONE transaction, and its
 RolloverItems keep the values before so `rollover_undo` restores exactly, until
 `rollover_confirm` makes it final.
+
+The module stays whole (issue 14): it is one workflow, plan → start → run → undo or
+confirm, whose steps share the window, the Plan with its fingerprints and the messages, so
+that the run writes exactly what the dry run showed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Tables of the yearly rollover (升级/毕业, domain.md §3.8) and of junior-middle intake
 (初中新生, §3.9–3.10). Re-exported by registry.models, which Django imports for the
-registry app; written only by registry.lifecycle.rollover and registry.lifecycle.intake."""
+registry app; written only by registry.lifecycle.rollover and registry.lifecycle.paper."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class PaperRecord(models.Model):
     junior-age child the school admitted without an ID number, so without an electronic
     registry yet. It stays on the reminder list until the household is registered and
     the student is entered; `complete` links the new record. Schema: each school's own.
-    PII (name, birth date, guardian). Written by registry.lifecycle.intake."""
+    PII (name, birth date, guardian). Written by registry.lifecycle.paper."""
 
     class State(models.TextChoices):
         OPEN = "open", "待补办学籍"

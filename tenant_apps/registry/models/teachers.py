@@ -1,5 +1,6 @@
 """Teacher records (教师信息管理, issue 13 point 4). Re-exported by registry.models, which
-Django imports for the registry app; written only by registry.teachers.services."""
+Django imports for the registry app; written only by registry.teachers.services and
+registry.teachers.workbook (the import)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ class Teacher(models.Model):
     """One staff member of the school (教职工). Schema: each school's own; nothing of it
     leaves the school. PII: name, ID number and phone (masked in lists, exports and
     audit entries). `user` is the school's account with the same staff number, when
-    there is one. Written by registry.teachers.services only."""
+    there is one. Written by registry.teachers.services and .workbook only."""
 
     staff_no = models.CharField("工号", max_length=30, unique=True)
     name = models.CharField("姓名", max_length=50)

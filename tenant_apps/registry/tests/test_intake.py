@@ -191,7 +191,7 @@ def test_another_county_needs_both_bureaus(world: World) -> None:
 
 def test_a_list_in_one_batch_reports_every_row(world: World) -> None:
     from shared_apps.transfers.models import Case
-    from tenant_apps.registry.lifecycle.intake import intake_batch
+    from tenant_apps.registry.lifecycle.intake_batch import intake_batch
 
     first = _graduate(world, 131)
     second = _graduate(world, 132, aux="1208100010009")
@@ -294,7 +294,7 @@ def _junior_draft(schema: str, seq: int) -> int:
 
 def test_left_elsewhere_and_other_need_the_explanation_file(world: World) -> None:
     from shared_apps.transfers.services import CaseActor, case_decide
-    from tenant_apps.registry.lifecycle.intake import Upload, intake_register_new
+    from tenant_apps.registry.lifecycle.intake_new import Upload, intake_register_new
     from tenant_apps.registry.models import Student
 
     pk = _junior_draft(world.b.schema, 141)
@@ -346,7 +346,7 @@ def test_left_elsewhere_and_other_need_the_explanation_file(world: World) -> Non
 
 
 def test_temporary_paper_record_is_completed_once_the_id_exists(world: World) -> None:
-    from tenant_apps.registry.lifecycle.intake import (
+    from tenant_apps.registry.lifecycle.paper import (
         PaperInput,
         paper_complete,
         paper_create,

@@ -245,7 +245,8 @@ def test_deactivating_keeps_the_record_and_can_disable_the_account(world: World)
 
 def test_the_dry_run_names_every_error_by_row_and_field_and_writes_nothing(world: World) -> None:
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teachers.services import teacher_create, teachers_dry_run
+    from tenant_apps.registry.teachers.services import teacher_create
+    from tenant_apps.registry.teachers.workbook import teachers_dry_run
 
     wrong, right = _wrong_check(_id(seq="021"))
     data = _xlsx(
@@ -285,7 +286,7 @@ def test_the_dry_run_names_every_error_by_row_and_field_and_writes_nothing(world
 
 def test_a_file_missing_a_required_column_is_refused_naming_it(world: World) -> None:
     from common.exceptions import ApplicationError
-    from tenant_apps.registry.teachers.services import teachers_dry_run
+    from tenant_apps.registry.teachers.workbook import teachers_dry_run
 
     with school_context(world.a.schema):
         with pytest.raises(ApplicationError) as missing:
@@ -307,7 +308,7 @@ def test_confirming_writes_the_valid_rows_or_refuses_all_or_nothing(world: World
     from accounts.models import AuditEntry, User
     from common.exceptions import ApplicationError
     from tenant_apps.registry.models import Teacher
-    from tenant_apps.registry.teachers.services import (
+    from tenant_apps.registry.teachers.workbook import (
         MODE_ALL_OR_NOTHING,
         MODE_VALID_ONLY,
         teachers_import,
@@ -369,9 +370,8 @@ def test_confirming_writes_the_valid_rows_or_refuses_all_or_nothing(world: World
 
 
 def test_the_template_and_the_export_read_back(world: World) -> None:
-    from tenant_apps.registry.teachers.services import (
-        teacher_create,
-        teacher_list,
+    from tenant_apps.registry.teachers.services import teacher_create, teacher_list
+    from tenant_apps.registry.teachers.workbook import (
         teacher_template,
         teachers_dry_run,
         teachers_export,
