@@ -12,7 +12,7 @@ def test_every_inverted_hook_is_filled_by_its_owner() -> None:
     assert set(audit._DESCRIBERS) == {"case", "problem", "student"}
     assert audit.FIELD_LABELS["id_number"]
     assert [s.__module__ for s in rights._CROSS_SOURCES] == [
-        "tenant_apps.registry.access",
+        "tenant_apps.registry.policy.access",
         "tenant_apps.grades.rights_hooks",
     ]
     assert len(scope._SCOPE) == 1

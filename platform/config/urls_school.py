@@ -13,7 +13,7 @@ from shared_apps.transfers import urls as transfer_urls
 from tenant_apps.grades import apis as grades_apis
 from tenant_apps.registry.changes import apis as change_apis
 from tenant_apps.registry.lifecycle import intake_views, rollover_views
-from tenant_apps.registry.rights_views import rights_view
+from tenant_apps.registry.policy.rights_views import rights_view
 from tenant_apps.registry.students import apis as registry_apis
 from tenant_apps.registry.students.views import school_home
 from tenant_apps.school_admin import apis as school_apis

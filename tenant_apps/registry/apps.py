@@ -35,8 +35,8 @@ class RegistryConfig(AppConfig):
             "rollover", message=rollover.MSG_RUN_INTERRUPTED, on_abandon=rollover.rollover_abandon
         )
         # The audit log and the rights page know no registry: they learn it here.
-        from tenant_apps.registry.access import register_rights_hooks
         from tenant_apps.registry.audit_hooks import register_audit_hooks
+        from tenant_apps.registry.policy.access import register_rights_hooks
 
         register_audit_hooks()
         register_rights_hooks()

@@ -29,7 +29,7 @@ from accounts.roles import ROLE_RIGHTS, SCHOOL_RIGHTS, SCHOOL_ROLES, Right, Role
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
-from tenant_apps.registry.access import user_access_set
+from tenant_apps.registry.policy.access import user_access_set
 
 
 def _int(value: str | None) -> int | None:
