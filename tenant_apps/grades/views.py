@@ -30,9 +30,9 @@ from common.views import right_required
 from tenant_apps.grades import selectors, services
 from tenant_apps.grades.models import Mark
 from tenant_apps.grades.terms import Term, current_term, term_choices, term_parse
+from tenant_apps.registry.classes.selectors import class_list
 from tenant_apps.registry.models import STAGE_NAME
 from tenant_apps.registry.policy.rules import student_scope
-from tenant_apps.registry.students.selectors import class_list
 
 
 def _ints(values: list[str]) -> list[int]:

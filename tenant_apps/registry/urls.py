@@ -1,8 +1,10 @@
 from django.urls import path
 
 from tenant_apps.registry.changes import views as change_views
+from tenant_apps.registry.imports import views as import_views
 from tenant_apps.registry.policy import views as settings_views
-from tenant_apps.registry.students import import_views, problem_views, views
+from tenant_apps.registry.problems import views as problem_views
+from tenant_apps.registry.students import views
 
 app_name = "registry"
 urlpatterns = [

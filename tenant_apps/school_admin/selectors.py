@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Right
+from tenant_apps.registry.classes.selectors import class_list
 from tenant_apps.registry.classes.services import grade_label, is_graduated, setup_year
 from tenant_apps.registry.models import (
     STAGE_NAME,
@@ -19,7 +20,6 @@ from tenant_apps.registry.models import (
     Grade,
     SchoolClass,
 )
-from tenant_apps.registry.students.selectors import class_list
 from tenants.models import School
 
 SHOWN = 5  # names listed in a checklist line before "等 n 个"

@@ -19,12 +19,12 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from tenant_apps.registry.classes import services as classes
+from tenant_apps.registry.classes.selectors import listable_class_ids
 from tenant_apps.registry.models import (
     CLASS_TYPE_DIGIT,
     STAGE_NAME,
     ClassType,
 )
-from tenant_apps.registry.students import selectors as registry_selectors
 from tenant_apps.school_admin import selectors
 from tenants.models import School, SchoolType, Sponsor
 from tenants.profile import LABELS, CampusInput, ProfileInput, school_profile_update
@@ -232,7 +232,7 @@ def _classes_page(request: HttpRequest, **extra: Any) -> HttpResponse:
             "count": len(rows),
             "manage": manage,
             # A class name links to its roster only for who may open that roster.
-            "listable": registry_selectors.listable_class_ids(request.user),
+            "listable": listable_class_ids(request.user),
             "grades": grades,
             "staff": selectors.staff_choices() if manage else [],
             "class_types": _type_choices(),

@@ -25,8 +25,9 @@ from common.exceptions import ApplicationError
 from common.views import right_required
 from tenant_apps.registry.changes import selectors
 from tenant_apps.registry.changes import services as changes
+from tenant_apps.registry.classes.selectors import class_list
 from tenant_apps.registry.models import StatusChange, Student
-from tenant_apps.registry.students.selectors import class_list, student_get
+from tenant_apps.registry.students.selectors import student_get
 
 
 class ChangeForm(forms.Form):

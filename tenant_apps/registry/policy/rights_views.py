@@ -103,8 +103,8 @@ def rights_view(request: HttpRequest) -> HttpResponse:
 
 
 def _context() -> dict[str, Any]:
+    from tenant_apps.registry.classes.selectors import class_list
     from tenant_apps.registry.policy.rules import class_access_all
-    from tenant_apps.registry.students.selectors import class_list
 
     classes = list(class_list())
     access = class_access_all()

@@ -21,9 +21,11 @@ from common.permissions import has_right
 from common.schema import ErrorResponse, paginated
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.imports import pipeline as imports
+from tenant_apps.registry.imports.selectors import import_batch_get
 from tenant_apps.registry.models import ImportBatch, ProblemRecord, Student
 from tenant_apps.registry.policy import rules as policy
 from tenant_apps.registry.problems import services as problems
+from tenant_apps.registry.problems.selectors import problem_list
 from tenant_apps.registry.students import approval, services
 from tenant_apps.registry.students.reveal import (
     changes_shown,
@@ -33,12 +35,7 @@ from tenant_apps.registry.students.reveal import (
     reveal_grant,
     shown,
 )
-from tenant_apps.registry.students.selectors import (
-    import_batch_get,
-    problem_list,
-    student_get,
-    student_list,
-)
+from tenant_apps.registry.students.selectors import student_get, student_list
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

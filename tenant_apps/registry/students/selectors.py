@@ -4,7 +4,7 @@ from collections.abc import Collection
 
 from django.db.models import Count, Q, QuerySet
 
-from tenant_apps.registry.models import ImportBatch, ProblemRecord, SchoolClass, Student
+from tenant_apps.registry.models import SchoolClass, Student
 
 
 def registry_counts() -> dict[str, int]:
@@ -20,16 +20,6 @@ def registry_counts() -> dict[str, int]:
 
 
 LIVE_STATES = [s for s in Student.Audit.values if s != Student.Audit.DELETED]
-
-
-def class_list() -> QuerySet[SchoolClass]:
-    return SchoolClass.objects.annotate(
-        student_count=Count(
-            "students",
-            filter=Q(students__status=Student.Status.STUDYING)
-            & ~Q(students__audit_state=Student.Audit.DELETED),
-        )
-    ).order_by("stage", "entry_year", "number")
 
 
 def student_list(
@@ -74,36 +64,3 @@ def student_get(*, identifier: str) -> Student | None:
         .filter(identifier=identifier)
         .first()
     )
-
-
-def problem_list(*, open_only: bool = True) -> QuerySet[ProblemRecord]:
-    qs = ProblemRecord.objects.select_related("student", "student__school_class").prefetch_related(
-        "evidence"
-    )
-    if open_only:
-        qs = qs.filter(state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING])
-    return qs
-
-
-def import_batch_list(*, limit: int = 20) -> QuerySet[ImportBatch]:
-    return ImportBatch.objects.order_by("-created_at")[:limit]
-
-
-def import_batch_get(*, batch_id: str) -> ImportBatch | None:
-    return ImportBatch.objects.filter(pk=batch_id).first()
-
-
-def listable_class_ids(user: object) -> set[int]:
-    """The classes whose roster `user` may open, so that a class name is a link only
-    then: a subject teacher sees the class list but no roster, a class teacher only the
-    own classes (policy.student_scope), holders of 查看学籍 every class."""
-    from accounts.roles import Right
-    from common.permissions import as_rights, has_any_right
-    from tenant_apps.registry.policy import rules as policy
-
-    if not has_any_right(user, as_rights((Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN))):
-        return set()
-    scope = policy.student_scope(user)
-    if scope is None:
-        return set(SchoolClass.objects.values_list("pk", flat=True))
-    return set(scope)

@@ -1,6 +1,6 @@
 """The students' pages of a school: home and statistics, the list (with export and
 submission), a student's detail, create and edit, and the school's 学籍审核. The 问题学籍 pages
-are in problem_views, the 批量导入 pages in import_views."""
+are in problems.views, the 批量导入 pages in imports.views."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
+from tenant_apps.registry.classes.selectors import class_list, listable_class_ids
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.models import Student
 from tenant_apps.registry.policy import rules as policy
@@ -38,13 +39,7 @@ from tenant_apps.registry.students.forms import (
     student_sections,
 )
 from tenant_apps.registry.students.reveal import reveal_grant, shown
-from tenant_apps.registry.students.selectors import (
-    class_list,
-    listable_class_ids,
-    registry_counts,
-    student_get,
-    student_list,
-)
+from tenant_apps.registry.students.selectors import registry_counts, student_get, student_list
 from tenants.models import School
 
 

@@ -16,7 +16,7 @@ BASE = 11000
 
 def test_problem_records_page_and_an_action_returns_to_its_page(world: World) -> None:
     from tenant_apps.registry.models import ProblemRecord, Student
-    from tenant_apps.registry.students.problem_views import PROBLEMS_PAGE_SIZE
+    from tenant_apps.registry.problems.views import PROBLEMS_PAGE_SIZE
 
     registrar = login(world.a.host, "registrar")
     ids = []

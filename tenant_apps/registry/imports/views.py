@@ -18,10 +18,10 @@ from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.registry.imports import pipeline as imports
+from tenant_apps.registry.imports.selectors import import_batch_get, import_batch_list
 from tenant_apps.registry.models import ImportBatch
 from tenant_apps.registry.students.forms import ERROR_KIND_LABELS, ImportUploadForm
 from tenant_apps.registry.students.reveal import report_row_shown
-from tenant_apps.registry.students.selectors import import_batch_get, import_batch_list
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ERRORS_SHOWN = 200

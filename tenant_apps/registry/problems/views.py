@@ -20,9 +20,10 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from tenant_apps.registry.problems import services as problems
+from tenant_apps.registry.problems.selectors import problem_list
 from tenant_apps.registry.students import services
 from tenant_apps.registry.students.forms import student_raw
-from tenant_apps.registry.students.selectors import problem_list, student_get
+from tenant_apps.registry.students.selectors import student_get
 
 PROBLEMS_PAGE_SIZE = 20  # each record carries its own forms: a short page stays usable
 
