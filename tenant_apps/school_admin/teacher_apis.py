@@ -92,6 +92,7 @@ class TeacherListApi(APIView):
             OpenApiParameter("status", str, description="serving（默认）、all 或一种任职状态"),
             OpenApiParameter("page", int),
         ],
+        operation_id="v1_school_teachers_list",
         responses=paginated(TeacherOutput, "PaginatedTeacherList"),
         summary="本校教师（分页）",
     )
