@@ -26,7 +26,7 @@ test: $(STAMP) types
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	PYTHONPATH=.:platform $(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/lint-imports --no-logo
 	$(MAKE) --no-print-directory types
 
 # mypy with django-stubs ([tool.mypy] in pyproject.toml). The django-stubs plugin imports
