@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# ECharts and the PDF font come from the npm registry, pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test setup lint types bench clean
 
@@ -12,15 +14,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p static-vendor/vendor
+	cp node_modules/echarts/dist/echarts.min.js static-vendor/vendor/echarts.min.js
+	touch $(NODE_STAMP)
+
+setup: $(STAMP) $(NODE_STAMP)
 
 # `make run DEBUG=1` serves with Django's debug mode on (off by default).
-run: $(STAMP)
+run: $(STAMP) $(NODE_STAMP)
 	$(PY) deploy/local.py run $(if $(filter 1 true yes on,$(DEBUG)),--debug)
 
 # The types are checked before the suite (the layer contracts run inside it:
 # tests/test_architecture.py).
-test: $(STAMP) types
+test: $(STAMP) $(NODE_STAMP) types
 	$(PY) deploy/local.py test $(ARGS)
 
 lint: $(STAMP)

@@ -53,6 +53,10 @@ class Right(models.TextChoices):
     # its own so the school can hand it to 教务 without 维护学校信息 (backups, 系统设置).
     GRADES_MANAGE = "grades.manage", "课程设置"
     STATS_VIEW = "stats.view", "查询统计"
+    # 打印中心 (rosters, 学籍卡片, 信息核对表, 成绩单) and 综合查询's print and export.
+    REPORTS_PRINT = "reports.print", "打印中心"
+    # 学籍证明 and 毕业证书: numbering, issue, reprint, void (tenant_apps.reports.certificates).
+    CERTIFICATES_MANAGE = "certificates.manage", "证书管理"
     USERS_MANAGE = "users.manage", "用户管理"
     # 教师信息管理: teacher records (ID numbers, phones), their import and export.
     TEACHERS_MANAGE = "teachers.manage", "教师信息管理"
@@ -84,6 +88,8 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             R.REGISTRY_EDIT,
             R.DATA_MANAGE,
             R.STATS_VIEW,
+            R.REPORTS_PRINT,
+            R.CERTIFICATES_MANAGE,
             R.CLASSES_MANAGE,
             R.TEACHERS_MANAGE,
         }

@@ -222,16 +222,21 @@ def keys_provide(env: MutableMapping[str, str], keys: dict[str, str]) -> None:
 
 
 def ensure_chromium() -> None:
-    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+    """Chromium for the browser tests, CJK fonts for its screenshots, and poppler's
+    pdftoppm, with which the tests turn PDF pages into PNGs (architecture.md)."""
+    have_chromium = shutil.which("chromium") or Path("/usr/bin/chromium").exists()
+    if have_chromium and shutil.which("pdftoppm"):
         return
     if os.geteuid() != 0:
         log("Chromium is missing and this is not root: browser tests will be skipped.")
         return
-    log("Installing Debian chromium and CJK fonts for the browser tests (about a minute)...")
+    log("Installing Debian chromium, CJK fonts and pdftoppm for the tests (about a minute)...")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=True, env=env
+        ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk", "poppler-utils"],
+        check=True,
+        env=env,
     )
 
 

@@ -142,6 +142,7 @@ TENANT_APPS = [
     "tenant_apps.registry",
     "tenant_apps.grades",
     "tenant_apps.school_admin",
+    "tenant_apps.reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 # The demo data (load_demo) for `make run` and the tests, which deploy/local.py runs with
@@ -264,10 +265,21 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# static-vendor/ holds what `make` copies out of node_modules (package.json): ECharts'
+# one minified file, served as /static/vendor/echarts.min.js, never from a CDN.
+STATICFILES_DIRS = [BASE_DIR / "static", BASE_DIR / "static-vendor"]
 WHITENOISE_USE_FINDERS = True
 # Files browsers ask for at the site root on every host (/favicon.ico, the touch icon).
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+
+# The CJK font that PDFs embed (as a subset: reportlab keeps only the glyphs a document
+# uses), Noto Sans SC from the npm package in package.json; the image copies the same
+# files to /app/fonts. TrueType outlines, which reportlab can embed (OpenType/CFF it can't).
+_FONT_DIR = BASE_DIR / "node_modules" / "@expo-google-fonts" / "noto-sans-sc"
+PDF_FONT_REGULAR = env(
+    "PDF_FONT_REGULAR", str(_FONT_DIR / "400Regular" / "NotoSansSC_400Regular.ttf")
+)
+PDF_FONT_BOLD = env("PDF_FONT_BOLD", str(_FONT_DIR / "700Bold" / "NotoSansSC_700Bold.ttf"))
 
 # Storage: S3 when an endpoint or bucket is configured, else the local file system.
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL") or None

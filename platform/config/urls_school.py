@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v1/intake/lookup/", intake_views.IntakeLookupApi.as_view(), name="api-intake-lookup"),
     path("api/v1/intake/", intake_views.IntakeApplyApi.as_view(), name="api-intake"),
     path("grades/", include("tenant_apps.grades.urls")),
+    path("reports/", include("tenant_apps.reports.urls")),
     path(
         "api/v1/grades/assignments/",
         grades_apis.AssignmentListApi.as_view(),
