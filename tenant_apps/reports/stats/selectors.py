@@ -104,38 +104,59 @@ def _class_key(class_no: str) -> tuple[str, str, str]:
     return (class_no[4:5], class_no[:4], class_no)
 
 
-def cube_live() -> Cube:
-    """The cube of the registry as it is now, in one grouped query."""
-    classes = {c.pk: c for c in SchoolClass.objects.all()}
-    grouped: dict[tuple[int, str, str, str, str, tuple[str, ...]], int] = defaultdict(int)
-    fields = ("school_class_id", "sex", "audit_state", "status", "ethnicity", "household_type")
-    for row in (
-        Student.objects.filter(counts.LIVE)
-        .values(*fields, *counts.FLAG_SOURCE_FIELDS)
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        flags = tuple(k for k, on in counts.flags_of(row).items() if on)
-        line = counts.line_of(audit_state=row["audit_state"], status=row["status"])
+# The dimensions a cube can be grouped by. A table asks only for the ones it shows, so
+# the database aggregates (live or snapshot alike) and Python sees a few rows.
+ALL_DIMS = frozenset({"class", "sex", "line", "ethnicity", "household_type", "flags"})
+_LIVE_FIELDS = {
+    "class": ("school_class_id",),
+    "sex": ("sex",),
+    "line": ("audit_state", "status"),
+    "ethnicity": ("ethnicity",),
+    "household_type": ("household_type",),
+    "flags": counts.FLAG_SOURCE_FIELDS,
+}
+_SNAPSHOT_FIELDS = {
+    "class": ("class_id", "class_no", "class_name", "grade_name", "stage"),
+    "sex": ("sex",),
+    "line": ("line",),
+    "ethnicity": ("ethnicity",),
+    "household_type": ("household_type",),
+    "flags": ("flags",),
+}
+
+
+def cube_live(dims: frozenset[str] = ALL_DIMS, *, in_school_only: bool = False) -> Cube:
+    """The cube of the registry as it is now, grouped by `dims` in one query (with
+    every dimension: what a snapshot keeps). `in_school_only`: 在读 records only."""
+    classes = {c.pk: c for c in SchoolClass.objects.all()} if "class" in dims else {}
+    fields = [f for d in sorted(dims) for f in _LIVE_FIELDS[d]]
+    qs = Student.objects.filter(counts.IN_SCHOOL if in_school_only else counts.LIVE)
+    grouped: dict[tuple[int | None, str, str, str, str, tuple[str, ...]], int] = defaultdict(int)
+    for row in qs.values(*fields).annotate(n=Count("id")).order_by():
+        if "line" in dims:
+            line = counts.line_of(audit_state=row["audit_state"], status=row["status"])
+        else:
+            line = "in_school" if in_school_only else ""
+        flags = tuple(k for k, on in counts.flags_of(row).items() if on) if "flags" in dims else ()
         key = (
-            row["school_class_id"],
-            row["sex"],
+            row.get("school_class_id"),
+            row.get("sex", ""),
             line,
-            row["ethnicity"] or "",
-            row["household_type"] or "",
+            row.get("ethnicity") or "",
+            row.get("household_type") or "",
             flags,
         )
         grouped[key] += row["n"]
     cells = []
     for (class_id, sex, line, ethnicity, household, flags), n in grouped.items():
-        klass = classes[class_id]
+        klass = classes.get(class_id) if class_id is not None else None
         cells.append(
             Cell(
-                klass.pk,
-                klass.class_no,
-                klass.name,
-                klass.grade_name,
-                klass.stage,
+                klass.pk if klass else None,
+                klass.class_no if klass else "",
+                klass.name if klass else "",
+                klass.grade_name if klass else "",
+                klass.stage if klass else "",
                 sex,
                 line,
                 ethnicity,
@@ -151,47 +172,45 @@ def snapshot_on_or_before(day: dt.date) -> StatsSnapshot | None:
     return StatsSnapshot.objects.filter(date__lte=day).order_by("-date").first()
 
 
-def cube_of_snapshot(snapshot: StatsSnapshot) -> Cube:
-    cells = [
-        Cell(
-            r["class_id"],
-            r["class_no"],
-            r["class_name"],
-            r["grade_name"],
-            r["stage"],
-            r["sex"],
-            r["line"],
-            r["ethnicity"],
-            r["household_type"],
-            tuple(r["flags"]),
-            r["n"],
+def cube_of_snapshot(
+    snapshot: StatsSnapshot, dims: frozenset[str] = ALL_DIMS, *, in_school_only: bool = False
+) -> Cube:
+    """A snapshot's cube grouped by `dims` (summed in the database)."""
+    fields = [f for d in sorted(dims) for f in _SNAPSHOT_FIELDS[d]]
+    qs = StatsSnapshotRow.objects.filter(snapshot=snapshot)
+    if in_school_only:
+        qs = qs.filter(line="in_school")
+    cells = []
+    for r in qs.values(*fields).annotate(total=Sum("n")).order_by():
+        cells.append(
+            Cell(
+                r.get("class_id"),
+                r.get("class_no", ""),
+                r.get("class_name", ""),
+                r.get("grade_name", ""),
+                r.get("stage", ""),
+                r.get("sex", ""),
+                r.get("line", "in_school" if in_school_only else ""),
+                r.get("ethnicity", ""),
+                r.get("household_type", ""),
+                tuple(r.get("flags", ())),
+                int(r["total"]),
+            )
         )
-        for r in StatsSnapshotRow.objects.filter(snapshot=snapshot).values(
-            "class_id",
-            "class_no",
-            "class_name",
-            "grade_name",
-            "stage",
-            "sex",
-            "line",
-            "ethnicity",
-            "household_type",
-            "flags",
-            "n",
-        )
-    ]
     return Cube(cells, "snapshot", snapshot.date)
 
 
-def cube_as_of(day: dt.date | None) -> Cube:
+def cube_as_of(
+    day: dt.date | None, dims: frozenset[str] = ALL_DIMS, *, in_school_only: bool = False
+) -> Cube:
     """Live counts for today (or no date); for an earlier day the latest snapshot on or
     before it; an empty cube marked "none" when there is no such snapshot."""
     if day is None or day >= timezone.localdate():
-        return cube_live()
+        return cube_live(dims, in_school_only=in_school_only)
     snapshot = snapshot_on_or_before(day)
     if snapshot is None:
         return Cube([], "none")
-    return cube_of_snapshot(snapshot)
+    return cube_of_snapshot(snapshot, dims, in_school_only=in_school_only)
 
 
 # -- headcount tables -----------------------------------------------------------------
@@ -240,7 +259,7 @@ def _dated(table: Table, cube: Cube, params: Params) -> Table:
 
 
 def table_grade_sex(params: Params) -> Table:
-    cube = cube_as_of(params.date)
+    cube = cube_as_of(params.date, frozenset({"class", "sex"}), in_school_only=True)
     cells = cube.in_school()
     order = {c.grade_name: _class_key(c.class_no)[:2] for c in cells}
     found = _by_sex(cells, lambda c: [c.grade_name])
@@ -251,7 +270,7 @@ def table_grade_sex(params: Params) -> Table:
 
 def table_class_sex(params: Params) -> Table:
     """Class × sex; with a grade, only that grade's classes (横向对比)."""
-    cube = cube_as_of(params.date)
+    cube = cube_as_of(params.date, frozenset({"class", "sex"}), in_school_only=True)
     cells = [c for c in cube.in_school() if not params.grade or c.grade_name == params.grade]
     order = {c.class_name: _class_key(c.class_no) for c in cells}
     found = _by_sex(cells, lambda c: [c.class_name])
@@ -263,7 +282,7 @@ def table_class_sex(params: Params) -> Table:
 
 def table_status(params: Params) -> Table:
     """Every line of registry.counts.status_lines(), zeros included."""
-    cube = cube_as_of(params.date)
+    cube = cube_as_of(params.date, frozenset({"sex", "line"}))
     found = _by_sex(cube.cells, lambda c: [c.line])
     rows: list[tuple[str, list[int | float | None]]] = [
         (line.label, list(found.get(line.key, [0, 0, 0]))) for line in counts.status_lines()
@@ -281,7 +300,7 @@ def table_status(params: Params) -> Table:
 
 
 def _coded_table(key: str, title: str, code_name: str, attr: str, params: Params) -> Table:
-    cube = cube_as_of(params.date)
+    cube = cube_as_of(params.date, frozenset({"sex", attr}), in_school_only=True)
     labels = code_table(code_name).labels
     found = _by_sex(cube.in_school(), lambda c: [getattr(c, attr)])
     order = list(labels)
@@ -304,7 +323,7 @@ def table_household(params: Params) -> Table:
 
 
 def table_flags(params: Params) -> Table:
-    cube = cube_as_of(params.date)
+    cube = cube_as_of(params.date, frozenset({"sex", "flags"}), in_school_only=True)
     found = _by_sex(cube.in_school(), lambda c: c.flags)
     rows = [(f.label, list(found.get(f.key, [0, 0, 0]))) for f in counts.FLAGS]
     table = _sex_table("flags", "按学生类别统计在读人数", rows, chart_title="各类学生人数")
@@ -314,7 +333,7 @@ def table_flags(params: Params) -> Table:
 
 def table_headcount(params: Params) -> Table:
     """学生人数统计 as of a date: 在读 by sex, and the records counted apart."""
-    cube = cube_as_of(params.date)
+    cube = cube_as_of(params.date, frozenset({"class", "sex", "line"}))
     in_school = _by_sex(cube.in_school(), lambda c: ["在读"]).get("在读", [0, 0, 0])
     pending = _by_sex(
         [c for c in cube.cells if c.line.startswith("audit_")], lambda c: ["未注册"]
