@@ -189,6 +189,9 @@ class SchoolStats(models.Model):
     male = models.PositiveIntegerField(default=0)
     female = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField()
+    # Records not yet registered (draft, under audit, 问题学籍): never in `students`
+    # (在读, tenant_apps.registry.counts), shown apart and labelled.
+    pending = models.PositiveIntegerField("未注册", default=0)
 
     class Meta:
         verbose_name = "学校统计"

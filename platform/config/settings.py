@@ -382,6 +382,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,
         "args": ["tenants.tasks.school_stats_refresh"],
     },
+    # 查询统计's dated snapshot of every school (00:20 Beijing time, the day just begun):
+    # history is read from these, never recomputed from today's rows.
+    "reports-stats-snapshot": {
+        "task": "tenants.tasks.schools_fan_out",
+        "schedule": crontab(hour=0, minute=20),
+        "args": ["reports.stats_snapshot_daily"],
+    },
     # Nightly 查重 across every school (01:30 Beijing time): the index finds the groups,
     # each school flags its own records.
     "student-index-recheck": {

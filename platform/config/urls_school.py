@@ -193,3 +193,8 @@ urlpatterns = [
     path("", include((backup_urls.school_patterns, "backups"))),
     *common_patterns("config.urls_school"),
 ]
+
+# 查询统计's API (tenant_apps.reports.stats.apis): one endpoint per table.
+from tenant_apps.reports.stats import apis as reports_stats_apis  # noqa: E402
+
+urlpatterns += reports_stats_apis.urlpatterns

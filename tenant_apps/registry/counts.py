@@ -11,9 +11,11 @@ count through these, never through their own filters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 
 from tenant_apps.registry.models import Student
 
@@ -61,3 +63,86 @@ def line_of(*, audit_state: str, status: str) -> str:
     if audit_state != A.REGISTERED:
         return f"audit_{audit_state}"
     return "in_school" if status == S.STUDYING else f"status_{status}"
+
+
+def pending_lines() -> tuple[Line, ...]:
+    """The lines of the records not yet registered (未注册：待提交, 待学校审核, ...)."""
+    return tuple(line for line in status_lines() if line.key.startswith("audit_"))
+
+
+def lines_count(qs: QuerySet[Student]) -> dict[str, int]:
+    """{line key: records of `qs` on that line} for every line of status_lines(), in one
+    query. Deleted records are on no line."""
+    return dict(
+        qs.aggregate(**{line.key: Count("id", filter=line.where) for line in status_lines()})
+    )
+
+
+def in_school_q(prefix: str = "") -> Q:
+    """IN_SCHOOL through a relation, e.g. in_school_q("students__") on SchoolClass."""
+    return Q(**{f"{prefix}audit_state": A.REGISTERED, f"{prefix}status": S.STUDYING})
+
+
+# -- flags -------------------------------------------------------------------------------
+# The flags a school counts its pupils by (domain.md §4.9). Each is decided from the
+# record's template values, by `flags_of` for code that has the values and by the Q for
+# querysets; the two say the same thing (tests/registry counts test both).
+
+# Codes that mean "no" in the code tables whose other codes each mean "yes, of a kind".
+_NO_CODES = ("", "0")
+BOARDING = "2"  # attendance (就读方式) 住校
+
+
+@dataclass(frozen=True)
+class Flag:
+    key: str
+    label: str
+    where: Q
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag("left_behind", "留守儿童", ~Q(left_behind__in=_NO_CODES)),
+    Flag("migrant_child", "进城务工人员随迁子女", Q(migrant_child=True)),
+    Flag(
+        "disability",
+        "残疾/随班就读",
+        ~Q(disability__in=_NO_CODES) | ~Q(inclusive__in=_NO_CODES),
+    ),
+    Flag("boarding", "寄宿（住校）", Q(attendance=BOARDING)),
+    Flag("needs_aid", "需要申请资助", Q(needs_aid=True)),
+    Flag("boarding_subsidy", "享受一补", Q(boarding_subsidy=True)),
+    Flag("only_child", "独生子女", Q(only_child=True)),
+)
+FLAG_KEYS: tuple[str, ...] = tuple(f.key for f in FLAGS)
+# The template columns the flags are decided from.
+FLAG_SOURCE_FIELDS: tuple[str, ...] = (
+    "left_behind",
+    "migrant_child",
+    "disability",
+    "inclusive",
+    "attendance",
+    "needs_aid",
+    "boarding_subsidy",
+    "only_child",
+)
+
+
+def flags_of(values: Mapping[str, Any]) -> dict[str, bool]:
+    """{flag key: set?} of one record's values (keys of FLAG_SOURCE_FIELDS); the same rule
+    as FLAGS' filters."""
+    return {
+        "left_behind": (values.get("left_behind") or "") not in _NO_CODES,
+        "migrant_child": values.get("migrant_child") is True,
+        "disability": (values.get("disability") or "") not in _NO_CODES
+        or (values.get("inclusive") or "") not in _NO_CODES,
+        "boarding": values.get("attendance") == BOARDING,
+        "needs_aid": values.get("needs_aid") is True,
+        "boarding_subsidy": values.get("boarding_subsidy") is True,
+        "only_child": values.get("only_child") is True,
+    }
+
+
+# -- leaving school (学生流失情况) ------------------------------------------------------------
+# The status changes a pupil is "lost" by: 流失（辍学） and 其他离校 (seed S6). 退学, 死亡,
+# 出国 are counted by kind in the 异动 report, not as 流失.
+ATTRITION_KINDS: tuple[str, ...] = ("DROPOUT", "OTHER_LEAVE")

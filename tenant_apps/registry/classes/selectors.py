@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
-from tenant_apps.registry.models import SchoolClass, Student
+from tenant_apps.registry.counts import in_school_q
+from tenant_apps.registry.models import SchoolClass
 
 
 def class_list() -> QuerySet[SchoolClass]:
     return SchoolClass.objects.annotate(
-        student_count=Count(
-            "students",
-            filter=Q(students__status=Student.Status.STUDYING)
-            & ~Q(students__audit_state=Student.Audit.DELETED),
-        )
+        # 在读 per class, by the one definition (registry.counts).
+        student_count=Count("students", filter=in_school_q("students__"))
     ).order_by("stage", "entry_year", "number")
 
 

@@ -8,13 +8,16 @@ from tenant_apps.registry.models import SchoolClass, Student
 
 
 def registry_counts() -> dict[str, int]:
-    """Headline numbers of the current school, in one query per table."""
-    students = Student.objects.filter(
-        status=Student.Status.STUDYING, audit_state__in=LIVE_STATES
-    ).aggregate(
-        students=Count("id"),
-        male=Count("id", filter=Q(sex=Student.Sex.MALE)),
-        female=Count("id", filter=Q(sex=Student.Sex.FEMALE)),
+    """Headline numbers of the current school, in one query per table, counted through
+    registry.counts: `students`, `male`, `female` are 在读 (registered and in school);
+    `pending` the records not yet registered (draft, under audit, 问题学籍), apart."""
+    from tenant_apps.registry import counts
+
+    students = Student.objects.aggregate(
+        students=Count("id", filter=counts.IN_SCHOOL),
+        male=Count("id", filter=counts.IN_SCHOOL & Q(sex=Student.Sex.MALE)),
+        female=Count("id", filter=counts.IN_SCHOOL & Q(sex=Student.Sex.FEMALE)),
+        pending=Count("id", filter=counts.PENDING),
     )
     return {**students, "classes": SchoolClass.objects.count()}
 

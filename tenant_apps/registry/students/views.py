@@ -84,6 +84,15 @@ def _listable_class_ids(request: HttpRequest) -> set[int]:
     return listable_class_ids(request.user)
 
 
+def _pending_lines() -> list[tuple[str, int]]:
+    """(label, count) of the records not yet registered, by registration state: shown
+    apart from 在读, and only the states that have records."""
+    from tenant_apps.registry import counts
+
+    found = counts.lines_count(Student.objects.all())
+    return [(line.label, found[line.key]) for line in counts.pending_lines() if found[line.key]]
+
+
 @right_required(Right.SCHOOL_VIEW)
 def school_home(request: HttpRequest) -> HttpResponse:
     classes = list(class_list())
@@ -99,6 +108,7 @@ def school_home(request: HttpRequest) -> HttpResponse:
         {
             "school": _school(request),
             "counts": registry_counts(),
+            "pending_lines": _pending_lines(),
             "classes_by_stage": by_stage,
             "listable": _listable_class_ids(request),
         },
