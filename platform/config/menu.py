@@ -76,7 +76,14 @@ SCHOOL_MENU = (
     ),
     MenuSection(
         gettext_noop("查询统计"),
-        (MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),),
+        (
+            MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),
+            MenuItem(
+                gettext_noop("综合查询"),
+                "reports:query_home",
+                (Right.STATS_VIEW, Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN),
+            ),
+        ),
     ),
     MenuSection(
         gettext_noop("系统管理"),

@@ -1,0 +1,4 @@
+"""Every table of the report app (label ``reports``, each school's own schema). Each part
+keeps its models in its own module; this package re-exports them, one line a part."""
+
+from tenant_apps.reports.models.query import SavedQuery as SavedQuery
