@@ -131,8 +131,10 @@ def condition_q(c: Condition) -> Q:
         return ~q if c.op == "not_in" else q
     if c.field == "history":
         changes = StatusChange.objects.filter(
-            student=OuterRef("pk"), state=StatusChange.State.DONE, kind__in=list(c.values)
+            student=OuterRef("pk"), state=StatusChange.State.DONE
         ).filter(_range("change_date", _day(c.low), _day(c.high)))
+        if c.values:  # no kind picked: a change of any kind
+            changes = changes.filter(kind__in=list(c.values))
         return Q(Exists(changes))
     if c.field == "marks":
         return _marks_q(c)
