@@ -24,6 +24,7 @@ from tenant_apps.reports.query import services
 from tenant_apps.reports.query.definition import (
     COLUMNS,
     FIELDS,
+    Choices,
     Definition,
     DefinitionError,
     from_json,
@@ -59,14 +60,20 @@ class DefinitionSerializer(serializers.Serializer):
     desc = serializers.BooleanField(required=False, default=False)
 
 
-def _definition(request: Request, data: Any) -> Definition:
-    """A checked definition, or a 400 naming what is wrong (never a 500)."""
+def _checked(request: Request, data: Any) -> tuple[Definition, Choices]:
+    """A checked definition with the choices it was checked against, or a 400 naming
+    what is wrong (never a 500)."""
+    choices = query_choices(scope=policy.student_scope(request.user))
     try:
-        return validate(from_json(data), query_choices(scope=policy.student_scope(request.user)))
+        return validate(from_json(data), choices), choices
     except DefinitionError as exc:
         raise ApplicationError(
             exc.messages[0], code="invalid", extra={"definition": exc.messages}
         ) from None
+
+
+def _definition(request: Request, data: Any) -> Definition:
+    return _checked(request, data)[0]
 
 
 def _body_definition(request: Request) -> Any:
@@ -97,10 +104,10 @@ class QueryRunApi(APIView):
         operation_id="v1_reports_query_run",
     )
     def post(self, request: Request) -> Response:
-        definition = _definition(request, _body_definition(request))
+        definition, choices = _checked(request, _body_definition(request))
         raw_page = request.data.get("page", 1) if isinstance(request.data, dict) else 1
         page = raw_page if isinstance(raw_page, int) and raw_page >= 1 else 1
-        qs = query_students(definition, scope=policy.student_scope(request.user))
+        qs = query_students(definition, scope=policy.student_scope(request.user), choices=choices)
         count = qs.count()
         pages = max(1, -(-count // PAGE_SIZE))
         if page > pages:
@@ -166,9 +173,9 @@ class QueryExportApi(APIView):
         request=InputSerializer, responses={(200, XLSX): bytes}, summary="综合查询：导出Excel"
     )
     def post(self, request: Request) -> HttpResponse:
-        definition = _definition(request, _body_definition(request))
+        definition, choices = _checked(request, _body_definition(request))
         full = isinstance(request.data, dict) and request.data.get("full") is True
-        qs = query_students(definition, scope=policy.student_scope(request.user))
+        qs = query_students(definition, scope=policy.student_scope(request.user), choices=choices)
         data, _rows = query_export(qs, definition, request=request, full=full)
         response = HttpResponse(data, content_type=XLSX)
         response["Content-Disposition"] = 'attachment; filename="query.xlsx"'

@@ -240,6 +240,7 @@ class Choices:
     classes: dict[str, str] = field(default_factory=dict)  # class pk -> name
     grades: dict[str, str] = field(default_factory=dict)  # "primary:2024" -> 小学2024级
     courses: dict[str, str] = field(default_factory=dict)  # course code -> name
+    course_ids: dict[str, int] = field(default_factory=dict)  # course code -> pk
     terms: dict[str, str] = field(default_factory=dict)  # "2025-2026-1" -> label
 
     def of(self, f: Field) -> tuple[tuple[str, str], ...]:

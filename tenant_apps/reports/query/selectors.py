@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tenant_apps.grades.models import Course, Mark
+from tenant_apps.grades.terms import Term, current_term, school_year_of
 from tenant_apps.registry import counts
 from tenant_apps.registry.codes import code_tables
 from tenant_apps.registry.models import (
@@ -49,11 +50,19 @@ def query_choices(*, scope: set[int] | None) -> Choices:
     for klass in classes:
         choices.classes[str(klass.pk)] = klass.name
         choices.grades[f"{klass.stage}:{klass.entry_year}"] = klass.grade_name
-    for code, name in Course.objects.filter(is_active=True).values_list("code", "name"):
+    for pk, code, name in Course.objects.values_list("pk", "code", "name"):
         choices.courses[code] = name
-    terms = Mark.objects.values_list("school_year", "term").distinct()
-    for year, term in sorted(terms, reverse=True):
-        choices.terms[f"{year}-{term}"] = f"{year}学年第{'一' if term == 1 else '二'}学期"
+        choices.course_ids[code] = pk
+    # The terms of the last six school years, from the calendar: reading the distinct
+    # terms of the marks table would scan it on every page (bench/reports_query.py).
+    now = current_term()
+    first = int(now.school_year[:4])
+    for start in range(first, first - 6, -1):
+        year = school_year_of(start)
+        for term in (2, 1):
+            if start == first and term > now.term:
+                continue
+            choices.terms[f"{year}-{term}"] = Term(year, term).label
     return choices
 
 
@@ -107,8 +116,10 @@ def _grade_q(c: Condition) -> Q:
     return ~q if c.op == "not_in" else q
 
 
-def _marks_q(c: Condition) -> Q:
-    marks = Mark.objects.filter(student=OuterRef("pk"), course__code=c.course)
+def _marks_q(c: Condition, course_id: int) -> Q:
+    # By the course's id, not its code: the EXISTS is then served by the unique index
+    # (student, course, school_year, term) alone, without a join to the course table.
+    marks = Mark.objects.filter(student=OuterRef("pk"), course_id=course_id)
     if c.term:
         first, second, term = c.term.split("-")
         marks = marks.filter(school_year=f"{first}-{second}", term=int(term))
@@ -120,7 +131,7 @@ def _marks_q(c: Condition) -> Q:
     return Q(Exists(marks))
 
 
-def condition_q(c: Condition) -> Q:
+def condition_q(c: Condition, choices: Choices) -> Q:
     f = FIELDS[c.field]
     if c.field == "line":
         if c.op == "empty":
@@ -137,7 +148,7 @@ def condition_q(c: Condition) -> Q:
             changes = changes.filter(kind__in=list(c.values))
         return Q(Exists(changes))
     if c.field == "marks":
-        return _marks_q(c)
+        return _marks_q(c, choices.course_ids[c.course])
     if c.field == "s.grade":
         return _grade_q(c)
     if c.field == "s.class_no":
@@ -151,15 +162,18 @@ def condition_q(c: Condition) -> Q:
     return _value_q(f, c, f.path)
 
 
-def query_students(definition: Definition, *, scope: set[int] | None) -> QuerySet[Student]:
-    """The students a checked definition finds, in the reader's class scope, sorted."""
+def query_students(
+    definition: Definition, *, scope: set[int] | None, choices: Choices
+) -> QuerySet[Student]:
+    """The students a checked definition finds (validated against `choices`), in the
+    reader's class scope, sorted."""
     qs = Student.objects.filter(counts.LIVE)
     if scope is not None:
         qs = qs.filter(school_class_id__in=list(scope))
     if definition.conditions:
         where = Q()
         for c in definition.conditions:
-            q = condition_q(c)
+            q = condition_q(c, choices)
             where = (where | q) if definition.match == "any" and where else (where & q)
         qs = qs.filter(where)
     tiebreak = ["school_class__class_no", "number_in_class", "pk"]

@@ -74,7 +74,7 @@ class Prepared:
         except DefinitionError as exc:
             self.errors = exc.messages
         else:
-            self.qs = query_students(self.definition, scope=self.scope)
+            self.qs = query_students(self.definition, scope=self.scope, choices=self.choices)
 
     def params(self, **extra: str) -> str:
         pairs = [(k, v) for k, v in self.definition.as_params() if k not in extra]

@@ -158,11 +158,9 @@ def _names(world: World, *conds: dict[str, Any], match: str = "all", **kw: Any) 
     from tenant_apps.reports.query.selectors import query_choices, query_students
 
     with school_context(world.a.schema):
-        d = validate(
-            from_json({"conditions": list(conds), "match": match, **kw}),
-            query_choices(scope=None),
-        )
-        return [s.name for s in query_students(d, scope=None)]
+        choices = query_choices(scope=None)
+        d = validate(from_json({"conditions": list(conds), "match": match, **kw}), choices)
+        return [s.name for s in query_students(d, scope=None, choices=choices)]
 
 
 def _set(world: World, *conds: dict[str, Any], match: str = "all") -> set[str]:
@@ -428,6 +426,7 @@ def test_a_class_teacher_finds_only_own_classes(world: World, fx: Fixture) -> No
 
 def _sheet(data: bytes) -> list[tuple[Any, ...]]:
     ws = load_workbook(io.BytesIO(data)).active
+    assert ws is not None
     return [tuple(r) for r in ws.iter_rows(values_only=True)]
 
 
@@ -564,7 +563,7 @@ def _save(client: Any, name: str, params: list[tuple[str, str]]) -> str:
     response = client.post("/reports/query/saved/", {"name": name, "params": urlencode(params)})
     connection.set_schema_to_public()
     assert response.status_code == 302
-    return response.url.rstrip("/").split("/")[-1]
+    return str(response["Location"]).rstrip("/").split("/")[-1]
 
 
 def test_saved_queries_round_trip_and_stay_their_owners(world: World, fx: Fixture) -> None:
@@ -574,7 +573,7 @@ def test_saved_queries_round_trip_and_stay_their_owners(world: World, fx: Fixtur
     opened = mine.get(f"/reports/query/saved/{query_id}/")
     connection.set_schema_to_public()
     assert opened.status_code == 302
-    page = mine.get(opened.url)
+    page = mine.get(opened["Location"])
     connection.set_schema_to_public()
     assert "共 2 名学生" in page.content.decode()
     assert "女生名单" in page.content.decode()
