@@ -79,6 +79,11 @@ SCHOOL_MENU = (
         (
             MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),
             MenuItem(gettext_noop("统计报表"), "reports:stats_home", Right.STATS_VIEW),
+            MenuItem(
+                gettext_noop("综合查询"),
+                "reports:query_home",
+                (Right.STATS_VIEW, Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN),
+            ),
         ),
     ),
     MenuSection(

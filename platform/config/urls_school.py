@@ -198,3 +198,33 @@ urlpatterns = [
 from tenant_apps.reports.stats import apis as reports_stats_apis  # noqa: E402
 
 urlpatterns += reports_stats_apis.urlpatterns
+# -- 报表 · 综合查询 API (tenant_apps/reports/query) ------------------------------------
+from tenant_apps.reports.query import apis as report_query_apis  # noqa: E402
+
+urlpatterns += [
+    path(
+        "api/v1/reports/query/",
+        report_query_apis.QueryRunApi.as_view(),
+        name="api-reports-query-run",
+    ),
+    path(
+        "api/v1/reports/query/fields/",
+        report_query_apis.QueryFieldsApi.as_view(),
+        name="api-reports-query-fields",
+    ),
+    path(
+        "api/v1/reports/query/export/",
+        report_query_apis.QueryExportApi.as_view(),
+        name="api-reports-query-export",
+    ),
+    path(
+        "api/v1/reports/query/saved/",
+        report_query_apis.SavedQueryListApi.as_view(),
+        name="api-reports-query-saved-list",
+    ),
+    path(
+        "api/v1/reports/query/saved/<uuid:query_id>/",
+        report_query_apis.SavedQueryDetailApi.as_view(),
+        name="api-reports-query-saved-detail",
+    ),
+]

@@ -1,5 +1,7 @@
-"""The report app's tables, one module per part, re-exported here."""
+"""Every table of the report app (label ``reports``, each school's own schema). Each part
+keeps its models in its own module; this package re-exports them, one line a part."""
 
-from tenant_apps.reports.models.stats import PromotionSettings, StatsSnapshot, StatsSnapshotRow
+from tenant_apps.reports.models.query import SavedQuery
+from tenant_apps.reports.models.stats import StatsSnapshot, StatsSnapshotRow, PromotionSettings
 
-__all__ = ["PromotionSettings", "StatsSnapshot", "StatsSnapshotRow"]
+__all__ = ["SavedQuery", "StatsSnapshot", "StatsSnapshotRow", "PromotionSettings"]
