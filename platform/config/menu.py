@@ -76,7 +76,10 @@ SCHOOL_MENU = (
     ),
     MenuSection(
         gettext_noop("查询统计"),
-        (MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),),
+        (
+            MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),
+            MenuItem(gettext_noop("证书管理"), "reports:cert_home", Right.CERTIFICATES_MANAGE),
+        ),
     ),
     MenuSection(
         gettext_noop("系统管理"),
