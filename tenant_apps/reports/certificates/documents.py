@@ -62,10 +62,14 @@ def body_lines(cert: Certificate) -> list[str]:
     ]
 
 
+# Closing punctuation never starts a line (the usual Chinese line-breaking rule).
+NO_LINE_START = "，。、；：？！）》」』”’"
+
+
 def _wrap(canvas: Canvas, text: str, width: float, size: float) -> list[str]:
     lines, line = [], ""
     for ch in text:
-        if canvas.stringWidth(line + ch, font(), size) > width:
+        if canvas.stringWidth(line + ch, font(), size) > width and ch not in NO_LINE_START:
             lines.append(line)
             line = ch
         else:
