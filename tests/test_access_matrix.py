@@ -25,6 +25,8 @@ OPEN = {
     "api/v1/auth/token/",
     "files/<str:token>/",
 }
+# The public certificate check (reports.certificates): no sign-in, rate-limited.
+OPEN |= {"verify/<str:verify_code>/", "api/v1/reports/verify/<str:verify_code>/"}
 SIGNED_IN = {
     "accounts/password/",
     "accounts/logout/",

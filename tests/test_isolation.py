@@ -60,6 +60,9 @@ def placeholder_values(**overrides: str) -> dict[str, str]:
 REFUSED = {302, 401, 403, 404, 405}
 # Pages that anyone may open: the login page, language switch, health and API docs.
 OPEN_PATHS = {"accounts/login/", "i18n/setlang/", "api/schema/", "api/docs/", "api/v1/auth/token/"}
+# The certificate check that a certificate's QR code opens (public by design; it shows
+# only the masked name, which the walk asserts is not the sentinel's full name).
+OPEN_PATHS |= {"verify/<str:verify_code>/", "api/v1/reports/verify/<str:verify_code>/"}
 
 
 def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

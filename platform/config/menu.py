@@ -84,6 +84,7 @@ SCHOOL_MENU = (
                 "reports:query_home",
                 (Right.STATS_VIEW, Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN),
             ),
+            MenuItem(gettext_noop("证书管理"), "reports:cert_home", Right.CERTIFICATES_MANAGE),
         ),
     ),
     MenuSection(

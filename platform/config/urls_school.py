@@ -16,6 +16,8 @@ from tenant_apps.registry.lifecycle import intake_views, rollover_views
 from tenant_apps.registry.policy.rights_views import rights_view
 from tenant_apps.registry.students import apis as registry_apis
 from tenant_apps.registry.students.views import school_home
+from tenant_apps.reports.certificates import apis as cert_apis
+from tenant_apps.reports.certificates import views as cert_views
 from tenant_apps.school_admin import apis as school_apis
 from tenant_apps.school_admin import teacher_apis
 
@@ -191,6 +193,39 @@ urlpatterns = [
     path("api/v1/audit-log/", audit_apis.SchoolAuditLogApi.as_view(), name="api-audit-log"),
     path("", include((transfer_urls.school_patterns, "transfers"))),
     path("", include((backup_urls.school_patterns, "backups"))),
+    # Certificates (reports.certificates); /verify/ is public: the QR code on every
+    # certificate opens it, no sign-in.
+    path("verify/<str:verify_code>/", cert_views.cert_verify, name="cert_verify"),
+    path(
+        "api/v1/reports/certificates/",
+        cert_apis.CertificateListApi.as_view(),
+        name="api-cert-list",
+    ),
+    path(
+        "api/v1/reports/certificates/<int:cert_id>/",
+        cert_apis.CertificateDetailApi.as_view(),
+        name="api-cert-detail",
+    ),
+    path(
+        "api/v1/reports/certificates/<int:cert_id>/reprint/",
+        cert_apis.CertificateReprintApi.as_view(),
+        name="api-cert-reprint",
+    ),
+    path(
+        "api/v1/reports/certificates/<int:cert_id>/void/",
+        cert_apis.CertificateVoidApi.as_view(),
+        name="api-cert-void",
+    ),
+    path(
+        "api/v1/reports/certificates/<int:cert_id>/pdf/",
+        cert_apis.CertificatePdfApi.as_view(),
+        name="api-cert-pdf",
+    ),
+    path(
+        "api/v1/reports/verify/<str:verify_code>/",
+        cert_apis.CertificateVerifyApi.as_view(),
+        name="api-cert-verify",
+    ),
     *common_patterns("config.urls_school"),
 ]
 

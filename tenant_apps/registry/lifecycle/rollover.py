@@ -40,7 +40,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_name
 from tenant_apps.registry.models import SchoolClass, Student
-from tenant_apps.registry.models.lifecycle import Rollover, RolloverItem
+from tenant_apps.registry.models.lifecycle import CompletionMark, Rollover, RolloverItem
 from tenant_apps.registry.policy import rules as policy
 from tenant_apps.registry.policy.rules import GRADUATING_OFFSET
 
@@ -57,6 +57,10 @@ MSG_UNDO_CHANGED = (
     "以下毕业生在毕业后已有变动（{names}），不能整体撤销；请先处理这些学生的在办业务。"
 )
 MSG_NOT_FOUND = "未找到该次升级毕业。"
+MSG_COMPLETION_REASON = "请填写结业原因。"
+MSG_COMPLETION_NONE = "毕业年级的在读学生中未找到“{q}”。"
+MSG_COMPLETION_MANY = "毕业年级有 {n} 名学生姓名为“{q}”，请改用全国学籍号。"
+MSG_COMPLETION_LOCKED = "{label}已办理过升级与毕业（{state}），不能再修改结业名单。"
 MSG_JOB_CONFIRMED = (
     "{label}升级与毕业已确认：毕业 {graduated} 人，升级 {promoted} 人（{who}确认）。"
 )
@@ -163,6 +167,17 @@ class ClassLine:
 
 
 @dataclass(frozen=True)
+class CompletionRow:
+    """A graduating pupil marked to leave as 结业 instead of 毕业."""
+
+    student_id: int
+    identifier: str
+    name: str  # masked, as in BlockerRow
+    class_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Plan:
     school_year: int
     graduate_ids: tuple[int, ...]
@@ -173,6 +188,10 @@ class Plan:
     classes: tuple[ClassLine, ...]
     existing: Rollover | None = field(default=None, compare=False)
     promoting: int = 0  # 在读 students of the other grades (`promote` may be left empty)
+    # Of graduate_ids, those marked 结业 (student id -> reason): the run sets them to
+    # 结业 (08) instead of 毕业 (07). `completion_rows` lists every mark of the year.
+    completions: dict[int, str] = field(default_factory=dict, compare=False)
+    completion_rows: tuple[CompletionRow, ...] = ()
 
     @property
     def label(self) -> str:
@@ -368,6 +387,15 @@ def rollover_plan(
         if not found and s.pk not in missing:
             graduate_ids.append(s.pk)
             grades[s.pk] = grade_name(s.school_class.stage, s.school_class.entry_year, year)
+    marks = dict(
+        CompletionMark.objects.filter(school_year=year).values_list("student_id", "reason")
+    )
+    completions = {pk: marks[pk] for pk in graduate_ids if pk in marks}
+    completion_rows = tuple(
+        CompletionRow(s.pk, str(s.identifier), mask_name(s.name), s.school_class.name, marks[s.pk])
+        for s in graduating
+        if s.pk in marks
+    )
     steps = {
         c.pk: (
             grade_name(c.stage, c.entry_year, year),
@@ -405,7 +433,69 @@ def rollover_plan(
         classes=lines,
         existing=existing,
         promoting=sum(counts.get(pk, 0) for pk in others),
+        completions=completions,
+        completion_rows=completion_rows,
     )
+
+
+def _graduating_in_school(year: int) -> list[Student]:
+    """The 在读 pupils of the graduating classes of `year` (who may be marked 结业)."""
+    top = [c.pk for c in SchoolClass.objects.all() if _graduating(c, year)]
+    return list(
+        Student.objects.filter(school_class_id__in=top, status=S.STUDYING).exclude(
+            audit_state=Student.Audit.DELETED
+        )
+    )
+
+
+def _completion_editable(year: int) -> None:
+    existing = (
+        Rollover.objects.select_for_update()
+        .filter(school_year=year)
+        .exclude(state__in=[Rollover.State.UNDONE, Rollover.State.FAILED])
+        .first()
+    )
+    if existing is not None:
+        raise ApplicationError(
+            MSG_COMPLETION_LOCKED.format(label=existing.label, state=existing.get_state_display()),
+            code="state",
+        )
+
+
+@transaction.atomic
+def rollover_completion_mark(
+    *, school_year: int, query: str, reason: str, actor: Actor
+) -> CompletionMark:
+    """Mark a graduating pupil (by 全国学籍号, 学籍辅号 or exact name) to leave as 结业
+    in this year's run, with the reason. Refused once the year's run exists."""
+    query, reason = query.strip(), reason.strip()
+    if not reason:
+        raise ApplicationError(MSG_COMPLETION_REASON, code="invalid")
+    _completion_editable(school_year)
+    pupils = _graduating_in_school(school_year)
+    found = [s for s in pupils if query and query.upper() in {s.national_number, s.aux_number}]
+    if not found:
+        found = [s for s in pupils if query and s.name == query]
+    if not found:
+        raise ApplicationError(MSG_COMPLETION_NONE.format(q=query), code="not_found")
+    if len(found) > 1:
+        raise ApplicationError(MSG_COMPLETION_MANY.format(n=len(found), q=query), code="invalid")
+    mark, _ = CompletionMark.objects.update_or_create(
+        school_year=school_year,
+        student=found[0],
+        defaults={"reason": reason[:200], "marked_by": actor.label},
+    )
+    return mark
+
+
+@transaction.atomic
+def rollover_completion_unmark(*, school_year: int, student_id: int, actor: Actor) -> int:
+    """The pupil graduates (毕业) after all. Returns how many marks were removed."""
+    _completion_editable(school_year)
+    deleted, _ = CompletionMark.objects.filter(
+        school_year=school_year, student_id=student_id
+    ).delete()
+    return deleted
 
 
 # -- run, undo, confirm -------------------------------------------------------------------
@@ -474,7 +564,11 @@ def rollover_run(*, rollover_id: int, actor: Actor, progress: Progress | None = 
         raise
     done = Rollover.objects.get(pk=rollover_id)
     c = done.counts
-    report(100, f"已完成：毕业 {c.get('graduated', 0)} 人，升级 {c.get('promoted', 0)} 人。")
+    completed = f"，结业 {c['completed']} 人" if c.get("completed") else ""
+    report(
+        100,
+        f"已完成：毕业 {c.get('graduated', 0)} 人{completed}，升级 {c.get('promoted', 0)} 人。",
+    )
     return done
 
 
@@ -507,8 +601,15 @@ def _write(rollover: Rollover, plan: Plan, actor: Actor, report: Progress) -> No
         .filter(pk__in=list(plan.graduate_ids), status=S.STUDYING)
         .values_list("pk", "identifier", "updated_at")
     )
+    # Pupils marked 结业 in the dry run leave with status 08 instead of 毕业 (07).
+    completing = [g for g in graduates if g[0] in plan.completions]
+    graduates = [g for g in graduates if g[0] not in plan.completions]
     ids = [pk for pk, _, _ in graduates]
-    Student.objects.filter(pk__in=ids).update(status=S.GRADUATED, updated_at=timezone.now())
+    now = timezone.now()
+    Student.objects.filter(pk__in=ids).update(status=S.GRADUATED, updated_at=now)
+    Student.objects.filter(pk__in=[g[0] for g in completing]).update(
+        status=S.COMPLETED, updated_at=now
+    )
     items = [
         RolloverItem(
             rollover=rollover,
@@ -521,6 +622,19 @@ def _write(rollover: Rollover, plan: Plan, actor: Actor, report: Progress) -> No
             updated_before=updated,
         )
         for pk, _uuid, updated in graduates
+    ]
+    items += [
+        RolloverItem(
+            rollover=rollover,
+            student_id=pk,
+            action=RolloverItem.Action.COMPLETE,
+            from_status=S.STUDYING,
+            to_status=S.COMPLETED,
+            from_grade=plan.graduate_grades.get(pk, ""),
+            to_grade="结业",
+            updated_before=updated,
+        )
+        for pk, _uuid, updated in completing
     ]
     items += [
         RolloverItem(
@@ -548,6 +662,18 @@ def _write(rollover: Rollover, plan: Plan, actor: Actor, report: Progress) -> No
         to_state=S.GRADUATED,
         reason=f"{rollover.label}毕业",
     )
+    by_reason: dict[str, list[int]] = {}
+    for pk, _uuid, _at in completing:
+        by_reason.setdefault(plan.completions[pk], []).append(pk)
+    for reason, pks in by_reason.items():
+        event_add(
+            pks,
+            actor=actor,
+            action="结业",
+            from_state=S.STUDYING,
+            to_state=S.COMPLETED,
+            reason=f"{rollover.label}结业：{reason}"[:300],
+        )
     by_step: dict[tuple[str, str], list[int]] = {}
     for pk, before, after in plan.promote:
         by_step.setdefault((before, after), []).append(pk)
@@ -564,12 +690,16 @@ def _write(rollover: Rollover, plan: Plan, actor: Actor, report: Progress) -> No
     report(92, "正在更新学生索引……")
     # Graduates stay in the index with their new status: intake finds them there.
     index_set_state(student_uuids=[u for _, u, _ in graduates], status=S.GRADUATED)
+    if completing:
+        index_set_state(student_uuids=[u for _, u, _ in completing], status=S.COMPLETED)
     rollover.state = Rollover.State.APPLIED
     rollover.counts = {
         "graduated": len(ids),
         "promoted": len(plan.promote),
         "skipped": len(plan.skipped),
     }
+    if completing:  # 毕业 and 结业 are counted apart
+        rollover.counts["completed"] = len(completing)
     rollover.finished_at = timezone.now()
     rollover.save(update_fields=["state", "counts", "finished_at"])
 
@@ -589,8 +719,10 @@ def rollover_undo(*, rollover_id: int, actor: Actor) -> Rollover:
         raise ApplicationError(
             MSG_NOT_UNDOABLE.format(state=rollover.get_state_display()), code="state"
         )
+    # Graduates and 结业 pupils alike: each item keeps its status before and after.
+    leaving = [RolloverItem.Action.GRADUATE, RolloverItem.Action.COMPLETE]
     graduated = list(
-        rollover.items.filter(action=RolloverItem.Action.GRADUATE).values_list(
+        rollover.items.filter(action__in=leaving).values_list(
             "student_id", "from_status", "to_status", "updated_before"
         )
     )
@@ -617,15 +749,15 @@ def rollover_undo(*, rollover_id: int, actor: Actor) -> Rollover:
                  WHERE s.id = v.id""",  # noqa: S608 - the table name is the model's own
             [[g[0] for g in graduated], [g[1] for g in graduated], [g[3] for g in graduated]],
         )
-    by_status: dict[str, list[int]] = {}
-    for pk, before, _after, _at in graduated:
-        by_status.setdefault(before, []).append(pk)
-    for before, pks in by_status.items():
+    by_status: dict[tuple[str, str], list[int]] = {}
+    for pk, before, after, _at in graduated:
+        by_status.setdefault((before, after), []).append(pk)
+    for (before, after), pks in by_status.items():
         event_add(
             pks,
             actor=actor,
-            action="撤销毕业",
-            from_state=S.GRADUATED,
+            action="撤销结业" if after == S.COMPLETED else "撤销毕业",
+            from_state=after,
             to_state=before,
             reason=f"撤销{rollover.label}升级与毕业",
         )

@@ -48,8 +48,30 @@ def rollover_launch(*, school_year: int, actor: Actor, owner_id: int) -> Rollove
     return run
 
 
-def _act(request: Any, action: str, school_year: int | None, rollover_id: int | None) -> str:
+def _act(
+    request: Any,
+    action: str,
+    school_year: int | None,
+    rollover_id: int | None,
+    *,
+    query: str = "",
+    reason: str = "",
+    student_id: int | None = None,
+) -> str:
     actor = Actor.of(request.user)
+    if action in {"complete", "uncomplete"}:
+        # 结业 instead of 毕业 for one graduating pupil, marked in the dry run.
+        if school_year is None:
+            raise ApplicationError(_("请选择学年。"), code="invalid")
+        if action == "complete":
+            rollover.rollover_completion_mark(
+                school_year=school_year, query=query, reason=reason, actor=actor
+            )
+            return _("已标记为结业：执行时该生办理结业，不办理毕业。")
+        rollover.rollover_completion_unmark(
+            school_year=school_year, student_id=student_id or 0, actor=actor
+        )
+        return _("已取消结业标记，该生将正常毕业。")
     if action == "run":
         if school_year is None:
             raise ApplicationError(_("请选择学年。"), code="invalid")
@@ -82,6 +104,9 @@ def _page(request: HttpRequest, *, error: str = "") -> HttpResponse:
         "registry/rollover.html",
         {
             "plan": plan,
+            # 毕业 and 结业 apart: the marked pupils leave as 结业.
+            "graduating": len(plan.graduate_ids) - len(plan.completions),
+            "completing": len(plan.completions),
             "runs": runs,
             "live": live,
             "job": job,
@@ -103,6 +128,11 @@ def _post(request: HttpRequest) -> HttpResponse:
             _year(request.POST.get("school_year")),
             int(request.POST["rollover_id"])
             if request.POST.get("rollover_id", "").isdigit()
+            else None,
+            query=request.POST.get("query", ""),
+            reason=request.POST.get("reason", ""),
+            student_id=int(request.POST["student_id"])
+            if request.POST.get("student_id", "").isdigit()
             else None,
         )
     except ApplicationError as exc:
@@ -142,9 +172,16 @@ class RolloverApi(APIView):
     permission_classes = [has_right(Right.REGISTRY_EDIT)]
 
     class InputSerializer(serializers.Serializer):
-        action = serializers.ChoiceField(choices=["run", "undo", "confirm"])
+        action = serializers.ChoiceField(
+            choices=["run", "undo", "confirm", "complete", "uncomplete"]
+        )
         school_year = serializers.IntegerField(required=False, min_value=1990, max_value=2100)
         rollover_id = serializers.IntegerField(required=False)
+        query = serializers.CharField(
+            required=False, allow_blank=True, help_text="complete：全国学籍号、学籍辅号或姓名"
+        )
+        reason = serializers.CharField(required=False, allow_blank=True, help_text="结业原因")
+        student_id = serializers.IntegerField(required=False, help_text="uncomplete：学生")
 
     class PlanSerializer(serializers.Serializer):
         school_year = serializers.IntegerField()
@@ -158,7 +195,8 @@ class RolloverApi(APIView):
                 "state": serializers.ChoiceField(choices=["early", "open", "past"]),
             },
         )
-        graduating = serializers.IntegerField()
+        graduating = serializers.IntegerField(help_text="可毕业（不含结业）")
+        completing = serializers.IntegerField(help_text="标记为结业")
         promoting = serializers.IntegerField()
         can_run = serializers.BooleanField()
         existing = inline_serializer(
@@ -168,6 +206,17 @@ class RolloverApi(APIView):
         )
         blockers = BlockerSerializer(many=True)
         skipped = BlockerSerializer(many=True)
+        completions = inline_serializer(
+            "RolloverCompletion",
+            {
+                "student_id": serializers.IntegerField(),
+                "identifier": serializers.CharField(),
+                "name": serializers.CharField(help_text="已隐去部分"),
+                "class_name": serializers.CharField(),
+                "reason": serializers.CharField(),
+            },
+            many=True,
+        )
 
     class DoneSerializer(serializers.Serializer):
         message = serializers.CharField()
@@ -193,7 +242,8 @@ class RolloverApi(APIView):
                     "closes": dates.closes,
                     "state": dates.state,
                 },
-                "graduating": len(plan.graduate_ids),
+                "graduating": len(plan.graduate_ids) - len(plan.completions),
+                "completing": len(plan.completions),
                 "promoting": plan.promoting,
                 "can_run": plan.can_run and dates.state == "open",
                 "existing": (
@@ -203,6 +253,7 @@ class RolloverApi(APIView):
                 ),
                 "blockers": BlockerSerializer(plan.blockers, many=True).data,
                 "skipped": BlockerSerializer(plan.skipped, many=True).data,
+                "completions": [asdict(r) for r in plan.completion_rows],
             }
         )
 
@@ -213,5 +264,13 @@ class RolloverApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        text = _act(request, d["action"], d.get("school_year"), d.get("rollover_id"))
+        text = _act(
+            request,
+            d["action"],
+            d.get("school_year"),
+            d.get("rollover_id"),
+            query=d.get("query", ""),
+            reason=d.get("reason", ""),
+            student_id=d.get("student_id"),
+        )
         return Response({"message": text})

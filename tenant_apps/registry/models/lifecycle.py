@@ -69,6 +69,7 @@ class RolloverItem(models.Model):
     class Action(models.TextChoices):
         GRADUATE = "graduate", "毕业"
         PROMOTE = "promote", "升级"
+        COMPLETE = "complete", "结业"  # left without graduating (Student.Status 08)
 
     rollover = models.ForeignKey(Rollover, on_delete=models.CASCADE, related_name="items")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
@@ -88,6 +89,32 @@ class RolloverItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}:{self.student_id}"
+
+
+class CompletionMark(models.Model):
+    """A graduating pupil the registrar marked, in the rollover's dry run, to leave as
+    结业 (completion without graduation, status 08) instead of 毕业, with the reason. The
+    run reads the marks of its school year. Schema: each school's own. No PII beyond
+    the link to the student. Written by registry.lifecycle.rollover."""
+
+    school_year = models.PositiveSmallIntegerField("学年")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField("结业原因", max_length=200)
+    marked_by = models.CharField(max_length=200)
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "结业标记"
+        verbose_name_plural = "结业标记"
+        ordering = ["school_year", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school_year", "student"], name="registry_completion_one_per_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_year}:{self.student_id}"
 
 
 class PaperRecord(models.Model):
@@ -133,4 +160,4 @@ class PaperRecord(models.Model):
         return self.name
 
 
-__all__ = ["PaperRecord", "Rollover", "RolloverItem"]
+__all__ = ["CompletionMark", "PaperRecord", "Rollover", "RolloverItem"]
