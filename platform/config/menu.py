@@ -72,11 +72,15 @@ SCHOOL_MENU = (
             MenuItem(gettext_noop("课程设置"), "grades:courses", Right.GRADES_MANAGE),
             MenuItem(gettext_noop("班级课程"), "grades:class_courses", Right.GRADES_MANAGE),
             MenuItem(gettext_noop("录入权限"), "grades:assignments", Right.USERS_MANAGE),
+            MenuItem(gettext_noop("成绩导入"), "reports:grades_import", Right.GRADES_ENTER),
         ),
     ),
     MenuSection(
         gettext_noop("查询统计"),
-        (MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),),
+        (
+            MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),
+            MenuItem(gettext_noop("成绩统计"), "reports:grades_home", Right.STATS_VIEW),
+        ),
     ),
     MenuSection(
         gettext_noop("系统管理"),

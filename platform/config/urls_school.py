@@ -193,3 +193,8 @@ urlpatterns = [
     path("", include((backup_urls.school_patterns, "backups"))),
     *common_patterns("config.urls_school"),
 ]
+
+# issue 15, grade statistics (tenant_apps.reports.gradestats): tables, mark sheets, import.
+urlpatterns += [
+    path("api/v1/reports/grades/", include("tenant_apps.reports.gradestats.api_urls")),
+]

@@ -44,8 +44,8 @@ def school_class_courses_set(
     bureau = bureau_for(user)  # type: ignore[arg-type]
     bureau_name = bureau.name if bureau else "教育局"
     actor = Actor(
-        username=user.username,  # type: ignore[union-attr]
-        name=str(getattr(user, "full_name", "") or user.username),  # type: ignore[union-attr]
+        username=user.username,
+        name=str(getattr(user, "full_name", "") or user.username),
         schema=str(connection.schema_name),
     )
     done = class_courses_set_for_school(
@@ -87,9 +87,7 @@ def school_courses_view(request: HttpRequest, school_id: int) -> HttpResponse:
                 request=request,
                 school=school,
                 class_id=int(class_text) if class_text.isdigit() else 0,
-                course_ids=sorted(
-                    {int(v) for v in request.POST.getlist("courses") if v.isdigit()}
-                ),
+                course_ids=sorted({int(v) for v in request.POST.getlist("courses") if v.isdigit()}),
                 school_year=year,
                 term=term,
             )

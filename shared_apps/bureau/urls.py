@@ -13,7 +13,5 @@ urlpatterns = [
     path("audit/", views.audit_view, name="audit"),
     path("evidence/", views.evidence_view, name="evidence"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
-    path(
-        "schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"
-    ),
+    path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
 ]

@@ -39,7 +39,7 @@ from tenant_apps.registry.imports.columns import MSG_ENCRYPTED, MSG_UNREADABLE, 
 from tenant_apps.registry.imports.sniff import upload_sniff
 from tenant_apps.registry.models import SchoolClass
 
-TOKEN_SALT = "tenant_apps.grades.imports"
+TOKEN_SALT = "tenant_apps.grades.imports"  # noqa: S105 - a signing salt, not a secret
 TOKEN_MAX_AGE = 3600
 HEADER_ROW = 2  # row 1 is the title naming the class and term
 LEVEL_SUFFIX, SCORE_SUFFIX = "等级", "分数"
@@ -50,15 +50,19 @@ MSG_NO_HEADER = "第{row}行应为表头（班内学号、姓名、各课程的�
 MSG_UNKNOWN_HEADER = "第{row}行{col}列“{header}”：不是模板的列（应为“课程名等级”或“课程名分数”）。"
 MSG_NOT_IN_TERM = "第{row}行{col}列“{header}”：{klass}在{term}没有开设“{course}”。"
 MSG_NOT_WRITER = "第{row}行{col}列“{header}”：您没有{klass}“{course}”的成绩录入权限。"
-MSG_UNKNOWN_STUDENT = "第{row}行{col}列“{header}”：本班没有班内学号为“{number}”、姓名为“{name}”的在读学生。"
+MSG_UNKNOWN_STUDENT = (
+    "第{row}行{col}列“{header}”：本班没有班内学号为“{number}”、姓名为“{name}”的在读学生。"
+)
 MSG_DUP_STUDENT = "第{row}行{col}列“{header}”：学生“{name}”在第{first}行已出现。"
 MSG_LEVEL = "第{row}行{col}列“{header}”：等级“{value}”无效，应为优秀、良好、合格或不合格。"
-MSG_SCORE = "第{row}行{col}列“{header}”：分数“{value}”无效，应为 0 到 100 之间、最多一位小数的数字。"
+MSG_SCORE = (
+    "第{row}行{col}列“{header}”：分数“{value}”无效，应为 0 到 100 之间、最多一位小数的数字。"
+)
 MSG_BOTH_MISSING = "第{row}行{col}列“{header}”：{name}的“{course}”等级和分数都没有填写。"
 MSG_LEVEL_MISSING = "第{row}行{col}列“{header}”：填写了分数，请同时填写等级。"
 MSG_NO_ROWS = "文件里没有学生成绩行。"
 MSG_CHANGED = "自检查以来，录入权限、班级学生或学期已有变化，未导入任何成绩，请重新上传文件。"
-MSG_TOKEN = "导入确认已过期或无效，请重新上传文件。"
+MSG_TOKEN = "导入确认已过期或无效，请重新上传文件。"  # noqa: S105 - a message
 MSG_XLSX_ONLY = "成绩导入请使用下载的 Excel 模板（.xlsx 或 .xls）。"
 
 
@@ -185,10 +189,7 @@ def dry_run(*, user: Any, class_id: int, filename: str, data: bytes) -> DryRun:
     ]:
         err.append(ImportError_(HEADER_ROW, "A", "", MSG_NO_HEADER.format(row=HEADER_ROW)))
         return report
-    terms = {
-        c.course.name: c
-        for c in class_course_list(term=term, class_ids=[class_id])
-    }
+    terms = {c.course.name: c for c in class_course_list(term=term, class_ids=[class_id])}
     # column index -> (cell, "level" | "score")
     columns: dict[int, tuple[ClassCourse, str]] = {}
     for i, raw in enumerate(grid[HEADER_ROW - 1][2:], start=2):
@@ -196,9 +197,17 @@ def dry_run(*, user: Any, class_id: int, filename: str, data: bytes) -> DryRun:
         if not header:
             continue
         where = {"row": HEADER_ROW, "col": _col(i), "header": header}
-        kind = "level" if header.endswith(LEVEL_SUFFIX) else "score" if header.endswith(SCORE_SUFFIX) else ""
+        kind = (
+            "level"
+            if header.endswith(LEVEL_SUFFIX)
+            else "score"
+            if header.endswith(SCORE_SUFFIX)
+            else ""
+        )
         if not kind:
-            err.append(ImportError_(HEADER_ROW, _col(i), header, MSG_UNKNOWN_HEADER.format(**where)))
+            err.append(
+                ImportError_(HEADER_ROW, _col(i), header, MSG_UNKNOWN_HEADER.format(**where))
+            )
             continue
         name = header[: -len(LEVEL_SUFFIX)]
         cell = terms.get(name)
@@ -228,9 +237,7 @@ def dry_run(*, user: Any, class_id: int, filename: str, data: bytes) -> DryRun:
         by_cell.setdefault(cell.pk, {})[kind] = i
     cells = {c.pk: c for c, _ in columns.values()}
     report.courses = [cells[pk].course.name for pk in by_cell]
-    students = {
-        (str(s.number_in_class or ""), s.name): s for s in class_students_qs([class_id])
-    }
+    students = {(str(s.number_in_class or ""), s.name): s for s in class_students_qs([class_id])}
     seen: dict[int, int] = {}
     grids: dict[int, list[dict[str, str]]] = {pk: [] for pk in by_cell}
     for r, values in enumerate(grid[HEADER_ROW:], start=HEADER_ROW + 1):
@@ -238,7 +245,10 @@ def dry_run(*, user: Any, class_id: int, filename: str, data: bytes) -> DryRun:
         if not any(cells_text):
             report.skipped_blank += 1
             continue
-        get = lambda i: cells_text[i] if i < len(cells_text) else ""  # noqa: E731
+
+        def get(i: int, texts: list[str] = cells_text) -> str:
+            return texts[i] if i < len(texts) else ""
+
         number, name = get(0), get(1)
         student = students.get((number, name))
         if student is None:
@@ -297,7 +307,10 @@ def dry_run(*, user: Any, class_id: int, filename: str, data: bytes) -> DryRun:
                 assert li is not None
                 err.append(
                     ImportError_(
-                        r, _col(li), lh, MSG_LEVEL.format(row=r, col=_col(li), header=lh, value=level)
+                        r,
+                        _col(li),
+                        lh,
+                        MSG_LEVEL.format(row=r, col=_col(li), header=lh, value=level),
                     )
                 )
                 bad = True
@@ -305,7 +318,10 @@ def dry_run(*, user: Any, class_id: int, filename: str, data: bytes) -> DryRun:
                 assert si is not None
                 err.append(
                     ImportError_(
-                        r, _col(si), sh, MSG_SCORE.format(row=r, col=_col(si), header=sh, value=score)
+                        r,
+                        _col(si),
+                        sh,
+                        MSG_SCORE.format(row=r, col=_col(si), header=sh, value=score),
                     )
                 )
                 bad = True

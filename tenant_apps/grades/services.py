@@ -398,8 +398,7 @@ def marks_save_many(
     cell, the current term, the class's students, the values), and the first refusal
     undoes every grid before it, so nothing is half-written."""
     return [
-        _grid_save(user=user, class_course_id=pk, rows=rows, request=request)
-        for pk, rows in grids
+        _grid_save(user=user, class_course_id=pk, rows=rows, request=request) for pk, rows in grids
     ]
 
 

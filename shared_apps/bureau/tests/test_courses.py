@@ -65,7 +65,10 @@ def test_officer_sets_class_courses_audited_in_both_logs(world: World, bureau_ho
         entry = AuditEntry.objects.filter(object_type="class_courses").latest("pk")
         assert entry.username == world.bureau_user
         assert entry.user_display == "浏阳学籍"
-        assert entry.after == {"courses": ["语文", "数学"], "by": "浏阳市教育局 浏阳学籍（liuyang）"}
+        assert entry.after == {
+            "courses": ["语文", "数学"],
+            "by": "浏阳市教育局 浏阳学籍（liuyang）",
+        }
         assert entry.before == {"courses": []}
         assert "浏阳市教育局代为设置" in entry.object_repr
     connection.set_schema_to_public()

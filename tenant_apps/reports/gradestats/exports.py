@@ -13,6 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from accounts.audit import READ_EXPORT, audit_record
 from common import pdf
@@ -40,7 +41,7 @@ def _workbook(title: str, headers: Sequence[str], rows: Sequence[Sequence[object
     cell_put(ws, 1, 1, title).font = Font(bold=True, size=13)
     for col, header in enumerate(headers, start=1):
         cell_put(ws, 2, col, header).font = Font(bold=True)
-        ws.column_dimensions[ws.cell(2, col).column_letter].width = max(8, len(header) * 2 + 2)
+        ws.column_dimensions[get_column_letter(col)].width = max(8, len(header) * 2 + 2)
     for r, row in enumerate(rows, start=3):
         for col, value in enumerate(row, start=1):
             cell_put(ws, r, col, _cell(value))

@@ -32,7 +32,11 @@ def import_view(request: HttpRequest) -> HttpResponse:
     classes = _classes(request)
     report = None
     if request.method == "POST":
-        class_id = int(request.POST.get("class", "0") or 0) if request.POST.get("class", "").isdigit() else 0
+        class_id = (
+            int(request.POST.get("class", "0") or 0)
+            if request.POST.get("class", "").isdigit()
+            else 0
+        )
         upload = request.FILES.get("file")
         if class_id not in dict(classes):
             raise Http404
@@ -41,7 +45,10 @@ def import_view(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 report = imports.dry_run(
-                    user=request.user, class_id=class_id, filename=upload.name or "", data=upload.read()
+                    user=request.user,
+                    class_id=class_id,
+                    filename=upload.name or "",
+                    data=upload.read(),
                 )
             except UploadRejected as exc:
                 messages.error(request, exc.message)
@@ -69,7 +76,9 @@ def import_template_view(request: HttpRequest, class_id: int) -> HttpResponse:
 @require_POST
 def import_confirm_view(request: HttpRequest) -> HttpResponse:
     try:
-        done = imports.confirm(user=request.user, token=request.POST.get("token", ""), request=request)
+        done = imports.confirm(
+            user=request.user, token=request.POST.get("token", ""), request=request
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

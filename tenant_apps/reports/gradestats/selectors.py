@@ -169,9 +169,7 @@ def grade_key(klass: SchoolClass) -> str:
 
 
 def _classes() -> dict[int, SchoolClass]:
-    return {
-        c.pk: c for c in SchoolClass.objects.order_by("stage", "entry_year", "number", "pk")
-    }
+    return {c.pk: c for c in SchoolClass.objects.order_by("stage", "entry_year", "number", "pk")}
 
 
 def _courses() -> dict[int, Any]:
@@ -232,8 +230,7 @@ def course_table(*, term: Term, scope: Scope) -> StatTable:
         f"{term.label} 各课程成绩",
         ("课程",),
         tuple(
-            Row((courses[pk].name,), stat_of(f for f in facts if f.course_id == pk))
-            for pk in used
+            Row((courses[pk].name,), stat_of(f for f in facts if f.course_id == pk)) for pk in used
         ),
     )
 
@@ -249,12 +246,16 @@ def grade_table(*, term: Term, scope: Scope) -> StatTable:
     names = {grade_key(c): c.grade_name for c in classes.values()}
     rows = [
         Row((names[g], courses[pk].name), stat_of(fs))
-        for (g, pk), fs in sorted(groups.items(), key=lambda i: (order[i[0][0]], courses[i[0][1]].code))
+        for (g, pk), fs in sorted(
+            groups.items(), key=lambda i: (order[i[0][0]], courses[i[0][1]].code)
+        )
     ]
     return StatTable("grade", f"{term.label} 各年级成绩", ("年级", "课程"), tuple(rows))
 
 
-def class_table(*, term: Term, scope: Scope, grade: str = "", course_id: int | None = None) -> StatTable:
+def class_table(
+    *, term: Term, scope: Scope, grade: str = "", course_id: int | None = None
+) -> StatTable:
     """Per class and course: every course the class has in the term (班级课程), a course
     without marks included (0 marks, no average), plus any course marked without one."""
     facts = _facts([term], scope)
@@ -291,7 +292,9 @@ def classes_compare(*, term: Term, scope: Scope, grade: str, course_id: int | No
     visible = scope.class_ids()
     in_grade = [c for c in in_grade if visible is None or c.pk in visible]
     course = courses.get(course_id) if course_id else None
-    title = f"{term.label} {in_grade[0].grade_name if in_grade else ''} 班级对比（{course.name if course else '全部课程'}）"
+    grade_name = in_grade[0].grade_name if in_grade else ""
+    what = course.name if course else "全部课程"
+    title = f"{term.label} {grade_name} 班级对比（{what}）"
     return StatTable(
         "classes",
         title,
@@ -311,7 +314,12 @@ def classes_compare(*, term: Term, scope: Scope, grade: str, course_id: int | No
 
 
 def terms_compare(
-    *, terms: Sequence[Term], scope: Scope, course_id: int | None, class_id: int | None = None, grade: str = ""
+    *,
+    terms: Sequence[Term],
+    scope: Scope,
+    course_id: int | None,
+    class_id: int | None = None,
+    grade: str = "",
 ) -> StatTable:
     """纵向对比: one course (or all) of the school, a grade or a class, term by term,
     oldest first."""
@@ -338,5 +346,3 @@ def terms_compare(
             for t in ordered
         ),
     )
-
-

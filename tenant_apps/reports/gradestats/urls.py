@@ -6,10 +6,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home_view, name="grades_home"),
     path("compare/classes/", views.compare_classes_view, name="grades_compare_classes"),
     path("compare/terms/", views.compare_terms_view, name="grades_compare_terms"),
-    path("export/<str:table>/", views.export_view, name="grades_export"),
+    path("export/<str:stats_table>/", views.export_view, name="grades_export"),
     path("sheets/class/<int:class_id>/", views.class_sheet_view, name="grades_sheet_class"),
     path(
-        "sheets/student/<int:student_id>/", views.student_sheet_view, name="grades_sheet_student"
+        "sheets/student/<int:mark_student_id>/",
+        views.student_sheet_view,
+        name="grades_sheet_student",
     ),
 ]
 

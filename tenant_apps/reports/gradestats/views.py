@@ -87,9 +87,7 @@ def table_for(key: str, *, params: Any, scope: Scope) -> StatTable:
             term=term, scope=scope, grade=params.get("grade", ""), course_id=course_id
         )
     if key == "classes":
-        grade = params.get("grade", "") or next(
-            (g.key for g in stats.grade_options(scope)), ""
-        )
+        grade = params.get("grade", "") or next((g.key for g in stats.grade_options(scope)), "")
         return stats.classes_compare(term=term, scope=scope, grade=grade, course_id=course_id)
     if key == "terms":
         return stats.terms_compare(
@@ -198,7 +196,8 @@ def _pdf(data: bytes, name: str) -> HttpResponse:
 
 
 @right_required(Right.STATS_VIEW)
-def export_view(request: HttpRequest, table: str) -> HttpResponse:
+def export_view(request: HttpRequest, stats_table: str) -> HttpResponse:
+    table = stats_table
     if table not in TABLES:
         raise Http404
     found = table_for(table, params=request.GET, scope=stats.scope_for(request.user))
@@ -225,8 +224,10 @@ def sheet_student(user: Any, student_id: int) -> Student:
     return student
 
 
-def _sheet_response(request: HttpRequest, sheet: exports.Sheet, filters: dict[str, Any]) -> HttpResponse:
-    fmt = "pdf" if request.GET.get("format") == "pdf" else "xlsx"
+def _sheet_response(
+    request: HttpRequest, sheet: exports.Sheet, filters: dict[str, Any]
+) -> HttpResponse:
+    fmt = "pdf" if request.GET.get("output") == "pdf" else "xlsx"
     data = exports.sheet_file(sheet, fmt=fmt, request=request, filters=filters)
     return _pdf(data, sheet.filename) if fmt == "pdf" else _xlsx(data, sheet.filename)
 
@@ -242,6 +243,6 @@ def class_sheet_view(request: HttpRequest, class_id: int) -> HttpResponse:
 
 
 @right_required(Right.STATS_VIEW)
-def student_sheet_view(request: HttpRequest, student_id: int) -> HttpResponse:
-    student = sheet_student(request.user, student_id)
+def student_sheet_view(request: HttpRequest, mark_student_id: int) -> HttpResponse:
+    student = sheet_student(request.user, mark_student_id)
     return _sheet_response(request, exports.student_sheet(student=student), {"student": student.pk})

@@ -47,11 +47,11 @@ class Fixture:
 @pytest.fixture
 def fx(world: World) -> Fixture:
     from accounts.models import User
+    from common.actor import Actor
     from tenant_apps.grades import services
     from tenant_apps.grades.models import Course, Mark
     from tenant_apps.grades.terms import Term, current_term
     from tenant_apps.registry.models import SchoolClass, Student
-    from common.actor import Actor
 
     t = current_term()
     p = (
@@ -70,7 +70,12 @@ def fx(world: World) -> Fixture:
             )
 
         c1, c2, c3, c4 = klass(2024, 5), klass(2024, 6), klass(2024, 7), klass(2023, 5)
-        for k, courses in ((c1, [chinese, maths]), (c2, [chinese, maths]), (c3, [chinese]), (c4, [chinese])):
+        for k, courses in (
+            (c1, [chinese, maths]),
+            (c2, [chinese, maths]),
+            (c3, [chinese]),
+            (c4, [chinese]),
+        ):
             services.class_courses_set(
                 class_id=k.pk, course_ids=[c.pk for c in courses], term=t, actor=actor
             )
@@ -123,8 +128,17 @@ def fx(world: World) -> Fixture:
             user.extra_rights = ["stats.view"]
             user.save(update_fields=["extra_rights"])
         made = Fixture(
-            t.school_year, t.term, p.school_year, p.term, c1.pk, c2.pk, c3.pk, c4.pk,
-            chinese.pk, maths.pk, a1.pk,
+            t.school_year,
+            t.term,
+            p.school_year,
+            p.term,
+            c1.pk,
+            c2.pk,
+            c3.pk,
+            c4.pk,
+            chinese.pk,
+            maths.pk,
+            a1.pk,
         )
     connection.set_schema_to_public()
     return made
@@ -202,9 +216,7 @@ def test_class_against_class_and_term_against_term(world: World, fx: Fixture) ->
         side = classes_compare(
             term=_term(fx), scope=_every(), grade="primary-2024", course_id=fx.chinese
         )
-        trend = terms_compare(
-            terms=term_choices(_term(fx)), scope=_every(), course_id=fx.chinese
-        )
+        trend = terms_compare(terms=term_choices(_term(fx)), scope=_every(), course_id=fx.chinese)
         one_class = terms_compare(
             terms=term_choices(_term(fx)), scope=_every(), course_id=fx.chinese, class_id=fx.class2
         )
@@ -226,7 +238,9 @@ def test_class_against_class_and_term_against_term(world: World, fx: Fixture) ->
     assert class2[now] == (2, 2, D("75.5"), (0, 1, 1, 0), D("100.0"))
 
 
-def test_scope_class_teacher_own_class_subject_teacher_own_course(world: World, fx: Fixture) -> None:
+def test_scope_class_teacher_own_class_subject_teacher_own_course(
+    world: World, fx: Fixture
+) -> None:
     from accounts.models import User
     from tenant_apps.reports.gradestats.selectors import course_table, scope_for
 
@@ -275,7 +289,7 @@ def test_pages_and_excel_export_audited(world: World, fx: Fixture) -> None:
     response = admin.get(f"/reports/grades/export/course/?{query}")
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.content)).active
-    rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
+    rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]  # type: ignore[union-attr]
     assert rows[0][:3] == ["课程", "成绩数", "有分数"]
     assert rows[1] == ["语文", 6, 5, 77.7, 2, 2, 1, 1, 33.3, 33.3, 16.7, 16.7, 83.3]
     assert rows[2] == ["数学", 3, 3, 68.0, 1, 0, 1, 1, 33.3, 0.0, 33.3, 33.3, 66.7]
@@ -299,24 +313,30 @@ def test_mark_sheets_excel_and_pdf(world: World, fx: Fixture) -> None:
     query = f"year={fx.year}&term={fx.term}"
     xlsx = admin.get(f"/reports/grades/sheets/class/{fx.class1}/?{query}")
     ws = load_workbook(io.BytesIO(xlsx.content)).active
-    rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
+    rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]  # type: ignore[union-attr]
     assert rows == [
         ["班内学号", "姓名", "语文", "数学"],
         ["1", "王小红", "优秀 95.0", "合格 65.0"],
         ["2", "李小明", "良好", "不合格 40.0"],
         ["3", "张小芳", "不合格 52.5", "—"],
     ]
-    pdf = admin.get(f"/reports/grades/sheets/class/{fx.class1}/?{query}&format=pdf")
+    pdf = admin.get(f"/reports/grades/sheets/class/{fx.class1}/?{query}&output=pdf")
     assert pdf["Content-Type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-    assert "王小红" in text and "张小芳" in text and "语文" in text
-    student = admin.get(f"/reports/grades/sheets/student/{fx.pupil_a1}/?format=pdf")
+    assert "王小红" in text
+    assert "张小芳" in text
+    assert "语文" in text
+    student = admin.get(f"/reports/grades/sheets/student/{fx.pupil_a1}/?output=pdf")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(student.content)).pages)
-    assert "王小红" in text and "80.0" in text and "95.0" in text
+    assert "王小红" in text
+    assert "80.0" in text
+    assert "95.0" in text
     with school_context(world.a.schema):
         sheets = AuditEntry.objects.filter(action="read.export", object_type="mark_sheet")
         assert sheets.count() == 3
-        assert sheets.order_by("pk").first().after == {
+        first = sheets.order_by("pk").first()
+        assert first is not None
+        assert first.after == {
             "rows": 3,
             "filters": {
                 "class": "小学2024级(05)班",
@@ -326,3 +346,47 @@ def test_mark_sheets_excel_and_pdf(world: World, fx: Fixture) -> None:
             },
         }
     connection.set_schema_to_public()
+
+
+def test_api_tables_and_sheets_follow_the_pages(world: World, fx: Fixture) -> None:
+    from pypdf import PdfReader
+
+    admin = login(world.a.host, "admin")
+    query = f"year={fx.year}&term={fx.term}"
+    body = admin.get(f"/api/v1/reports/grades/stats/course/?{query}").json()
+    assert body["key"] == "course"
+    assert body["rows"] == [
+        {
+            "labels": ["语文"],
+            "marks": 6,
+            "scored": 5,
+            "average": "77.7",
+            "pass_rate": "83.3",
+            "levels": {"excellent": 2, "good": 2, "passed": 1, "fail": 1},
+        },
+        {
+            "labels": ["数学"],
+            "marks": 3,
+            "scored": 3,
+            "average": "68.0",
+            "pass_rate": "66.7",
+            "levels": {"excellent": 1, "good": 0, "passed": 1, "fail": 1},
+        },
+    ]
+    classes = admin.get(
+        f"/api/v1/reports/grades/stats/classes/?{query}&grade=primary-2024&course={fx.chinese}"
+    ).json()
+    by_class = {tuple(r["labels"]): r["average"] for r in classes["rows"]}
+    assert by_class[("小学2024级(07)班",)] is None
+    assert by_class[("小学2024级(05)班",)] == "73.8"
+    assert admin.get("/api/v1/reports/grades/stats/nothing/").status_code == 404
+    subject = login(world.a.host, "subject")
+    taught = subject.get(f"/api/v1/reports/grades/stats/course/?{query}").json()
+    assert [(r["labels"], r["average"]) for r in taught["rows"]] == [(["数学"], "52.5")]
+    assert subject.get(f"/api/v1/reports/grades/sheets/class/{fx.class1}/").status_code == 404
+    assert (
+        login(world.a.host, "staff").get("/api/v1/reports/grades/stats/course/").status_code == 403
+    )
+    pdf = admin.get(f"/api/v1/reports/grades/sheets/class/{fx.class2}/?{query}&output=pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "赵小刚" in text

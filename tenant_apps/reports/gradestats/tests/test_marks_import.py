@@ -40,7 +40,9 @@ def fx(world: World) -> Fixture:
     t = current_term()
     with school_context(world.a.schema):
         actor = Actor("admin", "管理员", connection.schema_name)
-        k = SchoolClass.objects.create(stage="primary", entry_year=2024, number=8, class_no="2024108")
+        k = SchoolClass.objects.create(
+            stage="primary", entry_year=2024, number=8, class_no="2024108"
+        )
         chinese, maths = Course.objects.get(code="13"), Course.objects.get(code="14")
         services.class_courses_set(
             class_id=k.pk, course_ids=[chinese.pk, maths.pk], term=t, actor=actor
@@ -64,9 +66,12 @@ def fx(world: World) -> Fixture:
         services.assignment_set(
             username="330102", class_ids=[k.pk], course_ids=[maths.pk], term=t, actor=actor
         )
-        cell = lambda c: ClassCourse.objects.get(  # noqa: E731
-            school_class=k, course=c, school_year=t.school_year, term=t.term
-        ).pk
+
+        def cell(c):
+            return ClassCourse.objects.get(  # noqa: E731
+                school_class=k, course=c, school_year=t.school_year, term=t.term
+            ).pk
+
         made = Fixture(k.pk, cell(chinese), cell(maths))
     connection.set_schema_to_public()
     return made
@@ -75,9 +80,9 @@ def fx(world: World) -> Fixture:
 def _file(rows: list[list[object]]) -> bytes:
     book = Workbook()
     ws = book.active
-    ws.append(["小学2024级(08)班 成绩导入"])
+    ws.append(["小学2024级(08)班 成绩导入"])  # type: ignore[union-attr]
     for row in rows:
-        ws.append(row)
+        ws.append(row)  # type: ignore[union-attr]
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -109,9 +114,13 @@ def test_template_holds_the_users_courses_and_the_students(world: World, fx: Fix
     response = client.get(f"/reports/grades/import/template/{fx.klass}/")
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.content)).active
-    rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
+    rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]  # type: ignore[union-attr]
     # only 语文: 数学 of this class is another teacher's cell
-    assert rows == [["班内学号", "姓名", "语文等级", "语文分数"], [1, "王小红", None, None], [2, "李小明", None, None]]
+    assert rows == [
+        ["班内学号", "姓名", "语文等级", "语文分数"],
+        [1, "王小红", None, None],
+        [2, "李小明", None, None],
+    ]
     # the other teacher's class is not offered at all
     assert login(world.a.host, "staff").get("/reports/grades/import/").status_code == 403
 
@@ -144,9 +153,16 @@ def test_dry_run_names_row_and_column_of_every_error_and_writes_nothing(
         (5, "D", "第5行D列“语文分数”：分数“101”无效，应为 0 到 100 之间、最多一位小数的数字。"),
         (7, "B", "第7行B列“姓名”：学生“王小红”在第3行已出现。"),
     ]
-    assert report.token == "" and report.skipped_blank == 1
+    assert report.token == ""
+    assert report.skipped_blank == 1
     # a row of the right student with neither level nor score
-    data = _file([["班内学号", "姓名", "语文等级", "语文分数"], [1, "王小红", "优秀", ""], [2, "李小明", None, None]])
+    data = _file(
+        [
+            ["班内学号", "姓名", "语文等级", "语文分数"],
+            [1, "王小红", "优秀", ""],
+            [2, "李小明", None, None],
+        ]
+    )
     with school_context(world.a.schema):
         report = imports.dry_run(user=user, class_id=fx.klass, filename="成绩.xlsx", data=data)
     connection.set_schema_to_public()
@@ -165,13 +181,20 @@ def _label() -> str:
 
 def test_upload_check_and_confirm_through_the_pages(world: World, fx: Fixture) -> None:
     client = login(world.a.host, "subject")
-    good = _file([["班内学号", "姓名", "语文等级", "语文分数"], [1, "王小红", "优秀", 95], [2, "李小明", "合格", None]])
+    good = _file(
+        [
+            ["班内学号", "姓名", "语文等级", "语文分数"],
+            [1, "王小红", "优秀", 95],
+            [2, "李小明", "合格", None],
+        ]
+    )
     page = client.post(
         "/reports/grades/import/",
         {"class": fx.klass, "file": SimpleUploadedFile("成绩.xlsx", good)},
     )
     body = page.content.decode()
-    assert page.status_code == 200 and "确认导入" in body
+    assert page.status_code == 200
+    assert "确认导入" in body
     assert _marks(world, fx.klass) == []  # the check writes nothing
     token = page.context["report"].token
     done = client.post("/reports/grades/import/confirm/", {"token": token}, follow=True)
@@ -183,7 +206,10 @@ def test_upload_check_and_confirm_through_the_pages(world: World, fx: Fixture) -
     from common.exceptions import ApplicationError
     from tenant_apps.grades import imports
 
-    with school_context(world.a.schema), pytest.raises(ApplicationError, match="导入确认已过期或无效"):
+    with (
+        school_context(world.a.schema),
+        pytest.raises(ApplicationError, match="导入确认已过期或无效"),
+    ):
         imports.confirm(user=_user(world, "330102"), token=token)
     connection.set_schema_to_public()
     # an upload for a class the user holds no cell of is not found
@@ -220,7 +246,8 @@ def test_confirm_is_all_or_nothing_when_a_cell_changes_hands(world: World, fx: F
     )
     with school_context(world.a.schema):
         report = imports.dry_run(user=user, class_id=fx.klass, filename="a.xlsx", data=data)
-        assert report.errors == [] and report.marks == 4
+        assert report.errors == []
+        assert report.marks == 4
         services.assignment_set(
             username="330102",
             class_ids=[fx.klass],
@@ -235,3 +262,42 @@ def test_confirm_is_all_or_nothing_when_a_cell_changes_hands(world: World, fx: F
             imports.confirm(user=user, token=report.token[:-2] + "xx")
     connection.set_schema_to_public()
     assert _marks(world, fx.klass) == []
+
+
+def test_api_upload_report_and_confirm(world: World, fx: Fixture) -> None:
+    client = login(world.a.host, "subject")
+    bad = _file([["班内学号", "姓名", "语文等级", "语文分数"], [1, "王小红", "优", 95]])
+    report = client.post(
+        "/api/v1/reports/grades/import/",
+        {"class_id": fx.klass, "file": SimpleUploadedFile("a.xlsx", bad)},
+    ).json()
+    assert report["token"] == ""
+    assert report["problems"] == [
+        {
+            "row": 3,
+            "column": "C",
+            "header": "语文等级",
+            "message": "第3行C列“语文等级”：等级“优”无效，应为优秀、良好、合格或不合格。",
+        }
+    ]
+    good = _file([["班内学号", "姓名", "语文等级", "语文分数"], [1, "王小红", "良好", 85.5]])
+    report = client.post(
+        "/api/v1/reports/grades/import/",
+        {"class_id": fx.klass, "file": SimpleUploadedFile("a.xlsx", good)},
+    ).json()
+    assert report["problems"] == []
+    assert report["marks"] == 1
+    assert _marks(world, fx.klass) == []
+    done = client.post(
+        "/api/v1/reports/grades/import/confirm/",
+        {"token": report["token"]},
+        content_type="application/json",
+    )
+    assert done.json() == {"class_name": "小学2024级(08)班", "saved": 1, "unchanged": 0}
+    assert _marks(world, fx.klass) == [("王小红", "语文", 3, "85.5")]
+    # a class the user holds no cell of is not found
+    other = client.post(
+        "/api/v1/reports/grades/import/",
+        {"class_id": 999999, "file": SimpleUploadedFile("a.xlsx", good)},
+    )
+    assert other.status_code == 404
