@@ -72,6 +72,7 @@ SCHOOL_MENU = (
             MenuItem(gettext_noop("课程设置"), "grades:courses", Right.GRADES_MANAGE),
             MenuItem(gettext_noop("班级课程"), "grades:class_courses", Right.GRADES_MANAGE),
             MenuItem(gettext_noop("录入权限"), "grades:assignments", Right.USERS_MANAGE),
+            MenuItem(gettext_noop("成绩导入"), "reports:grades_import", Right.GRADES_ENTER),
         ),
     ),
     MenuSection(
@@ -85,6 +86,7 @@ SCHOOL_MENU = (
                 (Right.STATS_VIEW, Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN),
             ),
             MenuItem(gettext_noop("证书管理"), "reports:cert_home", Right.CERTIFICATES_MANAGE),
+            MenuItem(gettext_noop("成绩统计"), "reports:grades_home", Right.STATS_VIEW),
         ),
     ),
     MenuSection(

@@ -262,4 +262,7 @@ urlpatterns += [
         report_query_apis.SavedQueryDetailApi.as_view(),
         name="api-reports-query-saved-detail",
     ),
+# issue 15, grade statistics (tenant_apps.reports.gradestats): tables, mark sheets, import.
+urlpatterns += [
+    path("api/v1/reports/grades/", include("tenant_apps.reports.gradestats.api_urls")),
 ]

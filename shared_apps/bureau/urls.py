@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shared_apps.bureau import renumber_views, views
+from shared_apps.bureau import courses, renumber_views, views
 
 app_name = "bureau"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("audit/", views.audit_view, name="audit"),
     path("evidence/", views.evidence_view, name="evidence"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
+    path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
 ]

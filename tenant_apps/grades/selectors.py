@@ -308,3 +308,59 @@ def class_marks(*, class_id: int, term: Term) -> dict[str, Any]:
             {"student": s, "marks": [marks.get((s.pk, c.pk)) for c in courses]} for s in students
         ],
     }
+
+
+# -- reads for the report app (tenant_apps.reports.gradestats) ------------------------------
+
+
+@dataclass(frozen=True)
+class MarkFact:
+    """One mark as the statistics count it: the student's class now, the course, the
+    term, the level and the score (None when only a level was entered)."""
+
+    class_id: int
+    course_id: int
+    school_year: str
+    term: int
+    level: int
+    score: Any  # Decimal | None
+
+
+def mark_facts(*, terms: Iterable[Term], class_ids: Iterable[int] | None = None) -> list[MarkFact]:
+    """Every mark of `terms` of a student whose record is not deleted, by the student's
+    class (a pupil who left keeps counting in the term he or she was marked in)."""
+    wanted = list(terms)
+    if not wanted:
+        return []
+    qs = Mark.objects.filter(
+        school_year__in={t.school_year for t in wanted},
+        term__in={t.term for t in wanted},
+        student__audit_state__in=LIVE_STATES,
+        student__school_class__isnull=False,
+    )
+    if class_ids is not None:
+        qs = qs.filter(student__school_class_id__in=list(class_ids))
+    keys = {(t.school_year, t.term) for t in wanted}
+    return [
+        MarkFact(*row)
+        for row in qs.values_list(
+            "student__school_class_id", "course_id", "school_year", "term", "level", "score"
+        )
+        if (row[2], row[3]) in keys
+    ]
+
+
+def teaching_cells(*, username: str) -> set[tuple[int, int, str, int]]:
+    """(class id, course id, school year, term) of every cell `username` holds in
+    成绩录入权限, in any term: the courses a subject teacher teaches."""
+    return {
+        (cid, course, year, term)
+        for cid, course, year, term in TeachingAssignment.objects.filter(
+            user_username=username
+        ).values_list(
+            "class_course__school_class_id",
+            "class_course__course_id",
+            "class_course__school_year",
+            "class_course__term",
+        )
+    }

@@ -380,6 +380,36 @@ def marks_save(
     exam_date: str | dt.date | None = None,
     request: Any = None,
 ) -> MarksSaved:
+    """Save one grid in its own transaction (`_grid_save`)."""
+    return _grid_save(
+        user=user, class_course_id=class_course_id, rows=rows, exam_date=exam_date, request=request
+    )
+
+
+@transaction.atomic(durable=True)
+def marks_save_many(
+    *,
+    user: Any,
+    grids: Sequence[tuple[int, Sequence[Mapping[str, Any]]]],
+    request: Any = None,
+) -> list[MarksSaved]:
+    """Save several grids — (class_course_id, rows) each, the marks import of a class —
+    in ONE transaction: each under exactly the rules of `marks_save` (the writer of the
+    cell, the current term, the class's students, the values), and the first refusal
+    undoes every grid before it, so nothing is half-written."""
+    return [
+        _grid_save(user=user, class_course_id=pk, rows=rows, request=request) for pk, rows in grids
+    ]
+
+
+def _grid_save(
+    *,
+    user: Any,
+    class_course_id: int,
+    rows: Sequence[Mapping[str, Any]],
+    exam_date: str | dt.date | None = None,
+    request: Any = None,
+) -> MarksSaved:
     """Save one grid: `rows` are {"student": Student.identifier, "level", "score"}.
     Refused with Http404 (nothing written) when `user` may not write the cell, the cell is
     not of the current term, or a student is not in the cell's class; refused with
