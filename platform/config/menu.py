@@ -76,7 +76,10 @@ SCHOOL_MENU = (
     ),
     MenuSection(
         gettext_noop("查询统计"),
-        (MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),),
+        (
+            MenuItem(gettext_noop("统计概览"), "registry:stats", Right.STATS_VIEW),
+            MenuItem(gettext_noop("打印中心"), "reports:print_home", Right.REPORTS_PRINT),
+        ),
     ),
     MenuSection(
         gettext_noop("系统管理"),

@@ -16,6 +16,7 @@ from tenant_apps.registry.lifecycle import intake_views, rollover_views
 from tenant_apps.registry.policy.rights_views import rights_view
 from tenant_apps.registry.students import apis as registry_apis
 from tenant_apps.registry.students.views import school_home
+from tenant_apps.reports.printing import apis as print_apis
 from tenant_apps.school_admin import apis as school_apis
 from tenant_apps.school_admin import teacher_apis
 
@@ -191,5 +192,12 @@ urlpatterns = [
     path("api/v1/audit-log/", audit_apis.SchoolAuditLogApi.as_view(), name="api-audit-log"),
     path("", include((transfer_urls.school_patterns, "transfers"))),
     path("", include((backup_urls.school_patterns, "backups"))),
+    # The print centre's API (tenant_apps.reports.printing).
+    path("api/v1/reports/print/", print_apis.PrintApi.as_view(), name="api-reports-print"),
+    path(
+        "api/v1/reports/print/files/<str:print_token>/",
+        print_apis.PrintFileApi.as_view(),
+        name="api-reports-print-file",
+    ),
     *common_patterns("config.urls_school"),
 ]
