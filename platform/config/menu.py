@@ -87,6 +87,7 @@ SCHOOL_MENU = (
             ),
             MenuItem(gettext_noop("证书管理"), "reports:cert_home", Right.CERTIFICATES_MANAGE),
             MenuItem(gettext_noop("成绩统计"), "reports:grades_home", Right.STATS_VIEW),
+            MenuItem(gettext_noop("打印中心"), "reports:print_home", Right.REPORTS_PRINT),
         ),
     ),
     MenuSection(

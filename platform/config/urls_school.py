@@ -18,6 +18,7 @@ from tenant_apps.registry.students import apis as registry_apis
 from tenant_apps.registry.students.views import school_home
 from tenant_apps.reports.certificates import apis as cert_apis
 from tenant_apps.reports.certificates import views as cert_views
+from tenant_apps.reports.printing import apis as print_apis
 from tenant_apps.school_admin import apis as school_apis
 from tenant_apps.school_admin import teacher_apis
 
@@ -225,6 +226,12 @@ urlpatterns = [
         "api/v1/reports/verify/<str:verify_code>/",
         cert_apis.CertificateVerifyApi.as_view(),
         name="api-cert-verify",
+    # The print centre's API (tenant_apps.reports.printing).
+    path("api/v1/reports/print/", print_apis.PrintApi.as_view(), name="api-reports-print"),
+    path(
+        "api/v1/reports/print/files/<str:print_token>/",
+        print_apis.PrintFileApi.as_view(),
+        name="api-reports-print-file",
     ),
     *common_patterns("config.urls_school"),
 ]

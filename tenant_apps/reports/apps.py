@@ -9,3 +9,12 @@ class ReportsConfig(AppConfig):
     name = "tenant_apps.reports"
     label = "reports"
     verbose_name = "报表"
+
+    def ready(self) -> None:
+        # 打印中心: its batch task (not in a tasks.py Celery's autodiscovery finds) and what
+        # a lost batch tells its owner (jobs.services.job_abandon).
+        from shared_apps.jobs.services import job_kind_register
+        from tenant_apps.reports.printing import services as printing
+        from tenant_apps.reports.printing import tasks as printing_tasks  # noqa: F401
+
+        job_kind_register(printing.JOB_KIND, message=printing.MSG_LOST)
