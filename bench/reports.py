@@ -171,7 +171,8 @@ def _fill(schema: str, pupils: int, years: int) -> dict[str, int]:
         for seq in range(pupils):
             klass = classes[seq % len(classes)]
             roll = rnd.random()
-            audit, status = A.REGISTERED, S.STUDYING
+            audit: str = A.REGISTERED
+            status: str = S.STUDYING
             if roll < 0.04:
                 audit = rnd.choice([A.DRAFT, A.SCHOOL_PENDING, A.COUNTY_PENDING, A.PROBLEM])
             elif roll < 0.12:

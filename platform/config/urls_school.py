@@ -226,6 +226,7 @@ urlpatterns = [
         "api/v1/reports/verify/<str:verify_code>/",
         cert_apis.CertificateVerifyApi.as_view(),
         name="api-cert-verify",
+    ),
     # The print centre's API (tenant_apps.reports.printing).
     path("api/v1/reports/print/", print_apis.PrintApi.as_view(), name="api-reports-print"),
     path(
@@ -269,6 +270,7 @@ urlpatterns += [
         report_query_apis.SavedQueryDetailApi.as_view(),
         name="api-reports-query-saved-detail",
     ),
+]
 # issue 15, grade statistics (tenant_apps.reports.gradestats): tables, mark sheets, import.
 urlpatterns += [
     path("api/v1/reports/grades/", include("tenant_apps.reports.gradestats.api_urls")),

@@ -2,13 +2,13 @@
 keeps its models in its own module; this package re-exports them, one line a part."""
 
 from tenant_apps.reports.models.certificates import (
-    Kind,
-    CertificateScheme,
-    CertificateCounter,
     Certificate,
+    CertificateCounter,
+    CertificateScheme,
+    Kind,
 )
 from tenant_apps.reports.models.query import SavedQuery
-from tenant_apps.reports.models.stats import StatsSnapshot, StatsSnapshotRow, PromotionSettings
+from tenant_apps.reports.models.stats import PromotionSettings, StatsSnapshot, StatsSnapshotRow
 
 __all__ = [
     "Kind",
