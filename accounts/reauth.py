@@ -190,6 +190,8 @@ STUDENT_EXPORT = SensitiveAction(
     (
         "tenant_apps.registry.students.exports.students_export",
         "tenant_apps.registry.students.exports.export_start",
+        # 综合查询's Excel export of the chosen columns (page and API).
+        "tenant_apps.reports.query.exports.query_export",
     ),
 )
 AUDIT_EXPORT = SensitiveAction(

@@ -40,6 +40,8 @@ def _add_students(schema: str, count: int) -> list[int]:
                 school_class=klass,
                 number_in_class=i + 1,
                 entry_year_month="202009",
+                # County-approved, so 在读 counts them (tenant_apps/registry/counts.py).
+                audit_state=Student.Audit.REGISTERED,
             ).pk
             for i in range(count)
         ]
@@ -65,12 +67,15 @@ def test_task_sent_from_school_a_runs_in_school_a(live_db: World, worker: None) 
         with school_context(world.a.schema):
             result = school_stats_refresh.delay()
         outcome = result.get(timeout=60)
-        # then: it counted A's students (1 seeded + 3) and wrote A's public stats row
+        # then: it counted A's students (3 registered 在读; the 1 seeded draft apart, as
+        # not yet registered) and wrote A's public stats row
         assert outcome["school_id"] == world.a.id
-        assert outcome["students"] == 4
+        assert (outcome["students"], outcome["pending"]) == (3, 1)
         connection.set_schema_to_public()
-        assert SchoolStats.objects.get(school_id=world.a.id).students == 4
-        assert SchoolStats.objects.get(school_id=world.b.id).students == 1
+        stats = SchoolStats.objects.get(school_id=world.a.id)
+        assert (stats.students, stats.pending) == (3, 1)
+        other = SchoolStats.objects.get(school_id=world.b.id)
+        assert (other.students, other.pending) == (0, 1)
     finally:
         _remove_class(world.a.schema)
         with school_context(world.a.schema):

@@ -491,9 +491,13 @@ def test_dockerfile_bakes_no_key():
 def test_dockerfile_base_user_static_and_command():
     instructions = _dockerfile_instructions()
     froms = [ins.split()[1] for ins in instructions if ins.upper().startswith("FROM ")]
-    assert froms == ["python:3.11-slim", "python:3.11-slim"]
+    # build (Python wheels), vendor (ECharts and the PDF font from npm), runtime.
+    assert froms == ["python:3.11-slim", "node:20-slim", "python:3.11-slim"]
     final = _final_stage()
     assert "RUN pip install -r /tmp/requirements.txt" in instructions
+    assert "RUN npm ci --no-audit --no-fund --ignore-scripts" in instructions
+    assert any("echarts.min.js /app/static-vendor/vendor/" in ins for ins in final)
+    assert any(ins.startswith("ENV PDF_FONT_REGULAR=/app/fonts/") for ins in final)
     assert [ins for ins in final if ins.startswith("USER ")] == [f"USER {APP_UID}:{APP_UID}"]
     assert any("manage.py collectstatic --noinput" in ins for ins in final)
     [cmd] = [ins for ins in final if ins.startswith("CMD ")]

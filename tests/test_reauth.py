@@ -141,7 +141,9 @@ def _asks_for_password(response: Any, method: str, api: bool) -> bool:
         return response.status_code == 302 and response["Location"].startswith(
             "/accounts/reauth/?next="
         )
-    return response.status_code == 200 and f'name="{REAUTH_FIELD}"' in response.content.decode()
+    # A route past its guard may answer with a file (an export), not a page: not the form.
+    page = response.content.decode(errors="replace")
+    return response.status_code == 200 and f'name="{REAUTH_FIELD}"' in page
 
 
 def _refused_as_anonymous(response: Any) -> bool:

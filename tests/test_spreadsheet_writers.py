@@ -299,6 +299,15 @@ WRITERS = {
         "test_import_of_a_csv_hands_back_its_formulas_as_text",
     ),
     "accounts/audit_selectors.py": ("test_audit_csv_export_marks_formulas_with_an_apostrophe",),
+    "tenant_apps/reports/stats/exports.py": ("test_stats_table_export_keeps_formulas_as_text",),
+    "tenant_apps/reports/gradestats/exports.py": (
+        "test_grade_statistics_export_keeps_formulas_as_text",
+    ),
+    "tenant_apps/reports/printing/documents.py": (
+        "test_print_centre_excel_keeps_formulas_as_text",
+    ),
+    "tenant_apps/reports/query/exports.py": ("test_query_export_keeps_typed_formulas_as_text",),
+    "tenant_apps/grades/imports.py": ("test_marks_template_keeps_a_typed_name_as_text",),
 }
 OTHER_WRITER_LIBRARIES = ("xlsxwriter", "xlwt", "pyexcelerate", "pandas", "tablib", "odf")
 
@@ -422,3 +431,104 @@ def test_the_writer_check_accepts_writes_through_the_helper() -> None:
         "    header.append(write_only_cell(s, x))\n"
     )
     assert _raw_writes(ast.parse(source)) == []
+
+
+# -- the report app's workbooks (issue 15) ---------------------------------------------
+
+
+def _sheet_text(data: bytes) -> list[str]:
+    book = load_workbook(io.BytesIO(data))
+    return [str(c.value) for ws in book.worksheets for r in ws.iter_rows() for c in r if c.value]
+
+
+def test_stats_table_export_keeps_formulas_as_text() -> None:
+    from tenant_apps.reports.stats.exports import table_workbook
+    from tenant_apps.reports.stats.selectors import Table
+
+    table = Table(key="k", title="t", columns=["+1"], rows=[(LEAK, [1]), ("-1+2", [2])])
+
+    data = table_workbook(table)
+
+    book = load_workbook(io.BytesIO(data))
+    _assert_text(data, book.sheetnames[0], [LEAK, "+1", "-1+2"])
+
+
+def test_grade_statistics_export_keeps_formulas_as_text() -> None:
+    from tenant_apps.reports.gradestats.exports import _workbook
+
+    data = _workbook(LEAK, ["@SUM(A1)", "平均分"], [["-1+2", 3], ["\t=1", None]])
+
+    _assert_text(data, "成绩", [LEAK, "@SUM(A1)", "-1+2", "\t=1"])
+
+
+def test_print_centre_excel_keeps_formulas_as_text(world: World, db: None) -> None:
+    from tenant_apps.registry.models import Student
+    from tenant_apps.reports.printing.documents import render_xlsx
+    from tenant_apps.reports.printing.selectors import Group
+
+    with school_context(world.a.schema):
+        student = Student.objects.select_related("school_class").first()
+        assert student is not None
+        # what a registrar may type into the name (in memory only: nothing is saved)
+        student.name = LEAK
+        data = render_xlsx("roster", [Group(student.school_class, [student])], full=False)
+
+    assert LEAK in _sheet_text(data)
+    book = load_workbook(io.BytesIO(data))
+    _assert_text(data, book.sheetnames[0], [LEAK])
+
+
+def test_query_export_keeps_typed_formulas_as_text(world: World, db: None) -> None:
+    from tenant_apps.registry.models import Student
+
+    with school_context(world.a.schema):
+        Student.objects.update(native_place=LEAK, talents="+1")
+    registrar = login(world.a.host, "registrar")
+
+    export = registrar.get("/reports/query/export/?col=name&col=native_place&col=talents")
+    connection.set_schema_to_public()
+
+    assert export.status_code == 200, export.content[:300]
+    _assert_text(export.content, "综合查询", [LEAK, "+1"])
+
+
+def test_marks_template_keeps_a_typed_name_as_text(world: World, db: None) -> None:
+    import datetime as dt
+
+    from accounts.models import User
+    from common.actor import Actor
+    from tenant_apps.grades import services
+    from tenant_apps.grades.imports import template_build
+    from tenant_apps.grades.models import Course
+    from tenant_apps.grades.terms import current_term
+    from tenant_apps.registry.models import SchoolClass, Student
+
+    term = current_term()
+    with school_context(world.a.schema):
+        actor = Actor("admin", "管理员", connection.schema_name)
+        klass = SchoolClass.objects.create(
+            stage="primary", entry_year=2024, number=7, class_no="2024107"
+        )
+        course = Course.objects.get(code="13")
+        services.class_courses_set(
+            class_id=klass.pk, course_ids=[course.pk], term=term, actor=actor
+        )
+        services.assignment_set(
+            username="subject",
+            class_ids=[klass.pk],
+            course_ids=[course.pk],
+            term=term,
+            actor=actor,
+        )
+        Student.objects.create(
+            name=LEAK,
+            sex="1",
+            birth_date=dt.date(2018, 3, 1),
+            school_class=klass,
+            number_in_class=1,
+            entry_year_month="202409",
+            audit_state=Student.Audit.REGISTERED,
+        )
+        data = template_build(user=User.objects.get(username="subject"), class_id=klass.pk)
+
+    _assert_text(data, "成绩", [LEAK])

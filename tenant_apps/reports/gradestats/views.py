@@ -115,6 +115,8 @@ def home_view(request: HttpRequest) -> HttpResponse:
         request,
         "reports/gradestats/home.html",
         {
+            # The nav offers 成绩导入 only to who may import (成绩录入).
+            "can_import": request.user.has_right(Right.GRADES_ENTER),  # type: ignore[union-attr]
             "term": term,
             "terms": term_choices(current_term()),
             "query": request.GET.urlencode(),
@@ -144,6 +146,7 @@ def compare_classes_view(request: HttpRequest) -> HttpResponse:
         request,
         "reports/gradestats/compare.html",
         {
+            "can_import": request.user.has_right(Right.GRADES_ENTER),  # type: ignore[union-attr]
             "kind": "classes",
             "term": term,
             "terms": term_choices(current_term()),
@@ -168,6 +171,7 @@ def compare_terms_view(request: HttpRequest) -> HttpResponse:
         request,
         "reports/gradestats/compare.html",
         {
+            "can_import": request.user.has_right(Right.GRADES_ENTER),  # type: ignore[union-attr]
             "kind": "terms",
             "grades": stats.grade_options(scope),
             "grade": request.GET.get("grade", ""),

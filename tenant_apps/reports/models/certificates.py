@@ -21,7 +21,7 @@ class CertificateScheme(models.Model):
     """How the school numbers one kind: `{prefix}{year}{seq:0{width}d}`. Editable by the
     certificate manager; the sequence lives in CertificateCounter per (kind, prefix,
     year), so going back to an earlier prefix or year continues its counter and never
-    hands out a number twice. No PII."""
+    hands out a number twice. Schema: each school's own. No PII."""
 
     kind = models.CharField("证书类型", max_length=12, choices=Kind.choices, unique=True)
     prefix = models.CharField("编号前缀", max_length=20, blank=True)
@@ -41,7 +41,8 @@ class CertificateScheme(models.Model):
 
 class CertificateCounter(models.Model):
     """The last sequence number used for one (kind, prefix, year): the row issue locks
-    (SELECT ... FOR UPDATE), so two issues at once get consecutive numbers. No PII."""
+    (SELECT ... FOR UPDATE), so two issues at once get consecutive numbers. Schema: each
+    school's own. No PII."""
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     prefix = models.CharField(max_length=20, blank=True)
@@ -65,7 +66,8 @@ class Certificate(models.Model):
     """One issued certificate. `values` holds what is printed (name, sex, birth date,
     class, dates …) as it was at issue, so a reprint prints the same text even after the
     record changed. `code` is the public verification code (random, unambiguous
-    alphabet). PII: the frozen values (name, birth date, ID number)."""
+    alphabet). Schema: each school's own. PII: the frozen values (name, birth date, ID
+    number)."""
 
     class State(models.TextChoices):
         ISSUED = "issued", "有效"

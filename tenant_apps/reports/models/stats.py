@@ -15,7 +15,8 @@ from django.db import models
 
 class StatsSnapshot(models.Model):
     """The counts of one day. Written by reports.stats.services only (the daily beat task
-    and 立即生成快照). At most one per day: a later snapshot of the same day replaces it."""
+    and 立即生成快照). At most one per day: a later snapshot of the same day replaces it.
+    Schema: each school's own. No PII."""
 
     class Source(models.TextChoices):
         DAILY = "daily", "每日自动"
@@ -68,7 +69,8 @@ class PromotionSettings(models.Model):
     """How this school defines 升学率 (domain.md §3.15: the official definition is
     unconfirmed, so each school sets it): of the records of the graduating classes whose
     status is one of `cohort_statuses`, those whose status is one of `promoted_statuses`
-    count as promoted. One row per school. Written by reports.stats.services."""
+    count as promoted. One row per school. Written by reports.stats.services. Schema: each
+    school's own. No PII."""
 
     cohort_statuses = ArrayField(
         models.CharField(max_length=2), verbose_name="计入毕业生的学籍状态", default=list

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import Right
 from common.permissions import has_right
+from common.schema import ErrorResponse
 from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.reports.printing import selectors, services
 from tenant_apps.reports.printing.documents import PDF, XLSX, ZIP
@@ -57,6 +58,8 @@ class PrintApi(APIView):
             (200, PDF): OpenApiResponse(bytes, description="PDF（小范围直接下载）"),
             (200, XLSX): OpenApiResponse(bytes, description="Excel（小范围直接下载）"),
             202: JobStartedSerializer,
+            # The student, class or grade named in the body is not (or not visibly) here.
+            404: ErrorResponse,
         },
         summary="打印中心：生成文档",
         operation_id="reports_print_create",

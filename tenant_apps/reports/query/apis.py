@@ -238,8 +238,9 @@ class SavedQueryDetailApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=SavedQueryOutput, summary="重命名或修改")
     def patch(self, request: Request, query_id: Any) -> Response:
-        self._get(request, query_id)
+        # The body first: a malformed one is a 400 whoever owns the query (common.parsers).
         body = request.data if isinstance(request.data, dict) else {}
+        self._get(request, query_id)
         definition = _definition(request, body["definition"]) if "definition" in body else None
         name = str(body["name"]) if "name" in body else None
         saved = services.saved_query_update(

@@ -33,7 +33,7 @@ def table_workbook(table: Table) -> bytes:
     for label, values in table.rows:
         ws.append(row_safe(ws, [label, *values]))
     if table.pupils:
-        ws.append([])
+        ws.append(row_safe(ws, []))
         ws.append(row_safe(ws, ["姓名", "班级", "异动类型", "异动日期"]))
         for pupil in table.pupils:
             ws.append(row_safe(ws, list(pupil)))
