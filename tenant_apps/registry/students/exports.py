@@ -14,7 +14,6 @@ from tenant_apps.registry.models import Student
 FILTER_PARAMS = ("q", "class_id", "status", "audit_state")
 PROGRESS_ROWS = 1000
 EXPORT_LINK_SALT = "registry.students.exports.download"
-EXPORT_LINK_SECONDS = 24 * 3600
 MSG_EXPORT_DONE = "已导出 {n} 名学生，点击“查看结果”下载（24小时内有效）。"
 
 
@@ -141,19 +140,9 @@ def export_run(
 def export_link(*, job_id: str, key: str) -> str:
     """The job's result link: a page of this school that opens the file for the job's
     owner only (the file itself is then served through a /files/ link made for them)."""
-    from django.core import signing
     from django.urls import reverse
 
-    token = signing.dumps({"j": job_id, "k": key}, salt=EXPORT_LINK_SALT)
+    from shared_apps.jobs.links import job_file_token
+
+    token = job_file_token(job_id=job_id, key=key, salt=EXPORT_LINK_SALT)
     return reverse("registry:export_download", kwargs={"token": token})
-
-
-def export_link_read(token: str) -> tuple[str, str] | None:
-    """(job id, storage key) of a genuine, unexpired export link; None otherwise."""
-    from django.core import signing
-
-    try:
-        data = signing.loads(token, salt=EXPORT_LINK_SALT, max_age=EXPORT_LINK_SECONDS)
-    except signing.BadSignature:
-        return None
-    return str(data.get("j", "")), str(data.get("k", ""))

@@ -228,18 +228,11 @@ def student_export_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.REGISTRY_VIEW)
 def student_export_download_view(request: HttpRequest, token: str) -> HttpResponse:
     """The file of a finished export job, for the account that asked for it only."""
-    from tenant_apps.registry.students.exports import export_link_read
+    from shared_apps.jobs.links import job_file_key
+    from tenant_apps.registry.students.exports import EXPORT_LINK_SALT
 
-    found = export_link_read(token)
-    if found is None:
-        raise Http404
-    job_id, key = found
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        raise Http404 from None
-    job = job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
-    if job is None or not default_storage.exists(key):
+    key = job_file_key(token=token, salt=EXPORT_LINK_SALT, user_id=request.user.pk)  # type: ignore[arg-type]
+    if key is None:
         raise Http404
     return redirect(default_storage.url(key))
 

@@ -5,8 +5,6 @@ progress; its result is a signed link for the owner, opened by PrintFileApi)."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,7 +17,6 @@ from rest_framework.views import APIView
 from accounts.roles import Right
 from common.permissions import has_right
 from common.schema import ErrorResponse
-from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.reports.printing import selectors, services
 from tenant_apps.reports.printing.documents import PDF, XLSX, ZIP
 from tenant_apps.reports.printing.views import file_response, target_of
@@ -102,16 +99,8 @@ class PrintFileApi(APIView):
         summary="打印中心：下载后台生成的文件",
     )
     def get(self, request: Request, print_token: str) -> HttpResponse:
-        found = services.print_link_read(print_token)
-        if found is None:
-            raise NotFound
-        job_id, key = found
-        try:
-            uuid.UUID(job_id)
-        except ValueError:
-            raise NotFound from None
-        job = job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
-        if job is None or not default_storage.exists(key):
+        key = services.print_file_key(token=print_token, user_id=request.user.pk)  # type: ignore[arg-type]
+        if key is None:
             raise NotFound
         with default_storage.open(key) as handle:
             body = handle.read()

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.audit import READ_EXPORT, READ_EXPORT_FULL, audit_record
 from common.permissions import has_any_right
+from shared_apps.jobs.links import job_file_key, job_file_token
 from tenant_apps.registry.students.reveal import REVEAL_RIGHTS
 from tenant_apps.reports.printing import documents
 from tenant_apps.reports.printing.documents import PDF, XLSX, ZIP, Printed
@@ -41,7 +42,6 @@ FORMATS = ("pdf", "xlsx")
 BATCH_THRESHOLD = 50
 JOB_KIND = "print_batch"
 LINK_SALT = "reports.printing.download"
-LINK_SECONDS = 24 * 3600
 MSG_DONE = "已生成{document}（{n} 名学生），点击“查看结果”下载（24小时内有效）。"
 MSG_FAILED = "生成失败，请稍后重试。"
 MSG_LOST = "生成中断（服务重启），请重新生成。"
@@ -219,22 +219,15 @@ def _class_order(groups: list[Group]) -> Callable[[tuple[str, bytes]], int]:
 
 def print_link(*, job_id: str, key: str) -> str:
     """The job's result link: opens the file for the job's owner only."""
-    from django.core import signing
     from django.urls import reverse
 
-    token = signing.dumps({"j": job_id, "k": key}, salt=LINK_SALT)
+    token = job_file_token(job_id=job_id, key=key, salt=LINK_SALT)
     return reverse("reports:print_download", kwargs={"print_token": token})
 
 
-def print_link_read(token: str) -> tuple[str, str] | None:
-    """(job id, storage key) of a genuine, unexpired link; None otherwise."""
-    from django.core import signing
-
-    try:
-        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_SECONDS)
-    except signing.BadSignature:
-        return None
-    return str(data.get("j", "")), str(data.get("k", ""))
+def print_file_key(*, token: str, user_id: int) -> str | None:
+    """The storage key of the asker's own finished print file (shared_apps.jobs.links)."""
+    return job_file_key(token=token, salt=LINK_SALT, user_id=user_id)
 
 
 def content_type_of(key: str) -> str:

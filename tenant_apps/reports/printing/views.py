@@ -103,15 +103,7 @@ def print_make_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.REPORTS_PRINT)
 def print_download_view(request: HttpRequest, print_token: str) -> HttpResponse:
     """The file of a finished print job, for the account that asked for it only."""
-    found = services.print_link_read(print_token)
-    if found is None:
-        raise Http404
-    job_id, key = found
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        raise Http404 from None
-    job = job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
-    if job is None or not default_storage.exists(key):
+    key = services.print_file_key(token=print_token, user_id=request.user.pk)  # type: ignore[arg-type]
+    if key is None:
         raise Http404
     return redirect(default_storage.url(key))
