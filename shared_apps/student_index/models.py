@@ -56,6 +56,9 @@ class IndexEntry(models.Model):
     status = models.CharField(max_length=2)
     audit_state = models.CharField(max_length=20)
     has_problem = models.BooleanField(default=False)
+    # The counting flags of tenant_apps.registry.counts.FLAGS as bits (bit i = FLAG_KEYS[i]):
+    # non-identifying, what the bureau breaks its counts down by (issue 16).
+    flags = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -87,3 +90,56 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}:{self.last}"
+
+
+class SchoolCount(models.Model):
+    """The live counts the bureau dashboard reads (issue 16): one row per school and
+    combination of the index's non-identifying attributes, with the number of index
+    entries on it and, of those, how many carry each counting flag. Schema: public.
+    Derived from IndexEntry by student_index.services in the same transaction as every
+    index write, so it is exact whenever the index is; never written by anything else.
+
+    Which line a row counts on (在读, 休学, 未注册：待学校审核, ...) follows from
+    (audit_state, status) by tenant_apps.registry.counts.line_of, read through the
+    registry facade."""
+
+    school = models.ForeignKey(
+        "tenants.School", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    stage = models.CharField(max_length=10)
+    entry_year = models.PositiveSmallIntegerField()
+    sex = models.CharField(max_length=1)
+    ethnicity = models.CharField(max_length=2)
+    status = models.CharField(max_length=2)
+    audit_state = models.CharField(max_length=20)
+    has_problem = models.BooleanField(default=False)
+    students = models.PositiveIntegerField(default=0)
+    left_behind = models.PositiveIntegerField(default=0)
+    migrant_child = models.PositiveIntegerField(default=0)
+    disability = models.PositiveIntegerField(default=0)
+    boarding = models.PositiveIntegerField(default=0)
+    needs_aid = models.PositiveIntegerField(default=0)
+    boarding_subsidy = models.PositiveIntegerField(default=0)
+    only_child = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "学校实时统计"
+        verbose_name_plural = "学校实时统计"
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "school",
+                    "stage",
+                    "entry_year",
+                    "sex",
+                    "ethnicity",
+                    "status",
+                    "audit_state",
+                    "has_problem",
+                ],
+                name="student_index_schoolcount_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}:{self.stage}{self.entry_year}:{self.students}"
