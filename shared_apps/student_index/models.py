@@ -58,7 +58,7 @@ class IndexEntry(models.Model):
     has_problem = models.BooleanField(default=False)
     # The counting flags of tenant_apps.registry.counts.FLAGS as bits (bit i = FLAG_KEYS[i]):
     # non-identifying, what the bureau breaks its counts down by (issue 16).
-    flags = models.PositiveSmallIntegerField(default=0)
+    flags = models.PositiveSmallIntegerField(default=0, db_default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
