@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,16 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from common.permissions import Rights, as_rights, has_any_right
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """A Content-Disposition value that keeps a Chinese file name (RFC 6266, RFC 5987's
+    filename*), with an ASCII fallback for old clients: a registrar's download is saved as
+    学生名册.xlsx, not as an internal key."""
+    filename = filename.replace("/", "-").replace("\\", "-")
+    ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"download.{ext}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def right_required(

@@ -23,7 +23,12 @@ user of the host it was issued on, and only to
   also how a link made without an account (a task) reaches the right people;
 * on the bureau host, a school's proof (`BUREAU_FILE_PREFIXES`) only to the officers with
   学籍教育局审核 whose bureau governs that school, whoever the link was made for.
-Anything else, backups included, is served to the account it was issued to alone."""
+Anything else, backups included, is served to the account it was issued to alone.
+
+Files a job makes for someone to take away (`exports/`: the student list, print batches)
+are served as attachments under their readable name (`download_name`), so that a PDF
+opens the browser's save dialog with 学籍卡片-三年级.pdf rather than in a tab as
+`...-<random>.pdf`; evidence and photos are shown inline."""
 
 from __future__ import annotations
 
@@ -45,9 +50,12 @@ from django.urls import reverse
 from storages.backends.s3 import S3Storage
 
 from accounts.roles import Right
+from common.views import content_disposition
 
 SIGNING_SALT = "tenants.storage.download"
 NAME_TOKEN_BYTES = 16  # 128 random bits in every saved name: 22 URL-safe characters
+_TOKEN_CHARS = len(secrets.token_urlsafe(NAME_TOKEN_BYTES))
+ATTACHMENT_PREFIXES = ("exports/",)
 
 # The request being served, so that a link made anywhere below a view (services, facades
 # reading inside another school) knows its host and account; bound by
@@ -103,6 +111,17 @@ def unguessable_name(name: str, max_length: int | None = None) -> str:
     return posixpath.join(directory, f"{stem}-{token}{ext}" if stem else f"{token}{ext}")
 
 
+def download_name(key: str) -> str | None:
+    """The name a take-away file is saved as on the user's machine: its base name without
+    `unguessable_name`'s random part; None for files that are shown inline."""
+    if not key.startswith(ATTACHMENT_PREFIXES):
+        return None
+    stem, ext = posixpath.splitext(posixpath.basename(key))
+    if len(stem) > _TOKEN_CHARS and stem[-_TOKEN_CHARS - 1] == "-":
+        stem = stem[: -_TOKEN_CHARS - 1]
+    return f"{stem}{ext}"
+
+
 class UnguessableNames:
     """Storage mixin: every name `save()` picks carries `unguessable_name`'s random part,
     whatever the caller asked for (a time stamp, a batch id)."""
@@ -132,8 +151,13 @@ class SchoolS3Storage(UnguessableNames, S3Storage):
         return download_url(name)
 
     def presigned_url(self, name: str) -> str:
-        """The S3 URL itself; only the download view calls this, after auditing."""
-        return str(super().url(name))
+        """The S3 URL itself; only the download view calls this, after auditing. A
+        take-away file is named by S3's response-content-disposition override."""
+        filename = download_name(name)
+        parameters = (
+            {"ResponseContentDisposition": content_disposition(filename)} if filename else None
+        )
+        return str(super().url(name, parameters=parameters))
 
 
 class SchoolFileSystemStorage(UnguessableNames, FileSystemStorage):

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
 from accounts.audit import READ_FILE, audit_record
-from tenants.storage import SchoolS3Storage, download_grant, download_permitted
+from tenants.storage import SchoolS3Storage, download_grant, download_name, download_permitted
 
 
 def _requester(request: HttpRequest) -> Any:
@@ -74,4 +74,7 @@ def file_download_view(request: HttpRequest, token: str) -> HttpResponseBase:
             return HttpResponseRedirect(default_storage.presigned_url(grant.key))
         handle = default_storage.open(grant.key, "rb")
     content_type = mimetypes.guess_type(grant.key)[0] or "application/octet-stream"
-    return FileResponse(handle, content_type=content_type)
+    filename = download_name(grant.key)
+    if filename is None:
+        return FileResponse(handle, content_type=content_type)
+    return FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)

@@ -367,3 +367,46 @@ def test_platform_files_open_for_no_one_by_right(world: World, db: None) -> None
         with school_context("public"):
             default_storage.delete(key)
         connection.set_schema_to_public()
+
+
+def test_take_away_files_download_under_their_readable_name_and_evidence_stays_inline(
+    world: World, db: None
+) -> None:
+    """An export or print batch (exports/) is an attachment named as the user would save
+    it (学籍卡片-三年级.pdf, without the random part of its key), from S3 through the
+    presigned URL's content-disposition override; evidence opens inline as before."""
+    from django.test import RequestFactory
+
+    from accounts.models import User
+    from conftest import login
+    from tenants.storage import download_name, download_request_bind, download_url
+
+    assert (
+        download_name("exports/print/学籍卡片-三年级-" + "A" * 22 + ".pdf") == "学籍卡片-三年级.pdf"
+    )
+    assert download_name("evidence/7/proof-" + "A" * 22 + ".png") is None
+    with school_context(world.a.schema):
+        request = RequestFactory().get("/")
+        request.user = User.objects.get(username="registrar")
+        request.tenant = world.a  # type: ignore[attr-defined]
+        export = default_storage.save("exports/print/学籍卡片-三年级.pdf", ContentFile(b"%PDF-"))
+        proof = default_storage.save("evidence/proof.pdf", ContentFile(b"%PDF-"))
+        with download_request_bind(request):
+            links = {export: download_url(export), proof: download_url(proof)}
+    connection.set_schema_to_public()
+    registrar = login(world.a.host, "registrar")
+    headers = {}
+    for key, link in links.items():
+        presigned = registrar.get(link)["Location"]
+        with urllib.request.urlopen(presigned, timeout=10) as response:
+            assert response.read() == b"%PDF-"
+            headers[key] = response.headers.get("Content-Disposition", "")
+    assert headers[export].startswith("attachment;")
+    assert (
+        "filename*=UTF-8''%E5%AD%A6%E7%B1%8D%E5%8D%A1%E7%89%87-%E4%B8%89%E5%B9%B4%E7%BA%A7.pdf"
+        in headers[export]
+    )
+    assert not headers[proof].startswith("attachment")
+    with school_context(world.a.schema):
+        default_storage.delete(export)
+        default_storage.delete(proof)

@@ -19,7 +19,7 @@ from accounts.roles import Right
 from accounts.sessions import client_ip
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from common.views import right_required
+from common.views import content_disposition, right_required
 from tenant_apps.reports.certificates import selectors, services
 from tenant_apps.reports.certificates.documents import certificate_pdf
 from tenant_apps.reports.models.certificates import Certificate, Kind
@@ -169,7 +169,9 @@ def cert_detail(request: HttpRequest, cert_id: int) -> HttpResponse:
 def _pdf_response(request: HttpRequest, cert: Certificate) -> HttpResponse:
     body = certificate_pdf(cert, verify_url=verify_url(request, cert.code))
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="certificate-{cert.number}.pdf"'
+    response["Content-Disposition"] = content_disposition(
+        f"{cert.get_kind_display()}-{cert.number}.pdf", inline=True
+    )
     add_never_cache_headers(response)
     return response
 

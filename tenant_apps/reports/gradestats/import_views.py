@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Right
 from common.exceptions import ApplicationError
-from common.views import right_required
+from common.views import content_disposition, right_required
 from tenant_apps.grades import imports
 from tenant_apps.grades.terms import current_term
 from tenant_apps.registry.imports.columns import UploadRejected
@@ -68,7 +68,7 @@ def import_template_view(request: HttpRequest, class_id: int) -> HttpResponse:
     except ApplicationError as exc:
         raise Http404 from exc
     response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="marks-import-{class_id}.xlsx"'
+    response["Content-Disposition"] = content_disposition("成绩导入模板.xlsx")
     return response
 
 

@@ -14,7 +14,7 @@ from django.shortcuts import render
 
 from accounts.roles import Right
 from common.charts import Chart, Series
-from common.views import right_required
+from common.views import content_disposition, right_required
 from tenant_apps.grades.terms import Term, current_term, term_choices, term_parse
 from tenant_apps.registry.models import SchoolClass, Student
 from tenant_apps.reports.gradestats import exports
@@ -189,13 +189,13 @@ def compare_terms_view(request: HttpRequest) -> HttpResponse:
 
 def _xlsx(data: bytes, name: str) -> HttpResponse:
     response = HttpResponse(data, content_type=exports.XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    response["Content-Disposition"] = content_disposition(f"{name}.xlsx")
     return response
 
 
 def _pdf(data: bytes, name: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    response["Content-Disposition"] = content_disposition(f"{name}.pdf", inline=True)
     return response
 
 
@@ -206,7 +206,7 @@ def export_view(request: HttpRequest, stats_table: str) -> HttpResponse:
         raise Http404
     found = table_for(table, params=request.GET, scope=stats.scope_for(request.user))
     data = exports.table_xlsx(found, request=request, filters=_filters(request))
-    return _xlsx(data, f"grade-stats-{table}")
+    return _xlsx(data, found.title)
 
 
 def sheet_class(user: Any, class_id: int) -> SchoolClass:
@@ -233,7 +233,7 @@ def _sheet_response(
 ) -> HttpResponse:
     fmt = "pdf" if request.GET.get("output") == "pdf" else "xlsx"
     data = exports.sheet_file(sheet, fmt=fmt, request=request, filters=filters)
-    return _pdf(data, sheet.filename) if fmt == "pdf" else _xlsx(data, sheet.filename)
+    return _pdf(data, sheet.title) if fmt == "pdf" else _xlsx(data, sheet.title)
 
 
 @right_required(Right.STATS_VIEW)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Right
-from common.views import right_required
+from common.views import content_disposition, right_required
 from shared_apps.jobs.selectors import job_get_for
 from tenant_apps.reports.printing import selectors, services
 from tenant_apps.reports.printing.documents import Printed
@@ -25,10 +24,7 @@ from tenant_apps.reports.printing.documents import Printed
 def file_response(printed: Printed) -> HttpResponse:
     """The document as a download; the Chinese file name in RFC 5987 form."""
     response = HttpResponse(printed.data, content_type=printed.content_type)
-    ascii_name = "document." + printed.filename.rsplit(".", 1)[-1]
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(printed.filename)}"
-    )
+    response["Content-Disposition"] = content_disposition(printed.filename)
     return response
 
 

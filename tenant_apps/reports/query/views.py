@@ -22,7 +22,7 @@ from accounts.reauth import STUDENT_EXPORT, sensitive
 from accounts.roles import Right
 from common.exceptions import ApplicationError
 from common.permissions import has_any_right
-from common.views import right_required
+from common.views import content_disposition, right_required
 from tenant_apps.registry.models import Student
 from tenant_apps.registry.policy import rules as policy
 from tenant_apps.reports.query import services
@@ -244,7 +244,7 @@ def query_export_view(request: HttpRequest) -> HttpResponse:
     )
     response = HttpResponse(data, content_type=XLSX)
     stamp = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="query-{stamp}.xlsx"'
+    response["Content-Disposition"] = content_disposition(f"综合查询-{stamp}.xlsx")
     return response
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Right
 from common.exceptions import ApplicationError
-from common.views import right_required
+from common.views import content_disposition, right_required
 from tenant_apps.registry.models import Student
 from tenant_apps.reports.models import StatsSnapshot
 from tenant_apps.reports.stats import selectors, services
@@ -87,7 +87,7 @@ def stats_table_export(request: HttpRequest, table: str) -> HttpResponse:
     params = params_from(request.GET)
     result = spec.build(params)
     response = HttpResponse(table_export(result, params=params, request=request), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="stats-{spec.key}.xlsx"'
+    response["Content-Disposition"] = content_disposition(f"{spec.title}.xlsx")
     return response
 
 

@@ -150,16 +150,34 @@ def _rows(xlsx: bytes) -> list[list[Any]]:
     return [list(r) for r in sheet.iter_rows(values_only=True)]
 
 
-def _pdftoppm_ok(pdf: bytes) -> bool:
+ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
+
+
+def _pdftoppm_ok(pdf: bytes, name: str) -> bool:
+    """Page 1 as a PNG (test-artifacts/print-<name>.png), as a printer would draw it, to
+    look at after the run."""
+    ARTIFACTS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.pdf"
         path.write_bytes(pdf)
         done = subprocess.run(  # noqa: S603 - fixed arguments, the test's own file
-            ["/usr/bin/pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(path), f"{tmp}/p"],
+            [
+                "/usr/bin/pdftoppm",
+                "-png",
+                "-r",
+                "60",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(path),
+                str(ARTIFACTS / f"print-{name}"),
+            ],
             check=False,
             capture_output=True,
         )
-        return done.returncode == 0 and any(Path(tmp).glob("p*.png"))
+        return done.returncode == 0 and (ARTIFACTS / f"print-{name}.png").exists()
 
 
 CASES = [
@@ -194,7 +212,7 @@ def test_every_document_renders_chinese_text_with_its_font_embedded(
     assert "打印日期" in text
     assert "第 1 页" in text
     assert b"/FontFile2" in pdf  # the CJK font travels with the file
-    assert _pdftoppm_ok(pdf)
+    assert _pdftoppm_ok(pdf, f"{document}-{scope}")
 
 
 def test_who_is_on_each_list_follows_the_one_definition(world: World, school: Fixture) -> None:
