@@ -29,7 +29,8 @@
       return base;
     }
     var horizontal = spec.kind === "hbar";
-    var cat = { type: "category", data: spec.categories, axisLabel: { interval: 0, hideOverlap: true } };
+    // Horizontal bars read top down in the order of the table beside them.
+    var cat = { type: "category", data: spec.categories, inverse: horizontal, axisLabel: { interval: 0, hideOverlap: true } };
     var val = { type: "value", minInterval: 1 };
     base.xAxis = horizontal ? val : cat;
     base.yAxis = horizontal ? cat : val;
@@ -51,6 +52,12 @@
       var script = document.getElementById(el.dataset.chart);
       if (!script) return;
       var spec = JSON.parse(script.textContent);
+      // Horizontal bars get a row of height for each category, so that fifteen status lines
+      // do not print their labels over each other in the fixed box (on a phone above all).
+      if (spec.kind === "hbar") {
+        var wanted = spec.categories.length * 26 + 60;
+        if (wanted > el.clientHeight) el.style.height = wanted + "px";
+      }
       var chart = window.echarts.init(el, null, { renderer: "svg" });
       chart.setOption(option(spec));
       el.dataset.chartReady = "1";
