@@ -173,3 +173,12 @@ def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     keys_provide(os.environ, keys_random())
     django.setup()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th quantile by nearest rank (q = 0.95: the sample below which 95 % lie), the
+    one definition every script prints its p95 by."""
+    import math
+
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]

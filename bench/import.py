@@ -56,7 +56,6 @@ import gc
 import inspect
 import io
 import json
-import math
 import os
 import random
 import re
@@ -925,11 +924,6 @@ def machine() -> dict[str, str]:
     }
 
 
-def nearest_rank(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def report(
     *,
     fig: Figures,
@@ -947,7 +941,7 @@ def report(
     rate = total / e2e
     ratio = e2e / s["parse_bare"]
     single_median = statistics.median(fig.single_ms)
-    single_p95 = nearest_rank(fig.single_ms, 0.95)
+    single_p95 = benchdb.percentile(fig.single_ms, 0.95)
 
     def row(name: str, seconds: float, rows: int, note: str = "") -> str:
         return f"| {name} | {seconds:.2f} | {rows / seconds:,.0f} | {note} |"

@@ -78,12 +78,6 @@ class Figure:
         return "PASS" if self.p95_ms <= self.target_ms else "FAIL"
 
 
-def p95(samples: list[float]) -> float:
-    """The 95th percentile (nearest rank) of at least 20 samples."""
-    ordered = sorted(samples)
-    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
-
-
 def time_get(ctx: Context, name: str, url: str, target_ms: float | None) -> Figure:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -100,7 +94,9 @@ def time_get(ctx: Context, name: str, url: str, target_ms: float | None) -> Figu
         assert response.status_code == 200, (url, response.status_code)
         queries = len(captured)
     connection.set_schema_to_public()
-    return Figure(name, statistics.median(samples), p95(samples), queries, target_ms)
+    return Figure(
+        name, statistics.median(samples), benchdb.percentile(samples, 0.95), queries, target_ms
+    )
 
 
 # -- figures: one function each; append other parts' here -------------------------------

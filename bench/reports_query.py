@@ -226,11 +226,6 @@ def _explain(schema: str, params: list[tuple[str, str]]) -> None:
     connection.set_schema_to_public()
 
 
-def _p(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def _run(students: int, requests: int, profile: bool = False, explain: bool = False) -> int:
     benchdb.django_setup()
     from django.core.management import call_command
@@ -311,12 +306,14 @@ def _run(students: int, requests: int, profile: bool = False, explain: bool = Fa
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             for q in profiled.captured_queries:
                 print(q["time"], q["sql"][:200])
-        p95 = _p(samples, 0.95)
+        p95 = benchdb.percentile(samples, 0.95)
         worst = max(worst, p95)
+        alone_p95 = benchdb.percentile(alone, 0.95)
+        list_p95 = benchdb.percentile(baseline, 0.95)
         print(
             f"{label:22s} page p50 {statistics.median(samples):6.1f} p95 {p95:6.1f} ms | "
-            f"query alone p50 {statistics.median(alone):5.1f} p95 {_p(alone, 0.95):5.1f} ms | "
-            f"student list p50 {statistics.median(baseline):6.1f} p95 {_p(baseline, 0.95):6.1f} ms"
+            f"query alone p50 {statistics.median(alone):5.1f} p95 {alone_p95:5.1f} ms | "
+            f"student list p50 {statistics.median(baseline):6.1f} p95 {list_p95:6.1f} ms"
             f" | {len(captured)} queries, found {count}"
         )
     print(f"load average during the run: {os.getloadavg()}")

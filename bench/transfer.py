@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import io
 import json
-import math
 import os
 import statistics
 import sys
@@ -46,11 +45,6 @@ MEDIA_DIR = ROOT / ".run" / "media-bench-transfer"
 OUT_DIR = ROOT / "bench" / "out"
 TARGET_P95 = 0.200
 COUNTY = "430181"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
 def build(schools: int, per_school: int) -> list[tuple[int, str]]:
@@ -241,7 +235,7 @@ def run(schools: int, transfers: int) -> None:
     total = time.perf_counter() - started
     checks = check(refs, case_ids, per_school)
     info = benchdb.machine(show=("shared_buffers", "synchronous_commit"))
-    p50, p95 = statistics.median(samples), percentile(samples, 0.95)
+    p50, p95 = statistics.median(samples), benchdb.percentile(samples, 0.95)
     load = os.getloadavg()
     verdict = "PASS" if p95 <= TARGET_P95 else "FAIL"
     lines = [
