@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -82,12 +81,6 @@ def _change(change_id: int) -> StatusChange:
     if change is None:
         raise NotFound()
     return change
-
-
-def _actors(request: Request) -> dict[str, Any]:
-    from shared_apps.transfers.services import CaseActor
-
-    return {"actor": Actor.of(request.user), "case_actor": CaseActor.of(request.user)}
 
 
 class StudentBlockersApi(APIView):
@@ -262,7 +255,7 @@ class ChangeDecisionApi(APIView):
             change_id=change_id,
             approve=data.validated_data["approve"],
             reason=data.validated_data["reason"],
-            **_actors(request),
+            **changes.actors_of(request.user),
         )
         return Response(ChangeOutput(_change(change_id)).data)
 
@@ -279,6 +272,8 @@ class ChangeWithdrawApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         changes.change_withdraw(
-            change_id=change_id, reason=data.validated_data["reason"], **_actors(request)
+            change_id=change_id,
+            reason=data.validated_data["reason"],
+            **changes.actors_of(request.user),
         )
         return Response(ChangeOutput(_change(change_id)).data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -36,6 +36,14 @@ K = StatusChange.Kind
 S = Student.Status
 
 # -- what each kind needs ------------------------------------------------------------
+
+
+def actors_of(user: Any) -> dict[str, Any]:
+    """The two actors a decision takes (the registry's and the case engine's), as the
+    keyword arguments the services below accept; for the pages and the API alike."""
+    from shared_apps.transfers.services import CaseActor
+
+    return {"actor": Actor.of(user), "case_actor": CaseActor.of(user)}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ withdrawal. Thin: registry.changes.services does the work."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -71,12 +70,6 @@ class ChangeForm(forms.Form):
             leave_to=d.get("leave_to"),
             target_status=d.get("target_status", ""),
         )
-
-
-def _actors(request: HttpRequest) -> dict[str, Any]:
-    from shared_apps.transfers.services import CaseActor
-
-    return {"actor": Actor.of(request.user), "case_actor": CaseActor.of(request.user)}
 
 
 def _flash_error(request: HttpRequest, exc: ApplicationError) -> None:
@@ -253,7 +246,7 @@ def change_decide_view(request: HttpRequest, change_id: int) -> HttpResponse:
             change_id=change_id,
             approve=decision == "approve",
             reason=request.POST.get("reason", "").strip()[:300],
-            **_actors(request),
+            **changes.actors_of(request.user),
         )
     except ApplicationError as exc:
         _flash_error(request, exc)
@@ -273,7 +266,7 @@ def change_withdraw_view(request: HttpRequest, change_id: int) -> HttpResponse:
         changes.change_withdraw(
             change_id=change_id,
             reason=request.POST.get("reason", "").strip()[:300],
-            **_actors(request),
+            **changes.actors_of(request.user),
         )
     except ApplicationError as exc:
         _flash_error(request, exc)
