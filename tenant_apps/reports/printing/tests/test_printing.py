@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from config.celery import app
 from django.db import connection
+from django.http import FileResponse
 from django.test import Client
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -446,6 +447,7 @@ def test_a_large_batch_is_a_job_with_rising_progress_and_one_file(
     connection.set_schema_to_public()
     assert api_file.status_code == 200
     assert "filename*=UTF-8''" in api_file["Content-Disposition"]  # its readable name
+    assert isinstance(api_file, FileResponse)  # streamed, not read whole into memory
     archive = zipfile.ZipFile(io.BytesIO(b"".join(api_file.streaming_content)))
     assert {"小学2023级(07)班.pdf", "小学2019级(08)班.pdf"} <= set(archive.namelist())
     assert "孙在读" in _text(archive.read("小学2019级(08)班.pdf"))
