@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/import.py [--rows 50000] [--indexed 1000000] [--reps 3]
                                      [--keep] [--reuse] [--openpyxl]
+                                     [--live-counts-off] [--live-counts-compare]
 
 With DATABASE_URL set, the benchmark creates (after dropping) its own database
 `bench_import` on that server and touches nothing else there. Without it, embedded
@@ -39,7 +40,10 @@ Measures (seconds, median of --reps where repeated):
     and the confirm request call them, after the script has let go of the rows its own
     stage measurements held; the progress callback splits it into stages;
   * import_annotate, the annotated workbook, off the critical path (when it exists);
-  * duplicates_find for one student, 200 calls: median and p95.
+  * duplicates_find for one student, 200 calls: median and p95;
+  * with --live-counts-compare, what the bureau's live counts (issue 16: SchoolCount
+    re-derived in the confirmation's transaction) add to import_confirm: end-to-end runs
+    alternating with and without them (--live-counts-off: everything without them).
 
 Checks, or the figures are moot: the report must count exactly the planted rows per kind,
 and 300 written students (every column, family members, index entry) must equal what the
@@ -203,7 +207,7 @@ def schools_other(n: int) -> list[int]:
 INDEX_FILL = """
 INSERT INTO public.student_index_indexentry
     (school_id, student_uuid, id_hash, name_hash, pinyin_hash, stage, entry_year, sex,
-     ethnicity, status, audit_state, has_problem, updated_at)
+     ethnicity, status, audit_state, has_problem, flags, updated_at)
 SELECT s.ids[1 + g %% s.n],
        md5('uuid:' || g)::uuid,
        -- 1 in 20 pupils has no usable ID number
@@ -218,6 +222,7 @@ SELECT s.ids[1 + g %% s.n],
        '01',
        'registered',
        false,
+       0,
        now()
   FROM generate_series(1, %(n)s) AS g,
        (SELECT array_agg(id ORDER BY id) AS ids, count(*)::int AS n
@@ -657,7 +662,72 @@ def end_to_end_once(data: bytes, actor: Any) -> dict[str, Any]:
     }
 
 
-def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
+@contextlib.contextmanager
+def live_counts(on: bool, spent: list[float] | None = None) -> Iterator[None]:
+    """With `on` False, the index writes skip re-deriving the bureau's live counts
+    (student_index.live.counts_refresh patched to a no-op where the services call it):
+    the comparison run for what the live counts cost an import's confirmation. With `on`
+    and `spent`, each re-derivation's own seconds are appended there (timed directly, so
+    the figure does not drown in the load's noise as a difference of two runs does)."""
+    from shared_apps.student_index import services
+
+    original = services.counts_refresh
+
+    def timed_refresh(**kwargs: Any) -> dict[int, dict[str, int]]:
+        start = time.perf_counter()
+        try:
+            return original(**kwargs)
+        finally:
+            spent.append(time.perf_counter() - start)  # type: ignore[union-attr]
+
+    if not on:
+        services.counts_refresh = lambda **kwargs: {}
+    elif spent is not None:
+        services.counts_refresh = timed_refresh
+    try:
+        yield
+    finally:
+        services.counts_refresh = original
+
+
+def live_counts_compare(
+    a: SchoolRef, data: bytes, actor: Any, reps: int
+) -> tuple[dict[str, Any], int]:
+    """End-to-end runs alternating live counts off and on (school A emptied before each),
+    so that both see the same load: import_confirm's median for each, their ratio, and
+    the batch of the last run (the one the tables now hold)."""
+    confirm: dict[str, list[float]] = {"on": [], "off": []}
+    refresh: list[float] = []  # seconds of counts_refresh inside each "on" confirmation
+    batch_id = 0
+    for _ in range(reps):
+        for mode in ("off", "on"):
+            school_a_empty(a)
+            spent: list[float] = []
+            with live_counts(mode == "on", spent):
+                run = end_to_end_once(data, actor)
+            confirm[mode].append(run["e2e"]["import_confirm"])
+            if mode == "on":
+                refresh.append(sum(spent))
+            batch_id = run["batch_id"]
+            log(
+                f"  live counts {mode}: import_confirm {confirm[mode][-1]:.2f} s"
+                + (f", of which counts_refresh {refresh[-1]:.3f} s" if mode == "on" else "")
+            )
+    on, off = statistics.median(confirm["on"]), statistics.median(confirm["off"])
+    share = statistics.median(r / c for r, c in zip(refresh, confirm["on"], strict=True))
+    return {
+        "on": on,
+        "off": off,
+        "ratio": on / off,
+        "samples": confirm,
+        "refresh_s": refresh,
+        "refresh_share": share,
+    }, batch_id
+
+
+def measure(
+    a: SchoolRef, plan: Plan, data: bytes, reps: int, *, compare_live: bool = False
+) -> Figures:
     from django.db import transaction
 
     from common.actor import Actor
@@ -751,6 +821,10 @@ def measure(a: SchoolRef, plan: Plan, data: bytes, reps: int) -> Figures:
         fig.notes["validate_marks"] = median_run["marks"]
         fig.counts = median_run["counts"]
         batch_id = runs[-1]["batch_id"]  # the last run's rows are what the tables hold now
+        if compare_live:
+            log(f"live counts off/on x {reps}: import_confirm...")
+            fig.notes["live_counts"], batch_id = live_counts_compare(a, data, actor, reps)
+            log(f"  {fig.notes['live_counts']}")
         log(f"  progress (median run): {fig.notes['validate_marks']}")
 
         annotate = getattr(imports, "import_annotate", None)
@@ -1008,6 +1082,25 @@ def report(
         f"Target: single-student 查重 <= {TARGET_SINGLE_MS:.0f} ms: "
         f"{verdict[single_p95 <= TARGET_SINGLE_MS]} (p95 {single_p95:.1f} ms)",
     ]
+    if "live_counts" in fig.notes:
+        lc = fig.notes["live_counts"]
+        extra = 100 * (lc["ratio"] - 1)
+        lines += [
+            "",
+            f"Live counts (issue 16): import_confirm median with {lc['on']:.2f} s, without "
+            f"{lc['off']:.2f} s (alternating runs: on "
+            + " / ".join(f"{t:.2f}" for t in lc["samples"]["on"])
+            + ", off "
+            + " / ".join(f"{t:.2f}" for t in lc["samples"]["off"])
+            + f"); ratio {lc['ratio']:.3f} ({extra:+.1f} %)",
+            "counts_refresh timed inside each confirmation with live counts: "
+            + " / ".join(f"{t:.3f}" for t in lc["refresh_s"])
+            + f" s, median share {100 * lc['refresh_share']:.1f} % of the confirmation",
+            f"Target: live counts add <= 5 % to the confirmation: "
+            f"{verdict[100 * lc['refresh_share'] <= 5]} (timed share "
+            f"{100 * lc['refresh_share']:.1f} %; the runs' ratio says {extra:+.1f} % under "
+            "the load's noise)",
+        ]
     if "openpyxl" in fig.notes:
         o = fig.notes["openpyxl"]
         lines += [
@@ -1024,7 +1117,15 @@ def report(
     return "\n".join(lines)
 
 
-def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
+def run(
+    *,
+    rows: int,
+    indexed: int,
+    reps: int,
+    openpyxl: bool,
+    live_off: bool = False,
+    live_compare: bool = False,
+) -> None:
     benchdb.django_setup()
     from django.conf import settings
     from django.db import connection
@@ -1053,8 +1154,8 @@ def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE public.student_index_indexentry")
 
-    with LoadSampler() as load:
-        fig = measure(a, plan, data, reps)
+    with LoadSampler() as load, live_counts(not live_off):
+        fig = measure(a, plan, data, reps, compare_live=live_compare)
     fig.notes["load"] = load.summary()
     check_counts(fig, plan)
     if openpyxl:
@@ -1085,6 +1186,8 @@ def run(*, rows: int, indexed: int, reps: int, openpyxl: bool) -> None:
         "written_check": fig.notes["written_check"],
         "load_average": fig.notes["load"],
         "openpyxl": fig.notes.get("openpyxl"),
+        "live_counts_off": live_off,
+        "live_counts": fig.notes.get("live_counts"),
     }
     path = OUT_DIR / f"import-{stamp}.json"
     path.write_text(json.dumps(raw, indent=2, ensure_ascii=False))
@@ -1104,6 +1207,17 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="also write the rows with rows_export (openpyxl) and parse and sniff that file",
     )
+    parser.add_argument(
+        "--live-counts-off",
+        action="store_true",
+        help="measure with the bureau's live counts not re-derived (counts_refresh a no-op)",
+    )
+    parser.add_argument(
+        "--live-counts-compare",
+        action="store_true",
+        help="also run the end to end --reps times each with and without the live counts, "
+        "alternating, and report import_confirm's figures and their ratio",
+    )
     args = parser.parse_args(argv)
     if not 100 <= args.rows <= 90_000:
         parser.error("--rows must be in 100..90000 (the factories' distinct pupils)")
@@ -1115,7 +1229,14 @@ def main(argv: list[str]) -> int:
         db=BENCH_DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR, reuse=args.reuse
     )
     try:
-        run(rows=args.rows, indexed=args.indexed, reps=max(1, args.reps), openpyxl=args.openpyxl)
+        run(
+            rows=args.rows,
+            indexed=args.indexed,
+            reps=max(1, args.reps),
+            openpyxl=args.openpyxl,
+            live_off=args.live_counts_off,
+            live_compare=args.live_counts_compare,
+        )
     finally:
         benchdb.services_stop(services, keep=args.keep)
     return 0

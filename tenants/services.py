@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -302,8 +302,10 @@ def register_stats_counter(counter: StatsCounter) -> None:
 def school_stats_refresh() -> dict[str, int]:
     """Recount the current school's registry into the public dashboard table.
 
-    Runs inside the school's schema (a Celery task sent from the school, or the fan-out);
-    only counts cross into public.
+    Runs inside the school's schema (a Celery task sent from the school); only counts
+    cross into public. No longer periodic: the live fields (LIVE_STATS_FIELDS) follow
+    every index write through school_stats_live_set; this full recount is what
+    provisioning, a restore and the test world call, and it keeps `classes`.
     """
     counts: dict[str, int] = {}
     for counter in _STATS_COUNTERS:
@@ -314,3 +316,27 @@ def school_stats_refresh() -> dict[str, int]:
         school=school, defaults={**counts, "refreshed_at": timezone.now()}
     )
     return {"school_id": school.pk, **counts}
+
+
+# SchoolStats' fields kept live (issue 16): written from the index's live counts
+# (student_index.live.counts_refresh) in the transaction of each index write.
+LIVE_STATS_FIELDS = ("students", "male", "female", "pending")
+
+
+def school_stats_live_set(*, figures: Mapping[int, Mapping[str, int]]) -> None:
+    """Store {school id: {field of LIVE_STATS_FIELDS: number}} in one statement; a
+    school without a row yet gets one (its `classes` waits for school_stats_refresh)."""
+    now = timezone.now()
+    SchoolStats.objects.bulk_create(
+        [
+            SchoolStats(
+                school_id=school_id,
+                refreshed_at=now,
+                **{f: numbers.get(f, 0) for f in LIVE_STATS_FIELDS},
+            )
+            for school_id, numbers in figures.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["school"],
+        update_fields=[*LIVE_STATS_FIELDS, "refreshed_at"],
+    )

@@ -7,7 +7,9 @@ from celery import current_app, shared_task
 
 @shared_task(name="tenants.tasks.school_stats_refresh")
 def school_stats_refresh() -> dict[str, int]:
-    """Runs in the schema of the school that sent it (tenant-schemas-celery header)."""
+    """Runs in the schema of the school that sent it (tenant-schemas-celery header). A full
+    recount on demand only: no beat entry sends it any more, the live numbers follow every
+    index write (student_index.live)."""
     from tenants.services import school_stats_refresh as refresh
 
     return refresh()

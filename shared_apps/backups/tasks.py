@@ -134,3 +134,25 @@ def backups_nightly_task() -> dict[str, int]:
             school_backup_task.delay(school_id, "nightly")
         pruned = backups_prune()
     return {"sent": len(school_ids), "pruned": pruned}
+
+
+@shared_task(name="backups.live_counts_check")
+def live_counts_check_task(school_id: int) -> dict[str, Any]:
+    """One school's nightly check of the bureau's live counts (index_resync)."""
+    from shared_apps.backups.index_resync import live_counts_check
+
+    return live_counts_check(school_id=school_id)
+
+
+@shared_task(name="backups.live_counts_nightly")
+def live_counts_nightly_task() -> dict[str, int]:
+    """Beat, 03:15: one check of the live counts per serving school (never the template);
+    beat runs in public, so each school is named by id."""
+    from tenants.context import school_context
+    from tenants.models import School
+
+    with school_context("public"):
+        school_ids = list(School.objects.serving().values_list("id", flat=True))
+    for school_id in school_ids:
+        live_counts_check_task.delay(school_id)
+    return {"sent": len(school_ids)}

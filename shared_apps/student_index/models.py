@@ -92,6 +92,20 @@ class NumberSequence(models.Model):
         return f"{self.prefix}:{self.last}"
 
 
+# SchoolCount's flag columns: bit i of IndexEntry.flags is FLAG_COLUMNS[i], the order of
+# tenant_apps.registry.counts.FLAG_KEYS (a test holds the two equal; the index sits below
+# the registry and cannot import it).
+FLAG_COLUMNS: tuple[str, ...] = (
+    "left_behind",
+    "migrant_child",
+    "disability",
+    "boarding",
+    "needs_aid",
+    "boarding_subsidy",
+    "only_child",
+)
+
+
 class SchoolCount(models.Model):
     """The live counts the bureau dashboard reads (issue 16): one row per school and
     combination of the index's non-identifying attributes, with the number of index
@@ -143,3 +157,32 @@ class SchoolCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_id}:{self.stage}{self.entry_year}:{self.students}"
+
+
+class CountDrift(models.Model):
+    """What the nightly check (backups.index_resync.live_counts_check) found when a
+    school's live counts disagreed with its own records, before it repaired them.
+    Schema: public. Non-identifying: cells and numbers only, at most CELLS_KEPT of them.
+    Written by backups.index_resync only; kept for the bureau to see, never edited."""
+
+    CELLS_KEPT = 50
+
+    school = models.ForeignKey(
+        "tenants.School", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    found_at = models.DateTimeField(auto_now_add=True)
+    cells = models.PositiveIntegerField("不一致的格数")
+    # The school's students counted by the index and by its records, all lines together.
+    indexed = models.PositiveIntegerField("索引计数")
+    recorded = models.PositiveIntegerField("学籍计数")
+    # [{"cell": [stage, entry_year, sex, ethnicity, status, audit_state, has_problem],
+    #   "index": [students, flags...], "records": [students, flags...]}, ...]
+    detail = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = "实时统计偏差"
+        verbose_name_plural = "实时统计偏差"
+        indexes = [models.Index(fields=["school", "found_at"], name="student_index_drift_school")]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}:{self.found_at:%Y-%m-%d}:{self.cells}"

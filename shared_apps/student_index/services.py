@@ -16,6 +16,7 @@ from psycopg import sql
 
 from common.copytext import copy_lines
 from shared_apps.student_index.keys import IdentityKeys
+from shared_apps.student_index.live import counts_refresh
 from shared_apps.student_index.models import IndexEntry, NumberSequence
 
 
@@ -30,6 +31,7 @@ class IndexRecord:
     status: str
     audit_state: str
     has_problem: bool = False
+    flags: int = 0  # registry.counts.flag_bits: bit i = counts.FLAG_KEYS[i]
 
 
 def _entry(school_id: int, r: IndexRecord) -> IndexEntry:
@@ -46,6 +48,7 @@ def _entry(school_id: int, r: IndexRecord) -> IndexEntry:
         status=r.status,
         audit_state=r.audit_state,
         has_problem=r.has_problem,
+        flags=r.flags,
     )
 
 
@@ -61,13 +64,28 @@ UPDATE_FIELDS = [
     "status",
     "audit_state",
     "has_problem",
+    "flags",
 ]
-BATCH_SIZE = 5000  # 11 columns a row: well under PostgreSQL's 65,535 parameters per statement
+BATCH_SIZE = 5000  # 12 columns a row: well under PostgreSQL's 65,535 parameters per statement
 JIT_OFF_ABOVE = 1000  # candidates; see duplicates_find
 
 
+def _schools_of(student_uuids: list[uuid.UUID]) -> set[int]:
+    """The schools whose entries these are (before a write that may move or drop them)."""
+    return set(
+        IndexEntry.objects.filter(student_uuid__in=student_uuids)
+        .values_list("school_id", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
 def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
-    """Insert or refresh entries; call inside the transaction that writes the students."""
+    """Insert or refresh entries; call inside the transaction that writes the students.
+    An entry of another school is moved here; both schools' live counts are re-derived."""
+    if not records:
+        return
+    before = _schools_of([r.student_uuid for r in records])
     IndexEntry.objects.bulk_create(
         [_entry(school_id, r) for r in records],
         batch_size=BATCH_SIZE,
@@ -75,6 +93,20 @@ def index_upsert(*, school_id: int, records: Sequence[IndexRecord]) -> None:
         unique_fields=["student_uuid"],
         update_fields=UPDATE_FIELDS,
     )
+    counts_refresh(school_ids=before | {school_id})
+
+
+@transaction.atomic
+def index_school_replace(*, school_id: int, records: Sequence[IndexRecord]) -> None:
+    """Make the school's entries exactly `records`: its other entries are removed, these
+    inserted or refreshed (the index resync after a restore or a found drift)."""
+    IndexEntry.objects.filter(school_id=school_id).exclude(
+        student_uuid__in=[r.student_uuid for r in records]
+    ).delete()
+    if records:
+        index_upsert(school_id=school_id, records=records)  # re-derives the counts too
+    else:
+        counts_refresh(school_ids=[school_id])
 
 
 # What a bulk writer can know of an entry before it is written, in COPY order; the rest
@@ -90,6 +122,7 @@ INDEX_PREPARED_COLUMNS = [
     "sex",
     "ethnicity",
     "status",
+    "flags",
 ]
 INDEX_LINE_COLUMNS = [
     "audit_state",
@@ -112,12 +145,14 @@ def index_prepared_values(r: IndexRecord) -> list[object]:
         r.sex,
         r.ethnicity,
         r.status,
+        r.flags,
     ]
 
 
-def index_copy_prepared(*, lines: Iterable[str]) -> None:
-    """COPY ready-made lines (INDEX_LINE_COLUMNS order, each ending in a newline) into the
-    index, in the caller's transaction.
+def index_copy_prepared(*, school_id: int, lines: Iterable[str]) -> None:
+    """COPY ready-made lines (INDEX_LINE_COLUMNS order, each ending in a newline) of new
+    entries of the school into the index, in the caller's transaction (which must be
+    open: the live counts are re-derived in it).
 
     Callers hand them in name_hash order: the index on that column then fills its pages
     in sequence instead of touching a random page for every row (48,500 rows into an
@@ -128,14 +163,27 @@ def index_copy_prepared(*, lines: Iterable[str]) -> None:
         sql.SQL(", ").join(map(sql.Identifier, INDEX_LINE_COLUMNS)),
     )
     copy_lines(statement, lines)
+    counts_refresh(school_ids=[school_id])
 
 
+@transaction.atomic
 def index_remove(*, student_uuids: Iterable[uuid.UUID]) -> None:
-    IndexEntry.objects.filter(student_uuid__in=list(student_uuids)).delete()
+    uuids = list(student_uuids)
+    schools = _schools_of(uuids)
+    IndexEntry.objects.filter(student_uuid__in=uuids).delete()
+    counts_refresh(school_ids=schools)
 
 
+@transaction.atomic
 def index_set_state(*, student_uuids: Iterable[uuid.UUID], **fields: object) -> None:
-    IndexEntry.objects.filter(student_uuid__in=list(student_uuids)).update(**fields)
+    """Update these entries' fields; with `school_id` (a move) both the school they leave
+    and the one they join have their live counts re-derived."""
+    uuids = list(student_uuids)
+    schools = _schools_of(uuids)
+    IndexEntry.objects.filter(student_uuid__in=uuids).update(**fields)
+    if "school_id" in fields or "school" in fields:
+        schools |= _schools_of(uuids)
+    counts_refresh(school_ids=schools)
 
 
 @dataclass(frozen=True)

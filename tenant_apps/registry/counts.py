@@ -142,6 +142,13 @@ def flags_of(values: Mapping[str, Any]) -> dict[str, bool]:
     }
 
 
+def flag_bits(values: Mapping[str, Any]) -> int:
+    """flags_of(values) packed as the public index stores them (IndexEntry.flags): bit i
+    set when FLAG_KEYS[i] is. The one place the bits are made."""
+    on = flags_of(values)
+    return sum(1 << i for i, key in enumerate(FLAG_KEYS) if on[key])
+
+
 # -- leaving school (学生流失情况) ------------------------------------------------------------
 # The status changes a pupil is "lost" by: 流失（辍学） and 其他离校 (seed S6). 退学, 死亡,
 # 出国 are counted by kind in the 异动 report, not as 流失.

@@ -39,6 +39,7 @@ from shared_apps.student_index.services import (
     index_copy_prepared,
     index_prepared_values,
 )
+from tenant_apps.registry import counts
 from tenant_apps.registry.models import FamilyMember, ProblemRecord, SchoolClass, Student
 from tenant_apps.registry.students.services import (
     _MEMBER_NULLABLE,
@@ -165,7 +166,10 @@ class Preparer:
         ]
         for a in computed:
             self._keys[attnames.index(a)] = _NO_KEY
-        self._at = {a: attnames.index(a) for a in (*computed, "birth_date", "sex", "ethnicity")}
+        self._at = {
+            a: attnames.index(a)
+            for a in (*computed, "birth_date", "sex", "ethnicity", *counts.FLAG_SOURCE_FIELDS)
+        }
 
     def row(self, data: dict[str, Any]) -> list[Any]:
         """The student's values in Prepared.student's column order."""
@@ -205,6 +209,7 @@ class Preparer:
             ethnicity=values[at["ethnicity"]] or "",
             status=self.status,  # type: ignore[arg-type]
             audit_state=Student.Audit.DRAFT,
+            flags=counts.flag_bits({f: values[at[f]] for f in counts.FLAG_SOURCE_FIELDS}),
         )
         self._count += 1
         if self._count % self.RECORD_CHECK_EVERY == 1:
@@ -329,7 +334,9 @@ def prepared_write(
     order = sorted(range(len(keep)), key=kept.name_hash.__getitem__)
     # Lines in INDEX_LINE_COLUMNS order: audit state, has_problem, time, school, rest.
     head = {True: f"{flagged}\tt\t{now}\t{school.id}\t", False: f"{draft}\tf\t{now}\t{school.id}\t"}
-    index_copy_prepared(lines=(f"{head[problem[n]]}{kept.index[n]}\n" for n in order))
+    index_copy_prepared(
+        school_id=school.id, lines=(f"{head[problem[n]]}{kept.index[n]}\n" for n in order)
+    )
     _copy_text(
         Student._meta.db_table,
         [*STUDENT_LATE_COLUMNS, *student_prepared_columns()],

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils import timezone
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -61,10 +62,13 @@ def _transition(
         event_add(
             ids, actor=actor, action=action, from_state=from_state, to_state=to_state, reason=reason
         )
+    # updated_at stamps when the entry entered its state: the county's queue counts its
+    # waiting days from it (bureau.selectors.county_queue), as transfers stamp theirs.
     index_set_state(
         student_uuids=[s.identifier for s in students],
         audit_state=to_state,
         has_problem=to_state == Student.Audit.PROBLEM,
+        updated_at=timezone.now(),
     )
 
 

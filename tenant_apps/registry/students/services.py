@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from stdnum.cn import ric
 
@@ -28,6 +28,7 @@ from shared_apps.student_index.services import (
     duplicates_find,
     index_upsert,
 )
+from tenant_apps.registry import counts
 from tenant_apps.registry.facade import masked_students
 from tenant_apps.registry.fields import BY_KEY, COLUMNS, MEMBER_COLUMNS, STUDENT_COLUMNS
 from tenant_apps.registry.models import (
@@ -80,6 +81,34 @@ def keys_of(data: dict[str, Any]) -> IdentityKeys:
     )
 
 
+# A problem record still to be dealt with: the record counts as 问题学籍 in the index
+# (has_problem) even when registered, as the nightly 查重 flags it (problems_flag).
+OPEN_PROBLEM_STATES = (ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING)
+
+
+def has_open_problem(student: Student) -> bool:
+    """Whether the record is 问题学籍 or has an open problem record; a queryset may carry
+    the answer as the `open_problem` annotation (open_problem_annotation) instead."""
+    if student.audit_state == Student.Audit.PROBLEM:
+        return True
+    annotated = student.__dict__.get("open_problem")
+    if annotated is not None:
+        return bool(annotated)
+    if student.pk is None:
+        return False
+    return ProblemRecord.objects.filter(
+        student_id=student.pk, state__in=OPEN_PROBLEM_STATES
+    ).exists()
+
+
+def open_problem_annotation() -> Exists:
+    """`Student.objects.annotate(open_problem=open_problem_annotation())`: has_open_problem
+    without a query per student."""
+    return Exists(
+        ProblemRecord.objects.filter(student_id=OuterRef("pk"), state__in=OPEN_PROBLEM_STATES)
+    )
+
+
 def index_record(student: Student, keys: IdentityKeys | None = None) -> IndexRecord:
     klass = student.school_class
     return IndexRecord(
@@ -100,7 +129,8 @@ def index_record(student: Student, keys: IdentityKeys | None = None) -> IndexRec
         ethnicity=getattr(student, "ethnicity", "") or "",
         status=student.status,
         audit_state=student.audit_state,
-        has_problem=student.audit_state == Student.Audit.PROBLEM,
+        has_problem=has_open_problem(student),
+        flags=counts.flag_bits({f: getattr(student, f) for f in counts.FLAG_SOURCE_FIELDS}),
     )
 
 
