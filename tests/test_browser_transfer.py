@@ -80,17 +80,20 @@ def test_transfer_start_to_completion(live_db: World, server: int, chromium_brow
         assert "已转下一环节" in page.content()
         context.close()
 
-        # 3. The county bureau approves in its queue (batch form, one case checked).
+        # 3. The county bureau opens the case from its queue and approves it alone (no
+        # batch approval of transfers, domain.md §3.5).
         context = chromium_browser.new_context(locale="zh-CN")
         page = context.new_page()
         url_bureau = f"http://localhost:{server}"
         _login(page, url_bureau, world.bureau_user)
         page.goto(f"{url_bureau}/bureau/cases/")
-        page.check(f"input[aria-label='{case.number}']")
+        assert page.locator("input[name='case_ids']").count() == 0
         page.screenshot(path=str(ARTIFACTS / "transfer-3-bureau-queue.png"), full_page=True)
-        page.click("button:has-text('批量审核通过')")
+        page.click(f"a:has-text('{case.number}')")
         page.wait_for_load_state()
-        assert "已处理 1 件" in page.content()
+        page.click("button:has-text('审核通过')")
+        page.wait_for_load_state()
+        assert "业务已办结" in page.content()
         page.screenshot(path=str(ARTIFACTS / "transfer-4-bureau-done.png"), full_page=True)
         context.close()
 

@@ -26,7 +26,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
-from shared_apps.transfers import bulk, documents, transfer
+from shared_apps.transfers import documents, transfer
 from shared_apps.transfers.lookups import LookupThrottled, lookup_guarded
 from shared_apps.transfers.models import Case, CaseKind, CaseState
 from shared_apps.transfers.selectors import (
@@ -56,8 +56,6 @@ REAUTH_KINDS = {
     CaseKind.TRANSFER_IN_EXTERNAL,
     CaseKind.TEACHER_TRANSFER,
 }
-BATCH_MAX = 500  # cases decided by one batch from the page
-API_BATCH_MAX = 1000  # and through the API
 CASES_PER_PAGE = 50  # a page of a school's cases or of the bureau's queue
 DIRECTIONS = (
     ("waiting", gettext_noop("待本校办理")),
@@ -341,42 +339,24 @@ def _decide(request: HttpRequest, case: Case, back: str) -> HttpResponse:
     return redirect(back)
 
 
-def _all_matching(data: Any) -> bool:
-    """A page's "select all matching" box, or an API body with a filter for ids."""
-    return data.get("all_matching") == "1" or isinstance(data.get("filter"), dict)
-
-
 def approves_a_transfer(request: Any, kwargs: dict[str, Any]) -> bool:
     """When deciding a case needs the password again (accounts.reauth.TRANSFER_APPROVE,
     for the pages and APIs of both hosts alike): the request approves (page:
-    decision=approve; API: approve=true) a case of REAUTH_KINDS that the caller can see,
-    by its case_id or, in a batch, any of its case_ids or any case its filter matches
-    (select all matching). Other decisions do not."""
+    decision=approve; API: approve=true) the case of its case_id, of REAUTH_KINDS, that
+    the caller can see. Other decisions do not. Cases are decided one at a time on both
+    hosts (no batch approval of transfers, domain.md §3.5), so a request names one case."""
     data = submitted(request)
     approve = data.get("approve")
     if data.get("decision") != "approve" and approve not in BooleanField.TRUE_VALUES:
         return False
-    region = getattr(request.user, "region_id", None)
-    if connection.schema_name == "public" and region and _all_matching(data):
-        # 全选符合条件的 N 件: the filter stands for the cases (transfers.bulk).
-        flt = bulk.CaseFilter.of(data.get("filter") if "filter" in data else data)
-        matching = bulk.cases_matching(region=str(region), flt=flt)
-        return any(c.kind in REAUTH_KINDS for c in matching)
-    if "case_id" in kwargs:
-        ids: list[Any] = [kwargs["case_id"]]
-    elif hasattr(data, "getlist"):
-        ids = data.getlist("case_ids")
+    if "case_id" not in kwargs:
+        return False
+    if connection.schema_name == "public":
+        region = getattr(request.user, "region_id", None)
+        case = case_for_region(str(region), str(kwargs["case_id"])) if region else None
     else:
-        ids = data.get("case_ids") if isinstance(data.get("case_ids"), list) else []
-    region = getattr(request.user, "region_id", None)
-    for case_id in ids[:API_BATCH_MAX]:  # more are refused before any is decided
-        if connection.schema_name == "public":
-            case = case_for_region(str(region), str(case_id)) if region else None
-        else:
-            case = case_for_school(_school_id(request), str(case_id))
-        if case is not None and case.kind in REAUTH_KINDS:
-            return True
-    return False
+        case = case_for_school(_school_id(request), str(kwargs["case_id"]))
+    return case is not None and case.kind in REAUTH_KINDS
 
 
 @right_required(Right.REGISTRY_APPROVE)

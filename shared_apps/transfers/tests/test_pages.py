@@ -1,5 +1,5 @@
-"""Pages and API of transfers: start, decide with the password, bureau batch, PDFs,
-transfers with the outside."""
+"""Pages and API of transfers: start, decide with the password, the bureau deciding each
+case on its own (no batch approval, domain.md §3.5), PDFs, transfers with the outside."""
 
 from __future__ import annotations
 
@@ -106,19 +106,32 @@ def test_transfer_through_the_pages(public: None, world: World) -> None:
     approver.post(f"/transfers/cases/{case.pk}/decide/", {"decision": "approve", "step": 0})
     connection.set_schema_to_public()
     assert Case.objects.get(pk=case.pk).steps.filter(action="approve").count() == 1
-    # The bureau's queue lists it; batch approval with the password moves the record.
+    # The bureau's queue lists it with no batch form: the case is opened and decided alone.
     bureau = login("localhost", "liuyang")
     queue = bureau.get("/bureau/cases/").content.decode()
     assert case.number in queue
+    assert 'name="case_ids"' not in queue
+    assert "批量审核通过" not in queue
+    assert "全选符合条件" not in queue
+    assert "逐件审核" in queue
+    assert f'href="/bureau/cases/{case.pk}/"' in queue
     _reauth(bureau)
-    batch = bureau.post("/bureau/cases/batch/", {"decision": "approve", "case_ids": [str(case.pk)]})
-    assert batch.status_code == 302
+    # The batch route is gone (404 whatever it is sent) and decided nothing.
+    gone = bureau.post("/bureau/cases/batch/", {"decision": "approve", "case_ids": [str(case.pk)]})
+    assert gone.status_code == 404
+    connection.set_schema_to_public()
+    assert Case.objects.get(pk=case.pk).state == CaseState.OPEN
+    decided = bureau.post(
+        f"/bureau/cases/{case.pk}/decide/",
+        {"decision": "approve", "step": Case.objects.get(pk=case.pk).step},
+    )
+    assert decided.status_code == 302
     connection.set_schema_to_public()
     assert Case.objects.get(pk=case.pk).state == CaseState.DONE
     assert IndexEntry.objects.get(student_uuid=made.identifier).school_id == world.a.id
     results = bureau.get("/bureau/cases/?waiting=0").content.decode()
-    assert "批量审核结果" in results
-    assert case.number in results
+    connection.set_schema_to_public()
+    assert case.number not in results  # done: no longer in the open queue
     # Who applied and who decided, as people read it (not username@schema).
     page = bureau.get(f"/bureau/cases/{case.pk}/").content.decode()  # type: ignore[assignment]
     connection.set_schema_to_public()
@@ -167,7 +180,9 @@ def test_other_parties_cannot_see_or_decide(public: None, world: World) -> None:
     assert Case.objects.get(pk=case.pk).step == 0
 
 
-def test_api_decision_needs_reauth_and_batch_reports_each(public: None, world: World) -> None:
+def test_api_decision_needs_reauth_and_the_bureau_decides_one_case_at_a_time(
+    public: None, world: World
+) -> None:
     make_student(world.b.schema, world.b.id, name="转学测试接口", id_number="430181201803013333")
     registrar = login(world.a.host, "registrar")
     found = registrar.post(
@@ -207,30 +222,36 @@ def test_api_decision_needs_reauth_and_batch_reports_each(public: None, world: W
     listed = bureau.get("/api/v1/bureau/cases/?waiting=1&kind=TRANSFER").json()
     assert case_id in [c["id"] for c in listed["results"]]
     _stale(bureau, "public")
-    # Without the password a batch approving a transfer is refused as a whole, like the
-    # page's batch; a batch with only unknown cases is not a transfer's approval.
+    # The batch decision API is gone: POST and GET answer 404 and decide nothing.
+    for method in ("post", "get"):
+        gone = getattr(bureau, method)(
+            "/api/v1/bureau/cases/decision/",
+            {"case_ids": [case_id], "approve": True},
+            content_type="application/json",
+        )
+        assert gone.status_code == 404
+    connection.set_schema_to_public()
+    assert Case.objects.get(pk=case_id).state == CaseState.OPEN
+    schema = bureau.get("/api/schema/?format=json").json()
+    assert "/api/v1/bureau/cases/decision/" not in schema["paths"]
+    assert "/api/v1/bureau/cases/{case_id}/decision/" in schema["paths"]
+    # One case at a time: without the password the approval is refused, with it done.
+    step = bureau.get(f"/api/v1/bureau/cases/{case_id}/").json()["step"]
     refused = bureau.post(
-        "/api/v1/bureau/cases/decision/",
-        {"case_ids": [case_id, "00000000-0000-0000-0000-000000000000"], "approve": True},
+        f"/api/v1/bureau/cases/{case_id}/decision/",
+        {"approve": True, "step": step},
         content_type="application/json",
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "reauth_required"
-    unknown = bureau.post(
-        "/api/v1/bureau/cases/decision/",
-        {"case_ids": ["00000000-0000-0000-0000-000000000000"], "approve": True},
-        content_type="application/json",
-    ).json()["results"]
-    assert unknown == [
-        {"id": "00000000-0000-0000-0000-000000000000", "ok": False, "message": "未找到该业务。"}
-    ]
     bureau.post("/api/v1/auth/reauth/", {"password": PASSWORD}, content_type="application/json")
-    batch = bureau.post(
-        "/api/v1/bureau/cases/decision/",
-        {"case_ids": [case_id], "approve": True},
+    done = bureau.post(
+        f"/api/v1/bureau/cases/{case_id}/decision/",
+        {"approve": True, "step": step},
         content_type="application/json",
-    ).json()["results"]
-    assert batch == [{"id": case_id, "number": batch[0]["number"], "ok": True, "state": "done"}]
+    )
+    assert done.status_code == 200, done.content
+    assert done.json()["state"] == "done"
     detail = registrar.get(f"/api/v1/cases/{case_id}/").json()
     assert detail["state"] == "done"
     assert detail["lines"][0] == ["转出学校", "测试乙小学"]
