@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tenant_apps.registry.changes import views as change_views
+from tenant_apps.registry.classes import views as class_views
 from tenant_apps.registry.imports import views as import_views
 from tenant_apps.registry.policy import views as settings_views
 from tenant_apps.registry.problems import views as problem_views
@@ -57,4 +58,9 @@ urlpatterns = [
     ),
     path("stats/", views.stats_view, name="stats"),
     path("settings/fields/", settings_views.field_settings_view, name="field_settings"),
+    path(
+        "classes/<int:class_id>/roster-check/",
+        class_views.roster_confirm_view,
+        name="roster_confirm",
+    ),
 ]

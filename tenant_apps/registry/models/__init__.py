@@ -31,6 +31,7 @@ from tenant_apps.registry.models.problems import (
     Evidence,
     ProblemRecord,
 )
+from tenant_apps.registry.models.roster import RosterCheck
 from tenant_apps.registry.models.students import (
     OWN_COLUMNS,
     FamilyMember,
@@ -67,6 +68,7 @@ __all__ = [
     "ProblemRecord",
     "Rollover",
     "RolloverItem",
+    "RosterCheck",
     "SchoolClass",
     "StatusChange",
     "Student",
