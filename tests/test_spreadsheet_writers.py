@@ -308,6 +308,7 @@ WRITERS = {
     ),
     "tenant_apps/reports/query/exports.py": ("test_query_export_keeps_typed_formulas_as_text",),
     "tenant_apps/grades/imports.py": ("test_marks_template_keeps_a_typed_name_as_text",),
+    "shared_apps/bureau/quality/exports.py": ("test_quality_list_export_keeps_formulas_as_text",),
 }
 OTHER_WRITER_LIBRARIES = ("xlsxwriter", "xlwt", "pyexcelerate", "pandas", "tablib", "odf")
 
@@ -532,3 +533,18 @@ def test_marks_template_keeps_a_typed_name_as_text(world: World, db: None) -> No
         data = template_build(user=User.objects.get(username="subject"), class_id=klass.pk)
 
     _assert_text(data, "成绩", [LEAK])
+
+
+def test_quality_list_export_keeps_formulas_as_text(world: World, db: None) -> None:
+    """数据质量's list workbook: a deleted record's reason typed as a formula stays text."""
+    from shared_apps.bureau.quality.exports import figure_workbook
+    from tenant_apps.registry.facade import QualityItem, QualityPage
+    from tenants.models import School
+
+    school = School.objects.get(pk=world.a.id)
+    items = tuple(QualityItem("r", "张*", "-1+2", None, None, text) for text in (LEAK, "+1"))
+
+    data = figure_workbook(school=school, figure="deleted", page=QualityPage(2, items))
+
+    book = load_workbook(io.BytesIO(data))
+    _assert_text(data, book.sheetnames[0], [LEAK, "+1", "-1+2"])

@@ -122,11 +122,15 @@ PUBLIC_MENU = (
             MenuItem(gettext_noop("佐证审核"), "bureau:evidence", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("异动与转学审核"), "transfers:bureau_cases", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("学籍辅号编排"), "bureau:renumber", Right.BUREAU_RENUMBER),
+            MenuItem(gettext_noop("数据质量"), "bureau:quality_home", Right.BUREAU_SCHOOLS_VIEW),
         ),
     ),
     MenuSection(
         gettext_noop("查询统计"),
-        (MenuItem(gettext_noop("统计概览"), "bureau:stats", Right.STATS_VIEW),),
+        (
+            MenuItem(gettext_noop("统计看板"), "bureau:dashboard", Right.BUREAU_SCHOOLS_VIEW),
+            MenuItem(gettext_noop("统计概览"), "bureau:stats", Right.STATS_VIEW),
+        ),
     ),
     MenuSection(
         gettext_noop("系统管理"),

@@ -377,10 +377,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=45),
         "args": ["registry.rollover_page_warm"],
     },
-    "school-stats-refresh": {
-        "task": "tenants.tasks.schools_fan_out",
-        "schedule": 15 * 60,
-        "args": ["tenants.tasks.school_stats_refresh"],
+    # The bureau's live counts (student_index.SchoolCount, kept in each write's own
+    # transaction) re-derived from every school's records at 03:15, after the backups;
+    # a school whose counts drifted is re-indexed and the drift recorded (CountDrift).
+    "live-counts-check": {
+        "task": "backups.live_counts_nightly",
+        "schedule": crontab(hour=3, minute=15),
     },
     # 查询统计's dated snapshot of every school (00:20 Beijing time, the day just begun):
     # history is read from these, never recomputed from today's rows.
@@ -402,7 +404,27 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Nightly backup of every serving school (02:30), one task per school; prunes old ones.
     "backups-nightly": {"task": "backups.nightly", "schedule": crontab(hour=2, minute=30)},
+    # 数据质量 (bureau.quality): every five minutes the schools whose public traces moved
+    # since their last refresh; nightly (00:40, the day turned) every school, for what
+    # changes with the calendar alone (ages, deadlines passing).
+    "bureau-quality-sweep": {"task": "bureau.quality_sweep", "schedule": 5 * 60},
+    "bureau-quality-nightly": {
+        "task": "bureau.quality_nightly",
+        "schedule": crontab(hour=0, minute=40),
+    },
     # Business cases whose current step is past its deadline escalate to the bureau (06:00).
+    # The bureau dashboard's county rollup: its deltas folded in every minute; the whole
+    # rollup re-derived from SchoolCount nightly (00:35), drift reported.
+    "bureau-dashboard-rollup-fold": {"task": "bureau.dashboard_rollup_fold", "schedule": 60},
+    "bureau-dashboard-rollup-rebuild": {
+        "task": "bureau.dashboard_rollup_rebuild",
+        "schedule": crontab(hour=0, minute=35),
+    },
+    # The bureau dashboard's monthly snapshot (00:40): the month's row is the latest day's.
+    "bureau-dashboard-month-snapshot": {
+        "task": "bureau.dashboard_month_snapshot",
+        "schedule": crontab(hour=0, minute=40),
+    },
     "cases-escalate-overdue": {
         "task": "transfers.escalate_overdue",
         "schedule": crontab(hour=6, minute=0),

@@ -12,6 +12,7 @@ from shared_apps.backups import urls as backup_urls
 from shared_apps.transfers import urls as transfer_urls
 from tenant_apps.grades import apis as grades_apis
 from tenant_apps.registry.changes import apis as change_apis
+from tenant_apps.registry.classes import apis as roster_apis
 from tenant_apps.registry.lifecycle import intake_views, rollover_views
 from tenant_apps.registry.policy.rights_views import rights_view
 from tenant_apps.registry.students import apis as registry_apis
@@ -28,6 +29,7 @@ urlpatterns = [
     path("registry/", include("tenant_apps.registry.urls")),
     path("registry/", include("tenant_apps.registry.lifecycle.urls")),
     path("api/v1/rollover/", rollover_views.RolloverApi.as_view(), name="api-rollover"),
+    path("api/v1/roster-checks/", roster_apis.RosterCheckApi.as_view(), name="api-roster-checks"),
     path("api/v1/intake/lookup/", intake_views.IntakeLookupApi.as_view(), name="api-intake-lookup"),
     path("api/v1/intake/", intake_views.IntakeApplyApi.as_view(), name="api-intake"),
     path("grades/", include("tenant_apps.grades.urls")),

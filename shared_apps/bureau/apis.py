@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from accounts.roles import Right
 from common.permissions import Authenticated, has_right
 from common.schema import paginated
-from shared_apps.bureau.selectors import access_school, access_schools, bureau_list
+from shared_apps.bureau.selectors import QueueFilter, access_school, access_schools, bureau_list
 from shared_apps.bureau.services import bureau_open, school_open
 from shared_apps.regions.models import Region
 from tenants.models import School
@@ -201,8 +201,22 @@ class RegionListApi(APIView):
         return Response(self.OutputSerializer(qs.order_by("code"), many=True).data)
 
 
+def _queue_filter(request: Request) -> QueueFilter:
+    """The query's filters, read as the page reads them: a malformed value is ignored
+    (the list is then wider, never another region's)."""
+    return QueueFilter.of(request.query_params)
+
+
+QUEUE_PARAMETERS = [
+    OpenApiParameter("school_id", int, description="学校"),
+    OpenApiParameter("min_days", int, description="已等待至少天数"),
+    OpenApiParameter("page", int),
+]
+
+
 class CountyAuditListApi(APIView):
-    """Students of the bureau's schools awaiting its audit (masked)."""
+    """Students of the bureau's schools awaiting its audit, masked, oldest first: every
+    one of them, page by page."""
 
     permission_classes = [has_right(Right.BUREAU_AUDIT)]
 
@@ -210,15 +224,17 @@ class CountyAuditListApi(APIView):
         school_id = serializers.IntegerField()
         school_name = serializers.CharField()
         student_uuid = serializers.CharField()
-        name = serializers.CharField()
-        id_number = serializers.CharField()
+        name = serializers.CharField(help_text="已隐去部分信息")
+        id_number = serializers.CharField(help_text="已隐去部分信息")
         stage = serializers.CharField()
         entry_year = serializers.IntegerField()
+        since = serializers.DateTimeField(allow_null=True, help_text="开始等待教育局审核的时间")
+        waiting_days = serializers.IntegerField()
 
     @extend_schema(
-        parameters=[OpenApiParameter("school_id", int), OpenApiParameter("page", int)],
+        parameters=QUEUE_PARAMETERS,
         responses=paginated(OutputSerializer, "PaginatedCountyAuditList"),
-        summary="待教育局审核的学生（分页）",
+        summary="待教育局审核的学生（分页，最早的在前）",
         operation_id="v1_audit_students_list",
     )
     def get(self, request: Request) -> Response:
@@ -227,15 +243,116 @@ class CountyAuditListApi(APIView):
         from shared_apps.bureau.selectors import county_audit_entries
         from shared_apps.bureau.services import county_audit_rows
 
-        school_id = request.query_params.get("school_id")
+        flt = _queue_filter(request)
         entries = county_audit_entries(
             user=request.user,  # type: ignore[arg-type]
-            school_id=int(school_id) if school_id and school_id.isdigit() else None,
+            school_id=flt.school_id,
+            min_days=flt.min_days,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         rows = county_audit_rows(user=request.user, entries=list(page or []))  # type: ignore[arg-type]
         return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
+
+
+class CountyQueueApi(APIView):
+    """The page 学籍审核's table: everything waiting for the county (registrations and
+    佐证), masked, oldest first, filtered like the page. `batchable` says whether the
+    item may be decided in a batch (registrations: POST /api/v1/audit/students/decision/);
+    a 佐证 is decided alone (POST /api/v1/audit/evidence/<review_id>/decision/)."""
+
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class OutputSerializer(serializers.Serializer):
+        kind = serializers.CharField(help_text="registration 或 evidence")
+        kind_label = serializers.CharField()
+        school_id = serializers.IntegerField()
+        school_name = serializers.CharField()
+        ref = serializers.CharField(help_text="registration：学生 uuid；evidence：佐证审核编号")
+        student_uuid = serializers.CharField()
+        name = serializers.CharField(help_text="已隐去部分信息")
+        id_number = serializers.CharField(help_text="已隐去部分信息")
+        since = serializers.DateTimeField()
+        waiting_days = serializers.IntegerField()
+        batchable = serializers.BooleanField()
+
+    @extend_schema(
+        parameters=[
+            *QUEUE_PARAMETERS,
+            OpenApiParameter("kind", str, enum=["registration", "evidence"]),
+        ],
+        responses=paginated(OutputSerializer, "PaginatedCountyQueue"),
+        summary="教育局待审核事项：学籍注册与佐证材料（分页，最早的在前）",
+        operation_id="v1_audit_queue_list",
+    )
+    def get(self, request: Request) -> Response:
+        from rest_framework.pagination import PageNumberPagination
+
+        from shared_apps.bureau.selectors import county_queue
+        from shared_apps.bureau.services import county_queue_rows
+
+        queue = county_queue(user=request.user, flt=_queue_filter(request))  # type: ignore[arg-type]
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(queue, request, view=self)
+        rows = county_queue_rows(user=request.user, rows=list(page or []))  # type: ignore[arg-type]
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
+
+
+class SectionOutput(serializers.Serializer):
+    # A declared field named "label" (the metaclass moves it out of the class attributes;
+    # the stubs only see it shadow Field.label).
+    label = serializers.CharField()  # type: ignore[assignment]
+    rows = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        help_text="[项目, 内容] 对",
+    )
+
+
+class ReviewRecordOutput(serializers.Serializer):
+    """A record opened for review: real values, nothing masked."""
+
+    student_uuid = serializers.CharField()
+    name = serializers.CharField()
+    sex = serializers.CharField()
+    birth_date = serializers.DateField(allow_null=True)
+    id_type = serializers.CharField()
+    id_number = serializers.CharField()
+    household_region = serializers.CharField()
+    household_type = serializers.CharField()
+    national_number = serializers.CharField()
+    class_name = serializers.CharField()
+    audit_state = serializers.CharField()
+    sections = SectionOutput(many=True)
+
+
+class CountyAuditRecordApi(APIView):
+    """One registration waiting for the county, opened: the record with its real values
+    (name, ID number, birth date, 户口, family members), as on the page. Each call is
+    one read.reveal entry in the bureau's audit log; 404 outside the caller's region or
+    when the student does not wait for the county."""
+
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class OutputSerializer(serializers.Serializer):
+        school_id = serializers.IntegerField()
+        school_name = serializers.CharField()
+        since = serializers.DateTimeField()
+        waiting_days = serializers.IntegerField()
+        record = ReviewRecordOutput()
+
+    @extend_schema(responses=OutputSerializer, summary="打开待审核的学生：完整信息（记入审计日志）")
+    def get(self, request: Request, school_id: int, student_id: object) -> Response:
+        from shared_apps.bureau.services import county_registration_open
+
+        opened = county_registration_open(
+            request=request,
+            user=request.user,  # type: ignore[arg-type]
+            school_id=school_id,
+            student_uuid=student_id,  # type: ignore[arg-type]
+        )
+        if opened is None:
+            raise NotFound()
+        return Response(self.OutputSerializer(opened).data)
 
 
 class CountyAuditDecisionApi(APIView):
@@ -314,6 +431,10 @@ class CountyAuditDecisionApi(APIView):
 
 
 class EvidenceListApi(APIView):
+    """Pending 佐证 of the caller's schools, oldest first, filtered like the page; the
+    student masked, the file linked. Opening one (GET .../<review_id>/) shows the
+    student's real values."""
+
     permission_classes = [has_right(Right.BUREAU_AUDIT)]
 
     class OutputSerializer(serializers.Serializer):
@@ -327,7 +448,7 @@ class EvidenceListApi(APIView):
         original_name = serializers.CharField()
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", int)],
+        parameters=QUEUE_PARAMETERS,
         responses=paginated(OutputSerializer, "PaginatedEvidenceList"),
         summary="待审核的佐证材料（分页）",
         operation_id="v1_audit_evidence_list",
@@ -339,9 +460,48 @@ class EvidenceListApi(APIView):
         from shared_apps.bureau.services import evidence_rows
 
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(evidence_reviews(user=request.user), request, view=self)  # type: ignore[arg-type]
+        reviews = evidence_reviews(user=request.user, flt=_queue_filter(request))  # type: ignore[arg-type]
+        page = paginator.paginate_queryset(reviews, request, view=self)
         rows = evidence_rows(user=request.user, reviews=list(page or []))  # type: ignore[arg-type]
         return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
+
+
+class OpenedEvidenceOutput(serializers.Serializer):
+    kind = serializers.CharField(help_text="问题类型")
+    note = serializers.CharField(help_text="学校说明")
+    file_url = serializers.CharField()
+    original_name = serializers.CharField()
+    record = ReviewRecordOutput()
+
+
+class EvidenceRecordApi(APIView):
+    """One pending 佐证, opened: the file link, the school's note and the student's real
+    values, as on the page. Each call is one read.reveal entry; 404 outside the
+    caller's region."""
+
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class OutputSerializer(serializers.Serializer):
+        review_id = serializers.IntegerField()
+        school_name = serializers.CharField()
+        since = serializers.DateTimeField()
+        waiting_days = serializers.IntegerField()
+        evidence = OpenedEvidenceOutput()
+
+    @extend_schema(
+        responses=OutputSerializer, summary="打开待审核的佐证：材料与学生完整信息（记入审计日志）"
+    )
+    def get(self, request: Request, review_id: int) -> Response:
+        from shared_apps.bureau.services import county_evidence_open
+
+        opened = county_evidence_open(
+            request=request,
+            user=request.user,  # type: ignore[arg-type]
+            review_id=review_id,
+        )
+        if opened is None:
+            raise NotFound()
+        return Response(self.OutputSerializer(opened).data)
 
 
 class EvidenceDecisionApi(APIView):

@@ -26,3 +26,10 @@ class BureauConfig(AppConfig):
         from tenants.scope import register_school_scope
 
         register_school_scope(lambda user: access_schools(user=user))
+        # A 人籍一致 confirmation refreshes its school's quality figures once it commits.
+        # (Importing the tasks registers them: autodiscovery reads only bureau.tasks.)
+        from shared_apps.bureau.quality import tasks as _quality_tasks  # noqa: F401
+        from shared_apps.bureau.quality.services import quality_stale_handler
+        from tenant_apps.registry.facade import register_quality_stale
+
+        register_quality_stale(self.label, quality_stale_handler)

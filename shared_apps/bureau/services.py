@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
@@ -69,51 +71,212 @@ class PendingStudent:
     school_id: int
     school_name: str
     student_uuid: str
-    name: str
-    id_number: str
+    name: str  # masked
+    id_number: str  # masked
     stage: str
     entry_year: int
+    since: dt.datetime | None = None  # when the county's wait began
+    waiting_days: int = 0
 
 
 AUDIT_PAGE_SIZE = 100
 EVIDENCE_PAGE_SIZE = 50  # each row presigns a file link inside its school
 
 
-def county_audit_rows(
-    *, user: User, entries: list[tuple[int, object, str, int]]
-) -> list[PendingStudent]:
-    """Masked rows for `entries` (school_id, student_uuid, stage, entry_year), read inside
-    each of their schools, in the entries' order. Meant for one page: each school of the
-    page is read once, for that page's students only."""
+def waiting_days(since: dt.datetime | None) -> int:
+    """Whole days an item has waited, by the local calendar (0 on the day it came)."""
+    if since is None:
+        return 0
+    return max((timezone.localdate() - timezone.localdate(since)).days, 0)
+
+
+def _masked_by_school(
+    *, user: User, wanted: Mapping[int, list[Any]]
+) -> tuple[dict[int, Any], dict[int, dict[Any, Any]]]:
+    """({school id: School}, {school id: {student uuid: MaskedStudent}}) for one page's
+    students: each school of the page is read once, inside its own context, for that
+    page's students only."""
     from shared_apps.bureau.selectors import access_schools
     from tenant_apps.registry.facade import masked_students
 
-    wanted = {sid for sid, *_rest in entries}
-    schools = {s.pk: s for s in access_schools(user=user).filter(pk__in=wanted)}
-    masked: dict[int, dict[object, object]] = {}
-    for sid in wanted & set(schools):
-        school = schools[sid]
-        masked[sid] = masked_students(  # type: ignore[assignment]
-            schema_name=school.schema_name,
-            school_name=school.name,
-            uuids=[u for s, u, *_rest in entries if s == sid],  # type: ignore[misc]
-        )
+    schools = {s.pk: s for s in access_schools(user=user).filter(pk__in=list(wanted))}
+    masked: dict[int, dict[Any, Any]] = {}
+    for sid, uuids in wanted.items():
+        school = schools.get(sid)
+        if school is not None:
+            masked[sid] = dict(
+                masked_students(
+                    schema_name=school.schema_name, school_name=school.name, uuids=uuids
+                )
+            )
+    return schools, masked
+
+
+def county_audit_rows(*, user: User, entries: list[tuple[Any, ...]]) -> list[PendingStudent]:
+    """Masked rows for `entries` (selectors.county_audit_entries: school_id, student_uuid,
+    stage, entry_year, since), read inside each of their schools, in the entries' order."""
+    wanted: dict[int, list[Any]] = {}
+    for sid, suuid, *_rest in entries:
+        wanted.setdefault(sid, []).append(suuid)
+    schools, masked = _masked_by_school(user=user, wanted=wanted)
     result = []
-    for sid, suuid, stage, year in entries:
+    for sid, suuid, stage, year, *rest in entries:
         m = masked.get(sid, {}).get(suuid)
         if m is not None:
+            since = rest[0] if rest else None
             result.append(
                 PendingStudent(
                     sid,
                     schools[sid].name,
                     str(suuid),
-                    m.name,  # type: ignore[attr-defined]
-                    m.id_number,  # type: ignore[attr-defined]
+                    m.name,
+                    m.id_number,
                     stage,
                     year,
+                    since,
+                    waiting_days(since),
                 )
             )
     return result
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the county's queue, masked: a registration or a 佐证 waiting for it."""
+
+    kind: str  # selectors.KIND_REGISTRATION or KIND_EVIDENCE
+    kind_label: str
+    school_id: int
+    school_name: str
+    ref: str  # the student's uuid (registration) or the review's id (佐证)
+    student_uuid: str
+    name: str  # masked
+    id_number: str  # masked
+    since: dt.datetime
+    waiting_days: int
+    batchable: bool  # a registration may be decided in a batch; a 佐证 only alone
+
+
+def county_queue_rows(*, user: User, rows: list[tuple[Any, ...]]) -> list[QueueItem]:
+    """Masked rows for one page of selectors.county_queue, in its order. A row whose
+    student is gone from its school meanwhile is left out (it no longer waits)."""
+    from shared_apps.bureau.selectors import KIND_REGISTRATION, QUEUE_KINDS
+
+    labels = dict(QUEUE_KINDS)
+    wanted: dict[int, list[Any]] = {}
+    for _kind, sid, _ref, suuid, _since in rows:
+        wanted.setdefault(sid, []).append(suuid)
+    schools, masked = _masked_by_school(user=user, wanted=wanted)
+    result = []
+    for kind, sid, ref, suuid, since in rows:
+        m = masked.get(sid, {}).get(suuid)
+        if m is None:
+            continue
+        result.append(
+            QueueItem(
+                kind=kind,
+                kind_label=labels[kind],
+                school_id=sid,
+                school_name=schools[sid].name,
+                ref=str(ref),
+                student_uuid=str(suuid),
+                name=m.name,
+                id_number=m.id_number,
+                since=since,
+                waiting_days=waiting_days(since),
+                batchable=kind == KIND_REGISTRATION,
+            )
+        )
+    return result
+
+
+# -- opening one item: the real values, each reveal audited ----------------------------
+
+
+@dataclass(frozen=True)
+class OpenedRegistration:
+    school_id: int
+    school_name: str
+    since: dt.datetime
+    waiting_days: int
+    record: Any  # registry.facade.ReviewRecord, real values
+
+
+@dataclass(frozen=True)
+class OpenedEvidence:
+    review_id: int
+    school_name: str
+    since: dt.datetime
+    waiting_days: int
+    evidence: Any  # registry.facade.EvidenceRecord, real values
+
+
+def _reveal_record(request: Any, *, schema: str, student_uuid: str) -> None:
+    """The audit entry of a reveal, as the school's 显示完整号码 writes it
+    (registry.students.reveal: one ``read.reveal`` naming the student), here in the
+    bureau's log (public) naming the school it is about. Written before anything is
+    shown: a reveal that cannot be recorded does not happen (audit_record raises)."""
+    from accounts.audit import READ_REVEAL, audit_record
+
+    audit_record(
+        request=request,
+        action=READ_REVEAL,
+        object_type="student",
+        object_id=student_uuid,
+        school=schema,
+    )
+
+
+def county_registration_open(
+    *, request: Any, user: User, school_id: int, student_uuid: uuid.UUID
+) -> OpenedRegistration | None:
+    """A registration waiting for the county, opened by an officer governing its school:
+    the whole record with real values, and one read.reveal entry. None (the page's 404)
+    when the school is not the user's or the student does not wait for the county."""
+    from shared_apps.bureau.selectors import access_school
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.facade import review_record
+
+    school = access_school(user=user, school_id=school_id)
+    if school is None:
+        return None
+    since = (
+        IndexEntry.objects.filter(
+            school_id=school.pk, student_uuid=student_uuid, audit_state="county_pending"
+        )
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    if since is None:
+        return None
+    record = review_record(
+        schema_name=school.schema_name, identifier=student_uuid, audit_state="county_pending"
+    )
+    if record is None:
+        return None
+    _reveal_record(request, schema=school.schema_name, student_uuid=record.student_uuid)
+    return OpenedRegistration(school.pk, school.name, since, waiting_days(since), record)
+
+
+def county_evidence_open(*, request: Any, user: User, review_id: int) -> OpenedEvidence | None:
+    """A pending 佐证 of the user's schools, opened: its student with real values and the
+    file, and one read.reveal entry. None (404) otherwise."""
+    from shared_apps.bureau.selectors import access_school, evidence_review_for
+    from tenant_apps.registry.facade import evidence_record
+
+    review = evidence_review_for(user=user, review_id=review_id)
+    school = access_school(user=user, school_id=review.school_id) if review else None
+    if review is None or school is None:
+        return None
+    found = evidence_record(
+        schema_name=school.schema_name, problem_id=review.problem_id, evidence_id=review.evidence_id
+    )
+    if found is None:
+        return None
+    _reveal_record(request, schema=school.schema_name, student_uuid=found.record.student_uuid)
+    return OpenedEvidence(
+        review.pk, school.name, review.submitted_at, waiting_days(review.submitted_at), found
+    )
 
 
 @transaction.atomic(durable=True)
@@ -267,10 +430,12 @@ class CountyBulkStarted:
 
 @transaction.atomic(durable=True)
 def county_decide_start(
-    *, user: User, school_id: int | None, approve: bool, reason: str
+    *, user: User, school_id: int | None, approve: bool, reason: str, min_days: int | None = None
 ) -> CountyBulkStarted:
     """Decide every student the queue's filter matches (all schools of the officer's
-    region, or one), as a background job; the task reads the queue again when it runs."""
+    region, or one; those that waited at least `min_days` days), as a background job;
+    the task reads the queue again when it runs. Registrations only: a 佐证 is decided
+    alone, on its own page."""
     from shared_apps.bureau.selectors import county_audit_entries
     from shared_apps.bureau.tasks import county_decide_run as county_decide_run_task
 
@@ -278,7 +443,7 @@ def county_decide_start(
         raise ApplicationError(
             "退回时请填写原因。", code="invalid", extra={"reason": ["请填写退回原因。"]}
         )
-    matching = county_audit_entries(user=user, school_id=school_id).count()
+    matching = county_audit_entries(user=user, school_id=school_id, min_days=min_days).count()
     if not matching:
         raise ApplicationError(MSG_NONE_MATCHING, code="invalid")
     verb = "审核通过" if approve else "审核退回"
@@ -286,7 +451,7 @@ def county_decide_start(
         owner_id=user.pk, kind="county_decide", title=f"教育局{verb}：符合条件的 {matching} 名学生"
     )
     args = (str(job.pk), user.pk, school_id, approve, reason.strip())
-    transaction.on_commit(lambda: county_decide_run_task.delay(*args))
+    transaction.on_commit(lambda: county_decide_run_task.delay(*args, min_days=min_days))
     return CountyBulkStarted(job_id=str(job.pk), matching=matching)
 
 
@@ -304,6 +469,7 @@ def county_decide_run(
     approve: bool,
     reason: str,
     progress: Callable[[int, str], None],
+    min_days: int | None = None,
 ) -> CountyBulkDone:
     """Every matching student, COUNTY_CHUNK of one school per transaction, each chunk
     through county_decide (the same rules as checked rows: region scope, state, a
@@ -319,7 +485,7 @@ def county_decide_run(
     from shared_apps.student_index.models import IndexEntry
 
     entries = list(
-        county_audit_entries(user=user, school_id=school_id).values_list(
+        county_audit_entries(user=user, school_id=school_id, min_days=min_days).values_list(
             "school_id", "student_uuid"
         )
     )

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from shared_apps.bureau import courses, renumber_views, views
+from shared_apps.bureau.quality import urls as quality_urls
 
 app_name = "bureau"
 urlpatterns = [
@@ -9,9 +10,17 @@ urlpatterns = [
     path("schools/<int:school_id>/opened/", views.school_opened_view, name="school_opened"),
     path("schools/<int:school_id>/status/", views.school_status_view, name="school_status"),
     path("stats/", views.stats_view, name="stats"),
+    path("dashboard/", include("shared_apps.bureau.dashboard.urls")),
     path("bureaus/", views.bureau_list_view, name="bureau_list"),
     path("audit/", views.audit_view, name="audit"),
+    path(
+        "audit/<int:school_id>/<uuid:student_id>/",
+        views.audit_registration_view,
+        name="audit_registration",
+    ),
     path("evidence/", views.evidence_view, name="evidence"),
+    path("evidence/<int:review_id>/", views.evidence_detail_view, name="evidence_detail"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
     path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
+    *quality_urls.page_patterns,
 ]

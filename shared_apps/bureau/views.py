@@ -17,23 +17,28 @@ from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.bureau.forms import BureauCreateForm, SchoolCreateForm
 from shared_apps.bureau.selectors import (
+    KIND_EVIDENCE,
+    QUEUE_KINDS,
+    QueueFilter,
     access_school,
     access_schools,
     bureau_for,
     bureau_list,
     counties_under,
     county_audit_entries,
+    county_queue,
     evidence_reviews,
 )
 from shared_apps.bureau.services import (
     AUDIT_PAGE_SIZE,
     EVIDENCE_PAGE_SIZE,
     bureau_open,
-    county_audit_rows,
     county_decide,
     county_decide_start,
+    county_evidence_open,
+    county_queue_rows,
+    county_registration_open,
     evidence_review_decide,
-    evidence_rows,
     school_open,
 )
 from tenants.models import School
@@ -259,83 +264,153 @@ def _audit_students(
     )
 
 
+def _reason_and_decision(request: HttpRequest) -> tuple[bool, str]:
+    return request.POST.get("decision") == "approve", request.POST.get("reason", "").strip()[:300]
+
+
+def _audit_post(
+    request: HttpRequest,
+) -> tuple[HttpResponse | None, dict[str, str]]:
+    """The queue's batch decision: the checked registrations in one transaction, or
+    全选符合条件的 N 名 (the filter, never ids) as a background job. Only registrations
+    are decided in a batch; a 佐证 is opened and decided alone."""
+    items = _audit_items(request.POST.getlist("items"))
+    approve, reason = _reason_and_decision(request)
+    all_matching = request.POST.get("all_matching") == "1"
+    failed = {"error": "", "reason_error": "", "reason": reason}
+    if not items and not all_matching:
+        failed["error"] = _("请先勾选要审核的学生。")
+        return None, failed
+    posted = QueueFilter.of(request.POST)
+    try:
+        if all_matching:
+            started = county_decide_start(
+                user=request.user,  # type: ignore[arg-type]
+                school_id=posted.school_id,
+                min_days=posted.min_days,
+                approve=approve,
+                reason=reason,
+            )
+        else:
+            n = county_decide(
+                user=request.user,  # type: ignore[arg-type]
+                items=items,
+                approve=approve,
+                reason=reason,
+            )
+    except ApplicationError as exc:
+        failed["error"] = exc.message
+        failed["reason_error"] = " ".join(exc.extra.get("reason", []))
+        return None, failed
+    if all_matching:
+        audit_describe(
+            request,
+            object_type="student",
+            object_repr=f"符合条件的 {started.matching} 名学生",
+            after={"decision": "教育局审核通过" if approve else "教育局审核退回", "reason": reason},
+        )
+        messages.info(
+            request,
+            _("正在处理符合条件的 %(n)s 名学生，进度见下方。") % {"n": started.matching},
+        )
+        back = urlencode(posted.query() | {"job": started.job_id})
+        return redirect(reverse("bureau:audit") + "?" + back), failed
+    _audit_students(request, items, approve=approve, reason=reason)
+    if approve:
+        text = _("已审核通过 %(n)s 名学生，已分配正式学籍号。")
+    else:
+        text = _("已退回 %(n)s 名学生，学校修改后可重新提交。")
+    messages.success(request, text % {"n": n})
+    return redirect(request.get_full_path()), failed
+
+
 @right_required(Right.BUREAU_AUDIT)
 @require_http_methods(["GET", "POST"])
 def audit_view(request: HttpRequest) -> HttpResponse:
-    school_id = _school_filter(request.GET.get("school_id", ""))
-    query = urlencode({"school_id": school_id} if school_id else {})
-    error, reason_error, reason = "", "", ""
+    """学籍审核: everything waiting for the county (registrations and 佐证), oldest first,
+    paged through all of it, filtered by school, waiting days and kind; masked until an
+    item is opened (audit_registration_view, evidence_detail_view)."""
+    flt = QueueFilter.of(request.GET)
+    failed = {"error": "", "reason_error": "", "reason": ""}
     if request.method == "POST":
-        items = _audit_items(request.POST.getlist("items"))
-        approve = request.POST.get("decision") == "approve"
-        reason = request.POST.get("reason", "").strip()[:300]
-        all_matching = request.POST.get("all_matching") == "1"
-        if not items and not all_matching:
-            error = _("请先勾选要审核的学生。")
-        else:
-            try:
-                if all_matching:
-                    # 全选符合条件的 N 名: the filter goes to a background job, never ids.
-                    posted_school = _school_filter(request.POST.get("school_id", ""))
-                    started = county_decide_start(
-                        user=request.user,  # type: ignore[arg-type]
-                        school_id=posted_school,
-                        approve=approve,
-                        reason=reason,
-                    )
-                else:
-                    n = county_decide(
-                        user=request.user,  # type: ignore[arg-type]
-                        items=items,
-                        approve=approve,
-                        reason=reason,
-                    )
-            except ApplicationError as exc:
-                error = exc.message
-                reason_error = " ".join(exc.extra.get("reason", []))
-            else:
-                if all_matching:
-                    audit_describe(
-                        request,
-                        object_type="student",
-                        object_repr=f"符合条件的 {started.matching} 名学生",
-                        after={
-                            "decision": "教育局审核通过" if approve else "教育局审核退回",
-                            "reason": reason,
-                        },
-                    )
-                    messages.info(
-                        request,
-                        _("正在处理符合条件的 %(n)s 名学生，进度见下方。")
-                        % {"n": started.matching},
-                    )
-                    back = urlencode(
-                        {"school_id": posted_school, "job": started.job_id}
-                        if posted_school
-                        else {"job": started.job_id}
-                    )
-                    return redirect(reverse("bureau:audit") + "?" + back)
-                _audit_students(request, items, approve=approve, reason=reason)
-                if approve:
-                    text = _("已审核通过 %(n)s 名学生，已分配正式学籍号。")
-                else:
-                    text = _("已退回 %(n)s 名学生，学校修改后可重新提交。")
-                messages.success(request, text % {"n": n})
-                return redirect(request.get_full_path())
-    entries = county_audit_entries(user=request.user, school_id=school_id)  # type: ignore[arg-type]
-    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = county_audit_rows(user=request.user, entries=list(page.object_list))  # type: ignore[arg-type]
+        response, failed = _audit_post(request)
+        if response is not None:
+            return response
+    queue = county_queue(user=request.user, flt=flt)  # type: ignore[arg-type]
+    page = Paginator(queue, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = county_queue_rows(user=request.user, rows=list(page.object_list))  # type: ignore[arg-type]
+    # 全选符合条件的 N 名 covers the registrations only (a 佐证 is decided alone).
+    batchable = 0
+    if flt.kind != KIND_EVIDENCE:
+        batchable = county_audit_entries(
+            user=request.user,  # type: ignore[arg-type]
+            school_id=flt.school_id,
+            min_days=flt.min_days,
+        ).count()
     return render(
         request,
         "bureau/audit_students.html",
         {
             "rows": rows,
             "page": page,
-            "query": query,
+            "query": urlencode(flt.query()),
+            "filters": flt,
+            "kinds": QUEUE_KINDS,
+            "wait_choices": WAIT_CHOICES,
+            "batchable": batchable,
             "job": _job(request),
             "schools": access_schools(user=request.user).order_by("code"),  # type: ignore[arg-type]
-            "school_id": school_id,
-            "stages": dict(School.Stage.choices),
+            **failed,
+        },
+    )
+
+
+# "waited at least" choices of the queue's filter (any whole number works in the URL).
+WAIT_CHOICES = (3, 7, 10, 30)
+
+
+@right_required(Right.BUREAU_AUDIT)
+@require_http_methods(["GET", "POST"])
+def audit_registration_view(
+    request: HttpRequest, school_id: int, student_id: uuid.UUID
+) -> HttpResponse:
+    """One registration opened: the record with its real values (one read.reveal entry
+    per opening) and the decision on this student alone."""
+    error, reason_error, reason = "", "", ""
+    if request.method == "POST":
+        approve, reason = _reason_and_decision(request)
+        try:
+            county_decide(
+                user=request.user,  # type: ignore[arg-type]
+                items=[(school_id, str(student_id))],
+                approve=approve,
+                reason=reason,
+            )
+        except ApplicationError as exc:
+            if exc.code == "not_found":
+                raise Http404 from exc
+            error = exc.message
+            reason_error = " ".join(exc.extra.get("reason", []))
+        else:
+            if approve:
+                messages.success(request, _("已审核通过，已分配正式学籍号。"))
+            else:
+                messages.success(request, _("已退回，学校修改后可重新提交。"))
+            return redirect("bureau:audit")
+    opened = county_registration_open(
+        request=request,
+        user=request.user,  # type: ignore[arg-type]
+        school_id=school_id,
+        student_uuid=student_id,
+    )
+    if opened is None:
+        raise Http404
+    return render(
+        request,
+        "bureau/audit_record.html",
+        {
+            "opened": opened,
+            "record": opened.record,
             "error": error,
             "reason_error": reason_error,
             "reason": reason,
@@ -346,45 +421,83 @@ def audit_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.BUREAU_AUDIT)
 @require_http_methods(["GET", "POST"])
 def evidence_view(request: HttpRequest) -> HttpResponse:
-    failed: dict[str, object] = {}
+    """佐证审核: the pending 佐证 of the user's schools, oldest first, masked; each is
+    opened and decided alone (evidence_detail_view). A POST here (the decision form of
+    an older page) is decided as on the item's page."""
     if request.method == "POST":
         raw_id = request.POST.get("review_id", "")
-        accept = request.POST.get("decision") == "accept"
-        reason = request.POST.get("reason", "").strip()[:300]
-        try:
-            if not raw_id.isdigit():
-                raise ApplicationError(_("未找到待审核的佐证。"), code="not_found")
-            evidence_review_decide(
-                user=request.user,  # type: ignore[arg-type]
-                review_id=int(raw_id),
-                accept=accept,
-                reason=reason,
-            )
-            audit_describe(
-                request,
-                object_type="evidence_review",
-                object_id=raw_id,
-                after={"decision": "佐证通过" if accept else "佐证不通过", "reason": reason},
-            )
-        except ApplicationError as exc:
-            failed = {
-                "review_id": int(raw_id) if raw_id.isdigit() else None,
-                "message": exc.message,
-                "reason": reason,
-            }
-        else:
-            messages.success(
-                request,
-                _("佐证已通过，该问题学籍已解决。")
-                if accept
-                else _("已判定佐证不通过，学校将重新处理。"),
-            )
+        if not raw_id.isdigit():
+            messages.error(request, _("未找到待审核的佐证。"))
             return redirect("bureau:evidence")
-    reviews = evidence_reviews(user=request.user)  # type: ignore[arg-type]
+        return _evidence_decide(request, int(raw_id))
+    flt = QueueFilter.of(request.GET)
+    reviews = evidence_reviews(user=request.user, flt=flt)  # type: ignore[arg-type]
     page = Paginator(reviews, EVIDENCE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = evidence_rows(user=request.user, reviews=list(page.object_list))  # type: ignore[arg-type]
+    rows = county_queue_rows(
+        user=request.user,  # type: ignore[arg-type]
+        rows=[
+            (KIND_EVIDENCE, r.school_id, r.pk, r.student_uuid, r.submitted_at)
+            for r in page.object_list
+        ],
+    )
     return render(
         request,
         "bureau/audit_evidence.html",
-        {"rows": rows, "page": page, "failed": failed},
+        {
+            "rows": rows,
+            "page": page,
+            "query": urlencode(flt.query()),
+            "filters": flt,
+            "wait_choices": WAIT_CHOICES,
+            "schools": access_schools(user=request.user).order_by("code"),  # type: ignore[arg-type]
+        },
+    )
+
+
+def _evidence_decide(request: HttpRequest, review_id: int) -> HttpResponse:
+    accept = request.POST.get("decision") == "accept"
+    reason = request.POST.get("reason", "").strip()[:300]
+    try:
+        evidence_review_decide(
+            user=request.user,  # type: ignore[arg-type]
+            review_id=review_id,
+            accept=accept,
+            reason=reason,
+        )
+    except ApplicationError as exc:
+        if exc.code == "not_found":
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("bureau:evidence_detail", review_id=review_id)
+    audit_describe(
+        request,
+        object_type="evidence_review",
+        object_id=review_id,
+        after={"decision": "佐证通过" if accept else "佐证不通过", "reason": reason},
+    )
+    messages.success(
+        request,
+        _("佐证已通过，该问题学籍已解决。") if accept else _("已判定佐证不通过，学校将重新处理。"),
+    )
+    return redirect("bureau:evidence")
+
+
+@right_required(Right.BUREAU_AUDIT)
+@require_http_methods(["GET", "POST"])
+def evidence_detail_view(request: HttpRequest, review_id: int) -> HttpResponse:
+    """One 佐证 opened: the file, the school's note and the student's real values (one
+    read.reveal entry per opening), and the decision on it alone."""
+    if request.method == "POST":
+        return _evidence_decide(request, review_id)
+    opened = county_evidence_open(
+        request=request,
+        user=request.user,  # type: ignore[arg-type]
+        review_id=review_id,
+    )
+    if opened is None:
+        raise Http404
+    return render(
+        request,
+        "bureau/evidence_record.html",
+        {"opened": opened, "record": opened.evidence.record, "evidence": opened.evidence},
     )

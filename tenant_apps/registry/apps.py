@@ -45,3 +45,8 @@ class RegistryConfig(AppConfig):
         from tenants.services import register_stats_counter
 
         register_stats_counter(registry_counts)
+        # The live counts' headline numbers follow registry.counts (student_index.live).
+        from shared_apps.student_index.live import register_stats_rule
+        from tenant_apps.registry.facade.live import stats_fields_of
+
+        register_stats_rule(stats_fields_of)

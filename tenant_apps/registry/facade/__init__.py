@@ -9,10 +9,17 @@ schema switch reads or writes the wrong school (django-tenants #731, #164).
 * `contracts` — the frozen dataclasses that cross;
 * `reads` — look-ups, peeks, pages' choices, the renumbering's grade, the index resync;
 * `writes` — marks, registrations, the county's decisions, 学籍辅号;
+* `review` — the record under the county's review, in full (real values, once opened);
 * `move` — the record's move from one school to another (export, import, mark left);
+* `live` — what the bureau's live counts should hold for a school (the nightly check);
+* `quality` — the school's data-quality figures and their lists (bureau.quality);
 * `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review).
+* `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review);
+* `lines` — the counting definitions (在读, lines, flags, grade names) as plain data;
+* `class_counts` — one grade's class counts inside one school (the bureau's drill-down).
 """
 
+from tenant_apps.registry.facade.class_counts import ClassCount, grade_class_counts
 from tenant_apps.registry.facade.contracts import (
     BlockerView,
     ClassOption,
@@ -29,6 +36,17 @@ from tenant_apps.registry.facade.hooks import (
     register_aux_lock_check,
     register_evidence_submitted,
 )
+from tenant_apps.registry.facade.lines import (
+    Definitions,
+    LineDef,
+    ethnicity_labels,
+    grade_label,
+    line_of,
+    school_year,
+    stage_labels,
+)
+from tenant_apps.registry.facade.lines import definitions as count_definitions
+from tenant_apps.registry.facade.live import LiveCell, LiveFigures, live_cells
 from tenant_apps.registry.facade.move import (
     InjectedFailure,
     MovePlan,
@@ -44,6 +62,19 @@ from tenant_apps.registry.facade.move import (
     student_import,
     student_mark_left,
     student_move,
+)
+from tenant_apps.registry.facade.quality import (
+    AGE_BANDS,
+    FIGURE_BY_KEY,
+    FIGURES,
+    Figure,
+    FigureValue,
+    QualityItem,
+    QualityPage,
+    quality_items,
+    quality_stale,
+    register_quality_stale,
+    school_quality,
 )
 from tenant_apps.registry.facade.reads import (
     MSG_LOOKUP_EMPTY,
@@ -65,6 +96,13 @@ from tenant_apps.registry.facade.reads import (
     student_blockers_of,
     student_card,
 )
+from tenant_apps.registry.facade.review import (
+    EvidenceRecord,
+    ReviewRecord,
+    ReviewSection,
+    evidence_record,
+    review_record,
+)
 from tenant_apps.registry.facade.writes import (
     aux_numbers_write,
     evidence_check,
@@ -77,19 +115,35 @@ from tenant_apps.registry.facade.writes import (
 )
 
 __all__ = [
+    "AGE_BANDS",
+    "FIGURES",
+    "FIGURE_BY_KEY",
+    "Figure",
+    "FigureValue",
+    "QualityItem",
+    "QualityPage",
+    "quality_items",
+    "quality_stale",
+    "register_quality_stale",
+    "school_quality",
     "MSG_LOOKUP_EMPTY",
     "MSG_LOOKUP_NAME",
     "MSG_LOOKUP_NATIONAL",
     "BlockerView",
     "ClassOption",
+    "EvidenceRecord",
     "EvidenceView",
     "GradeStudent",
     "InjectedFailure",
+    "LiveCell",
+    "LiveFigures",
     "MaskedStudent",
     "MovePlan",
     "MoveResult",
     "Peek",
     "Person",
+    "ReviewRecord",
+    "ReviewSection",
     "StudentCard",
     "StudentExport",
     "aux_grade_locked",
@@ -101,12 +155,14 @@ __all__ = [
     "draft_cards",
     "evidence_check",
     "evidence_decide",
+    "evidence_record",
     "evidence_save",
     "evidence_submitted",
     "evidence_view",
     "external_in_claim",
     "grade_students",
     "index_records",
+    "live_cells",
     "lookup_keys_check",
     "masked_students",
     "national_peeks",
@@ -118,6 +174,7 @@ __all__ = [
     "register_evidence_submitted",
     "register_on_approval",
     "related_models",
+    "review_record",
     "same_name",
     "stays",
     "student_blockers_locked",
@@ -129,4 +186,14 @@ __all__ = [
     "student_mark_left",
     "student_move",
     "students_county_decide",
+    "ClassCount",
+    "grade_class_counts",
+    "Definitions",
+    "LineDef",
+    "ethnicity_labels",
+    "grade_label",
+    "count_definitions",
+    "line_of",
+    "school_year",
+    "stage_labels",
 ]

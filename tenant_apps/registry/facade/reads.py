@@ -323,11 +323,13 @@ def index_records(
     """The public index's record (student_index.IndexRecord) of every live student of
     the school. Re-hashing is slow: `on_progress(n, total)` hears about ten times."""
     from tenant_apps.registry.models import Student
-    from tenant_apps.registry.students.services import index_record
+    from tenant_apps.registry.students.services import index_record, open_problem_annotation
 
     with school_context(schema_name):
-        students = Student.objects.select_related("school_class").exclude(
-            audit_state=Student.Audit.DELETED
+        students = (
+            Student.objects.select_related("school_class")
+            .exclude(audit_state=Student.Audit.DELETED)
+            .annotate(open_problem=open_problem_annotation())
         )
         total = students.count()
         step = max(total // 10, 1)
