@@ -32,7 +32,14 @@ document.addEventListener("securitypolicyviolation", function (e) {
 """
 # Parameterless routes a browser cannot usefully open: downloads, POST-only actions, and
 # logging out (which would end the walk's session).
-SKIP = ("accounts/logout/", "export/", "i18n/setlang/", "end-others/", "students/submit/")
+SKIP = (
+    "accounts/logout/",
+    "export/",
+    "i18n/setlang/",
+    "end-others/",
+    "students/submit/",
+    "dashboard/report/",  # the monthly PDF
+)
 
 
 class Watched:

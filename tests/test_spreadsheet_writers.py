@@ -309,6 +309,9 @@ WRITERS = {
     "tenant_apps/reports/query/exports.py": ("test_query_export_keeps_typed_formulas_as_text",),
     "tenant_apps/grades/imports.py": ("test_marks_template_keeps_a_typed_name_as_text",),
     "shared_apps/bureau/quality/exports.py": ("test_quality_list_export_keeps_formulas_as_text",),
+    "shared_apps/bureau/dashboard/exports.py": (
+        "test_dashboard_table_export_keeps_formulas_as_text",
+    ),
 }
 OTHER_WRITER_LIBRARIES = ("xlsxwriter", "xlwt", "pyexcelerate", "pandas", "tablib", "odf")
 
@@ -548,3 +551,19 @@ def test_quality_list_export_keeps_formulas_as_text(world: World, db: None) -> N
 
     book = load_workbook(io.BytesIO(data))
     _assert_text(data, book.sheetnames[0], [LEAK, "+1", "-1+2"])
+
+
+def test_dashboard_table_export_keeps_formulas_as_text() -> None:
+    """统计看板's table workbook: a school (or township) named like a formula stays text,
+    in the rows and in the title line."""
+    from shared_apps.bureau.dashboard.exports import table_workbook
+    from shared_apps.bureau.dashboard.selectors import DashTable, Row, Scope
+
+    rows = [Row(text, [1, 2, 3]) for text in (LEAK, "+1")]
+    table = DashTable("schools", "按学校", ["男", "女", "在读合计"], rows)
+    scope = Scope("region", "-1+2", (), False)
+
+    data = table_workbook(table, scope=scope, as_of="2026-09-01")
+
+    _assert_text(data, "按学校", [LEAK, "+1"])
+    assert load_workbook(io.BytesIO(data))["按学校"]["A1"].value == "-1+2 按学校"

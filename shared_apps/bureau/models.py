@@ -148,7 +148,6 @@ class RosterDeadline(models.Model):
         return f"{self.county_id}:{self.school_year}-{self.term}"
 
 
-
 class CountSnapshot(models.Model):
     """The month's counts of one school (issue 16's trends): one row per school, stage,
     entry year, sex and count line (registry.counts: in_school, status_07,

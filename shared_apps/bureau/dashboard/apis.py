@@ -8,7 +8,6 @@ from typing import Any
 
 from django.urls import URLPattern, path
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -17,12 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.permissions import has_right
+from common.schema import ErrorResponse
 from shared_apps.bureau.dashboard import selectors
 from shared_apps.bureau.dashboard.views import RIGHT, _date, scope_from_query
 from tenant_apps.reports import facade as reports_facade
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"anyOf": [{"type": "number"}, {"type": "string"}]})
 class ValueField(serializers.Field):
     """A count (integer), or a text cell (the county column of 按学校), or null for a
     month without a snapshot."""
@@ -82,7 +82,8 @@ def _table_api(key: str) -> type[APIView]:
         permission_classes = [has_right(RIGHT)]
 
         @extend_schema(
-            responses=DashboardTableOutput,
+            # 404: a scope outside the officer's region, or a table its level lacks
+            responses={200: DashboardTableOutput, 404: ErrorResponse},
             parameters=SCOPE_PARAMETERS,
             summary=f"统计看板：{selectors.TABLE_TITLES[key]}（与页面同一口径、同一范围）",
             operation_id=f"v1_dashboard_{key}",
@@ -115,7 +116,7 @@ class SchoolStatsApi(APIView):
     permission_classes = [has_right(RIGHT)]
 
     @extend_schema(
-        responses=SchoolStatsTableOutput,
+        responses={200: SchoolStatsTableOutput, 404: ErrorResponse},  # not the officer's school
         parameters=[
             OpenApiParameter("date", str, description="统计日期 YYYY-MM-DD（默认今天）"),
             OpenApiParameter("start", str, description="起始日期 YYYY-MM-DD"),
@@ -158,7 +159,7 @@ api_patterns: list[URLPattern] = [
         for key in TABLE_KEYS
     ),
     path(
-        "api/v1/dashboard/schools/<int:school_id>/stats/<slug:table>/",
+        "api/v1/dashboard/schools/<int:school_id>/stats/<str:table>/",
         SchoolStatsApi.as_view(),
         name="api-dashboard-school-stats",
     ),

@@ -576,7 +576,7 @@ def table_grades(scope: Scope, c: Cube) -> DashTable:
 
 def table_sex(scope: Scope, c: Cube) -> DashTable:
     rows = [Row("男", [c.total.male]), Row("女", [c.total.female])]
-    table = DashTable("sex", "按性别（在读）", ["在读"], rows)
+    table = DashTable("sexes", "按性别（在读）", ["在读"], rows)
     table.chart = Chart(
         title="在读学生性别构成",
         categories=["男", "女"],
@@ -628,7 +628,7 @@ def table_ethnicity(scope: Scope, c: Cube) -> DashTable:
         for code, counts in c.by_ethnicity.items()
         if code and code not in labels and counts.in_school
     ]
-    table = DashTable("ethnicity", "按民族（在读）", SEX_COLUMNS, rows)
+    table = DashTable("ethnicities", "按民族（在读）", SEX_COLUMNS, rows)
     table.chart = Chart(
         title="按民族（在读）",
         categories=[r.label for r in rows],
@@ -723,9 +723,9 @@ BUILDERS = {
     "schools": table_schools,
     "stages": table_stages,
     "grades": table_grades,
-    "sex": table_sex,
+    "sexes": table_sex,
     "status": table_status,
-    "ethnicity": table_ethnicity,
+    "ethnicities": table_ethnicity,
     "flags": table_flags,
     "trend": table_trend,
 }
@@ -735,9 +735,9 @@ TABLE_TITLES = {
     "schools": "按学校",
     "stages": "按学段",
     "grades": "按年级",
-    "sex": "按性别（在读）",
+    "sexes": "按性别（在读）",
     "status": "按学籍状态",
-    "ethnicity": "按民族（在读）",
+    "ethnicities": "按民族（在读）",
     "flags": "按学生类别（在读）",
     "trend": "按月趋势",
     "classes": "按班级",
@@ -749,9 +749,9 @@ def level_tables(scope: Scope) -> list[str]:
     a township by school; a school by grade; a grade by class."""
     if scope.level == "grade":
         return ["classes"]
-    common = ["stages", "grades", "sex", "status", "ethnicity", "flags", "trend"]
+    common = ["stages", "grades", "sexes", "status", "ethnicities", "flags", "trend"]
     if scope.level == "school":
-        return ["grades", "sex", "status", "ethnicity", "flags", "trend"]
+        return ["grades", "sexes", "status", "ethnicities", "flags", "trend"]
     if scope.level == "township":
         return ["schools", *common]
     if scope.multi_county:

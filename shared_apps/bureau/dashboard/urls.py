@@ -25,7 +25,7 @@ urlpatterns: list[URLPattern] = [
     # One export route per table (no path parameter: the scope is in the query string).
     *(
         path(
-            f"export/{key}/",
+            f"{key}/export/",
             views.dashboard_export_view,
             {"dash_table": key},
             name=f"dashboard_export_{key}",

@@ -173,9 +173,9 @@ def test_county_officer_figures_are_exact(world: World, counts: dict[str, int]) 
         "schools",
         "stages",
         "grades",
-        "sex",
+        "sexes",
         "status",
-        "ethnicity",
+        "ethnicities",
         "flags",
         "trend",
     ]
@@ -191,7 +191,7 @@ def test_county_officer_figures_are_exact(world: World, counts: dict[str, int]) 
         (_grade(2023), [5, 0, 5, 0]),
         (_grade(2022), [3, 0, 3, 0]),
     ]
-    assert _rows(t["sex"]) == [("男", [18]), ("女", [14])]
+    assert _rows(t["sexes"]) == [("男", [18]), ("女", [14])]
     status = dict(_rows(t["status"]))
     assert status["在读"] == [18, 14, 32]
     assert status["休学"] == [1, 0, 1]
@@ -202,7 +202,7 @@ def test_county_officer_figures_are_exact(world: World, counts: dict[str, int]) 
     assert status["毕业"] == [0, 0, 0]
     # every line is shown, zeros included, and the deleted records are on none
     assert sum(v[2] for v in status.values()) == 32 + 1 + 1 + 2 + 1
-    assert _rows(t["ethnicity"]) == [("汉族", [13, 14, 27]), ("回族", [5, 0, 5])]
+    assert _rows(t["ethnicities"]) == [("汉族", [13, 14, 27]), ("回族", [5, 0, 5])]
     assert _rows(t["flags"]) == [
         ("留守儿童", [3, 1, 4]),
         ("进城务工人员随迁子女", [0, 2, 2]),
@@ -305,7 +305,7 @@ def test_drill_down_township_school_grade_class(world: World, counts: dict[str, 
     school = scope_for(user, school_id=world.a.id)
     assert school is not None
     _, st = _tables(school)
-    assert list(st) == ["grades", "sex", "status", "ethnicity", "flags", "trend"]
+    assert list(st) == ["grades", "sexes", "status", "ethnicities", "flags", "trend"]
     assert _rows(st["grades"]) == [(_grade(2024), [10, 8, 18, 3]), (_grade(2023), [5, 0, 5, 0])]
     assert st["grades"].rows[0].drill == ("grade", f"{world.a.id}:primary:2024")
     # The class level is read inside school A: two more pupils of the world's class, a
@@ -421,9 +421,9 @@ def test_api_is_scoped_like_the_pages(
     mine = other.get("/api/v1/dashboard/schools/").json()
     assert [(r["item"], r["values"]) for r in mine["rows"]] == [(world.c.name, [7, 0, 7, 2])]
     for query in ({"county": LIUYANG}, {"township": TOWN_A}, {"school": world.a.id}):
-        response = other.get("/api/v1/dashboard/sex/", query)
+        response = other.get("/api/v1/dashboard/sexes/", query)
         assert response.status_code == 404, query
-    bad = other.get("/api/v1/dashboard/sex/", {"school": "x"})
+    bad = other.get("/api/v1/dashboard/sexes/", {"school": "x"})
     assert bad.status_code == 400
     assert bad.json()["error"]["message"] == "学校参数应为数字。"
     city = login(bureau_host, city_officer)
@@ -471,20 +471,20 @@ def test_month_snapshot_is_idempotent_and_feeds_the_trend(
 
 def test_exports_and_report(world: World, counts: dict[str, int], bureau_host: str) -> None:
     client = login(bureau_host, world.bureau_user)
-    response = client.get("/bureau/dashboard/export/schools/")
+    response = client.get("/bureau/dashboard/schools/export/")
     assert response.status_code == 200
     assert "filename*=UTF-8''" in response["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[-3] == ["项目", "男", "女", "在读合计", "未注册"]
     assert rows[-2:] == [[world.a.name, 15, 8, 23, 3], [world.b.name, 3, 6, 9, 0]]
-    grade = client.get("/bureau/dashboard/export/grades/", {"school": world.a.id})
+    grade = client.get("/bureau/dashboard/grades/export/", {"school": world.a.id})
     sheet = load_workbook(io.BytesIO(grade.content)).worksheets[0]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[-2:] == [[_grade(2024), 10, 8, 18, 3], [_grade(2023), 5, 0, 5, 0]]
     other = login(bureau_host, world.other_bureau_user)
-    assert other.get("/bureau/dashboard/export/schools/", {"county": LIUYANG}).status_code == 404
-    bad = client.get("/bureau/dashboard/export/schools/", {"county": LIUYANG, "school": "1"})
+    assert other.get("/bureau/dashboard/schools/export/", {"county": LIUYANG}).status_code == 404
+    bad = client.get("/bureau/dashboard/schools/export/", {"county": LIUYANG, "school": "1"})
     assert bad.status_code == 400
     assert "只能指定一个" in bad.content.decode()
     report = client.get("/bureau/dashboard/report/")
