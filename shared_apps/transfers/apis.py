@@ -1,6 +1,5 @@
 """API of business cases: the school's cases and transfers (school host) and the
-bureau's queue (public host), where each case is decided on its own: transfers have no
-batch approval on purpose (domain.md §3.5), so that approvers really look at each one."""
+bureau's queue with batch decisions (public host)."""
 
 from __future__ import annotations
 
@@ -37,6 +36,7 @@ from shared_apps.transfers.services import (
     case_withdraw,
     handed_over_collect,
 )
+from shared_apps.transfers.views import API_BATCH_MAX
 
 
 class CaseSerializer(serializers.Serializer):
@@ -342,3 +342,119 @@ class BureauCaseDecisionApi(APIView):
     @extend_schema(request=DecisionSerializer, responses=CaseDetailSerializer, summary="教育局审核")
     def post(self, request: Request, case_id: object) -> Response:
         return _decide(request, _bureau_case(request, case_id))
+
+
+class BureauCaseBatchDecisionApi(APIView):
+    """Decide many 异动 cases at once; each is decided alone (its own transaction) and
+    the answer lists every case's result. Transfers are never decided here (domain.md
+    §3.5): a transfer among case_ids comes back ok=false with the reason, and a filter
+    never matches one; approve each on POST /api/v1/bureau/cases/{case_id}/decision/."""
+
+    permission_classes = [has_right(Right.BUREAU_AUDIT)]
+
+    class FilterSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=CaseKind.choices, required=False, allow_blank=True)
+        school = serializers.IntegerField(required=False, allow_null=True)
+        overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    class InputSerializer(serializers.Serializer):
+        case_ids = serializers.ListField(
+            child=serializers.UUIDField(), max_length=API_BATCH_MAX, required=False
+        )
+        filter = serializers.DictField(required=False)
+        approve = serializers.BooleanField()
+        reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("case_ids" in attrs) == ("filter" in attrs):
+                raise serializers.ValidationError(
+                    "请给出 case_ids（勾选的业务）或 filter（符合条件的全部业务）之一。"
+                )
+            return attrs
+
+    class StartedSerializer(serializers.Serializer):
+        job_id = serializers.CharField(help_text="GET /api/v1/jobs/<job_id>/ 查看进度")
+        matching = serializers.IntegerField()
+
+    @extend_schema(
+        # As InputSerializer, with the shape of `filter` (checked by FilterSerializer).
+        request=inline_serializer(
+            "BureauCaseBatchDecisionInput",
+            {
+                "case_ids": serializers.ListField(
+                    child=serializers.UUIDField(), max_length=API_BATCH_MAX, required=False
+                ),
+                "filter": FilterSerializer(required=False),
+                "approve": serializers.BooleanField(),
+                "reason": serializers.CharField(max_length=500, required=False, allow_blank=True),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "BureauCaseBatchDecided",
+                {
+                    "results": inline_serializer(
+                        "BureauCaseBatchResult",
+                        {
+                            "id": serializers.CharField(),
+                            "number": serializers.CharField(required=False),
+                            "ok": serializers.BooleanField(),
+                            "message": serializers.CharField(required=False),
+                            "state": serializers.CharField(required=False),
+                        },
+                        many=True,
+                    )
+                },
+            ),
+            202: StartedSerializer,
+        },
+        summary="批量审核异动（勾选的业务，或全选符合条件、待本局办理的业务；转学须逐件审核）",
+        operation_id="v1_bureau_cases_batch_decision_create",
+    )
+    def post(self, request: Request) -> Response:
+        from common.exceptions import ApplicationError
+        from shared_apps.transfers.bulk import CaseFilter, batch_refusal, cases_decide_start
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if "filter" in v:
+            flt = self.FilterSerializer(data=v["filter"])
+            flt.is_valid(raise_exception=True)
+            started = cases_decide_start(
+                user=request.user,
+                flt=CaseFilter.of(flt.validated_data),
+                approve=v["approve"],
+                reason=v["reason"],
+            )
+            return Response(self.StartedSerializer(started).data, status=status.HTTP_202_ACCEPTED)
+        region = _region(request)
+        actor = CaseActor.of(request.user)
+        results = []
+        for case_id in v["case_ids"]:
+            case = case_for_region(region, case_id)
+            if case is None:
+                results.append({"id": str(case_id), "ok": False, "message": "未找到该业务。"})
+                continue
+            if refusal := batch_refusal(case):
+                results.append(
+                    {"id": str(case.pk), "number": case.number, "ok": False, "message": refusal}
+                )
+                continue
+            try:
+                decided = case_decide(
+                    case_id=case.pk,
+                    actor=actor,
+                    approve=v["approve"],
+                    reason=v["reason"],
+                    step=case.step,
+                )
+            except ApplicationError as exc:
+                results.append(
+                    {"id": str(case.pk), "number": case.number, "ok": False, "message": exc.message}
+                )
+            else:
+                results.append(
+                    {"id": str(case.pk), "number": case.number, "ok": True, "state": decided.state}
+                )
+        return Response({"results": results})

@@ -43,6 +43,7 @@ school_patterns = [
 
 public_patterns = [
     path("bureau/cases/", bureau_views.bureau_case_list_view, name="bureau_cases"),
+    path("bureau/cases/batch/", bureau_views.bureau_batch_view, name="bureau_batch"),
     path(
         "bureau/cases/<uuid:case_id>/",
         bureau_views.bureau_case_detail_view,
@@ -59,6 +60,11 @@ public_patterns = [
         name="bureau_case_letter",
     ),
     path("api/v1/bureau/cases/", apis.BureauCaseListApi.as_view(), name="api-bureau-case-list"),
+    path(
+        "api/v1/bureau/cases/decision/",
+        apis.BureauCaseBatchDecisionApi.as_view(),
+        name="api-bureau-case-batch",
+    ),
     path(
         "api/v1/bureau/cases/<uuid:case_id>/",
         apis.BureauCaseDetailApi.as_view(),

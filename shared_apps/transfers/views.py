@@ -56,6 +56,8 @@ REAUTH_KINDS = {
     CaseKind.TRANSFER_IN_EXTERNAL,
     CaseKind.TEACHER_TRANSFER,
 }
+BATCH_MAX = 500  # cases decided by one batch from the page
+API_BATCH_MAX = 1000  # and through the API
 CASES_PER_PAGE = 50  # a page of a school's cases or of the bureau's queue
 DIRECTIONS = (
     ("waiting", gettext_noop("待本校办理")),

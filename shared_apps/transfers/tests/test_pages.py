@@ -1,5 +1,6 @@
 """Pages and API of transfers: start, decide with the password, the bureau deciding each
-case on its own (no batch approval, domain.md §3.5), PDFs, transfers with the outside."""
+transfer on its own (no batch approval of transfers, domain.md §3.5), PDFs, transfers
+with the outside."""
 
 from __future__ import annotations
 
@@ -106,21 +107,22 @@ def test_transfer_through_the_pages(public: None, world: World) -> None:
     approver.post(f"/transfers/cases/{case.pk}/decide/", {"decision": "approve", "step": 0})
     connection.set_schema_to_public()
     assert Case.objects.get(pk=case.pk).steps.filter(action="approve").count() == 1
-    # The bureau's queue lists it with no batch form: the case is opened and decided alone.
+    # The bureau's queue lists it with no checkbox: a transfer is opened and decided alone.
     bureau = login("localhost", "liuyang")
     queue = bureau.get("/bureau/cases/").content.decode()
     assert case.number in queue
-    assert 'name="case_ids"' not in queue
-    assert "批量审核通过" not in queue
-    assert "全选符合条件" not in queue
+    assert f'name="case_ids" value="{case.pk}"' not in queue
     assert "逐件审核" in queue
     assert f'href="/bureau/cases/{case.pk}/"' in queue
     _reauth(bureau)
-    # The batch route is gone (404 whatever it is sent) and decided nothing.
-    gone = bureau.post("/bureau/cases/batch/", {"decision": "approve", "case_ids": [str(case.pk)]})
-    assert gone.status_code == 404
+    # A batch naming it anyway (a forged form) decides nothing and says why.
+    batch = bureau.post("/bureau/cases/batch/", {"decision": "approve", "case_ids": [str(case.pk)]})
+    assert batch.status_code == 302
     connection.set_schema_to_public()
     assert Case.objects.get(pk=case.pk).state == CaseState.OPEN
+    refused = bureau.get(batch["Location"]).content.decode()
+    connection.set_schema_to_public()
+    assert "转学类业务不设批量审核" in refused
     decided = bureau.post(
         f"/bureau/cases/{case.pk}/decide/",
         {"decision": "approve", "step": Case.objects.get(pk=case.pk).step},
@@ -222,19 +224,24 @@ def test_api_decision_needs_reauth_and_the_bureau_decides_one_case_at_a_time(
     listed = bureau.get("/api/v1/bureau/cases/?waiting=1&kind=TRANSFER").json()
     assert case_id in [c["id"] for c in listed["results"]]
     _stale(bureau, "public")
-    # The batch decision API is gone: POST and GET answer 404 and decide nothing.
-    for method in ("post", "get"):
-        gone = getattr(bureau, method)(
-            "/api/v1/bureau/cases/decision/",
-            {"case_ids": [case_id], "approve": True},
-            content_type="application/json",
-        )
-        assert gone.status_code == 404
+    # The batch decision API decides no transfer: named by id it is refused with the
+    # reason, and a filter for transfers matches nothing.
+    named = bureau.post(
+        "/api/v1/bureau/cases/decision/",
+        {"case_ids": [case_id], "approve": True},
+        content_type="application/json",
+    )
+    assert named.status_code == 200
+    assert named.json()["results"][0]["ok"] is False
+    assert "转学类业务不设批量审核" in named.json()["results"][0]["message"]
+    by_filter = bureau.post(
+        "/api/v1/bureau/cases/decision/",
+        {"filter": {"kind": "TRANSFER"}, "approve": True},
+        content_type="application/json",
+    )
+    assert by_filter.status_code == 400
     connection.set_schema_to_public()
     assert Case.objects.get(pk=case_id).state == CaseState.OPEN
-    schema = bureau.get("/api/schema/?format=json").json()
-    assert "/api/v1/bureau/cases/decision/" not in schema["paths"]
-    assert "/api/v1/bureau/cases/{case_id}/decision/" in schema["paths"]
     # One case at a time: without the password the approval is refused, with it done.
     step = bureau.get(f"/api/v1/bureau/cases/{case_id}/").json()["step"]
     refused = bureau.post(
