@@ -227,16 +227,10 @@ class MonthCountyTotal(models.Model):
         return f"{self.month:%Y-%m}:{self.county_id}:{self.in_school}"
 
 
-class CountyCount(models.Model):
-    """student_index.SchoolCount summed per county (the school's county): the rollup a
-    county's, a city's or a province's dashboard reads its breakdowns from, so a province
-    of 5,000 schools sums a few thousand rows, not every school's cells. Schema: public.
-    No PII. Live without locking one school's writes against another's: a PostgreSQL
-    trigger on student_index_schoolcount (migration bureau 0003) appends every change as
-    CountyDelta rows in the same statement (inserts never wait on each other); readers
-    sum CountyCount and CountyDelta; bureau.dashboard.services.rollup_fold folds the
-    deltas in (every minute), rollup_rebuild re-derives it from SchoolCount (nightly,
-    reporting drift). Counters are plain integers: deltas are signed."""
+class CountyCells(models.Model):
+    """The columns CountyCount and CountyDelta share: a county's cell (the dimensions of
+    student_index.SchoolCount without the school) and its signed counters, which the
+    rollup triggers (migration bureau 0003) write by name."""
 
     county = models.ForeignKey(
         "regions.Region", on_delete=models.CASCADE, related_name="+", db_constraint=False
@@ -255,6 +249,22 @@ class CountyCount(models.Model):
     needs_aid = models.IntegerField(default=0)
     boarding_subsidy = models.IntegerField(default=0)
     only_child = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CountyCount(CountyCells):
+    """student_index.SchoolCount summed per county (the school's county): the rollup a
+    county's, a city's or a province's dashboard reads its breakdowns from, so a province
+    of 5,000 schools sums a few thousand rows, not every school's cells. Schema: public.
+    No PII. Live without locking one school's writes against another's: a PostgreSQL
+    trigger on student_index_schoolcount (migration bureau 0003) appends every change as
+    CountyDelta rows in the same statement (inserts never wait on each other); readers
+    sum CountyCount and CountyDelta; bureau.dashboard.services.rollup_fold folds the
+    deltas in (every minute), rollup_rebuild re-derives it from SchoolCount (nightly,
+    reporting drift). Counters are plain integers: deltas are signed."""
+
 
     class Meta:
         verbose_name = "县级实时统计"
@@ -303,28 +313,11 @@ class SchoolTotal(models.Model):
         return f"{self.school_id}:{self.in_school}"
 
 
-class CountyDelta(models.Model):
+class CountyDelta(CountyCells):
     """A signed change to CountyCount not folded in yet (see CountyCount). Schema:
     public. No PII. Inserted only by the trigger on student_index_schoolcount and on
     tenants_school's county; deleted only by bureau.dashboard.services.rollup_fold."""
 
-    county = models.ForeignKey(
-        "regions.Region", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    stage = models.CharField(max_length=10)
-    entry_year = models.PositiveSmallIntegerField()
-    sex = models.CharField(max_length=1)
-    ethnicity = models.CharField(max_length=2)
-    status = models.CharField(max_length=2)
-    audit_state = models.CharField(max_length=20)
-    students = models.IntegerField(default=0)
-    left_behind = models.IntegerField(default=0)
-    migrant_child = models.IntegerField(default=0)
-    disability = models.IntegerField(default=0)
-    boarding = models.IntegerField(default=0)
-    needs_aid = models.IntegerField(default=0)
-    boarding_subsidy = models.IntegerField(default=0)
-    only_child = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = "县级实时统计增量"
