@@ -141,6 +141,16 @@ VIEW_RIGHTS = (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN)
 EDIT_RIGHTS = (Right.REGISTRY_EDIT, Right.REGISTRY_EDIT_OWN)
 
 
+def _photo_banner(request: HttpRequest) -> str:
+    from django.utils import timezone
+
+    from tenant_apps.registry.photos.selectors import deadline_banner
+
+    if not _has(request, Right.PHOTOS_MANAGE):
+        return ""
+    return deadline_banner(today=timezone.localdate())
+
+
 def _with_thumbnails(students: list[Student]) -> list[Student]:
     """Each student of the page with `photo_thumb`, the link to the current photo ("" if
     none): one query for the page. The list shows the national file scaled down by CSS
@@ -194,6 +204,8 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
             "can_import": _has(request, Right.DATA_MANAGE),
             "can_export": _has(request, Right.REGISTRY_VIEW),  # the whole-school export
             "can_submit": can_edit and audit_state == Student.Audit.DRAFT,
+            # 新生照片 due by 30 September: the school's photo staff see how many are left.
+            "photo_banner": _photo_banner(request),
         },
     )
 
