@@ -27,6 +27,7 @@ from tenant_apps.registry.models.imports import (
     ImportBatch,
 )
 from tenant_apps.registry.models.lifecycle import PaperRecord, Rollover, RolloverItem
+from tenant_apps.registry.models.photos import StudentPhoto
 from tenant_apps.registry.models.problems import (
     Evidence,
     ProblemRecord,
@@ -73,6 +74,7 @@ __all__ = [
     "StatusChange",
     "Student",
     "StudentEvent",
+    "StudentPhoto",
     "Teacher",
     "TeacherStatus",
     "TeacherTitle",
