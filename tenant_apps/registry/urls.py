@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from tenant_apps.registry.changes import views as change_views
 from tenant_apps.registry.classes import views as class_views
@@ -63,4 +63,5 @@ urlpatterns = [
         class_views.roster_confirm_view,
         name="roster_confirm",
     ),
+    path("", include("tenant_apps.registry.photos.intake_urls")),
 ]

@@ -1,0 +1,1 @@
+"""Tests of the photo normalisation and archive reading, on generated images only."""
