@@ -36,11 +36,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
+from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_name
 from tenant_apps.registry.models import FamilyPhotoLink, SchoolClass, Student
 
+# Who makes links (the school's photo staff; never class teachers, domain §3.13). Until
+# photo-app's PHOTOS_MANAGE right is merged the links follow 维护学籍.
+PHOTO_RIGHT = Right.REGISTRY_EDIT
 LINK_DAYS = 14  # a term's paperwork round: long enough for a family, short for a leak
 SALT = "registry.photos.family"
 PROOF_SALT = "registry.photos.family.preview"

@@ -14,16 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import get_usage
 
-from accounts.roles import Right
 from accounts.sessions import client_ip
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from tenant_apps.registry.photos import family
 
-# Until photo-app's PHOTOS_MANAGE right is merged the links follow 维护学籍; the school
-# hands out the link, so whoever maintains photos makes them.
-PHOTO_RIGHT = Right.REGISTRY_EDIT
+PHOTO_RIGHT = family.PHOTO_RIGHT
 # Requests of the family page per client address (django-ratelimit's notation): a
 # family needs a handful (open, preview, maybe another picture, submit); a school's
 # families share its town's NAT, a script walking tokens meets 2^128 of them.
