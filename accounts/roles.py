@@ -60,6 +60,9 @@ class Right(models.TextChoices):
     USERS_MANAGE = "users.manage", "用户管理"
     # 教师信息管理: teacher records (ID numbers, phones), their import and export.
     TEACHERS_MANAGE = "teachers.manage", "教师信息管理"
+    # 照片采集 (domain §3.13): upload, accept, bulk import and export of student photos.
+    # Maintained by the school, never by class teachers: no class right reaches it.
+    PHOTOS_MANAGE = "photos.manage", "照片采集"
     BUREAU_SCHOOLS_VIEW = "bureau.schools.view", "查看辖区学校"
     BUREAU_SCHOOLS_MANAGE = "bureau.schools.manage", "开通与停用学校"
     BUREAU_AUDIT = "bureau.audit", "学籍教育局审核"
@@ -92,6 +95,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             R.CERTIFICATES_MANAGE,
             R.CLASSES_MANAGE,
             R.TEACHERS_MANAGE,
+            R.PHOTOS_MANAGE,
         }
     ),
     Role.SCHOOL_APPROVER: frozenset(

@@ -202,6 +202,9 @@ SCHOOL_FILE_RIGHTS: dict[str, tuple[str, ...]] = {
     "changes/": (Right.REGISTRY_VIEW,),  # 学籍异动的佐证 (the change's page)
     "transfers/": (Right.REGISTRY_VIEW,),  # 转学证明 (the case page)
     "intake/": (Right.REGISTRY_VIEW,),  # 新增学籍的说明材料 (the case page)
+    # Student photos (the list, the student page, 照片采集): whoever sees the records. A
+    # class teacher (查看本班学籍 only) opens the links made for their own account.
+    "photos/": (Right.REGISTRY_VIEW, Right.PHOTOS_MANAGE),
 }
 # A school's files its bureau reviews (佐证), on the bureau host.
 BUREAU_FILE_PREFIXES = ("evidence/", "changes/", "transfers/", "intake/")

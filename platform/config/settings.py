@@ -542,3 +542,11 @@ LOGGING = {
 
 if not DEBUG and env_bool("DJANGO_SECURE_COOKIES", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Student photos (issue 17, domain §3.13): the national file's size and byte limit ("60K"
+# is read as 60 × 1024, the doubt is noted in the domain reference), and the upload guards.
+PHOTO_WIDTH = int(env("PHOTO_WIDTH", "358"))
+PHOTO_HEIGHT = int(env("PHOTO_HEIGHT", "441"))
+PHOTO_MAX_BYTES = int(env("PHOTO_MAX_BYTES", str(60 * 1024)))
+PHOTO_MAX_UPLOAD_BYTES = int(env("PHOTO_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+PHOTO_MAX_PIXELS = int(env("PHOTO_MAX_PIXELS", "50000000"))

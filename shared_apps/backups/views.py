@@ -5,7 +5,6 @@ backups and backs it up now; restoring is never done from a school's host."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -22,8 +21,8 @@ from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.backups.selectors import backup_school, backup_schools, backups_of
 from shared_apps.backups.services import backup_start, restore_start
+from shared_apps.jobs.links import job_followed
 from shared_apps.jobs.models import Job
-from shared_apps.jobs.selectors import job_get_for
 from tenants.models import School
 
 # Bureau staff who open and suspend schools, and platform operators (for every school).
@@ -35,15 +34,6 @@ SCHOOL_BACKUP_RIGHT = Right.SCHOOL_MANAGE
 def who(request: HttpRequest) -> str:
     """How a backup records who asked: username@schema (the account's own schema)."""
     return f"{request.user.get_username()}@{connection.schema_name}"
-
-
-def _job_for(request: HttpRequest) -> Job | None:
-    raw = request.GET.get("job", "")
-    try:
-        job_id = str(uuid.UUID(raw))
-    except ValueError:
-        return None
-    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
 
 
 def _with_job(url: str, job: Job) -> HttpResponse:
@@ -84,7 +74,7 @@ def school_backups_view(request: HttpRequest, school_id: int) -> HttpResponse:
         {
             "school": school,
             "backups": backups_of(school_id=school.pk),
-            "job": _job_for(request),
+            "job": job_followed(request),
             "can_restore": True,
         },
     )
@@ -131,7 +121,7 @@ def own_backups_view(request: HttpRequest) -> HttpResponse:
         {
             "school": school,
             "backups": backups_of(school_id=school.pk),
-            "job": _job_for(request),
+            "job": job_followed(request),
             "can_restore": False,
         },
     )

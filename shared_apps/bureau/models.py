@@ -265,7 +265,6 @@ class CountyCount(CountyCells):
     deltas in (every minute), rollup_rebuild re-derives it from SchoolCount (nightly,
     reporting drift). Counters are plain integers: deltas are signed."""
 
-
     class Meta:
         verbose_name = "县级实时统计"
         verbose_name_plural = "县级实时统计"
@@ -317,7 +316,6 @@ class CountyDelta(CountyCells):
     """A signed change to CountyCount not folded in yet (see CountyCount). Schema:
     public. No PII. Inserted only by the trigger on student_index_schoolcount and on
     tenants_school's county; deleted only by bureau.dashboard.services.rollup_fold."""
-
 
     class Meta:
         verbose_name = "县级实时统计增量"

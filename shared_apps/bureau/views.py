@@ -41,6 +41,7 @@ from shared_apps.bureau.services import (
     evidence_review_decide,
     school_open,
 )
+from shared_apps.jobs.links import job_followed
 from tenants.models import School
 from tenants.services import AdminInput, SchoolInput, school_set_status
 
@@ -231,18 +232,6 @@ def _school_filter(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _job(request: HttpRequest) -> object:
-    """The batch job the page was redirected to follow (?job=), if it is the viewer's."""
-    from shared_apps.jobs.selectors import job_get_for
-
-    job_id = request.GET.get("job", "")
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        return None
-    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
-
-
 def _audit_students(
     request: HttpRequest, items: list[tuple[int, str]], *, approve: bool, reason: str
 ) -> None:
@@ -358,7 +347,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
             "kinds": QUEUE_KINDS,
             "wait_choices": WAIT_CHOICES,
             "batchable": batchable,
-            "job": _job(request),
+            "job": job_followed(request),
             "schools": access_schools(user=request.user).order_by("code"),  # type: ignore[arg-type]
             **failed,
         },

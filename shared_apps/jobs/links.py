@@ -1,18 +1,32 @@
-"""Result links of jobs that make a file (an export, a print batch): a signed token naming
-the job and the file's storage key, good for a day, that opens the file for the job's
-owner only. Each kind of job signs with its own salt, so one kind's link never opens
+"""Links to jobs: the `?job=<id>` a page is redirected to after starting one (job_followed),
+and the result links of jobs that make a file (an export, a print batch): a signed token
+naming the job and the file's storage key, good for a day, that opens the file for the
+job's owner only. Each kind of job signs with its own salt, so one kind's link never opens
 through another kind's page."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core import signing
 from django.core.files.storage import default_storage
 
+from shared_apps.jobs.models import Job
 from shared_apps.jobs.selectors import job_get_for
 
 LINK_SECONDS = 24 * 3600
+
+
+def job_followed(request: Any) -> Job | None:
+    """The job a page was redirected to follow (its `?job=` parameter), if it is the
+    viewer's own on this host; None for a missing, malformed or foreign id."""
+    raw = request.GET.get("job", "")
+    try:
+        job_id = str(uuid.UUID(raw))
+    except ValueError:
+        return None
+    return job_get_for(user_id=request.user.pk, job_id=job_id)
 
 
 def job_file_token(*, job_id: str, key: str, salt: str) -> str:

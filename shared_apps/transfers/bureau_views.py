@@ -73,7 +73,7 @@ def _bureau_filters(request: HttpRequest) -> dict[str, Any]:
 @never_cache
 def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
     from shared_apps.bureau.selectors import access_schools
-    from shared_apps.jobs.selectors import job_get_for
+    from shared_apps.jobs.links import job_followed
 
     region = _region(request)
     f = _bureau_filters(request)
@@ -96,12 +96,7 @@ def bureau_case_list_view(request: HttpRequest) -> HttpResponse:
         for c in page.object_list
     ]
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("page", "job")})
-    job_id = request.GET.get("job", "")
-    job = None
-    try:
-        job = job_get_for(user_id=request.user.pk, job_id=str(uuid.UUID(job_id)))  # type: ignore[arg-type]
-    except ValueError:
-        job = None
+    job = job_followed(request)
     flt = bulk.CaseFilter(kind=f["kind"], school=f["school"], overdue=f["overdue"])
     if f["waiting"]:  # the list read is already the queue's; no second read
         matching = sum(1 for c in cases if case_waits_for_region(c, region) and bulk.batchable(c))

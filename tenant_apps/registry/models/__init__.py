@@ -28,6 +28,7 @@ from tenant_apps.registry.models.imports import (
 )
 from tenant_apps.registry.models.lifecycle import PaperRecord, Rollover, RolloverItem
 from tenant_apps.registry.models.photo_links import FamilyPhotoLink
+from tenant_apps.registry.models.photos import StudentPhoto
 from tenant_apps.registry.models.problems import (
     Evidence,
     ProblemRecord,
@@ -75,6 +76,7 @@ __all__ = [
     "StatusChange",
     "Student",
     "StudentEvent",
+    "StudentPhoto",
     "Teacher",
     "TeacherStatus",
     "TeacherTitle",

@@ -4,7 +4,6 @@ are in problems.views, the 批量导入 pages in imports.views."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +24,7 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
-from shared_apps.jobs.selectors import job_get_for
+from shared_apps.jobs.links import job_followed
 from tenant_apps.registry.classes.selectors import class_list, listable_class_ids
 from tenant_apps.registry.fields import COLUMNS
 from tenant_apps.registry.models import Student
@@ -169,7 +168,7 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
         "registry/student_list.html",
         {
             "page": page,
-            "job": _job(request),
+            "job": job_followed(request),
             "q": search,
             "classes": classes,
             "class_id": str(class_id or ""),
@@ -235,16 +234,6 @@ def student_export_download_view(request: HttpRequest, token: str) -> HttpRespon
     if key is None:
         raise Http404
     return redirect(default_storage.url(key))
-
-
-def _job(request: HttpRequest) -> object:
-    """The batch job a page was redirected to follow (?job=), if it is the viewer's."""
-    job_id = request.GET.get("job", "")
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        return None
-    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
 
 
 def _bulk_start(
@@ -501,6 +490,6 @@ def audit_view(request: HttpRequest) -> HttpResponse:
             "matching": bulk.students_matching(
                 action=bulk.APPROVE, flt=flt, actor_username=me
             ).count(),
-            "job": _job(request),
+            "job": job_followed(request),
         },
     )

@@ -3,7 +3,6 @@ large batch whose progress the page shows), and the job's file for its owner."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Right
 from common.views import content_disposition, right_required
-from shared_apps.jobs.selectors import job_get_for
+from shared_apps.jobs.links import job_followed
 from tenant_apps.reports.printing import selectors, services
 from tenant_apps.reports.printing.documents import Printed
 
@@ -44,15 +43,6 @@ def target_of(data: Any) -> selectors.Target | None:
     )
 
 
-def _job(request: HttpRequest) -> object:
-    job_id = request.GET.get("job", "")
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        return None
-    return job_get_for(user_id=request.user.pk, job_id=job_id)  # type: ignore[arg-type]
-
-
 @right_required(Right.REPORTS_PRINT)
 def print_home_view(request: HttpRequest) -> HttpResponse:
     """打印中心: pick a document, a scope and a format."""
@@ -66,7 +56,7 @@ def print_home_view(request: HttpRequest) -> HttpResponse:
             "grades": selectors.printable_grades(user),
             "whole_school": selectors.printable_grades(user) != [],
             "student": request.GET.get("student", ""),
-            "job": _job(request),
+            "job": job_followed(request),
             "threshold": services.BATCH_THRESHOLD,
         },
     )
