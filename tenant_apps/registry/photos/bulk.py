@@ -17,9 +17,9 @@
 3. `bulk_store` (a second job, on 确认导入) files every matched photo as the pupil's
    CURRENT photo: the registrar uploading is the school itself, and the dry run's report
    was the review, so no approval step follows (the family link's photos wait for one).
-   The files are written first (a thread pool: storage round trips, not CPU), then every
-   row in one transaction; if anything fails, the rows roll back and the files written
-   are deleted, so a failed job leaves no photo and no file.
+   Every photo goes through registry.photos.services.photo_store inside one
+   transaction and one files_guard: if anything fails, the rows roll back and every file
+   written is deleted, so a failed job leaves no photo and no file.
 
 The report and the staged files are found through the job's result link: a token signed
 with this module's salt naming the job and the report's key (shared_apps.jobs.links),
@@ -36,7 +36,6 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
@@ -52,14 +51,15 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_id_number
 from shared_apps.jobs.links import job_file_key, job_file_token
-from tenant_apps.registry.models import Student
+from tenant_apps.registry.models import Student, StudentPhoto
+from tenant_apps.registry.photos.normalise import Normalised, PhotoWarning
+from tenant_apps.registry.photos.services import files_guard, photo_store
 
 CHECK_KIND = "photo_bulk_check"
 STORE_KIND = "photo_bulk_store"
 REPORT_SALT = "registry.photos.bulk.report"
 UPLOAD_PREFIX = "imports/photos"
 MAX_ZIP_BYTES = 2 * 1024**3  # 1,000 phone pictures of 3000×4000 are about 1–2 GB
-STORE_THREADS = 8  # concurrent storage writes; S3 round trips, not CPU
 ROWS_SHOWN = 2000  # the report lists every file up to this many
 
 MSG_TOO_LARGE = "压缩包超过2GB，请按年级分成几个压缩包分别导入。"
@@ -99,6 +99,10 @@ class Row:
     normalised: bool = False  # the file was re-made (not kept as it came)
     staged: str = ""  # the member name in the staged ZIP
     quality: int = 0
+    codes: list[str] = field(default_factory=list)  # the warnings' codes, beside `warnings`
+    faces: int = 0
+    source_format: str = ""
+    source_size: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -172,22 +176,32 @@ def _roster() -> tuple[list[Any], dict[str, Student]]:
     return pupils, {str(s.identifier): s for s in students}
 
 
-def _normalise_one(data: bytes) -> tuple[str, bytes, int, list[str], bool]:
-    """("ok", jpeg, quality, warning messages, re-made) or ("refused", b"", 0, [reason], False)."""
+Made = tuple[str, Normalised | None, str, bool]
+
+
+def _normalise_one(data: bytes) -> Made:
+    """("ok", result, "", re-made) or ("refused", None, reason, False). A file that is a
+    national one already is kept byte for byte (no second JPEG generation)."""
+    from PIL import Image
+
     from tenant_apps.registry.photos.normalise import PhotoRejected, check_national, normalise
 
     try:
         if not check_national(data):
-            return "ok", data, 0, [], False
-        result = normalise(data)
+            with Image.open(io.BytesIO(data)) as img:
+                size = img.size
+            kept = Normalised(
+                jpeg=data, quality=0, warnings=(), faces=1, source_format="JPEG", source_size=size
+            )
+            return "ok", kept, "", False
+        return "ok", normalise(data), "", True
     except PhotoRejected as exc:
-        return "refused", b"", 0, [exc.message], False
-    return "ok", result.jpeg, result.quality, [w.message for w in result.warnings], True
+        return "refused", None, exc.message, False
 
 
 def normalise_many(
     items: Sequence[bytes], *, progress: Callable[[int], None] | None = None
-) -> list[tuple[str, bytes, int, list[str], bool]]:
+) -> list[Made]:
     """`_normalise_one` over both cores (common.forking: the child gets every other item
     by fork, no pickling of the input; its progress is read through a shared counter)."""
     from common.forking import fork_map
@@ -196,9 +210,9 @@ def normalise_many(
     parent = os.getpid()
     shares = [list(range(0, len(items), 2)), list(range(1, len(items), 2))]
 
-    def work(share: list[int]) -> list[tuple[int, tuple[str, bytes, int, list[str], bool]]]:
+    def work(share: list[int]) -> list[tuple[int, Made]]:
         here = os.getpid() == parent
-        done: list[tuple[int, tuple[str, bytes, int, list[str], bool]]] = []
+        done: list[tuple[int, Made]] = []
         for n, index in enumerate(share, start=1):
             done.append((index, _normalise_one(items[index])))
             if here:
@@ -253,13 +267,17 @@ def bulk_check(
                 closest=list(match.closest),
             )
             if index in by_index:
-                state, jpeg, quality, warnings, remade = by_index[index]
-                if state == "ok":
+                state, result, reason, remade = by_index[index]
+                if state == "ok" and result is not None:
                     row.staged = f"{len(rows)}.jpg"
-                    row.warnings, row.quality, row.normalised = warnings, quality, remade
-                    out.writestr(row.staged, jpeg)
+                    row.normalised, row.quality, row.faces = remade, result.quality, result.faces
+                    row.warnings = [w.message for w in result.warnings]
+                    row.codes = [w.code for w in result.warnings]
+                    row.source_format = result.source_format
+                    row.source_size = list(result.source_size)
+                    out.writestr(row.staged, result.jpeg)
                 else:
-                    row.status, row.reason = "refused", warnings[0]
+                    row.status, row.reason = "refused", reason
             rows.append(row)
     staged_key = default_storage.save(
         f"{UPLOAD_PREFIX}/{job_id}/staged.zip", ContentFile(staged.getvalue())
@@ -364,66 +382,40 @@ def bulk_store(
     keep = [r for r in rows if r.pupil in students]
     total = len(keep)
     progress(3, _("正在保存 %(n)s 张照片……") % {"n": total})
-    written: list[str] = []
-    try:
-        done = 0
-
-        def save(row: Row) -> str:
-            return _photo_file_save(student=students[row.pupil], jpeg=jpegs[row.staged])
-
-        with ThreadPoolExecutor(max_workers=STORE_THREADS) as pool:
-            for key in pool.map(save, keep):
-                written.append(key)
-                done += 1
-                if done % 20 == 0:
-                    message = _("已保存 %(n)s / %(t)s 张……") % {"n": done, "t": total}
-                    progress(3 + 77 * done // max(total, 1), message)
-        progress(82, _("正在登记照片……"))
-        with transaction.atomic():
-            for row, key in zip(keep, written, strict=True):
-                _photo_record_current(
-                    student=students[row.pupil],
-                    key=key,
-                    warnings=row.warnings,
-                    quality=row.quality,
-                    actor=actor,
-                )
-            audit_record(
+    # All or nothing: a failure rolls the rows back and files_guard deletes every file
+    # saved inside the block.
+    with files_guard(), transaction.atomic():
+        for done, row in enumerate(keep, start=1):
+            photo_store(
+                student_id=students[row.pupil].pk,
+                result=_result(row, jpegs[row.staged]),
                 actor=actor,
-                action="photo.bulk.store",
-                object_type="import_batch",
-                object_repr=report.filename,
-                after={"stored": total, "skipped": len(rows) - total},
+                source=StudentPhoto.Source.BULK,
+                status=StudentPhoto.Status.CURRENT,
             )
-    except BaseException:
-        for key in written:
-            default_storage.delete(key)
-        raise
+            if done % 20 == 0:
+                message = _("已保存 %(n)s / %(t)s 张……") % {"n": done, "t": total}
+                progress(3 + 94 * done // max(total, 1), message)
+        audit_record(
+            actor=actor,
+            action="photo.bulk.store",
+            object_type="import_batch",
+            object_repr=report.filename,
+            after={"stored": total, "skipped": len(rows) - total},
+        )
     for key in (report.upload_key, report.staged_key):
         default_storage.delete(key)
     return total, len(rows) - total
 
 
-# -- the photo app's services (registry.photos.services) -----------------------------------
-
-
-def _photo_file_save(*, student: Student, jpeg: bytes) -> str:
-    from tenant_apps.registry.photos import services as photos
-
-    return str(photos.photo_file_save(student=student, jpeg=jpeg))
-
-
-def _photo_record_current(
-    *, student: Student, key: str, warnings: list[str], quality: int, actor: Actor
-) -> None:
-    from tenant_apps.registry.photos import services as photos
-
-    photos.photo_record(
-        student=student,
-        key=key,
-        warnings=warnings,
-        quality=quality,
-        source="bulk",
-        current=True,
-        actor=actor,
+def _result(row: Row, jpeg: bytes) -> Normalised:
+    """The dry run's normalisation of `row`, as the photo services take it."""
+    size = (row.source_size + [0, 0])[:2]
+    return Normalised(
+        jpeg=jpeg,
+        quality=row.quality,
+        warnings=tuple(PhotoWarning(c, m) for c, m in zip(row.codes, row.warnings, strict=True)),
+        faces=row.faces,
+        source_format=row.source_format,
+        source_size=(size[0], size[1]),
     )

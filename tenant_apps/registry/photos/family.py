@@ -40,11 +40,11 @@ from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.masking import mask_name
-from tenant_apps.registry.models import FamilyPhotoLink, SchoolClass, Student
+from tenant_apps.registry.models import FamilyPhotoLink, SchoolClass, Student, StudentPhoto
+from tenant_apps.registry.photos.services import photo_store
 
-# Who makes links (the school's photo staff; never class teachers, domain §3.13). Until
-# photo-app's PHOTOS_MANAGE right is merged the links follow 维护学籍.
-PHOTO_RIGHT = Right.REGISTRY_EDIT
+# Who makes links: the school's photo staff (照片采集), never class teachers (domain §3.13).
+PHOTO_RIGHT = Right.PHOTOS_MANAGE
 LINK_DAYS = 14  # a term's paperwork round: long enough for a family, short for a leak
 SALT = "registry.photos.family"
 PROOF_SALT = "registry.photos.family.preview"
@@ -95,6 +95,7 @@ class Preview:
     jpeg: bytes
     warnings: tuple[str, ...]
     proof: str
+    codes: tuple[str, ...] = ()
 
     @property
     def data_url(self) -> str:
@@ -295,9 +296,18 @@ def family_link_open(*, token: str, request: Any = None) -> OpenLink:
         raise
 
 
-def _proof(link: FamilyPhotoLink, jpeg: bytes, warnings: Sequence[str]) -> str:
+def _proof(link: FamilyPhotoLink, result: Any) -> str:
+    """The preview's signature: this link, these bytes, and what the normaliser said of
+    them (warnings, faces, source), so the submission files exactly what was shown."""
     return signing.dumps(
-        {"l": link.digest, "h": hashlib.sha256(jpeg).hexdigest(), "w": list(warnings)},
+        {
+            "l": link.digest,
+            "h": hashlib.sha256(result.jpeg).hexdigest(),
+            "w": [[w.code, w.message] for w in result.warnings],
+            "q": result.quality,
+            "f": result.faces,
+            "s": [result.source_format, *result.source_size],
+        },
         salt=PROOF_SALT,
     )
 
@@ -325,11 +335,14 @@ def family_photo_preview(*, token: str, data: bytes, request: Any = None) -> Pre
         link=_shown(link),
         jpeg=result.jpeg,
         warnings=warnings,
-        proof=_proof(link, result.jpeg, warnings),
+        proof=_proof(link, result),
     )
 
 
-def _previewed(link: FamilyPhotoLink, *, proof: str, encoded: str) -> tuple[bytes, list[str]]:
+def _previewed(link: FamilyPhotoLink, *, proof: str, encoded: str) -> Any:
+    """The Normalised the preview showed, rebuilt from its signed description."""
+    from tenant_apps.registry.photos.normalise import Normalised, PhotoWarning
+
     try:
         signed = signing.loads(proof, salt=PROOF_SALT, max_age=PROOF_SECONDS)
         jpeg = base64.b64decode(encoded, validate=True)
@@ -337,7 +350,15 @@ def _previewed(link: FamilyPhotoLink, *, proof: str, encoded: str) -> tuple[byte
         raise ApplicationError(_(MSG_PREVIEW_GONE), code="preview") from exc
     if signed.get("l") != link.digest or signed.get("h") != hashlib.sha256(jpeg).hexdigest():
         raise ApplicationError(_(MSG_PREVIEW_GONE), code="preview")
-    return jpeg, [str(w) for w in signed.get("w", [])]
+    fmt, width, height = signed["s"]
+    return Normalised(
+        jpeg=jpeg,
+        quality=int(signed["q"]),
+        warnings=tuple(PhotoWarning(str(c), str(m)) for c, m in signed["w"]),
+        faces=int(signed["f"]),
+        source_format=str(fmt),
+        source_size=(int(width), int(height)),
+    )
 
 
 def family_photo_submit(*, token: str, proof: str, encoded: str, request: Any = None) -> OpenLink:
@@ -347,21 +368,20 @@ def family_photo_submit(*, token: str, proof: str, encoded: str, request: Any = 
     try:
         with transaction.atomic():
             link = _link(token, lock=True)
-            jpeg, warnings = _previewed(link, proof=proof, encoded=encoded)
-            _file_pending(link=link, jpeg=jpeg, warnings=warnings)
+            result = _previewed(link, proof=proof, encoded=encoded)
+            photo = photo_store(
+                student_id=link.student_id,
+                result=result,
+                actor=Actor(username="", name=FAMILY_ACTOR, schema=str(connection.schema_name)),
+                source=StudentPhoto.Source.FAMILY,
+                status=StudentPhoto.Status.PENDING,
+                request=request,
+            )
             link.used_at = timezone.now()
             link.save(update_fields=["used_at"])
-            _audit_step(request=request, action=A_SUBMITTED, link=link, after={"bytes": len(jpeg)})
+            after = {"bytes": len(result.jpeg), "photo": photo.pk}
+            _audit_step(request=request, action=A_SUBMITTED, link=link, after=after)
             return _shown(link)
     except LinkRefused as exc:
         _audit_refusal(request=request, exc=exc)
         raise
-
-
-def _file_pending(*, link: FamilyPhotoLink, jpeg: bytes, warnings: Sequence[str]) -> None:
-    """The pupil's photo, pending the school's approval (registry.photos.services)."""
-    from tenant_apps.registry.photos import services as photos
-
-    photos.photo_file_pending(
-        student=link.student, jpeg=jpeg, warnings=list(warnings), source="family"
-    )

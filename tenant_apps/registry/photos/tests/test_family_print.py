@@ -23,7 +23,7 @@ def _print_check(client: Client, student: str) -> bytes:
     )
     connection.set_schema_to_public()
     assert response.status_code == 200
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    return bytes(response.content)
 
 
 def test_the_check_sheet_has_the_pupils_upload_qr_code(
