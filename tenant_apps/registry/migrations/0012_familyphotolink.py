@@ -5,7 +5,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0010_rostercheck'),
+        ('registry', '0011_student_photo'),
     ]
 
     operations = [
