@@ -59,10 +59,10 @@ CHECK_KIND = "photo_bulk_check"
 STORE_KIND = "photo_bulk_store"
 REPORT_SALT = "registry.photos.bulk.report"
 UPLOAD_PREFIX = "imports/photos"
-MAX_ZIP_BYTES = 2 * 1024**3  # 1,000 phone pictures of 3000×4000 are about 1–2 GB
+MAX_ZIP_BYTES = 1024**3  # as archive.MAX_TOTAL_BYTES: JPEGs hardly compress in a ZIP
 ROWS_SHOWN = 2000  # the report lists every file up to this many
 
-MSG_TOO_LARGE = "压缩包超过2GB，请按年级分成几个压缩包分别导入。"
+MSG_TOO_LARGE = "压缩包超过1GB，请按年级分成几个压缩包分别导入。"
 MSG_NOT_ZIP = "请上传ZIP压缩包（.zip）。"
 MSG_CHECK_DONE = "校验完成：共 {total} 个文件，可导入 {matched} 张，请查看报告后确认导入。"
 MSG_CHECK_FAILED = "校验失败：{reason}"
