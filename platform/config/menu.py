@@ -47,6 +47,7 @@ SCHOOL_MENU = (
             MenuItem(gettext_noop("新增学生"), "registry:student_create", Right.REGISTRY_EDIT),
             MenuItem(gettext_noop("学籍审核"), "registry:audit", Right.REGISTRY_APPROVE),
             MenuItem(gettext_noop("问题学籍"), "registry:problems", Right.REGISTRY_EDIT),
+            MenuItem(gettext_noop("照片采集"), "registry:photos", Right.PHOTOS_MANAGE),
             MenuItem(gettext_noop("学籍异动"), "registry:change_list", Right.REGISTRY_VIEW),
             MenuItem(gettext_noop("转学业务"), "transfers:case_list", Right.REGISTRY_VIEW),
             MenuItem(gettext_noop("升级与毕业"), "lifecycle:rollover", Right.REGISTRY_EDIT),

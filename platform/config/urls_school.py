@@ -14,6 +14,7 @@ from tenant_apps.grades import apis as grades_apis
 from tenant_apps.registry.changes import apis as change_apis
 from tenant_apps.registry.classes import apis as roster_apis
 from tenant_apps.registry.lifecycle import intake_views, rollover_views
+from tenant_apps.registry.photos import apis as photo_apis
 from tenant_apps.registry.policy.rights_views import rights_view
 from tenant_apps.registry.students import apis as registry_apis
 from tenant_apps.registry.students.views import school_home
@@ -100,6 +101,16 @@ urlpatterns = [
         name="api-class-merge",
     ),
     path("api/v1/students/", registry_apis.StudentListCreateApi.as_view(), name="api-student-list"),
+    path(
+        "api/v1/students/<uuid:student_id>/photo/",
+        photo_apis.StudentPhotoApi.as_view(),
+        name="api-student-photo",
+    ),
+    path(
+        "api/v1/students/<uuid:student_id>/photo/<int:photo_id>/decide/",
+        photo_apis.StudentPhotoDecideApi.as_view(),
+        name="api-student-photo-decide",
+    ),
     path(
         "api/v1/students/export/",
         registry_apis.StudentExportApi.as_view(),

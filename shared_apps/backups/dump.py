@@ -101,6 +101,28 @@ def _dump_to_storage(
     )
 
 
+def files_name(key: str) -> str:
+    """The name of a backup's stored files (the school's photos) next to its dump: the
+    dump's own unguessable name with .files.zip for .dump."""
+    name = storage_name(key)
+    return (name[: -len(".dump")] if name.endswith(".dump") else name) + ".files.zip"
+
+
+def _files_to_storage(*, schema: str, dump_key: str) -> int:
+    """The school's stored objects (photos) as a ZIP next to the dump; how many. The
+    dump alone would restore rows naming objects that a restore into a new school (or a
+    deleted object) lacks."""
+    from tenant_apps.registry.facade import school_files_archive
+
+    with tempfile.TemporaryFile() as out:
+        count = school_files_archive(schema_name=schema, into=out)
+        out.seek(0)
+        with school_context("public"):
+            # At exactly the name files_name() gives (the dump's random part is in it).
+            default_storage._save(files_name(dump_key), File(out))  # type: ignore[attr-defined]
+    return count
+
+
 def storage_name(key: str) -> str:
     """The name of a backup's object inside the public storage (key minus platform/)."""
     prefix = key_prefix("public") + "/"
@@ -165,6 +187,9 @@ def school_backup(
             expected=int(expected or 0) or _schema_bytes(schema) // 8,
         )
         try:
+            if progress:
+                progress(95, "正在保存学生照片……")
+            files = _files_to_storage(schema=schema, dump_key=dumped.key)
             backup = SchoolBackup.objects.create(
                 school_id=school_id,
                 key=dumped.key,
@@ -176,8 +201,15 @@ def school_backup(
             )
         except Exception:
             default_storage.delete(storage_name(dumped.key))
+            default_storage.delete(files_name(dumped.key))
             raise
-    logger.info("backup of %s: %s bytes in %.2f s", schema, dumped.size, dumped.seconds)
+    logger.info(
+        "backup of %s: %s bytes in %.2f s, %s stored files",
+        schema,
+        dumped.size,
+        dumped.seconds,
+        files,
+    )
     return backup
 
 
@@ -208,6 +240,7 @@ def backups_prune(*, keep_days: int | None = None) -> int:
         ).exclude(pk__in=newest.values())
         for backup_id, key in list(old.values_list("id", "key")):
             default_storage.delete(storage_name(key))
+            default_storage.delete(files_name(key))
             SchoolBackup.objects.filter(pk=backup_id).delete()
             removed += 1
     return removed

@@ -94,8 +94,57 @@ def _stats_refresh(schema: str) -> None:
         school_stats_refresh()
 
 
+def _files_download(backup: BackupInfo, path: Path) -> Path | None:
+    """The backup's stored files (photos) into `path`; None for a backup made before
+    they were kept (its dump alone is restored, as it always was)."""
+    from django.core.files.storage import default_storage
+
+    from shared_apps.backups.dump import files_name
+
+    name = files_name(backup.key)
+    with school_context("public"):
+        if not default_storage.exists(name):
+            return None
+        with default_storage.open(name, "rb") as src, path.open("wb") as out:
+            for chunk in iter(lambda: src.read(1024 * 1024), b""):
+                out.write(chunk)
+    return path
+
+
+def _files_restore(schema: str, files: Path | None) -> None:
+    """Put the backup's objects the school's storage lacks back (never overwriting);
+    under the caller's files_guard, so a failed restore removes them again."""
+    from tenant_apps.registry.facade import school_files_restore
+
+    if files is None:
+        return
+    with files.open("rb") as archive:
+        school_files_restore(schema_name=schema, archive=archive)
+
+
 def _restore_same(
-    *, backup: BackupInfo, dump: Path, audit: RestoreAuditEntry, progress: Progress | None
+    *,
+    backup: BackupInfo,
+    dump: Path,
+    files: Path | None,
+    audit: RestoreAuditEntry,
+    progress: Progress | None,
+) -> Restored:
+    from tenant_apps.registry.facade import files_guard
+
+    with files_guard():
+        return _restore_same_run(
+            backup=backup, dump=dump, files=files, audit=audit, progress=progress
+        )
+
+
+def _restore_same_run(
+    *,
+    backup: BackupInfo,
+    dump: Path,
+    files: Path | None,
+    audit: RestoreAuditEntry,
+    progress: Progress | None,
 ) -> Restored:
     started = time.monotonic()
     schema = _checked_schema(backup.schema_name)
@@ -109,6 +158,11 @@ def _restore_same(
         if school is None or not schema_exists(schema):
             raise BackupError(MSG_SCHOOL_NOT_FOUND, code="not_found")
         aside = _pre_restore_name(schema)
+        if progress:
+            progress(30, "正在恢复学生照片……")
+        # Before the data: objects only ever added, so the live school loses nothing if
+        # the data's restore then fails (files_guard removes them again).
+        _files_restore(schema, files)
         if progress:
             progress(40, "正在恢复学校数据……")
         with _AdvisoryLock(schema):
@@ -158,6 +212,7 @@ def _restore_new(
     *,
     backup: BackupInfo,
     dump: Path,
+    files: Path | None,
     new_code: str,
     new_slug: str,
     new_name: str,
@@ -191,6 +246,9 @@ def _restore_new(
             # For inspection only: suspended from the start, so nobody uses it by accident.
             School.objects.filter(pk=registered.school_id).update(status=School.Status.SUSPENDED)
         schema = _checked_schema(registered.schema_name)
+        from tenant_apps.registry.facade import files_delete, files_guard
+
+        saved: list[tuple[str, str]] = []
         try:
             if progress:
                 progress(40, "正在恢复为新学校……")
@@ -219,12 +277,17 @@ def _restore_new(
                     from accounts.models import AuditEntry
 
                     AuditEntry.objects.create(**audit.values(schema))
+                # The photos at their keys under the new school's prefix; removed with
+                # the school if anything below fails.
+                with files_guard() as saved:
+                    _files_restore(schema, files)
                 School.objects.filter(pk=registered.school_id).update(
                     provisioning=School.Provisioning.READY
                 )
             _stats_refresh(schema)
         except Exception:
             _school_discard(school_id=registered.school_id, schema=schema)
+            files_delete(saved)
             raise
     return Restored(
         school_id=registered.school_id,
@@ -288,14 +351,18 @@ def school_restore(
             backup_download(backup, f)
         if dump_schemas(dump) != {backup.schema_name}:
             raise BackupError(MSG_FOREIGN_SCHEMA, code="foreign_schema")
+        files = _files_download(backup, Path(tmp) / "files.zip")
         audit = RestoreAuditEntry.of(acting_user, backup, target)
         if target == "same":
-            restored = _restore_same(backup=backup, dump=dump, audit=audit, progress=progress)
+            restored = _restore_same(
+                backup=backup, dump=dump, files=files, audit=audit, progress=progress
+            )
         else:
             restored = _restore_new(
                 backup=backup,
                 audit=audit,
                 dump=dump,
+                files=files,
                 new_code=new_code,
                 new_slug=new_slug,
                 new_name=new_name,

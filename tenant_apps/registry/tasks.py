@@ -177,3 +177,29 @@ def rollover_page_warm_task() -> int:
     from tenant_apps.registry.lifecycle.rollover import rollover_page_warm
 
     return rollover_page_warm()
+
+
+# Idempotent: it writes nothing but its own file, so a lost run is simply made again.
+@shared_task(name="registry.photos_export_run", **RERUN_IF_WORKER_LOST)
+def photos_export_run(job_id: str) -> int:
+    """The national photo package (registry.photos.exports), with progress on the job;
+    the job's result link opens the ZIP for its owner."""
+    from shared_apps.jobs.services import job_fail, job_progress, job_start, job_succeed
+    from tenant_apps.registry.photos.exports import MSG_DONE, export_link, export_run
+
+    def progress(percent: int, message: str) -> None:
+        job_progress(job_id=job_id, percent=percent, message=message)
+
+    if not job_start(job_id=job_id):
+        return 0
+    try:
+        key, photos = export_run(progress=progress)
+    except Exception:
+        job_fail(job_id=job_id, message="导出失败，请稍后重试。")
+        raise
+    job_succeed(
+        job_id=job_id,
+        message=MSG_DONE.format(n=photos),
+        result_url=export_link(job_id=job_id, key=key),
+    )
+    return photos

@@ -63,5 +63,6 @@ urlpatterns = [
         class_views.roster_confirm_view,
         name="roster_confirm",
     ),
+    path("", include("tenant_apps.registry.photos.urls")),
     path("", include("tenant_apps.registry.photos.intake_urls")),
 ]

@@ -16,7 +16,8 @@ schema switch reads or writes the wrong school (django-tenants #731, #164).
 * `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review).
 * `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review);
 * `lines` — the counting definitions (在读, lines, flags, grade names) as plain data;
-* `class_counts` — one grade's class counts inside one school (the bureau's drill-down).
+* `class_counts` — one grade's class counts inside one school (the bureau's drill-down);
+* `files` — the school's stored objects (photos) for its backup and restore.
 """
 
 from tenant_apps.registry.facade.class_counts import ClassCount, grade_class_counts
@@ -29,6 +30,12 @@ from tenant_apps.registry.facade.contracts import (
     Peek,
     Person,
     StudentCard,
+)
+from tenant_apps.registry.facade.files import (
+    files_delete,
+    files_guard,
+    school_files_archive,
+    school_files_restore,
 )
 from tenant_apps.registry.facade.hooks import (
     aux_grade_locked,
@@ -115,6 +122,10 @@ from tenant_apps.registry.facade.writes import (
 )
 
 __all__ = [
+    "files_delete",
+    "files_guard",
+    "school_files_archive",
+    "school_files_restore",
     "AGE_BANDS",
     "FIGURES",
     "FIGURE_BY_KEY",

@@ -13,6 +13,13 @@ A copied row's other foreign keys are carried by the related row's natural key (
 first unique field, e.g. Course.code); a related row the receiving school lacks is
 copied too.
 
+Files go with their rows: a model naming stored objects in `TRANSFER_FILES` (column
+names, e.g. StudentPhoto's file_key and original_key) has each object copied into the
+receiving school's storage at the same key inside its prefix, so the copied row stays
+valid unchanged. Object storage is not part of the transaction: the copies are made
+under registry.photos.services.files_guard, which deletes them when the move fails, and
+the sending school keeps its own objects (its 转出 record keeps its rows, 籍随人走 copy).
+
 Part of the registry's facade: the school-side halves (export, import, mark left) and
 the move between two schools named by their schemas. Callers (the TRANSFER completion
 in shared_apps.transfers, junior-middle intake's in registry.lifecycle.intake) run inside the
@@ -298,6 +305,7 @@ def student_import(
     same_county: bool,
     action: str = "转入",
     status: str = "01",
+    from_schema: str = "",
 ) -> MoveResult:
     """Write the record into the CURRENT (receiving) schema: a new local row with the
     same identifier, in the chosen class; family; the history as read-only copies marked
@@ -362,9 +370,24 @@ def student_import(
         model = apps.get_model(related.label)
         fk = next(a for m, a in related_models() if m is model)
         rows = [{**r, fk: new_id} for r in _resolve_refs(related)]
+        _files_copy(model, rows, from_schema=from_schema)
         _insert(model, rows)
         copied[related.label] = len(rows)
     return MoveResult(export.identifier, new_id, klass.name, copied)
+
+
+def _files_copy(model: type[models.Model], rows: list[dict[str, Any]], *, from_schema: str) -> None:
+    """Copy the stored objects the rows name (TRANSFER_FILES) from the sending school's
+    storage into the CURRENT (receiving) school's, at the same keys."""
+    columns = tuple(getattr(model, "TRANSFER_FILES", ()))
+    if not columns:
+        return
+    if not from_schema:
+        raise ApplicationError("转出学校不明，无法迁移文件。", code="move")
+    from tenant_apps.registry.photos.services import photo_files_copy
+
+    keys = [str(r.get(c) or "") for r in rows for c in columns]
+    photo_files_copy(keys=[k for k in keys if k], from_schema=from_schema)
 
 
 def student_mark_left(
@@ -443,10 +466,19 @@ def plan_for(
 
 def student_move(plan: MovePlan) -> MoveResult:
     """The move itself; call inside a transaction (the case decision's)."""
-    from shared_apps.student_index.services import index_set_state
-
     if plan.sending_schema == plan.receiving_schema:
         raise ApplicationError("转出学校与转入学校不能相同。", code="move")
+    from tenant_apps.registry.photos.services import files_guard
+
+    # The photos copied into the receiving school are deleted again if anything below
+    # fails (the rows roll back with the transaction; objects would not).
+    with files_guard():
+        return _move(plan)
+
+
+def _move(plan: MovePlan) -> MoveResult:
+    from shared_apps.student_index.services import index_set_state
+
     # Read in the sending school: the record and everything that moves with it, locked.
     with school_context(plan.sending_schema):
         student_pk, export = student_export(plan.identifier, kind=plan.kind)
@@ -460,6 +492,7 @@ def student_move(plan: MovePlan) -> MoveResult:
             note=plan.note,
             same_county=plan.sending_county == plan.receiving_county,
             action="转入" if plan.kind == "TRANSFER" else "初中新生转入",
+            from_schema=plan.sending_schema,
         )
         klass_model = apps.get_model("registry", "SchoolClass")
         stage, entry_year = (

@@ -22,6 +22,9 @@ class StudentPhoto(models.Model):
     of the school accepts it, then current until the next one replaces it, or rejected.
     At most one current photo per student (a partial unique index)."""
 
+    # Stored objects a transfer copies with the row (registry.facade.move).
+    TRANSFER_FILES = ("file_key", "original_key")
+
     class Status(models.TextChoices):
         PENDING = "pending", "待确认"
         CURRENT = "current", "在用"

@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
 
 from tenant_apps.registry import counts
 from tenant_apps.registry.models import SchoolClass, Student, StudentPhoto
@@ -111,7 +113,7 @@ def completeness(*, class_ids: Collection[int] | None = None) -> list[ClassCompl
     )
     if class_ids is not None:
         query = query.filter(school_class_id__in=list(class_ids))
-    by_class: dict[int, list[dict[str, object]]] = {}
+    by_class: dict[int, list[Any]] = {}
     for row in query:
         by_class.setdefault(int(row["school_class_id"]), []).append(row)
     classes = SchoolClass.objects.filter(pk__in=list(by_class)).order_by("class_no")
@@ -120,10 +122,10 @@ def completeness(*, class_ids: Collection[int] | None = None) -> list[ClassCompl
         rows = by_class[klass.pk]
         missing = tuple(
             Missing(
-                student_id=int(r["pk"]),  # type: ignore[call-overload]
+                student_id=int(r["pk"]),
                 identifier=str(r["identifier"]),
                 name=str(r["name"]),
-                number_in_class=int(r["number_in_class"] or 0),  # type: ignore[call-overload]
+                number_in_class=int(r["number_in_class"] or 0),
             )
             for r in rows
             if not r["has_photo"]
@@ -159,4 +161,4 @@ def deadline_banner(*, today: dt.date) -> str:
     if not n:
         return ""
     due = dt.date(today.year, DEADLINE_MONTH, DEADLINE_DAY)
-    return (MSG_BANNER if today <= due else MSG_BANNER_LATE).format(n=n)
+    return (_(MSG_BANNER) if today <= due else _(MSG_BANNER_LATE)).format(n=n)

@@ -17,7 +17,7 @@ import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -28,7 +28,9 @@ from accounts.audit import WRITE, audit_record
 from common.actor import Actor
 from common.exceptions import ApplicationError
 from tenant_apps.registry.models import Student, StudentPhoto
-from tenant_apps.registry.photos.normalise import Normalised, PhotoSpec, normalise
+
+if TYPE_CHECKING:  # normalise loads OpenCV: only the functions that normalise import it
+    from tenant_apps.registry.photos.normalise import Normalised, PhotoSpec
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +182,8 @@ def photo_stage(
     """Normalise an upload and keep it, with the original, as a PENDING photo for the
     side-by-side decision (使用此照片 / 放弃). Raises PhotoRejected (its Chinese message)
     only for bytes no photo can be made of; warnings never refuse."""
+    from tenant_apps.registry.photos.normalise import PhotoSpec, normalise
+
     result = normalise(data, spec=spec or PhotoSpec.from_settings())
     with files_guard(), transaction.atomic():
         student = _student(student_id)
@@ -294,7 +298,8 @@ def photo_files_copy(*, keys: list[str], from_schema: str) -> None:
 
     here = str(connection.schema_name)
     for key in keys:
-        if not key:
+        # Already there: the person comes back to a school that made the photo itself.
+        if not key or default_storage.exists(key):
             continue
         with school_context(from_schema), default_storage.open(key, "rb") as f:
             data = f.read()

@@ -141,6 +141,28 @@ VIEW_RIGHTS = (Right.REGISTRY_VIEW, Right.REGISTRY_VIEW_OWN)
 EDIT_RIGHTS = (Right.REGISTRY_EDIT, Right.REGISTRY_EDIT_OWN)
 
 
+def _photo_banner(request: HttpRequest) -> str:
+    from django.utils import timezone
+
+    from tenant_apps.registry.photos.selectors import deadline_banner
+
+    if not _has(request, Right.PHOTOS_MANAGE):
+        return ""
+    return deadline_banner(today=timezone.localdate())
+
+
+def _with_thumbnails(students: list[Student]) -> list[Student]:
+    """Each student of the page with `photo_thumb`, the link to the current photo ("" if
+    none): one query for the page. The list shows the national file scaled down by CSS
+    (it is ≤ 60 KB already; a second, derived file would have to follow every copy)."""
+    from tenant_apps.registry.photos.selectors import photo_urls
+
+    urls = photo_urls(student_ids=[s.pk for s in students])
+    for s in students:
+        s.photo_thumb = urls.get(s.pk, "")  # type: ignore[attr-defined]
+    return students
+
+
 @right_required(VIEW_RIGHTS)
 def student_list_view(request: HttpRequest) -> HttpResponse:
     p = request.GET
@@ -158,6 +180,7 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
         class_ids=scope,
     )
     page = Paginator(qs, 30).get_page(p.get("page"))
+    page.object_list = _with_thumbnails(list(page.object_list))
     classes = class_list() if scope is None else class_list().filter(pk__in=scope)
     filters = {"q": search, "class_id": class_id or "", "status": status}
     filters["audit_state"] = audit_state
@@ -181,6 +204,8 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
             "can_import": _has(request, Right.DATA_MANAGE),
             "can_export": _has(request, Right.REGISTRY_VIEW),  # the whole-school export
             "can_submit": can_edit and audit_state == Student.Audit.DRAFT,
+            # 新生照片 due by 30 September: the school's photo staff see how many are left.
+            "photo_banner": _photo_banner(request),
         },
     )
 
@@ -305,8 +330,11 @@ def _can_edit(request: HttpRequest, student: Student) -> bool:
 
 
 def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResponse:
+    from tenant_apps.registry.photos import selectors as photos
+
     snapshot = services.student_snapshot(student)
     open_states = {"open", "evidence_pending"}
+    can_photo = _has(request, Right.PHOTOS_MANAGE)
     return render(
         request,
         "registry/student_detail.html",
@@ -321,6 +349,13 @@ def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResp
             "can_edit": _can_edit(request, student),
             # 转出到省外 is the whole-school 维护学籍 right, not a class teacher's.
             "can_transfer_out": _has(request, Right.REGISTRY_EDIT),
+            # Whoever sees the record sees the photo (a class teacher their own pupils');
+            # only 照片采集 uploads or changes it (policy.PHOTO_FIELDS).
+            "photo_url": photos.photo_url(photos.photo_current(student_id=student.pk)),
+            "can_photo": can_photo,
+            "photo_pending": photos.photos_pending().filter(student_id=student.pk).last()
+            if can_photo
+            else None,
         },
     )
 
