@@ -222,12 +222,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pupils", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args(argv)
-    print(benchdb.machine())
     services = benchdb.services_start(
         db=DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR
     )
     try:
         benchdb.django_setup()
+        print(benchdb.machine())
         from bench.photos import make_images
 
         with tempfile.TemporaryDirectory() as tmp:
