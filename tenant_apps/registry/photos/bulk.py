@@ -184,17 +184,32 @@ def _normalise_one(data: bytes) -> Made:
     national one already is kept byte for byte (no second JPEG generation)."""
     from PIL import Image
 
-    from tenant_apps.registry.photos.normalise import PhotoRejected, check_national, normalise
+    from tenant_apps.registry.photos.normalise import (
+        PhotoRejected,
+        PhotoSpec,
+        check_national,
+        normalise,
+    )
 
+    spec = PhotoSpec.from_settings()
     try:
-        if not check_national(data):
-            with Image.open(io.BytesIO(data)) as img:
-                size = img.size
+        # Only a file of the national size and bytes can be national: its header says so
+        # without decoding (a phone picture would be decoded twice otherwise).
+        with Image.open(io.BytesIO(data)) as img:
+            size, fmt = img.size, img.format
+        plausible = fmt == "JPEG" and size == (spec.width, spec.height)
+        if plausible and len(data) <= spec.max_bytes and not check_national(data, spec=spec):
             kept = Normalised(
                 jpeg=data, quality=0, warnings=(), faces=1, source_format="JPEG", source_size=size
             )
             return "ok", kept, "", False
-        return "ok", normalise(data), "", True
+        return "ok", normalise(data, spec=spec), "", True
+    except (OSError, ValueError, Image.DecompressionBombError):
+        # Not even a header Pillow reads: the normaliser says why, in Chinese.
+        try:
+            return "ok", normalise(data, spec=spec), "", True
+        except PhotoRejected as exc:
+            return "refused", None, exc.message, False
     except PhotoRejected as exc:
         return "refused", None, exc.message, False
 
