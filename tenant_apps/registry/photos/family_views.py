@@ -84,7 +84,9 @@ def _page(request: HttpRequest, context: dict[str, object], status: int = 200) -
     response = render(request, "family/upload.html", context, status=status)
     add_never_cache_headers(response)
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the path
+    # The token is in the path: never sent to another site ("no-referrer" would make the
+    # browser send Origin: null with the form, which the CSRF check refuses).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
