@@ -27,6 +27,8 @@ OPEN = {
 }
 # The public certificate check (reports.certificates): no sign-in, rate-limited.
 OPEN |= {"verify/<str:verify_code>/", "api/v1/reports/verify/<str:verify_code>/"}
+# The family photo upload link (registry.photos.family): no sign-in, the token is the key.
+OPEN |= {"registry/photos/family/<str:family_token>/"}
 SIGNED_IN = {
     "accounts/password/",
     "accounts/logout/",

@@ -63,6 +63,8 @@ OPEN_PATHS = {"accounts/login/", "i18n/setlang/", "api/schema/", "api/docs/", "a
 # The certificate check that a certificate's QR code opens (public by design; it shows
 # only the masked name, which the walk asserts is not the sentinel's full name).
 OPEN_PATHS |= {"verify/<str:verify_code>/", "api/v1/reports/verify/<str:verify_code>/"}
+# The family photo upload link: public by design, shows only the masked name and class.
+OPEN_PATHS |= {"registry/photos/family/<str:family_token>/"}
 
 
 def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

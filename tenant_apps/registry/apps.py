@@ -50,3 +50,5 @@ class RegistryConfig(AppConfig):
         from tenant_apps.registry.facade.live import stats_fields_of
 
         register_stats_rule(stats_fields_of)
+        # 照片批量导入's tasks live beside their module, not in registry.tasks.
+        from tenant_apps.registry.photos import bulk_tasks  # noqa: F401

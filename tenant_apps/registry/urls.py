@@ -64,4 +64,5 @@ urlpatterns = [
         name="roster_confirm",
     ),
     path("", include("tenant_apps.registry.photos.urls")),
+    path("", include("tenant_apps.registry.photos.intake_urls")),
 ]

@@ -27,6 +27,7 @@ from tenant_apps.registry.models.imports import (
     ImportBatch,
 )
 from tenant_apps.registry.models.lifecycle import PaperRecord, Rollover, RolloverItem
+from tenant_apps.registry.models.photo_links import FamilyPhotoLink
 from tenant_apps.registry.models.photos import StudentPhoto
 from tenant_apps.registry.models.problems import (
     Evidence,
@@ -62,6 +63,7 @@ __all__ = [
     "Employment",
     "Evidence",
     "FamilyMember",
+    "FamilyPhotoLink",
     "FieldEditPolicy",
     "Grade",
     "ImportBatch",

@@ -365,9 +365,28 @@ def _card(student: Student, st: Styles, *, full: bool) -> list[Flowable]:
     return story
 
 
-def _check(student: Student, st: Styles, *, full: bool) -> list[Flowable]:
+def _family_qr(url: str, st: Styles) -> Table:
+    """The family photo upload link (registry.photos.family) as a QR code with a line
+    on how to use it."""
+    from tenant_apps.registry.photos.family import LINK_DAYS
+    from tenant_apps.reports.certificates.documents import qr_drawing
+
+    text = (
+        "学生照片：家长可用手机扫描右侧二维码，按提示为孩子拍照上传（无需注册，"
+        f"只能提交一次，{LINK_DAYS}天内有效），照片经学校审核后生效。"
+    )
+    table = Table(
+        [[Paragraph(escape(text), st.plain), qr_drawing(url, 24 * mm)]],
+        colWidths=[BODY_W - 28 * mm, 28 * mm],
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return table
+
+
+def _check(student: Student, st: Styles, *, full: bool, family_url: str = "") -> list[Flowable]:
     """学生信息核对表: each field a parent can verify, with tick boxes and room for the
-    correction, and the parent's signature and date line."""
+    correction, the parent's signature and date line, and (for a reader who maintains
+    photos) the QR code of the pupil's family photo upload link."""
     rows: list[list[Any]] = [["项目", "登记内容", "核对", "更正内容"]]
     widths = [30 * mm, 70 * mm, 30 * mm, BODY_W - 130 * mm]
     for key in CHECK_KEYS:
@@ -402,6 +421,7 @@ def _check(student: Student, st: Styles, *, full: bool) -> list[Flowable]:
         ),
         Spacer(1, 10 * mm),
         Paragraph(escape(sign), st.plain),
+        *([Spacer(1, 4 * mm), _family_qr(family_url, st)] if family_url else []),
     ]
 
 
@@ -491,9 +511,11 @@ def render_pdf(
     full: bool,
     progress: Callable[[int], None] | None = None,
     marks: dict[int, list[Any]] | None = None,
+    family_urls: dict[int, str] | None = None,
 ) -> bytes:
     """The document as one PDF; `progress(students done)` after each class. A 成绩单's
-    marks are read per class unless given (`marks`, for a forked process: no database)."""
+    marks are read per class unless given (`marks`, for a forked process: no database).
+    `family_urls` (student pk: link) puts each pupil's upload QR code on the 核对表."""
     st = _styles()
     story: list[Flowable] = []
     done = 0
@@ -513,7 +535,8 @@ def render_pdf(
                 if document == "card":
                     story += _card(student, st, full=full)
                 elif document == "check":
-                    story += _check(student, st, full=full)
+                    url = (family_urls or {}).get(student.pk, "")
+                    story += _check(student, st, full=full, family_url=url)
                 else:
                     story += _transcript(student, group_marks.get(student.pk, []), st)
         done += len(group.students)

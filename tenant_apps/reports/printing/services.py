@@ -88,17 +88,51 @@ def print_start(*, request: Any, target: Target, fmt: str, school_name: str) -> 
     count = qs.count()
     full = full_values(user, target.document)
     _audit(request=request, target=target, fmt=fmt, full=full, count=count)
+    base = family_base(request, target)
     if count <= BATCH_THRESHOLD:
-        printed = print_make(target=target, fmt=fmt, full=full, school_name=school_name, user=user)
+        printed = print_make(
+            target=target, fmt=fmt, full=full, school_name=school_name, user=user, base=base
+        )
         return Started(printed=printed, count=count)
     title = f"打印{DOCUMENTS[target.document]}"
     job = job_create(owner_id=user.pk, kind=JOB_KIND, title=title)
     job_id = str(job.pk)
     from tenant_apps.reports.printing.tasks import print_batch_run
 
-    args = (job_id, target.as_dict(), fmt, full, school_name, user.pk)
+    args = (job_id, target.as_dict(), fmt, full, school_name, user.pk, base)
     transaction.on_commit(lambda: print_batch_run.delay(*args))
     return Started(job_id=job_id, count=count)
+
+
+def family_base(request: Any, target: Target) -> str:
+    """The origin the 核对表's upload QR codes point at (this school's host, as the
+    reader reached it); "" when the document carries none: another document, or a reader
+    who does not maintain photos (photos are the school's, never the class teacher's,
+    domain §3.13)."""
+    from tenant_apps.registry.photos.family import PHOTO_RIGHT
+
+    user = getattr(request, "user", None)
+    if target.document != "check" or not has_any_right(user, (PHOTO_RIGHT,)):
+        return ""
+    return str(request.build_absolute_uri("/")).rstrip("/")
+
+
+def family_urls(*, groups: list[Group], user: Any, base: str) -> dict[int, str]:
+    """{student pk: family upload link} for every pupil of `groups` (new links, made
+    before any fork: the PDF's children touch no database)."""
+    if not base:
+        return {}
+    from django.urls import reverse
+
+    from common.actor import Actor
+    from tenant_apps.registry.photos.family import family_links_for_print
+
+    students = [s for g in groups for s in g.students]
+    tokens = family_links_for_print(students=students, actor=Actor.of(user))
+    return {
+        pk: base + reverse("registry:photo_family", kwargs={"family_token": token})
+        for pk, token in tokens.items()
+    }
 
 
 def print_make(
@@ -109,6 +143,7 @@ def print_make(
     school_name: str,
     user: Any,
     progress: Callable[[int], None] | None = None,
+    base: str = "",
 ) -> Printed:
     """The document of a small scope as one file (no audit: the caller records it)."""
     groups = target_groups(target_students(target, user=user).prefetch_related("family"))
@@ -116,7 +151,12 @@ def print_make(
         data = documents.render_xlsx(target.document, groups, full=full, progress=progress)
         return Printed(data, _name(target, "xlsx"), XLSX)
     data = documents.render_pdf(
-        target.document, groups, school_name=school_name, full=full, progress=progress
+        target.document,
+        groups,
+        school_name=school_name,
+        full=full,
+        progress=progress,
+        family_urls=family_urls(groups=groups, user=user, base=base),
     )
     return Printed(data, _name(target, "pdf"), PDF)
 
@@ -129,6 +169,7 @@ def print_run(
     school_name: str,
     user: Any,
     progress: Callable[[int, str], None],
+    base: str = "",
 ) -> tuple[str, int]:
     """A large batch as one stored file; (storage key, students). Several classes as PDF
     make a ZIP with one PDF per class (a reader opens a class at a time; one PDF of 5,000
@@ -145,16 +186,24 @@ def print_run(
     def step(n: int) -> None:
         progress(2 + 93 * n // max(total, 1), f"已生成 {n} / {total} 名……")
 
+    urls = family_urls(groups=groups, user=user, base=base) if fmt != "xlsx" else {}
     if fmt == "xlsx":
         data = documents.render_xlsx(target.document, groups, full=full, progress=step)
         name = _name(target, "xlsx")
     elif len(groups) == 1:
         data = documents.render_pdf(
-            target.document, groups, school_name=school_name, full=full, progress=step
+            target.document,
+            groups,
+            school_name=school_name,
+            full=full,
+            progress=step,
+            family_urls=urls,
         )
         name = _name(target, "pdf")
     else:
-        data = _zip_by_class(target, groups, full=full, school_name=school_name, step=step)
+        data = _zip_by_class(
+            target, groups, full=full, school_name=school_name, step=step, family_urls=urls
+        )
         name = _name(target, "zip")
     progress(96, "正在保存文件……")
     key = default_storage.save(f"exports/print/{name}", ContentFile(data))
@@ -168,6 +217,7 @@ def _zip_by_class(
     full: bool,
     school_name: str,
     step: Callable[[int], None],
+    family_urls: dict[int, str] | None = None,
 ) -> bytes:
     """One PDF per class in a ZIP, made by two processes (common.forking): drawing the
     pages is pure Python and 5,000 学籍卡片 take minutes on one core. The classes are
@@ -189,7 +239,12 @@ def _zip_by_class(
         done = 0
         for group in share:
             pdf = documents.render_pdf(
-                target.document, [group], school_name=school_name, full=full, marks=marks
+                target.document,
+                [group],
+                school_name=school_name,
+                full=full,
+                marks=marks,
+                family_urls=family_urls,
             )
             made.append((f"{group.school_class.name}.pdf", pdf))
             done += len(group.students)

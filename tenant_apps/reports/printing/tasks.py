@@ -12,7 +12,13 @@ from common.task_options import RERUN_IF_WORKER_LOST
 # Idempotent: it writes nothing but its own file, so a lost run is simply made again.
 @shared_task(name="reports.print_batch_run", **RERUN_IF_WORKER_LOST)
 def print_batch_run(
-    job_id: str, target: dict[str, Any], fmt: str, full: bool, school_name: str, user_id: int
+    job_id: str,
+    target: dict[str, Any],
+    fmt: str,
+    full: bool,
+    school_name: str,
+    user_id: int,
+    base: str = "",
 ) -> int:
     """A large print batch (reports.printing.services.print_run) with progress on the job;
     the job's result link opens the file for its owner."""
@@ -37,6 +43,7 @@ def print_batch_run(
             school_name=school_name,
             user=user,
             progress=progress,
+            base=base,
         )
     except Exception:
         job_fail(job_id=job_id, message=MSG_FAILED)
