@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from common.masking import mask_id_number, mask_phone
+
 from tenant_apps.rosters.models import RosterClassMatch, RosterSource, RosterUpload, StagedRow
 
 
@@ -37,3 +39,16 @@ def class_matches(source: RosterSource) -> QuerySet[RosterClassMatch]:
 
 def match_get(match_id: int) -> RosterClassMatch | None:
     return RosterClassMatch.objects.select_related("source").filter(pk=match_id).first()
+
+
+def cell_shown(key: str, value: object) -> str:
+    """A staged cell as pages and answers show it: ID numbers and phones masked, as in
+    every list (the correction form never echoes a whole ID number)."""
+    if value is None or value == "":
+        return ""
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if "id_number" in key:
+        return mask_id_number(text)
+    if key.endswith("phone"):
+        return mask_phone(text)
+    return text

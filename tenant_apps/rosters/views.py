@@ -18,12 +18,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
-from common.masking import mask_id_number, mask_phone
 from common.views import right_required
 from tenant_apps.registry.fields import BY_KEY
 from tenant_apps.rosters import selectors, services
 from tenant_apps.rosters.headers import ROSTER_KEYS, TARGETS
 from tenant_apps.rosters.models import RosterSource, StagedRow
+from tenant_apps.rosters.selectors import cell_shown as _shown
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ROWS_PER_PAGE = 25
@@ -79,18 +79,6 @@ def _upload(upload_id: object) -> Any:
     if upload is None:
         raise Http404
     return upload
-
-
-def _shown(key: str, value: object) -> str:
-    """A cell as a list shows it: ID numbers and phones masked, as everywhere."""
-    if value is None or value == "":
-        return ""
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    if "id_number" in key:
-        return mask_id_number(text)
-    if key.endswith("phone"):
-        return mask_phone(text)
-    return text
 
 
 @right_required(Right.DATA_MANAGE)

@@ -117,7 +117,8 @@ def roster_rows(n: int, start: int = 1000) -> list[list[Any]]:
             "",
         ]
         if fault == "id_as_number":
-            row[2] = float(v["id_number"])  # Excel keeps 15 digits: 4.30181E+17
+            # Excel keeps 15 digits: 4.30181E+17 (a check character X turns into a digit)
+            row[2] = float(v["id_number"][:17] + "1")
         elif fault == "date_serial":
             row[4] = _serial(birth)
         elif fault == "date_text":
@@ -148,8 +149,8 @@ def roster_xlsx(n: int = 60, start: int = 1000) -> bytes:
             continue
         sheet.merge_cells(start_row=2, start_column=ci + 1, end_row=3, end_column=ci + 1)
     sheet.merge_cells(start_row=2, start_column=9, end_row=2, end_column=10)
-    blanks_after = {5, 15, 25}  # data rows followed by a blank line
-    repeats = [rows[30], rows[31]]
+    blanks_after = {n // 10, n // 2, n - 3}  # data rows followed by a blank line
+    repeats = rows[-FAULTS["repeated"] :]
     for i, row in enumerate(rows):
         sheet.append(row)
         if i in blanks_after:
