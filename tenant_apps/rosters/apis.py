@@ -71,7 +71,7 @@ class RowOutput(serializers.Serializer):
     grade_text = serializers.CharField()
     class_text = serializers.CharField()
     cells = serializers.SerializerMethodField()
-    errors = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()  # type: ignore[assignment]
     normalised = serializers.SerializerMethodField()
 
     def get_cells(self, r: StagedRow) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from common.masking import mask_id_number, mask_phone
-
 from tenant_apps.rosters.models import RosterClassMatch, RosterSource, RosterUpload, StagedRow
 
 

@@ -4,6 +4,7 @@ the rights they need, and another school's staged ids answering 404."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -62,7 +63,9 @@ def test_the_pages_take_the_registrar_from_upload_to_promotion(world: World) -> 
     assert "430181" not in rows.replace("430181*", "")
     with school_context(world.a.schema):
         row = StagedRow.objects.filter(
-            upload_id=upload_id, state=StagedRow.State.INVALID, errors__0__kind="required"
+            upload_id=uuid.UUID(upload_id),
+            state=StagedRow.State.INVALID,
+            errors__0__kind="required",
         ).first()
         assert row is not None
         sex = "男" if int(row.raw[2][-2]) % 2 else "女"  # the ID number's sex digit
@@ -129,7 +132,9 @@ def test_another_schools_staged_ids_are_404(world: World) -> None:
     client.post("/rosters/nutrition/", {"file": _file(START + 200, 10)})
     upload_id, _ = _latest(world)
     with school_context(world.a.schema):
-        row_id = StagedRow.objects.filter(upload_id=upload_id).first().pk  # type: ignore[union-attr]
+        row = StagedRow.objects.filter(upload_id=uuid.UUID(upload_id)).first()
+        assert row is not None
+        row_id = row.pk
     connection.set_schema_to_public()
     other = login(world.b.host, "registrar")
     for path in (
