@@ -70,7 +70,7 @@ def test_nutrition_roster_from_upload_to_the_registry(
         assert "表头在第2行" in page.content()
         shot("summary")
         # The fields the roster lacks, once for the source.
-        page.click("nav.tabs >> text=列对应")
+        page.click("nav.roster-tabs >> text=列对应")
         for key, value in DEFAULTS.items():
             page.fill(f"input[name=default_{key}]", value)
         assert page.locator("select[name=col1]").input_value() == "name"
@@ -79,13 +79,13 @@ def test_nutrition_roster_from_upload_to_the_registry(
             page.click("text=保存并重新校验")
         assert "列对应已保存" in page.content()
         # 三年级 2班 is no class of the school yet: created from the roster.
-        page.click("nav.tabs >> text=年级/班级对应")
+        page.click("nav.roster-tabs >> text=年级/班级对应")
         shot("classes")
         with page.expect_navigation():
             page.click("text=按名册新建班级")
         assert "已新建班级" in page.content()
         # The grid: a row without 性别, corrected in place.
-        page.click("nav.tabs >> text=逐行核对")
+        page.click("nav.roster-tabs >> text=逐行核对")
         assert page.evaluate(FITS_JS)
         card = page.locator(".roster-row", has_text="性别为必填项").first
         shot("rows")
@@ -100,7 +100,7 @@ def test_nutrition_roster_from_upload_to_the_registry(
                 card.locator("button[type=submit]").click()
         assert "可以转入" in page.content()
         shot("row-saved")
-        page.click("nav.tabs >> text=概况")
+        page.click("nav.roster-tabs >> text=概况")
         ready = int(page.locator("td[data-state=ready]").inner_text())
         assert ready == 20 - 2 - 2 + 1  # lost ID digits and 性别 twice, one corrected
         with page.expect_navigation():

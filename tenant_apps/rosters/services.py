@@ -223,19 +223,29 @@ def _class_matches(
     return out
 
 
-def rows_check(upload: RosterUpload, *, keep_blocked: set[int] | None = None) -> dict[str, Any]:
+def rows_check(
+    upload: RosterUpload,
+    *,
+    recheck: set[int] | None = None,
+    new_rows: list[StagedRow] | None = None,
+) -> dict[str, Any]:
     """Map and check every staged row of `upload` that is not promoted: the registry's
     own validation, the class matches, repeats and ID numbers twice in the roster, rows
     promoted before. Only rows whose outcome changed are written. Returns the counts.
 
-    Rows 查重 refused at a promotion stay refused until corrected (`keep_blocked` None
-    keeps all of them; the ids given are rows just corrected, checked again)."""
+    Rows 查重 refused at a promotion stay refused until corrected (`recheck` None
+    keeps all of them; the ids given are rows just corrected, checked again). `new_rows`
+    are an upload's rows not stored yet: checked, then inserted as they are."""
     from tenant_apps.registry.students.services import class_map
     from tenant_apps.registry.validation.rows import RowValidator
 
     source = upload.source
     mapping: list[str] = upload.counts.get("mapping") or []
-    rows = list(upload.rows.exclude(state=StagedRow.State.PROMOTED).order_by("row_no"))
+    rows = (
+        new_rows
+        if new_rows is not None
+        else list(upload.rows.exclude(state=StagedRow.State.PROMOTED).order_by("row_no"))
+    )
     prepared = []
     for row in rows:
         cells, grade, klass = _cells(row.raw, mapping, source.defaults, row.edits)
@@ -331,16 +341,17 @@ def rows_check(upload: RosterUpload, *, keep_blocked: set[int] | None = None) ->
                 filename=earlier.upload.filename,
                 row=earlier.row_no,
             )
-        elif row.state == StagedRow.State.BLOCKED and (
-            keep_blocked is None or row.pk not in keep_blocked
-        ):
+        elif row.state == StagedRow.State.BLOCKED and (recheck is None or row.pk not in recheck):
             pass  # 查重 refused it; it stays so until corrected
         else:
             row.state = StagedRow.State.INVALID if errors else StagedRow.State.READY
             row.note = ""
         if before != (row.state, row.errors, row.normalised, row.note, row.match_key, row.cells):
             changed.append(row)
-    _rows_write(changed)
+    if new_rows is not None:
+        StagedRow.objects.bulk_create(new_rows, batch_size=2000)
+    else:
+        _rows_write(changed)
     return _counts_save(upload)
 
 
@@ -424,12 +435,8 @@ def upload_stage(*, kind: str, filename: str, data: bytes, actor: Actor) -> Rost
     )
     upload.file_key = default_storage.save(f"rosters/{upload.id}/upload.{fmt}", ContentFile(data))
     upload.save()
-    StagedRow.objects.bulk_create(
-        [StagedRow(upload=upload, row_no=n, raw=cells) for n, cells in read.rows],
-        batch_size=2000,
-    )
     _mapping_remember(source, upload, mapping, actor)
-    rows_check(upload)
+    rows_check(upload, new_rows=[StagedRow(upload=upload, row_no=n, raw=c) for n, c in read.rows])
     return upload
 
 
@@ -574,7 +581,7 @@ def row_update(
             edits[key] = str(value).strip()
     row.edits = edits
     row.save(update_fields=["edits"])
-    rows_check(row.upload, keep_blocked={row.pk} if values else None)
+    rows_check(row.upload, recheck={row.pk} if values else None)
     audit_record(
         actor=actor,
         request=request,
@@ -621,7 +628,9 @@ def promote_all(*, upload_id: str, actor: Actor, request: Any = None) -> Promote
     from tenant_apps.registry.models import ImportBatch
 
     upload = RosterUpload.objects.select_for_update().select_related("source").get(pk=upload_id)
-    rows_check(upload)
+    # Every write (upload, mapping, class, correction) has checked the rows already; what
+    # changed in the registry since (a class deleted, a pupil registered) the import's own
+    # dry run below finds, and such a row stays staged with its reason.
     ready = list(upload.rows.filter(state=StagedRow.State.READY).order_by("row_no"))
     if not ready:
         raise _refuse(MSG_NOTHING_READY, "rows", "state")

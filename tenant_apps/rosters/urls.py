@@ -5,7 +5,7 @@ from tenant_apps.rosters import views
 app_name = "rosters"
 
 urlpatterns = [
-    path("", views.sources_view, name="sources"),
+    path("sources/", views.sources_view, name="sources"),
     path("nutrition/", views.nutrition_view, name="nutrition"),
     path("uploads/<uuid:upload_id>/", views.upload_view, name="upload"),
     path("uploads/<uuid:upload_id>/mapping/", views.mapping_view, name="mapping"),
