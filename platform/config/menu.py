@@ -58,6 +58,8 @@ SCHOOL_MENU = (
         gettext_noop("数据管理"),
         (
             MenuItem(gettext_noop("批量导入"), "registry:import_start", Right.DATA_MANAGE),
+            MenuItem(gettext_noop("营养改善计划数据核对"), "rosters:nutrition", Right.DATA_MANAGE),
+            MenuItem(gettext_noop("外部名册"), "rosters:sources", Right.DATA_MANAGE),
             MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),
         ),
     ),

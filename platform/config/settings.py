@@ -143,6 +143,7 @@ TENANT_APPS = [
     "tenant_apps.grades",
     "tenant_apps.school_admin",
     "tenant_apps.reports",
+    "tenant_apps.rosters",
 ]
 INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 # The demo data (load_demo) for `make run` and the tests, which deploy/local.py runs with

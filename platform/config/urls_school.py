@@ -35,6 +35,8 @@ urlpatterns = [
     path("api/v1/intake/", intake_views.IntakeApplyApi.as_view(), name="api-intake"),
     path("grades/", include("tenant_apps.grades.urls")),
     path("reports/", include("tenant_apps.reports.urls")),
+    path("rosters/", include("tenant_apps.rosters.urls")),
+    path("api/v1/rosters/", include("tenant_apps.rosters.api_urls")),
     path(
         "api/v1/grades/assignments/",
         grades_apis.AssignmentListApi.as_view(),

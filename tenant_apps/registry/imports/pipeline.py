@@ -481,6 +481,17 @@ def import_confirm(
     Columns whose header is no template column were not read at all: "nothing unless
     all are valid" refuses such a file, and "only the valid rows" needs the user to
     acknowledge that those columns are left out (`acknowledge_headers`)."""
+    return import_commit(
+        batch_id=batch_id, mode=mode, actor=actor, acknowledge_headers=acknowledge_headers
+    )
+
+
+def import_commit(
+    *, batch_id: str, mode: str, actor: Actor, acknowledge_headers: bool = False
+) -> dict[str, int]:
+    """import_confirm's write, inside the caller's transaction: for a caller whose own
+    rows must change in the same transaction as the students (rosters' 全部转学籍系统
+    marks its staged rows promoted), so that either both are written or neither."""
     batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
     if batch.state != ImportBatch.State.READY:
         raise ApplicationError(MSG_NOT_READY.format(state=batch.get_state_display()), code="state")

@@ -287,3 +287,20 @@ def workbook_read(
     """
     sheet = workbook_sheet(data=data, fmt=fmt)
     return sheet.headers, sheet.records()
+
+
+def workbook_grid(*, data: bytes, fmt: str) -> Iterator[list[object]]:
+    """Every row of the first worksheet (or the CSV) from row 1, cells as the reader
+    gives them, with no header looked for: for rosters whose layout is not the
+    template's (tenant_apps.rosters finds and maps their header itself). The same
+    bounds as the import: UploadRejected when unreadable, encrypted or too tall."""
+    return _grid(data, fmt)
+
+
+def cell_text(value: object, *, id_column: bool = False, month_only: bool = False) -> CellValue:
+    """A cell as the import reads it: text as typed, dates as YYYYMMDD, whole numbers
+    without ".0", and a 16+ digit number in an ID column left a float so that
+    validation says its digits were lost."""
+    if type(value) is str:
+        return value if value.strip() else None
+    return _cell_convert(value, id_column=id_column, month_only=month_only)

@@ -221,6 +221,10 @@ def _csv_decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    if data.startswith(codecs.BOM_UTF8):
+        # A GBK file behind a UTF-8 BOM (some converters add one to any text): read as
+        # GB18030 with the BOM's bytes it would turn into "锘?" dropped.
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:

@@ -1,0 +1,119 @@
+"""Staged external rosters of one school, kept apart from the registry until promoted.
+
+Schema: each school's own. PII: the staged rows hold the roster's cells (names, ID
+numbers, phones) as uploaded and corrected; they are shown masked in lists and leave only
+by promotion into the registry. Written by rosters.services.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class RosterSource(models.Model):
+    """Where a roster comes from, one per kind and school. Its column mapping and fixed
+    values are saved here and reused on the next upload of the same source."""
+
+    class Kind(models.TextChoices):
+        NUTRITION = "nutrition", "营养改善计划名册"
+        # Later sources of issue 18 (the admissions list, the teacher-training export)
+        # stage through the same tables.
+        ADMISSIONS = "admissions", "统一招生录取名单"
+        TEACHERS = "teachers", "师训平台教师名单"
+
+    kind = models.CharField("来源", max_length=20, choices=Kind.choices, unique=True)
+    # {roster header text: registry field key}; "" keys a column left out on purpose.
+    mapping = models.JSONField(default=dict)
+    # {registry field key: value} filled into every row whose cell is empty (a roster
+    # without 国籍/地区 is all 中国).
+    defaults = models.JSONField(default=dict)
+    updated_by = models.CharField(max_length=80, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "名册来源"
+        verbose_name_plural = "名册来源"
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class RosterUpload(models.Model):
+    """One uploaded roster file and what reading it found."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.ForeignKey(RosterSource, on_delete=models.CASCADE, related_name="uploads")
+    filename = models.CharField(max_length=200)
+    fmt = models.CharField(max_length=5)
+    file_key = models.CharField(max_length=300)
+    header_row = models.PositiveIntegerField(default=1)  # Excel row number of the header
+    headers = models.JSONField(default=list)  # header text per sheet column
+    # What reading changed that the user should know (encoding, merged header cells,
+    # blank and repeated rows): [str].
+    notes = models.JSONField(default=list)
+    counts = models.JSONField(default=dict)
+    created_by = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "名册上传"
+        verbose_name_plural = "名册上传"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class RosterClassMatch(models.Model):
+    """A roster's (年级, 班级) text pair and the school class it stands for."""
+
+    source = models.ForeignKey(RosterSource, on_delete=models.CASCADE, related_name="classes")
+    grade_text = models.CharField(max_length=50)
+    class_text = models.CharField(max_length=50)
+    class_no = models.CharField(max_length=7, blank=True)  # "" while unmatched
+
+    class Meta:
+        verbose_name = "名册班级对应"
+        verbose_name_plural = "名册班级对应"
+        ordering = ["grade_text", "class_text"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "grade_text", "class_text"], name="rosters_class_match_unique"
+            )
+        ]
+
+
+class StagedRow(models.Model):
+    """One row of an uploaded roster, as read, corrected and checked."""
+
+    class State(models.TextChoices):
+        INVALID = "invalid", "待修改"
+        READY = "ready", "可转入"
+        REPEATED = "repeated", "重复行"
+        PROMOTED = "promoted", "已转入学籍"
+        ALREADY = "already", "此前已转入"
+        BLOCKED = "blocked", "查重未通过"
+
+    upload = models.ForeignKey(RosterUpload, on_delete=models.CASCADE, related_name="rows")
+    row_no = models.PositiveIntegerField()  # Excel row number in the upload
+    raw = models.JSONField(default=list)  # the row's cells as read, one per sheet column
+    edits = models.JSONField(default=dict)  # {registry key: text} typed by the registrar
+    cells = models.JSONField(default=dict)  # {registry key: value} checked (mapping+edits)
+    grade_text = models.CharField(max_length=50, blank=True)
+    class_text = models.CharField(max_length=50, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.INVALID)
+    errors = models.JSONField(default=list)  # [{key, header, value, message, kind}]
+    normalised = models.JSONField(default=list)  # [{key, header, before, after}]
+    note = models.CharField(max_length=300, blank=True)  # why repeated/blocked/already
+    # Identity for "already promoted": the ID number as checked, else name|sex|birth.
+    match_key = models.CharField(max_length=120, blank=True, db_index=True)
+    import_batch_id = models.UUIDField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "名册行"
+        verbose_name_plural = "名册行"
+        ordering = ["upload", "row_no"]
+        indexes = [models.Index(fields=["upload", "state"], name="rosters_row_state")]
