@@ -180,12 +180,28 @@ def test_classes_correction_promotion_duplicates_and_a_second_upload(school_a: W
         assert left.count() == FAULTS["id_as_number"] + FAULTS["sex_missing"] - 1
         assert all(r.errors for r in left)
         # The ordinary path on from there: submit, school audit, county audit.
-        from tenant_apps.registry.students.approval import students_submit
+        from tenant_apps.registry.students.approval import (
+            students_county_decide,
+            students_school_decide,
+            students_submit,
+        )
 
         ids = list(new.filter(audit_state=Student.Audit.DRAFT).values_list("pk", flat=True))
         assert students_submit(student_ids=ids, actor=actor) == len(ids)
         assert set(Student.objects.filter(pk__in=ids).values_list("audit_state", flat=True)) == {
             Student.Audit.SCHOOL_PENDING
+        }
+        approver = Actor(username="approver", name="审核员", schema=school_a.a.schema)
+        assert students_school_decide(
+            student_ids=ids, approve=True, reason="", actor=approver
+        ) == len(ids)
+        bureau = Actor(username="liuyang", name="浏阳学籍", schema=school_a.a.schema)
+        uuids = list(Student.objects.filter(pk__in=ids).values_list("identifier", flat=True))
+        assert students_county_decide(
+            student_uuids=uuids, approve=True, reason="", actor=bureau
+        ) == len(ids)
+        assert set(Student.objects.filter(pk__in=ids).values_list("audit_state", flat=True)) == {
+            Student.Audit.REGISTERED
         }
         # The same roster uploaded again: every promoted pupil is found and said so.
         again = services.upload_stage(
