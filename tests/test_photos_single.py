@@ -171,7 +171,7 @@ def test_upload_preview_accept_replace_and_discard_through_the_page(world: World
         assert current.created_by == "registrar"
         with default_storage.open(current.file_key, "rb") as f:
             assert f.read()[:3] == b"\xff\xd8\xff"
-        assert default_storage.location == f"schools/{world.a.schema}"
+        assert default_storage.location == f"schools/{world.a.schema}"  # type: ignore[attr-defined]
         entries = list(
             AuditEntry.objects.filter(object_type="student", object_id=str(p.uuid))
             .order_by("id")
@@ -189,9 +189,9 @@ def test_upload_preview_accept_replace_and_discard_through_the_page(world: World
     assert photo_entries[2]["提示"] == [current.warnings[0]["message"]]
 
     # The student page and the list now show the current photo through a signed link.
-    page = registrar.get(f"/registry/students/{p.uuid}/").content.decode()
-    assert "照片待采集" not in page
-    assert len(_links(page)) == 1
+    detail = registrar.get(f"/registry/students/{p.uuid}/").content.decode()
+    assert "照片待采集" not in detail
+    assert len(_links(detail)) == 1
     listing = registrar.get("/registry/students/", {"q": "照片甲"}).content.decode()
     assert len(_links(listing)) == 1
     shown = registrar.get(_links(listing)[0])
