@@ -53,13 +53,13 @@ def _plan(world: World, identifier):
     from tenant_apps.registry.models import SchoolClass
 
     with school_context(world.a.schema):
-        target = SchoolClass.objects.order_by("pk").values_list("pk", flat=True).first()
+        target = SchoolClass.objects.order_by("pk").values_list("pk", flat=True)[0]
     connection.set_schema_to_public()
     return plan_for(
         identifier=identifier,
         sending_id=world.b.id,
         receiving_id=world.a.id,
-        target_class_id=int(target),
+        target_class_id=target,
         actor_label="测试",
         note="转学（测试）",
     )
