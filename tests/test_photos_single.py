@@ -171,7 +171,7 @@ def test_upload_preview_accept_replace_and_discard_through_the_page(world: World
         assert current.created_by == "registrar"
         with default_storage.open(current.file_key, "rb") as f:
             assert f.read()[:3] == b"\xff\xd8\xff"
-        assert default_storage.location == f"schools/{world.a.schema}"
+        assert default_storage.location == f"schools/{world.a.schema}"  # type: ignore[attr-defined]
         entries = list(
             AuditEntry.objects.filter(object_type="student", object_id=str(p.uuid))
             .order_by("id")
@@ -189,9 +189,9 @@ def test_upload_preview_accept_replace_and_discard_through_the_page(world: World
     assert photo_entries[2]["提示"] == [current.warnings[0]["message"]]
 
     # The student page and the list now show the current photo through a signed link.
-    page = registrar.get(f"/registry/students/{p.uuid}/").content.decode()
-    assert "照片待采集" not in page
-    assert len(_links(page)) == 1
+    detail = registrar.get(f"/registry/students/{p.uuid}/").content.decode()
+    assert "照片待采集" not in detail
+    assert len(_links(detail)) == 1
     listing = registrar.get("/registry/students/", {"q": "照片甲"}).content.decode()
     assert len(_links(listing)) == 1
     shown = registrar.get(_links(listing)[0])
@@ -351,3 +351,21 @@ def test_the_api_uploads_decides_and_is_in_the_schema(world: World) -> None:
             if "照片" in a
         ]
     assert notes == ["上传待确认", "已采用"]
+
+
+def test_an_iphone_heic_is_kept_as_a_jpeg_original_the_browser_can_show(world: World) -> None:
+    from django.core.files.storage import default_storage
+
+    from tenant_apps.registry.photos import normalise, services
+
+    assert normalise.pillow_heif  # imported: Pillow reads and writes HEIF from here on
+    p = pupil(world.a.schema, "照片辛")
+    heic = encode(portrait((600, 800)), "HEIF")
+    with school_context(world.a.schema):
+        photo = services.photo_stage(student_id=p.pk, data=heic, name="IMG_0001.HEIC", actor=ACTOR)
+        assert photo.source_format == "HEIF"
+        assert photo.original_key.endswith(".jpg")
+        with default_storage.open(photo.original_key, "rb") as f:
+            shown = f.read()
+    assert shown[:3] == b"\xff\xd8\xff"
+    assert photo.original_name == "IMG_0001.HEIC"
