@@ -209,7 +209,7 @@ def test_a_failing_confirm_leaves_no_photo_and_no_file(
 def test_the_pages_follow_the_job_and_show_the_report_to_its_owner_only(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from config.celery import app
+    from celery import current_app as app
 
     from shared_apps.jobs.models import Job
     from tenant_apps.registry.models import StudentPhoto
