@@ -256,6 +256,11 @@ def test_the_pages_follow_the_job_and_show_the_report_to_its_owner_only(
         store = Job.objects.get(kind="photo_bulk_store")
         assert store.state == Job.State.SUCCEEDED, store.message
         assert store.message == "已导入 3 张照片。"
+        # a second confirmation of the same report is refused
+        again = registrar.post(job.result_url + "confirm/")
+        connection.set_schema_to_public()
+        assert again.status_code == 302
+        assert Job.objects.filter(kind="photo_bulk_store").count() == 1
     finally:
         app.conf.task_always_eager = False
     with school_context(world.a.schema):
