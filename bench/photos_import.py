@@ -184,22 +184,46 @@ def _family_p95(schema: str, host: str, picture: bytes, samples: int) -> list[fl
     return took
 
 
+def _archives(images: list[Path], placed: list[tuple[str, str, str]]) -> list[bytes]:
+    """The pictures as ZIPs by grade/class folder, each under the archive reader's
+    uncompressed limit (archive.MAX_TOTAL_BYTES, 1 GiB): a school's 1,000 phone pictures
+    of about 3 MB go up as a few archives, as the product's own message asks."""
+    from tenant_apps.registry.photos.archive import MAX_TOTAL_BYTES
+
+    archives: list[bytes] = []
+    buffer, size = io.BytesIO(), 0
+    out = zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED)
+    for path, (grade, klass, id_number) in zip(images, placed, strict=False):
+        data = path.read_bytes()
+        if size + len(data) > MAX_TOTAL_BYTES * 0.95:
+            out.close()
+            archives.append(buffer.getvalue())
+            buffer, size = io.BytesIO(), 0
+            out = zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED)
+        out.writestr(f"{grade}/{klass}/{id_number}{path.suffix}", data)
+        size += len(data)
+    out.close()
+    archives.append(buffer.getvalue())
+    return archives
+
+
 def bench_import(count: int, pupils: int, samples: int, images: list[Path]) -> None:
     """The end-to-end figures of point 7 (see the module's note) on `images`."""
     schema, host, placed = _school(pupils)
     t0 = time.perf_counter()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-        for path, (grade, klass, id_number) in zip(images[:count], placed, strict=False):
-            out.writestr(f"{grade}/{klass}/{id_number}{path.suffix}", path.read_bytes())
-    archive = buffer.getvalue()
+    archives = _archives(images[:count], placed)
     zip_s = time.perf_counter() - t0
-    check_s, store_s, counts = _import(schema, archive, min(count, len(placed)))
+    check_s = store_s = 0.0
+    n = 0
+    for archive in archives:
+        expected = len(zipfile.ZipFile(io.BytesIO(archive)).namelist())
+        one_check, one_store, counts = _import(schema, archive, expected)
+        check_s, store_s, n = check_s + one_check, store_s + one_store, n + counts["matched"]
     took = _family_p95(schema, host, images[0].read_bytes(), samples)
     total = check_s + store_s
-    n = counts["matched"]
+    mb = sum(len(a) for a in archives) / 1e6
     print()
-    print(f"ZIP of {n} phone pictures: {len(archive) / 1e6:.0f} MB (packed in {zip_s:.1f} s)")
+    print(f"{n} phone pictures in {len(archives)} ZIP(s), {mb:.0f} MB (packed in {zip_s:.1f} s)")
     print("| step | seconds | photos/s |")
     print("|---|---:|---:|")
     print(
@@ -207,7 +231,6 @@ def bench_import(count: int, pupils: int, samples: int, images: list[Path]) -> N
     )
     print(f"| 确认导入 (store {n} current photos) | {store_s:.1f} | {n / store_s:.1f} |")
     print(f"| **end to end** | {total:.1f} | **{n / total:.1f}** (target ≥ 20) |")
-    print(f"counts: {counts}")
     p50 = statistics.median(took)
     p95 = benchdb.percentile(took, 0.95)
     print(
@@ -221,6 +244,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--pupils", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=20)
+    # A folder that keeps the generated pictures between runs (made once, ~15 min).
+    parser.add_argument("--images", type=Path, default=None)
     args = parser.parse_args(argv)
     services = benchdb.services_start(
         db=DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR
@@ -231,9 +256,11 @@ def main(argv: list[str]) -> int:
         from bench.photos import make_images
 
         with tempfile.TemporaryDirectory() as tmp:
+            folder = args.images or Path(tmp)
             t0 = time.perf_counter()
-            images = make_images(Path(tmp), args.count)
-            print(f"{args.count} pictures generated in {time.perf_counter() - t0:.1f} s")
+            found = sorted(folder.glob("photo-*")) if args.images else []
+            images = found if len(found) >= args.count else make_images(folder, args.count)
+            print(f"{args.count} pictures ready in {time.perf_counter() - t0:.1f} s")
             bench_import(args.count, args.pupils, args.samples, images)
     finally:
         benchdb.services_stop(services)

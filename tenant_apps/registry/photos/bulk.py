@@ -70,6 +70,7 @@ MSG_STORE_DONE = "已导入 {n} 张照片。"
 MSG_STORE_FAILED = "导入失败，没有保存任何照片，请稍后重试。"
 MSG_REPORT_GONE = "校验报告已过期或不存在，请重新上传压缩包。"
 MSG_NOTHING = "没有可以导入的照片。"
+MSG_CONFIRMED = "这份报告已经确认导入过，不能重复导入。"
 MSG_ROSTER_CHANGED = "{n} 名学生在校验后已不在校，其照片未导入。"
 
 # Row statuses of the report, in the order the page shows them.
@@ -359,6 +360,14 @@ def bulk_confirm(*, token: str, actor: Actor, owner_id: int, request: Any = None
         raise ApplicationError(_(MSG_REPORT_GONE), code="not_found")
     if not report.counts.get(MATCHED):
         raise ApplicationError(_(MSG_NOTHING), code="empty")
+    # One confirmation per report (a double click, a resent form): the cache's add is
+    # atomic in Redis and keyed by schema; it outlives the report link.
+    from django.core.cache import cache
+
+    from shared_apps.jobs.links import LINK_SECONDS
+
+    if not cache.add(f"photo-bulk-confirmed:{report_job_id(token)}", 1, LINK_SECONDS + 3600):
+        raise ApplicationError(_(MSG_CONFIRMED), code="confirmed")
     job = job_create(owner_id=owner_id, kind=STORE_KIND, title=_("照片批量导入"))
     job_id = str(job.pk)
     audit_record(

@@ -26,6 +26,7 @@ import base64
 import datetime as dt
 import hashlib
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -170,34 +171,38 @@ def family_links_issue(
     request: Any = None,
     student_ids: Sequence[str] = (),
     class_id: int | None = None,
-    audited: bool = True,
 ) -> list[IssuedLink]:
     """New links for the given pupils (by their identifier) or for every pupil in school
     of `class_id`. Earlier links stay good until they expire or are used (a printed
-    核对表 in a family's hands must keep working). One audit entry with the count;
-    `audited=False` when the caller records the whole operation itself (the print centre
-    audits its 核对表 export, which carries these links)."""
+    核对表 in a family's hands must keep working). One audit entry with the count."""
     qs = _in_school().select_related("school_class")
     if class_id is not None:
         qs = qs.filter(school_class_id=class_id)
     else:
-        qs = qs.filter(identifier__in=list(student_ids))
+        qs = qs.filter(identifier__in=[i for i in student_ids if _is_uuid(i)])
     students = list(qs.order_by("school_class__class_no", "number_in_class", "pk"))
     if not students:
         raise ApplicationError(_(MSG_NO_STUDENT), code="not_found")
     issued = _issue(students, actor=actor)
-    if audited:
-        one = students[0] if len(students) == 1 and class_id is None else None
-        audit_record(
-            request=request,
-            actor=actor,
-            action=A_MADE,
-            object_type="student" if one else "class",
-            object_id=str(one.identifier) if one else str(class_id or ""),
-            object_repr=one.name if one else _class_label(class_id),
-            after={"links": len(issued), "days": LINK_DAYS},
-        )
+    one = students[0] if len(students) == 1 and class_id is None else None
+    audit_record(
+        request=request,
+        actor=actor,
+        action=A_MADE,
+        object_type="student" if one else "class",
+        object_id=str(one.identifier) if one else str(class_id or ""),
+        object_repr=one.name if one else _class_label(class_id),
+        after={"links": len(issued), "days": LINK_DAYS},
+    )
     return issued
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def family_links_for_print(*, students: Sequence[Student], actor: Actor) -> dict[int, str]:

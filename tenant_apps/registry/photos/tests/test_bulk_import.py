@@ -209,7 +209,7 @@ def test_a_failing_confirm_leaves_no_photo_and_no_file(
 def test_the_pages_follow_the_job_and_show_the_report_to_its_owner_only(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from config.celery import app
+    from celery import current_app as app
 
     from shared_apps.jobs.models import Job
     from tenant_apps.registry.models import StudentPhoto
@@ -256,6 +256,11 @@ def test_the_pages_follow_the_job_and_show_the_report_to_its_owner_only(
         store = Job.objects.get(kind="photo_bulk_store")
         assert store.state == Job.State.SUCCEEDED, store.message
         assert store.message == "已导入 3 张照片。"
+        # a second confirmation of the same report is refused
+        again = registrar.post(job.result_url + "confirm/")
+        connection.set_schema_to_public()
+        assert again.status_code == 302
+        assert Job.objects.filter(kind="photo_bulk_store").count() == 1
     finally:
         app.conf.task_always_eager = False
     with school_context(world.a.schema):

@@ -170,3 +170,8 @@ def test_the_school_page_makes_links_with_qr_codes(world: World) -> None:
         "/registry/photos/family/links/", {"student_id": str(student.identifier)}
     )
     assert refused.status_code == 403
+    # nonsense gets the page's Chinese message, not an error
+    wrong = client.post("/registry/photos/family/links/", {"student_id": "not-an-id"})
+    connection.set_schema_to_public()
+    assert wrong.status_code == 404
+    assert "没有找到要生成链接的在读学生" in wrong.content.decode()
