@@ -180,6 +180,10 @@ def _snapshot(world: World) -> dict[str, int]:
 
         counts["a_teachers_serving"] = Teacher.objects.filter(status="active").count()
         counts["a_teachers"] = Teacher.objects.count()
+        from tenant_apps.registry.models import StudentPhoto
+
+        counts["a_photos"] = StudentPhoto.objects.count()
+        counts["a_photos_current"] = StudentPhoto.objects.filter(status="current").count()
     connection.set_schema_to_public()
     return counts
 

@@ -489,6 +489,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
+# Student photos are shown inline (<img>): their /files/ link redirects to a presigned
+# URL of the storage, which CSP checks too, so the storage's origin may serve images
+# (path-style addressing: the endpoint's origin, or the region's S3 host on AWS).
+if USE_S3:
+    from urllib.parse import urlsplit as _urlsplit
+
+    _endpoint = _urlsplit(AWS_S3_ENDPOINT_URL or f"https://s3.{AWS_S3_REGION_NAME}.amazonaws.com")
+    STORAGE_IMAGE_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+else:
+    STORAGE_IMAGE_ORIGINS = []
+
 # Content-Security-Policy (django-csp): pages run only the scripts in static/js and carry
 # no inline script, handler attribute or style attribute (tests/test_csp_browser.py
 # fails on any violation). Swagger UI at /api/docs/ alone allows its inline <style> block
@@ -498,7 +509,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "blob:"],
+        "img-src": ["'self'", "data:", "blob:", *STORAGE_IMAGE_ORIGINS],
         "frame-ancestors": ["'none'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

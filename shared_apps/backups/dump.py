@@ -187,8 +187,6 @@ def school_backup(
             expected=int(expected or 0) or _schema_bytes(schema) // 8,
         )
         try:
-            if progress:
-                progress(95, "正在保存学生照片……")
             files = _files_to_storage(schema=schema, dump_key=dumped.key)
             backup = SchoolBackup.objects.create(
                 school_id=school_id,

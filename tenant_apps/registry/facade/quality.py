@@ -23,6 +23,8 @@ Which records a figure counts:
 * 已删除学籍: deleted records, which the county still sees (domain.md §3.4).
 * 人籍一致: classes with pupils on the roll and no confirmation for the term; those are
   also counted as overdue once the county's deadline for the term has passed.
+* 缺照片: registered pupils in school (counts.IN_SCHOOL, as the school's own 照片采集
+  page counts) without a current photo (registry.photos.selectors.missing_count).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("deleted", "已删除学籍", "人", False, 0, "已删除"),
     Figure("roster_missing", "本学期未确认人籍一致的班级", "个班", False, 1, "未核查班"),
     Figure("roster_overdue", "逾期未确认人籍一致的班级", "个班", False, 10, "逾期班"),
+    Figure("no_photo", "缺照片", "人", False, 1, "缺照片"),
 )
 FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
@@ -332,7 +335,16 @@ def school_quality(
         values["roster_missing"] = _plain("roster_missing", open_classes)
         late = roster_deadline is not None and today > roster_deadline
         values["roster_overdue"] = _plain("roster_overdue", open_classes if late else 0)
+        values["no_photo"] = _plain("no_photo", _no_photo().count())
     return tuple(values[f.key] for f in FIGURES)
+
+
+def _no_photo() -> Any:
+    from tenant_apps.registry.counts import IN_SCHOOL
+    from tenant_apps.registry.models import Student
+    from tenant_apps.registry.photos.selectors import has_current_photo
+
+    return Student.objects.filter(IN_SCHOOL).exclude(has_current_photo())
 
 
 # -- lists --------------------------------------------------------------------------------
@@ -405,6 +417,14 @@ def quality_items(
             qs = _stale_drafts(now).select_related("school_class").order_by("since", "pk")
             total, rows = qs.count(), qs[offset:end]
             items = _student_items(rows, now, lambda s: "待提交")
+        elif figure == "no_photo":
+            qs = (
+                _no_photo()
+                .select_related("school_class")
+                .order_by("school_class__class_no", "number_in_class", "pk")
+            )
+            total, rows = qs.count(), qs[offset:end]
+            items = _student_items(rows, now, lambda s: "未采集照片")
         elif figure in ("no_id", "temporary_number", "deleted"):
             if figure == "no_id":
                 qs = students.filter(_on_roll(), id_number="")

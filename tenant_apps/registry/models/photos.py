@@ -20,7 +20,8 @@ from tenant_apps.registry.models.students import Student
 class StudentPhoto(models.Model):
     """One photo of one student, at one point of its life: staged (pending) until someone
     of the school accepts it, then current until the next one replaces it, or rejected.
-    At most one current photo per student (a partial unique index)."""
+    At most one current photo per student (a partial unique index). Schema: each
+    school's own. PII: the photo itself (the objects the keys name), who uploaded it."""
 
     # Stored objects a transfer copies with the row (registry.facade.move).
     TRANSFER_FILES = ("file_key", "original_key")

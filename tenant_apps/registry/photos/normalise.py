@@ -416,27 +416,24 @@ def normalise(data: bytes, *, spec: PhotoSpec | None = None) -> Normalised:
     source_format = img.format or "?"
     full = img.size
     rgb, icc = _decode(img, spec)
-    orientation_swapped = rgb.size != full and rgb.size[::-1] == full
-    # Source size after rotation, in full resolution (draft() may have decoded less).
+    # Source size after rotation, at full resolution (draft() may have decoded less).
+    turned = (rgb.width >= rgb.height) != (full[0] >= full[1])
+    source_size = (full[1], full[0]) if turned else full
     ratio = max(full) / max(rgb.size)
-    source_size = (
-        (round(rgb.width * ratio), round(rgb.height * ratio))
-        if not orientation_swapped
-        else (full[1], full[0])
-    )
     boxes, _ = _faces(rgb)
     face = boxes[0] if boxes else None
     box = _crop_box(rgb.size, face, spec)
     if ratio > 1 and box[2] < spec.width:
         # The head is a small part of a big JPEG: the draft is too coarse for it, so
-        # decode again at the resolution this crop needs (rare: distant faces).
-        need = 2.0 * ratio * spec.width / box[2]
-        img2 = _open(data, spec)
-        rgb2, icc = _decode(img2, spec, scale_hint=need)
+        # decode again at the resolution this crop needs (rare: distant faces). The hint
+        # asks for a whole picture rgb.width / box[2] times the output, which puts the
+        # crop at about the output's width.
+        rgb2, icc = _decode(_open(data, spec), spec, scale_hint=rgb.width / box[2])
         k = rgb2.width / rgb.width
         rgb = rgb2
         box = (box[0] * k, box[1] * k, box[2] * k, box[3] * k)
-        face = tuple(v * k for v in face) if face else None  # type: ignore[assignment]
+        if face is not None:
+            face = (face[0] * k, face[1] * k, face[2] * k, face[3] * k)
         ratio = max(full) / max(rgb.size)
     out = _render(rgb, box, spec, _border_colour(np.asarray(rgb)))
     out = _to_srgb(out, icc)

@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 
 PHOTO_DIR = "photos"
 # Extensions of what was uploaded, by Pillow's format name (normalise's source_format).
-ORIGINAL_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "HEIF": "heic", "WEBP": "webp", "MPO": "jpg"}
+# Browsers show these as they are; any other format (HEIC from an iPhone, TIFF ...) is
+# kept as a JPEG rendering (upright, quality 90), so the side-by-side page shows it.
+ORIGINAL_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "MPO": "jpg", "GIF": "gif"}
 
 MSG_NO_STUDENT = "未找到该学生，可能已被删除。"
 MSG_NOT_PENDING = "这张照片已经处理过（{status}），请刷新页面。"
@@ -140,7 +142,9 @@ def _stored(
     key = file_save(f"{month}/photo.jpg", result.jpeg)
     original_key = ""
     if original is not None:
-        ext = ORIGINAL_EXTENSIONS.get(result.source_format.upper(), "bin")
+        ext = ORIGINAL_EXTENSIONS.get(result.source_format.upper())
+        if ext is None:
+            original, ext = _shown(original), "jpg"
         original_key = file_save(f"{month}/original.{ext}", original)
     now = timezone.now()
     if status == StudentPhoto.Status.CURRENT:
@@ -167,6 +171,22 @@ def _stored(
         decided_by=actor.username[:150] if status == StudentPhoto.Status.CURRENT else "",
         decided_at=now if status == StudentPhoto.Status.CURRENT else None,
     )
+
+
+def _shown(data: bytes) -> bytes:
+    """A JPEG rendering of an upload browsers cannot show (HEIC): upright, no metadata.
+    Only called after normalise() read the same bytes (pillow-heif is registered)."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    from tenant_apps.registry.photos import normalise as _registers_heif  # noqa: F401
+
+    with Image.open(io.BytesIO(data)) as img:
+        upright = ImageOps.exif_transpose(img).convert("RGB")
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def photo_stage(

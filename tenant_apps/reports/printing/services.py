@@ -147,6 +147,8 @@ def print_make(
 ) -> Printed:
     """The document of a small scope as one file (no audit: the caller records it)."""
     groups = target_groups(target_students(target, user=user).prefetch_related("family"))
+    if target.document == "card" and fmt != "xlsx":
+        documents.photos_attach(groups)
     if fmt == "xlsx":
         data = documents.render_xlsx(target.document, groups, full=full, progress=progress)
         return Printed(data, _name(target, "xlsx"), XLSX)
@@ -182,6 +184,9 @@ def print_run(
     total = qs.count()
     progress(2, f"共 {total} 名学生，正在生成……")
     groups = target_groups(qs.prefetch_related("family"))
+    if target.document == "card" and fmt != "xlsx":
+        progress(3, "正在读取学生照片……")
+        documents.photos_attach(groups)
 
     def step(n: int) -> None:
         progress(2 + 93 * n // max(total, 1), f"已生成 {n} / {total} 名……")
