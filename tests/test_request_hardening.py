@@ -354,11 +354,17 @@ def _policy(response) -> dict[str, list[str]]:
 def test_pages_and_api_answers_carry_the_content_security_policy(
     world: World, db: None, bureau_host: str
 ) -> None:
+    from django.conf import settings
+
+    # Images also from the storage's own origin, and only it: a photo's /files/ link
+    # redirects to a presigned URL there (config.settings.STORAGE_IMAGE_ORIGINS).
+    assert len(settings.STORAGE_IMAGE_ORIGINS) <= 1
+    assert all("*" not in o for o in settings.STORAGE_IMAGE_ORIGINS)
     expected = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "blob:"],
+        "img-src": ["'self'", "data:", "blob:", *settings.STORAGE_IMAGE_ORIGINS],
         "frame-ancestors": ["'none'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
@@ -388,7 +394,9 @@ def test_the_swagger_page_loads_from_this_host_only(world: World, db: None) -> N
     policy = _policy(page)
     assert policy["script-src"] == ["'self'"]
     assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
-    assert policy["img-src"] == ["'self'", "data:", "blob:"]
+    from django.conf import settings
+
+    assert policy["img-src"] == ["'self'", "data:", "blob:", *settings.STORAGE_IMAGE_ORIGINS]
     assert policy["default-src"] == ["'self'"]
     assert "https://" not in page.content.decode()
     bundle = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"

@@ -10,13 +10,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Right
 from common.actor import Actor
+from common.parsers import ObjectJSONParser
 from common.permissions import has_right
 from common.schema import paginated
 from tenant_apps.rosters import selectors, services
@@ -145,7 +146,7 @@ class MappingApi(APIView):
     column; the keys are `targets`) and fixed values for empty cells (`defaults`)."""
 
     permission_classes = [has_right(Right.DATA_MANAGE)]
-    parser_classes = [JSONParser]
+    parser_classes = [ObjectJSONParser]
 
     class InputSerializer(serializers.Serializer):
         mapping = serializers.ListField(child=serializers.CharField(allow_blank=True))
@@ -213,7 +214,7 @@ class RowDetailApi(APIView):
     """One staged row; PATCH corrects it ({field key: text}), then it is checked again."""
 
     permission_classes = [has_right(Right.DATA_MANAGE)]
-    parser_classes = [JSONParser]
+    parser_classes = [ObjectJSONParser]
 
     class InputSerializer(serializers.Serializer):
         values = serializers.DictField(child=serializers.CharField(allow_blank=True))

@@ -14,7 +14,8 @@ from django.db import models
 
 class RosterSource(models.Model):
     """Where a roster comes from, one per kind and school. Its column mapping and fixed
-    values are saved here and reused on the next upload of the same source."""
+    values are saved here and reused on the next upload of the same source. Schema: each
+    school's own. No PII."""
 
     class Kind(models.TextChoices):
         NUTRITION = "nutrition", "营养改善计划名册"
@@ -41,7 +42,8 @@ class RosterSource(models.Model):
 
 
 class RosterUpload(models.Model):
-    """One uploaded roster file and what reading it found."""
+    """One uploaded roster file and what reading it found. Schema: each school's own. PII:
+    none itself; the file it names holds the roster."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source = models.ForeignKey(RosterSource, on_delete=models.CASCADE, related_name="uploads")
@@ -67,7 +69,8 @@ class RosterUpload(models.Model):
 
 
 class RosterClassMatch(models.Model):
-    """A roster's (年级, 班级) text pair and the school class it stands for."""
+    """A roster's (年级, 班级) text pair and the school class it stands for. Schema: each
+    school's own. No PII."""
 
     source = models.ForeignKey(RosterSource, on_delete=models.CASCADE, related_name="classes")
     grade_text = models.CharField(max_length=50)
@@ -86,7 +89,8 @@ class RosterClassMatch(models.Model):
 
 
 class StagedRow(models.Model):
-    """One row of an uploaded roster, as read, corrected and checked."""
+    """One row of an uploaded roster, as read, corrected and checked. Schema: each school's
+    own. PII: the roster's cells (names, ID numbers, phones)."""
 
     class State(models.TextChoices):
         INVALID = "invalid", "待修改"

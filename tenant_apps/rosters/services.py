@@ -9,8 +9,6 @@ from are exactly the import's. Staged rows and students change in one transactio
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +26,7 @@ from common.actor import Actor
 from common.copytext import copy_line, copy_lines
 from common.exceptions import ApplicationError
 from tenant_apps.registry.fields import BY_KEY, COLUMNS
+from tenant_apps.registry.imports.export import rows_export
 from tenant_apps.registry.imports.pipeline import MSG_DUP_IN_FILE
 from tenant_apps.rosters.classes import class_guess
 from tenant_apps.rosters.headers import (
@@ -647,14 +646,16 @@ def row_update(
 # -- 全部转学籍系统 ----------------------------------------------------------------------
 
 
-def _template_csv(rows: Sequence[StagedRow]) -> bytes:
-    """The ready rows in the national template's layout, as the import reads it."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([c.header for c in COLUMNS])
-    for row in rows:
-        writer.writerow(["" if (v := row.cells.get(c.key)) is None else str(v) for c in COLUMNS])
-    return out.getvalue().encode("utf-8")
+def _template_workbook(rows: Sequence[StagedRow]) -> bytes:
+    """The ready rows in the national template's layout, written as the registry's own
+    export writes it (registry.imports.export.rows_export: text cells, formula-like text
+    kept as text without changing it), so the import reads back exactly these values."""
+    return rows_export(
+        rows=(
+            {c.key: "" if (v := row.cells.get(c.key)) is None else str(v) for c in COLUMNS}
+            for row in rows
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -686,11 +687,11 @@ def promote_all(*, upload_id: str, actor: Actor, request: Any = None) -> Promote
     batch = ImportBatch(
         id=uuid.uuid4(),
         filename=f"{upload.source.get_kind_display()}转入：{upload.filename}"[:200],
-        fmt="csv",
+        fmt="xlsx",
         created_by=actor.label,
     )
     batch.file_key = default_storage.save(
-        f"imports/{batch.id}/upload.csv", ContentFile(_template_csv(ready))
+        f"imports/{batch.id}/upload.xlsx", ContentFile(_template_workbook(ready))
     )
     batch.save()
     import_validate(batch_id=str(batch.pk))

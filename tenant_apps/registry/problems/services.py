@@ -154,7 +154,9 @@ def evidence_check(*, name: str, data: bytes) -> str:
         # Pillow's own guard at our limit: Image.open refuses twice the limit outright and
         # warns from the limit on; the warning is made an error so nothing above it is
         # decoded. Only the header is read before the size is known.
-        Image.MAX_IMAGE_PIXELS = MAX_EVIDENCE_PIXELS
+        # Pillow's limit is a process-wide global: set for this check only, then put back,
+        # so that other image code (photos.normalise, with its own limit) is not judged by it.
+        default_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_EVIDENCE_PIXELS
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -174,6 +176,8 @@ def evidence_check(*, name: str, data: bytes) -> str:
             raise ApplicationError(
                 MSG_EVIDENCE_FAKE, code="upload", extra={"file": [MSG_EVIDENCE_FAKE]}
             ) from exc
+        finally:
+            Image.MAX_IMAGE_PIXELS = default_limit
         if fmt not in {"JPEG", "PNG"}:
             raise ApplicationError(
                 MSG_EVIDENCE_FAKE, code="upload", extra={"file": [MSG_EVIDENCE_FAKE]}
