@@ -646,6 +646,11 @@ def row_update(
 # -- 全部转学籍系统 ----------------------------------------------------------------------
 
 
+MSG_PROMOTE_RACE = (
+    "转入时有学生刚被其他学校注册，本次转入已全部撤销，数据未改变。请再次点击“全部转学籍系统”。"
+)
+
+
 def _template_workbook(rows: Sequence[StagedRow]) -> bytes:
     """The ready rows in the national template's layout, written as the registry's own
     export writes it (registry.imports.export.rows_export: text cells, formula-like text
@@ -701,6 +706,12 @@ def promote_all(*, upload_id: str, actor: Actor, request: Any = None) -> Promote
     written = import_commit(
         batch_id=str(batch.pk), mode=ImportBatch.Mode.VALID_ONLY.value, actor=actor
     )
+    if written.get("skipped"):
+        # The confirmation skipped a row its dry run had passed (a pupil registered
+        # elsewhere in the microseconds between): it does not say which, so rather than
+        # mark that row promoted, undo the whole promotion; the next try's dry run finds
+        # the pupil and keeps the row staged with the reason.
+        raise ApplicationError(MSG_PROMOTE_RACE, code="conflict")
     # The template file's row n + 2 is ready[n] (row 1 is the header).
     refused: dict[int, list[str]] = {}
     for e in batch.errors:
