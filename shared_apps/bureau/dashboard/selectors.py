@@ -354,6 +354,13 @@ def cube(school_ids: Sequence[int]) -> Cube:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         result = cursor.fetchall()
+    _cube_fill(out, d, result)
+    return out
+
+
+def _cube_fill(out: Cube, d: Any, result: Iterable[Sequence[Any]]) -> None:
+    """Fold the rows of a GROUPING SETS aggregate (cube() or the county rollup, whose
+    GROUPING bits are cube()'s with the school's bit set) into `out`."""
     for g, school_id, stage, entry_year, ethnicity, audit_state, status, sex, *sums in result:
         m, f, t, p, n, *flag_sums = (int(v or 0) for v in sums)
         counts = Counts(m, f, t, p)
@@ -370,7 +377,6 @@ def cube(school_ids: Sequence[int]) -> Cube:
             for i, flag in enumerate(d.flags):
                 male, female = flag_sums[2 * i], flag_sums[2 * i + 1]
                 out.flags[flag.key] = [male, female, male + female]
-    return out
 
 
 def _in_school_sums(d: Any, *, flags: bool) -> tuple[list[str], list[Any]]:
@@ -402,8 +408,6 @@ _ROLLUP_COLUMNS = (
     "stage, entry_year, sex, ethnicity, status, audit_state, students, left_behind, "
     "migrant_child, disability, boarding, needs_aid, boarding_subsidy, only_child"
 )
-# GROUPING(stage, ethnicity, audit_state) of each grouping set of cube_rollup.
-_R_GRADE, _R_ETHNICITY, _R_LINE, _R_TOTAL = 0b011, 0b101, 0b110, 0b111
 
 
 def cube_rollup(
@@ -442,8 +446,9 @@ def _rollup_breakdowns(out: Cube, d: Any, counties: Sequence[str]) -> None:
     measures = [c.strip() for c in _ROLLUP_COLUMNS.split(",")][6:]
     summed = ", ".join(f"SUM({m}) AS {m}" for m in measures)
     sql = (
-        "SELECT GROUPING(stage, ethnicity, audit_state), stage, entry_year, ethnicity,"
-        " audit_state, status, sex, "
+        # 8 | ...: the school's GROUPING bit of cube(), never grouped here (no school).
+        "SELECT 8 | GROUPING(stage, ethnicity, audit_state), NULL, stage, entry_year,"
+        " ethnicity, audit_state, status, sex, "
         + ", ".join(selects)
         + f" FROM (SELECT {dims}, {summed} FROM ("
         f"SELECT {_ROLLUP_COLUMNS} FROM {counts_table} WHERE county_id = ANY(%s)"
@@ -455,20 +460,7 @@ def _rollup_breakdowns(out: Cube, d: Any, counties: Sequence[str]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         result = cursor.fetchall()
-    for g, stage, entry_year, ethnicity, audit_state, status, sex, *sums in result:
-        m, f, t, p, n, *flag_sums = (int(v or 0) for v in sums)
-        counts = Counts(m, f, t, p)
-        if g == _R_GRADE:
-            out.by_grade[(stage, entry_year)] = counts
-        elif g == _R_ETHNICITY:
-            out.by_ethnicity[ethnicity] = counts
-        elif g == _R_LINE:
-            out.by_line[(audit_state, status, sex)] = n
-        elif g == _R_TOTAL:
-            out.total = counts
-            for i, flag in enumerate(d.flags):
-                male, female = flag_sums[2 * i], flag_sums[2 * i + 1]
-                out.flags[flag.key] = [male, female, male + female]
+    _cube_fill(out, d, result)
 
 
 # The tables that need only the per-school figures (no breakdown query).
