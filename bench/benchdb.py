@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def with_database(uri: str, name: str) -> str:
@@ -182,3 +183,47 @@ def percentile(samples: list[float], q: float) -> float:
 
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+@dataclass
+class Figure:
+    """One timed page or API: median and p95 server time (ms) over the requests, with the
+    queries one request made, against an optional p95 target."""
+
+    name: str
+    median_ms: float
+    p95_ms: float
+    queries: int
+    target_ms: float | None
+
+    @property
+    def verdict(self) -> str:
+        if self.target_ms is None:
+            return ""
+        return "PASS" if self.p95_ms <= self.target_ms else "FAIL"
+
+
+def time_get(client: Any, requests: int, name: str, url: str, target_ms: float | None) -> Figure:
+    """`requests` GETs of `url` through the whole middleware stack (Django test client),
+    after one warm-up (imports, template loading), each timed around the request."""
+    import statistics
+    import time
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    samples: list[float] = []
+    queries = 0
+    for _ in range(requests):
+        # The log is a deque of at most 9,000: once full, CaptureQueriesContext counts 0.
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as captured:
+            began = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+        queries = len(captured)
+    connection.set_schema_to_public()
+    return Figure(name, statistics.median(samples), percentile(samples, 0.95), queries, target_ms)

@@ -43,7 +43,6 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,46 +59,6 @@ PROVINCE_TARGET_MS = 100.0
 PASSWORD = "Bench-Passw0rd-1"  # noqa: S105 - the bench accounts of a throw-away database
 COUNTY = "430181"  # 浏阳市
 PROVINCE = "430000000000"  # 湖南省
-
-
-@dataclass
-class Figure:
-    name: str
-    median_ms: float
-    p95_ms: float
-    queries: int
-    target_ms: float | None
-
-    @property
-    def verdict(self) -> str:
-        if self.target_ms is None:
-            return ""
-        return "PASS" if self.p95_ms <= self.target_ms else "FAIL"
-
-
-def p95(samples: list[float]) -> float:
-    """The 95th percentile (nearest rank) of at least 20 samples."""
-    ordered = sorted(samples)
-    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
-
-
-def time_get(client: Any, requests: int, name: str, url: str, target: float | None) -> Figure:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    response = client.get(url)  # warm-up: imports, template loading
-    assert response.status_code == 200, (url, response.status_code)
-    samples: list[float] = []
-    queries = 0
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as captured:
-            began = time.perf_counter()
-            response = client.get(url)
-            samples.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(captured)
-    connection.set_schema_to_public()
-    return Figure(name, statistics.median(samples), p95(samples), queries, target)
 
 
 # -- the data -----------------------------------------------------------------------------
@@ -311,7 +270,7 @@ def _trigger_cost(statements: int = 400) -> list[str]:
             transaction.set_rollback(True)
         out.append(
             f"triggers {label}: one-cell UPDATE median {statistics.median(singles):.2f} ms, "
-            f"p95 {p95(singles):.2f} ms; 10,000-cell UPDATE {bulk:.0f} ms"
+            f"p95 {benchdb.percentile(singles, 0.95):.2f} ms; 10,000-cell UPDATE {bulk:.0f} ms"
         )
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE student_index_schoolcount ENABLE TRIGGER USER")
@@ -412,7 +371,9 @@ def _run(schools: int, county_schools: int, pupils: int, requests: int, profile:
     figures = []
     for name, url in levels:
         figures.append(
-            time_get(county, requests, f"county ({county_schools}): {name}", url, COUNTY_TARGET_MS)
+            benchdb.time_get(
+                county, requests, f"county ({county_schools}): {name}", url, COUNTY_TARGET_MS
+            )
         )
     province_levels = [
         levels[0],
@@ -423,7 +384,9 @@ def _run(schools: int, county_schools: int, pupils: int, requests: int, profile:
     ]
     for name, url in province_levels:
         figures.append(
-            time_get(province, requests, f"province ({schools}): {name}", url, PROVINCE_TARGET_MS)
+            benchdb.time_get(
+                province, requests, f"province ({schools}): {name}", url, PROVINCE_TARGET_MS
+            )
         )
     facts = benchdb.machine()
     print(

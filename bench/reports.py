@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from bench import benchdb  # noqa: E402 - needs the sys.path entries above
+from bench.benchdb import Figure  # noqa: E402
 
 DB = "bench_reports"
 PGDATA = ROOT / ".pgdata-bench-reports"
@@ -63,40 +63,8 @@ class Context:
     grade: str  # a grade name, for 横向对比
 
 
-@dataclass
-class Figure:
-    name: str
-    median_ms: float
-    p95_ms: float
-    queries: int
-    target_ms: float | None
-
-    @property
-    def verdict(self) -> str:
-        if self.target_ms is None:
-            return ""
-        return "PASS" if self.p95_ms <= self.target_ms else "FAIL"
-
-
 def time_get(ctx: Context, name: str, url: str, target_ms: float | None) -> Figure:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    response = ctx.client.get(url)  # warm-up: imports, template loading
-    assert response.status_code == 200, (url, response.status_code)
-    samples: list[float] = []
-    queries = 0
-    for _ in range(ctx.requests):
-        with CaptureQueriesContext(connection) as captured:
-            began = time.perf_counter()
-            response = ctx.client.get(url)
-            samples.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(captured)
-    connection.set_schema_to_public()
-    return Figure(
-        name, statistics.median(samples), benchdb.percentile(samples, 0.95), queries, target_ms
-    )
+    return benchdb.time_get(ctx.client, ctx.requests, name, url, target_ms)
 
 
 # -- figures: one function each; append other parts' here -------------------------------
