@@ -3,13 +3,13 @@
 
 1. `bulk_start` keeps the uploaded ZIP on the school's storage (imports/photos/) and starts
    the dry run as a job (shared_apps.jobs, progress on the page).
-2. `bulk_check` (the job) reads the archive safely (archive.archive_entries refuses bombs,
-   traversal, nested archives and non-images per entry), matches every file against the
-   roster (archive.match_entries: ID number, 学籍号, 姓名, 学校标识码_班号_姓名; folders
-   only disambiguate) and normalises every matched file in two processes
-   (common.forking: the pupils' pictures are decoded and encoded on both cores; a
-   Celery group would pay a round trip through the broker and storage per chunk for the
-   same two cores). A file that already meets the national spec
+2. `bulk_check` (the job) lists the archive safely (archive.archive_entries refuses bombs,
+   traversal, nested archives and non-images per entry, from each file's first bytes),
+   matches every file against the roster (archive.match_entries: ID number, 学籍号, 姓名,
+   学校标识码_班号_姓名; folders only disambiguate) and reads and normalises every
+   matched file in two processes (common.forking: each reads its share of the archive
+   and decodes and encodes it; a Celery group would pay a round trip through the broker
+   and storage per chunk for the same two cores). A file that already meets the national spec
    (normalise.check_national finds nothing) is kept byte for byte. The results are
    staged as ONE uncompressed ZIP beside a JSON report, so the confirmation never
    normalises twice and the dry run stores one object, not a thousand.
@@ -28,14 +28,17 @@ which opens only for the job's owner on this host.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import mmap
 import os
 import re
+import shutil
 import struct
+import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
@@ -61,6 +64,7 @@ REPORT_SALT = "registry.photos.bulk.report"
 UPLOAD_PREFIX = "imports/photos"
 MAX_ZIP_BYTES = 1024**3  # as archive.MAX_TOTAL_BYTES: JPEGs hardly compress in a ZIP
 ROWS_SHOWN = 2000  # the report lists every file up to this many
+CHUNK_BYTES = 8 * 1024 * 1024  # copying an S3 upload to a local file
 
 MSG_TOO_LARGE = "压缩包超过1GB，请按年级分成几个压缩包分别导入。"
 MSG_NOT_ZIP = "请上传ZIP压缩包（.zip）。"
@@ -216,33 +220,103 @@ def _normalise_one(data: bytes) -> Made:
 
 
 def normalise_many(
-    items: Sequence[bytes], *, progress: Callable[[int], None] | None = None
+    path: str,
+    entries: Sequence[Any],
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Made]:
-    """`_normalise_one` over both cores (common.forking: the child gets every other item
-    by fork, no pickling of the input; its progress is read through a shared counter)."""
-    from common.forking import fork_map
+    """`_normalise_one` over both cores for `entries` of the ZIP at `path` (listed by
+    archive_entries(read=False)), each process reading its own share of the archive.
 
+    Reading the files is a good part of the work (about 2 s a GB here, mostly copying
+    and CRC), so the parent does not read them all before forking: each process opens
+    the archive itself and fetches, then normalises, every other entry (common.forking:
+    the child gets the listing by fork, its progress is read through a shared counter).
+    An archive refused as a whole while a share is read (a ratio or a size its headers
+    hid) comes back as a value and is raised here, in Chinese, as archive_entries would."""
+    from common.forking import fork_map
+    from tenant_apps.registry.photos.archive import MAX_TOTAL_BYTES, P_TOO_LARGE, entry_bytes
+    from tenant_apps.registry.photos.normalise import PhotoRejected, PhotoSpec
+
+    spec = PhotoSpec.from_settings()
     counter = mmap.mmap(-1, 8)
     parent = os.getpid()
-    shares = [list(range(0, len(items), 2)), list(range(1, len(items), 2))]
+    shares = [list(range(0, len(entries), 2)), list(range(1, len(entries), 2))]
 
-    def work(share: list[int]) -> list[tuple[int, Made]]:
+    def work(share: list[int]) -> tuple[list[tuple[int, Made]], tuple[str, str] | None]:
         here = os.getpid() == parent
         done: list[tuple[int, Made]] = []
-        for n, index in enumerate(share, start=1):
-            done.append((index, _normalise_one(items[index])))
-            if here:
-                if progress is not None and n % 10 == 0:
-                    progress(n + struct.unpack("q", counter[:8])[0])
-            elif n % 10 == 0:
-                counter[:8] = struct.pack("q", n)
-        return done
+        total = 0
+        try:
+            with zipfile.ZipFile(path) as zf:
+                for n, index in enumerate(share, start=1):
+                    data, total = entry_bytes(
+                        zf, entries[index], spec=spec, total=total, max_total_bytes=MAX_TOTAL_BYTES
+                    )
+                    if data is None:
+                        done.append((index, ("refused", None, P_TOO_LARGE, False)))
+                    else:
+                        done.append((index, _normalise_one(data)))
+                    if here:
+                        if progress is not None and n % 10 == 0:
+                            progress(n + struct.unpack("q", counter[:8])[0])
+                    elif n % 10 == 0:
+                        counter[:8] = struct.pack("q", n)
+        except PhotoRejected as exc:
+            return done, (exc.message, exc.code or "archive")
+        return done, None
 
-    results: list[Any] = [None] * len(items)
-    for part in fork_map(work, [s for s in shares if s] or [[]]):
+    results: list[Any] = [None] * len(entries)
+    for part, refused in fork_map(work, [s for s in shares if s] or [[]]):
+        if refused is not None:
+            raise PhotoRejected(refused[0], code=refused[1])
         for index, value in part:
             results[index] = value
     return results
+
+
+@contextlib.contextmanager
+def _local_archive(key: str) -> Iterator[str]:
+    """A path on this machine to the stored upload, for every process to open by itself:
+    the file itself on file-system storage, else a temporary copy (S3)."""
+    try:
+        local = default_storage.path(key)
+    except NotImplementedError:
+        local = ""
+    if local:
+        yield local
+        return
+    with tempfile.NamedTemporaryFile(suffix=".zip") as copy:
+        with default_storage.open(key, "rb") as source:
+            shutil.copyfileobj(source, copy, length=CHUNK_BYTES)
+        copy.flush()
+        yield copy.name
+
+
+def _check_files(
+    upload_key: str, progress: Callable[[int, str], None]
+) -> tuple[list[Any], list[int], list[Made]]:
+    """Listing, matching and normalising of the dry run: (the matches, the indexes of the
+    matched ones, their results)."""
+    from tenant_apps.registry.photos.archive import archive_entries, match_entries
+    from tenant_apps.registry.photos.normalise import PhotoSpec
+
+    with _local_archive(upload_key) as path:
+        with open(path, "rb") as fileobj:
+            entries = archive_entries(fileobj, spec=PhotoSpec.from_settings(), read=False)
+        pupils, _rows = _roster()
+        matches = match_entries(entries, pupils)
+        todo = [i for i, m in enumerate(matches) if m.status == MATCHED]
+        total = len(todo)
+        progress(5, _("共 %(n)s 张照片需要处理……") % {"n": total})
+
+        def step(n: int) -> None:
+            progress(
+                5 + 85 * n // max(total, 1), _("已处理 %(n)s / %(t)s 张……") % {"n": n, "t": total}
+            )
+
+        made = normalise_many(path, [matches[i].entry for i in todo], progress=step)
+    return matches, todo, made
 
 
 def bulk_check(
@@ -250,22 +324,15 @@ def bulk_check(
 ) -> tuple[Report, str]:
     """The dry run: (report, the report's storage key). Raises PhotoRejected (with its
     Chinese reason) for an archive refused as a whole (not a ZIP, a bomb, encrypted)."""
-    from tenant_apps.registry.photos.archive import archive_entries, match_entries
-    from tenant_apps.registry.photos.normalise import PhotoSpec
+    from tenant_apps.registry.photos.normalise import PhotoRejected
 
     progress(2, _("正在读取压缩包……"))
-    with default_storage.open(upload_key, "rb") as fileobj:
-        entries = archive_entries(fileobj, spec=PhotoSpec.from_settings())
-    pupils, _rows = _roster()
-    matches = match_entries(entries, pupils)
-    todo = [i for i, m in enumerate(matches) if m.status == MATCHED and m.entry.data]
-    total = len(todo)
-    progress(5, _("共 %(n)s 张照片需要处理……") % {"n": total})
-
-    def step(n: int) -> None:
-        progress(5 + 85 * n // max(total, 1), _("已处理 %(n)s / %(t)s 张……") % {"n": n, "t": total})
-
-    made = normalise_many([matches[i].entry.data or b"" for i in todo], progress=step)
+    try:
+        matches, todo, made = _check_files(upload_key, progress)
+    except PhotoRejected as exc:
+        # The reason names the file, whose name may be a full ID number: masked as the
+        # report's paths are.
+        raise PhotoRejected(_masked_path(exc.message), code=exc.code or "archive") from exc
     by_index = dict(zip(todo, made, strict=True))
     progress(92, _("正在保存校验结果……"))
     rows: list[Row] = []

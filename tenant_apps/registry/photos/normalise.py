@@ -34,7 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from common.exceptions import ApplicationError
 
@@ -48,6 +48,8 @@ cv2.setNumThreads(1)
 FORMATS = ("JPEG", "PNG", "HEIF", "AVIF", "WEBP", "BMP", "TIFF", "GIF")
 
 DETECT_SIDE = 480  # long side of the detection copy: faces down to ~1/15 of the width
+QUICK_SIDE = 240  # the first, cheap look for the face of a head shot (see _faces)
+CASCADE_MIN = 24  # the frontal cascade's window: it finds no face smaller than this
 HEAD_SHARE = 2 / 3  # head height / photo height (domain §3.13 "头部约占2/3")
 HEAD_TOP_MARGIN = 0.10  # space above the hair, as a share of the photo height
 # The cascade's box runs from about the brows to below the mouth; the head reaches
@@ -201,6 +203,19 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+# EXIF orientation → the transposition that makes the picture upright (as
+# ImageOps.exif_transpose does).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
 def _decode(
     img: Image.Image, spec: PhotoSpec, scale_hint: float = 2.0
 ) -> tuple[Image.Image, bytes | None]:
@@ -218,20 +233,39 @@ def _decode(
         img.load()
     except (OSError, ValueError, SyntaxError) as exc:
         raise PhotoRejected(MSG_BROKEN, code="broken") from exc
-    upright = ImageOps.exif_transpose(img)
-    return _to_rgb(upright), icc
+    rgb = _to_rgb(img)
+    if img.format != "JPEG":
+        # PNG, HEIC and the rest decode at full size only; shrink by an integer factor
+        # (box averaging, one pass) to the size draft() gives a JPEG, before anything else
+        # touches the pixels: a 12-megapixel PNG otherwise costs every later step 16 times
+        # over (measured: 350 ms a PNG against 70 ms a JPEG, bench/RESULTS.md).
+        want = (int(spec.width * scale_hint), int(spec.height * scale_hint))
+        if orientation in {5, 6, 7, 8}:
+            want = (want[1], want[0])
+        factor = min(rgb.width // max(want[0], 1), rgb.height // max(want[1], 1))
+        if factor > 1:
+            rgb = rgb.reduce(factor)
+    # By the tag read above: the conversion and the reduction made new images that no
+    # longer carry it, so ImageOps.exif_transpose would see nothing to do.
+    method = _ORIENTATION.get(orientation)
+    return (rgb.transpose(method) if method is not None else rgb), icc
 
 
-def _faces(rgb: Image.Image) -> tuple[list[tuple[float, float, float, float]], float]:
-    """Faces as (x, y, w, h) in `rgb` pixels, largest first; and the detection scale."""
-    scale = min(1.0, DETECT_SIDE / max(rgb.size))
-    # Grey first: one channel to shrink instead of three.
-    small = rgb.convert("L").resize(
-        (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.Resampling.BOX
+def _detect(
+    grey_full: Image.Image, side: int
+) -> tuple[list[tuple[float, float, float, float]], float]:
+    """Cascade boxes (x, y, w, h) in `grey_full` pixels, largest first, on a copy whose long
+    side is `side`; and that copy's scale."""
+    scale = min(1.0, side / max(grey_full.size))
+    small = grey_full.resize(
+        (max(1, round(grey_full.width * scale)), max(1, round(grey_full.height * scale))),
+        Image.Resampling.BOX,
     )
     grey = np.asarray(small)
-    side = max(24, min(grey.shape) // 15)
-    found = _cascade().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(side, side))
+    least = max(CASCADE_MIN, min(grey.shape) // 15)
+    found = _cascade().detectMultiScale(
+        grey, scaleFactor=1.1, minNeighbors=5, minSize=(least, least)
+    )
     boxes = sorted(
         (
             (x / scale, y / scale, w / scale, h / scale)
@@ -239,6 +273,22 @@ def _faces(rgb: Image.Image) -> tuple[list[tuple[float, float, float, float]], f
         ),
         key=lambda b: -b[2],
     )
+    return boxes, scale
+
+
+def _faces(rgb: Image.Image) -> tuple[list[tuple[float, float, float, float]], float]:
+    """Faces as (x, y, w, h) in `rgb` pixels, largest first; and the detection scale.
+
+    Most uploads are head shots whose face fills a good part of the frame, and the
+    cascade's cost grows with the pixels it scans: first look on a copy of QUICK_SIDE px.
+    That copy is enough when it finds a face at least twice the cascade's smallest window,
+    because then a second face of half that width (the smallest that counts) is still
+    above the window and would have been found too. Otherwise (no face, or only a small
+    one: a distant child) look again on the DETECT_SIDE copy, as finely as before."""
+    grey_full = rgb.convert("L")  # one channel to shrink instead of three
+    boxes, scale = _detect(grey_full, QUICK_SIDE)
+    if not boxes or boxes[0][2] * scale < CASCADE_MIN / SECOND_FACE_MIN:
+        boxes, scale = _detect(grey_full, DETECT_SIDE)
     if boxes:
         boxes = [b for b in boxes if b[2] >= boxes[0][2] * SECOND_FACE_MIN]
     return boxes, scale

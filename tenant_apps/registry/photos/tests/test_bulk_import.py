@@ -275,3 +275,43 @@ def test_an_archive_refused_as_a_whole_fails_the_job_with_the_reason(world: Worl
     connection.set_schema_to_public()
     assert response.status_code == 400
     assert "ZIP" in response.content.decode()
+
+
+def test_a_size_hidden_by_a_lying_header_refuses_the_archive_from_the_reading_process(
+    world: World,
+) -> None:
+    # The files are fetched by the processes that normalise them, after matching: a
+    # matched entry whose header claims 1 KB for 30 MB must still refuse the whole
+    # archive, with nothing staged, exactly as the parent's own reading would.
+    from tenant_apps.registry.photos.normalise import PhotoRejected
+
+    with school_context(world.a.schema):
+        first, second = _school_pupils()[:2]
+        picture = encode(portrait((900, 1200)))
+        hidden = b"\xff\xd8\xff\xe0" + b"\0" * (30 * 1024 * 1024)
+        files = {f"{first.id_number}.jpg": picture, f"{second.id_number}.jpg": hidden}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+            for name, data in files.items():
+                out.writestr(name, data)
+        real = buffer.getvalue()
+        declared = zipfile.ZipFile(io.BytesIO(real)).infolist()[1].file_size
+        forged = real.replace(declared.to_bytes(4, "little"), (1024).to_bytes(4, "little"))
+        assert forged != real
+
+        from accounts.models import User
+        from shared_apps.jobs.services import job_create
+        from tenant_apps.registry.photos import bulk
+
+        owner = User.objects.get(username="registrar").pk
+        job_id = str(job_create(owner_id=owner, kind=bulk.CHECK_KIND, title="照片").pk)
+        key = default_storage.save("imports/photos/forged.zip", ContentFile(forged))
+        with pytest.raises(PhotoRejected) as exc:
+            bulk.bulk_check(
+                job_id=job_id, upload_key=key, filename="f.zip", progress=lambda p, m: None
+            )
+        assert exc.value.code in {"bomb", "broken"}
+        # the reason names the file, its ID number masked as the report masks it
+        assert second.id_number not in exc.value.message
+        assert f"{second.id_number[:4]}**********{second.id_number[-4:]}" in exc.value.message
+        assert _stored_under(f"imports/photos/{job_id}") == set()

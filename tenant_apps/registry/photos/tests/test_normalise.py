@@ -197,6 +197,22 @@ def test_exif_orientation_keeps_the_marker_side() -> None:
         assert bottom_right[2] > 200, orientation
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_big_png_is_shrunk_once_and_still_turned_upright(mode: str) -> None:
+    # A PNG decodes at full size and is shrunk before detection; an RGBA one is also
+    # flattened onto white. Both make new images without the EXIF tag, which must still
+    # turn the picture upright, and the marker must stay top-left.
+    img = Image.new("RGB", (2400, 3200), I.LIGHT_BLUE)
+    img.paste(I.MARKER, (0, 0, 500, 500))
+    result = normalise(I.encode(img.convert(mode), "PNG", orientation=6))
+    assert result.source_format == "PNG"
+    assert result.source_size == (2400, 3200)
+    assert "small" not in codes(result)
+    arr = np.asarray(decoded(result))
+    assert arr[:30, :30].mean(axis=(0, 1))[0] > 200
+    assert arr[-30:, -30:].mean(axis=(0, 1))[2] > 200
+
+
 def test_head_is_centred_and_large() -> None:
     result = normalise(I.phone_jpeg())
     grey = np.asarray(decoded(result).convert("L")).astype(int)
