@@ -49,6 +49,7 @@ SCHOOL_MENU = (
             MenuItem(gettext_noop("问题学籍"), "registry:problems", Right.REGISTRY_EDIT),
             MenuItem(gettext_noop("照片采集"), "registry:photos", Right.PHOTOS_MANAGE),
             MenuItem(gettext_noop("学籍异动"), "registry:change_list", Right.REGISTRY_VIEW),
+            MenuItem(gettext_noop("关键数据变更"), "registry:keydata_list", Right.REGISTRY_VIEW),
             MenuItem(gettext_noop("转学业务"), "transfers:case_list", Right.REGISTRY_VIEW),
             MenuItem(gettext_noop("升级与毕业"), "lifecycle:rollover", Right.REGISTRY_EDIT),
             MenuItem(gettext_noop("初中新生接收"), "lifecycle:intake", Right.REGISTRY_EDIT),

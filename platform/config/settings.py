@@ -6,6 +6,7 @@ them all). Defaults suit `make run` on a developer machine; production sets ever
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -524,6 +525,14 @@ CONTENT_SECURITY_POLICY = {
 BUSINESS_FREEZE_GRADUATING_FROM = env("BUSINESS_FREEZE_GRADUATING_FROM", "07-01")
 BUSINESS_FREEZE_TRANSFERS_FROM = env("BUSINESS_FREEZE_TRANSFERS_FROM", "07-15")
 BUSINESS_FREEZE_UNTIL = env("BUSINESS_FREEZE_UNTIL", "08-14")
+
+# 关键数据变更 (domain §3.19): besides 姓名, 身份证件号, 性别 and 出生日期, the fields a province
+# treats as key data, by the province's two-digit code, as national-template field keys
+# (registry.fields). A registered record's key field changes only through an approved
+# application (registry.keydata). Example: KEY_DATA_PROVINCE_FIELDS='{"43": ["ethnicity"]}'.
+KEY_DATA_PROVINCE_FIELDS: dict[str, list[str]] = json.loads(
+    env("KEY_DATA_PROVINCE_FIELDS", "{}") or "{}"
+)
 
 # Look-ups across schools (shared_apps.transfers.lookups), per user and window, in
 # django-ratelimit's notation: single look-ups (transfer and intake, page and API

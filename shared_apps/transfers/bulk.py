@@ -27,14 +27,16 @@ from shared_apps.transfers.models import Case, CaseKind
 from shared_apps.transfers.selectors import case_waits_for_region, cases_for_region
 
 MSG_NONE_MATCHING = "没有符合条件、待本局办理、可批量办理的业务。"
-MSG_ONE_BY_ONE = "转学类业务不设批量审核，请打开该业务逐件审核。"
-# Transfers between schools, with the outside, and of teachers: one by one (domain §3.5).
+MSG_ONE_BY_ONE = "转学类业务和关键数据变更不设批量审核，请打开该业务逐件审核。"
+# Transfers between schools, with the outside, and of teachers: one by one (domain §3.5);
+# so are key-data changes ("Batch review is sequential", domain §3.19).
 ONE_BY_ONE = frozenset(
     {
         CaseKind.TRANSFER,
         CaseKind.TRANSFER_OUT_EXTERNAL,
         CaseKind.TRANSFER_IN_EXTERNAL,
         CaseKind.TEACHER_TRANSFER,
+        CaseKind.KEY_DATA,
     }
 )
 MSG_REASON = "退回时请填写审核意见。"

@@ -34,6 +34,9 @@ class CaseKind(models.TextChoices):
     # A teacher (not a student) handed from one platform school to another (调出 or 借调):
     # registry.teachers.transfer opens it and writes the record on completion.
     TEACHER_TRANSFER = "TEACHER_TRANSFER", "教师跨校转移"
+    # 关键数据变更 (name, ID number, sex, birth date of an audited record; domain §3.19):
+    # registry.keydata opens it and changes the record on completion.
+    KEY_DATA = "KEY_DATA", "关键数据变更"
 
 
 class CaseState(models.TextChoices):

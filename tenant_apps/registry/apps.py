@@ -13,6 +13,10 @@ class RegistryConfig(AppConfig):
         from tenant_apps.registry.changes.hooks import register_hooks
 
         register_hooks()
+        # 关键数据变更 takes effect the same way (registry.keydata.hooks).
+        from tenant_apps.registry.keydata.hooks import register_keydata_hooks
+
+        register_keydata_hooks()
         # Junior-middle intake's completion handlers (registry.lifecycle.intake).
         from tenant_apps.registry.lifecycle.intake import register_intake
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 from tenant_apps.registry.changes import views as change_views
 from tenant_apps.registry.classes import views as class_views
 from tenant_apps.registry.imports import views as import_views
+from tenant_apps.registry.keydata import views as keydata_views
 from tenant_apps.registry.policy import views as settings_views
 from tenant_apps.registry.problems import views as problem_views
 from tenant_apps.registry.students import views
@@ -33,6 +34,23 @@ urlpatterns = [
         "changes/<int:change_id>/withdraw/",
         change_views.change_withdraw_view,
         name="change_withdraw",
+    ),
+    path(
+        "students/<uuid:student_id>/keydata/new/",
+        keydata_views.keydata_create_view,
+        name="keydata_create",
+    ),
+    path("keydata/", keydata_views.keydata_list_view, name="keydata_list"),
+    path("keydata/<int:keydata_id>/", keydata_views.keydata_detail_view, name="keydata_detail"),
+    path(
+        "keydata/<int:keydata_id>/decide/",
+        keydata_views.keydata_decide_view,
+        name="keydata_decide",
+    ),
+    path(
+        "keydata/<int:keydata_id>/withdraw/",
+        keydata_views.keydata_withdraw_view,
+        name="keydata_withdraw",
     ),
     path("audit/", views.audit_view, name="audit"),
     path("problems/", problem_views.problem_list_view, name="problems"),

@@ -47,6 +47,8 @@ REQUIRED_STATUS: dict[str, frozenset[str]] = {
     # Only 在校 students are promoted or graduate (§3.8).
     "PROMOTE": frozenset({S.STUDYING}),
     "GRADUATE": frozenset({S.STUDYING}),
+    # 关键数据变更 (registry.keydata): any record still kept by this school.
+    "KEY_DATA": LIVE,
 }
 TRANSFER_KINDS = frozenset({"TRANSFER", "TRANSFER_OUT_EXTERNAL"})
 # The rollover itself happens during the freeze; nothing else does.
@@ -60,6 +62,7 @@ KIND_LABELS = {
     "INTAKE": "初中新生接收",
     "PROMOTE": "升级",
     "GRADUATE": "毕业",
+    "KEY_DATA": "关键数据变更",
 }
 
 

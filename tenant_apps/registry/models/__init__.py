@@ -26,6 +26,7 @@ from tenant_apps.registry.models.classes import (
 from tenant_apps.registry.models.imports import (
     ImportBatch,
 )
+from tenant_apps.registry.models.keydata import KeyDataChange, KeyDataEvidence
 from tenant_apps.registry.models.lifecycle import PaperRecord, Rollover, RolloverItem
 from tenant_apps.registry.models.photo_links import FamilyPhotoLink
 from tenant_apps.registry.models.photos import StudentPhoto
@@ -49,6 +50,8 @@ from tenant_apps.registry.models.teachers import (
 )
 
 __all__ = [
+    "KeyDataChange",
+    "KeyDataEvidence",
     "CLASS_TYPE_DIGIT",
     "COMPOSITE_TYPES",
     "DEFAULT_CLASS_TYPE",

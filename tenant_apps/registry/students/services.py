@@ -358,8 +358,11 @@ def _validated(raw: dict[str, Any]) -> dict[str, Any]:
     return result.data
 
 
-def _check_duplicates(keys: IdentityKeys, *, exclude: uuid.UUID | None) -> list[dict[str, str]]:
-    """Raise on a duplicate ID anywhere; return masked summaries of suspected matches."""
+def _check_duplicates(
+    keys: IdentityKeys, *, exclude: uuid.UUID | None, message: str = MSG_DUPLICATE
+) -> list[dict[str, str]]:
+    """Raise on a duplicate ID anywhere (`message` naming the others, masked); return
+    masked summaries of suspected matches."""
     hits = duplicates_find([keys], exclude=[exclude])
     summaries = masked_for_hits(hits)
     duplicates = [
@@ -372,9 +375,9 @@ def _check_duplicates(keys: IdentityKeys, *, exclude: uuid.UUID | None) -> list[
             f"{d['school_name']} {d['name']} {d['id_number']}（{d['status']}）" for d in duplicates
         )
         raise ApplicationError(
-            MSG_DUPLICATE.format(others=text),
+            message.format(others=text),
             code="duplicate",
-            extra={"id_number": [MSG_DUPLICATE.format(others=text)]},
+            extra={"id_number": [message.format(others=text)]},
         )
     return [
         summaries[h.student_uuid] | {"rule": h.rule}
@@ -434,6 +437,12 @@ def student_update(
     before_own = _own_values(student)
     old_class_no = before["class_no"]
     _apply(student, data, class_map())
+    if student.audit_state == Student.Audit.REGISTERED:
+        # Past both audits, 姓名/身份证件号/性别/出生日期 (and the province's own key
+        # fields) change only through 关键数据变更 (domain §3.19).
+        from tenant_apps.registry.keydata.services import key_fields_refuse
+
+        key_fields_refuse(before, {k: getattr(student, k, None) for k in before})
     if student.aux_number != before_own["aux_number"]:
         # Neither the grade it leaves nor the one it enters may be locked.
         aux_number_refuse_locked(
