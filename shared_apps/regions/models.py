@@ -37,7 +37,7 @@ class Region(models.Model):  # type: ignore[django-manager-missing]
         return self.code[: {1: 2, 2: 4, 3: 6, 4: 9}[self.level]]
 
 
-class RegionVersion(models.Model):  # type: ignore[django-manager-missing]
+class RegionVersion(models.Model):
     """Every division code the tables have ever held, with its validity and, for a code no
     longer valid, the current code that took its area over (domain.md §2.2: the codes
     change every year; old records keep the code that was valid when they were made).

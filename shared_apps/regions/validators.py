@@ -66,6 +66,7 @@ def _former_codes() -> dict[str, Former]:
         for code, name, until, new in RegionVersion.objects.filter(
             valid_until__isnull=False
         ).values_list("code", "name", "valid_until", "replaced_by")
+        if until is not None  # the filter's promise, for the type checker
     }
 
 
