@@ -34,7 +34,7 @@ REPLACEMENTS = Path(__file__).with_name("data") / "replacements.tsv"
 # Statistical groupings in loc.dat that are no division of their own (domain.md §2.2).
 _PLACEHOLDERS = frozenset(
     {
-        "市辖区", "县", "省直辖县级行政单位", "自治区直辖县级行政单位",
+        "市辖区", "县", "市", "省直辖县级行政单位", "自治区直辖县级行政单位",
         "省直辖县级行政区划", "自治区直辖县级行政区划",
     }
 )  # fmt: skip
