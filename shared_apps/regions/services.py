@@ -52,7 +52,12 @@ def regions_load() -> int:
 
 def _versions_load(current: dict[str, tuple[str, int]], *, as_of: dt.date) -> int:
     """Write RegionVersion: every current code and every former one (regions.history)."""
-    versions = history.versions(current, history.stdnum_spans(), history.replacement_events())
+    versions = history.versions(
+        current,
+        history.stdnum_spans(),
+        history.replacement_events(),
+        history.former_townships(),
+    )
     RegionVersion.objects.bulk_create(
         [
             RegionVersion(

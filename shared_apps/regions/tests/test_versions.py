@@ -40,6 +40,15 @@ def test_history_holds_every_current_code_and_the_former_ones(public: None) -> N
     )
     new = RegionVersion.objects.get(code="430182000000")
     assert (new.name, new.valid_from, new.valid_until) == ("宁乡市", dt.date(2017, 1, 1), None)
+    # a township of an earlier table: valid as long as its county, then the township of
+    # the same name under the county's successor
+    town = RegionVersion.objects.get(code="430124101000")
+    assert (town.name, town.level, town.valid_until, town.replaced_by) == (
+        "道林镇",
+        4,
+        dt.date(2017, 12, 31),
+        "430182101000",
+    )
     # merged into a neighbour, not renamed: the neighbour is named
     assert RegionVersion.objects.get(code="110103000000").replaced_by == "110101000000"
     # a successor that was itself replaced later is followed to today's code
@@ -85,7 +94,8 @@ def test_a_code_a_newer_table_drops_is_closed_and_refused_for_new_records(
     error = refusal("430181108201")
     assert error.code == "region_former"
     assert error.messages[0] == (
-        "行政区划代码的前9位“430181108”（古港镇）已于2026年撤销，请改用现行的行政区划代码。"
+        "行政区划代码的前9位“430181108”（古港镇）已不在现行区划表中（2026年仍在使用），"
+        "请改用现行的行政区划代码。"
     )
     assert validate_region_code("430181108201", on=dt.date(2026, 3, 1)) == "430181108201"
 
@@ -120,17 +130,32 @@ def test_a_former_code_is_refused_on_a_record_from_after_it_was_abolished(public
     assert "现为“430182000000”（宁乡市）" in error.messages[0]
 
 
-def test_a_village_under_a_former_county(public: None) -> None:
-    # no source has township history: under a former county the township and village
-    # parts are checked against the GB/T 10114 ranges only
-    assert validate_region_code("430124108201", on=BEFORE) == "430124108201"
+def test_a_village_of_a_former_township(public: None) -> None:
+    # 道林镇 430124101 of 宁乡县 is 430182101 of 宁乡市
+    assert validate_region_code("430124101201", on=BEFORE) == "430124101201"
+    assert refusal("430124101201").messages[0] == (
+        "行政区划代码的前9位“430124101”（道林镇）已不在现行区划表中（2017年仍在使用），"
+        "现为“430182101”（道林镇），请改用新代码。"
+    )
+    assert refusal("430124101201", on=AFTER).code == "region_former"
+    assert refusal("430124101400", on=BEFORE).code == "region_village"
+    # 偕乐桥镇 430124108 has no successor of its own: its county's is named
     assert refusal("430124108201").messages[0] == (
+        "行政区划代码的前9位“430124108”（偕乐桥镇）已不在现行区划表中（2017年仍在使用），"
+        "所属县级区划现为“430182”（宁乡市），请改用新代码。"
+    )
+
+
+def test_a_township_no_table_lists_under_a_former_county(public: None) -> None:
+    # only the GB/T 10114 ranges can be checked: 150 is a town number no table has
+    assert validate_region_code("430124150201", on=BEFORE) == "430124150201"
+    assert refusal("430124150201").messages[0] == (
         "行政区划代码的前6位“430124”（宁乡县）已于2017年撤销，"
         "现为“430182”（宁乡市），请改用新代码。"
     )
-    assert refusal("430124108201", on=AFTER).code == "region_former"
+    assert refusal("430124150201", on=AFTER).code == "region_former"
     assert "第7–9位“700”" in refusal("430124700201", on=BEFORE).messages[0]
-    assert refusal("430124108400", on=BEFORE).code == "region_village"
+    assert refusal("430124150400", on=BEFORE).code == "region_village"
 
 
 def test_a_merged_code_names_the_neighbour_it_went_to(public: None) -> None:
@@ -142,7 +167,9 @@ def test_a_merged_code_names_the_neighbour_it_went_to(public: None) -> None:
 
 
 def test_a_former_code_without_a_known_successor(public: None) -> None:
-    former = RegionVersion.objects.filter(valid_until__isnull=False, replaced_by="").first()
+    former = RegionVersion.objects.filter(
+        valid_until__isnull=False, replaced_by="", level__lte=3
+    ).first()
     assert former is not None
     message = refusal(former.code).messages[0]
     assert message.endswith("请改用现行的行政区划代码。")
@@ -177,6 +204,13 @@ EVENTS = """\
 430190\t1983\t430124\t同名改码\t甲县
 430190\t1990\t430182\t撤销\t乙县
 """
+TOWNSHIPS = """\
+# comment
+430124101\t道林镇\t2016
+430124108\t偕乐桥镇\t2016
+430181199\t某乡\t2016
+439900100\t无县镇\t2016
+"""
 CURRENT = {
     "430000000000": ("湖南省", 1),
     "430100000000": ("长沙市", 2),
@@ -184,6 +218,7 @@ CURRENT = {
     "430191000000": ("丁县", 3),
     "430181000000": ("浏阳市", 3),
     "430181108000": ("古港镇", 4),
+    "430182101000": ("道林镇", 4),
 }
 
 

@@ -25,8 +25,9 @@ from tenants.context import school_context
 
 pytestmark = pytest.mark.django_db
 BASE = 23000  # valid_row seqs no other test registers
-# 渝北区 500112 went into 两江新区 500157 in 2025: valid on a record entered 202409.
-YUBEI = "500112001001"
+# 渝北区 500112 went into 两江新区 500157 in 2025 (its 双龙湖街道 500112002 is 500157007):
+# valid on a record entered 202409.
+YUBEI = "500112002001"
 # 宁乡县 430124 became 宁乡市 430182 in 2017: too old for any record entered 202409.
 NINGXIANG = "430124108201"
 
@@ -72,8 +73,8 @@ def test_a_new_record_with_a_former_code_is_refused_naming_the_replacement(
             raw=valid_row(seq=BASE + 1, birthplace=YUBEI), actor=_actor(school_a)
         )
     assert caught.value.extra["birthplace"] == [
-        "出生地：行政区划代码的前6位“500112”（渝北区）已于2025年撤销，"
-        "现为“500157”（两江新区），请改用新代码。"
+        "出生地：行政区划代码的前9位“500112002”（双龙湖街道）已不在现行区划表中"
+        "（2025年仍在使用），现为“500157007”（双龙湖街道），请改用新代码。"
     ]
     assert not Student.objects.filter(birthplace=YUBEI).exists()
 
@@ -102,8 +103,8 @@ def test_an_old_record_may_not_take_a_code_abolished_before_its_date(school_a: W
             actor=_actor(school_a),
         )
     assert caught.value.extra["birthplace"] == [
-        "出生地：行政区划代码的前6位“430124”（宁乡县）已于2017年撤销，"
-        "现为“430182”（宁乡市），请改用新代码。"
+        "出生地：行政区划代码的前9位“430124108”（偕乐桥镇）已不在现行区划表中"
+        "（2017年仍在使用），所属县级区划现为“430182”（宁乡市），请改用新代码。"
     ]
 
 
@@ -134,7 +135,7 @@ def test_the_import_report_names_row_field_and_replacement(
             3,
             "m1_household_region",
             "region_former",
-            "成员1户口所在地：行政区划代码的前6位“430124”（宁乡县）已于2017年撤销，"
-            "现为“430182”（宁乡市），请改用新代码。",
+            "成员1户口所在地：行政区划代码的前9位“430124108”（偕乐桥镇）已不在现行区划表中"
+            "（2017年仍在使用），所属县级区划现为“430182”（宁乡市），请改用新代码。",
         )
     ]
