@@ -139,3 +139,38 @@ def test_the_import_report_names_row_field_and_replacement(
             "（2017年仍在使用），所属县级区划现为“430182”（宁乡市），请改用新代码。",
         )
     ]
+
+
+def test_the_api_keeps_an_old_record_s_former_code_and_names_the_replacement(
+    world: World,
+) -> None:
+    from conftest import login
+
+    registrar = login(world.a.host, "registrar")
+    created = registrar.post(
+        "/api/v1/students/", valid_row(seq=BASE + 20), content_type="application/json"
+    )
+    connection.set_schema_to_public()
+    assert created.status_code == 201, created.content
+    sid = str(created.json()["id"])
+    with school_context(world.a.schema):
+        Student.objects.filter(identifier=sid).update(birthplace=YUBEI)
+        raw = _raw(Student.objects.get(identifier=sid), phone="13912345678")
+    connection.set_schema_to_public()
+
+    kept = registrar.put(f"/api/v1/students/{sid}/", raw, content_type="application/json")
+    connection.set_schema_to_public()
+    assert kept.status_code == 200, kept.content
+    refused = registrar.put(
+        f"/api/v1/students/{sid}/", raw | {"birthplace": NINGXIANG}, content_type="application/json"
+    )
+    connection.set_schema_to_public()
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"]["birthplace"] == [
+        "出生地：行政区划代码的前9位“430124108”（偕乐桥镇）已不在现行区划表中"
+        "（2017年仍在使用），所属县级区划现为“430182”（宁乡市），请改用新代码。"
+    ]
+    with school_context(world.a.schema):
+        stored = Student.objects.filter(identifier=sid).values_list("birthplace", "phone")
+        assert list(stored) == [(YUBEI, "13912345678")]
+    connection.set_schema_to_public()
