@@ -739,6 +739,20 @@ def test_a_former_code_is_kept_on_a_record_from_when_it_was_valid(db: None) -> N
     )
 
 
+def test_former_codes_cost_no_query_per_row(db: None) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # the importer's speed rests on this: the caches are loaded once, each cell is a probe
+    old = RowValidator(today=TODAY, record_date=dt.date(2016, 9, 1))
+    new = RowValidator(today=TODAY)
+    with CaptureQueriesContext(connection) as captured:
+        for seq in range(20):
+            assert run(old, seq, birthplace=FORMER_VILLAGE).errors == []
+            assert run(new, seq, birthplace=FORMER_VILLAGE).errors[0].kind == "region_former"
+    assert captured.captured_queries == []
+
+
 def test_a_former_code_is_refused_on_a_record_from_after_it_was_abolished(db: None) -> None:
     later = RowValidator(today=TODAY, record_date=dt.date(2018, 9, 1))
     error = only_error(run(later, birthplace=FORMER_VILLAGE), "birthplace", "region_former")
