@@ -79,7 +79,7 @@ def _build_world() -> World:
 
     from django.core.files.storage import default_storage
 
-    from shared_apps.regions.models import Bureau, Region
+    from shared_apps.regions.models import Bureau, RegionVersion
     from shared_apps.regions.services import bureau_create, regions_load
     from tenant_apps.registry.models import SchoolClass, Student
     from tenants.context import school_context
@@ -94,7 +94,7 @@ def _build_world() -> World:
     from tenants.storage import storage_ensure_bucket
 
     connection.set_schema_to_public()
-    if not Region.objects.exists():
+    if not RegionVersion.objects.exists():  # loads the table and its code history
         regions_load()
     platform_setup()
     storage_ensure_bucket(default_storage)

@@ -419,6 +419,7 @@ ERROR_KIND_LABELS: dict[str, str | Promise] = {
     "region_format": _("行政区划代码格式错误"),
     "region_unknown": _("行政区划代码不存在"),
     "region_village": _("村级代码无效"),
+    "region_former": _("行政区划代码已撤销"),
     "phone": _("联系电话有误"),
     "postcode": _("邮政编码有误"),
     "email": _("电子信箱有误"),

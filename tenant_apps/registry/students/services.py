@@ -346,10 +346,23 @@ def aux_number_refuse_locked(changes: Iterable[tuple[str, str, str]]) -> None:
 # -- single entry -------------------------------------------------------------------
 
 
-def _validated(raw: dict[str, Any]) -> dict[str, Any]:
+def record_date(student: Student) -> dt.date:
+    """The date an existing record's division codes are judged at (domain.md §2.2): the
+    first day of its stored 入学年月, or the day it was entered here if that is earlier
+    (pupils are registered over the summer before they start). A code abolished after
+    this date stays acceptable on the record; new records need a current code."""
+    created = timezone.localdate(student.created_at)
+    ym = student.entry_year_month
+    if len(ym) == 6 and ym.isdigit() and 1 <= int(ym[4:]) <= 12:
+        return min(dt.date(int(ym[:4]), int(ym[4:]), 1), created)
+    return created
+
+
+def _validated(raw: dict[str, Any], *, on: dt.date | None = None) -> dict[str, Any]:
+    """`on`: the record_date of the record being edited, None for a new one."""
     from tenant_apps.registry.validation.rows import RowValidator
 
-    result = RowValidator(class_nos=set(class_map())).validate(raw)
+    result = RowValidator(class_nos=set(class_map()), record_date=on).validate(raw)
     if result.errors:
         fields: dict[str, list[str]] = {}
         for e in result.errors:
@@ -430,7 +443,9 @@ def student_update(
         raise ApplicationError(MSG_NOT_FOUND, code="not_found")
     if student.audit_state not in EDITABLE_STATES:
         raise ApplicationError("该学生正在审核中，审核结束前不能修改。", code="state")
-    data = _validated(raw)
+    # Judged at the stored record's date, not the edited 入学年月: moving the date back must
+    # not make an abolished code acceptable.
+    data = _validated(raw, on=record_date(student))
     keys = keys_of(data)
     suspected = _check_duplicates(keys, exclude=student.identifier)
     before = student_snapshot(student)

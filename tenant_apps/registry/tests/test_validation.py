@@ -714,6 +714,53 @@ def test_region_code_of_a_county_itself(validator: RowValidator) -> None:
     assert run(validator, birthplace="430181000000").errors == []
 
 
+# 宁乡县 430124 became 宁乡市 430182 in 2017, its 道林镇 430124101 is 430182101
+# (domain.md §2.2: versioned divisions).
+FORMER_VILLAGE = "430124101201"
+
+
+@pytest.mark.parametrize("key", ["birthplace", "household_region", "m1_household_region"])
+def test_a_former_code_is_refused_on_a_new_record_naming_its_replacement(
+    validator: RowValidator, key: str
+) -> None:
+    error = only_error(run(validator, **{key: FORMER_VILLAGE}), key, "region_former")  # type: ignore[arg-type]
+    assert error.message == (
+        f"{BY_KEY[key].header}：行政区划代码的前9位“430124101”（道林镇）已不在现行区划表中"
+        "（2017年仍在使用），现为“430182101”（道林镇），请改用新代码。"
+    )
+
+
+def test_a_former_code_is_kept_on_a_record_from_when_it_was_valid(db: None) -> None:
+    old = RowValidator(today=TODAY, record_date=dt.date(2016, 9, 1))
+    assert run(old, birthplace=FORMER_VILLAGE, household_region="430124000000").errors == []
+    # the memo of an old record's validator does not leak into a new record's
+    assert only_error(
+        run(RowValidator(today=TODAY), birthplace=FORMER_VILLAGE), "birthplace", "region_former"
+    )
+
+
+def test_former_codes_cost_no_query_per_row(db: None) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # the importer's speed rests on this: the caches are loaded once, each cell is a probe
+    old = RowValidator(today=TODAY, record_date=dt.date(2016, 9, 1))
+    new = RowValidator(today=TODAY)
+    with CaptureQueriesContext(connection) as captured:
+        for seq in range(20):
+            assert run(old, seq, birthplace=FORMER_VILLAGE).errors == []
+            assert run(new, seq, birthplace=FORMER_VILLAGE).errors[0].kind == "region_former"
+    assert captured.captured_queries == []
+
+
+def test_a_former_code_is_refused_on_a_record_from_after_it_was_abolished(db: None) -> None:
+    later = RowValidator(today=TODAY, record_date=dt.date(2018, 9, 1))
+    error = only_error(run(later, birthplace=FORMER_VILLAGE), "birthplace", "region_former")
+    assert "现为“430182101”（道林镇）" in error.message
+    # an unknown code stays unknown, whatever the record's date
+    only_error(run(later, birthplace="439999000000"), "birthplace", "region_unknown")
+
+
 # -- phone, postcode, e-mail, numbers, ID validity, yes/no, length ----------------------------
 
 

@@ -21,7 +21,8 @@ Error kinds (`FieldError.kind`):
     id_birth_mismatch, id_sex_mismatch,
     date_invalid, date_future, age_range, entry_ym, class_entry_mismatch,
     class_no, class_unknown, grade,
-    region_format, region_unknown, region_village (the region validator's codes),
+    region_format, region_unknown, region_village, region_former (the region validator's
+    codes),
     phone, postcode, email, int, decimal, id_validity,
     member_missing, member_id_required, member_guardian.
 """
@@ -189,13 +190,23 @@ class _MemberKeys:
 
 class RowValidator:
     """Checks rows of the national template. Build one per import job or request (it
-    binds `today` and the school's class numbers) and call `validate` for each row."""
+    binds `today` and the school's class numbers) and call `validate` for each row.
+
+    `record_date` is the date of the existing record being edited (its 入学年月, see
+    students.services.record_date), None for new records: with it, a division code that
+    was abolished after that date is still accepted (regions.validators, domain.md §2.2).
+    """
 
     def __init__(
-        self, *, today: dt.date | None = None, class_nos: Iterable[str] | None = None
+        self,
+        *,
+        today: dt.date | None = None,
+        class_nos: Iterable[str] | None = None,
+        record_date: dt.date | None = None,
     ) -> None:
         self.today = today if today is not None else timezone.localdate()
         self.class_nos = frozenset(class_nos) if class_nos is not None else None
+        self.record_date = record_date
         # New pupils are registered over the summer for the September intake, so an entry
         # month up to three months ahead is accepted; later ones are typing mistakes.
         ahead = self.today.month + 3
@@ -203,9 +214,10 @@ class RowValidator:
         self._today_ym = f"{year:04d}{month:02d}"
         # A school year starts on 1 September; grade ordinals are relative to it.
         self._school_year = self.today.year if self.today.month >= 9 else self.today.year - 1
-        # Loads the division code set into the region validator's process-wide cache now,
-        # so the first row does not pay for the query.
+        # Loads the division code sets into the region validator's process-wide cache now,
+        # so the first row does not pay for the queries.
         region_validators._known_codes()
+        region_validators._former_codes()
         tables = code_tables()
         self._lookups = {name: _lookup_dict(t) for name, t in tables.items()}
         self._examples = {name: t.codes[0] for name, t in tables.items()}
@@ -447,14 +459,16 @@ class RowValidator:
         return check
 
     def _check_region12(self, col: Column) -> Check:
-        header = col.header
+        # The memo of successes is per validator, so one bound to a record's date may keep
+        # a former code it accepted for that record.
+        header, on = col.header, self.record_date
 
         def check(value: object) -> str:
             text = value if isinstance(value, str) else _cell_text(value)
             # The region validator owns the rules and their messages; only the header is
             # added, so the message says which of the three region columns is wrong.
             try:
-                return region_validators.validate_region_code(text)
+                return region_validators.validate_region_code(text, on=on)
             except ValidationError as exc:
                 raise _Invalid(
                     exc.code or "region_format",
@@ -886,6 +900,7 @@ def validate_student(
     *,
     today: dt.date | None = None,
     class_nos: Iterable[str] | None = None,
+    record_date: dt.date | None = None,
 ) -> RowResult:
     """One row, for single entry and the API; bulk callers keep one RowValidator."""
-    return RowValidator(today=today, class_nos=class_nos).validate(raw)
+    return RowValidator(today=today, class_nos=class_nos, record_date=record_date).validate(raw)

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from shared_apps.regions.models import Region
+from shared_apps.regions.models import RegionVersion
 from shared_apps.regions.services import regions_load
 from tenants.models import School
 from tenants.services import clone_constraint_names_restore, platform_setup
@@ -30,7 +30,8 @@ class Command(BaseCommand):
         migrate_verbosity = max(0, verbosity - 1)
         before = _applied_counts()
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=migrate_verbosity)
-        if not Region.objects.exists():
+        # The code history came after the table: a database loaded before it gets both.
+        if not RegionVersion.objects.exists():
             count = regions_load()
             self.stdout.write(f"行政区划：已加载 {count} 条")
         platform_setup()
