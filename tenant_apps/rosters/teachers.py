@@ -383,6 +383,12 @@ def teacher_diff(upload: RosterUpload) -> TeacherDiff:
                     returns=returns,
                 )
             )
+    # A row still to be corrected whose ID or staff number names a record keeps that
+    # teacher from being taken for gone (nothing is applied before it is corrected).
+    for row in upload.rows.filter(state=StagedRow.State.INVALID):
+        teacher = records.match({k: str(v) for k, v in row.cells.items()})
+        if teacher is not None:
+            matched.add(teacher.pk)
     gone = tuple(
         DiffItem("gone", t.name, t.staff_no, teacher_id=t.pk)
         for t in sorted(records.by_staff.values(), key=lambda t: t.staff_no)
