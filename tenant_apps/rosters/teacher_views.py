@@ -217,6 +217,8 @@ def _row_item(row: StagedRow) -> dict[str, Any]:
         value = row.edits.get(key, row.cells.get(key, ""))
         if not value and key in errors:
             value = next((e["value"] for e in row.errors if e["key"] == key), "")
+        if key in teachers.CHOICES and value:
+            value = dict(teachers.CHOICES[key]).get(str(value), value)  # 女, not its code
         secret = key == "id_number"
         fields.append(
             {

@@ -119,7 +119,10 @@ def sources_view(request: HttpRequest) -> HttpResponse:
         teachers = kind == RosterSource.Kind.TEACHERS
         uploads = [] if teachers else list(selectors.upload_list(kind)[:5])
         sources.append({"kind": kind, "label": label, "uploads": uploads})
-    return render(request, "rosters/sources.html", {"sources": sources})
+    can_teachers = request.user.has_right(Right.TEACHERS_MANAGE)  # type: ignore[union-attr]
+    return render(
+        request, "rosters/sources.html", {"sources": sources, "can_teachers": can_teachers}
+    )
 
 
 def _summary(upload: Any) -> dict[str, Any]:
