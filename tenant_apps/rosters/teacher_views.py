@@ -34,7 +34,7 @@ STATE_FILTERS = (
     ("", gettext_lazy("全部")),
 )
 # The rows' states in this flow's words.
-STATE_LABELS = {
+STATE_LABELS: dict[str, Any] = {
     StagedRow.State.INVALID: gettext_lazy("待修改"),
     StagedRow.State.READY: gettext_lazy("可确认"),
     StagedRow.State.REPEATED: gettext_lazy("重复行"),
