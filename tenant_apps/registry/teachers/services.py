@@ -122,6 +122,9 @@ def _choice(key: str, given: str) -> str:
             return code
     if key == "sex" and compact in ("男性", "女性"):
         return "1" if compact == "男性" else "2"
+    if key == "title" and compact.startswith("中小学") and compact != "中小学":
+        # The title's full name (中小学一级教师), as the teacher-training platform has it.
+        return _choice(key, compact.removeprefix("中小学"))
     raise ValueError(given)
 
 

@@ -122,7 +122,7 @@ def _row(n: int, spec: TeacherSpec, fixed: bool) -> list[Any]:
         birth,
         staff_no,
         changed.get("subject", spec.subject),
-        spec.title,
+        f"中小学{spec.title}",  # the platform's full title name
         changed.get("phone", spec.phone),
         "小学",
         "",

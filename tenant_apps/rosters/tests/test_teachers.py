@@ -208,6 +208,7 @@ def test_confirmation_applies_the_diff_and_all_teachers_follows(school_a: World)
         assert teacher.user is not None
         assert teacher.user.username == f"T10{n}"
         assert teacher.user.must_change_password
+        assert teacher.title == "first"  # 中小学一级教师, the platform's full name
     # 变更: field by field; T009 back to 在职.
     t002 = Teacher.objects.get(staff_no="T002")
     assert (t002.phone, t002.subject) == ("13700000002", "信息科技")
