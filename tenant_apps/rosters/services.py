@@ -5,6 +5,11 @@ one module); the promotion is the student import's own dry run and confirmation
 (registry.imports.pipeline) on the ready rows written out in the template's layout, so
 查重 in the school and across schools, 问题学籍 and the drafts the two-level audit starts
 from are exactly the import's. Staged rows and students change in one transaction.
+
+The teacher-training platform's export (kind "teachers") is read, mapped and corrected
+here as well, but onto the teacher record's fields and checked by its rules
+(registry.teachers.services.teacher_clean), and confirmed as a diff with the teacher
+records: rosters.teachers.
 """
 
 from __future__ import annotations
