@@ -60,6 +60,9 @@ SCHOOL_MENU = (
         (
             MenuItem(gettext_noop("批量导入"), "registry:import_start", Right.DATA_MANAGE),
             MenuItem(gettext_noop("营养改善计划数据核对"), "rosters:nutrition", Right.DATA_MANAGE),
+            MenuItem(
+                gettext_noop("师训平台教师名单核对"), "rosters:teachers", Right.TEACHERS_MANAGE
+            ),
             MenuItem(gettext_noop("外部名册"), "rosters:sources", Right.DATA_MANAGE),
             MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),
         ),

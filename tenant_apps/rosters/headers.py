@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tenant_apps.registry.fields import COLUMNS
@@ -80,18 +80,30 @@ def header_text(value: object) -> str:
     return _SPACE_RE.sub("", str(value)).strip()
 
 
-def _known() -> dict[str, str]:
-    known: dict[str, str] = {}
-    for c in COLUMNS:
-        if c.key in TARGETS:
-            known[c.header] = c.key
-    for key, names in SYNONYMS.items():
+def known_names(own: Mapping[str, str], synonyms: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """{header text: target key}: each target's own header, then its other names."""
+    known: dict[str, str] = {header: key for key, header in own.items()}
+    for key, names in synonyms.items():
         for name in names:
             known.setdefault(name, key)
     return known
 
 
-KNOWN: dict[str, str] = _known()
+@dataclass(frozen=True)
+class Vocabulary:
+    """What a source's columns can be mapped onto ({key: label}) and the header names
+    that suggest each ({header text: key}). The nutrition and admissions rosters map
+    onto the national template (STUDENTS); the teacher-training export onto the teacher
+    record's fields (rosters.teachers.TEACHERS)."""
+
+    targets: dict[str, str]
+    known: dict[str, str]
+
+
+KNOWN: dict[str, str] = known_names(
+    {c.key: c.header for c in COLUMNS if c.key in TARGETS}, SYNONYMS
+)
+STUDENTS = Vocabulary(TARGETS, KNOWN)
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,8 @@ class Header:
     grouped: list[str]
 
 
-def _score(texts: Sequence[str]) -> int:
-    return sum(1 for t in texts if t in KNOWN)
+def _score(texts: Sequence[str], known: Mapping[str, str]) -> int:
+    return sum(1 for t in texts if t in known)
 
 
 def _texts(rows: Sequence[Sequence[object]], index: int, width: int) -> list[str]:
@@ -125,13 +137,16 @@ def _spread(top: list[str], under: list[str]) -> list[str]:
     return out
 
 
-def header_find(rows: Sequence[Sequence[object]]) -> Header | None:
+def header_find(
+    rows: Sequence[Sequence[object]], vocabulary: Vocabulary = STUDENTS
+) -> Header | None:
     """The header among the top rows: the first row with the most known names (at least
     two, so a title naming one field is not taken), with a sub-heading row under it or a
     heading row above it when cells are merged."""
+    known = vocabulary.known
     best: tuple[int, int] | None = None  # (score, index)
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        score = _score([header_text(v) for v in row])
+        score = _score([header_text(v) for v in row], known)
         if score >= 2 and (best is None or score > best[0]):
             best = (score, index)
     if best is None:
@@ -146,8 +161,8 @@ def header_find(rows: Sequence[Sequence[object]]) -> Header | None:
     # field (a merged 家长信息 over 姓名 and 联系电话), and some of it names a field.
     spread = _spread(texts, below)
     subs = [ci for ci in range(width) if below[ci]]
-    if subs and all(spread[ci] not in KNOWN for ci in subs):
-        named = [ci for ci in subs if below[ci] in KNOWN or spread[ci] + below[ci] in KNOWN]
+    if subs and all(spread[ci] not in known for ci in subs):
+        named = [ci for ci in subs if below[ci] in known or spread[ci] + below[ci] in known]
         if named:
             for ci in subs:
                 if spread[ci]:
@@ -162,10 +177,10 @@ def header_find(rows: Sequence[Sequence[object]]) -> Header | None:
     if index > 0:
         spread = _spread(above, texts)
         for ci in range(width):
-            if not texts[ci] and above[ci] in KNOWN:
+            if not texts[ci] and above[ci] in known:
                 texts[ci] = above[ci]
                 merged.append(ci + 1)
-            elif texts[ci] and spread[ci] and spread[ci] not in KNOWN:
+            elif texts[ci] and spread[ci] and spread[ci] not in known:
                 grouped[ci] = spread[ci] + texts[ci]
     return Header(index, index + 1, texts, merged, grouped)
 
@@ -175,16 +190,19 @@ def labels(header: Header) -> list[str]:
     return [g or t for g, t in zip(header.grouped, header.texts, strict=True)]
 
 
-def suggest(header: Header, saved: dict[str, str]) -> dict[int, str]:
+def suggest(
+    header: Header, saved: dict[str, str], vocabulary: Vocabulary = STUDENTS
+) -> dict[int, str]:
     """{0-based column: target key} proposed for each header cell: the source's saved
     mapping first, then an exact known name (with its group heading, then without),
     then a close one. A target is proposed for one column only."""
+    known, targets = vocabulary.known, vocabulary.targets
     proposal: dict[int, str] = {}
     taken: set[str] = set()
     names = labels(header)
 
     def take(ci: int, key: str) -> None:
-        if key in TARGETS and key not in taken and ci not in proposal:
+        if key in targets and key not in taken and ci not in proposal:
             proposal[ci] = key
             taken.add(key)
 
@@ -195,17 +213,17 @@ def suggest(header: Header, saved: dict[str, str]) -> dict[int, str]:
         if ci in proposal or names[ci] in saved or not text:
             continue
         grouped = header.grouped[ci]
-        key = KNOWN.get(grouped) if grouped else None
+        key = known.get(grouped) if grouped else None
         if key is None or key in taken:
-            key = KNOWN.get(text)
+            key = known.get(text)
         if key is not None:
             take(ci, key)
-    known = list(KNOWN)
+    names_known = list(known)
     for ci, text in enumerate(header.texts):
         if ci in proposal or not text or names[ci] in saved:
             continue
-        for name in difflib.get_close_matches(text, known, n=3, cutoff=0.7):
-            if KNOWN[name] not in taken:
-                take(ci, KNOWN[name])
+        for name in difflib.get_close_matches(text, names_known, n=3, cutoff=0.7):
+            if known[name] not in taken:
+                take(ci, known[name])
                 break
     return proposal

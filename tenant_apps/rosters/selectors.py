@@ -12,9 +12,16 @@ def upload_list(kind: str) -> QuerySet[RosterUpload]:
     return RosterUpload.objects.filter(source__kind=kind).order_by("-created_at")
 
 
-def upload_get(upload_id: object) -> RosterUpload | None:
+def upload_get(upload_id: object, *, teachers: bool = False) -> RosterUpload | None:
+    """An upload of the pupils' rosters, or with `teachers` of the teacher-training
+    export: each has its own pages and right, so neither opens the other's."""
+    uploads = RosterUpload.objects.select_related("source")
+    if teachers:
+        uploads = uploads.filter(source__kind=RosterSource.Kind.TEACHERS)
+    else:
+        uploads = uploads.exclude(source__kind=RosterSource.Kind.TEACHERS)
     try:
-        return RosterUpload.objects.select_related("source").filter(pk=str(upload_id)).first()
+        return uploads.filter(pk=str(upload_id)).first()
     except (ValueError, TypeError):
         return None
 

@@ -5,6 +5,11 @@ one module); the promotion is the student import's own dry run and confirmation
 (registry.imports.pipeline) on the ready rows written out in the template's layout, so
 查重 in the school and across schools, 问题学籍 and the drafts the two-level audit starts
 from are exactly the import's. Staged rows and students change in one transaction.
+
+The teacher-training platform's export (kind "teachers") is read, mapped and corrected
+here as well, but onto the teacher record's fields and checked by its rules
+(registry.teachers.services.teacher_clean), and confirmed as a diff with the teacher
+records: rosters.teachers.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from tenant_apps.rosters.classes import class_guess
 from tenant_apps.rosters.headers import (
     CLASS_KEY,
     GRADE_KEY,
-    TARGETS,
+    STUDENTS,
     Header,
+    Vocabulary,
     header_find,
     labels,
     suggest,
@@ -51,6 +57,7 @@ MSG_NO_HEADER = (
     "请确认上传的是学生名册。"
 )
 MSG_NO_ROWS = "表头下面没有学生行。"
+MSG_NO_TEACHER_ROWS = "表头下面没有教师行。"
 MSG_MAPPED_TWICE = "“{target}”只能对应一列，现在对应了第{columns}列。"
 MSG_TARGET_UNKNOWN = "第{column}列选择的学籍字段无效，请重新选择。"
 MSG_NAME_REQUIRED = "请把名册中的姓名列对应到“姓名”。"
@@ -61,6 +68,7 @@ MSG_CLASS_MISSING = "名册中这一行没有年级或班级，请填写班级�
 MSG_REPEATED = "与第{other}行内容完全相同，已略去（不会重复转入）。"
 MSG_ALREADY = "该学生已于{when}从名册“{filename}”第{row}行转入学籍系统，不再重复转入。"
 MSG_NOTHING_READY = "没有可转入的行：请先改正有误的行。"
+MSG_NOT_PUPILS = "教师名单不转入学籍，请在“师训平台教师名单核对”中确认差异。"
 MSG_PROMOTED_SUSPECTED = "疑似重复，已进入问题学籍，请在“问题学籍处理”中处理。"
 MSG_NOT_STAGED = "这一行已转入学籍系统，不能再修改。"
 MSG_CLASS_GUESS = "无法从“{grade}{klass}”读出年级和班号，请在下面选择本校的班级。"
@@ -75,6 +83,16 @@ NOTE_ENCODING = {
 
 def _refuse(message: str, field: str = "file", code: str = "invalid") -> ApplicationError:
     return ApplicationError(message, code=code, extra={field: [message]})
+
+
+def vocabulary_of(kind: str) -> Vocabulary:
+    """What a source's columns map onto: the teacher record's fields for the
+    teacher-training export, the national template's for the pupils' rosters."""
+    if kind == RosterSource.Kind.TEACHERS:
+        from tenant_apps.rosters.teachers import TEACHERS
+
+        return TEACHERS
+    return STUDENTS
 
 
 def source_get(kind: str) -> RosterSource:
@@ -105,7 +123,7 @@ class _Read:
     notes: list[str]
 
 
-def _read(*, filename: str, data: bytes) -> tuple[str, _Read]:
+def _read(*, filename: str, data: bytes, kind: str) -> tuple[str, _Read]:
     """The upload checked by the student import's own guards and read into rows."""
     from tenant_apps.registry.imports.columns import UploadRejected
     from tenant_apps.registry.imports.reader import cell_text, workbook_grid
@@ -116,9 +134,13 @@ def _read(*, filename: str, data: bytes) -> tuple[str, _Read]:
         grid = [list(r) for r in workbook_grid(data=data, fmt=fmt)]
     except UploadRejected as exc:
         raise _refuse(exc.message, code="upload") from exc
-    header = header_find(grid)
+    header = header_find(grid, vocabulary_of(kind))
     if header is None:
-        raise _refuse(MSG_NO_HEADER)
+        if kind == RosterSource.Kind.TEACHERS:
+            from tenant_apps.rosters.teachers import MSG_NO_HEADER as message
+        else:
+            message = MSG_NO_HEADER
+        raise _refuse(message)
     notes: list[str] = []
     if fmt == "csv":
         notes.append(NOTE_ENCODING[_csv_encoding(data)])
@@ -141,7 +163,7 @@ def _read(*, filename: str, data: bytes) -> tuple[str, _Read]:
     if blank:
         notes.append(f"已略过{blank}个空行")
     if not rows:
-        raise _refuse(MSG_NO_ROWS)
+        raise _refuse(MSG_NO_ROWS if kind != RosterSource.Kind.TEACHERS else MSG_NO_TEACHER_ROWS)
     return fmt, _Read(header, rows, blank, notes)
 
 
@@ -242,6 +264,11 @@ def rows_check(
     from tenant_apps.registry.validation.rows import RowValidator
 
     source = upload.source
+    if source.kind == RosterSource.Kind.TEACHERS:
+        # The teacher-training export is checked by the teacher record's own rules.
+        from tenant_apps.rosters.teachers import teacher_rows_check
+
+        return teacher_rows_check(upload, new_rows=new_rows)
     mapping: list[str] = upload.counts.get("mapping") or []
     rows = (
         new_rows
@@ -258,6 +285,8 @@ def rows_check(
         r.match_key: r
         for r in StagedRow.objects.filter(state=StagedRow.State.PROMOTED)
         .exclude(match_key="")
+        # Teachers confirmed from their export are no pupils promoted before.
+        .exclude(upload__source__kind=RosterSource.Kind.TEACHERS)
         .select_related("upload")
     }
     seen_raw: dict[str, int] = {}
@@ -466,9 +495,9 @@ def upload_stage(*, kind: str, filename: str, data: bytes, actor: Actor) -> Rost
     the source's saved mapping (or the one suggested from the header names) and check
     them. Nothing of the registry is written."""
     source = source_get(kind)
-    fmt, read = _read(filename=filename, data=data)
+    fmt, read = _read(filename=filename, data=data, kind=kind)
     header = read.header
-    proposal = suggest(header, source.mapping)
+    proposal = suggest(header, source.mapping, vocabulary_of(kind))
     mapping = [proposal.get(ci, "") for ci in range(len(header.texts))]
     upload = RosterUpload(
         id=uuid.uuid4(),
@@ -512,11 +541,12 @@ def mapping_save(
     saved for the source (the next upload of it starts from them), then every staged
     row is mapped and checked again."""
     upload = RosterUpload.objects.select_for_update().select_related("source").get(pk=upload_id)
+    targets = vocabulary_of(upload.source.kind).targets
     if len(mapping) != len(upload.headers):
         raise _refuse("列的数目与名册不一致，请刷新页面后重试。", "mapping")
     used: dict[str, list[int]] = {}
     for ci, key in enumerate(mapping):
-        if key and key not in TARGETS:
+        if key and key not in targets:
             raise _refuse(MSG_TARGET_UNKNOWN.format(column=ci + 1), "mapping")
         if key:
             used.setdefault(key, []).append(ci + 1)
@@ -524,13 +554,13 @@ def mapping_save(
         if len(columns) > 1:
             raise _refuse(
                 MSG_MAPPED_TWICE.format(
-                    target=TARGETS[key], columns="、".join(str(c) for c in columns)
+                    target=targets[key], columns="、".join(str(c) for c in columns)
                 ),
                 "mapping",
             )
     if "name" not in used:
         raise _refuse(MSG_NAME_REQUIRED, "mapping")
-    fixed = {k: str(v).strip() for k, v in defaults.items() if k in TARGETS and str(v).strip()}
+    fixed = {k: str(v).strip() for k, v in defaults.items() if k in targets and str(v).strip()}
     source = upload.source
     before = {"mapping": dict(source.mapping), "defaults": dict(source.defaults)}
     upload.counts = {**upload.counts, "mapping": list(mapping)}
@@ -624,8 +654,9 @@ def row_update(
     if row.state == StagedRow.State.PROMOTED:
         raise _refuse(MSG_NOT_STAGED, "row", "state")
     edits = dict(row.edits)
+    targets = vocabulary_of(row.upload.source.kind).targets
     for key, value in values.items():
-        if key in TARGETS:
+        if key in targets:
             edits[key] = str(value).strip()
     row.edits = edits
     row.save(update_fields=["edits"])
@@ -683,6 +714,8 @@ def promote_all(*, upload_id: str, actor: Actor, request: Any = None) -> Promote
     from tenant_apps.registry.models import ImportBatch
 
     upload = RosterUpload.objects.select_for_update().select_related("source").get(pk=upload_id)
+    if upload.source.kind == RosterSource.Kind.TEACHERS:
+        raise _refuse(MSG_NOT_PUPILS, "rows", "state")
     # Every write (upload, mapping, class, correction) has checked the rows already; what
     # changed in the registry since (a class deleted, a pupil registered) the import's own
     # dry run below finds, and such a row stays staged with its reason.

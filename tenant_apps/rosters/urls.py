@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenant_apps.rosters import views
+from tenant_apps.rosters import teacher_views, views
 
 app_name = "rosters"
 
@@ -13,4 +13,31 @@ urlpatterns = [
     path("uploads/<uuid:upload_id>/rows/", views.rows_view, name="rows"),
     path("uploads/<uuid:upload_id>/rows/<int:row_id>/", views.row_save_view, name="row_save"),
     path("uploads/<uuid:upload_id>/promote/", views.promote_view, name="promote"),
+    # 师训平台教师名单核对: the teacher records' right, its own upload ids.
+    path("teachers/", teacher_views.teachers_view, name="teachers"),
+    path(
+        "teachers/<uuid:teachers_upload_id>/",
+        teacher_views.teachers_upload_view,
+        name="teachers_upload",
+    ),
+    path(
+        "teachers/<uuid:teachers_upload_id>/mapping/",
+        teacher_views.teachers_mapping_view,
+        name="teachers_mapping",
+    ),
+    path(
+        "teachers/<uuid:teachers_upload_id>/rows/",
+        teacher_views.teachers_rows_view,
+        name="teachers_rows",
+    ),
+    path(
+        "teachers/<uuid:teachers_upload_id>/rows/<int:teachers_row_id>/",
+        teacher_views.teachers_row_save_view,
+        name="teachers_row_save",
+    ),
+    path(
+        "teachers/<uuid:teachers_upload_id>/confirm/",
+        teacher_views.teachers_confirm_view,
+        name="teachers_confirm",
+    ),
 ]

@@ -115,9 +115,14 @@ def sources_view(request: HttpRequest) -> HttpResponse:
     """外部名册: every source of the school with its latest uploads."""
     sources = []
     for kind, label in RosterSource.Kind.choices:
-        uploads = list(selectors.upload_list(kind)[:5])
+        # The teacher export's uploads are listed on its own page, under its own right.
+        teachers = kind == RosterSource.Kind.TEACHERS
+        uploads = [] if teachers else list(selectors.upload_list(kind)[:5])
         sources.append({"kind": kind, "label": label, "uploads": uploads})
-    return render(request, "rosters/sources.html", {"sources": sources})
+    can_teachers = request.user.has_right(Right.TEACHERS_MANAGE)  # type: ignore[union-attr]
+    return render(
+        request, "rosters/sources.html", {"sources": sources, "can_teachers": can_teachers}
+    )
 
 
 def _summary(upload: Any) -> dict[str, Any]:

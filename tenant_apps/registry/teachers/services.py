@@ -37,6 +37,7 @@ from tenant_apps.registry.models.teachers import (
     TeacherStatus,
     TeacherTitle,
 )
+from tenant_apps.registry.validation.cells import _SCIENTIFIC_RE
 from tenant_apps.registry.validation.identifiers import (
     id_sex_problem,
     phone_valid,
@@ -121,6 +122,9 @@ def _choice(key: str, given: str) -> str:
             return code
     if key == "sex" and compact in ("男性", "女性"):
         return "1" if compact == "男性" else "2"
+    if key == "title" and compact.startswith("中小学") and compact != "中小学":
+        # The title's full name (中小学一级教师), as the teacher-training platform has it.
+        return _choice(key, compact.removeprefix("中小学"))
     raise ValueError(given)
 
 
@@ -159,6 +163,11 @@ def teacher_clean(raw: Mapping[str, object]) -> tuple[dict[str, str], dict[str, 
             text = text_compact(text)
         if column.kind == "id_number":
             text = text.upper()
+            if "E" in text and _SCIENTIFIC_RE.fullmatch(text):
+                # The float's text (4.30181E+17, as a CSV saved by Excel holds it).
+                fail(key, MSG_ID_AS_NUMBER.format(header=header))
+                data[key] = ""
+                continue
         if len(text) > column.max_length and column.kind != "id_number":
             fail(
                 key,
