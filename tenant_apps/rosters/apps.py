@@ -3,12 +3,21 @@ from django.apps import AppConfig
 
 class RostersConfig(AppConfig):
     """External rosters (外部名册): lists exported from other systems — the nutrition
-    programme's (营养改善计划) now, the county admissions list and the teacher-training
-    platform later — staged, mapped onto the registry's fields, checked with the
-    registry's own validation and corrected, then promoted through the student import's
-    own confirmation (issue 18). Each school's own schema. It reads the registry below it
-    through its public services and selectors; nothing reads it."""
+    programme's (营养改善计划), the county admissions system's admitted lists (统一招生)
+    and later the teacher-training platform's — staged, mapped onto the registry's
+    fields, checked with the registry's own validation and corrected, then promoted
+    through the student import's own confirmation or compared with the registry
+    (issue 18). Each school's own schema. It reads the registry below it through its
+    public services and selectors; the bureau reaches it only through rosters.facade."""
 
     name = "tenant_apps.rosters"
     label = "rosters"
     verbose_name = "外部名册"
+
+    def ready(self) -> None:
+        # The registry refuses a new intake pupil the county's admitted list lacks; it
+        # sits below this app, so it asks through its facade's hook.
+        from tenant_apps.registry.facade import register_admission_check
+        from tenant_apps.rosters.admissions import admission_rule
+
+        register_admission_check(self.label, admission_rule)
