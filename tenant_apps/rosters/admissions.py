@@ -37,6 +37,7 @@ from tenant_apps.rosters.models import (
 STAGE_LABELS = dict(AdmissionList.Stage.choices)
 # Students no longer on the roll are not compared: 退学, 转出, 死亡 (registry's GONE).
 GONE_STATUSES = ("03", "10", "11")
+ID_CROSS_CHECKS = frozenset({"id_birth_mismatch", "id_sex_mismatch"})
 MSG_STAGE = "学段只能是小学一年级或初中七年级。"
 MSG_YEAR = "入学年份应为2000至2100之间的四位年份。"
 MSG_OVERRIDE_WHO = "请填写该生的身份证件号；没有身份证件号的，请填写姓名、性别和出生日期。"
@@ -114,7 +115,10 @@ def _staged_pupils(upload: RosterUpload) -> tuple[list[AdmittedPupil], int]:
     skipped = 0
     for row in upload.rows.exclude(state=StagedRow.State.REPEATED).order_by("row_no"):
         result = validator.validate(row.cells)
-        pupil = _pupil_of(row, result.data, {e.key for e in result.errors})
+        # An ID number that disagrees with the birth date or sex is still the number
+        # given: kept, so the pair is found by it and the other field shows as differing.
+        bad = {e.key for e in result.errors if e.kind not in ID_CROSS_CHECKS}
+        pupil = _pupil_of(row, result.data, bad)
         if pupil is None:
             skipped += 1
         else:
