@@ -178,7 +178,7 @@ def _diff_school(i: int, pupils: int) -> tuple[int, str]:
             for n in range(1, 11)
         ]
         first = dt.date(2017, 9, 1)
-        people = []
+        people: list[tuple[str, str, dt.date, str]] = []
         for seq in range(pupils):
             birth = first + dt.timedelta(days=seq % 365)
             sex = "12"[seq % 2]

@@ -350,3 +350,32 @@ def test_the_nutrition_roster_gets_the_same_diff(world: World) -> None:
     assert "李改名" in text
     assert SENTINEL_STUDENT in text
     assert valid_row(BASE + 600)["name"] in text
+
+
+def test_a_grade_7_intake_from_primary_records_is_checked_too(world: World) -> None:
+    """初中新生档案迁移 takes a graduate into a grade-7 class: with the county's junior list
+    of that year published, a graduate not on it (by ID number) is refused."""
+    from tenant_apps.registry.lifecycle.intake import intake_apply
+    from tenant_apps.registry.tests.test_intake import YEAR, _graduate, _junior_class
+
+    on_list, off_list = _graduate(world, 131), _graduate(world, 132)
+    klass = _junior_class(world.b.schema)
+    data = f"{HEADER}\n{on_list['name']},,,{on_list['id']},七年级\n".encode()
+    with school_context(world.b.schema):
+        admissions.list_publish(
+            stage="junior", entry_year=YEAR, filename="初一录取.csv", data=data, actor=_actor("b")
+        )
+        with pytest.raises(ApplicationError, match="不在县招生系统的2026级初中七年级录取名单中"):
+            intake_apply(
+                actor=_actor(world.b.schema),
+                school_id=world.a.id,
+                student_uuid=off_list["uuid"],
+                target_class_id=klass,
+            )
+        assert intake_apply(
+            actor=_actor(world.b.schema),
+            school_id=world.a.id,
+            student_uuid=on_list["uuid"],
+            target_class_id=klass,
+        )
+    connection.set_schema_to_public()
