@@ -137,15 +137,15 @@ def county_publish(
     actor = Actor.of(user)
     with transaction.atomic():
         for school in schools:
-            cells = parts.get(school.pk)
-            if not cells:
+            school_rows = parts.get(school.pk)
+            if not school_rows:
                 continue
             part = rosters.admissions_publish(
                 schema_name=school.schema_name,
                 stage=stage,
                 entry_year=year,
                 filename=f"{school.name}录取名单.xlsx",
-                data=rosters.roster_part(headers, cells),
+                data=rosters.roster_part(headers, school_rows),
                 actor=actor,
             )
             _audit_publish(request, school, part, label)

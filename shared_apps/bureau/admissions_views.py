@@ -140,7 +140,7 @@ def admissions_export_view(request: HttpRequest) -> HttpResponse:
     stage, year = _intake(request.GET)
     user = request.user
     lines = admissions.county_report(user=user, stage=stage, entry_year=year)  # type: ignore[arg-type]
-    summary = []
+    summary: list[list[object]] = []
     diffs = []
     for line in lines:
         c = line.counts

@@ -192,7 +192,7 @@ def registry_people(*, stage: str | None = None, entry_year: int | None = None) 
     qs = Student.objects.exclude(audit_state=Student.Audit.DELETED).exclude(
         status__in=GONE_STATUSES
     )
-    if stage is not None:
+    if stage is not None and entry_year is not None:
         qs = qs.filter(school_class__stage=stage, school_class__entry_year=entry_year)
     rows = qs.order_by("school_class__stage", "school_class__entry_year", "school_class__number")
     return [
