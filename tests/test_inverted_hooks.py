@@ -19,3 +19,12 @@ def test_every_inverted_hook_is_filled_by_its_owner() -> None:
     assert [c.__module__ for c in services._STATS_COUNTERS] == [
         "tenant_apps.registry.students.selectors"
     ]
+
+
+def test_the_registry_asks_the_rosters_app_about_admissions() -> None:
+    """The registry refuses an unmatched new intake pupil only if rosters registered its
+    rule (tenant_apps.rosters.apps): an empty hook would let every one through."""
+    from tenant_apps.registry.facade import hooks
+    from tenant_apps.rosters.admissions import admission_rule
+
+    assert hooks._ADMISSION_CHECKS == {"rosters": admission_rule}

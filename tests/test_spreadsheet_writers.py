@@ -312,6 +312,10 @@ WRITERS = {
     "shared_apps/bureau/dashboard/exports.py": (
         "test_dashboard_table_export_keeps_formulas_as_text",
     ),
+    "tenant_apps/rosters/admissions_exports.py": (
+        "test_admissions_diff_export_keeps_formulas_as_text",
+    ),
+    "tenant_apps/rosters/facade.py": ("test_county_admissions_file_part_keeps_formulas_as_text",),
 }
 OTHER_WRITER_LIBRARIES = ("xlsxwriter", "xlwt", "pyexcelerate", "pandas", "tablib", "odf")
 
@@ -567,3 +571,41 @@ def test_dashboard_table_export_keeps_formulas_as_text() -> None:
 
     _assert_text(data, "按学校", [LEAK, "+1"])
     assert load_workbook(io.BytesIO(data))["按学校"]["A1"].value == "-1+2 按学校"
+
+
+# -- the admissions diff (issue 18 point 4) ---------------------------------------------
+
+
+def test_admissions_diff_export_keeps_formulas_as_text() -> None:
+    from tenant_apps.rosters.admissions import (
+        DiffShown,
+        MismatchShown,
+        PairShown,
+        PersonShown,
+    )
+    from tenant_apps.rosters.admissions_exports import diff_workbook
+
+    people = [
+        PersonShown(f"第{n}行", v, "男", "2018-01-01", "4301**********0016", v)
+        for n, v in enumerate((*HOSTILE, *HARMLESS), 2)
+    ]
+    pair = PairShown(people[0], people[1], tuple(MismatchShown("姓名", v, v) for v in HOSTILE))
+    diff = DiffShown(
+        title="x",
+        counts={},
+        only_registry=tuple(people),
+        only_listed=tuple(people),
+        mismatched=(pair,),
+    )
+    data = diff_workbook(diffs=[(LEAK, diff)], summary=[[LEAK, 1]], summary_headers=["学校", "n"])
+    _assert_text(data, "各校汇总", [LEAK])
+    for sheet in ("仅在学籍", "仅在录取名单", "关键字段不一致"):
+        _assert_text(data, sheet, HOSTILE)
+    _assert_text(data, "仅在学籍", HARMLESS)
+
+
+def test_county_admissions_file_part_keeps_formulas_as_text() -> None:
+    from tenant_apps.rosters.facade import roster_part
+
+    data = roster_part(["姓名", "学校"], [[v, v] for v in (*HOSTILE, *HARMLESS)])
+    _assert_text(data, "录取名单", [*HOSTILE, *HARMLESS])

@@ -64,6 +64,7 @@ SCHOOL_MENU = (
                 gettext_noop("师训平台教师名单核对"), "rosters:teachers", Right.TEACHERS_MANAGE
             ),
             MenuItem(gettext_noop("外部名册"), "rosters:sources", Right.DATA_MANAGE),
+            MenuItem(gettext_noop("录取名单与学籍比对"), "rosters:admissions", Right.DATA_MANAGE),
             MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),
         ),
     ),
@@ -130,6 +131,7 @@ PUBLIC_MENU = (
             MenuItem(gettext_noop("异动与转学审核"), "transfers:bureau_cases", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("学籍辅号编排"), "bureau:renumber", Right.BUREAU_RENUMBER),
             MenuItem(gettext_noop("数据质量"), "bureau:quality_home", Right.BUREAU_SCHOOLS_VIEW),
+            MenuItem(gettext_noop("招生比对"), "bureau:admissions", Right.BUREAU_SCHOOLS_VIEW),
         ),
     ),
     MenuSection(

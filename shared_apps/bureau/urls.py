@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from shared_apps.bureau import courses, renumber_views, views
+from shared_apps.bureau import admissions_views, courses, renumber_views, views
 from shared_apps.bureau.quality import urls as quality_urls
 
 app_name = "bureau"
@@ -22,5 +22,23 @@ urlpatterns = [
     path("evidence/<int:review_id>/", views.evidence_detail_view, name="evidence_detail"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
     path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
+    path("admissions/", admissions_views.admissions_view, name="admissions"),
+    path("admissions/upload/", admissions_views.admissions_upload_view, name="admissions_upload"),
+    path("admissions/export/", admissions_views.admissions_export_view, name="admissions_export"),
+    path(
+        "admissions/<int:school_id>/",
+        admissions_views.admissions_school_view,
+        name="admissions_school",
+    ),
+    path(
+        "admissions/<int:school_id>/overrides/",
+        admissions_views.admissions_override_view,
+        name="admissions_override",
+    ),
+    path(
+        "admissions/<int:school_id>/overrides/<int:override_id>/revoke/",
+        admissions_views.admissions_revoke_view,
+        name="admissions_revoke",
+    ),
     *quality_urls.page_patterns,
 ]

@@ -121,3 +121,84 @@ class StagedRow(models.Model):
         verbose_name_plural = "名册行"
         ordering = ["upload", "row_no"]
         indexes = [models.Index(fields=["upload", "state"], name="rosters_row_state")]
+
+
+class AdmissionList(models.Model):
+    """The county admissions system's admitted list (统一招生录取名单) of one intake of this
+    school, published by the county bureau (issue 18 point 4, domain §3.10). The rows
+    were staged as an upload of the `admissions` source; the newest list of a (stage,
+    entry year) is the one in force. Schema: each school's own. PII: none itself (its
+    AdmittedPupil rows hold it). Written by rosters.admissions through rosters.facade."""
+
+    class Stage(models.TextChoices):
+        PRIMARY = "primary", "小学一年级"
+        JUNIOR = "junior", "初中七年级"
+
+    upload = models.OneToOneField(
+        RosterUpload, on_delete=models.CASCADE, related_name="admission_list"
+    )
+    stage = models.CharField("学段", max_length=10, choices=Stage.choices)
+    entry_year = models.PositiveSmallIntegerField("入学年份")
+    published_by = models.CharField(max_length=80)
+    published_at = models.DateTimeField(auto_now_add=True)
+    counts = models.JSONField(default=dict)  # {"rows", "admitted", "unreadable"}
+
+    class Meta:
+        verbose_name = "录取名单"
+        verbose_name_plural = "录取名单"
+        ordering = ["-published_at"]
+        indexes = [
+            models.Index(fields=["stage", "entry_year", "published_at"], name="rosters_adm_current")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_year}级{self.get_stage_display()}"
+
+
+class AdmittedPupil(models.Model):
+    """One pupil of an admitted list: the key fields as the registry's own validation
+    read them from the staged row (a field that did not pass is empty). Schema: each
+    school's own. PII: name, sex, birth date, ID number."""
+
+    admission_list = models.ForeignKey(
+        AdmissionList, on_delete=models.CASCADE, related_name="pupils"
+    )
+    row_no = models.PositiveIntegerField()  # Excel row number in the county's file
+    name = models.CharField(max_length=50)
+    sex = models.CharField(max_length=1, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    id_number = models.CharField(max_length=30, blank=True)
+    place = models.CharField(max_length=100, blank=True)  # the list's 年级/班级 text
+
+    class Meta:
+        verbose_name = "录取学生"
+        verbose_name_plural = "录取学生"
+        ordering = ["admission_list", "row_no"]
+
+
+class AdmissionOverride(models.Model):
+    """The county's exception for one pupil of one intake who may be registered without a
+    match in the admitted list (domain §3.10: "a block ... which the bureau can
+    override"). Identified by ID number, or name + sex + birth date for a pupil without
+    one. Granted and revoked only by the county (rosters.facade; audited in the bureau's
+    log); the school sees it in its diff. Kept in the school's schema, beside the list it
+    excepts from, so no identity reaches the public schema. Schema: each school's own.
+    PII: name, sex, birth date, ID number."""
+
+    stage = models.CharField(max_length=10, choices=AdmissionList.Stage.choices)
+    entry_year = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=50)
+    sex = models.CharField(max_length=1, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    id_number = models.CharField(max_length=30, blank=True)
+    reason = models.CharField(max_length=300)
+    granted_by = models.CharField(max_length=80)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    revoked_by = models.CharField(max_length=80, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "录取例外"
+        verbose_name_plural = "录取例外"
+        ordering = ["-granted_at"]

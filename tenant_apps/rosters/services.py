@@ -167,6 +167,14 @@ def _read(*, filename: str, data: bytes, kind: str) -> tuple[str, _Read]:
     return fmt, _Read(header, rows, blank, notes)
 
 
+def roster_read(*, filename: str, data: bytes) -> tuple[list[str], list[tuple[int, list[object]]]]:
+    """A roster's header labels and its rows (Excel row number, cells), read with the
+    same guards and header finding as an upload, without staging anything: the county
+    splits its one admissions file per school with it (rosters.facade)."""
+    _fmt, read = _read(filename=filename, data=data)
+    return labels(read.header), read.rows
+
+
 # -- mapping a row onto the template's cells -------------------------------------------
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenant_apps.rosters import teacher_views, views
+from tenant_apps.rosters import admissions_views, teacher_views, views
 
 app_name = "rosters"
 
@@ -40,4 +40,7 @@ urlpatterns = [
         teacher_views.teachers_confirm_view,
         name="teachers_confirm",
     ),
+    path("uploads/<uuid:upload_id>/diff/", admissions_views.upload_diff_view, name="upload_diff"),
+    path("admissions/", admissions_views.admissions_view, name="admissions"),
+    path("admissions/export/", admissions_views.admissions_export_view, name="admissions_export"),
 ]

@@ -14,7 +14,7 @@ schema switch reads or writes the wrong school (django-tenants #731, #164).
 * `live` — what the bureau's live counts should hold for a school (the nightly check);
 * `quality` — the school's data-quality figures and their lists (bureau.quality);
 * `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review).
-* `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review);
+* `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review, admissions);
 * `lines` — the counting definitions (在读, lines, flags, grade names) as plain data;
 * `class_counts` — one grade's class counts inside one school (the bureau's drill-down);
 * `files` — the school's stored objects (photos) for its backup and restore.
@@ -38,8 +38,10 @@ from tenant_apps.registry.facade.files import (
     school_files_restore,
 )
 from tenant_apps.registry.facade.hooks import (
+    admission_refusal,
     aux_grade_locked,
     evidence_submitted,
+    register_admission_check,
     register_aux_lock_check,
     register_evidence_submitted,
 )
@@ -181,6 +183,8 @@ __all__ = [
     "peek_records",
     "person_of",
     "plan_for",
+    "admission_refusal",
+    "register_admission_check",
     "register_aux_lock_check",
     "register_evidence_submitted",
     "register_on_approval",

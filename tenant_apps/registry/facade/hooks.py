@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from shared_apps.student_index.keys import IdentityKeys
 
 
 class AuxLockCheck(Protocol):
@@ -24,8 +27,16 @@ class EvidenceSubmitted(Protocol):
     ) -> None: ...
 
 
+# (class number, identity keys) -> the intake's name when that pupil may not be
+# registered, else None.
+AdmissionRefusal = Callable[[object, "IdentityKeys"], "str | None"]
+# Loads, inside the current school, the refusal for its new intake pupils (None: nothing
+# is checked there).
+AdmissionCheck = Callable[[], "AdmissionRefusal | None"]
+
 _AUX_LOCK_CHECKS: dict[str, AuxLockCheck] = {}
 _EVIDENCE_SUBMITTED: dict[str, EvidenceSubmitted] = {}
+_ADMISSION_CHECKS: dict[str, AdmissionCheck] = {}
 
 
 def register_aux_lock_check(owner: str, check: AuxLockCheck) -> None:
@@ -37,6 +48,28 @@ def register_evidence_submitted(owner: str, handler: EvidenceSubmitted) -> None:
     """`handler(school_id=, problem_id=, evidence_id=, student_uuid=)` runs inside the
     upload's transaction (the public table is reached through the search path)."""
     _EVIDENCE_SUBMITTED[owner] = handler
+
+
+def register_admission_check(owner: str, check: AdmissionCheck) -> None:
+    """`check()` loads, in the current school, who of its new intake may not be
+    registered without the county's admitted list (rosters.admissions, issue 18 point 4):
+    the registry sits below the rosters app and asks through here."""
+    _ADMISSION_CHECKS[owner] = check
+
+
+def admission_refusal() -> AdmissionRefusal | None:
+    """The current school's refusal for new intake pupils, loaded once per registration
+    or import (its function does not query); None when no app refuses anyone."""
+    loaded = [r for check in list(_ADMISSION_CHECKS.values()) if (r := check()) is not None]
+    if not loaded:
+        return None
+    if len(loaded) == 1:
+        return loaded[0]
+
+    def refuses(class_no: object, keys: IdentityKeys) -> str | None:
+        return next((why for r in loaded if (why := r(class_no, keys))), None)
+
+    return refuses
 
 
 def aux_grade_locked(*, county_id: str, stage: str, entry_year: int) -> bool:

@@ -35,11 +35,17 @@ from common.forking import Stream, fork_available, fork_map
 from common.masking import mask_id_number
 from shared_apps.student_index.keys import IdentityKeys
 from shared_apps.student_index.services import Hit, duplicates_find
+from tenant_apps.registry.facade.hooks import admission_refusal
 from tenant_apps.registry.imports.bulkwrite import Prepared, Preparer, prepare, prepared_write
 from tenant_apps.registry.imports.in_file import dup_error, in_file_pairs, partial_keys, row_other
 from tenant_apps.registry.imports.pending import payload_load, payload_pack, rows_blob
 from tenant_apps.registry.models import ImportBatch
-from tenant_apps.registry.students.services import current_school, keys_of, masked_for_hits
+from tenant_apps.registry.students.services import (
+    admission_error,
+    current_school,
+    keys_of,
+    masked_for_hits,
+)
 
 if TYPE_CHECKING:
     from tenant_apps.registry.validation.rows import Normalised
@@ -210,6 +216,8 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
     preparer = Preparer()
     classes = preparer.classes
     validator = RowValidator(class_nos=set(classes))
+    # Loaded before the rows are shared out: the forked worker uses it without a query.
+    refusal = admission_refusal()
     shares = _shares(len(sheet.grid))
     # Progress is reported by this process only, for its own share.
     span = max(shares[0][1] - shares[0][0], 1)
@@ -255,7 +263,24 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
                     for e in result.errors
                 )
             else:
-                preparer.add(rows, row_no, result.data, keys_of(result.data))
+                keys = keys_of(result.data)
+                intake = refusal(result.data.get("class_no"), keys) if refusal else None
+                if intake:
+                    # A new intake pupil the county's admitted list lacks
+                    # (rosters.admissions, through facade.hooks).
+                    key, header, value, message = admission_error(result.data, intake)
+                    errors.append(
+                        {
+                            "row": row_no,
+                            "key": key,
+                            "header": header,
+                            "value": value,
+                            "message": message,
+                            "kind": "not_admitted",
+                        }
+                    )
+                else:
+                    preparer.add(rows, row_no, result.data, keys)
                 if not here and len(rows) - sent == KEYS_CHUNK:
                     stream.send((sent, _key_tuples(rows, sent)))
                     sent = len(rows)

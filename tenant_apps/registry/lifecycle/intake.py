@@ -260,6 +260,7 @@ def intake_apply(
         raise ApplicationError(why, code="blocked")
     if problems:
         raise ApplicationError("不能接收：" + "；".join(problems), code="blocked")
+    _admission_refuse(klass.class_no, peek)
     sending = school_ref(sending_id)
     return case_open(
         kind=CaseKind.INTAKE,
@@ -285,6 +286,28 @@ def intake_apply(
             "applied_on": timezone.localdate().isoformat(),
         },
     )
+
+
+def _admission_refuse(class_no: str, peek: Peek) -> None:
+    """A graduate taken into a grade-7 class whose intake has a county admitted list
+    must be on it (or excepted by the county), as a new registration must (domain §3.9:
+    统一招生 allots the list the junior school admits from; rosters.admissions). Matched
+    by ID number only: the look-up reads no sex or birth date, and a graduate without an
+    ID number is not checked here (§3.10: a temporary paper record)."""
+    from shared_apps.student_index.keys import IdentityKeys, id_digest
+    from tenant_apps.registry.facade.hooks import admission_refusal
+    from tenant_apps.registry.students.services import admission_error
+
+    if not peek.id_number:
+        return
+    refusal = admission_refusal()
+    keys = IdentityKeys(id_hash=id_digest(peek.id_number), name_hash="", pinyin_hash="")
+    intake = refusal(class_no, keys) if refusal is not None else None
+    if intake:
+        key, _header, _value, message = admission_error(
+            {"id_number": peek.id_number, "name": peek.name}, intake
+        )
+        raise ApplicationError(message, code="not_admitted", extra={key: [message]})
 
 
 def intake_complete(case: Any) -> None:

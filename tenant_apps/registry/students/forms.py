@@ -430,4 +430,5 @@ ERROR_KIND_LABELS: dict[str, str | Promise] = {
     "member_id_required": _("成员证件信息不全"),
     "member_guardian": _("未指定监护人"),
     "duplicate": _("重复学籍"),
+    "not_admitted": _("不在录取名单中"),
 }

@@ -21,6 +21,7 @@ from stdnum.cn import ric
 
 from common.actor import Actor
 from common.exceptions import ApplicationError
+from common.masking import mask_id_number
 from shared_apps.student_index.keys import IdentityKeys, identity_keys, name_initials
 from shared_apps.student_index.services import (
     Hit,
@@ -343,6 +344,41 @@ def aux_number_refuse_locked(changes: Iterable[tuple[str, str, str]]) -> None:
             )
 
 
+# -- the county's admitted list (rosters.admissions, through facade.hooks) -------------
+
+MSG_NOT_ADMITTED = (
+    "{field}{value}不在县招生系统的{intake}录取名单中，不能注册。"
+    "请核对录取名单，或请县教育局为该生开具例外。"
+)
+
+
+def admission_error(data: dict[str, Any], intake: str) -> tuple[str, str, str, str]:
+    """(field key, header, shown value, message) refusing a new intake pupil the county's
+    admitted list lacks: named by its ID number (masked), else by name, sex and birth."""
+    if data.get("id_number"):
+        key, header, value = "id_number", "身份证件号", mask_id_number(str(data["id_number"]))
+    else:
+        birth = data.get("birth_date")
+        sex = {"1": "男", "2": "女"}.get(str(data.get("sex") or ""), "")
+        born = birth.strftime("%Y-%m-%d") if isinstance(birth, dt.date) else ""
+        key, header = "name", "姓名"
+        value = "，".join(v for v in (str(data.get("name") or ""), sex, born) if v)
+    message = MSG_NOT_ADMITTED.format(field=header, value=f"“{value}”", intake=intake)
+    return key, header, value, message
+
+
+def admission_refuse(data: dict[str, Any], keys: IdentityKeys) -> None:
+    """Refuse registering a pupil of an intake whose admitted list lacks it (no list for
+    its intake, or the county's exception for it: allowed)."""
+    from tenant_apps.registry.facade.hooks import admission_refusal
+
+    refusal = admission_refusal()
+    intake = refusal(data.get("class_no"), keys) if refusal is not None else None
+    if intake:
+        key, _header, _value, message = admission_error(data, intake)
+        raise ApplicationError(message, code="not_admitted", extra={key: [message]})
+
+
 # -- single entry -------------------------------------------------------------------
 
 
@@ -408,6 +444,7 @@ def student_register(*, raw: dict[str, Any], actor: Actor) -> Student:
     """
     data = _validated(raw)
     keys = keys_of(data)
+    admission_refuse(data, keys)
     suspected = _check_duplicates(keys, exclude=None)
     school = current_school()
     student = Student()
