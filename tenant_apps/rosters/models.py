@@ -121,3 +121,40 @@ class StagedRow(models.Model):
         verbose_name_plural = "名册行"
         ordering = ["upload", "row_no"]
         indexes = [models.Index(fields=["upload", "state"], name="rosters_row_state")]
+
+
+class Beneficiary(models.Model):
+    """A pupil of this school ticked as a beneficiary of the nutrition programme (营养改善计划
+    受益学生), from `since` until `until` (exclusive; null while it lasts). Schema: each
+    school's own. PII: only through the student (name, class on the roster). Its public
+    twin, nutrition.BeneficiaryClaim, is written in the same transaction by
+    rosters.programme.services; the two are never written apart.
+
+    It stays with this school when the pupil transfers (TRANSFER_STAYS): the claim was
+    this school's, and the open claim of a pupil who left is what the checks flag."""
+
+    TRANSFER_STAYS = True
+
+    student = models.ForeignKey(
+        "registry.Student", on_delete=models.CASCADE, related_name="+", verbose_name="学生"
+    )
+    since = models.DateField("受益起始日期")
+    until = models.DateField("受益结束日期", null=True, blank=True)
+    ticked_by = models.CharField(max_length=100)
+    ended_by = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "营养改善计划受益学生"
+        verbose_name_plural = "营养改善计划受益学生"
+        ordering = ["student_id", "since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student"],
+                condition=models.Q(until__isnull=True),
+                name="rosters_beneficiary_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id}:{self.since}-{self.until or ''}"
