@@ -60,6 +60,9 @@ SCHOOL_MENU = (
             MenuItem(gettext_noop("批量导入"), "registry:import_start", Right.DATA_MANAGE),
             MenuItem(gettext_noop("营养改善计划数据核对"), "rosters:nutrition", Right.DATA_MANAGE),
             MenuItem(gettext_noop("外部名册"), "rosters:sources", Right.DATA_MANAGE),
+            MenuItem(
+                gettext_noop("营养改善计划受益学生"), "rosters:programme", Right.NUTRITION_MANAGE
+            ),
             MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),
         ),
     ),
@@ -126,6 +129,9 @@ PUBLIC_MENU = (
             MenuItem(gettext_noop("异动与转学审核"), "transfers:bureau_cases", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("学籍辅号编排"), "bureau:renumber", Right.BUREAU_RENUMBER),
             MenuItem(gettext_noop("数据质量"), "bureau:quality_home", Right.BUREAU_SCHOOLS_VIEW),
+            MenuItem(
+                gettext_noop("营养改善计划"), "bureau:nutrition_schools", Right.BUREAU_SCHOOLS_VIEW
+            ),
         ),
     ),
     MenuSection(

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from shared_apps.bureau import courses, renumber_views, views
+from shared_apps.bureau.nutrition import urls as nutrition_urls
 from shared_apps.bureau.quality import urls as quality_urls
 
 app_name = "bureau"
@@ -23,4 +24,5 @@ urlpatterns = [
     path("renumber/", renumber_views.renumber_view, name="renumber"),
     path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
     *quality_urls.page_patterns,
+    *nutrition_urls.page_patterns,
 ]

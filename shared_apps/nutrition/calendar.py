@@ -51,10 +51,12 @@ class Month:
 
     @classmethod
     def parse(cls, text: str | None, *, default: dt.date) -> Month:
-        """"2026-12" as a Month; anything else the month of `default`."""
+        """ "2026-12" as a Month; anything else the month of `default`."""
         try:
             year, month = (int(p) for p in (text or "").split("-"))
-            return cls(year, month) if 2000 <= year <= 2100 and 1 <= month <= 12 else cls.of(default)
+            return (
+                cls(year, month) if 2000 <= year <= 2100 and 1 <= month <= 12 else cls.of(default)
+            )
         except ValueError:
             return cls.of(default)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from shared_apps.nutrition.calendar import Month, Period, month_figure, school_days, standards
 from shared_apps.nutrition.models import BeneficiaryClaim, ProgrammeSchool
@@ -98,7 +98,9 @@ def county_month(*, school_ids: Sequence[int], month: Month) -> dict[int, School
         out[school_id] = SchoolMonth(
             school_id=school_id,
             school_days=open_days,
-            beneficiaries=len({c.student_uuid for c, f in zip(claims, figures) if f.days}),
+            beneficiaries=len(
+                {c.student_uuid for c, f in zip(claims, figures, strict=True) if f.days}
+            ),
             pupil_days=sum(f.days for f in figures),
             amount=sum((f.amount for f in figures), Decimal("0")),
         )
@@ -202,3 +204,38 @@ def claim_flags(
             status,
         ) in rows
     ]
+
+
+def open_claim_counts(*, school_ids: Sequence[int]) -> dict[int, int]:
+    """{school id: open claims} (schools without any left out)."""
+    rows = (
+        BeneficiaryClaim.objects.filter(school_id__in=list(school_ids), until__isnull=True)
+        .values("school_id")
+        .annotate(n=Count("id"))
+        .values_list("school_id", "n")
+    )
+    return dict(rows)
+
+
+def flag_problem(
+    flag: ClaimFlag, *, school_names: Mapping[int, str], state_label: Callable[[str, str], str]
+) -> str:
+    """What is wrong with a flagged claim, for people (both schools and the county read
+    the same words). `state_label(audit_state, status)` is the registry's line label."""
+    if flag.kind == TWO_SCHOOLS:
+        other = school_names.get(flag.other_school_id or 0, "另一学校")
+        since = f"{flag.other_since:%Y-%m-%d}" if flag.other_since else ""
+        return f"{other}自{since}起也申报该学生为受益学生（{MATCH_LABELS[flag.match]}）"
+    if flag.entry_school_id is None:
+        return "学籍已删除，仍在受益学生名单中"
+    if flag.entry_school_id != flag.school_id:
+        went = school_names.get(flag.entry_school_id, "其他学校")
+        return f"已转学至{went}，仍在原学校的受益学生名单中"
+    state = state_label(flag.audit_state, flag.status)
+    return f"学籍状态为“{state}”，已不在读，仍在受益学生名单中"
+
+
+def flag_school_ids(flags: Iterable[ClaimFlag]) -> set[int]:
+    """The schools a list of flags names besides the claiming ones."""
+    ids = {f.other_school_id for f in flags} | {f.entry_school_id for f in flags}
+    return {i for i in ids if i}

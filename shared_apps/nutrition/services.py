@@ -24,9 +24,11 @@ MSG_NO_INDEX = "{student}：学籍索引中没有该学生，不能列为受益�
 def programme_mark(*, school_id: int, school_name: str, on: dt.date, actor_label: str) -> None:
     """纳入营养改善计划: open a period from `on`."""
     with transaction.atomic():
-        if ProgrammeSchool.objects.select_for_update().filter(
-            school_id=school_id, until__isnull=True
-        ).exists():
+        if (
+            ProgrammeSchool.objects.select_for_update()
+            .filter(school_id=school_id, until__isnull=True)
+            .exists()
+        ):
             raise ApplicationError(MSG_ALREADY_IN.format(school=school_name), code="nutrition")
         ProgrammeSchool.objects.create(school_id=school_id, since=on, marked_by=actor_label[:100])
 

@@ -138,6 +138,10 @@ class Beneficiary(models.Model):
     student = models.ForeignKey(
         "registry.Student", on_delete=models.CASCADE, related_name="+", verbose_name="学生"
     )
+    # The student's identifier when ticked: the public claim's key. Kept apart from the
+    # student because a record that later returns to the school gets a fresh identifier
+    # (registry.facade.move) while this row and its claim keep the old one.
+    student_uuid = models.UUIDField()
     since = models.DateField("受益起始日期")
     until = models.DateField("受益结束日期", null=True, blank=True)
     ticked_by = models.CharField(max_length=100)
