@@ -5,6 +5,7 @@ officer sees the programme schools, the month's counts and the same flag."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.conf import settings
@@ -60,7 +61,7 @@ def _cleanup(world: World) -> None:
     from tenants.context import school_context
 
     connection.set_schema_to_public()
-    made: list[object] = []
+    made: list[uuid.UUID] = []
     for ref in (world.a, world.b):
         with school_context(ref.schema):
             Beneficiary.objects.all().delete()

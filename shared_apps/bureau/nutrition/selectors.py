@@ -17,6 +17,11 @@ from tenant_apps.registry.facade import line_of as registry_line_of
 from tenants.models import School
 
 
+def _county_name(school: School) -> str:
+    county = school.county
+    return county.name if county is not None else ""
+
+
 @dataclass(frozen=True)
 class ProgrammeRow:
     school_id: int
@@ -39,7 +44,7 @@ def programme_schools(*, user: User) -> list[ProgrammeRow]:
             ProgrammeRow(
                 school_id=s.pk,
                 school_name=s.name,
-                county_name=s.county.name if s.county else "",
+                county_name=_county_name(s),
                 since=open_since,
                 beneficiaries=open_counts.get(s.pk, 0),
             )
@@ -75,7 +80,7 @@ def month_counts(*, user: User, month: Month) -> MonthCounts:
     rows = [
         CountRow(
             school_name=schools[pk].name,
-            county_name=schools[pk].county.name if schools[pk].county else "",
+            county_name=_county_name(schools[pk]),
             school_days=f.school_days,
             beneficiaries=f.beneficiaries,
             pupil_days=f.pupil_days,

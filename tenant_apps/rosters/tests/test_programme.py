@@ -299,7 +299,7 @@ def test_the_monthly_roster_pays_each_school_day_at_its_standard(
     assert "28.00" in page
     export = client.get("/rosters/programme/roster/export/?month=2026-11")
     assert export.status_code == 200
-    rows = list(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(export.content)).worksheets[0].iter_rows(values_only=True))
     assert rows[2][:3] == ("序号", "姓名", "班级")
     assert [r[1] for r in rows[3:]] == ["整月学生", "半月学生"]
     assert [r[5] for r in rows[3:]] == [19, 8]
@@ -312,7 +312,9 @@ def test_the_monthly_roster_pays_each_school_day_at_its_standard(
     connection.set_schema_to_public()
     officer = login(bureau_host, world.bureau_user)
     counts = officer.get("/bureau/nutrition/counts/export/?month=2026-11")
-    sheet = list(load_workbook(io.BytesIO(counts.content)).active.iter_rows(values_only=True))
+    sheet = list(
+        load_workbook(io.BytesIO(counts.content)).worksheets[0].iter_rows(values_only=True)
+    )
     assert sheet[2][2:] == (world.a.name, 19, 2, 27, 94.0)
     workdays._dates.cache_clear()
 
