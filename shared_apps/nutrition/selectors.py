@@ -111,6 +111,9 @@ def county_month(*, school_ids: Sequence[int], month: Month) -> dict[int, School
 
 TWO_SCHOOLS = "two_schools"
 NOT_IN_SCHOOL = "not_in_school"
+# The other side of NOT_IN_SCHOOL after a transfer: a pupil of this school (where the
+# index has the record now) is still claimed by the school it came from.
+CLAIMED_BY_FORMER = "claimed_by_former"
 # How the other claim was found to be the same child.
 MATCH_RECORD = "record"  # the same registry record (its uuid)
 MATCH_ID = "id"  # the same ID number
@@ -127,7 +130,9 @@ class ClaimFlag:
     """An open claim that cannot be right. `kind` TWO_SCHOOLS: another school claims the
     same child (`other_school_id`, found by `match`); NOT_IN_SCHOOL: the pupil is no longer
     在读 at the claiming school — `entry_school_id` is where the index has the record now
-    (None: no record), `audit_state`/`status` its state there."""
+    (None: no record), `audit_state`/`status` its state there; CLAIMED_BY_FORMER: the
+    same claim seen from `school_id`, where the record is now, while `other_school_id`
+    (the school it left) still claims it."""
 
     kind: str
     school_id: int
@@ -170,6 +175,12 @@ def claim_flags(
         WHERE c.until IS NULL AND c.school_id = ANY(%(schools)s)
           AND (e.id IS NULL OR e.school_id <> c.school_id
                OR e.audit_state <> %(audit)s OR e.status <> %(status)s)
+        UNION ALL
+        SELECT 'claimed_by_former', e.school_id, c.student_uuid, c.since, c.school_id, c.since,
+               '', e.school_id, e.audit_state, e.status
+        FROM {claim} c
+        JOIN {entry} e ON e.student_uuid = c.student_uuid
+        WHERE c.until IS NULL AND e.school_id = ANY(%(schools)s) AND e.school_id <> c.school_id
         ORDER BY 2, 4, 3, 1
     """
     with connection.cursor() as cursor:
@@ -222,6 +233,9 @@ def flag_problem(
 ) -> str:
     """What is wrong with a flagged claim, for people (both schools and the county read
     the same words). `state_label(audit_state, status)` is the registry's line label."""
+    if flag.kind == CLAIMED_BY_FORMER:
+        former = school_names.get(flag.other_school_id or 0, "原学校")
+        return f"已转入本校，{former}仍将该学生列为受益学生"
     if flag.kind == TWO_SCHOOLS:
         other = school_names.get(flag.other_school_id or 0, "另一学校")
         since = f"{flag.other_since:%Y-%m-%d}" if flag.other_since else ""

@@ -110,11 +110,17 @@ def county_flags(*, user: User) -> list[CountyFlag]:
     pupil's masked name from the claiming school (one schema switch per school)."""
     schools = {s.pk: s for s in access_schools(user=user)}
     rules = count_definitions()
-    flags = nutrition.claim_flags(
-        school_ids=list(schools),
-        in_school_audit=rules.in_school_audit,
-        in_school_status=rules.in_school_status,
-    )
+    # The county lists each claim under the school that makes it: the receiving school's
+    # view of a transferred pupil's old claim is the same claim again.
+    flags = [
+        f
+        for f in nutrition.claim_flags(
+            school_ids=list(schools),
+            in_school_audit=rules.in_school_audit,
+            in_school_status=rules.in_school_status,
+        )
+        if f.kind != nutrition.CLAIMED_BY_FORMER
+    ]
     if not flags:
         return []
     by_school: dict[int, set[uuid.UUID]] = defaultdict(set)

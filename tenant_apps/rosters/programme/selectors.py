@@ -166,6 +166,14 @@ def school_flags() -> list[FlagRow]:
             student_uuid__in=uuids, until__isnull=True
         ).select_related("student__school_class")
     }
+    # A pupil who transferred in and is still claimed by the former school has no tick
+    # here: name it from the school's own record.
+    arrived = {
+        s.identifier: s
+        for s in Student.objects.filter(
+            identifier__in=[f.student_uuid for f in flags if f.kind == nutrition.CLAIMED_BY_FORMER]
+        ).select_related("school_class")
+    }
     names = dict(
         School.objects.filter(pk__in=nutrition.flag_school_ids(flags)).values_list("pk", "name")
     )
@@ -176,13 +184,14 @@ def school_flags() -> list[FlagRow]:
 
     out: list[FlagRow] = []
     for f in flags:
-        own = pupils.get(f.student_uuid)
-        klass = own.student.school_class if own else None
+        own = pupils.get(f.student_uuid) if f.kind != nutrition.CLAIMED_BY_FORMER else None
+        student = own.student if own else arrived.get(f.student_uuid)
+        klass = student.school_class if student else None
         problem = nutrition.flag_problem(f, school_names=names, state_label=state_label)
         out.append(
             FlagRow(
                 student_id=own.student_id if own else None,
-                name=own.student.name if own else "",
+                name=student.name if student else "",
                 class_name=klass.name if klass else "",
                 since=f.since,
                 problem=problem,

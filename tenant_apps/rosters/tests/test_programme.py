@@ -233,9 +233,14 @@ def test_a_beneficiary_who_graduated_or_transferred_out_is_flagged(
     page = login(world.a.host, "registrar").get("/rosters/programme/").content.decode()
     assert "学籍状态为“毕业”，已不在读，仍在受益学生名单中" in page
     assert f"已转学至{world.b.name}，仍在原学校的受益学生名单中" in page
-    # The tick stays with the school that made it; the receiving school has none.
+    # The tick stays with the school that made it; the receiving school has none, and is
+    # told that its new pupil is still claimed by the school the pupil came from.
     with school_context(world.b.schema):
         assert not Beneficiary.objects.exists()
+    page_b = login(world.b.host, "registrar").get("/rosters/programme/").content.decode()
+    assert f"已转入本校，{world.a.name}仍将该学生列为受益学生" in page_b
+    assert "转走学生" in page_b
+    assert "毕业学生" not in page_b
     county = login(bureau_host, world.bureau_user).get("/bureau/nutrition/flags/").content.decode()
     assert "毕**生" in county
     assert "转**生" in county
