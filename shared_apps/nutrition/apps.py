@@ -11,3 +11,11 @@ class NutritionConfig(AppConfig):
     name = "shared_apps.nutrition"
     label = "nutrition"
     verbose_name = "营养改善计划"
+
+    def ready(self) -> None:
+        from accounts.audit import register_field_labels
+
+        # The before/after keys the programme's pages write into the audit log.
+        register_field_labels(
+            {"ticked": "新增受益学生", "ended": "结束受益", "nutrition": "营养改善计划"}
+        )

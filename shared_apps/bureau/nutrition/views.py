@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.audit import audit_describe
+from accounts.audit import WRITE, audit_record
 from accounts.roles import Right
 from common.actor import Actor
 from common.exceptions import ApplicationError
@@ -60,12 +60,17 @@ def programme_mark_view(request: HttpRequest, school_id: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        audit_describe(
-            request,
+        # The URL names the school, so the middleware's entry would say only that: record
+        # what was done to it (an entry of the bureau host naming the school acted in).
+        audit_record(
+            request=request,
+            action=WRITE,
             object_type="school",
             object_id=school.pk,
             object_repr=f"{school.name}：营养改善计划",
-            after={"nutrition": action},
+            after={"nutrition": "纳入" if action == "mark" else "退出"},
+            school=school.schema_name,
+            status=302,
         )
         done = (
             _("已将%(school)s纳入营养改善计划。")

@@ -176,6 +176,10 @@ def test_a_child_claimed_by_two_schools_is_flagged_to_both_and_to_the_county(
     )
     assert saved.status_code == 302
     assert BeneficiaryClaim.objects.filter(until__isnull=True).count() == 2
+    with school_context(world.b.schema):
+        entry = AuditEntry.objects.get(object_type="nutrition_beneficiaries")
+        assert (entry.action, entry.after) == ("write", {"ticked": 1, "ended": 0})
+    connection.set_schema_to_public()
 
     page_a = login(world.a.host, "registrar").get("/rosters/programme/").content.decode()
     assert "需要核实的受益学生" in page_a
@@ -329,6 +333,8 @@ def test_the_county_marks_only_its_own_schools(world: World, bureau_host: str) -
     done = officer.post(f"/bureau/nutrition/schools/{world.a.id}/mark/", {"action": "mark"})
     assert done.status_code == 302
     assert ProgrammeSchool.objects.filter(school_id=world.a.id, until__isnull=True).exists()
+    entry = AuditEntry.objects.filter(object_type="school", object_id=str(world.a.id)).latest("pk")
+    assert entry.after == {"nutrition": "纳入"}
     page = officer.get("/bureau/nutrition/").content.decode()
     assert "退出计划" in page
     assert world.a.name in page
