@@ -29,6 +29,7 @@ class ProgrammeRow:
     county_name: str
     since: dt.date | None  # the open period's first day; None: not in the programme
     beneficiaries: int  # open claims today
+    flagged: int  # of those, claims the checks flag
 
 
 def programme_schools(*, user: User) -> list[ProgrammeRow]:
@@ -37,6 +38,15 @@ def programme_schools(*, user: User) -> list[ProgrammeRow]:
     ids = [s.pk for s in schools]
     periods = nutrition.programme_periods(ids)
     open_counts = nutrition.open_claim_counts(school_ids=ids)
+    rules = count_definitions()
+    flagged: dict[int, set[uuid.UUID]] = defaultdict(set)
+    for f in nutrition.claim_flags(
+        school_ids=ids,
+        in_school_audit=rules.in_school_audit,
+        in_school_status=rules.in_school_status,
+    ):
+        if f.kind != nutrition.CLAIMED_BY_FORMER:
+            flagged[f.school_id].add(f.student_uuid)
     rows = []
     for s in schools:
         open_since = next((a for a, b in periods.get(s.pk, []) if b is None), None)
@@ -47,6 +57,7 @@ def programme_schools(*, user: User) -> list[ProgrammeRow]:
                 county_name=_county_name(s),
                 since=open_since,
                 beneficiaries=open_counts.get(s.pk, 0),
+                flagged=len(flagged.get(s.pk, ())),
             )
         )
     rows.sort(key=lambda r: (r.since is None, r.county_name, r.school_name))

@@ -90,7 +90,12 @@ def programme_roster_view(request: HttpRequest) -> HttpResponse:
     """月度受益学生名册 of one month (this month unless ?month=YYYY-MM)."""
     month = _month(request)
     roster = selectors.month_roster(month)
-    return render(request, "rosters/programme_roster.html", {"roster": roster, "month": month})
+    context = {
+        "roster": roster,
+        "month": month,
+        "unfinished": month.last >= timezone.localdate(),
+    }
+    return render(request, "rosters/programme_roster.html", context)
 
 
 @right_required(Right.NUTRITION_MANAGE)

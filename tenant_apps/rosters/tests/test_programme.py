@@ -193,6 +193,8 @@ def test_a_child_claimed_by_two_schools_is_flagged_to_both_and_to_the_county(
     assert world.b.name in county
     assert "双**生" in county
     assert "双报学生" not in county
+    schools = login(bureau_host, world.bureau_user).get("/bureau/nutrition/").content.decode()
+    assert schools.count('<a href="/bureau/nutrition/flags/">1</a>') == 2
     # Another county's officer sees none of it.
     other = login(bureau_host, world.other_bureau_user).get("/bureau/nutrition/flags/")
     assert "双**生" not in other.content.decode()
