@@ -102,3 +102,47 @@ def claims_close(
     removed, _ = open_claims.filter(since__gte=on).delete()
     ended = open_claims.update(until=on, ended_by=actor_label[:100])
     return removed + ended
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """One beneficiary period as the school records it (rosters.Beneficiary's values)."""
+
+    student_uuid: uuid.UUID
+    since: dt.date
+    until: dt.date | None
+    ticked_by: str
+    ended_by: str
+
+
+def claims_school_replace(*, school_id: int, records: Sequence[ClaimRecord]) -> int:
+    """Make the school's public claims mirror its own records again (after a restore
+    put back an older state of the school). Digests come from the claims being replaced,
+    else from the index; a record with neither (no trace of the pupil in public) cannot
+    be compared and is left out. Returns how many claims were written."""
+    with transaction.atomic():
+        old = BeneficiaryClaim.objects.filter(school_id=school_id)
+        digests = {u: (i, n) for u, i, n in old.values_list("student_uuid", "id_hash", "name_hash")}
+        uuids = [r.student_uuid for r in records]
+        for u, i, n in IndexEntry.objects.filter(student_uuid__in=uuids).values_list(
+            "student_uuid", "id_hash", "name_hash"
+        ):
+            digests.setdefault(u, (i, n))
+        old.delete()
+        made = BeneficiaryClaim.objects.bulk_create(
+            [
+                BeneficiaryClaim(
+                    school_id=school_id,
+                    student_uuid=r.student_uuid,
+                    id_hash=digests[r.student_uuid][0],
+                    name_hash=digests[r.student_uuid][1],
+                    since=r.since,
+                    until=r.until,
+                    created_by=r.ticked_by[:100],
+                    ended_by=r.ended_by[:100],
+                )
+                for r in records
+                if r.student_uuid in digests
+            ]
+        )
+    return len(made)

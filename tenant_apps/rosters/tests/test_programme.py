@@ -348,3 +348,32 @@ def test_the_county_marks_only_its_own_schools(world: World, bureau_host: str) -
     page_a = login(world.a.host, "registrar").get("/rosters/programme/").content.decode()
     assert "为营养改善计划学校" in page_a
     assert "不是营养改善计划学校" not in page_a
+
+
+def test_after_a_restore_the_public_claims_mirror_the_school_records_again(
+    world: World,
+) -> None:
+    """A restore puts back an older state of the school: claims it no longer records go,
+    records it holds again are claimed again, with the index's digests."""
+    from shared_apps.backups.index_resync import _claims_resync
+
+    _mark(world, "a")
+    kept = _pupil(world, "a", "恢复甲", ID_1)
+    dropped = _pupil(world, "a", "恢复乙", ID_2)
+    _save(world, "a", tick=[kept, dropped])
+    with school_context(world.a.schema):
+        # The restored state: 恢复乙 was never ticked, 恢复甲 was ticked and ended.
+        Beneficiary.objects.filter(student_id=dropped).delete()
+        Beneficiary.objects.filter(student_id=kept).update(until=dt.date(2026, 10, 1))
+        kept_uuid = Student.objects.get(pk=kept).identifier
+    connection.set_schema_to_public()
+    BeneficiaryClaim.objects.filter(student_uuid=kept_uuid).delete()
+
+    _claims_resync(school_id=world.a.id, schema=world.a.schema)
+
+    claims = list(BeneficiaryClaim.objects.filter(school_id=world.a.id))
+    assert [(c.student_uuid, c.since, c.until) for c in claims] == [
+        (kept_uuid, SEPT, dt.date(2026, 10, 1))
+    ]
+    entry = IndexEntry.objects.get(student_uuid=kept_uuid)
+    assert (claims[0].id_hash, claims[0].name_hash) == (entry.id_hash, entry.name_hash)
