@@ -67,6 +67,9 @@ OBJECT_LABELS = {
     "marks": gettext_noop("成绩"),
     "aux_numbering": gettext_noop("学籍辅号编排"),
     "case": gettext_noop("业务"),
+    "nutrition_beneficiaries": gettext_noop("营养改善计划受益学生"),
+    "nutrition_roster": gettext_noop("月度受益学生名册"),
+    "nutrition_counts": gettext_noop("受益学生统计"),
 }
 VALUE_LABELS = {
     "audit_state": gettext_noop("注册状态"),

@@ -63,6 +63,9 @@ class Right(models.TextChoices):
     # 照片采集 (domain §3.13): upload, accept, bulk import and export of student photos.
     # Maintained by the school, never by class teachers: no class right reaches it.
     PHOTOS_MANAGE = "photos.manage", "照片采集"
+    # 营养改善计划受益学生 (domain §3.12): ticking beneficiaries and the monthly roster.
+    # The school's registrar, never class teachers: no class right reaches it.
+    NUTRITION_MANAGE = "nutrition.manage", "营养改善计划受益学生"
     BUREAU_SCHOOLS_VIEW = "bureau.schools.view", "查看辖区学校"
     BUREAU_SCHOOLS_MANAGE = "bureau.schools.manage", "开通与停用学校"
     BUREAU_AUDIT = "bureau.audit", "学籍教育局审核"
@@ -96,6 +99,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
             R.CLASSES_MANAGE,
             R.TEACHERS_MANAGE,
             R.PHOTOS_MANAGE,
+            R.NUTRITION_MANAGE,
         }
     ),
     Role.SCHOOL_APPROVER: frozenset(

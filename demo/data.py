@@ -349,6 +349,31 @@ def _load_teachers(demo: DemoSchool) -> None:
         )
 
 
+def _load_programme(demo: DemoSchool, school_id: int) -> None:
+    """营养改善计划: the first demo school is a programme school since the school year
+    began, with the pupils of its second-year classes ticked (through the services)."""
+    from common.actor import Actor
+    from shared_apps.nutrition.models import ProgrammeSchool
+    from shared_apps.nutrition.services import programme_mark
+    from tenant_apps.registry import counts
+    from tenant_apps.rosters.programme.services import beneficiaries_save
+
+    if ProgrammeSchool.objects.filter(school_id=school_id).exists():
+        return
+    start = dt.date(_school_year_start(timezone.localdate()), 9, 1)
+    programme_mark(
+        school_id=school_id, school_name=demo.name, on=start, actor_label="刘学籍（lyjy01）"
+    )
+    second = _school_year_start(timezone.localdate()) - 1
+    pupils = Student.objects.filter(counts.IN_SCHOOL, school_class__entry_year=second)
+    beneficiaries_save(
+        tick=list(pupils.values_list("pk", flat=True)),
+        untick=[],
+        on=start,
+        actor=Actor("A002", "李建国", demo.slug),
+    )
+
+
 def _ensure_user(
     username: str, name: str, roles: list[str], region: str | None, logins: dict[str, str]
 ) -> None:
@@ -421,6 +446,8 @@ def demo_load(*, state_dir: Path = STATE_DIR) -> list[str]:
             _load_grades()
             _load_setup(demo, school_id, school_logins)
             _load_teachers(demo)
+            if demo is SCHOOLS[0]:
+                _load_programme(demo, school_id)
             school_stats_refresh()
             # 查询统计's history starts with the day the demo was made (纵向对比 has a point).
             if not StatsSnapshot.objects.exists():

@@ -27,4 +27,4 @@ def test_the_registry_asks_the_rosters_app_about_admissions() -> None:
     from tenant_apps.registry.facade import hooks
     from tenant_apps.rosters.admissions import admission_rule
 
-    assert hooks._ADMISSION_CHECKS == {"rosters": admission_rule}
+    assert {"rosters": admission_rule} == hooks._ADMISSION_CHECKS

@@ -168,6 +168,10 @@ def _snapshot(world: World) -> dict[str, int]:
     from tenant_apps.registry.models import ImportBatch, ProblemRecord, StudentEvent
 
     counts["index"] = IndexEntry.objects.count()
+    from shared_apps.nutrition.models import BeneficiaryClaim, ProgrammeSchool
+
+    counts["programme_open"] = ProgrammeSchool.objects.filter(until__isnull=True).count()
+    counts["claims_open"] = BeneficiaryClaim.objects.filter(until__isnull=True).count()
     counts["reviews"] = EvidenceReview.objects.filter(state="pending").count()
     with school_context(world.a.schema):
         counts["a_users"] = User.objects.count()

@@ -316,6 +316,12 @@ WRITERS = {
         "test_admissions_diff_export_keeps_formulas_as_text",
     ),
     "tenant_apps/rosters/facade.py": ("test_county_admissions_file_part_keeps_formulas_as_text",),
+    "tenant_apps/rosters/programme/exports.py": (
+        "test_beneficiary_roster_export_keeps_formulas_as_text",
+    ),
+    "shared_apps/bureau/nutrition/exports.py": (
+        "test_nutrition_counts_export_keeps_formulas_as_text",
+    ),
 }
 OTHER_WRITER_LIBRARIES = ("xlsxwriter", "xlwt", "pyexcelerate", "pandas", "tablib", "odf")
 
@@ -609,3 +615,52 @@ def test_county_admissions_file_part_keeps_formulas_as_text() -> None:
 
     data = roster_part(["姓名", "学校"], [[v, v] for v in (*HOSTILE, *HARMLESS)])
     _assert_text(data, "录取名单", [*HOSTILE, *HARMLESS])
+
+
+# -- 营养改善计划 (issue 18 point 3) ------------------------------------------------------
+
+
+def test_beneficiary_roster_export_keeps_formulas_as_text() -> None:
+    """月度受益学生名册: a pupil or class named like a formula stays text; the figures stay
+    numbers."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from shared_apps.nutrition.calendar import Month
+    from tenant_apps.rosters.programme.exports import roster_workbook
+    from tenant_apps.rosters.programme.selectors import MonthRoster, RosterRow
+
+    rows = [
+        RosterRow(1, LEAK, "+1", dt.date(2026, 11, 2), None, 21, "3.00/4.00", Decimal("74.00")),
+        RosterRow(2, "-1+2", "一年级1班", dt.date(2026, 11, 10), None, 8, "3.00", Decimal("24")),
+    ]
+    roster = MonthRoster(Month(2026, 11), 21, rows, 2, 29, Decimal("98.00"))
+
+    data = roster_workbook(school_name="@SUM(A1)", roster=roster)
+
+    _assert_text(data, "受益学生名册", [LEAK, "+1", "-1+2", "3.00/4.00"])
+    sheet = load_workbook(io.BytesIO(data))["受益学生名册"]
+    assert sheet["A1"].value == "@SUM(A1) · 2026年11月营养改善计划受益学生名册"
+    assert [sheet["F4"].value, sheet["H4"].value] == [21, 74.0]
+
+
+def test_nutrition_counts_export_keeps_formulas_as_text() -> None:
+    """The county's monthly counts: a school named like a formula stays text."""
+    from decimal import Decimal
+
+    from shared_apps.bureau.nutrition.exports import counts_workbook
+    from shared_apps.bureau.nutrition.selectors import CountRow, MonthCounts
+    from shared_apps.nutrition.calendar import Month
+
+    rows = [
+        CountRow(LEAK, "-1+2", 21, 3, 50, Decimal("150.00")),
+        CountRow("+1", "浏阳市", 0, 0, 0, Decimal("0")),
+    ]
+    counts = MonthCounts(Month(2026, 11), rows, 3, 50, Decimal("150.00"))
+
+    data = counts_workbook(counts)
+
+    _assert_text(data, "受益学生统计", [LEAK, "+1", "-1+2"])
+    sheet = load_workbook(io.BytesIO(data))["受益学生统计"]
+    assert [c.value for c in sheet[3]] == [1, "-1+2", LEAK, 21, 3, 50, 150.0]
+    assert [c.value for c in sheet[5]][4:] == [3, 50, 150.0]

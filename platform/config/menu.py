@@ -65,6 +65,9 @@ SCHOOL_MENU = (
             ),
             MenuItem(gettext_noop("外部名册"), "rosters:sources", Right.DATA_MANAGE),
             MenuItem(gettext_noop("录取名单与学籍比对"), "rosters:admissions", Right.DATA_MANAGE),
+            MenuItem(
+                gettext_noop("营养改善计划受益学生"), "rosters:programme", Right.NUTRITION_MANAGE
+            ),
             MenuItem(gettext_noop("后台任务"), "jobs:list", Right.DATA_MANAGE),
         ),
     ),
@@ -132,6 +135,9 @@ PUBLIC_MENU = (
             MenuItem(gettext_noop("学籍辅号编排"), "bureau:renumber", Right.BUREAU_RENUMBER),
             MenuItem(gettext_noop("数据质量"), "bureau:quality_home", Right.BUREAU_SCHOOLS_VIEW),
             MenuItem(gettext_noop("招生比对"), "bureau:admissions", Right.BUREAU_SCHOOLS_VIEW),
+            MenuItem(
+                gettext_noop("营养改善计划"), "bureau:nutrition_schools", Right.BUREAU_SCHOOLS_VIEW
+            ),
         ),
     ),
     MenuSection(

@@ -129,6 +129,7 @@ SHARED_APPS = [
     "common",
     "shared_apps.regions",
     "shared_apps.student_index",
+    "shared_apps.nutrition",
     "shared_apps.jobs",
     "shared_apps.bureau",
     "shared_apps.backups",
@@ -436,6 +437,17 @@ CELERY_BEAT_SCHEDULE = {
 # comma-separated, of public holidays and of weekend make-up working days (调休).
 WORKDAY_HOLIDAYS = [d for d in env("WORKDAY_HOLIDAYS", "").split(",") if d.strip()]
 WORKDAY_EXTRA = [d for d in env("WORKDAY_EXTRA", "").split(",") if d.strip()]
+# The nutrition programme (shared_apps.nutrition.calendar): subsidy standards as
+# "valid_from:yuan" pairs, comma-separated (each valid until the next one's date), and
+# the vacations without school meals as "first:last" ISO date pairs.
+NUTRITION_SUBSIDY_STANDARDS = [
+    tuple(p.strip().split(":", 1))
+    for p in env("NUTRITION_SUBSIDY_STANDARDS", "2011-11-01:3.00").split(",")
+    if p.strip()
+]
+NUTRITION_VACATIONS = [
+    tuple(p.strip().split(":", 1)) for p in env("NUTRITION_VACATIONS", "").split(",") if p.strip()
+]
 # Tests only: the name of a checkpoint inside the transfer move at which it raises
 # (tenant_apps.registry.facade.move.checkpoint), to prove the move is all-or-nothing.
 TRANSFERS_FAIL_AT = ""

@@ -45,6 +45,24 @@ def _index_resync(*, school_id: int, schema: str, progress: Progress | None = No
         )
 
 
+def _claims_resync(*, school_id: int, schema: str) -> None:
+    """Make the school's public nutrition claims mirror its restored beneficiary records
+    (read through the rosters facade), so the checks and the county's counts see what the
+    school now holds."""
+    from shared_apps.nutrition.services import ClaimRecord, claims_school_replace
+    from tenant_apps.rosters.facade import beneficiary_records
+
+    records = beneficiary_records(schema_name=schema)
+    with school_context("public"):
+        claims_school_replace(
+            school_id=school_id,
+            records=[
+                ClaimRecord(r.student_uuid, r.since, r.until, r.ticked_by, r.ended_by)
+                for r in records
+            ],
+        )
+
+
 def live_counts_check(*, school_id: int) -> dict[str, Any]:
     """Compare the school's live counts with the counts of its own records; on any
     difference re-sync its index entries (which re-derives the counts), record what

@@ -37,7 +37,7 @@ from shared_apps.backups.dumpfile import (
     backup_download,
     dump_schemas,
 )
-from shared_apps.backups.index_resync import _index_resync
+from shared_apps.backups.index_resync import _claims_resync, _index_resync
 from shared_apps.backups.pgtools import _checked_schema
 from shared_apps.backups.restore_audit import RestoreAuditEntry, _audit_carry_sql
 from tenants.context import school_context
@@ -186,6 +186,7 @@ def _restore_same_run(
         if progress:
             progress(85, "正在更新学生索引和统计……")
         _index_resync(school_id=backup.school_id, schema=schema, progress=progress)
+        _claims_resync(school_id=backup.school_id, schema=schema)
         _stats_refresh(schema)
         logger.info(
             "restore of %s: schema swapped in %.2f s, index and stats in %.2f s",

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from shared_apps.bureau import admissions_views, courses, renumber_views, views
+from shared_apps.bureau.nutrition import urls as nutrition_urls
 from shared_apps.bureau.quality import urls as quality_urls
 
 app_name = "bureau"
@@ -41,4 +42,5 @@ urlpatterns = [
         name="admissions_revoke",
     ),
     *quality_urls.page_patterns,
+    *nutrition_urls.page_patterns,
 ]

@@ -1,6 +1,7 @@
-"""What the cross-school flows (the county bureau) may ask of a school's rosters: the
+"""What the cross-school flows may ask of a school's rosters: for the county bureau, the
 county's admitted lists (统一招生录取名单), their diff against the school's registry and
-the county's exceptions (issue 18 point 4).
+the county's exceptions (issue 18 point 4); for backups, the school's own nutrition
+beneficiary records, from which a restore re-derives the public claims (point 3).
 
 Every function that touches a school takes its schema name, works inside
 `school_context` of that school only, and returns frozen values (rosters.admissions'
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,6 +42,8 @@ __all__ = [
     "admissions_counts",
     "admissions_detail",
     "admissions_publish",
+    "BeneficiaryRecord",
+    "beneficiary_records",
     "default_intake_year",
     "diff_workbook",
     "intake_check",
@@ -185,3 +189,23 @@ def override_revoke(
         override = admissions.override_revoke(override_id=override_id, reason=reason, actor=actor)
         shown = admissions.overrides_shown(override.stage, override.entry_year, mask_names=True)
     return next(o for o in shown if o.pk == override.pk)
+
+
+@dataclass(frozen=True)
+class BeneficiaryRecord:
+    student_uuid: uuid.UUID
+    since: dt.date
+    until: dt.date | None
+    ticked_by: str
+    ended_by: str
+
+
+def beneficiary_records(*, schema_name: str) -> list[BeneficiaryRecord]:
+    """Every beneficiary period the school records (营养改善计划受益学生)."""
+    from tenant_apps.rosters.models import Beneficiary
+
+    with school_context(schema_name):
+        rows = Beneficiary.objects.order_by("pk").values_list(
+            "student_uuid", "since", "until", "ticked_by", "ended_by"
+        )
+        return [BeneficiaryRecord(*row) for row in rows]

@@ -202,3 +202,44 @@ class AdmissionOverride(models.Model):
         verbose_name = "录取例外"
         verbose_name_plural = "录取例外"
         ordering = ["-granted_at"]
+
+
+class Beneficiary(models.Model):
+    """A pupil of this school ticked as a beneficiary of the nutrition programme (营养改善计划
+    受益学生), from `since` until `until` (exclusive; null while it lasts). Schema: each
+    school's own. PII: only through the student (name, class on the roster). Its public
+    twin, nutrition.BeneficiaryClaim, is written in the same transaction by
+    rosters.programme.services; the two are never written apart.
+
+    It stays with this school when the pupil transfers (TRANSFER_STAYS): the claim was
+    this school's, and the open claim of a pupil who left is what the checks flag."""
+
+    TRANSFER_STAYS = True
+
+    student = models.ForeignKey(
+        "registry.Student", on_delete=models.CASCADE, related_name="+", verbose_name="学生"
+    )
+    # The student's identifier when ticked: the public claim's key. Kept apart from the
+    # student because a record that later returns to the school gets a fresh identifier
+    # (registry.facade.move) while this row and its claim keep the old one.
+    student_uuid = models.UUIDField()
+    since = models.DateField("受益起始日期")
+    until = models.DateField("受益结束日期", null=True, blank=True)
+    ticked_by = models.CharField(max_length=100)
+    ended_by = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "营养改善计划受益学生"
+        verbose_name_plural = "营养改善计划受益学生"
+        ordering = ["student_id", "since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student"],
+                condition=models.Q(until__isnull=True),
+                name="rosters_beneficiary_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id}:{self.since}-{self.until or ''}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tenant_apps.rosters import admissions_views, teacher_views, views
+from tenant_apps.rosters.programme import views as programme_views
 
 app_name = "rosters"
 
@@ -43,4 +44,11 @@ urlpatterns = [
     path("uploads/<uuid:upload_id>/diff/", admissions_views.upload_diff_view, name="upload_diff"),
     path("admissions/", admissions_views.admissions_view, name="admissions"),
     path("admissions/export/", admissions_views.admissions_export_view, name="admissions_export"),
+    path("programme/", programme_views.programme_view, name="programme"),
+    path("programme/roster/", programme_views.programme_roster_view, name="programme_roster"),
+    path(
+        "programme/roster/export/",
+        programme_views.programme_roster_export_view,
+        name="programme_roster_export",
+    ),
 ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rosters', '0001_initial'),
+        ('rosters', '0002_programme'),
     ]
 
     operations = [
