@@ -34,6 +34,7 @@ from tenant_apps.registry.students.services import (
     formal_number,
     index_record,
     keys_of,
+    record_date,
     student_snapshot,
 )
 
@@ -114,7 +115,7 @@ def _complete(facts: _CaseFacts) -> None:
         for k, (_old, new) in change.values.items()
     }
     fields = [k for k in key_fields() if k in change.values]
-    data = key_values(raw, tuple(fields))
+    data = key_values(raw, tuple(fields), on=record_date(student))
     # The index may have changed since the application: the new ID number must still be
     # nobody else's, here or in another school.
     _check_duplicates(keys_of(data), exclude=student.identifier, message=MSG_DUPLICATE)

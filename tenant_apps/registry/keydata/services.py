@@ -44,6 +44,7 @@ from tenant_apps.registry.students.services import (
     current_school,
     event_add,
     keys_of,
+    record_date,
     student_snapshot,
 )
 
@@ -178,7 +179,7 @@ def _submit(
     elif len(uploads) > MAX_EVIDENCE_FILES:
         errors["files"] = [f"证明材料最多{MAX_EVIDENCE_FILES}个文件。"]
     try:
-        data = key_values(merged, fields)
+        data = key_values(merged, fields, on=record_date(student))
     except ApplicationError as exc:
         errors |= exc.extra
         data = {}
@@ -235,14 +236,16 @@ def _submit(
     return change
 
 
-def key_values(merged: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+def key_values(
+    merged: Mapping[str, Any], fields: tuple[str, ...], *, on: dt.date | None = None
+) -> dict[str, Any]:
     """The row's typed values by the registry's own row validation (the same rules as a
     new record), refusing on an error of a key field only: an unrelated field an older
     record lacks must not stop the correction of its name."""
     from tenant_apps.registry.students.services import class_map
     from tenant_apps.registry.validation.rows import RowValidator
 
-    result = RowValidator(class_nos=set(class_map())).validate(merged)
+    result = RowValidator(class_nos=set(class_map()), record_date=on).validate(merged)
     errors: dict[str, list[str]] = {}
     for error in result.errors:
         if error.key in fields:
