@@ -171,7 +171,7 @@ def roster_read(*, filename: str, data: bytes) -> tuple[list[str], list[tuple[in
     """A roster's header labels and its rows (Excel row number, cells), read with the
     same guards and header finding as an upload, without staging anything: the county
     splits its one admissions file per school with it (rosters.facade)."""
-    _fmt, read = _read(filename=filename, data=data)
+    _fmt, read = _read(filename=filename, data=data, kind=RosterSource.Kind.ADMISSIONS)
     return labels(read.header), read.rows
 
 
