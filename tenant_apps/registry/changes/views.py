@@ -238,6 +238,8 @@ def change_detail_view(request: HttpRequest, change_id: int) -> HttpResponse:
             ],
             "reason_line": changes.reason_line(change),
             "can_decide": at_school_step and Right.REGISTRY_APPROVE in rights,
+            # 调班: no county step follows the school's.
+            "school_is_last": case is not None and len(case.chain) == 1,
             "own": change.created_by == user.username,
             "can_withdraw": case is not None
             and case.state == "open"

@@ -365,8 +365,7 @@ def test_field_rules_name_the_target_class_and_the_parents_application(world: Wo
     with pytest.raises(ApplicationError) as exc:
         _submit(world.a, pupil, "CLASS_CHANGE", other_grade, reason_code="01", evidence=False)
     assert exc.value.extra["target_class"] == [
-        "所选班级“小学2023级(03)班”不能作为调班的转入班级："
-        "不在小学2024级；跨年级请办理跳级或留级。"
+        "所选班级“小学2023级(03)班”不能作为调班的转入班级：不在小学2024级；跨年级请办理跳级或留级。"
     ]
     with pytest.raises(ApplicationError) as exc:
         _submit(world.a, pupil, "SKIP_GRADE", below, reason_text="x")
