@@ -348,12 +348,14 @@ def test_blockers_refuse_with_what_to_do(world: World) -> None:
         ("no_target_class", "初中2025级没有其他班级，不能办理调班。")
     ]
     [(code, message)] = codes(top, "SKIP_GRADE")
-    assert code == "no_target_grade" and "小学2021级" in message
+    assert code == "no_target_grade"
+    assert "小学2021级" in message
     assert [c for c, _ in codes(first, "REPEAT_GRADE")] == ["no_target_grade"]
     _class(world.a, "primary", 2025, 3)
     assert [c for c, _ in codes(away, "REPEAT_GRADE")] == ["wrong_status"]
     [(code, message)] = codes(studying, "RESTORE")
-    assert code == "wrong_status" and "不能办理恢复入学资格" in message
+    assert code == "wrong_status"
+    assert "不能办理恢复入学资格" in message
 
 
 def test_field_rules_name_the_target_class_and_the_parents_application(world: World) -> None:
@@ -465,7 +467,7 @@ def test_the_change_report_counts_the_new_kinds(world: World) -> None:
     connection.set_schema_to_public()
     rows = dict(table.rows)
     assert rows["调班"] == [1]
-    assert rows["跳级"] == [0] and rows["留级"] == [0] and rows["恢复入学资格"] == [0]
+    assert [rows["跳级"], rows["留级"], rows["恢复入学资格"]] == [[0], [0], [0]]
     assert rows["合计"] == [1]
 
 
