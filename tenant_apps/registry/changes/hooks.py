@@ -177,7 +177,7 @@ def _move(student: Student, change: StatusChange) -> dict[str, list[object]]:
             code="state",
         )
     # The target class's row lock keeps two completions from taking the same seat.
-    target = SchoolClass.objects.select_for_update().get(pk=change.to_class_id)
+    target = SchoolClass.objects.select_for_update().get(pk=int(change.to_class_id or 0))
     seat = (
         Student.objects.filter(school_class=target).aggregate(m=Max("number_in_class"))["m"] or 0
     ) + 1
@@ -250,7 +250,7 @@ def change_detail_lines(case: Case) -> list[tuple[str, str]]:
             lines.append(
                 (
                     "班级",
-                    f"{change.from_class.name if change.from_class else '—'} → "  # type: ignore[union-attr]
+                    f"{change.from_class.name if change.from_class else '—'} → "
                     f"{change.to_class.name}",  # type: ignore[union-attr]
                 )
             )

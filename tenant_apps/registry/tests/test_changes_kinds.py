@@ -90,7 +90,7 @@ def _sync(school: SchoolRef) -> None:
     connection.set_schema_to_public()
 
 
-def _moved(before: dict, after: dict) -> dict:  # type: ignore[type-arg]
+def _moved(before: dict, after: dict) -> dict:
     out = {}
     for cell in before.keys() | after.keys():
         old, new = before.get(cell), after.get(cell)
@@ -137,7 +137,7 @@ def _school_approve(school: SchoolRef, change_id: int, username: str = "approver
     return change
 
 
-def _bureau_approve(case_id) -> None:  # type: ignore[no-untyped-def]
+def _bureau_approve(case_id) -> None:
     from shared_apps.transfers.services import CaseActor, case_decide
 
     case_decide(
