@@ -258,7 +258,42 @@ def student_blockers(
     move = _no_target(student, kind)
     if move is not None:
         blockers.append(move)
+    if kind == "RESTORE" and student.status == S.WITHDRAWN:
+        elsewhere = _live_elsewhere(student)
+        if elsewhere is not None:
+            blockers.append(elsewhere)
     return blockers
+
+
+def _live_elsewhere(student: Student) -> Blocker | None:
+    """恢复入学资格 of a person who holds a live record since (the same ID number in the
+    public index, in this or another school, not left for good): a pupil has one record."""
+    from shared_apps.student_index.models import IndexEntry
+    from shared_apps.student_index.services import duplicates_find
+    from tenant_apps.registry.students.services import index_record
+    from tenants.models import School
+
+    hits = [
+        h
+        for h in duplicates_find([index_record(student).keys], exclude=[student.identifier])
+        if h.kind == "duplicate"
+    ]
+    live = set(
+        IndexEntry.objects.filter(
+            student_uuid__in=[h.student_uuid for h in hits], status__in=sorted(LIVE)
+        )
+        .exclude(audit_state=Student.Audit.DELETED)
+        .values_list("student_uuid", flat=True)
+    )
+    found = [h for h in hits if h.student_uuid in live]
+    if not found:
+        return None
+    where = School.objects.filter(pk=found[0].school_id).values_list("name", flat=True).first()
+    return Blocker(
+        "registered_elsewhere",
+        f"该学生已在{where or '其他学校'}有在籍学籍，不能恢复入学资格。",
+        "一人只能有一个学籍：如需回到本校就读，请由本校办理转学（转入）。",
+    )
 
 
 MOVE_OF_KIND = {"CLASS_CHANGE": "grade", "SKIP_GRADE": "up", "REPEAT_GRADE": "down"}

@@ -493,3 +493,55 @@ def test_the_page_submission_sends_the_target_class(world: World) -> None:
         change = StatusChange.objects.get(student_id=pupil.pk)
         assert (change.kind, change.to_class_id) == ("SKIP_GRADE", target)
     connection.set_schema_to_public()
+
+
+def test_restore_is_refused_when_the_person_studies_elsewhere_now(world: World) -> None:
+    """One person, one live record: 恢复入学资格 stops while the same ID number is 在读
+    in another school, and names that school."""
+    from shared_apps.student_index.services import index_upsert
+    from tenant_apps.registry.changes.services import change_preview
+    from tenant_apps.registry.models import SchoolClass, Student
+    from tenant_apps.registry.students.services import current_school, index_record
+
+    id_number = "430181200901010014"
+    pupil = _pupil(world.a.schema, "恢复卯", stage="senior", entry_year=2025, status="03")
+    with school_context(world.a.schema):
+        Student.objects.filter(pk=pupil.pk).update(id_number=id_number, id_type="1")
+        withdrawn = Student.objects.select_related("school_class").get(pk=pupil.pk)
+        index_upsert(school_id=current_school().id, records=[index_record(withdrawn)])
+        assert change_preview(withdrawn, "RESTORE") == []
+    connection.set_schema_to_public()
+    with school_context(world.b.schema):
+        klass = SchoolClass.objects.first()
+        other = Student.objects.create(
+            name="恢复卯",
+            sex="1",
+            birth_date=dt.date(2017, 10, 1),
+            id_number=id_number,
+            id_type="1",
+            school_class=klass,
+            entry_year_month="202409",
+            audit_state="registered",
+        )
+        other = Student.objects.select_related("school_class").get(pk=other.pk)
+        index_upsert(school_id=current_school().id, records=[index_record(other)])
+    connection.set_schema_to_public()
+    with school_context(world.a.schema):
+        [blocker] = change_preview(withdrawn, "RESTORE")
+    connection.set_schema_to_public()
+    assert blocker.code == "registered_elsewhere"
+    assert blocker.message == f"该学生已在{world.b.name}有在籍学籍，不能恢复入学资格。"
+
+
+def test_the_bureau_case_page_names_both_classes(world: World) -> None:
+    from shared_apps.transfers.models import Case
+    from tenant_apps.registry.changes.hooks import change_detail_lines
+
+    pupil = _pupil(world.a.schema, "局页辰")
+    change = _submit(
+        world.a, pupil, "REPEAT_GRADE", _class(world.a, "primary", 2025, 3), reason_code="01"
+    )
+    lines = dict(change_detail_lines(Case.objects.get(pk=change.case_id)))
+    connection.set_schema_to_public()
+    assert lines["班级"] == "小学2024级(09)班 → 小学2025级(03)班"
+    assert lines["异动类型"] == "留级"
