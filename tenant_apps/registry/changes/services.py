@@ -5,10 +5,12 @@ are shown before anything is submitted and checked again under the student's row
 Submission writes the StatusChange, its evidence and the public business case
 (transfers.Case, chain: school approver → the school's county bureau) in one
 transaction. The school approver decides here (maker ≠ checker), the bureau in its case
-queue; approving the last step runs `change_complete` (registry.changes.hooks) inside the
-engine's transaction, which sets the student's status, writes the history entry and
-refreshes the public index. Rejection or withdrawal leaves the status as it was. The reads
-are in registry.changes.selectors.
+queue; 调班 is the school's own affair and ends at the school's step (chain_school_only).
+Approving the last step runs `change_complete` (registry.changes.hooks) inside the
+engine's transaction, which sets the student's status — and for 调班, 跳级, 留级 and
+恢复入学资格 moves the record into the chosen class (registry.changes.moves) — writes the
+history entry and refreshes the public index. Rejection or withdrawal leaves the status
+as it was. The reads are in registry.changes.selectors.
 """
 
 from __future__ import annotations
@@ -490,9 +492,9 @@ SCHOOL_STEP = 0  # chain_in_school: the school approver first, then the county b
 def change_school_decide(
     *, change_id: int, approve: bool, reason: str, actor: Actor, case_actor: CaseActor
 ) -> StatusChange:
-    """学校审核: pass to the bureau, or reject with a reason (the status stays). Never
-    one's own application (`change_decision`, which also guards the generic case
-    pages). A repeated click finds the case past the school step and changes nothing."""
+    """学校审核: pass to the bureau (or, for 调班, take effect), or reject with a reason
+    (the status stays). Never one's own application (`change_decision`, which also
+    guards the generic case pages). A repeated click finds the case past the school step and changes nothing."""
     from shared_apps.transfers.models import Case
     from shared_apps.transfers.services import case_decide
 
