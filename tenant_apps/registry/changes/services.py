@@ -494,7 +494,8 @@ def change_school_decide(
 ) -> StatusChange:
     """学校审核: pass to the bureau (or, for 调班, take effect), or reject with a reason
     (the status stays). Never one's own application (`change_decision`, which also
-    guards the generic case pages). A repeated click finds the case past the school step and changes nothing."""
+    guards the generic case pages). A repeated click finds the case past the school
+    step and changes nothing."""
     from shared_apps.transfers.models import Case
     from shared_apps.transfers.services import case_decide
 
