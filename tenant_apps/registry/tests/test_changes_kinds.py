@@ -545,3 +545,16 @@ def test_the_bureau_case_page_names_both_classes(world: World) -> None:
     connection.set_schema_to_public()
     assert lines["班级"] == "小学2024级(09)班 → 小学2025级(03)班"
     assert lines["异动类型"] == "留级"
+
+
+def test_the_edit_page_shows_class_and_grade_fixed_for_a_registered_pupil(world: World) -> None:
+    import re
+
+    pupil = _pupil(world.a.schema, "编辑巳")
+    registrar = login(world.a.host, "registrar")
+    html = registrar.get(f"/registry/students/{pupil.uuid}/edit/").content.decode()
+    connection.set_schema_to_public()
+    select = re.search(r"<select[^>]*name=\"class_no\"[^>]*>", html)
+    assert select is not None
+    assert "disabled" in select.group(0)
+    assert "已注册学生换班或换年级请办理学籍异动" in html
