@@ -193,7 +193,7 @@ class StudentForm(forms.Form):
                 # A registered record changes class or grade only by an approved 学籍异动
                 # (registry.students.services refuses it too).
                 field.disabled = True
-                field.help_text = MSG_CLASS_FIXED  # type: ignore[assignment]
+                field.help_text = MSG_CLASS_FIXED
             self.fields[col.key] = field
         self.locked = bool(locked)
         self.group_errors: dict[str, list[str]] = {}

@@ -512,7 +512,7 @@ def test_restore_is_refused_when_the_person_studies_elsewhere_now(world: World) 
         assert change_preview(withdrawn, "RESTORE") == []
     connection.set_schema_to_public()
     with school_context(world.b.schema):
-        klass = SchoolClass.objects.first()
+        klass = SchoolClass.objects.order_by("pk")[0]
         other = Student.objects.create(
             name="恢复卯",
             sex="1",
