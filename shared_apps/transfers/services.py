@@ -184,6 +184,11 @@ def chain_in_school(school_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def chain_school_only(school_id: int) -> list[dict[str, Any]]:
+    """调班: the school's own affair (domain.md §3.7), its approver is the last step."""
+    return [school_step(school_ref(school_id), "学校审核")]
+
+
 def chain_transfer(*, receiving_id: int, sending_id: int) -> list[dict[str, Any]]:
     """Transfer between platform schools (§3.6): same county: sending school → county
     bureau; other county: receiving county bureau → sending school → sending county."""

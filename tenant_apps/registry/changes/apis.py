@@ -42,6 +42,8 @@ class ChangeOutput(serializers.Serializer):
     leave_to = serializers.DateField(allow_null=True)
     from_status = serializers.CharField()
     to_status = serializers.CharField()
+    from_class_name = serializers.SerializerMethodField()
+    to_class_name = serializers.SerializerMethodField()
     state = serializers.CharField()
     state_label = serializers.CharField(source="get_state_display")
     created_by = serializers.CharField()
@@ -49,6 +51,12 @@ class ChangeOutput(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     closed_by = serializers.CharField()
     close_reason = serializers.CharField()
+
+    def get_from_class_name(self, change: StatusChange) -> str:
+        return change.from_class.name if change.from_class else ""
+
+    def get_to_class_name(self, change: StatusChange) -> str:
+        return change.to_class.name if change.to_class else ""
 
 
 class ChangeDetailOutput(ChangeOutput):
@@ -140,6 +148,12 @@ class ChangeListCreateApi(APIView):
         leave_from = serializers.DateField(required=False, allow_null=True, default=None)
         leave_to = serializers.DateField(required=False, allow_null=True, default=None)
         target_status = serializers.CharField(required=False, allow_blank=True, default="")
+        target_class_id = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="转入班级（调班、跳级、留级、恢复入学资格必填）",
+        )
 
     @extend_schema(
         parameters=[
@@ -202,6 +216,7 @@ class ChangeListCreateApi(APIView):
                 leave_from=v["leave_from"],
                 leave_to=v["leave_to"],
                 target_status=v["target_status"],
+                target_class_id=v["target_class_id"],
             ),
             uploads=uploads,
             actor=Actor.of(request.user),

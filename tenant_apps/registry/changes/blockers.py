@@ -39,6 +39,14 @@ REQUIRED_STATUS: dict[str, frozenset[str]] = {
     "MISSING": frozenset({S.STUDYING}),
     "OTHER_LEAVE": frozenset({S.STUDYING}),
     "OTHER": LIVE,
+    # Class and grade changes keep the pupil 在读 (§3.7).
+    "CLASS_CHANGE": frozenset({S.STUDYING}),
+    "SKIP_GRADE": frozenset({S.STUDYING}),
+    "REPEAT_GRADE": frozenset({S.STUDYING}),
+    # 恢复入学资格: 退学 is the one end state a record comes back from in the same school
+    # (a senior-high pupil readmitted); 流失, 其他离校, 失踪 come back by 复学, and 毕业, 结业,
+    # 转出, 死亡 never do.
+    "RESTORE": frozenset({S.WITHDRAWN}),
     # Only 在校 students transfer, and never while on leave (§3.5).
     "TRANSFER": frozenset({S.STUDYING}),
     "TRANSFER_OUT_EXTERNAL": frozenset({S.STUDYING}),
@@ -250,4 +258,69 @@ def student_blockers(
     if pending is not None:
         blockers.append(pending)
     blockers.extend(_freeze(student, kind, on))
+    move = _no_target(student, kind)
+    if move is not None:
+        blockers.append(move)
+    if kind == "RESTORE" and student.status == S.WITHDRAWN:
+        elsewhere = _live_elsewhere(student)
+        if elsewhere is not None:
+            blockers.append(elsewhere)
     return blockers
+
+
+def _live_elsewhere(student: Student) -> Blocker | None:
+    """恢复入学资格 of a person who holds a live record since (the same ID number in the
+    public index, in this or another school, not left for good): a pupil has one record."""
+    from shared_apps.student_index.models import IndexEntry
+    from shared_apps.student_index.services import duplicates_find
+    from tenant_apps.registry.students.services import index_record
+    from tenants.models import School
+
+    hits = [
+        h
+        for h in duplicates_find([index_record(student).keys], exclude=[student.identifier])
+        if h.kind == "duplicate"
+    ]
+    live = set(
+        IndexEntry.objects.filter(
+            student_uuid__in=[h.student_uuid for h in hits], status__in=sorted(LIVE)
+        )
+        .exclude(audit_state=Student.Audit.DELETED)
+        .values_list("student_uuid", flat=True)
+    )
+    found = [h for h in hits if h.student_uuid in live]
+    if not found:
+        return None
+    where = School.objects.filter(pk=found[0].school_id).values_list("name", flat=True).first()
+    return Blocker(
+        "registered_elsewhere",
+        f"该学生已在{where or '其他学校'}有在籍学籍，不能恢复入学资格。",
+        "一人只能有一个学籍：如需回到本校就读，请由本校办理转学（转入）。",
+    )
+
+
+MOVE_OF_KIND = {"CLASS_CHANGE": "grade", "SKIP_GRADE": "up", "REPEAT_GRADE": "down"}
+
+
+def _no_target(student: Student, kind: str) -> Blocker | None:
+    """调班/跳级/留级 with nowhere to go: no other class in the grade, no grade above
+    (the top grade) or below (the first grade) in the current school year."""
+    from tenant_apps.registry.changes.moves import target_classes
+
+    moves = MOVE_OF_KIND.get(kind)
+    if moves is None or target_classes(student, moves).exists():
+        return None
+    label = KIND_LABELS[kind]
+    grade = student.school_class.grade_name
+    if moves == "grade":
+        return Blocker(
+            "no_target_class",
+            f"{grade}没有其他班级，不能办理{label}。",
+            "请先在“班级管理”中为该年级建立班级。",
+        )
+    where = "高一个年级" if moves == "up" else "低一个年级"
+    return Blocker(
+        "no_target_grade",
+        f"本学年没有比{grade}{where}的年级（或该年级没有班级），不能办理{label}。",
+        "毕业年级不能跳级、起始年级不能留级；如该年级尚无班级，请先在“班级管理”中建立。",
+    )

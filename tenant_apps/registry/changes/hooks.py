@@ -19,6 +19,7 @@ from tenant_apps.registry.changes.services import (
     MSG_MAKER_CHECKER,
     MSG_NOT_FOUND,
     MSG_STALE,
+    MSG_STALE_CLASS,
     kinds_available,
     reason_line,
 )
@@ -111,18 +112,31 @@ def change_complete(case: Case) -> None:
 def _complete(facts: _CaseFacts) -> None:
     from shared_apps.student_index.services import index_set_state
     from tenant_apps.registry.changes.blockers import REQUIRED_STATUS
+    from tenant_apps.registry.facade.move import checkpoint
 
     change = StatusChange.objects.select_for_update().filter(case_id=facts.case_id).first()
     if change is None:
         raise ApplicationError(MSG_NOT_FOUND, code="not_found")
     if change.state != StatusChange.State.OPEN:
         return
-    student = Student.objects.select_for_update().get(pk=change.student_id)
+    student = (
+        Student.objects.select_for_update(of=("self",))
+        .select_related("school_class")
+        .get(pk=change.student_id)
+    )
     if student.status not in REQUIRED_STATUS[change.kind] or student.status != change.from_status:
         raise ApplicationError(MSG_STALE.format(status=student.get_status_display()), code="state")
     before = student.status
     student.status = change.to_status
-    student.save(update_fields=["status", "updated_at"])
+    diff: dict[str, list[object]] = {}
+    if before != change.to_status:
+        diff["status"] = [before, change.to_status]
+    fields = ["status", "updated_at"]
+    if change.to_class_id is not None:
+        diff.update(_move(student, change))
+        fields += ["school_class", "number_in_class", "entry_year_month"]
+    student.save(update_fields=fields)
+    checkpoint("change_after_student_write")
     change.state = StatusChange.State.DONE
     change.closed_at = timezone.now()
     change.closed_by = facts.actor.label
@@ -135,9 +149,48 @@ def _complete(facts: _CaseFacts) -> None:
         from_state=before,
         to_state=change.to_status,
         reason=reason_line(change),
-        changes={"status": [before, change.to_status]},
+        changes=diff,
     )
-    index_set_state(student_uuids=[student.identifier], status=change.to_status)
+    checkpoint("change_before_index")
+    klass = student.school_class
+    index_set_state(
+        student_uuids=[student.identifier],
+        status=change.to_status,
+        stage=klass.stage,
+        entry_year=klass.entry_year,
+    )
+
+
+def _move(student: Student, change: StatusChange) -> dict[str, list[object]]:
+    """Put the record into the change's class (seated after the class's last number);
+    a grade change moves the 入学年月 to the target cohort's year, keeping the month,
+    as the registry's rule "入学年月 agrees with the class's entry year" asks (the
+    history keeps the old value). Returns the changed values, before and after."""
+    from django.db.models import Max
+
+    from tenant_apps.registry.models import SchoolClass
+
+    source = student.school_class
+    if change.from_class_id is not None and student.school_class_id != change.from_class_id:
+        raise ApplicationError(
+            MSG_STALE_CLASS.format(name=change.from_class.name),  # type: ignore[union-attr]
+            code="state",
+        )
+    # The target class's row lock keeps two completions from taking the same seat.
+    target = SchoolClass.objects.select_for_update().get(pk=int(change.to_class_id or 0))
+    seat = (
+        Student.objects.filter(school_class=target).aggregate(m=Max("number_in_class"))["m"] or 0
+    ) + 1
+    diff: dict[str, list[object]] = {
+        "class_no": [source.class_no, target.class_no],
+        "number_in_class": [student.number_in_class, seat],
+    }
+    if target.entry_year != source.entry_year:
+        entry = f"{target.entry_year:04d}{student.entry_year_month[4:6] or '09'}"
+        diff["entry_year_month"] = [student.entry_year_month, entry]
+        student.entry_year_month = entry
+    student.school_class, student.number_in_class = target, seat
+    return diff
 
 
 def change_closed(case: Case) -> None:
@@ -177,7 +230,12 @@ def change_detail_lines(case: Case) -> list[tuple[str, str]]:
     if schema is None or not _ours(case):
         return []
     with school_context(schema):
-        change = StatusChange.objects.prefetch_related("evidence").filter(case_id=case.pk).first()
+        change = (
+            StatusChange.objects.select_related("from_class", "to_class")
+            .prefetch_related("evidence")
+            .filter(case_id=case.pk)
+            .first()
+        )
         if change is None:
             return []
         lines = [
@@ -188,6 +246,14 @@ def change_detail_lines(case: Case) -> list[tuple[str, str]]:
                 f"{change.get_from_status_display()} → {change.get_to_status_display()}",
             ),
         ]
+        if change.to_class_id is not None:
+            lines.append(
+                (
+                    "班级",
+                    f"{change.from_class.name if change.from_class else '—'} → "
+                    f"{change.to_class.name}",  # type: ignore[union-attr]
+                )
+            )
         reason = reason_line(change)
         if reason:
             lines.append(("异动原因", reason))

@@ -27,7 +27,9 @@ def change_list(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> QuerySet[StatusChange]:
-    qs = StatusChange.objects.select_related("student", "student__school_class")
+    qs = StatusChange.objects.select_related(
+        "student", "student__school_class", "from_class", "to_class"
+    )
     if kind:
         qs = qs.filter(kind=kind)
     if state:
@@ -51,7 +53,9 @@ def change_list(
 
 def change_get(change_id: int) -> StatusChange | None:
     return (
-        StatusChange.objects.select_related("student", "student__school_class")
+        StatusChange.objects.select_related(
+            "student", "student__school_class", "from_class", "to_class"
+        )
         .prefetch_related("evidence")
         .filter(pk=change_id)
         .first()

@@ -5,10 +5,12 @@ are shown before anything is submitted and checked again under the student's row
 Submission writes the StatusChange, its evidence and the public business case
 (transfers.Case, chain: school approver → the school's county bureau) in one
 transaction. The school approver decides here (maker ≠ checker), the bureau in its case
-queue; approving the last step runs `change_complete` (registry.changes.hooks) inside the
-engine's transaction, which sets the student's status, writes the history entry and
-refreshes the public index. Rejection or withdrawal leaves the status as it was. The reads
-are in registry.changes.selectors.
+queue; 调班 is the school's own affair and ends at the school's step (chain_school_only).
+Approving the last step runs `change_complete` (registry.changes.hooks) inside the
+engine's transaction, which sets the student's status — and for 调班, 跳级, 留级 and
+恢复入学资格 moves the record into the chosen class (registry.changes.moves) — writes the
+history entry and refreshes the public index. Rejection or withdrawal leaves the status
+as it was. The reads are in registry.changes.selectors.
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ class KindSpec:
     reasons: tuple[tuple[str, str], ...] = ()
     hint: str = ""  # what proof the school should attach
     targets: tuple[str, ...] = field(default=())  # choosable results (其他)
+    # The class the record moves to (registry.changes.moves): "" none, "grade" another
+    # class of the same grade (调班), "up"/"down" a class one grade above/below (跳级/留级),
+    # "stage" any class of the stage in the current school year (恢复入学资格).
+    moves: str = ""
+    # False: the school's approval is the last step (调班 is the school's own affair,
+    # domain.md §3.7); True: then the county bureau's.
+    county: bool = True
+    warning: str = ""  # shown on the form above the fields (留级 in compulsory education)
 
     @property
     def label(self) -> str:
@@ -155,6 +165,46 @@ SPECS: dict[str, KindSpec] = {
         targets=(S.STUDYING, S.SUSPENDED, S.DROPPED_OUT, S.ABROAD, S.MISSING, S.OTHER),
         hint="说明异动原因的材料。",
     ),
+    K.CLASS_CHANGE: KindSpec(
+        K.CLASS_CHANGE,
+        S.STUDYING,
+        evidence_required=False,
+        reason_code_required=True,
+        reason_text_required=False,
+        reasons=(("01", "家长申请"), ("02", "学校编班调整"), ("99", "其他")),
+        moves="grade",
+        county=False,
+    ),
+    K.SKIP_GRADE: KindSpec(
+        K.SKIP_GRADE,
+        S.STUDYING,
+        evidence_required=True,
+        reason_code_required=False,
+        reason_text_required=True,
+        moves="up",
+        hint="家长（监护人）申请书及学校的学业水平评估意见。",
+    ),
+    K.REPEAT_GRADE: KindSpec(
+        K.REPEAT_GRADE,
+        S.STUDYING,
+        evidence_required=True,
+        reason_code_required=True,
+        reason_text_required=False,
+        reasons=(("01", "家长申请（学业原因）"), ("02", "家长申请（因病缺课）"), ("99", "其他")),
+        moves="down",
+        hint="家长（监护人）签字的留级申请书；因病缺课的附医院诊断证明。",
+        warning="义务教育阶段学校不得责令学生留级：只能根据家长（监护人）的书面申请办理，"
+        "申请书须作为佐证材料上传。",
+    ),
+    K.RESTORE: KindSpec(
+        K.RESTORE,
+        S.STUDYING,
+        evidence_required=True,
+        reason_code_required=False,
+        reason_text_required=True,
+        moves="stage",
+        hint="学生本人及监护人的恢复入学资格申请书和学校同意接收的材料。",
+    ),
 }
 
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # the national system's limit (domain.md §3.5)
@@ -165,6 +215,10 @@ MSG_BLOCKED = "该学生现在不能办理{label}：{first}"
 MSG_MAKER_CHECKER = "不能审核自己提交的学籍异动：须由另一位学籍主管领导审核。"
 MSG_NOT_FOUND = "未找到该学籍异动。"
 MSG_STALE = "学生当前学籍状态为“{status}”，已不符合该异动的条件，不能生效。"
+MSG_STALE_CLASS = "学生已不在申请时的班级“{name}”，该异动不能生效；请退回后重新申请。"
+MSG_REPEAT_ORDERED = (
+    "义务教育阶段学校不得责令学生留级：留级只能根据家长（监护人）的申请办理，请选择申请原因。"
+)
 
 
 def kinds_available() -> list[KindSpec]:
@@ -195,6 +249,7 @@ class ChangeInput:
     leave_from: dt.date | None = None
     leave_to: dt.date | None = None
     target_status: str = ""
+    target_class_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +258,9 @@ class Upload:
     data: bytes
 
 
-def _field_errors(spec: KindSpec, data: ChangeInput, uploads: list[Upload]) -> dict[str, list[str]]:
+def _field_errors(
+    spec: KindSpec, data: ChangeInput, uploads: list[Upload], *, compulsory: bool = False
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     today = timezone.localdate()
     if data.change_date is None:
@@ -227,6 +284,8 @@ def _field_errors(spec: KindSpec, data: ChangeInput, uploads: list[Upload]) -> d
             errors["leave_to"] = ["请填写休学截止日期。"]
         if data.leave_from and data.leave_to and data.leave_to <= data.leave_from:
             errors["leave_to"] = ["休学截止日期须晚于开始日期。"]
+    if spec.kind == K.REPEAT_GRADE and data.reason_code == "99" and compulsory:
+        errors["reason_code"] = [MSG_REPEAT_ORDERED]
     if spec.targets and data.target_status not in spec.targets:
         errors["target_status"] = ["请选择异动后的学籍状态。"]
     if spec.evidence_required and not uploads:
@@ -307,7 +366,7 @@ def _submit(
     actor: Actor,
     saved: list[str],
 ) -> StatusChange:
-    from shared_apps.transfers.services import case_open, chain_in_school
+    from shared_apps.transfers.services import case_open, chain_in_school, chain_school_only
 
     student = (
         Student.objects.select_for_update()
@@ -324,7 +383,17 @@ def _submit(
             code="blocked",
             extra={"blockers": [f"{b.message}{b.advice}" for b in blockers]},
         )
-    errors = _field_errors(spec, data, uploads)
+    from tenant_apps.registry.changes.blockers import COMPULSORY_STAGES
+    from tenant_apps.registry.changes.moves import check_target
+
+    compulsory = student.school_class.stage in COMPULSORY_STAGES
+    errors = _field_errors(spec, data, uploads, compulsory=compulsory)
+    target = None
+    if spec.moves:
+        try:
+            target = check_target(student, spec.moves, spec.label, data.target_class_id)
+        except ApplicationError as exc:
+            errors.update(exc.extra)
     if errors:
         raise ApplicationError("异动申请填写有误，请按提示修改。", code="invalid", extra=errors)
     types = [evidence_check(u) for u in uploads]
@@ -340,6 +409,8 @@ def _submit(
         leave_to=data.leave_to if spec.leave_dates else None,
         from_status=student.status,
         to_status=to_status,
+        from_class=student.school_class if target else None,
+        to_class=target,
         created_by=actor.username,
         created_by_label=actor.label,
     )
@@ -360,7 +431,7 @@ def _submit(
         school_id=school.id,
         student_uuid=student.identifier,
         summary=_summary(student),
-        chain=chain_in_school(school.id),
+        chain=chain_in_school(school.id) if spec.county else chain_school_only(school.id),
         created_by=f"{actor.username}@{connection.schema_name}",
         payload={
             "change_id": change.pk,
@@ -370,6 +441,8 @@ def _submit(
             "reason_code": data.reason_code,
             "leave_from": change.leave_from.isoformat() if change.leave_from else "",
             "leave_to": change.leave_to.isoformat() if change.leave_to else "",
+            # A class name and number hold no PII; the bureau sees where the pupil goes.
+            "to_class": target.name if target else "",
         },
     )
     change.case_id, change.case_number = case.pk, case.number
@@ -390,6 +463,8 @@ def reason_line(change: StatusChange) -> str:
         parts.append(dict(spec.reasons).get(change.reason_code, change.reason_code))
     if change.leave_from and change.leave_to:
         parts.append(f"休学{change.leave_from:%Y-%m-%d}至{change.leave_to:%Y-%m-%d}")
+    if change.to_class_id and change.from_class_id:
+        parts.append(f"{change.from_class.name}→{change.to_class.name}")  # type: ignore[union-attr]
     if change.reason_text:
         parts.append(change.reason_text)
     return "；".join(parts)[:300]
@@ -417,9 +492,10 @@ SCHOOL_STEP = 0  # chain_in_school: the school approver first, then the county b
 def change_school_decide(
     *, change_id: int, approve: bool, reason: str, actor: Actor, case_actor: CaseActor
 ) -> StatusChange:
-    """学校审核: pass to the bureau, or reject with a reason (the status stays). Never
-    one's own application (`change_decision`, which also guards the generic case
-    pages). A repeated click finds the case past the school step and changes nothing."""
+    """学校审核: pass to the bureau (or, for 调班, take effect), or reject with a reason
+    (the status stays). Never one's own application (`change_decision`, which also
+    guards the generic case pages). A repeated click finds the case past the school
+    step and changes nothing."""
     from shared_apps.transfers.models import Case
     from shared_apps.transfers.services import case_decide
 

@@ -24,6 +24,8 @@ from common.exceptions import ApplicationError
 from common.views import right_required
 from tenant_apps.registry.changes import selectors
 from tenant_apps.registry.changes import services as changes
+from tenant_apps.registry.changes.blockers import COMPULSORY_STAGES
+from tenant_apps.registry.changes.moves import target_classes
 from tenant_apps.registry.classes.selectors import class_list
 from tenant_apps.registry.models import StatusChange, Student
 from tenant_apps.registry.students.selectors import student_get
@@ -58,6 +60,11 @@ class ChangeForm(forms.Form):
         error_messages={"invalid": gettext_lazy("日期格式应为 年-月-日。")},
     )
     target_status = forms.CharField(label=gettext_lazy("异动后学籍状态"), required=False)
+    target_class = forms.IntegerField(
+        label=gettext_lazy("转入班级"),
+        required=False,
+        error_messages={"invalid": gettext_lazy("请从列表中选择转入班级。")},
+    )
 
     def as_input(self, kind: str) -> changes.ChangeInput:
         d = self.cleaned_data
@@ -69,6 +76,7 @@ class ChangeForm(forms.Form):
             leave_from=d.get("leave_from"),
             leave_to=d.get("leave_to"),
             target_status=d.get("target_status", ""),
+            target_class_id=d.get("target_class"),
         )
 
 
@@ -136,6 +144,12 @@ def change_create_view(request: HttpRequest, student_id: object) -> HttpResponse
             "top": top,
             "statuses": Student.Status,
             "targets": [(s, Student.Status(s).label) for s in (spec.targets if spec else ())],
+            "target_classes": list(target_classes(student, spec.moves))
+            if spec and spec.moves
+            else [],
+            "warning": spec.warning
+            if spec and spec.warning and student.school_class.stage in COMPULSORY_STAGES
+            else "",
             "today": timezone.localdate(),
         },
     )
@@ -224,6 +238,8 @@ def change_detail_view(request: HttpRequest, change_id: int) -> HttpResponse:
             ],
             "reason_line": changes.reason_line(change),
             "can_decide": at_school_step and Right.REGISTRY_APPROVE in rights,
+            # 调班: no county step follows the school's.
+            "school_is_last": case is not None and len(case.chain) == 1,
             "own": change.created_by == user.username,
             "can_withdraw": case is not None
             and case.state == "open"
@@ -242,7 +258,7 @@ def change_decide_view(request: HttpRequest, change_id: int) -> HttpResponse:
         messages.error(request, _("请选择审核通过或退回。"))
         return redirect("registry:change_detail", change_id=change_id)
     try:
-        changes.change_school_decide(
+        change = changes.change_school_decide(
             change_id=change_id,
             approve=decision == "approve",
             reason=request.POST.get("reason", "").strip()[:300],
@@ -251,7 +267,10 @@ def change_decide_view(request: HttpRequest, change_id: int) -> HttpResponse:
     except ApplicationError as exc:
         _flash_error(request, exc)
     else:
-        if decision == "approve":
+        if decision == "approve" and change.state == StatusChange.State.DONE:
+            # 调班: the school's approval is the last step.
+            messages.success(request, _("学校审核已通过，该学籍异动已生效。"))
+        elif decision == "approve":
             messages.success(request, _("学校审核已通过，已报送教育局审核。"))
         else:
             messages.success(request, _("已退回该学籍异动申请，学生学籍状态不变。"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from tenant_apps.registry.models.classes import SchoolClass
 from tenant_apps.registry.models.students import Student
 
 
@@ -27,6 +28,13 @@ class StatusChange(models.Model):
         MISSING = "MISSING", "失踪"
         OTHER_LEAVE = "OTHER_LEAVE", "其他离校"
         OTHER = "OTHER", "其他"
+        # Changes of class or grade (domain.md §3.7, §4.1): the pupil stays 在读, the
+        # record moves to `to_class` (调班 inside the grade; 跳级/留级 one grade up/down).
+        CLASS_CHANGE = "CLASS_CHANGE", "调班"
+        SKIP_GRADE = "SKIP_GRADE", "跳级"
+        REPEAT_GRADE = "REPEAT_GRADE", "留级"
+        # 退学 → 在读 again, into `to_class` (a class of the current school year).
+        RESTORE = "RESTORE", "恢复入学资格"
 
     class State(models.TextChoices):
         OPEN = "open", "审批中"
@@ -45,6 +53,24 @@ class StatusChange(models.Model):
     leave_to = models.DateField("休学截止日期", null=True, blank=True)
     from_status = models.CharField("异动前状态", max_length=2, choices=Student.Status.choices)
     to_status = models.CharField("异动后状态", max_length=2, choices=Student.Status.choices)
+    # The class before and the class chosen (调班, 跳级, 留级, 恢复入学资格 only); the
+    # completion moves the record there if it is still in `from_class`.
+    from_class = models.ForeignKey(
+        SchoolClass,
+        verbose_name="原班级",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    to_class = models.ForeignKey(
+        SchoolClass,
+        verbose_name="转入班级",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     case_id = models.UUIDField("业务编号", null=True, unique=True)
     case_number = models.CharField("业务单号", max_length=30, blank=True)
     state = models.CharField(

@@ -142,6 +142,10 @@ def _choices(col: Column) -> list[tuple[str, str]]:
     return blank + table(col.code_table).choices()
 
 
+CLASS_KEYS = frozenset({"class_no", "grade"})
+MSG_CLASS_FIXED = _("已注册学生换班或换年级请办理学籍异动（调班、跳级、留级）。")
+
+
 class StudentForm(forms.Form):
     """One input per template column. Nothing is required at form level: the services'
     validator reports every problem of the record at once, next to its field; the red *
@@ -155,6 +159,7 @@ class StudentForm(forms.Form):
         *args: Any,
         classes: Iterable[SchoolClass],
         locked: Collection[str] = (),
+        class_fixed: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -184,6 +189,11 @@ class StudentForm(forms.Form):
             field.help_text = help_text  # type: ignore[assignment]
             field.template_required = col.required  # type: ignore[attr-defined]
             field.disabled = col.key in locked
+            if class_fixed and col.key in CLASS_KEYS:
+                # A registered record changes class or grade only by an approved 学籍异动
+                # (registry.students.services refuses it too).
+                field.disabled = True
+                field.help_text = MSG_CLASS_FIXED
             self.fields[col.key] = field
         self.locked = bool(locked)
         self.group_errors: dict[str, list[str]] = {}

@@ -488,6 +488,8 @@ def student_update(
     before = student_snapshot(student)
     before_own = _own_values(student)
     old_class_no = before["class_no"]
+    if student.audit_state == Student.Audit.REGISTERED and data["class_no"] != old_class_no:
+        _refuse_class_edit(old_class_no, data["class_no"])
     _apply(student, data, class_map())
     if student.audit_state == Student.Audit.REGISTERED:
         # Past both audits, 姓名/身份证件号/性别/出生日期 (and the province's own key
@@ -518,6 +520,24 @@ def student_update(
 
 
 MSG_LOCKED = "您无权修改以下字段：{headers}。"
+MSG_GRADE_EDIT = (
+    "已注册学生不能直接修改年级：升入高一年级请办理“跳级”，降入低一年级请办理“留级”"
+    "（学籍异动，学校和教育局审核）。"
+)
+MSG_CLASS_EDIT = "已注册学生不能直接修改班级：同一年级内换班请办理“调班”（学籍异动，学校审核）。"
+
+
+def _refuse_class_edit(old_class_no: str, new_class_no: str) -> None:
+    """A registered record changes class or grade only through an approved status change
+    (调班, 跳级, 留级: registry.changes); a record not yet registered (待提交, 问题学籍) is
+    still the school's draft and may be put into any class."""
+    grades = {
+        c.class_no: (c.stage, c.entry_year)
+        for c in SchoolClass.objects.filter(class_no__in=[old_class_no, new_class_no])
+    }
+    same_grade = grades.get(old_class_no) == grades.get(new_class_no)
+    message = MSG_CLASS_EDIT if same_grade else MSG_GRADE_EDIT
+    raise ApplicationError(message, code="state", extra={"class_no": [message]})
 
 
 def _own_values(student: Student) -> dict[str, Any]:

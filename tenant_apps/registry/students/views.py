@@ -435,7 +435,13 @@ def student_edit_view(request: HttpRequest, student_id: object) -> HttpResponse:
         return redirect("registry:student_detail", student_id=student.identifier)
     classes = list(class_list())
     initial = student_raw(student, services.student_snapshot(student))
-    form = StudentForm(request.POST or None, initial=initial, classes=classes, locked=locked)
+    form = StudentForm(
+        request.POST or None,
+        initial=initial,
+        classes=classes,
+        locked=locked,
+        class_fixed=student.audit_state == Student.Audit.REGISTERED,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             updated = services.student_update(
