@@ -144,6 +144,7 @@ def _choices(col: Column) -> list[tuple[str, str]]:
 
 CLASS_KEYS = frozenset({"class_no", "grade"})
 MSG_CLASS_FIXED = _("已注册学生换班或换年级请办理学籍异动（调班、跳级、留级）。")
+MSG_KEY_FIXED = _("学籍已注册，此项为关键数据：请在学生详情页申请“关键数据变更”。")
 
 
 class StudentForm(forms.Form):
@@ -160,6 +161,7 @@ class StudentForm(forms.Form):
         classes: Iterable[SchoolClass],
         locked: Collection[str] = (),
         class_fixed: bool = False,
+        key_fixed: Collection[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -194,6 +196,11 @@ class StudentForm(forms.Form):
                 # (registry.students.services refuses it too).
                 field.disabled = True
                 field.help_text = MSG_CLASS_FIXED
+            if col.key in key_fixed:
+                # 姓名, 身份证件号 … of a registered record: only 关键数据变更 changes them
+                # (registry.keydata; student_update refuses them too).
+                field.disabled = True
+                field.help_text = MSG_KEY_FIXED
             self.fields[col.key] = field
         self.locked = bool(locked)
         self.group_errors: dict[str, list[str]] = {}

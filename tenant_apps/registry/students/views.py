@@ -27,6 +27,7 @@ from common.views import right_required
 from shared_apps.jobs.links import job_followed
 from tenant_apps.registry.classes.selectors import class_list, listable_class_ids
 from tenant_apps.registry.fields import COLUMNS
+from tenant_apps.registry.keydata.services import key_fields
 from tenant_apps.registry.models import Student
 from tenant_apps.registry.policy import rules as policy
 from tenant_apps.registry.students import approval, bulk, services
@@ -441,6 +442,7 @@ def student_edit_view(request: HttpRequest, student_id: object) -> HttpResponse:
         classes=classes,
         locked=locked,
         class_fixed=student.audit_state == Student.Audit.REGISTERED,
+        key_fixed=key_fields() if student.audit_state == Student.Audit.REGISTERED else (),
     )
     if request.method == "POST" and form.is_valid():
         try:

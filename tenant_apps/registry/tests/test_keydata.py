@@ -369,3 +369,29 @@ def test_a_duplicate_that_appeared_after_the_application_stops_the_completion(
     assert exc.value.code == "duplicate"
     assert "后*者" in exc.value.message
     assert _record(world.a.schema, pupil)["id_number"] == pupil.id_number
+
+
+def test_the_edit_page_shows_the_key_fields_of_a_registered_record_as_fixed(
+    world: World,
+) -> None:
+    import re
+
+    from tenant_apps.registry.tests.test_rollover import pupil
+
+    with school_context(world.a.schema):
+        pk = pupil(8)
+        from tenant_apps.registry.models import Student
+
+        identifier = Student.objects.get(pk=pk).identifier
+    connection.set_schema_to_public()
+    registrar = login(world.a.host, "registrar")
+    html = registrar.get(f"/registry/students/{identifier}/edit/").content.decode()
+    connection.set_schema_to_public()
+    for key in ("name", "id_number", "sex", "birth_date"):
+        tag = re.search(rf'<(?:input|select)[^>]*name="{key}"[^>]*>', html)
+        assert tag is not None, key
+        assert "disabled" in tag.group(0), key
+    assert "关键数据变更" in html
+    phone = re.search(r'<input[^>]*name="phone"[^>]*>', html)
+    assert phone is not None
+    assert "disabled" not in phone.group(0)
