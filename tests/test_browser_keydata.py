@@ -5,6 +5,7 @@ to the county. At desktop width and at 360 px; screenshots in test-artifacts/ (k
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
 from django.db import connection
@@ -16,7 +17,7 @@ from tests.test_browser import ARTIFACTS, _login, chromium_browser, server  # no
 pytestmark = pytest.mark.browser
 
 
-def _cleanup(world: World, pk: int, identifier: object) -> None:
+def _cleanup(world: World, pk: int, identifier: uuid.UUID) -> None:
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.transfers.models import Case
     from tenant_apps.registry.models import KeyDataChange, Student
