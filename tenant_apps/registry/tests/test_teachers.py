@@ -120,7 +120,7 @@ def test_a_wrong_check_character_is_refused_naming_the_field(world: World) -> No
         _refused(
             lambda: teacher_create(data=_data(id_number=wrong), actor=_actor()),
             "id_number",
-            f"身份证号校验位错误，应为“{right}”。",
+            "身份证号校验位不符：号码中有录入错误，不一定在最后一位。请对照户口簿或身份证件逐位核对。",
         )
         assert Teacher.objects.filter(staff_no="T001").exists() is False
 
@@ -268,7 +268,11 @@ def test_the_dry_run_names_every_error_by_row_and_field_and_writes_nothing(world
     assert [r for r, _ in report.rows] == [2]
     got = {(e["row"], e["header"], e["message"]) for e in report.errors}
     assert got == {
-        (3, "身份证号", f"身份证号校验位错误，应为“{right}”。"),
+        (
+            3,
+            "身份证号",
+            "身份证号校验位不符：号码中有录入错误，不一定在最后一位。请对照户口簿或身份证件逐位核对。",
+        ),
         (4, "工号", "工号与本文件第 2 行重复。"),
         (5, "工号", "工号：T001 已有教师记录（张老师）。"),
         (

@@ -56,9 +56,7 @@ def resident_id_problems(
     # calc_check_digit ignores the last character of what it is given.
     expected = ric.calc_check_digit(number[:17] + "0")
     if number[17] != expected:
-        problems.append(
-            ("id_check_digit", MSG_ID_CHECK_DIGIT.format(header=header, check=expected))
-        )
+        problems.append(("id_check_digit", MSG_ID_CHECK_DIGIT.format(header=header)))
     return problems, birth
 
 

@@ -24,7 +24,11 @@ MSG_ID_FORMAT = "{header}应为18位：前17位为数字，最后1位为数字�
 MSG_ID_OTHER_FORMAT = "{header}应为6–30位字母、数字、括号或连字符。"
 MSG_ID_BIRTH_INVALID = "{header}第7–14位“{digits}”不是有效的出生日期。"
 MSG_ID_BIRTH_FUTURE = "{header}第7–14位的出生日期“{digits}”晚于今天。"
-MSG_ID_CHECK_DIGIT = "{header}校验位错误，应为“{check}”。"
+# Never the expected character: clerks typed it in and turned a typo elsewhere in the
+# number into a valid, wrong ID (issue 19: 367 times in a replay, once another child's).
+MSG_ID_CHECK_DIGIT = (
+    "{header}校验位不符：号码中有录入错误，不一定在最后一位。请对照户口簿或身份证件逐位核对。"
+)
 MSG_ID_BIRTH_MISMATCH = "{header}中的出生日期“{in_id}”与出生日期“{given}”不一致。"
 MSG_ID_SEX_MISMATCH = "{header}第17位表示{in_id}性，与性别“{given}”不一致。"
 MSG_DATE_FORMAT = "{header}应为8位数字的日期（年月日），如“20180301”。"
