@@ -27,14 +27,23 @@ DUPLICATE_GROUPS_SQL = """
      WHERE true {scope}
      GROUP BY name_hash
     HAVING count(*) > 1 AND (count(DISTINCT id_hash) > 1 OR bool_or(id_hash IS NULL))
+    UNION ALL
+    SELECT 'suspected', array_agg(school_id), array_agg(student_uuid)
+      FROM public.student_index_indexentry
+     WHERE true {scope}
+     GROUP BY pinyin_hash
+    HAVING count(*) > 1 AND (count(DISTINCT id_hash) > 1 OR bool_or(id_hash IS NULL))
 """
 
 
 def duplicate_flags(*, school_ids: list[int] | None = None) -> list[Flag]:
-    """Every record of a duplicate group (same ID number, or same name+sex+birth date with
-    different or missing ID numbers), found with two grouped scans of the index."""
+    """Every record of a duplicate group (same ID number; or same name+sex+birth date, or
+    same pinyin+birth date (梓涵/子涵), with different or missing ID numbers): the same
+    three keys as 查重 at entry and in an import, found with three grouped scans of the
+    index. A record in several groups is flagged once, with every other record of its
+    groups of the strongest kind."""
     scope = "AND school_id = ANY(%s)" if school_ids is not None else ""
-    params = [school_ids, school_ids] if school_ids is not None else []
+    params = [school_ids] * 3 if school_ids is not None else []
     with connection.cursor() as cursor:
         cursor.execute(DUPLICATE_GROUPS_SQL.format(scope=scope), params)
         groups = cursor.fetchall()
@@ -46,6 +55,10 @@ def duplicate_flags(*, school_ids: list[int] | None = None) -> list[Flag]:
             current = flags.get(student_uuid)
             if current is None or (current.kind == "suspected" and kind == "duplicate"):
                 flags[student_uuid] = Flag(school_id, student_uuid, kind, others)
+            elif current.kind == kind:
+                # The name group and the pinyin group overlap: one flag, every other once.
+                merged = current.others + tuple(m for m in others if m not in current.others)
+                flags[student_uuid] = Flag(school_id, student_uuid, kind, merged)
     return list(flags.values())
 
 

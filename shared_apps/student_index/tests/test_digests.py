@@ -82,6 +82,29 @@ def test_the_nightly_grouping_counts_a_missing_id_as_a_difference(world: World) 
     assert flags[twin.student_uuid].kind == "suspected"
 
 
+def test_the_nightly_grouping_uses_pinyin_too_and_flags_each_record_once(world: World) -> None:
+    # 梓涵 / 子涵: different characters, the same pinyin and birth date, no common ID.
+    a = _entry(world, 7, id_hash=digest("id:t7"), name_hash=digest("nsb:t7"))
+    b = _entry(world, 8, id_hash=digest("id:t8"), name_hash=digest("nsb:t8"))
+    IndexEntry.objects.filter(pk__in=[a.pk, b.pk]).update(pinyin_hash=digest("py-test:zihan"))
+    # a third record alike by both name and pinyin with the first: flagged once
+    c = _entry(world, 9, id_hash="", name_hash=digest("nsb:t7"))
+    IndexEntry.objects.filter(pk=c.pk).update(pinyin_hash=digest("py-test:zihan"))
+
+    flags = {f.student_uuid: f for f in duplicate_flags(school_ids=[world.b.id])}
+
+    assert flags[b.student_uuid].kind == "suspected"
+    assert {u for _s, u in flags[b.student_uuid].others} == {a.student_uuid, c.student_uuid}
+    others_of_a = [u for _s, u in flags[a.student_uuid].others]
+    assert sorted(others_of_a) == sorted([b.student_uuid, c.student_uuid])
+    # two records with the same ID are not suspected again by their pinyin
+    d = _entry(world, 10, id_hash=digest("id:t10"), name_hash=digest("nsb:t10"))
+    e = _entry(world, 11, id_hash=digest("id:t10"), name_hash=digest("nsb:t11"))
+    IndexEntry.objects.filter(pk__in=[d.pk, e.pk]).update(pinyin_hash=digest("py-test:same"))
+    flags = {f.student_uuid: f for f in duplicate_flags(school_ids=[world.b.id])}
+    assert flags[d.student_uuid].kind == "duplicate"
+
+
 @pytest.mark.parametrize("key", ["short key", "k" * 64, "长" * 40])  # under, at, over a block
 def test_digest_is_hmac_sha256_under_the_configured_key(
     key: str, settings: pytest.FixtureRequest
