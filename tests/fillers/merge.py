@@ -1,6 +1,5 @@
 """URL parameters of 合并重复学籍 (bureau.merge_views): a merge in school A of two records
-carrying the sentinel student's name (so a page of another school showing it shows up),
-never undone by the walk's placeholder of another school."""
+of their own (not named as the sentinel student: other fillers look that one up by name)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ PARAM_KINDS = {"merge_id": "int"}
 
 
 def values(world: Any) -> dict[str, str]:
-    from conftest import SENTINEL_STUDENT
     from tenant_apps.registry.models import StudentMerge
     from tenants.context import school_context
 
@@ -25,7 +23,7 @@ def values(world: Any) -> dict[str, str]:
             klass = SchoolClass.objects.order_by("pk").first()
             made = [
                 Student.objects.create(
-                    name=SENTINEL_STUDENT,
+                    name="合并哨兵",
                     sex="1",
                     birth_date=dt.date(2018, 3, 1),
                     school_class=klass,

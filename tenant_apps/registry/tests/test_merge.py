@@ -235,3 +235,18 @@ def test_unknown_uuid_is_not_found(a: SchoolRef) -> None:
         _merge(a, survivor, ghost)
     assert exc.value.code == "not_found"
     connection.set_schema_to_public()
+
+
+def test_the_tombstone_page_points_to_the_survivor_and_offers_no_edit(
+    a: SchoolRef, world: World
+) -> None:
+    from conftest import login
+
+    survivor, merged = _pair(a)
+    _merge(a, survivor, merged)
+    client = login(a.host, "registrar")
+    html = client.get(f"/registry/students/{merged.identifier}/").content.decode()
+    assert "已由教育局合并，只读" in html
+    assert f'href="/registry/students/{survivor.identifier}/"' in html
+    assert f"已合并至合并测试甲（{survivor.national_number}）" in html
+    assert f"/registry/students/{merged.identifier}/edit/" not in html
