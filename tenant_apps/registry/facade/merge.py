@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from common.actor import Actor
 from common.masking import mask_name
@@ -105,60 +106,66 @@ def _show(key: str, value: object, *, reveal: bool) -> str:
     return display_value(col, value, reveal=reveal) if col is not None else str(value)
 
 
-def merge_pair(
-    *, schema_name: str, survivor_uuid: uuid.UUID, merged_uuid: uuid.UUID, reveal: bool
-) -> MergePair | None:
-    """Both records side by side, every field the merge chooses; None when either is not
-    a live record of that school."""
+def _side(
+    schema_name: str, identifier: uuid.UUID, *, reveal: bool
+) -> tuple[MergeSide, dict[str, str]] | None:
+    """One record as the page shows it, and its chosen fields' display values."""
     from tenant_apps.registry.facade.move import related_models, stays
     from tenant_apps.registry.merge.services import merge_fields
     from tenant_apps.registry.models import Student
 
-    if survivor_uuid == merged_uuid:
-        return None
     with school_context(schema_name):
-        found = {
-            s.identifier: s
-            for s in Student.objects.select_related("school_class")
+        x = (
+            Student.objects.select_related("school_class")
             .prefetch_related("family")
             .exclude(audit_state=Student.Audit.DELETED)
-            .filter(identifier__in=[survivor_uuid, merged_uuid])
-        }
-        if len(found) != 2:
-            return None
-        s, m = found[survivor_uuid], found[merged_uuid]
-
-        def side(x: Student) -> MergeSide:
-            family = tuple(
-                f"成员{f.slot}：{_show('m1_relation', getattr(f, 'relation', ''), reveal=True)} "
-                f"{_show('name', getattr(f, 'name', ''), reveal=reveal)}"
-                for f in x.family.all()
-            )
-            return MergeSide(
-                student_uuid=x.identifier,
-                name=_show("name", x.name, reveal=reveal),
-                national_number=x.national_number,
-                class_name=x.school_class.name,
-                audit_state=x.get_audit_state_display(),
-                family=family,
-                events=x.events.count(),
-                carried=sum(
-                    model._default_manager.filter(**{fk: x.pk}).count()
-                    for model, fk in related_models()
-                    if not stays(model)
-                ),
-            )
-
-        rows = tuple(
-            MergeRow(
-                f.key,
-                f.label,
-                _show(f.key, getattr(s, f.key), reveal=reveal),
-                _show(f.key, getattr(m, f.key), reveal=reveal),
-            )
-            for f in merge_fields()
+            .filter(identifier=identifier)
+            .first()
         )
-        return MergePair(side(s), side(m), rows)
+        if x is None:
+            return None
+        family = tuple(
+            f"成员{f.slot}：{_show('m1_relation', getattr(f, 'relation', ''), reveal=True)} "
+            f"{_show('name', getattr(f, 'name', ''), reveal=reveal)}"
+            for f in x.family.all()
+        )
+        side = MergeSide(
+            student_uuid=x.identifier,
+            name=_show("name", x.name, reveal=reveal),
+            national_number=x.national_number,
+            class_name=x.school_class.name,
+            audit_state=x.get_audit_state_display(),
+            family=family,
+            events=x.events.count(),
+            carried=sum(
+                model._default_manager.filter(**{fk: x.pk}).count()
+                for model, fk in related_models()
+                if not stays(model)
+            ),
+        )
+        return side, {f.key: _show(f.key, getattr(x, f.key), reveal=reveal) for f in merge_fields()}
+
+
+def merge_pair(
+    *,
+    schema_name: str,
+    survivor_uuid: uuid.UUID,
+    merged_uuid: uuid.UUID,
+    reveal: bool,
+    merged_schema: str = "",
+) -> MergePair | None:
+    """Both records side by side, every field the merge chooses; None when either is not
+    a live record of its school (the merged one may be in `merged_schema`)."""
+    from tenant_apps.registry.merge.services import merge_fields
+
+    if survivor_uuid == merged_uuid:
+        return None
+    s = _side(schema_name, survivor_uuid, reveal=reveal)
+    m = _side(merged_schema or schema_name, merged_uuid, reveal=reveal)
+    if s is None or m is None:
+        return None
+    rows = tuple(MergeRow(f.key, f.label, s[1][f.key], m[1][f.key]) for f in merge_fields())
+    return MergePair(s[0], m[0], rows)
 
 
 def merge_in_school(
@@ -187,11 +194,94 @@ def merge_in_school(
     return MergeDoneView(done.merge_id, dict(done.moved), dict(done.set_aside))
 
 
+def merge_across(
+    *,
+    survivor_school_id: int,
+    merged_school_id: int,
+    survivor_uuid: uuid.UUID,
+    merged_uuid: uuid.UUID,
+    choices: Mapping[str, str],
+    family_from: str,
+    actor: Actor,
+    reason: str,
+) -> MergeDoneView:
+    """Merge a record of one school into the survivor of another: read the merged record
+    in its school, write the survivor's half in the survivor's, leave the tombstone in the
+    merged record's school; the caller holds the transaction. Photos copied into the
+    survivor's storage are deleted again if anything fails (files_guard)."""
+    from tenant_apps.registry.facade.files import files_guard
+    from tenant_apps.registry.facade.move import _school, checkpoint
+    from tenant_apps.registry.merge import across
+
+    s_schema, s_name, _ = _school(survivor_school_id)
+    m_schema, m_name, _ = _school(merged_school_id)
+    if s_schema == m_schema:
+        return merge_in_school(
+            schema_name=s_schema,
+            survivor_uuid=survivor_uuid,
+            merged_uuid=merged_uuid,
+            choices=choices,
+            family_from=family_from,
+            actor=actor,
+            reason=reason,
+        )
+    with files_guard():
+        with school_context(m_schema):
+            export = across.merged_export(merged_uuid)
+        with school_context(s_schema):
+            done = across.survivor_absorb(
+                survivor_uuid=survivor_uuid,
+                export=export,
+                choices=choices,
+                family_from=family_from,
+                actor=actor,
+                reason=reason,
+                from_school=m_name,
+                from_school_id=merged_school_id,
+                from_schema=m_schema,
+            )
+            from tenant_apps.registry.models import Student
+
+            name, number = (
+                Student.objects.filter(identifier=survivor_uuid)
+                .values_list("name", "national_number")
+                .get()
+            )
+            checkpoint("merge_after_survivor_write")
+        with school_context(m_schema):
+            event_id = across.merged_tombstone(
+                merged_pk=export.pk,
+                survivor_uuid=survivor_uuid,
+                label=f"{s_name}的{name}（{number or '无学籍号'}）",
+                actor=actor,
+                reason=reason,
+            )
+            checkpoint("merge_after_tombstone")
+        with school_context(s_schema):
+            across.merge_note_remote_events(merge_id=done.merge_id, event_ids=[event_id])
+    return MergeDoneView(done.merge_id, dict(done.moved), dict(done.set_aside))
+
+
 def merge_undo(*, schema_name: str, merge_id: int, actor: Actor) -> MergeView:
+    """Undo a merge whose survivor is in this school (the merged record may be in
+    another: its school is in the merge's snapshot)."""
+    from shared_apps.student_index.services import index_entries_restore
+    from tenant_apps.registry.merge import across
     from tenant_apps.registry.merge.services import student_merge_undo
+    from tenant_apps.registry.models import StudentMerge
 
     with school_context(schema_name):
-        student_merge_undo(merge_id=merge_id, actor=actor)
+        snap = StudentMerge.objects.filter(pk=merge_id).values_list("snapshot", flat=True).first()
+        if snap is None or "across" not in snap:
+            student_merge_undo(merge_id=merge_id, actor=actor)
+            return _views(pk=merge_id)[0]
+        undo = across.survivor_undo(merge_id=merge_id, actor=actor)
+    with school_context(str(snap["across"]["schema"])):
+        across.merged_restore(undo)
+    index_entries_restore(
+        student_uuids=[undo.survivor_uuid, undo.merged_uuid], rows=list(undo.index)
+    )
+    with school_context(schema_name):
         return _views(pk=merge_id)[0]
 
 
@@ -199,8 +289,8 @@ def _views(**filters: object) -> list[MergeView]:
     from tenant_apps.registry.models import Student, StudentMerge
 
     merges = list(StudentMerge.objects.filter(**filters)[:100])
-    students = {
-        s["identifier"]: s
+    students: dict[Any, dict[str, Any]] = {
+        s["identifier"]: dict(s)
         for s in Student.objects.filter(
             identifier__in=[x for m in merges for x in (m.survivor_uuid, m.merged_uuid)]
         ).values("identifier", "name", "national_number", "updated_at")

@@ -69,6 +69,7 @@ MSG_CHOICE_SIDE = "字段“{label}”请选择保留哪一条记录的值。"
 MSG_FAMILY = "请选择保留哪一条记录的家庭成员。"
 MSG_UNDO_NOT_FOUND = "未找到该合并记录。"
 MSG_UNDO_DONE = "该合并已于{at}撤销，不能重复撤销。"
+MSG_UNDO_ACROSS = "该合并涉及两所学校，请在教育局的合并页面撤销。"
 MSG_UNDO_CHANGED = "合并之后保留的学籍“{name}”已有修改，不能再撤销合并。"
 
 
@@ -143,7 +144,7 @@ def _insert_exact(model: type[models.Model], row: Mapping[str, Any]) -> None:
 def _restore_row(model: type[models.Model], row: Mapping[str, Any]) -> None:
     """UPDATE a row back to every value it had (QuerySet.update leaves auto_now alone)."""
     values = _python(model, row)
-    pk = values.pop(model._meta.pk.attname)  # type: ignore[union-attr]
+    pk = values.pop(model._meta.pk.attname)
     model._default_manager.filter(pk=pk).update(**values)
 
 
@@ -180,13 +181,14 @@ def _related_merge(survivor_pk: int, merged_pk: int) -> list[dict[str, Any]]:
             continue
         mine = _rows(model, **{fk: survivor_pk})
         taken = [{tuple(r[a] for a in g) for r in mine} for g in groups]
-        moved, aside = [], []
+        moved: list[dict[str, Any]] = []
+        aside: list[dict[str, Any]] = []
         for row in theirs:
             clash = any(
                 tuple(row[a] for a in g) in seen for g, seen in zip(groups, taken, strict=True)
             )
             (aside if clash else moved).append(row)
-        pk = model._meta.pk.attname  # type: ignore[union-attr]
+        pk = model._meta.pk.attname
         if aside:
             model._default_manager.filter(pk__in=[r[pk] for r in aside]).delete()
         if moved:
@@ -235,6 +237,23 @@ def _event(student_pk: int, actor: Actor, action: str, reason: str, changes: dic
     ).pk
 
 
+def choices_check(choices: Mapping[str, str], family_from: str) -> dict[str, MergeField]:
+    """Refuse an unknown field or side; the fields by key."""
+    fields = {f.key: f for f in merge_fields()}
+    for key, side in choices.items():
+        if key not in fields:
+            raise ApplicationError(MSG_CHOICE_FIELD.format(key=key), code="invalid")
+        if side not in SIDES:
+            raise ApplicationError(
+                MSG_CHOICE_SIDE.format(label=fields[key].label),
+                code="invalid",
+                extra={key: [MSG_CHOICE_SIDE.format(label=fields[key].label)]},
+            )
+    if family_from not in SIDES:
+        raise ApplicationError(MSG_FAMILY, code="invalid", extra={"family_from": [MSG_FAMILY]})
+    return fields
+
+
 @transaction.atomic
 def student_merge(
     *,
@@ -250,18 +269,7 @@ def student_merge(
     survivor's value); `family_from` says whose family members survive."""
     if survivor_uuid == merged_uuid:
         raise ApplicationError(MSG_SAME, code="invalid")
-    fields = {f.key: f for f in merge_fields()}
-    for key, side in choices.items():
-        if key not in fields:
-            raise ApplicationError(MSG_CHOICE_FIELD.format(key=key), code="invalid")
-        if side not in SIDES:
-            raise ApplicationError(
-                MSG_CHOICE_SIDE.format(label=fields[key].label),
-                code="invalid",
-                extra={key: [MSG_CHOICE_SIDE.format(label=fields[key].label)]},
-            )
-    if family_from not in SIDES:
-        raise ApplicationError(MSG_FAMILY, code="invalid", extra={"family_from": [MSG_FAMILY]})
+    fields = choices_check(choices, family_from)
     survivor, merged = _lock_pair(survivor_uuid, merged_uuid)
     for s in (survivor, merged):
         if s.audit_state == Student.Audit.DELETED or s.merged_into is not None:
@@ -367,6 +375,8 @@ def student_merge_undo(*, merge_id: int, actor: Actor) -> StudentMerge:
     if survivor.updated_at != merge.survivor_updated_at:
         raise ApplicationError(MSG_UNDO_CHANGED.format(name=survivor.name), code="state")
     snap = merge.snapshot
+    if "across" in snap:
+        raise ApplicationError(MSG_UNDO_ACROSS, code="state")  # facade.merge undoes it
     StudentEvent.objects.filter(pk__in=snap["merge_events"]).delete()
     StudentEvent.objects.filter(pk__in=snap["events"]).update(student_id=merged.pk)
     from django.apps import apps

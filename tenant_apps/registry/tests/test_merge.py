@@ -179,7 +179,7 @@ def test_undo_is_refused_once_the_survivor_changed(a: SchoolRef) -> None:
     done = _merge(a, survivor, merged)
     with school_context(a.schema):
         s = Student.objects.get(identifier=survivor.identifier)
-        s.phone = "13800000000"
+        s.phone = "13800000000"  # type: ignore[attr-defined]
         s.save()
         with pytest.raises(ApplicationError) as exc:
             student_merge_undo(merge_id=done.merge_id, actor=actor("county", a.schema))
@@ -250,3 +250,108 @@ def test_the_tombstone_page_points_to_the_survivor_and_offers_no_edit(
     assert f'href="/registry/students/{survivor.identifier}/"' in html
     assert f"已合并至合并测试甲（{survivor.national_number}）" in html
     assert f"/registry/students/{merged.identifier}/edit/" not in html
+
+
+# -- across two schools -----------------------------------------------------------------
+
+
+def _across_pair(world: World) -> tuple[Made, Made]:
+    survivor = make_student(
+        world.a.schema, world.a.id, name="合并测试丁", id_number=resident_id(BIRTH, 31)
+    )
+    merged = make_student(
+        world.b.schema,
+        world.b.id,
+        name="合并测试戊",
+        id_number=resident_id(BIRTH, 33),
+        own_course_code="M902",
+    )
+    connection.set_schema_to_public()
+    return survivor, merged
+
+
+def _merge_across(world: World, survivor: Made, merged: Made) -> Any:
+    from tenant_apps.registry.facade import merge_across
+
+    done = merge_across(
+        survivor_school_id=world.a.id,
+        merged_school_id=world.b.id,
+        survivor_uuid=survivor.identifier,
+        merged_uuid=merged.identifier,
+        choices={"id_number": "merged"},
+        family_from="merged",
+        actor=actor("county", "public"),
+        reason="两校重复建籍",
+    )
+    connection.set_schema_to_public()
+    return done
+
+
+def test_merge_across_two_schools_and_its_exact_undo(world: World) -> None:
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.grades.models import Mark
+    from tenant_apps.registry.facade import merge_undo
+    from tenant_apps.registry.models import FamilyMember, Student, StudentEvent
+
+    _sync(world.a)
+    _sync(world.b)
+    survivor, merged = _across_pair(world)
+    before = (_dump(world.a, [survivor]), _dump(world.b, [merged]))
+    done = _merge_across(world, survivor, merged)
+    assert done.set_aside == {"grades.mark": 1}  # both have the national course's mark
+
+    with school_context(world.a.schema):
+        s = Student.objects.get(identifier=survivor.identifier)
+        assert (s.name, s.id_number) == ("合并测试丁", merged.id_number)
+        copied = StudentEvent.objects.filter(student=s, changes__copied_from=world.b.name)
+        assert copied.count() == 2
+        assert StudentEvent.objects.filter(student=s, action="合并学籍").count() == 1
+        assert list(FamilyMember.objects.filter(student=s).values_list("name", flat=True)) == [
+            "家长戊"
+        ]
+        assert (
+            sorted(Mark.objects.filter(student=s).values_list("course__code", flat=True))[-1]
+            == "M902"
+        )
+        assert Mark.objects.filter(student=s).count() == 2
+    with school_context(world.b.schema):
+        t = Student.objects.get(identifier=merged.identifier)
+        assert (t.audit_state, t.merged_into) == ("deleted", survivor.identifier)
+        assert t.deleted_reason == (
+            f"已合并至{world.a.name}的合并测试丁（{survivor.national_number}）"
+        )
+        # The merged record's school keeps its rows on the tombstone.
+        assert Mark.objects.filter(student=t).count() == 2
+    connection.set_schema_to_public()
+    uuids = [survivor.identifier, merged.identifier]
+    assert list(
+        IndexEntry.objects.filter(student_uuid__in=uuids).values_list("student_uuid", "school_id")
+    ) == [(survivor.identifier, world.a.id)]
+    _counts_exact(world.a)
+    _counts_exact(world.b)
+
+    merge_undo(schema_name=world.a.schema, merge_id=done.merge_id, actor=actor("county", "public"))
+    connection.set_schema_to_public()
+    assert (_dump(world.a, [survivor]), _dump(world.b, [merged])) == before
+    _counts_exact(world.a)
+    _counts_exact(world.b)
+
+
+@pytest.mark.parametrize("point", ["merge_after_survivor_write", "merge_after_tombstone"])
+def test_an_injected_failure_across_schools_leaves_both_as_they_were(
+    world: World, point: str
+) -> None:
+    from django.db import transaction
+
+    from tenant_apps.registry.facade.move import InjectedFailure
+
+    survivor, merged = _across_pair(world)
+    before = (_dump(world.a, [survivor]), _dump(world.b, [merged]))
+    with (
+        override_settings(TRANSFERS_FAIL_AT=point),
+        pytest.raises(InjectedFailure),
+        transaction.atomic(),
+    ):
+        _merge_across(world, survivor, merged)
+    connection.set_schema_to_public()
+    assert (_dump(world.a, [survivor]), _dump(world.b, [merged])) == before
