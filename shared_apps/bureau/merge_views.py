@@ -1,7 +1,7 @@
-"""The county's 合并重复学籍 page (issue 19 point 6): pick two records of one of the
-officer's schools by 全国学籍号 or 身份证件号, see them side by side (masked; 显示完整信息
-reveals, one read.reveal entry per record), choose per field which value survives and
-whose family members, merge; the school's merges are listed with 撤销合并.
+"""The county's 合并重复学籍 page (issue 19 point 6): pick two records of the officer's
+schools (the same school or two) by 全国学籍号 or 身份证件号, see them side by side
+(masked; 显示完整信息 reveals, one read.reveal entry per record), choose per field which
+value survives and whose family members, merge; the school's merges are listed with 撤销合并.
 
 The work is registry.facade.merge's (inside the school); this page holds the transaction
 and writes the bureau's audit entries before and after the merge in it.
@@ -28,8 +28,8 @@ from common.views import right_required
 from shared_apps.bureau.selectors import access_school, access_schools
 from tenant_apps.registry.facade import (
     MergePair,
+    merge_across,
     merge_find,
-    merge_in_school,
     merge_pair,
     merge_undo,
     merges_list,
@@ -71,16 +71,21 @@ def _page(
     school = _school(request, raw_school)
     if raw_school and school is None:
         raise Http404
+    raw_school_b = source.get("school_b", "") or raw_school
+    school_b = _school(request, raw_school_b)
+    if raw_school_b and school_b is None:
+        raise Http404
     a, b = source.get("a", "").strip(), source.get("b", "").strip()
     reveal = source.get("reveal") == "1"
     pair: MergePair | None = None
-    if school is not None and a and b and not error:
+    if school is not None and school_b is not None and a and b and not error:
         try:
             pair = merge_pair(
                 schema_name=school.schema_name,
                 survivor_uuid=_find(school, a, "保留记录"),
-                merged_uuid=_find(school, b, "并入记录"),
+                merged_uuid=_find(school_b, b, "并入记录"),
                 reveal=reveal,
+                merged_schema=school_b.schema_name,
             )
             if pair is None:
                 raise ApplicationError(_("请选择两条不同的学籍记录。"), code="invalid")
@@ -88,28 +93,31 @@ def _page(
             error, field_errors = exc.message, exc.extra
     if pair is not None and reveal:
         # A reveal that cannot be recorded does not happen (audit_record raises).
-        for side in (pair.survivor, pair.merged):
+        for side, where in ((pair.survivor, school), (pair.merged, school_b)):
             audit_record(
                 request=request,
                 action=READ_REVEAL,
                 object_type="student",
                 object_id=str(side.student_uuid),
-                school=school.schema_name if school else None,
+                school=where.schema_name if where else None,
             )
     merges = merges_list(schema_name=school.schema_name) if school is not None else []
-    query = urlencode({"school": raw_school, "a": a, "b": b})
+    query = urlencode({"school": raw_school, "school_b": raw_school_b, "a": a, "b": b})
     return render(
         request,
         "bureau/merge.html",
         {
             "schools": access_schools(user=request.user).order_by("code"),  # type: ignore[arg-type]
             "school": school,
+            "school_b": school_b,
             "a": a,
             "b": b,
             "reveal": reveal,
             "pair": pair,
             "query": query,
-            "swap_query": urlencode({"school": raw_school, "a": b, "b": a}),
+            "swap_query": urlencode(
+                {"school": raw_school_b, "school_b": raw_school, "a": b, "b": a}
+            ),
             "merges": merges,
             "error": error,
             "field_errors": field_errors or {},
@@ -118,13 +126,17 @@ def _page(
     )
 
 
-def _merge(request: HttpRequest, school: School) -> HttpResponse:
+def _merge(request: HttpRequest, school: School, school_b: School) -> HttpResponse:
     survivor = _uuid(request.POST.get("survivor", ""))
     merged = _uuid(request.POST.get("merged", ""))
     if survivor is None or merged is None:
         return _page(request, error=_("请先找到要合并的两条学籍记录。"))
     pair = merge_pair(
-        schema_name=school.schema_name, survivor_uuid=survivor, merged_uuid=merged, reveal=False
+        schema_name=school.schema_name,
+        survivor_uuid=survivor,
+        merged_uuid=merged,
+        reveal=False,
+        merged_schema=school_b.schema_name,
     )
     if pair is None:
         return _page(request, error=_("未找到要合并的学籍记录，可能已被删除或合并。"))
@@ -137,6 +149,7 @@ def _merge(request: HttpRequest, school: School) -> HttpResponse:
     reason = request.POST.get("reason", "").strip()
     summary = {
         "school": school.name,
+        "merged_school": school_b.name,
         "survivor": pair.survivor.national_number,
         "merged": pair.merged.national_number,
     }
@@ -155,8 +168,9 @@ def _merge(request: HttpRequest, school: School) -> HttpResponse:
                 },
                 school=school.schema_name,
             )
-            done = merge_in_school(
-                schema_name=school.schema_name,
+            done = merge_across(
+                survivor_school_id=school.pk,
+                merged_school_id=school_b.pk,
                 survivor_uuid=survivor,
                 merged_uuid=merged,
                 choices=choices,
@@ -196,9 +210,12 @@ def merge_view(request: HttpRequest) -> HttpResponse:
     schools)."""
     if request.method == "POST":
         school = _school(request, request.POST.get("school", ""))
-        if school is None:
+        school_b = _school(
+            request, request.POST.get("school_b", "") or request.POST.get("school", "")
+        )
+        if school is None or school_b is None:
             raise Http404
-        return _merge(request, school)
+        return _merge(request, school, school_b)
     return _page(request)
 
 

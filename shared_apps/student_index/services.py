@@ -299,7 +299,7 @@ def _plain(value: object) -> object:
     if isinstance(value, uuid.UUID):
         return str(value)
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
+        return value.isoformat()
     return value
 
 
@@ -326,7 +326,7 @@ def index_entries_restore(
     IndexEntry.objects.filter(student_uuid__in=uuids).delete()
     fields = list(IndexEntry._meta.concrete_fields)
     for row in rows:
-        columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+        columns = sql.SQL(", ").join([sql.Identifier(str(f.column)) for f in fields])
         statement = sql.SQL("INSERT INTO public.{} ({}) VALUES ({})").format(
             sql.Identifier(IndexEntry._meta.db_table),
             columns,

@@ -5,6 +5,7 @@ entries before and after), undoes; another county's officer gets 404 everywhere.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -44,7 +45,11 @@ def test_officer_compares_merges_and_undoes(world: World, bureau_host: str) -> N
 
     survivor, merged = _pair(world)
     client = login(bureau_host, world.bureau_user)
-    query = {"school": world.a.id, "a": survivor.national_number, "b": merged.national_number}
+    query: dict[str, Any] = {
+        "school": world.a.id,
+        "a": survivor.national_number,
+        "b": merged.national_number,
+    }
     page = client.get("/bureau/merge/", query)
     assert page.status_code == 200
     html = page.content.decode()
@@ -107,7 +112,11 @@ def test_another_countys_officer_cannot_merge_or_undo(world: World, bureau_host:
 
     survivor, merged = _pair(world)
     intruder = login(bureau_host, world.other_bureau_user)
-    query = {"school": world.a.id, "a": survivor.national_number, "b": merged.national_number}
+    query: dict[str, Any] = {
+        "school": world.a.id,
+        "a": survivor.national_number,
+        "b": merged.national_number,
+    }
     assert intruder.get("/bureau/merge/", query).status_code == 404
     post = intruder.post(
         "/bureau/merge/",
@@ -133,3 +142,41 @@ def test_another_countys_officer_cannot_merge_or_undo(world: World, bureau_host:
     with school_context(world.a.schema):
         assert Student.objects.get(identifier=merged.identifier).merged_into == survivor.identifier
     connection.set_schema_to_public()
+
+
+def test_officer_merges_across_two_schools_of_the_county(world: World, bureau_host: str) -> None:
+    from tenant_apps.registry.models import Student, StudentMerge
+
+    survivor = make_student(
+        world.a.schema, world.a.id, name="合并页面丙", id_number=resident_id(BIRTH, 41)
+    )
+    merged = make_student(
+        world.b.schema, world.b.id, name="合并页面丁", id_number=resident_id(BIRTH, 43)
+    )
+    connection.set_schema_to_public()
+    client = login(bureau_host, world.bureau_user)
+    query: dict[str, Any] = {
+        "school": world.a.id,
+        "school_b": world.b.id,
+        "a": survivor.national_number,
+        "b": merged.national_number,
+    }
+    page = client.get("/bureau/merge/", query).content.decode()
+    assert world.b.name in page
+    assert 'name="choice_id_number"' in page
+    done = client.post(
+        "/bureau/merge/",
+        query | {"survivor": str(survivor.identifier), "merged": str(merged.identifier)},
+    )
+    assert done.status_code == 302
+    with school_context(world.b.schema):
+        assert Student.objects.get(identifier=merged.identifier).merged_into == survivor.identifier
+    with school_context(world.a.schema):
+        merge = StudentMerge.objects.get(merged_uuid=merged.identifier)
+    connection.set_schema_to_public()
+    assert client.post(f"/bureau/merge/{world.a.id}/{merge.pk}/undo/").status_code == 302
+    with school_context(world.b.schema):
+        assert Student.objects.get(identifier=merged.identifier).merged_into is None
+    connection.set_schema_to_public()
+    # The other county's school C cannot be named as either side.
+    assert client.get("/bureau/merge/", query | {"school_b": world.c.id}).status_code == 404
