@@ -21,6 +21,7 @@ def values(world: Any) -> dict[str, str]:
             from tenant_apps.registry.models import SchoolClass, Student
 
             klass = SchoolClass.objects.order_by("pk").first()
+            assert klass is not None
             made = [
                 Student.objects.create(
                     name="合并哨兵",

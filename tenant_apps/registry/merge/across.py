@@ -172,7 +172,7 @@ def survivor_absorb(
         for e in export.events
     ]
     event_ids = _insert(StudentEvent, copies)
-    related = []
+    related: list[dict[str, Any]] = []
     fks = {m._meta.label_lower: a for m, a in related_models()}
     for part in export.related:
         model = apps.get_model(part.label)
@@ -180,7 +180,8 @@ def survivor_absorb(
         groups = _unique_groups(model, fk)
         mine = _rows(model, **{fk: survivor.pk})
         taken_keys = [{tuple(_plain(r[a]) for a in g) for r in mine} for g in groups]
-        rows, skipped = [], 0
+        rows: list[dict[str, Any]] = []
+        skipped = 0
         for r in _resolve_refs(part):
             r = {**r, fk: survivor.pk}
             if any(
