@@ -5,7 +5,8 @@ The merged record's school keeps everything it had (籍随人走, as a transfer'
 school does): its record becomes the tombstone, its rows stay on it. The survivor's
 school receives copies — the history entries marked with the school they come from, the
 marks and the other carried rows (related rows by natural key, as facade/move.py copies
-them; a row the survivor already has by a unique set is not copied), and the merged
+them; a row a unique constraint refuses, because the survivor has it already, is not
+copied), and the merged
 record's family members when they are the ones chosen (the survivor's own are kept in the
 snapshot). Undo deletes the copies and writes back the survivor's and the tombstone's
 rows, the family and both index entries exactly.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.actor import Actor
@@ -46,7 +47,6 @@ from tenant_apps.registry.merge.services import (
     _plain,
     _restore_row,
     _rows,
-    _unique_groups,
     choices_check,
 )
 from tenant_apps.registry.models import FamilyMember, Student, StudentEvent, StudentMerge
@@ -177,22 +177,20 @@ def survivor_absorb(
     for part in export.related:
         model = apps.get_model(part.label)
         fk = fks[part.label]
-        groups = _unique_groups(model, fk)
-        mine = _rows(model, **{fk: survivor.pk})
-        taken_keys = [{tuple(_plain(r[a]) for a in g) for r in mine} for g in groups]
         rows: list[dict[str, Any]] = []
         skipped = 0
+        ids: list[int] = []
         for r in _resolve_refs(part):
-            r = {**r, fk: survivor.pk}
-            if any(
-                tuple(_plain(r[a]) for a in g) in seen
-                for g, seen in zip(groups, taken_keys, strict=True)
-            ):
+            row = {**r, fk: survivor.pk}
+            try:
+                with transaction.atomic():  # a unique constraint may refuse this one row
+                    ids += _insert(model, [row])
+            except IntegrityError:
                 skipped += 1  # the survivor's own row stays; the other stays in its school
                 continue
-            rows.append(r)
+            rows.append(row)
         _files_copy(model, rows, from_schema=from_schema)
-        related.append({"label": part.label, "ids": _insert(model, rows), "skipped": skipped})
+        related.append({"label": part.label, "ids": ids, "skipped": skipped})
     now = timezone.now()
     Student.objects.filter(pk=survivor.pk).update(**taken, updated_at=now)
     merge_event = StudentEvent.objects.create(

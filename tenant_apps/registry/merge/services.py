@@ -5,11 +5,11 @@ One transaction: the survivor takes the chosen value field by field; the family 
 survives on it (the other set is kept on the tombstone, so nothing is lost); the merged
 record's history entries are re-pointed to the survivor, so both histories show there; every
 other row hanging off the merged record (marks, photos, whatever later apps add; found as
-facade/move.py finds them) is moved to the survivor, except where the survivor already has
-the row a unique constraint allows once (the same course and term): the survivor keeps its
-own and the other row is set aside in the snapshot. The merged record stays as a read-only
-tombstone (DELETED, `merged_into` = the survivor); its index entry is removed and the
-survivor's re-keyed with the chosen identity.
+facade/move.py finds them) is moved to the survivor, except where a unique constraint
+refuses it because the survivor already has that row (the same course and term, a current
+photo): the survivor keeps its own and the other row is set aside in the snapshot. The
+merged record stays as a read-only tombstone (DELETED, `merged_into` = the survivor); its
+index entry is removed and the survivor's re-keyed with the chosen identity.
 
 `StudentMerge.snapshot` holds every row as it was (all columns, the last-change times too)
 and what moved, so undo writes exactly that back. Undo is refused once the survivor has
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -151,56 +151,40 @@ def _restore_row(model: type[models.Model], row: Mapping[str, Any]) -> None:
 # -- what hangs off a student -------------------------------------------------------------
 
 
-def _unique_groups(model: type[models.Model], fk: str) -> list[list[str]]:
-    """The unique column sets of `model` that include the student key `fk`: a child may
-    have one such row (one mark per course and term), so the survivor keeps its own."""
-    names: list[tuple[str, ...]] = []
-    for c in model._meta.constraints:
-        if isinstance(c, models.UniqueConstraint) and c.fields and c.condition is None:
-            names.append(tuple(c.fields))
-    names.extend(tuple(t) for t in model._meta.unique_together)
-    names.extend((f.name,) for f in model._meta.concrete_fields if f.unique and not f.primary_key)
-    groups = []
-    for group in names:
-        attnames = [model._meta.get_field(n).attname for n in group]  # type: ignore[union-attr]
-        if fk in attnames:
-            groups.append([a for a in attnames if a != fk])
-    return groups
+def _move_row(model: type[models.Model], pk: Any, fk: str, survivor_pk: int) -> bool:
+    """Re-point one row to the survivor in its own savepoint; False when a unique
+    constraint refuses it (the survivor has that row already: one mark per course and
+    term, one current photo — conditional constraints included, which no Python check of
+    Meta would evaluate the way PostgreSQL does)."""
+    try:
+        with transaction.atomic():
+            model._default_manager.filter(pk=pk).update(**{fk: survivor_pk})
+    except IntegrityError:
+        return False
+    return True
 
 
 def _related_merge(survivor_pk: int, merged_pk: int) -> list[dict[str, Any]]:
     """Move every carried row of the merged record to the survivor; a row the survivor
-    already has (by a unique set) is deleted here and kept in the returned plan."""
+    already has is deleted here and kept, whole, in the returned plan (the snapshot)."""
     plan = []
     for model, fk in related_models():
         if stays(model):
             continue  # the record's own audit artefacts stay with the tombstone
-        groups = _unique_groups(model, fk)
         theirs = _rows(model, **{fk: merged_pk})
         if not theirs:
             continue
-        mine = _rows(model, **{fk: survivor_pk})
-        taken = [{tuple(r[a] for a in g) for r in mine} for g in groups]
-        moved: list[dict[str, Any]] = []
+        pk = model._meta.pk.attname
+        moved: list[Any] = []
         aside: list[dict[str, Any]] = []
         for row in theirs:
-            clash = any(
-                tuple(row[a] for a in g) in seen for g, seen in zip(groups, taken, strict=True)
-            )
-            (aside if clash else moved).append(row)
-        pk = model._meta.pk.attname
+            if _move_row(model, row[pk], fk, survivor_pk):
+                moved.append(row[pk])
+            else:
+                aside.append(row)
         if aside:
             model._default_manager.filter(pk__in=[r[pk] for r in aside]).delete()
-        if moved:
-            model._default_manager.filter(pk__in=[r[pk] for r in moved]).update(**{fk: survivor_pk})
-        plan.append(
-            {
-                "label": model._meta.label_lower,
-                "fk": fk,
-                "moved": [r[pk] for r in moved],
-                "aside": aside,
-            }
-        )
+        plan.append({"label": model._meta.label_lower, "fk": fk, "moved": moved, "aside": aside})
     return plan
 
 

@@ -355,3 +355,42 @@ def test_an_injected_failure_across_schools_leaves_both_as_they_were(
         _merge_across(world, survivor, merged)
     connection.set_schema_to_public()
     assert (_dump(world.a, [survivor]), _dump(world.b, [merged])) == before
+
+
+def _current_photo(schema: str, made: Made, key: str) -> None:
+    from tenant_apps.registry.models import Student, StudentPhoto
+
+    with school_context(schema):
+        StudentPhoto.objects.create(
+            student=Student.objects.get(identifier=made.identifier),
+            status="current",
+            source="upload",
+            file_key=key,
+            bytes=1,
+            created_by="registrar",
+        )
+    connection.set_schema_to_public()
+
+
+def test_both_current_photos_the_survivor_keeps_its_own_and_undo_brings_the_other_back(
+    a: SchoolRef,
+) -> None:
+    from tenant_apps.registry.merge.services import student_merge_undo
+    from tenant_apps.registry.models import StudentPhoto
+
+    survivor, merged = _pair(a)
+    _current_photo(a.schema, survivor, "photos/s.jpg")
+    _current_photo(a.schema, merged, "photos/m.jpg")
+    with school_context(a.schema):
+        before = list(StudentPhoto.objects.order_by("pk").values())
+    connection.set_schema_to_public()
+    done = _merge(a, survivor, merged)
+    assert done.set_aside == {"grades.mark": 1, "registry.studentphoto": 1}
+    with school_context(a.schema):
+        current = StudentPhoto.objects.filter(
+            student__identifier=survivor.identifier, status="current"
+        )
+        assert list(current.values_list("file_key", flat=True)) == ["photos/s.jpg"]
+        student_merge_undo(merge_id=done.merge_id, actor=actor("county", a.schema))
+        assert list(StudentPhoto.objects.order_by("pk").values()) == before
+    connection.set_schema_to_public()
