@@ -174,6 +174,8 @@ def test_officer_merges_across_two_schools_of_the_county(world: World, bureau_ho
     with school_context(world.a.schema):
         merge = StudentMerge.objects.get(merged_uuid=merged.identifier)
     connection.set_schema_to_public()
+    listing = client.get("/bureau/merge/", {"school": world.a.id}).content.decode()
+    assert merged.national_number in listing
     assert client.post(f"/bureau/merge/{world.a.id}/{merge.pk}/undo/").status_code == 302
     with school_context(world.b.schema):
         assert Student.objects.get(identifier=merged.identifier).merged_into is None

@@ -305,7 +305,12 @@ def _views(**filters: object) -> list[MergeView]:
                 survivor_uuid=m.survivor_uuid,
                 merged_uuid=m.merged_uuid,
                 survivor_name=mask_name(str(survivor.get("name", ""))),
-                merged_number=str(merged.get("national_number", "")),
+                # Across two schools the merged record is in the other one: its number
+                # as the snapshot keeps it.
+                merged_number=str(
+                    merged.get("national_number")
+                    or (m.snapshot.get("merged") or {}).get("national_number", "")
+                ),
                 actor=m.actor,
                 at=m.at,
                 undone_at=m.undone_at,
