@@ -48,6 +48,7 @@ from tenant_apps.registry.merge.services import (
     _restore_row,
     _rows,
     choices_check,
+    identity_refuse,
 )
 from tenant_apps.registry.models import FamilyMember, Student, StudentEvent, StudentMerge
 from tenant_apps.registry.students.services import current_school, index_record
@@ -149,6 +150,7 @@ def survivor_absorb(
     taken = {k: export.values[k] for k, side in choices.items() if side == MERGED}
     if "name" in taken:
         taken["name_initials"] = export.values["name_initials"]
+    identity_refuse(survivor, taken)
     changes = {
         fields[k].label: [_plain(getattr(survivor, k)), _plain(v)]
         for k, v in taken.items()

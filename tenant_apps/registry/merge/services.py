@@ -67,6 +67,8 @@ MSG_GONE = "学籍“{name}”已删除或已合并，不能再合并。"
 MSG_CHOICE_FIELD = "未知的字段：{key}。"
 MSG_CHOICE_SIDE = "字段“{label}”请选择保留哪一条记录的值。"
 MSG_FAMILY = "请选择保留哪一条记录的家庭成员。"
+MSG_ID_BIRTH = "合并后的“身份证件号”与“出生日期”不一致，请选择同一条记录的身份证件号和出生日期。"
+MSG_ID_SEX = "合并后的“身份证件号”与“性别”不一致，请选择同一条记录的身份证件号和性别。"
 MSG_UNDO_NOT_FOUND = "未找到该合并记录。"
 MSG_UNDO_DONE = "该合并已于{at}撤销，不能重复撤销。"
 MSG_UNDO_ACROSS = "该合并涉及两所学校，请在教育局的合并页面撤销。"
@@ -238,6 +240,24 @@ def choices_check(choices: Mapping[str, str], family_from: str) -> dict[str, Mer
     return fields
 
 
+def identity_refuse(survivor: Student, taken: Mapping[str, Any]) -> None:
+    """The survivor's resident ID number must still agree with its birth date and sex
+    once the chosen values are combined (GB 11643 positions 7–14 and 17)."""
+
+    def value(key: str) -> Any:
+        return taken[key] if key in taken else getattr(survivor, key, None)
+
+    number = str(value("id_number") or "")
+    if str(value("id_type") or "1") != "1" or len(number) != 18 or not number[:17].isdigit():
+        return
+    birth = value("birth_date")
+    if birth is not None and number[6:14] != f"{birth:%Y%m%d}":
+        raise ApplicationError(MSG_ID_BIRTH, code="invalid", extra={"birth_date": [MSG_ID_BIRTH]})
+    sex = "1" if int(number[16]) % 2 else "2"
+    if str(value("sex") or "") not in ("", sex):
+        raise ApplicationError(MSG_ID_SEX, code="invalid", extra={"sex": [MSG_ID_SEX]})
+
+
 @transaction.atomic
 def student_merge(
     *,
@@ -269,6 +289,7 @@ def student_merge(
     taken = {k: getattr(merged, k) for k, side in choices.items() if side == MERGED}
     if "name" in taken:
         taken["name_initials"] = merged.name_initials
+    identity_refuse(survivor, taken)
     changes = {
         fields[k].label if k in fields else k: [_plain(getattr(survivor, k)), _plain(v)]
         for k, v in taken.items()

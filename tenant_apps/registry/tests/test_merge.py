@@ -217,6 +217,21 @@ def test_bad_choices_and_a_tombstone_are_refused(a: SchoolRef) -> None:
         _merge(a, survivor, survivor)
     assert exc.value.message == "请选择两条不同的学籍记录。"
     connection.set_schema_to_public()
+    # A combination that contradicts the resident ID number is refused, naming the fields.
+    from tenant_apps.registry.models import Student
+
+    with school_context(a.schema):
+        Student.objects.filter(identifier=merged.identifier).update(sex="2")
+    connection.set_schema_to_public()
+    with pytest.raises(ApplicationError) as exc:
+        _merge(a, survivor, merged, choices={"sex": "merged"})
+    assert exc.value.message == (
+        "合并后的“身份证件号”与“性别”不一致，请选择同一条记录的身份证件号和性别。"
+    )
+    connection.set_schema_to_public()
+    with school_context(a.schema):
+        Student.objects.filter(identifier=merged.identifier).update(sex="1")
+    connection.set_schema_to_public()
     _merge(a, survivor, merged)
     other = make_student(a.schema, a.id, name="合并测试丙", id_number=resident_id(BIRTH, 15))
     connection.set_schema_to_public()
