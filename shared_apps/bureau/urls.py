@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from shared_apps.bureau import admissions_views, courses, renumber_views, views
+from shared_apps.bureau import admissions_views, courses, merge_views, renumber_views, views
 from shared_apps.bureau.nutrition import urls as nutrition_urls
 from shared_apps.bureau.quality import urls as quality_urls
 
@@ -22,6 +22,12 @@ urlpatterns = [
     path("evidence/", views.evidence_view, name="evidence"),
     path("evidence/<int:review_id>/", views.evidence_detail_view, name="evidence_detail"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
+    path("merge/", merge_views.merge_view, name="merge"),
+    path(
+        "merge/<int:school_id>/<int:merge_id>/undo/",
+        merge_views.merge_undo_view,
+        name="merge_undo",
+    ),
     path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
     path("admissions/", admissions_views.admissions_view, name="admissions"),
     path("admissions/upload/", admissions_views.admissions_upload_view, name="admissions_upload"),

@@ -289,3 +289,51 @@ def national_number_next(*, letter: str, area: str, birth: str) -> int:
     seq.last += 1
     seq.save(update_fields=["last"])
     return seq.last
+
+
+# -- exact dump and restore (the undo of a merge of duplicates, registry.merge) ----------
+
+
+def _plain(value: object) -> object:
+    """A column value as JSON can hold it without loss (datetimes keep microseconds)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def index_entries_dump(*, student_uuids: Iterable[uuid.UUID]) -> list[dict[str, object]]:
+    """These entries, every column (the last-change time too), as JSON-safe values."""
+    fields = [f.attname for f in IndexEntry._meta.concrete_fields]
+    return [
+        {k: _plain(v) for k, v in row.items()}
+        for row in IndexEntry.objects.filter(student_uuid__in=list(student_uuids))
+        .order_by("pk")
+        .values(*fields)
+    ]
+
+
+@transaction.atomic
+def index_entries_restore(
+    *, student_uuids: Iterable[uuid.UUID], rows: Sequence[dict[str, object]]
+) -> None:
+    """Make the entries of these students exactly `rows` (from index_entries_dump): the
+    others are removed, these written back with their own ids and times; every school
+    concerned has its live counts re-derived."""
+    uuids = list(student_uuids)
+    schools = _schools_of(uuids)
+    IndexEntry.objects.filter(student_uuid__in=uuids).delete()
+    fields = list(IndexEntry._meta.concrete_fields)
+    for row in rows:
+        columns = sql.SQL(", ").join([sql.Identifier(str(f.column)) for f in fields])
+        statement = sql.SQL("INSERT INTO public.{} ({}) VALUES ({})").format(
+            sql.Identifier(IndexEntry._meta.db_table),
+            columns,
+            sql.SQL(", ").join([sql.Placeholder()] * len(fields)),
+        )
+        params = [f.get_db_prep_save(f.to_python(row.get(f.attname)), connection) for f in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+        schools.add(int(str(row["school_id"])))
+    counts_refresh(school_ids=schools)

@@ -10,6 +10,7 @@ schema switch reads or writes the wrong school (django-tenants #731, #164).
 * `reads` — look-ups, peeks, pages' choices, the renumbering's grade, the index resync;
 * `writes` — marks, registrations, the county's decisions, 学籍辅号;
 * `review` — the record under the county's review, in full (real values, once opened);
+* `merge` — 合并重复学籍 for the county (pair, merge, list, undo);
 * `move` — the record's move from one school to another (export, import, mark left);
 * `live` — what the bureau's live counts should hold for a school (the nightly check);
 * `quality` — the school's data-quality figures and their lists (bureau.quality);
@@ -56,6 +57,19 @@ from tenant_apps.registry.facade.lines import (
 )
 from tenant_apps.registry.facade.lines import definitions as count_definitions
 from tenant_apps.registry.facade.live import LiveCell, LiveFigures, live_cells
+from tenant_apps.registry.facade.merge import (
+    MergeDoneView,
+    MergePair,
+    MergeRow,
+    MergeSide,
+    MergeView,
+    merge_across,
+    merge_find,
+    merge_in_school,
+    merge_pair,
+    merge_undo,
+    merges_list,
+)
 from tenant_apps.registry.facade.move import (
     InjectedFailure,
     MovePlan,
@@ -124,6 +138,17 @@ from tenant_apps.registry.facade.writes import (
 )
 
 __all__ = [
+    "MergeDoneView",
+    "MergePair",
+    "MergeRow",
+    "MergeSide",
+    "MergeView",
+    "merge_across",
+    "merge_find",
+    "merge_in_school",
+    "merge_pair",
+    "merge_undo",
+    "merges_list",
     "files_delete",
     "files_guard",
     "school_files_archive",

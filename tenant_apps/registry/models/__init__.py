@@ -28,6 +28,7 @@ from tenant_apps.registry.models.imports import (
 )
 from tenant_apps.registry.models.keydata import KeyDataChange, KeyDataEvidence
 from tenant_apps.registry.models.lifecycle import PaperRecord, Rollover, RolloverItem
+from tenant_apps.registry.models.merge import StudentMerge
 from tenant_apps.registry.models.photo_links import FamilyPhotoLink
 from tenant_apps.registry.models.photos import StudentPhoto
 from tenant_apps.registry.models.problems import (
@@ -79,6 +80,7 @@ __all__ = [
     "StatusChange",
     "Student",
     "StudentEvent",
+    "StudentMerge",
     "StudentPhoto",
     "Teacher",
     "TeacherStatus",

@@ -114,6 +114,9 @@ class Student(models.Model):
     deleted_reason = models.CharField("删除原因", max_length=200, blank=True)
     # Maker/checker: the school approver must be someone else than the submitter.
     submitted_by = models.CharField("提交人", max_length=80, blank=True)
+    # A tombstone left by a merge of duplicates (registry.merge): the identifier of the
+    # record this one was merged into; such a record is DELETED and read-only.
+    merged_into = models.UUIDField("已合并至", null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

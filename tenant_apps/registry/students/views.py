@@ -348,6 +348,9 @@ def _detail(request: HttpRequest, student: Student, *, reveal: bool) -> HttpResp
             "problems": [pr for pr in student.problems.all() if pr.state in open_states],
             "history": history_rows(student, reveal=reveal),
             "can_edit": _can_edit(request, student),
+            # A tombstone of a merge links its survivor when that is in this school too.
+            "merged_here": student.merged_into is not None
+            and Student.objects.filter(identifier=student.merged_into).exists(),
             # 转出到省外 is the whole-school 维护学籍 right, not a class teacher's.
             "can_transfer_out": _has(request, Right.REGISTRY_EDIT),
             # Whoever sees the record sees the photo (a class teacher their own pupils');

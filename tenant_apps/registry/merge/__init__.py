@@ -1,0 +1,1 @@
+"""合并重复学籍: two records of one child become one (issue 19 point 6)."""
