@@ -1,6 +1,12 @@
 from django.urls import include, path
 
-from shared_apps.bureau import admissions_views, courses, renumber_views, views
+from shared_apps.bureau import (
+    admissions_views,
+    courses,
+    renumber_views,
+    verification_views,
+    views,
+)
 from shared_apps.bureau.nutrition import urls as nutrition_urls
 from shared_apps.bureau.quality import urls as quality_urls
 
@@ -22,6 +28,7 @@ urlpatterns = [
     path("evidence/", views.evidence_view, name="evidence"),
     path("evidence/<int:review_id>/", views.evidence_detail_view, name="evidence_detail"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
+    path("verification/", verification_views.verification_view, name="verification"),
     path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
     path("admissions/", admissions_views.admissions_view, name="admissions"),
     path("admissions/upload/", admissions_views.admissions_upload_view, name="admissions_upload"),
