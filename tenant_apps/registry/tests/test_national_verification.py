@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
 from PIL import Image
 
-from conftest import World, bureau_host, login
+from conftest import World, login
 from tenant_apps.registry.tests.factories import resident_id
 from tenants.context import school_context
 
@@ -170,7 +171,7 @@ def test_dry_run_counts_then_confirm_verifies_and_opens_problems(world: World) -
         ("", resident_id(BIRTH, 98), "乱填", "待定", ""),
         ("", "", "没号", "通过", ""),
     ]
-    officer = login(bureau_host(), world.bureau_user)
+    officer = login(settings.BASE_DOMAIN, world.bureau_user)
     before = {p.name: _state(s, p) for s, p in ((world.a.schema, passed), (world.b.schema, dup))}
     page, token, digest = _preview(officer, rows)
     assert _stats(page) == {
@@ -182,10 +183,10 @@ def test_dry_run_counts_then_confirm_verifies_and_opens_problems(world: World) -
         "其他县区（已拒绝）": 1,
         "无法读取": 2,
     }
-    assert "第8行（无*人）：本辖区学校中没有找到该学生" in page
-    assert "第7行（外*庚）：该生的学籍在其他县区的学校，已拒绝" in page
-    assert "第9行“结果”列的“待定”不是可识别的校验结果" in page
-    assert "第10行：“全国学籍号”和“身份证件号”都没有填写" in page
+    assert "第9行（无*人）：本辖区学校中没有找到该学生" in page
+    assert "第8行（外*庚）：该生的学籍在其他县区的学校，已拒绝" in page
+    assert "第10行“结果”列的“待定”不是可识别的校验结果" in page
+    assert "第11行：“全国学籍号”和“身份证件号”都没有填写" in page
     assert "尚未通过教育局审核" in page
     assert passed.id_number not in page
     assert "通*甲" in page
@@ -237,7 +238,7 @@ def test_dry_run_counts_then_confirm_verifies_and_opens_problems(world: World) -
 
 def test_confirm_refuses_a_plan_changed_since_the_preview(world: World) -> None:
     pupil = _pupil(world.a.schema, "变化甲", 31)
-    officer = login(bureau_host(), world.bureau_user)
+    officer = login(settings.BASE_DOMAIN, world.bureau_user)
     _page, token, digest = _preview(officer, [("", pupil.id_number, pupil.name, "通过", "")])
     from tenant_apps.registry.models import Student
 
@@ -256,7 +257,7 @@ def test_confirm_refuses_a_plan_changed_since_the_preview(world: World) -> None:
 
 def test_other_countys_officer_cannot_touch_our_records(world: World) -> None:
     pupil = _pupil(world.a.schema, "本县甲", 41)
-    other = login(bureau_host(), world.other_bureau_user)
+    other = login(settings.BASE_DOMAIN, world.other_bureau_user)
     page, _token, _digest = _preview(other, [("", pupil.id_number, pupil.name, "通过", "")])
     assert _stats(page)["其他县区（已拒绝）"] == 1
     assert "确认导入" not in page
@@ -332,10 +333,18 @@ def _problem(schema: str, pupil: Pupil) -> int:
 
 
 def test_change_needs_proof_and_keeps_a_registered_record_registered(world: World) -> None:
-    from tenant_apps.registry.models import Evidence
+    from common.actor import Actor
+    from tenant_apps.registry.models import Evidence, Student
+    from tenant_apps.registry.students.services import student_register
+    from tenant_apps.registry.tests.factories import valid_row
 
-    pupil = _pupil(world.a.schema, "变更甲", 71)
-    officer = login(bureau_host(), world.bureau_user)
+    # a complete record (the re-check re-validates it), registered with its L number
+    with school_context(world.a.schema):
+        s = student_register(raw=valid_row(4321), actor=Actor("registrar", "登记员", ""))
+        Student.objects.filter(pk=s.pk).update(audit_state="registered")
+    connection.set_schema_to_public()
+    pupil = Pupil(s.pk, s.identifier, s.name, s.id_number, s.national_number)
+    officer = login(settings.BASE_DOMAIN, world.bureau_user)
     _page, token, digest = _preview(
         officer, [("", pupil.id_number, pupil.name, "身份证号与姓名不匹配", "")]
     )
@@ -352,10 +361,12 @@ def test_change_needs_proof_and_keeps_a_registered_record_registered(world: Worl
     assert _state(world.a.schema, pupil)["problems"] == [("id_name_mismatch", "open")]
     proof = SimpleUploadedFile("户口簿.png", _png())
     done = registrar.post(
-        f"/registry/problems/{problem_id}/correct/", {"file": proof, "note": "户口簿核对无误"}
+        f"/registry/problems/{problem_id}/correct/",
+        {"file": proof, "note": "户口簿核对无误"},
+        follow=True,
     )
     connection.set_schema_to_public()
-    assert done.status_code == 302
+    assert "问题已解决" in done.content.decode()
     state = _state(world.a.schema, pupil)
     # resolved; a registered record stays registered and waits for the next national check
     assert state["problems"] == [("id_name_mismatch", "resolved")]
