@@ -28,11 +28,13 @@ from common.masking import mask_name
 from shared_apps.bureau.selectors import access_schools
 from shared_apps.student_index.keys import id_digest
 from shared_apps.student_index.models import IndexEntry
-from tenant_apps.registry.facade import national
-from tenant_apps.registry.facade.move import checkpoint
+from tenant_apps.registry import facade as national
+from tenant_apps.registry.facade import checkpoint
 from tenant_apps.rosters import facade as rosters
 
 OBJECT_TYPE = "national_check"
+# The outcomes' actions (registry.facade.national); plain strings, as they cross.
+PASSED, VERIFY, PROBLEM, SKIP = "passed", "verify", "problem", "skip"
 KEY_HEADERS = {
     "national_number": ("全国学籍号", "学籍号"),
     "id_number": ("身份证件号", "身份证号", "身份证号码", "证件号码"),
@@ -42,8 +44,8 @@ RESULT_HEADERS = ("结果", "校验结果", "比对结果")
 NOTE_HEADERS = ("说明", "备注", "原因")
 # The national system's result texts (and the short forms clerks type) onto our codes.
 RESULTS: dict[str, str] = {
-    "通过": national.PASSED,
-    "校验通过": national.PASSED,
+    "通过": PASSED,
+    "校验通过": PASSED,
     "身份证号不存在": "id_not_found",
     "身份证件号不存在": "id_not_found",
     "身份证号与姓名不匹配": "id_name_mismatch",
@@ -81,7 +83,7 @@ class SchoolPart:
 
     @property
     def verified(self) -> int:
-        return sum(o.action == national.VERIFY for o in self.outcomes)
+        return sum(o.action == VERIFY for o in self.outcomes)
 
     @property
     def lines(self) -> list[tuple[int, str, str, str]]:
@@ -89,9 +91,9 @@ class SchoolPart:
         out = []
         for o in self.outcomes:
             kind = national.KIND_LABELS.get(o.kind, "")
-            if o.action == national.VERIFY:
+            if o.action == VERIFY:
                 what = "通过校验，分配正式学籍号"
-            elif o.action == national.PROBLEM:
+            elif o.action == PROBLEM:
                 what = f"转为问题学籍：{kind}"
             else:
                 what = "不处理"
@@ -100,11 +102,11 @@ class SchoolPart:
 
     @property
     def problems(self) -> int:
-        return sum(o.action == national.PROBLEM for o in self.outcomes)
+        return sum(o.action == PROBLEM for o in self.outcomes)
 
     @property
     def skipped(self) -> int:
-        return sum(o.action == national.SKIP for o in self.outcomes)
+        return sum(o.action == SKIP for o in self.outcomes)
 
 
 @dataclass(frozen=True)

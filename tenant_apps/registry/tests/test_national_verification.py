@@ -388,3 +388,16 @@ def test_kind_labels_match_the_model() -> None:
     labels = dict(ProblemRecord.Kind.choices)
     assert {k: labels[k] for k in KIND_LABELS} == KIND_LABELS
     assert set(FAILURE_KINDS.values()) == set(KIND_LABELS)
+
+
+def test_the_bureau_reads_the_same_action_codes() -> None:
+    from shared_apps.bureau import verification
+    from tenant_apps.registry.verification import rows
+
+    assert (verification.PASSED, verification.VERIFY, verification.PROBLEM, verification.SKIP) == (
+        rows.PASSED,
+        rows.VERIFY,
+        rows.PROBLEM,
+        rows.SKIP,
+    )
+    assert set(verification.RESULTS.values()) == {rows.PASSED, *rows.FAILURE_KINDS}
