@@ -92,7 +92,7 @@ def _state(schema: str, pupil: Pupil) -> dict[str, Any]:
 
     with school_context(schema):
         s = Student.objects.get(pk=pupil.pk)
-        state = {
+        state: dict[str, Any] = {
             "audit_state": s.audit_state,
             "number": s.national_number,
             "kind": s.number_kind,
