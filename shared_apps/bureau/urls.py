@@ -29,6 +29,11 @@ urlpatterns = [
     path("evidence/<int:review_id>/", views.evidence_detail_view, name="evidence_detail"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
     path("verification/", verification_views.verification_view, name="verification"),
+    path(
+        "schools/<int:school_id>/deleted/",
+        verification_views.school_deleted_view,
+        name="school_deleted",
+    ),
     path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
     path("admissions/", admissions_views.admissions_view, name="admissions"),
     path("admissions/upload/", admissions_views.admissions_upload_view, name="admissions_upload"),

@@ -1,6 +1,7 @@
 """国家校验结果导入 page: upload the national system's result file, read the dry run per
 school, confirm. Thin: bureau.verification does the work. The previewed file waits in
-the cache (under the officer's id and a token) until it is confirmed."""
+the cache (under the officer's id and a token) until it is confirmed. Also a school's
+deleted records, masked, for the county."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -17,6 +18,8 @@ from accounts.roles import Right
 from common.exceptions import ApplicationError
 from common.views import right_required
 from shared_apps.bureau import verification
+from shared_apps.bureau.selectors import access_school
+from tenant_apps.registry import facade as registry
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_SECONDS = 30 * 60
@@ -83,4 +86,20 @@ def verification_view(request: HttpRequest) -> HttpResponse:
         request,
         "bureau/verification.html",
         {"plan": plan, "token": token, "filename": filename},
+    )
+
+
+@right_required(Right.BUREAU_SCHOOLS_VIEW)
+@require_http_methods(["GET"])
+def school_deleted_view(request: HttpRequest, school_id: int) -> HttpResponse:
+    """A school's deleted records, masked (domain §3.4: the county still sees them);
+    masked like the admissions diff, so not a reveal to audit."""
+    school = access_school(user=request.user, school_id=school_id)  # type: ignore[arg-type]
+    if school is None:
+        raise Http404
+    total, records = registry.deleted_records(schema_name=school.schema_name)
+    return render(
+        request,
+        "bureau/school_deleted.html",
+        {"school": school, "total": total, "records": records},
     )

@@ -78,6 +78,8 @@ from tenant_apps.registry.facade.national import (
     KIND_LABELS,
     CheckOutcome,
     CheckRow,
+    DeletedRecord,
+    deleted_records,
     national_check_apply,
     national_check_plan,
 )
@@ -137,6 +139,8 @@ __all__ = [
     "KIND_LABELS",
     "CheckOutcome",
     "CheckRow",
+    "DeletedRecord",
+    "deleted_records",
     "national_check_apply",
     "national_check_plan",
     "files_delete",

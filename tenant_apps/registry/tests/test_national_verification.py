@@ -401,3 +401,31 @@ def test_the_bureau_reads_the_same_action_codes() -> None:
         rows.SKIP,
     )
     assert set(verification.RESULTS.values()) == {rows.PASSED, *rows.FAILURE_KINDS}
+
+
+def test_the_county_sees_a_schools_deleted_records_masked(world: World) -> None:
+    from common.actor import Actor
+    from tenant_apps.registry.models import ProblemRecord
+    from tenant_apps.registry.problems.services import problem_delete
+
+    pupil = _pupil(world.a.schema, "删除甲乙", 81, audit_state="problem")
+    with school_context(world.a.schema):
+        problem = ProblemRecord.objects.create(student_id=pupil.pk, kind="duplicate")
+        problem_delete(
+            problem_id=problem.pk,
+            reason="该生已在乙校注册",
+            actor=Actor("registrar", "登记员", world.a.schema),
+        )
+    connection.set_schema_to_public()
+    officer = login(settings.BASE_DOMAIN, world.bureau_user)
+    page = officer.get(f"/bureau/schools/{world.a.id}/deleted/").content.decode()
+    connection.set_schema_to_public()
+    assert "删**乙" in page
+    assert "该生已在乙校注册" in page
+    assert "删除甲乙" not in page
+    assert pupil.id_number not in page
+    assert pupil.id_number[:4] in page
+    # another county's officer does not reach the school
+    other = login(settings.BASE_DOMAIN, world.other_bureau_user)
+    assert other.get(f"/bureau/schools/{world.a.id}/deleted/").status_code == 404
+    connection.set_schema_to_public()
