@@ -429,3 +429,33 @@ def test_the_county_sees_a_schools_deleted_records_masked(world: World) -> None:
     other = login(settings.BASE_DOMAIN, world.other_bureau_user)
     assert other.get(f"/bureau/schools/{world.a.id}/deleted/").status_code == 404
     connection.set_schema_to_public()
+
+
+def test_a_national_duplicate_names_the_other_record_masked(world: World) -> None:
+    """重复 from the national check: the problem record lists the other records that hold
+    the same ID (here in another county's school), masked."""
+    from accounts.models import User
+    from shared_apps.bureau import verification
+    from tenant_apps.registry.models import ProblemRecord, Student
+
+    ours = _pupil(world.a.schema, "重号甲", 91)
+    theirs = _pupil(world.c.schema, "重号乙", 93)
+    with school_context(world.c.schema):
+        Student.objects.filter(pk=theirs.pk).update(id_number=ours.id_number)
+        from shared_apps.student_index.services import index_upsert
+        from tenant_apps.registry.students.services import current_school, index_record
+
+        s = Student.objects.select_related("school_class").get(pk=theirs.pk)
+        index_upsert(school_id=current_school().id, records=[index_record(s)])
+    connection.set_schema_to_public()
+    user = User.objects.get(username=world.bureau_user)
+    data = _csv([("", ours.id_number, ours.name, "重复", "")]).read()
+    plan = verification.preview(user=user, filename="r.csv", data=data)
+    verification.confirm(user=user, filename="r.csv", data=data, digest=plan.digest)
+    with school_context(world.a.schema):
+        others = ProblemRecord.objects.get(student_id=ours.pk).others
+    connection.set_schema_to_public()
+    assert len(others) == 1
+    assert others[0]["school_name"] == world.c.name
+    assert others[0]["name"] == "重*乙"
+    assert ours.id_number not in str(others)
