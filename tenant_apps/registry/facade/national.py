@@ -108,8 +108,8 @@ def deleted_records(*, schema_name: str) -> tuple[int, list[DeletedRecord]]:
                 id_number=mask_id_number(s.id_number),
                 national_number=mask_national_number(s.national_number),
                 reason=s.deleted_reason,
-                deleted_at=s.deleted_at,  # type: ignore[attr-defined]
-                deleted_by=s.deleted_by or "",  # type: ignore[attr-defined]
+                deleted_at=s.deleted_at,
+                deleted_by=s.deleted_by or "",
             )
             for s in rows
         ]
