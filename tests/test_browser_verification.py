@@ -126,6 +126,19 @@ def test_the_county_previews_and_confirms_the_national_results(
             )
         connection.set_schema_to_public()
         assert kinds == {"id_not_found", "id_name_mismatch"}
+        # the school works them in 问题学籍; 变更 asks for the proof
+        context.clear_cookies()
+        school = f"http://{live_db.a.host}:{server}"
+        _login(page, school, "registrar")
+        page.goto(f"{school}/registry/problems/")
+        content = page.content()
+        assert "身份证件号不存在" in content
+        assert "公安人口库无此号" in content
+        assert "与之重复的学籍" not in content  # no other record to show for these kinds
+        page.click("summary:has-text('修改后重新查重') >> nth=0")
+        assert page.is_visible("text=证明材料")
+        assert page.evaluate(FITS_JS)
+        shot("school-problems")
     finally:
         context.close()
         _cleanup(live_db, [p for p, _n, _i in pupils])
