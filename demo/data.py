@@ -162,6 +162,8 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
         students_submit,
     )
     from tenant_apps.registry.validation.rows import RowValidator
+    from tenant_apps.registry.verification.rows import PASSED, CheckRow
+    from tenant_apps.registry.verification.services import apply as national_apply
 
     if Student.objects.exists():
         return
@@ -209,6 +211,19 @@ def _load_students(demo: DemoSchool, rng: random.Random, serial_base: int) -> No
                 ),
                 approve=True,
                 reason="",
+                actor=bureau,
+            )
+        # registered in earlier years, so the national check has passed them: G numbers
+        # (the county's import of the national results, registry.verification)
+        with transaction.atomic():
+            national_apply(
+                [
+                    CheckRow(n, number, name, PASSED, "")
+                    for n, (number, name) in enumerate(
+                        Student.objects.filter(pk__in=older).values_list("national_number", "name"),
+                        2,
+                    )
+                ],
                 actor=bureau,
             )
     # the newest grade: a third waits for the bureau, a third for the school, a third drafts

@@ -134,6 +134,9 @@ PUBLIC_MENU = (
             MenuItem(gettext_noop("异动与转学审核"), "transfers:bureau_cases", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("合并重复学籍"), "bureau:merge", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("学籍辅号编排"), "bureau:renumber", Right.BUREAU_RENUMBER),
+            MenuItem(
+                gettext_noop("国家校验结果导入"), "bureau:verification", Right.BUREAU_SCHOOLS_MANAGE
+            ),
             MenuItem(gettext_noop("数据质量"), "bureau:quality_home", Right.BUREAU_SCHOOLS_VIEW),
             MenuItem(gettext_noop("招生比对"), "bureau:admissions", Right.BUREAU_SCHOOLS_VIEW),
             MenuItem(

@@ -518,7 +518,7 @@ def county_decide_run(
             seen += len(chunk)
             progress(seen * 100 // total, f"已处理 {seen} / {total} 名学生")
     if approve:
-        message = f"已审核通过 {done} 名学生，已分配正式学籍号。"
+        message = f"已审核通过 {done} 名学生，学籍已注册，国家校验通过后分配正式学籍号。"
     else:
         message = f"已退回 {done} 名学生，学校修改后可重新提交。"
     if total - done:

@@ -1,6 +1,13 @@
 from django.urls import include, path
 
-from shared_apps.bureau import admissions_views, courses, merge_views, renumber_views, views
+from shared_apps.bureau import (
+    admissions_views,
+    courses,
+    merge_views,
+    renumber_views,
+    verification_views,
+    views,
+)
 from shared_apps.bureau.nutrition import urls as nutrition_urls
 from shared_apps.bureau.quality import urls as quality_urls
 
@@ -27,6 +34,12 @@ urlpatterns = [
         "merge/<int:school_id>/<int:merge_id>/undo/",
         merge_views.merge_undo_view,
         name="merge_undo",
+    ),
+    path("verification/", verification_views.verification_view, name="verification"),
+    path(
+        "schools/<int:school_id>/deleted/",
+        verification_views.school_deleted_view,
+        name="school_deleted",
     ),
     path("schools/<int:school_id>/courses/", courses.school_courses_view, name="school_courses"),
     path("admissions/", admissions_views.admissions_view, name="admissions"),

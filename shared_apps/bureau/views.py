@@ -306,7 +306,7 @@ def _audit_post(
         return redirect(reverse("bureau:audit") + "?" + back), failed
     _audit_students(request, items, approve=approve, reason=reason)
     if approve:
-        text = _("已审核通过 %(n)s 名学生，已分配正式学籍号。")
+        text = _("已审核通过 %(n)s 名学生，学籍已注册，国家校验通过后分配正式学籍号。")
     else:
         text = _("已退回 %(n)s 名学生，学校修改后可重新提交。")
     messages.success(request, text % {"n": n})
@@ -382,7 +382,9 @@ def audit_registration_view(
             reason_error = " ".join(exc.extra.get("reason", []))
         else:
             if approve:
-                messages.success(request, _("已审核通过，已分配正式学籍号。"))
+                messages.success(
+                    request, _("已审核通过，学籍已注册，国家校验通过后分配正式学籍号。")
+                )
             else:
                 messages.success(request, _("已退回，学校修改后可重新提交。"))
             return redirect("bureau:audit")

@@ -18,7 +18,8 @@ schema switch reads or writes the wrong school (django-tenants #731, #164).
 * `hooks` — what the registry asks of the layers above (辅号 lock, 佐证 review, admissions);
 * `lines` — the counting definitions (在读, lines, flags, grade names) as plain data;
 * `class_counts` — one grade's class counts inside one school (the bureau's drill-down);
-* `files` — the school's stored objects (photos) for its backup and restore.
+* `files` — the school's stored objects (photos) for its backup and restore;
+* `national` — the national check's results applied in a school (bureau.verification).
 """
 
 from tenant_apps.registry.facade.class_counts import ClassCount, grade_class_counts
@@ -86,6 +87,16 @@ from tenant_apps.registry.facade.move import (
     student_mark_left,
     student_move,
 )
+from tenant_apps.registry.facade.national import (
+    FAILURE_KINDS,
+    KIND_LABELS,
+    CheckOutcome,
+    CheckRow,
+    DeletedRecord,
+    deleted_records,
+    national_check_apply,
+    national_check_plan,
+)
 from tenant_apps.registry.facade.quality import (
     AGE_BANDS,
     FIGURE_BY_KEY,
@@ -149,6 +160,14 @@ __all__ = [
     "merge_pair",
     "merge_undo",
     "merges_list",
+    "FAILURE_KINDS",
+    "KIND_LABELS",
+    "CheckOutcome",
+    "CheckRow",
+    "DeletedRecord",
+    "deleted_records",
+    "national_check_apply",
+    "national_check_plan",
     "files_delete",
     "files_guard",
     "school_files_archive",

@@ -79,8 +79,10 @@ def register_on_approval(
     *, schema_name: str, identifier: uuid.UUID, actor: Actor, action: str, reason: str
 ) -> bool:
     """Register a record entered as a draft with evidence (省外转入, 异地离校生转入,
-    其他增加) and give it its formal number, as the registration audit's county
-    approval does, then update the public index. False when the record was registered
+    其他增加) and give it its formal number, then update the public index. Unlike the
+    registration audit's county approval (L until the national check), such a pupil was
+    registered nationally before (its case carries the evidence), so it is marked
+    verified with its G or J number at once. False when the record was registered
     meanwhile through the ordinary audit (left as it is)."""
     from django.utils import timezone
 
@@ -99,7 +101,11 @@ def register_on_approval(
         before = student.audit_state
         kind, number = formal_number(student, current_school().area)
         Student.objects.filter(pk=student.pk).update(
-            audit_state=Student.Audit.REGISTERED, number_kind=kind, national_number=number
+            audit_state=Student.Audit.REGISTERED,
+            number_kind=kind,
+            national_number=number,
+            national_check=Student.NationalCheck.VERIFIED,
+            national_checked_at=timezone.now(),
         )
         event_add(
             [student.pk],

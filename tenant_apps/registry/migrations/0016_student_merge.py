@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0014_change_kinds"),
+        ("registry", "0015_national_verification"),
     ]
 
     operations = [

@@ -15,6 +15,13 @@ class ProblemRecord(models.Model):
     class Kind(models.TextChoices):
         DUPLICATE = "duplicate", "身份证件号重复"
         SUSPECTED = "suspected", "疑似重复（姓名性别出生日期或姓名拼音出生日期相同）"
+        # domain §4.14: 身份证件号错误 splits into 不存在 / 与姓名不匹配 (from the national
+        # verification import, bureau.verification) and 校验位错.
+        ID_NOT_FOUND = "id_not_found", "身份证件号不存在"
+        ID_NAME_MISMATCH = "id_name_mismatch", "身份证件号与姓名不匹配"
+        ID_CHECK_DIGIT = "id_check_digit", "身份证件号校验位错误"
+        NATIONAL_DUPLICATE = "national_duplicate", "全国查重重复"
+        ID_CHANGED = "id_changed", "身份证件号已发生变更"
 
     class State(models.TextChoices):
         OPEN = "open", "待处理"
@@ -40,9 +47,29 @@ class ProblemRecord(models.Model):
         return f"{self.get_kind_display()}：{self.student_id}"
 
 
+# The kinds the national check's import opens (bureau.verification): resolving one sends
+# the record back to the next national check (national_check reset).
+NATIONAL_KINDS = frozenset(
+    {
+        ProblemRecord.Kind.ID_NOT_FOUND,
+        ProblemRecord.Kind.ID_NAME_MISMATCH,
+        ProblemRecord.Kind.ID_CHECK_DIGIT,
+        ProblemRecord.Kind.NATIONAL_DUPLICATE,
+        ProblemRecord.Kind.ID_CHANGED,
+    }
+)
+
+
 class Evidence(models.Model):
     """A 佐证 file (image or PDF, stored on S3 under the school's prefix) and the
-    bureau's decision. Schema: each school's own. Written by registry.students.services."""
+    bureau's decision, or the proof a 变更 carries (户口簿, ID copy: domain §3.4; no
+    decision of its own, the record goes through the audit again). PII: the file shows
+    the pupil's identity papers. Schema: each school's own. Written by
+    registry.problems.services."""
+
+    class Purpose(models.TextChoices):
+        EVIDENCE = "evidence", "佐证"
+        CHANGE_PROOF = "change_proof", "变更证明"
 
     class Decision(models.TextChoices):
         PENDING = "pending", "待审核"
@@ -50,6 +77,9 @@ class Evidence(models.Model):
         REJECTED = "rejected", "未通过"
 
     problem = models.ForeignKey(ProblemRecord, on_delete=models.CASCADE, related_name="evidence")
+    purpose = models.CharField(
+        "用途", max_length=20, choices=Purpose.choices, default=Purpose.EVIDENCE
+    )
     file_key = models.CharField(max_length=300)
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=50)

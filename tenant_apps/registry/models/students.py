@@ -91,6 +91,14 @@ class Student(models.Model):
         FORMAL_ID = "G", "正式学籍号"
         FORMAL_NO_ID = "J", "正式学籍号（无身份证）"
 
+    class NationalCheck(models.TextChoices):
+        # Apart from audit_state on purpose: a verified record is still "registered" for
+        # every count (在读), blocker, index entry and report that asks for REGISTERED;
+        # the national check only decides the number (L until verified, then G or J).
+        PENDING = "", "待国家校验"
+        VERIFIED = "verified", "已通过国家校验"
+        FAILED = "failed", "国家校验未通过"
+
     identifier = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField("姓名", max_length=50)
     sex = models.CharField("性别", max_length=1, choices=Sex.choices)
@@ -110,6 +118,10 @@ class Student(models.Model):
     )
     national_number = models.CharField("全国学籍号", max_length=19, blank=True)
     number_kind = models.CharField(max_length=1, choices=NumberKind.choices, blank=True)
+    national_check = models.CharField(
+        "国家校验", max_length=10, choices=NationalCheck.choices, blank=True, default=""
+    )
+    national_checked_at = models.DateTimeField("国家校验时间", null=True, blank=True)
     name_initials = models.CharField("拼音首字母", max_length=20, blank=True)
     deleted_reason = models.CharField("删除原因", max_length=200, blank=True)
     # Maker/checker: the school approver must be someone else than the submitter.

@@ -1,5 +1,6 @@
-"""问题学籍处理: delete with a reason, correct, or upload evidence for the bureau.
-A resolved record goes back to the audit as a draft."""
+"""问题学籍处理: delete with a reason, correct with proof, or upload evidence for the
+bureau. A resolved 问题学籍 draft goes back to the audit as a draft; a registered record
+keeps its state (and, for a national-check problem, waits for the next national check)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from shared_apps.student_index.services import index_remove, index_set_state
 from tenant_apps.registry.models import Evidence, ProblemRecord, Student
+from tenant_apps.registry.models.problems import NATIONAL_KINDS
 from tenant_apps.registry.students.services import current_school, event_add, student_update
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
@@ -49,26 +51,39 @@ def _open_problem(problem_id: int, states: set[str] | None = None) -> ProblemRec
 
 
 def _resolve(problem: ProblemRecord, *, actor: Actor, resolution: str, reason: str = "") -> None:
+    """Close the problem; when none is left open, a 问题学籍 draft goes back to the audit
+    as a draft, while a record further on (registered, or in the audit, flagged by the
+    nightly 查重 or the national check) keeps its state and only loses the flag. A
+    national-check problem sends the record back to the next national check."""
     problem.state = ProblemRecord.State.RESOLVED
     problem.resolution, problem.reason = resolution, reason
     problem.resolved_at = timezone.now()
     problem.save()
     student = problem.student
-    if not student.problems.filter(
+    if problem.kind in NATIONAL_KINDS:
+        Student.objects.filter(pk=student.pk).update(national_check=Student.NationalCheck.PENDING)
+    if student.problems.filter(
         state__in=[ProblemRecord.State.OPEN, ProblemRecord.State.EVIDENCE_PENDING]
     ).exists():
-        Student.objects.filter(pk=student.pk).update(audit_state=Student.Audit.DRAFT)
+        return
+    if student.audit_state != Student.Audit.PROBLEM:
         event_add(
-            [student.pk],
-            actor=actor,
-            action=f"问题学籍已解决（{resolution}）",
-            from_state=Student.Audit.PROBLEM,
-            to_state=Student.Audit.DRAFT,
-            reason=reason,
+            [student.pk], actor=actor, action=f"问题学籍已解决（{resolution}）", reason=reason
         )
-        index_set_state(
-            student_uuids=[student.identifier], audit_state=Student.Audit.DRAFT, has_problem=False
-        )
+        index_set_state(student_uuids=[student.identifier], has_problem=False)
+        return
+    Student.objects.filter(pk=student.pk).update(audit_state=Student.Audit.DRAFT)
+    event_add(
+        [student.pk],
+        actor=actor,
+        action=f"问题学籍已解决（{resolution}）",
+        from_state=Student.Audit.PROBLEM,
+        to_state=Student.Audit.DRAFT,
+        reason=reason,
+    )
+    index_set_state(
+        student_uuids=[student.identifier], audit_state=Student.Audit.DRAFT, has_problem=False
+    )
 
 
 @transaction.atomic(durable=True)
@@ -97,8 +112,26 @@ def problem_delete(*, problem_id: int, reason: str, actor: Actor) -> None:
     index_remove(student_uuids=[student.identifier])
 
 
-def problem_correct(*, problem_id: int, raw: dict[str, Any], actor: Actor) -> None:
-    """变更: correct the data; if the re-check finds no match any more, it is resolved."""
+MSG_PROOF_MISSING = "变更须上传证明材料（户口簿本人页或身份证件复印件，JPG、PNG 或 PDF）。"
+
+
+def problem_correct(
+    *,
+    problem_id: int,
+    raw: dict[str, Any],
+    actor: Actor,
+    proof_name: str = "",
+    proof_data: bytes = b"",
+    note: str = "",
+) -> None:
+    """变更: correct the data with proof (户口簿, ID copy: domain §3.4); if the re-check
+    finds no match any more, it is resolved and the proof kept on the problem record.
+    Without a proof, or with one that is not an image or PDF, nothing is changed."""
+    if not proof_data:
+        raise ApplicationError(
+            MSG_PROOF_MISSING, code="invalid", extra={"file": [MSG_PROOF_MISSING]}
+        )
+    content_type = evidence_check(name=proof_name, data=proof_data)
     with transaction.atomic(durable=True):
         problem = _open_problem(problem_id)
         student_id = problem.student_id
@@ -126,7 +159,22 @@ def problem_correct(*, problem_id: int, raw: dict[str, Any], actor: Actor) -> No
             raise ApplicationError(
                 "修改后仍与其他学籍疑似重复，请上传佐证或联系对方学校。", code="still_duplicate"
             )
-        _resolve(problem, actor=actor, resolution="变更")
+        key = evidence_save(
+            f"evidence/{problem.pk}/change-{timezone.now():%Y%m%d%H%M%S}",
+            proof_data,
+            content_type,
+        )
+        Evidence.objects.create(
+            problem=problem,
+            purpose=Evidence.Purpose.CHANGE_PROOF,
+            file_key=key,
+            original_name=proof_name[:200],
+            content_type=content_type,
+            size=len(proof_data),
+            note=note.strip()[:300],
+            uploaded_by=actor.label,
+        )
+        _resolve(problem, actor=actor, resolution="变更", reason=note.strip()[:300])
 
 
 def evidence_check(*, name: str, data: bytes) -> str:

@@ -84,7 +84,8 @@ def problem_delete_view(request: HttpRequest, problem_id: int) -> HttpResponse:
 @right_required(Right.REGISTRY_EDIT)
 @require_POST
 def problem_correct_view(request: HttpRequest, problem_id: int) -> HttpResponse:
-    """重新查重: run the correction with the student's current data."""
+    """变更: re-run 查重 on the student's current data, with the proof (户口簿 or ID copy)
+    the correction rests on."""
     problem = problem_list(open_only=False).filter(pk=problem_id).first()
     if problem is None:
         raise Http404
@@ -92,14 +93,22 @@ def problem_correct_view(request: HttpRequest, problem_id: int) -> HttpResponse:
     if student is None:
         raise Http404
     raw = student_raw(student, services.student_snapshot(student))
+    upload = request.FILES.get("file")
     try:
-        problems.problem_correct(problem_id=problem_id, raw=raw, actor=_actor(request))
+        problems.problem_correct(
+            problem_id=problem_id,
+            raw=raw,
+            actor=_actor(request),
+            proof_name=(upload.name or "proof") if upload is not None else "",
+            proof_data=upload.read() if upload is not None else b"",
+            note=request.POST.get("note", "").strip()[:300],
+        )
     except ApplicationError as exc:
         _flash_error(request, exc)
         return _back_to_problem(problem_id)
     messages.success(
         request,
-        _("“%(name)s”重新查重未发现重复，问题已解决，学籍已转为待提交。") % {"name": student.name},
+        _("“%(name)s”重新查重未发现重复，问题已解决。") % {"name": student.name},
     )
     return redirect("registry:problems")
 

@@ -508,18 +508,37 @@ class ProblemDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# A correction (变更): the record's fields as form fields, with the proof file (multipart).
+ProblemCorrectInput = inline_serializer(
+    name="ProblemCorrectInput",
+    fields={
+        **{
+            c.key: serializers.CharField(required=False, allow_blank=True, help_text=c.header)
+            for c in COLUMNS
+        },
+        "file": serializers.FileField(help_text="证明材料：户口簿本人页或身份证件复印件"),
+        "note": serializers.CharField(required=False, allow_blank=True, max_length=300),
+    },
+)
+
+
 class ProblemCorrectApi(APIView):
     permission_classes = [has_right(Right.REGISTRY_EDIT)]
+    parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        request=StudentRecordInput, responses={204: None}, summary="问题学籍：修改（变更）"
+        request=ProblemCorrectInput, responses={204: None}, summary="问题学籍：修改（变更）"
     )
     def post(self, request: Request, problem_id: int) -> Response:
         _problem_or_404(problem_id)
+        upload = request.FILES.get("file")
         problems.problem_correct(
             problem_id=problem_id,
             raw=_raw(request.data),  # type: ignore[arg-type]
             actor=Actor.of(request.user),
+            proof_name=(upload.name or "proof") if upload is not None else "",
+            proof_data=upload.read() if upload is not None else b"",
+            note=str(request.data.get("note", "")),  # type: ignore[union-attr]
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

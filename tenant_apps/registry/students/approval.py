@@ -1,6 +1,6 @@
 """The two-level registration audit of new students (学籍注册审核, not the audit log): the
 registrar submits drafts, the school approver passes them to the county bureau or returns
-them, the bureau registers them (with their formal national number) or returns them. Each
+them, the bureau registers them (keeping their L number) or returns them. Each
 step locks the students, checks their state and writes the history and the public index
 in the same transaction."""
 
@@ -17,9 +17,7 @@ from common.exceptions import ApplicationError
 from tenant_apps.registry.models import Student
 from tenant_apps.registry.students.services import (
     MSG_NOT_FOUND,
-    current_school,
     event_add,
-    formal_number,
 )
 
 MSG_STATE = "第{n}名学生当前状态为“{state}”，不能执行此操作。"
@@ -116,7 +114,7 @@ def students_county_decide(
 ) -> int:
     """Bureau decision, run inside the school's schema by the bureau's service.
 
-    Approval registers the students and assigns the formal national number.
+    Approval registers the students; they keep their L number until the national check.
     """
     ids = list(
         Student.objects.filter(identifier__in=list(student_uuids)).values_list("pk", flat=True)
@@ -137,15 +135,8 @@ def students_county_decide(
             reason=reason.strip(),
         )
         return len(students)
-    area = current_school().area
+    # domain §3.2 steps 8–9: the county registers the record with its L number; the G (or
+    # J) number comes only from the national check (registry.verification, imported by
+    # the bureau), so nothing here touches national_number.
     _transition(students, Student.Audit.REGISTERED, actor=actor, action="教育局审核通过")
-    for s in students:
-        kind, number = formal_number(s, area)
-        Student.objects.filter(pk=s.pk).update(number_kind=kind, national_number=number)
-        event_add(
-            [s.pk],
-            actor=actor,
-            action="分配正式学籍号",
-            changes={"national_number": [s.national_number, number]},
-        )
     return len(students)

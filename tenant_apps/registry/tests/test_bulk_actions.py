@@ -291,10 +291,10 @@ def test_bureau_decides_all_matching_of_one_school_and_its_list_pages(
         progress=lambda p, m: seen.append(p),
     )
     # then: exactly A's 130 are registered with a formal number; B's 10 still wait
-    assert done.message == "已审核通过 130 名学生，已分配正式学籍号。"
+    assert done.message == "已审核通过 130 名学生，学籍已注册，国家校验通过后分配正式学籍号。"
     assert _states(world.a.schema, a_ids) == {"registered": 130}
     assert _events(world.a.schema, a_ids, "教育局审核通过") == 130
-    assert _events(world.a.schema, a_ids, "分配正式学籍号") == 130
+    assert _events(world.a.schema, a_ids, "分配正式学籍号") == 0  # L until the national check
     assert _states(world.b.schema, b_ids) == {"county_pending": 10}
     assert seen == [0, 30, 61, 92, 100]
     # and another county's officer cannot start one over A

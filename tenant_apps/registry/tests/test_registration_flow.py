@@ -162,13 +162,14 @@ def test_two_level_audit_assigns_the_formal_number(world: World, bureau_host: st
     detail = registrar.get(f"/api/v1/students/{sid}/").json()
     connection.set_schema_to_public()
     assert detail["audit_state"] == "registered"
-    assert detail["national_number"] == "G" + detail["fields"]["id_number"]
+    # domain §3.2 step 8: registered with the L number; the G number comes from the
+    # national check (test_national_verification)
+    assert detail["national_number"].startswith("L430181")
     assert [h["action"] for h in detail["history"]] == [
         "新增",
         "提交学校审核",
         "学校审核通过",
         "教育局审核通过",
-        "分配正式学籍号",
     ]
     assert "浏阳市教育局" in detail["history"][3]["actor"]
 
@@ -211,6 +212,8 @@ def test_maker_cannot_check_own_submission(world: World, db: None) -> None:
 
 
 def test_student_without_id_gets_a_j_number(world: World, bureau_host: str) -> None:
+    """Registered with its L number; the national check's import gives the J number."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from stdnum.cn import ric
 
     row = valid_row(seq=17, id_type="其他", id_number="")
@@ -226,9 +229,21 @@ def test_student_without_id_gets_a_j_number(world: World, bureau_host: str) -> N
         "/api/v1/audit/students/decision/",
         {"items": [{"school_id": world.a.id, "student_uuid": sid}], "approve": True},
     )
-    number = (
-        login(world.a.host, "registrar").get(f"/api/v1/students/{sid}/").json()["national_number"]
-    )
+    registrar = login(world.a.host, "registrar")
+    temporary = registrar.get(f"/api/v1/students/{sid}/").json()["national_number"]
+    assert temporary.startswith("L430181" + str(row["birth_date"]))
+    officer = login(bureau_host, world.bureau_user)
+    result = f"全国学籍号,身份证件号,姓名,结果\n{temporary},,{row['name']},通过\n".encode()
+    page = officer.post(
+        "/bureau/verification/",
+        {"action": "preview", "file": SimpleUploadedFile("r.csv", result)},
+    ).content.decode()
+    token = page.split('name="token" value="')[1].split('"')[0]
+    digest = page.split('name="digest" value="')[1].split('"')[0]
+    officer.post("/bureau/verification/", {"action": "confirm", "token": token, "digest": digest})
+    connection.set_schema_to_public()
+    number = registrar.get(f"/api/v1/students/{sid}/").json()["national_number"]
+    connection.set_schema_to_public()
     assert number.startswith("J430181" + str(row["birth_date"]))
     assert len(number) == 19
     assert ric.is_valid(number[1:])
