@@ -55,6 +55,7 @@ OBJECT_LABELS = {
     "problem": gettext_noop("问题学籍"),
     "import_batch": gettext_noop("导入批次"),
     "evidence_review": gettext_noop("佐证审核"),
+    "joint_case": gettext_noop("跨县联合认定"),
     "school": gettext_noop("学校"),
     "grade": gettext_noop("年级"),
     "school_class": gettext_noop("班级"),

@@ -131,6 +131,7 @@ PUBLIC_MENU = (
         (
             MenuItem(gettext_noop("学籍审核"), "bureau:audit", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("佐证审核"), "bureau:evidence", Right.BUREAU_AUDIT),
+            MenuItem(gettext_noop("跨县联合认定"), "bureau:joint", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("异动与转学审核"), "transfers:bureau_cases", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("合并重复学籍"), "bureau:merge", Right.BUREAU_AUDIT),
             MenuItem(gettext_noop("学籍辅号编排"), "bureau:renumber", Right.BUREAU_RENUMBER),

@@ -20,6 +20,9 @@ class EvidenceReview(models.Model):
     evidence_id = models.BigIntegerField()
     student_uuid = models.UUIDField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # Part of a cross-county duplicate (bureau.joint): decided on its joint case, by both
+    # counties together, never alone; the ordinary 佐证 queue leaves it out.
+    joint = models.BooleanField(default=False)
     submitted_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -324,3 +327,9 @@ class CountyDelta(CountyCells):
 
     def __str__(self) -> str:
         return f"{self.county_id}:{self.stage}{self.entry_year}:{self.students:+d}"
+
+
+# Registered with the app's models (the module stays apart: bureau.joint's own table).
+from shared_apps.bureau.joint_models import JointCase  # noqa: E402
+
+__all__ = ["JointCase"]

@@ -137,11 +137,17 @@ def _registrations_pending(*, user: User, flt: QueueFilter) -> QuerySet[IndexEnt
     return entries
 
 
-def _evidence_pending(*, user: User, flt: QueueFilter) -> QuerySet[EvidenceReview]:
+def _evidence_pending(
+    *, user: User, flt: QueueFilter, joint: bool = False
+) -> QuerySet[EvidenceReview]:
+    """Pending reviews of the user's schools; `joint` also those of cross-county cases
+    (bureau.joint), which the queue leaves out but the joint page opens."""
     schools = access_schools(user=user)
     if flt.school_id is not None:
         schools = schools.filter(pk=flt.school_id)
     reviews = EvidenceReview.objects.filter(school_id__in=schools.values("pk"), state="pending")
+    if not joint:
+        reviews = reviews.filter(joint=False)
     cutoff = flt.cutoff()
     if cutoff is not None:
         reviews = reviews.filter(submitted_at__lte=cutoff)
@@ -195,4 +201,4 @@ def evidence_reviews(*, user: User, flt: QueueFilter | None = None) -> QuerySet[
 
 def evidence_review_for(*, user: User, review_id: int) -> EvidenceReview | None:
     """The pending review `review_id` if it belongs to one of the user's schools."""
-    return _evidence_pending(user=user, flt=QueueFilter()).filter(pk=review_id).first()
+    return _evidence_pending(user=user, flt=QueueFilter(), joint=True).filter(pk=review_id).first()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,6 +209,7 @@ class OpenedEvidence:
     since: dt.datetime
     waiting_days: int
     evidence: Any  # registry.facade.EvidenceRecord, real values
+    joint: bool = False  # decided on its cross-county case (bureau.joint), not here
 
 
 def _reveal_record(request: Any, *, schema: str, student_uuid: str) -> None:
@@ -275,7 +276,12 @@ def county_evidence_open(*, request: Any, user: User, review_id: int) -> OpenedE
         return None
     _reveal_record(request, schema=school.schema_name, student_uuid=found.record.student_uuid)
     return OpenedEvidence(
-        review.pk, school.name, review.submitted_at, waiting_days(review.submitted_at), found
+        review.pk,
+        school.name,
+        review.submitted_at,
+        waiting_days(review.submitted_at),
+        found,
+        joint=review.joint,
     )
 
 
@@ -362,18 +368,27 @@ def evidence_rows(*, user: User, reviews: list[Any]) -> list[PendingEvidence]:
 
 
 def evidence_review_queue(
-    *, school_id: int, problem_id: int, evidence_id: int, student_uuid: uuid.UUID
+    *,
+    school_id: int,
+    problem_id: int,
+    evidence_id: int,
+    student_uuid: uuid.UUID,
+    other_uuids: Sequence[uuid.UUID] = (),
 ) -> None:
     """Queue an uploaded 佐证 for the county (facade.hooks: called by the registry inside
     the upload's transaction, from the school's schema; the table is public)."""
     from shared_apps.bureau.models import EvidenceReview
 
-    EvidenceReview.objects.create(
+    review = EvidenceReview.objects.create(
         school_id=school_id,
         problem_id=problem_id,
         evidence_id=evidence_id,
         student_uuid=student_uuid,
     )
+    if other_uuids:
+        from shared_apps.bureau.joint import joint_attach
+
+        joint_attach(review=review, other_uuids=other_uuids)
 
 
 @transaction.atomic(durable=True)
@@ -393,6 +408,10 @@ def evidence_review_decide(*, user: User, review_id: int, accept: bool, reason: 
     )
     if review is None:
         raise ApplicationError("未找到待审核的佐证。", code="not_found")
+    if review.joint:
+        from shared_apps.bureau.joint import MSG_JOINT_ALONE
+
+        raise ApplicationError(MSG_JOINT_ALONE, code="joint")
     if not accept and not reason.strip():
         raise ApplicationError(
             "不通过时请填写原因。", code="invalid", extra={"reason": ["请填写原因。"]}

@@ -3,6 +3,7 @@ from django.urls import include, path
 from shared_apps.bureau import (
     admissions_views,
     courses,
+    joint_views,
     merge_views,
     renumber_views,
     verification_views,
@@ -29,6 +30,8 @@ urlpatterns = [
     path("evidence/", views.evidence_view, name="evidence"),
     path("evidence/<int:review_id>/", views.evidence_detail_view, name="evidence_detail"),
     path("renumber/", renumber_views.renumber_view, name="renumber"),
+    path("joint/", joint_views.joint_list_view, name="joint"),
+    path("joint/<int:joint_id>/decide/", joint_views.joint_decide_view, name="joint_decide"),
     path("merge/", merge_views.merge_view, name="merge"),
     path(
         "merge/<int:school_id>/<int:merge_id>/undo/",

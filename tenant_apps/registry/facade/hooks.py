@@ -10,7 +10,7 @@ ready() replaces rather than doubles.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -23,7 +23,13 @@ class AuxLockCheck(Protocol):
 
 class EvidenceSubmitted(Protocol):
     def __call__(
-        self, *, school_id: int, problem_id: int, evidence_id: int, student_uuid: uuid.UUID
+        self,
+        *,
+        school_id: int,
+        problem_id: int,
+        evidence_id: int,
+        student_uuid: uuid.UUID,
+        other_uuids: Sequence[uuid.UUID] = (),
     ) -> None: ...
 
 
@@ -80,8 +86,15 @@ def aux_grade_locked(*, county_id: str, stage: str, entry_year: int) -> bool:
 
 
 def evidence_submitted(
-    *, school_id: int, problem_id: int, evidence_id: int, student_uuid: uuid.UUID
+    *,
+    school_id: int,
+    problem_id: int,
+    evidence_id: int,
+    student_uuid: uuid.UUID,
+    other_uuids: Sequence[uuid.UUID] = (),
 ) -> None:
+    """`other_uuids`: the records a duplicate problem matched (a cross-county one makes
+    the bureau open a joint case, bureau.joint)."""
     handlers: list[Callable[..., None]] = list(_EVIDENCE_SUBMITTED.values())
     for handler in handlers:
         handler(
@@ -89,4 +102,5 @@ def evidence_submitted(
             problem_id=problem_id,
             evidence_id=evidence_id,
             student_uuid=student_uuid,
+            other_uuids=other_uuids,
         )

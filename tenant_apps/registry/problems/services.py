@@ -5,6 +5,7 @@ keeps its state (and, for a national-check problem, waits for the next national 
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -272,8 +273,23 @@ def problem_evidence_upload(
         problem_id=problem.pk,
         evidence_id=evidence.pk,
         student_uuid=problem.student.identifier,
+        other_uuids=_other_uuids(problem),
     )
     return evidence
+
+
+def _other_uuids(problem: ProblemRecord) -> list[uuid.UUID]:
+    """The records a duplicate or suspected problem matched (its masked summaries carry
+    their uuids): the bureau opens a joint case when one is in another county."""
+    if problem.kind not in (ProblemRecord.Kind.DUPLICATE, ProblemRecord.Kind.SUSPECTED):
+        return []
+    found = []
+    for other in problem.others or []:
+        try:
+            found.append(uuid.UUID(str(other.get("student_uuid", ""))))
+        except (ValueError, AttributeError):
+            continue
+    return found
 
 
 @transaction.atomic
