@@ -34,14 +34,23 @@ def _class_id(schema: str) -> int:
         return SchoolClass.objects.get(stage="primary", entry_year=2024, number=1).pk
 
 
+def _ago(days: int) -> dt.datetime:
+    """A moment `days` local calendar days back that is also a little more than `days` x
+    24 hours ago: the page counts waiting days by the local calendar and filters by the
+    clock, and both must agree at any hour (an hour's margin put it on the day before
+    between 00:00 and 01:00 local time)."""
+    now = timezone.localtime()
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    margin = min(dt.timedelta(hours=1), since_midnight / 2) or dt.timedelta(microseconds=1)
+    return now - dt.timedelta(days=days) - margin
+
+
 def _aged(uuids: list[uuid.UUID], days: int) -> None:
     """Those index entries began waiting for the county `days` days ago."""
     from shared_apps.student_index.models import IndexEntry
 
     connection.set_schema_to_public()
-    IndexEntry.objects.filter(student_uuid__in=uuids).update(
-        updated_at=timezone.now() - dt.timedelta(days=days, hours=1)
-    )
+    IndexEntry.objects.filter(student_uuid__in=uuids).update(updated_at=_ago(days))
 
 
 def _bulk_pending(world_school: object, count: int, *, start: int, days: int) -> list[uuid.UUID]:
@@ -138,9 +147,7 @@ def _evidence(world: World, student_uuid: uuid.UUID, *, days: int) -> int:
         evidence_id=evidence.pk,
         student_uuid=student_uuid,
     )
-    EvidenceReview.objects.filter(pk=review.pk).update(
-        submitted_at=timezone.now() - dt.timedelta(days=days, hours=1)
-    )
+    EvidenceReview.objects.filter(pk=review.pk).update(submitted_at=_ago(days))
     return review.pk
 
 
