@@ -552,6 +552,11 @@ KEY_DATA_PROVINCE_FIELDS: dict[str, list[str]] = json.loads(
 CROSS_SCHOOL_LOOKUP_RATE = env("CROSS_SCHOOL_LOOKUP_RATE", "60/h")
 CROSS_SCHOOL_LOOKUP_LIST_RATE = env("CROSS_SCHOOL_LOOKUP_LIST_RATE", "10/h")
 
+# Public certificate verification (/verify/<code>/, page and API together) per client
+# address. A school's pupils share the school's NAT, so the limit is generous for people
+# and small for a script walking codes (2^49 of them).
+CERTIFICATE_VERIFY_RATE = env("CERTIFICATE_VERIFY_RATE", "30/m")
+
 # Audit-log entries older than this are purged nightly (accounts.tasks.audit_purge_fan_out).
 AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "1095"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -24,10 +25,6 @@ from tenant_apps.reports.certificates import selectors, services
 from tenant_apps.reports.certificates.documents import certificate_pdf
 from tenant_apps.reports.models.certificates import Certificate, Kind
 
-# Verification look-ups per client address (django-ratelimit's notation). A school's
-# pupils share the school's NAT, so the limit is generous for people and small for a
-# script walking codes (2^49 of them).
-VERIFY_RATE = "30/m"
 PAGE_SIZE = 50
 
 
@@ -240,8 +237,14 @@ def _address(_group: str, request: HttpRequest) -> str:
 
 
 def verify_limited(request: HttpRequest) -> bool:
-    """Counts this look-up; True once the client's address is past VERIFY_RATE."""
-    usage = get_usage(request, group="cert-verify", key=_address, rate=VERIFY_RATE, increment=True)
+    """Counts this look-up; True once the client's address is past CERTIFICATE_VERIFY_RATE."""
+    usage = get_usage(
+        request,
+        group="cert-verify",
+        key=_address,
+        rate=settings.CERTIFICATE_VERIFY_RATE,
+        increment=True,
+    )
     return usage is not None and bool(usage["should_limit"])
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from common.actor import Actor
 from conftest import World, login
@@ -243,12 +244,8 @@ def test_another_schools_code_does_not_verify_here(world: World) -> None:
     assert 'data-verify-state="valid"' in _verify(world.b.host, cert.code)[1]
 
 
-def test_verify_is_rate_limited_per_client_address(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tenant_apps.reports.certificates import views
-
-    monkeypatch.setattr(views, "VERIFY_RATE", "3/h")
+def test_verify_is_rate_limited_per_client_address(world: World, settings: Settings) -> None:
+    settings.CERTIFICATE_VERIFY_RATE = "3/h"
     answers = [_verify(world.a.host, "ABCDEFGH23")[0] for _ in range(4)]
     assert answers == [200, 200, 200, 429]
     api = Client(HTTP_HOST=world.a.host).get("/api/v1/reports/verify/ABCDEFGH23/")
