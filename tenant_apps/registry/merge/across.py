@@ -34,6 +34,11 @@ from tenant_apps.registry.facade.move import (
     _resolve_refs,
     related_models,
 )
+from tenant_apps.registry.merge.problems import (
+    problem_state_after,
+    problems_settle,
+    problems_unsettle,
+)
 from tenant_apps.registry.merge.services import (
     MERGED,
     MSG_GONE,
@@ -193,6 +198,12 @@ def survivor_absorb(
             rows.append(row)
         _files_copy(model, rows, from_schema=from_schema)
         related.append({"label": part.label, "ids": ids, "skipped": skipped})
+    settled = problems_settle(
+        student_pk=survivor.pk,
+        reason=f"重复记录已合并（{from_school}，{export.national_number or '无学籍号'}）",
+        about=export.identifier,
+    )
+    taken |= problem_state_after(survivor)
     now = timezone.now()
     Student.objects.filter(pk=survivor.pk).update(**taken, updated_at=now)
     merge_event = StudentEvent.objects.create(
@@ -215,6 +226,7 @@ def survivor_absorb(
             "related": related,
             "merge_events": [merge_event],
             "merged_events": [],
+            "problems_settled": settled,
         }
     )
     index_remove(student_uuids=[export.identifier])
@@ -242,7 +254,9 @@ def merged_tombstone(
     *, merged_pk: int, survivor_uuid: uuid.UUID, label: str, actor: Actor, reason: str
 ) -> int:
     """The merged record's half, in the CURRENT (its own) school: the tombstone and its
-    history entry; returns the entry's id (for the undo)."""
+    history entry; returns the entry's id (for the undo, which finds the settled
+    problems in that entry: this school keeps no StudentMerge)."""
+    settled = problems_settle(student_pk=merged_pk, reason=f"已合并至{label}")
     Student.objects.filter(pk=merged_pk).update(
         audit_state=Student.Audit.DELETED,
         merged_into=survivor_uuid,
@@ -254,7 +268,7 @@ def merged_tombstone(
         actor=actor.label[:80],
         action="合并至",
         reason=reason.strip()[:300],
-        changes={"merged_into": label},
+        changes={"merged_into": label, "problems_settled": settled},
     ).pk
 
 
@@ -283,6 +297,7 @@ def survivor_undo(*, merge_id: int, actor: Actor) -> SurvivorUndo:
     StudentEvent.objects.filter(pk__in=snap["merge_events"] + snap["events"]).delete()
     for part in snap["related"]:
         apps.get_model(part["label"])._default_manager.filter(pk__in=part["ids"]).delete()
+    problems_unsettle(snap.get("problems_settled", []))
     FamilyMember.objects.filter(pk__in=snap["family_added"]).delete()
     for row in snap["family_deleted"]:
         _insert_exact(FamilyMember, row)
@@ -301,5 +316,8 @@ def survivor_undo(*, merge_id: int, actor: Actor) -> SurvivorUndo:
 
 def merged_restore(undo: SurvivorUndo) -> None:
     """The merged record's half of the undo, in the CURRENT (its own) school."""
-    StudentEvent.objects.filter(pk__in=list(undo.merged_events)).delete()
+    events = StudentEvent.objects.filter(pk__in=list(undo.merged_events))
+    for changes in events.values_list("changes", flat=True):
+        problems_unsettle((changes or {}).get("problems_settled", []))
+    events.delete()
     _restore_row(Student, undo.merged_row)

@@ -38,6 +38,11 @@ from shared_apps.student_index.services import (
     index_upsert,
 )
 from tenant_apps.registry.facade.move import LOCAL_COLUMNS, checkpoint, related_models, stays
+from tenant_apps.registry.merge.problems import (
+    problem_state_after,
+    problems_settle,
+    problems_unsettle,
+)
 from tenant_apps.registry.models import FamilyMember, Student, StudentEvent, StudentMerge
 from tenant_apps.registry.students.services import current_school, index_record
 
@@ -213,6 +218,11 @@ def _lock_pair(a: uuid.UUID, b: uuid.UUID) -> tuple[Student, Student]:
     return found[a], found[b]
 
 
+def note_of(student: Student) -> str:
+    """How the history names the other record: its national number, never its ID."""
+    return student.national_number or "无学籍号"
+
+
 def _event(student_pk: int, actor: Actor, action: str, reason: str, changes: dict[str, Any]) -> int:
     return StudentEvent.objects.create(
         student_id=student_pk,
@@ -304,9 +314,14 @@ def student_merge(
     # 4. Marks and every other carried row.
     related = _related_merge(survivor.pk, merged.pk)
     checkpoint("merge_after_rows")
-    # 5. The tombstone.
+    # 5. The tombstone; the problems the merge answers (merge/problems.py).
     now = timezone.now()
     tomb_reason = f"已合并至{survivor.name}（{survivor.national_number or '无学籍号'}）"
+    settled = problems_settle(student_pk=merged.pk, reason=tomb_reason)
+    settled += problems_settle(
+        student_pk=survivor.pk, reason=f"重复记录已合并（{note_of(merged)}）", about=merged_uuid
+    )
+    taken |= problem_state_after(survivor)
     Student.objects.filter(pk=merged.pk).update(
         audit_state=Student.Audit.DELETED,
         merged_into=survivor_uuid,
@@ -341,6 +356,7 @@ def student_merge(
             "events": event_ids,
             "related": related,
             "merge_events": merge_events,
+            "problems_settled": settled,
         }
     )
     # 6. The index: one entry, the survivor's, keyed by the chosen identity.
@@ -393,6 +409,7 @@ def student_merge_undo(*, merge_id: int, actor: Actor) -> StudentMerge:
             _insert_exact(model, row)
     if snap["family_swapped"]:
         _family_swap(survivor.pk, merged.pk)
+    problems_unsettle(snap.get("problems_settled", []))
     _restore_row(Student, snap[SURVIVOR])
     _restore_row(Student, snap[MERGED])
     index_entries_restore(

@@ -44,7 +44,7 @@ def _dump(school: SchoolRef, made: list[Made]) -> dict[str, Any]:
     entries (as test_rollover's _snapshot)."""
     from shared_apps.student_index.models import IndexEntry
     from tenant_apps.grades.models import Mark
-    from tenant_apps.registry.models import FamilyMember, Student, StudentEvent
+    from tenant_apps.registry.models import FamilyMember, ProblemRecord, Student, StudentEvent
 
     uuids = [m.identifier for m in made]
     with school_context(school.schema):
@@ -55,6 +55,9 @@ def _dump(school: SchoolRef, made: list[Made]) -> dict[str, Any]:
             "family": list(FamilyMember.objects.filter(student_id__in=ids).order_by("pk").values()),
             "events": list(StudentEvent.objects.filter(student_id__in=ids).order_by("pk").values()),
             "marks": list(Mark.objects.filter(student_id__in=ids).order_by("pk").values()),
+            "problems": list(
+                ProblemRecord.objects.filter(student_id__in=ids).order_by("pk").values()
+            ),
         }
     connection.set_schema_to_public()
     out["index"] = list(IndexEntry.objects.filter(student_uuid__in=uuids).order_by("pk").values())
@@ -168,6 +171,74 @@ def test_undo_restores_exactly_what_was_there(a: SchoolRef) -> None:
     connection.set_schema_to_public()
     assert _dump(a, [survivor, merged]) == before
     _counts_exact(a)
+
+
+def _problem(schema: str, made: Made, kind: str, about: uuid.UUID) -> int:
+    """An open 问题学籍 on `made` naming `about` as its other record (masked, as 查重 writes
+    it), with the index flag it carries."""
+    from shared_apps.student_index.services import index_set_state
+    from tenant_apps.registry.models import ProblemRecord, Student
+
+    with school_context(schema):
+        pk = ProblemRecord.objects.create(
+            student=Student.objects.get(identifier=made.identifier),
+            kind=kind,
+            others=[{"student_uuid": str(about), "name": "合*测", "school_name": "某校"}],
+        ).pk
+    connection.set_schema_to_public()
+    index_set_state(student_uuids=[made.identifier], has_problem=True)
+    return pk
+
+
+def _problem_states(schema: str, pks: list[int]) -> list[tuple[str, str]]:
+    from tenant_apps.registry.models import ProblemRecord
+
+    with school_context(schema):
+        rows = ProblemRecord.objects.filter(pk__in=pks).order_by("pk")
+        out = [(p.state, p.resolution) for p in rows]
+    connection.set_schema_to_public()
+    return out
+
+
+def test_the_merge_settles_the_problems_it_answers_and_undo_reopens_them(a: SchoolRef) -> None:
+    """The tombstone's open problems and the survivor's duplicate problems about the
+    merged record are resolved by the merge; a problem about a third record stays open;
+    undo brings every row back exactly."""
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.merge.services import student_merge_undo
+
+    survivor, merged = _pair(a)
+    about_merged = _problem(a.schema, survivor, "suspected", merged.identifier)
+    on_tombstone = _problem(a.schema, merged, "suspected", survivor.identifier)
+    before = _dump(a, [survivor, merged])
+
+    done = _merge(a, survivor, merged)
+    assert _problem_states(a.schema, [about_merged, on_tombstone]) == [
+        ("resolved", "合并"),
+        ("resolved", "合并"),
+    ]
+    entry = IndexEntry.objects.get(student_uuid=survivor.identifier)
+    assert entry.has_problem is False  # nothing left open on the survivor
+    _counts_exact(a)
+
+    with school_context(a.schema):
+        student_merge_undo(merge_id=done.merge_id, actor=actor("county", a.schema))
+    connection.set_schema_to_public()
+    assert _dump(a, [survivor, merged]) == before
+
+
+def test_a_problem_about_a_third_record_stays_open(a: SchoolRef) -> None:
+    from shared_apps.student_index.models import IndexEntry
+
+    survivor, merged = _pair(a)
+    about_merged = _problem(a.schema, survivor, "duplicate", merged.identifier)
+    about_third = _problem(a.schema, survivor, "suspected", uuid.uuid4())
+    _merge(a, survivor, merged)
+    assert _problem_states(a.schema, [about_merged, about_third]) == [
+        ("resolved", "合并"),
+        ("open", ""),
+    ]
+    assert IndexEntry.objects.get(student_uuid=survivor.identifier).has_problem is True
 
 
 def test_undo_is_refused_once_the_survivor_changed(a: SchoolRef) -> None:
@@ -311,8 +382,13 @@ def test_merge_across_two_schools_and_its_exact_undo(world: World) -> None:
     _sync(world.a)
     _sync(world.b)
     survivor, merged = _across_pair(world)
+    about_merged = _problem(world.a.schema, survivor, "suspected", merged.identifier)
+    on_tombstone = _problem(world.b.schema, merged, "suspected", survivor.identifier)
     before = (_dump(world.a, [survivor]), _dump(world.b, [merged]))
     done = _merge_across(world, survivor, merged)
+    # Each school's side settles what the merge answers there.
+    assert _problem_states(world.a.schema, [about_merged]) == [("resolved", "合并")]
+    assert _problem_states(world.b.schema, [on_tombstone]) == [("resolved", "合并")]
     assert done.set_aside == {"grades.mark": 1}  # both have the national course's mark
 
     with school_context(world.a.schema):
