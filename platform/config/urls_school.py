@@ -13,6 +13,7 @@ from shared_apps.transfers import urls as transfer_urls
 from tenant_apps.grades import apis as grades_apis
 from tenant_apps.registry.changes import apis as change_apis
 from tenant_apps.registry.classes import apis as roster_apis
+from tenant_apps.registry.keydata import apis as keydata_apis
 from tenant_apps.registry.lifecycle import intake_views, rollover_views
 from tenant_apps.registry.photos import apis as photo_apis
 from tenant_apps.registry.policy.rights_views import rights_view
@@ -173,6 +174,26 @@ urlpatterns = [
         "api/v1/status-changes/<int:change_id>/withdraw/",
         change_apis.ChangeWithdrawApi.as_view(),
         name="api-status-change-withdraw",
+    ),
+    path(
+        "api/v1/key-data-changes/",
+        keydata_apis.KeyDataListCreateApi.as_view(),
+        name="api-key-data-list",
+    ),
+    path(
+        "api/v1/key-data-changes/<int:keydata_id>/",
+        keydata_apis.KeyDataDetailApi.as_view(),
+        name="api-key-data-detail",
+    ),
+    path(
+        "api/v1/key-data-changes/<int:keydata_id>/decision/",
+        keydata_apis.KeyDataDecisionApi.as_view(),
+        name="api-key-data-decision",
+    ),
+    path(
+        "api/v1/key-data-changes/<int:keydata_id>/withdraw/",
+        keydata_apis.KeyDataWithdrawApi.as_view(),
+        name="api-key-data-withdraw",
     ),
     path("api/v1/problems/", registry_apis.ProblemListApi.as_view(), name="api-problem-list"),
     path(

@@ -395,3 +395,73 @@ def test_the_edit_page_shows_the_key_fields_of_a_registered_record_as_fixed(
     phone = re.search(r'<input[^>]*name="phone"[^>]*>', html)
     assert phone is not None
     assert "disabled" not in phone.group(0)
+
+
+def test_the_api_applies_decides_and_masks_as_the_pages_do(world: World) -> None:
+    """/api/v1/key-data-changes/: the same application (proof required), the same masking
+    (ID numbers masked, the name in full inside the school), the same maker ≠ checker,
+    and an id of another school's application is a 404."""
+    pupil = _pupil(world.a.schema, "接口甲", 41)
+    new_id = resident_id(BIRTH, 43)
+    registrar = login(world.a.host, "registrar")
+    no_proof = registrar.post(
+        "/api/v1/key-data-changes/",
+        {"student_id": str(pupil.uuid), "reason": "更正", "id_number": new_id},
+    )
+    connection.set_schema_to_public()
+    assert no_proof.status_code == 400
+    assert _record(world.a.schema, pupil)["changes"] == []
+
+    made = registrar.post(
+        "/api/v1/key-data-changes/",
+        {
+            "student_id": str(pupil.uuid),
+            "reason": "户口簿更正",
+            "name": "接口乙",
+            "id_number": new_id,
+            "files": [_proof()],
+        },
+    )
+    connection.set_schema_to_public()
+    assert made.status_code == 201, made.content.decode()
+    body = made.json()
+    assert body["state"] == "open"
+    shown = {v["field"]: v for v in body["values"]}
+    assert shown["name"]["new"] == "接口乙"
+    assert new_id not in made.content.decode()  # masked, as on the detail page
+    assert shown["id_number"]["new"].startswith(new_id[:4])
+    assert "*" in shown["id_number"]["new"]
+
+    listed = registrar.get("/api/v1/key-data-changes/?state=open").json()
+    connection.set_schema_to_public()
+    assert [r["id"] for r in listed["results"]] == [body["id"]]
+    detail = registrar.get(f"/api/v1/key-data-changes/{body['id']}/").json()
+    connection.set_schema_to_public()
+    assert [s["owner"] for s in detail["steps"]] == [world.a.name, "浏阳市教育局"]
+    assert len(detail["evidence"]) == 1
+
+    # The applicant may not decide it; the approver can.
+    own = registrar.post(f"/api/v1/key-data-changes/{body['id']}/decision/", {"approve": True})
+    connection.set_schema_to_public()
+    assert own.status_code == 403  # a registrar holds no approval right
+    approver = login(world.a.host, "approver")
+    decided = approver.post(
+        f"/api/v1/key-data-changes/{body['id']}/decision/",
+        {"approve": True},
+        content_type="application/json",
+    )
+    connection.set_schema_to_public()
+    assert decided.status_code == 200, decided.content.decode()
+    assert _case(world.a.schema, pupil)[1].step == 1
+
+    # School B cannot see or act on school A's application.
+    other = login(world.b.host, "registrar")
+    assert other.get(f"/api/v1/key-data-changes/{body['id']}/").status_code == 404
+    connection.set_schema_to_public()
+    withdraw = other.post(
+        f"/api/v1/key-data-changes/{body['id']}/withdraw/",
+        {"reason": "x"},
+        content_type="application/json",
+    )
+    connection.set_schema_to_public()
+    assert withdraw.status_code == 404
