@@ -18,7 +18,7 @@ from accounts.roles import Role
 from accounts.services import CreatedUser, initial_password_generate, user_create
 from common.exceptions import ApplicationError
 from shared_apps.regions.models import Region
-from tenants.citus import citus_enabled, public_tables_place
+from tenants.citus import citus_enabled
 from tenants.context import school_context
 from tenants.models import Domain, School, SchoolStats
 from tenants.validators import validate_school_code, validate_slug
@@ -38,9 +38,7 @@ def platform_setup() -> None:
 
     Run after `migrate_schemas --shared`; `setup_platform` then migrates every schema,
     the template included, so clones always start from the latest migrations.
-    On Citus the public tables school tables point at become reference tables first.
     """
-    public_tables_place()
     public, _ = School.objects.get_or_create(
         schema_name="public",
         defaults={

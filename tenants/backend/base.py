@@ -6,7 +6,9 @@ because all constraints in Citus must have explicit names"), and Django writes e
 that for a new PositiveSmallIntegerField or unique field. On a Citus database the
 statement is split into ADD COLUMN and ADD CONSTRAINT with the names PostgreSQL itself
 gives inline constraints (`<table>_<column>_check`, `_key`), so a school's schema ends
-up the same as on plain PostgreSQL. Without the citus extension nothing changes.
+up the same as on plain PostgreSQL. And in a school schema the foreign keys to public
+tables (tenants.citus.PUBLIC_FK_TARGETS, where the reason is) are not created on Citus.
+Without the citus extension nothing changes.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ from typing import Any
 from django.db.backends.postgresql.schema import DatabaseSchemaEditor as PgSchemaEditor
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantsWrapper
 
+from tenants.citus import PUBLIC_FK_TARGETS
+
 ADD_COLUMN = re.compile(
     r'^ALTER TABLE (?P<table>"[^"]+") ADD COLUMN (?P<column>"[^"]+") (?P<definition>.*?)'
     r"(?P<unique> UNIQUE)?(?: CHECK \((?P<check>.*)\))?$",
     re.DOTALL,
+)
+
+PUBLIC_FK = re.compile(
+    r'^ALTER TABLE "[^"]+" ADD CONSTRAINT "[^"]+" FOREIGN KEY \("[^"]+"\) REFERENCES "(?P<to>[^"]+)"'
 )
 
 
@@ -31,7 +39,16 @@ def _name(table: str, column: str, suffix: str) -> str:
 
 class CitusSchemaEditor(PgSchemaEditor):
     def execute(self, sql: Any, params: Any = ()) -> None:
-        match = ADD_COLUMN.match(str(sql)) if isinstance(sql, str) else None
+        text = str(sql)
+        fk = PUBLIC_FK.match(text)
+        if (
+            fk
+            and fk["to"] in PUBLIC_FK_TARGETS
+            and self.connection.schema_name != "public"  # type: ignore[attr-defined]
+            and self.connection.citus  # type: ignore[attr-defined]
+        ):
+            return
+        match = ADD_COLUMN.match(text) if isinstance(sql, str) else None
         if match and (match["unique"] or match["check"]) and self.connection.citus:  # type: ignore[attr-defined]
             table, column = match["table"], match["column"]
             super().execute(f"ALTER TABLE {table} ADD COLUMN {column} {match['definition']}", params)

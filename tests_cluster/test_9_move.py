@@ -1,0 +1,124 @@
+"""Moving a school to a new worker: the spare node joins the cluster, the school's
+distributed schema (one colocation group) moves there with logical replication, and a
+thread keeps writing and reading the school throughout. Nothing is lost: the row count
+and a checksum of every row match what the writer committed. Runs last (file name), as
+it changes the cluster's shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+
+from django.db import connection, connections
+
+from conftest import World
+from tenants.context import school_context
+from tenants.models import School
+from tests_cluster.placement import schema_node, worker_ports
+
+CHECKSUM = (
+    "SELECT count(*), md5(coalesce(string_agg(id::text || ':' || name, ',' ORDER BY id), '')) "
+    "FROM registry_student"
+)
+
+
+def _figures(schema: str) -> tuple[int, str]:
+    with school_context(schema), connection.cursor() as cursor:
+        cursor.execute(CHECKSUM)
+        count, digest = cursor.fetchone()  # type: ignore[misc]
+    return int(count), str(digest)
+
+
+def _add_student(class_id: int, n: int) -> None:
+    from tenant_apps.registry.models import Student
+
+    Student.objects.create(
+        name=f"迁移{n:05d}",
+        sex="1",
+        birth_date=dt.date(2018, 3, 1),
+        birthplace="430181108000",
+        household_region="430181108000",
+        school_class_id=class_id,
+        number_in_class=n % 60 + 1,
+        entry_year_month="202409",
+    )
+
+
+def test_a_school_keeps_answering_while_it_moves_to_a_new_worker(live_db: World) -> None:
+    from tenant_apps.registry.models import SchoolClass
+
+    host, port = os.environ["CITUS_SPARE_WORKER"].rsplit(":", 1)
+    school = School.objects.get(code="2143990020")  # provisioned by test_1
+    schema = school.schema_name
+    with school_context(schema):
+        klass, _ = SchoolClass.objects.get_or_create(
+            stage="primary",
+            entry_year=2024,
+            number=1,
+            defaults={"class_no": SchoolClass.make_class_no("primary", 2024, 1)},
+        )
+        for n in range(500):
+            _add_student(klass.pk, n)
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT citus_add_node(%s, %s)", [host, int(port)])
+    assert int(port) in worker_ports()
+    source = schema_node(schema)
+
+    stop = threading.Event()
+    written: list[int] = []
+    reads: list[int] = []
+    errors: list[BaseException] = []
+
+    def keep_writing_and_reading() -> None:
+        n = 1000
+        try:
+            while not stop.is_set():
+                with school_context(schema):
+                    _add_student(klass.pk, n)
+                    written.append(n)
+                    reads.append(_figures(schema)[0])
+                n += 1
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=keep_writing_and_reading)
+    thread.start()
+    try:
+        time.sleep(1)
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT shardid FROM citus_shards WHERE table_name = %s::regclass",
+                [f'"{schema}".registry_student'],
+            )
+            (shard,) = cursor.fetchone()  # type: ignore[misc]
+            # Moving one shard moves its whole colocation group: the school's schema.
+            cursor.execute(
+                "SELECT citus_move_shard_placement(%s, '127.0.0.1', %s, %s, %s, 'force_logical')",
+                [shard, source, host, int(port)],
+            )
+        moved = time.monotonic() - started
+        during = len(written)
+        time.sleep(1)  # and it keeps answering after the move
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert errors == []
+    assert schema_node(schema) == int(port)
+    assert len(written) > during > 0
+    count, digest = _figures(schema)
+    with school_context(schema), connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM registry_student WHERE name LIKE '迁移%%' ORDER BY id")
+        names = [row[0] for row in cursor.fetchall()]
+    want = [f"迁移{n:05d}" for n in [*range(500), *written]]
+    missing = sorted(set(want) - set(names))
+    assert missing == [], f"{len(missing)} committed rows missing after the move: {missing[:20]}"
+    assert count == 500 + len(written)
+    assert reads == sorted(reads)  # every read saw every earlier write
+    assert names == want  # and the rows' checksum is the writer's, in id order
+    print(f"\nmove of {schema} took {moved:.1f} s; {len(written)} writes+reads meanwhile; {digest}")
