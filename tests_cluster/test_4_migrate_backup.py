@@ -19,9 +19,12 @@ from tenants.context import school_context
 def test_migrate_every_school(world: World, public: None) -> None:
     call_command("migrate_schemas", tenant=True, interactive=False, verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT schema_name::text FROM citus_schemas")
+        cursor.execute(
+            "SELECT schema_name FROM tenants_school s JOIN information_schema.schemata "
+            "USING (schema_name) WHERE s.schema_name <> 'public'"
+        )
         schemas = [row[0] for row in cursor.fetchall()]
-        assert len(schemas) >= 7  # six schools (test_1) and the template
+        assert len(schemas) >= 4  # the template and world's schools at least
         for schema in schemas:
             cursor.execute(
                 f'SELECT count(*) FROM "{schema}".django_migrations WHERE app = %s',

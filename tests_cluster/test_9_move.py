@@ -18,6 +18,7 @@ from tenants.context import school_context
 from tenants.models import School
 from tests_cluster.placement import schema_node, worker_ports
 
+MODE = os.environ.get("CITUS_MOVE_MODE", "block_writes")
 CHECKSUM = (
     "SELECT count(*), md5(coalesce(string_agg(id::text || ':' || name, ',' ORDER BY id), '')) "
     "FROM registry_student"
@@ -99,8 +100,8 @@ def test_a_school_keeps_answering_while_it_moves_to_a_new_worker(live_db: World)
             (shard,) = cursor.fetchone()  # type: ignore[misc]
             # Moving one shard moves its whole colocation group: the school's schema.
             cursor.execute(
-                "SELECT citus_move_shard_placement(%s, '127.0.0.1', %s, %s, %s, 'force_logical')",
-                [shard, source, host, int(port)],
+                "SELECT citus_move_shard_placement(%s, '127.0.0.1', %s, %s, %s, %s)",
+                [shard, source, host, int(port), MODE],
             )
         moved = time.monotonic() - started
         during = len(written)
