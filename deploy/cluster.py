@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "deploy"))
-import local  # noqa: E402 - the sibling launcher: Redis, S3, keys, environment
+sys.path.insert(0, str(ROOT))
+from deploy import local  # noqa: E402 - the sibling launcher: Redis, S3, keys, environment
 
 CACHE = ROOT / ".citus"
 # The copy of the embedded PostgreSQL that gets Citus, laid out as in site-packages: its
@@ -95,7 +95,10 @@ def source_path() -> Path:
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
         common = subprocess.run(
             ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         candidates.append(Path(common).parent.parent / VENDORED)
     return next((c for c in candidates if c.exists()), candidates[0])
@@ -111,13 +114,18 @@ def source_digest(source: Path) -> str:
         for path in sorted(source.rglob("*")):
             if path.is_file() and ".git" not in path.parts:
                 stat = path.stat()
-                digest.update(f"{path.relative_to(source)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+                digest.update(
+                    f"{path.relative_to(source)}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+                )
     return digest.hexdigest()
 
 
 def pg_version(pginstall: Path) -> str:
     out = subprocess.run(
-        [str(pginstall / "bin" / "pg_config"), "--version"], capture_output=True, text=True, check=True
+        [str(pginstall / "bin" / "pg_config"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip()
 
@@ -159,7 +167,13 @@ def build() -> Path:
     # lz4/zstd are optional (columnar compression) and not installed here; the embedded
     # server was compiled with clang and pg_config hands gcc a clang-only warning flag, so
     # CFLAGS is given whole (../shared/docs/citus.md).
-    run("./configure", f"PG_CONFIG={pg_config}", "--without-libcurl", "--without-lz4", "--without-zstd")
+    run(
+        "./configure",
+        f"PG_CONFIG={pg_config}",
+        "--without-libcurl",
+        "--without-lz4",
+        "--without-zstd",
+    )
     # make must not try to regenerate configure when the unpacked times say it is older.
     run("touch", "configure", "config.status")
     cflags = "-O2 -fPIC -fvisibility=hidden -std=gnu99 -fno-strict-aliasing -fwrapv -Wno-error"
@@ -184,8 +198,8 @@ class Node:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
 
-def as_user() -> dict[str, str]:
-    return {"user": OS_USER} if os.geteuid() == 0 else {}
+def as_user() -> str | None:
+    return OS_USER if os.geteuid() == 0 else None
 
 
 def pg(pginstall: Path, tool: str, *args: str, timeout: float = 120) -> None:
@@ -194,7 +208,7 @@ def pg(pginstall: Path, tool: str, *args: str, timeout: float = 120) -> None:
         check=True,
         timeout=timeout,
         stdout=subprocess.DEVNULL,
-        **as_user(),  # type: ignore[arg-type]
+        user=as_user(),
     )
 
 
@@ -211,7 +225,17 @@ def node_start(pginstall: Path, base: Path, name: str) -> Node:
 
 def node_stop(pginstall: Path, node: Node) -> None:
     with contextlib.suppress(Exception):
-        pg(pginstall, "pg_ctl", "-D", str(node.datadir), "-m", "immediate", "-w", "stop", timeout=30)
+        pg(
+            pginstall,
+            "pg_ctl",
+            "-D",
+            str(node.datadir),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+            timeout=30,
+        )
 
 
 def sql(url: str, *statements: str) -> None:
@@ -219,7 +243,7 @@ def sql(url: str, *statements: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in statements:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
 
 
 def database_prepare(nodes: list[Node], workers: list[Node], database: str) -> None:

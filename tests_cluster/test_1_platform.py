@@ -4,6 +4,7 @@ schools as distributed schemas on both workers, provisioned by migrations."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from django.core.management import call_command
 from django.db import connection
@@ -26,7 +27,7 @@ def test_public_tables_are_where_citus_needs_them(world: World, public: None) ->
             "AND conrelid = %s::regclass AND confrelid = 'public.regions_region'::regclass",
             [f'"{world.a.schema}".accounts_user'],
         )
-        assert cursor.fetchone()[0] == 0  # type: ignore[index]
+        assert cursor.fetchone()[0] == 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT schema_name::text FROM citus_schemas")
         distributed = {row[0] for row in cursor.fetchall()}
@@ -39,7 +40,9 @@ def test_setup_platform_runs_again_on_the_cluster(world: World, public: None) ->
     assert table_type("tenants_school") is None
 
 
-def test_six_schools_land_on_both_workers(world: World, live_db: World) -> None:
+def test_six_schools_land_on_both_workers(
+    world: World, live_db: World, record_property: Callable[[str, object], None]
+) -> None:
     timings = []
     for name, code, slug in EXTRA:
         school = School.objects.filter(code=code).first()
@@ -58,7 +61,8 @@ def test_six_schools_land_on_both_workers(world: World, live_db: World) -> None:
     )
     assert len(schemas) >= 6
     placement = {schema: schema_node(schema) for schema in schemas}
-    print(f"\nplacement {placement}; provisioning by migrations took {timings} s")
+    record_property("placement", placement)
+    record_property("provision_seconds", timings)
     assert set(placement.values()) == set(worker_ports())
     # world's a and b (same county) are on different workers, so the transfer tests
     # that follow cross nodes.

@@ -1,5 +1,8 @@
 """Registration and the 2,000-row import with 查重 against pupils of other schools (on the
-other worker) and the bureau dashboard's live counts, from the ordinary suite."""
+other worker), and the bureau dashboard's live counts: the ordinary suite's tests, run here
+against the cluster."""
+
+import pytest
 
 from shared_apps.bureau.tests.test_dashboard import (  # noqa: F401 - collected here
     counts,
@@ -10,7 +13,5 @@ from tenant_apps.registry.tests.test_import_dry_run import (  # noqa: F401
     eager,
     test_dry_run_counts_every_error_kind_and_writes_nothing_until_confirmed,
 )
-
-import pytest  # noqa: E402
 
 pytestmark = pytest.mark.django_db

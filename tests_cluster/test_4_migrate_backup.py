@@ -30,7 +30,7 @@ def test_migrate_every_school(world: World, public: None) -> None:
                 f'SELECT count(*) FROM "{schema}".django_migrations WHERE app = %s',
                 ["registry"],
             )
-            assert cursor.fetchone()[0] > 10  # type: ignore[index]
+            assert cursor.fetchone()[0] > 10
 
 
 def test_backup_works_and_restore_is_refused_leaving_the_school_unchanged(

@@ -28,7 +28,8 @@ ADD_COLUMN = re.compile(
 )
 
 PUBLIC_FK = re.compile(
-    r'^ALTER TABLE "[^"]+" ADD CONSTRAINT "[^"]+" FOREIGN KEY \("[^"]+"\) REFERENCES "(?P<to>[^"]+)"'
+    r'^ALTER TABLE "[^"]+" ADD CONSTRAINT "[^"]+" '
+    r'FOREIGN KEY \("[^"]+"\) REFERENCES "(?P<to>[^"]+)"'
 )
 
 
@@ -44,14 +45,16 @@ class CitusSchemaEditor(PgSchemaEditor):
         if (
             fk
             and fk["to"] in PUBLIC_FK_TARGETS
-            and self.connection.schema_name != "public"  # type: ignore[attr-defined]
+            and self.connection.schema_name != "public"
             and self.connection.citus  # type: ignore[attr-defined]
         ):
             return
         match = ADD_COLUMN.match(text) if isinstance(sql, str) else None
         if match and (match["unique"] or match["check"]) and self.connection.citus:  # type: ignore[attr-defined]
             table, column = match["table"], match["column"]
-            super().execute(f"ALTER TABLE {table} ADD COLUMN {column} {match['definition']}", params)
+            super().execute(
+                f"ALTER TABLE {table} ADD COLUMN {column} {match['definition']}", params
+            )
             if match["unique"]:
                 name = _name(table, column, "key")
                 super().execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" UNIQUE ({column})')
