@@ -96,15 +96,10 @@ def test_a_school_keeps_answering_while_it_moves_to_a_new_worker(
         time.sleep(1)
         started = time.monotonic()
         with connection.cursor() as cursor:
+            # The school's schema is one colocation group: it moves whole.
             cursor.execute(
-                "SELECT shardid FROM citus_shards WHERE table_name = %s::regclass",
-                [f'"{schema}".registry_student'],
-            )
-            (shard,) = cursor.fetchone()
-            # Moving one shard moves its whole colocation group: the school's schema.
-            cursor.execute(
-                "SELECT citus_move_shard_placement(%s, '127.0.0.1', %s, %s, %s, %s)",
-                [shard, source, host, int(port), MODE],
+                "SELECT citus_schema_move(%s::regnamespace, %s, %s, %s)",
+                [schema, host, int(port), MODE],
             )
         moved = time.monotonic() - started
         during = len(written)
@@ -128,3 +123,18 @@ def test_a_school_keeps_answering_while_it_moves_to_a_new_worker(
     record_property("move_seconds", round(moved, 1))
     record_property("writes_during_and_after", len(written))
     record_property("checksum", digest)
+
+
+def test_the_rebalancer_spreads_the_schools_over_three_workers(live_db: World) -> None:
+    """After the move above the new worker holds one school; the rebalancer moves more
+    there, and every school answers afterwards with the same rows."""
+    schemas = list(School.objects.schools().values_list("schema_name", flat=True))
+    before = {schema: _figures(schema) for schema in schemas}
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT citus_rebalance_start(shard_transfer_mode := %s)", [MODE])
+        cursor.execute("SELECT citus_rebalance_wait()")
+    placement = {schema: schema_node(schema) for schema in schemas}
+    assert set(placement.values()) == set(worker_ports())
+    assert len(worker_ports()) == 3
+    assert {schema: _figures(schema) for schema in schemas} == before
