@@ -69,7 +69,7 @@ def test_a_school_keeps_answering_while_it_moves_to_a_new_worker(
     with connection.cursor() as cursor:
         cursor.execute("SELECT citus_add_node(%s, %s)", [host, int(port)])
     assert int(port) in worker_ports()
-    source = schema_node(schema)
+    assert schema_node(schema) != int(port)  # the school starts on an old worker
 
     stop = threading.Event()
     written: list[int] = []
