@@ -23,6 +23,7 @@ import hashlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -334,6 +335,11 @@ def cmd_test(args: list[str]) -> int:
 
 
 def cmd_env() -> int:
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` stops the nodes as Ctrl-C does
+
+    # A background job ignores SIGINT, so SIGTERM must take the same way out.
+    signal.signal(signal.SIGTERM, _stop)
     with cluster(CACHE / "run-env") as env:
         for key, value in env.items():
             print(f"export {key}='{value}'", flush=True)
