@@ -303,7 +303,12 @@ def cluster(run_dir: Path) -> Iterator[dict[str, str]]:
 # -- commands -----------------------------------------------------------------------
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # `kill` stops the nodes as Ctrl-C does
+
+
 def cmd_test(args: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     local.STATE.mkdir(exist_ok=True)
     tag = f"-cluster-{os.getpid()}"
     redis_dir = local.STATE / f"redis{tag}"
@@ -335,9 +340,6 @@ def cmd_test(args: list[str]) -> int:
 
 
 def cmd_env() -> int:
-    def _stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # `kill` stops the nodes as Ctrl-C does
-
     # A background job ignores SIGINT, so SIGTERM must take the same way out.
     signal.signal(signal.SIGTERM, _stop)
     with cluster(CACHE / "run-env") as env:
