@@ -15,8 +15,9 @@ from django.db import connection
 # table, and making regions_region one (measured) turns every public table holding a key
 # to it into a Citus-managed table, tenants_school among them; the dashboard's roll-up
 # trigger (transition tables joined with tenants_school) then fails with "unrecognized
-# RTE kind: 7". So on Citus the key is not created in school schemas (tenants.backend);
-# the code is still validated by the form and the service that set it.
+# RTE kind: 7". So on Citus the key is not created in school schemas (tenants.backend).
+# Nothing the product writes depends on it there: a region belongs to bureau accounts,
+# which live in public, where the key stays; school accounts are created without one.
 PUBLIC_FK_TARGETS = ("regions_region",)
 
 
