@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # ECharts and the PDF font come from the npm registry, pinned in package-lock.json.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup lint types bench clean
+.PHONY: run test test-cluster setup lint types bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,4 +47,9 @@ bench: $(STAMP)
 	$(PY) bench/provision.py
 
 clean:
-	rm -rf .pgdata .pgdata-test .run .media
+	rm -rf .pgdata .pgdata-test .run .media .citus
+
+# The product on a real Citus cluster (README "Running on Citus"): builds Citus into .citus/
+# (cached), starts a coordinator and two workers on loopback, runs tests_cluster/.
+test-cluster: $(STAMP) $(NODE_STAMP)
+	$(PY) deploy/cluster.py test $(ARGS)

@@ -1,8 +1,8 @@
 """Mypy plugin: `django.db.connection` is django-tenants' wrapper here.
 
 django-stubs types `connection` as Django's BaseDatabaseWrapper, which has no schema. Our
-ENGINE is django_tenants.postgresql_backend (config.settings), whose wrapper adds the
-schema switch; without this every `connection.schema_name` would need an ignore. The plugin
+ENGINE is tenants.backend (config.settings), a subclass of django-tenants' wrapper that adds
+the schema switch; without this every `connection.schema_name` would need an ignore. The plugin
 adds the members the project uses to BaseDatabaseWrapper while mypy reads django-stubs, so
 they are checked like any other attribute (a misspelt one still fails).
 """

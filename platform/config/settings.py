@@ -33,7 +33,7 @@ def database_from_url(url: str) -> dict[str, object]:
     query = parse_qs(parsed.query)
     host = query.get("host", [parsed.hostname or ""])[0]
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "tenants.backend",
         "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
