@@ -408,6 +408,12 @@ class Person(threading.Thread):
         self.weights = list(WEIGHTS.values())
 
     def run(self) -> None:
+        # Every kind once first, so that even a short step serves each of them; then
+        # the weighted mix.
+        for kind in self.kinds:
+            if self.stop.is_set():
+                return
+            getattr(self, f"do_{kind}")()
         while not self.stop.is_set():
             kind = self.rnd.choices(self.kinds, self.weights)[0]
             getattr(self, f"do_{kind}")()
