@@ -22,7 +22,11 @@ Django settings are not importable). It checks that:
   /app/platform on PYTHONPATH and bakes no key: DJANGO_SECRET_KEY and
   STUDENT_INDEX_HMAC_KEY come from the operator (compose requires both, Kubernetes
   takes them from the Secret), never a default;
-- deploy/gunicorn.conf.py and deploy/nginx.conf carry the settings the app needs.
+- deploy/gunicorn.conf.py and deploy/nginx.conf carry the settings the app needs;
+- the citus overlay (issue 20 point 5) runs a coordinator and workers from one public
+  Citus image as hardened StatefulSets with persistent volumes and the settings the
+  product needs, registers the workers with a Job, and (rendered with `kubectl
+  kustomize`, when kubectl is on PATH) points every app process at the coordinator.
 """
 
 import re
@@ -154,6 +158,12 @@ def test_k8s_tree_holds_exactly_the_expected_resource_files():
         "base/pdb-web.yaml",
         "base/secret.template.yaml",
         "base/service-web.yaml",
+        "overlays/citus/job-citus-register.yaml",
+        "overlays/citus/secret-citus.template.yaml",
+        "overlays/citus/service-coordinator.yaml",
+        "overlays/citus/service-workers.yaml",
+        "overlays/citus/statefulset-coordinator.yaml",
+        "overlays/citus/statefulset-worker.yaml",
     ]
 
 
@@ -197,6 +207,7 @@ def test_strict_validation_rejects_unknown_fields_and_kinds():
 def test_kustomizations_are_the_expected_two():
     assert [p.relative_to(K8S_DIR).as_posix() for p in _kustomizations()] == [
         "base/kustomization.yaml",
+        "overlays/citus/kustomization.yaml",
         "overlays/production/kustomization.yaml",
     ]
 
@@ -540,3 +551,154 @@ def test_compose_mounts_nginx_conf_as_template():
     nginx = _compose()["services"]["nginx"]
     assert nginx["volumes"] == ["./nginx.conf:/etc/nginx/templates/default.conf.template:ro"]
     assert nginx["environment"]["NGINX_ENVSUBST_FILTER"] == "^BASE_DOMAIN$$"
+
+
+# --- the citus overlay (issue 20 point 5) ------------------------------------
+
+CITUS_DIR = K8S_DIR / "overlays" / "citus"
+CITUS_IMAGE = "citusdata/citus:14.0.0"
+CITUS_SECRET_TEMPLATE = CITUS_DIR / "secret-citus.template.yaml"
+CITUS_NODES = ("citus-coordinator", "citus-worker")
+
+
+def _citus_resources():
+    listed = _load_one(CITUS_DIR / "kustomization.yaml")["resources"]
+    resources = {}
+    for entry in listed:
+        if entry == "../production":
+            continue
+        doc = _load_one(CITUS_DIR / entry)
+        resources[(doc["kind"], doc["metadata"]["name"])] = doc
+    return resources
+
+
+def _settings(container):
+    """The `-c name=value` pairs of a postgres container's arguments."""
+    args = container["args"]
+    assert args[0] == "postgres"
+    pairs = args[1:]
+    assert pairs[::2] == ["-c"] * (len(pairs) // 2)
+    return dict(value.split("=", 1) for value in pairs[1::2])
+
+
+def test_citus_overlay_lists_every_file_except_the_secret_template():
+    overlay = _load_one(CITUS_DIR / "kustomization.yaml")
+    assert overlay["resources"][0] == "../production"
+    listed = {(CITUS_DIR / entry).resolve() for entry in overlay["resources"][1:]}
+    on_disk = {p.resolve() for p in CITUS_DIR.glob("*.yaml") if p.name != "kustomization.yaml"}
+    assert on_disk - listed == {CITUS_SECRET_TEMPLATE.resolve()}
+    secret = _load_one(CITUS_SECRET_TEMPLATE)
+    assert (secret["metadata"]["name"], set(secret["stringData"])) == (
+        "citus-secrets",
+        {"POSTGRES_PASSWORD"},
+    )
+
+
+@pytest.mark.parametrize("name", CITUS_NODES)
+def test_citus_node_runs_the_public_image_with_the_product_settings(name):
+    node = _citus_resources()[("StatefulSet", name)]
+    [container] = node["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == CITUS_IMAGE
+    settings = _settings(container)
+    assert settings["shared_preload_libraries"].split(",")[0] == "citus"
+    assert settings["citus.enable_schema_based_sharding"] == "on"
+    assert int(settings["max_locks_per_transaction"]) >= 256
+    # The app's sessions are capped below max_connections, leaving room for the
+    # connections Citus opens between nodes and for a superuser.
+    assert int(settings["citus.max_client_connections"]) < int(settings["max_connections"])
+    env = {item["name"]: item for item in container["env"]}
+    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "citus-secrets",
+        "key": "POSTGRES_PASSWORD",
+    }
+    assert env["PGDATA"]["value"].startswith("/var/lib/postgresql/data/")
+
+
+@pytest.mark.parametrize("name", CITUS_NODES)
+def test_citus_node_keeps_its_data_on_a_persistent_volume_and_is_hardened(name):
+    node = _citus_resources()[("StatefulSet", name)]
+    [claim] = node["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert QUANTITY.match(claim["spec"]["resources"]["requests"]["storage"])
+    pod = node["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts[claim["metadata"]["name"]] == "/var/lib/postgresql/data"
+    # The root filesystem is read-only: the socket directory and /tmp are emptyDirs.
+    assert {mounts["run"], mounts["tmp"]} == {"/var/run/postgresql", "/tmp"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["readinessProbe"]["exec"]["command"][0] == "pg_isready"
+    quantities = [str(v) for section in container["resources"].values() for v in section.values()]
+    assert quantities
+    assert all(QUANTITY.match(q) for q in quantities)
+
+
+def test_citus_services_give_the_nodes_stable_names():
+    resources = _citus_resources()
+    coordinator = resources[("StatefulSet", "citus-coordinator")]
+    workers = resources[("StatefulSet", "citus-worker")]
+    assert coordinator["spec"]["replicas"] == 1
+    assert workers["spec"]["replicas"] >= 2
+    for node, service_name in ((coordinator, "citus-coordinator"), (workers, "citus-workers")):
+        service = resources[("Service", service_name)]
+        assert node["spec"]["serviceName"] == service_name
+        assert service["spec"]["clusterIP"] == "None"  # headless: one name per pod
+        labels = node["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= labels.items()
+        assert [p["port"] for p in service["spec"]["ports"]] == [5432]
+
+
+def test_citus_register_job_sets_the_coordinator_and_adds_every_worker():
+    resources = _citus_resources()
+    job = resources[("Job", "citus-register")]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == CITUS_IMAGE
+    env = {item["name"]: item for item in container["env"]}
+    workers = resources[("StatefulSet", "citus-worker")]["spec"]["replicas"]
+    assert int(env["CITUS_WORKERS"]["value"]) == workers
+    assert env["COORDINATOR"]["value"].startswith("citus-coordinator-0.citus-coordinator.")
+    assert env["WORKER_DOMAIN"]["value"].startswith("citus-workers.")
+    script = container["command"][-1]
+    for step in ("pg_isready", "citus_set_coordinator_host", "pg_dist_authinfo", "citus_add_node"):
+        assert step in script, step
+
+
+def _rendered(overlay: Path):
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH: the overlay cannot be rendered here")
+    out = subprocess.run(
+        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=True
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc is not None]
+
+
+def test_citus_overlay_renders_and_points_every_app_process_at_the_coordinator():
+    docs = _rendered(CITUS_DIR)
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    by_name = {(doc["kind"], doc["metadata"]["name"]): doc for doc in docs}
+    assert ("StatefulSet", "citus-coordinator") in by_name
+    assert ("Secret", "citus-secrets") not in by_name
+    apps = ("Deployment", "web"), ("Deployment", "worker"), ("Deployment", "beat")
+    for key in (*apps, ("Job", "setup-platform")):
+        [container] = by_name[key]["spec"]["template"]["spec"]["containers"]
+        env = [item["name"] for item in container["env"]]
+        # CITUS_PASSWORD must come first for $(CITUS_PASSWORD) to be expanded.
+        assert env == ["CITUS_PASSWORD", "DATABASE_URL"], key
+        [url] = [item["value"] for item in container["env"] if item["name"] == "DATABASE_URL"]
+        assert url == "postgresql://xueji:$(CITUS_PASSWORD)@citus-coordinator:5432/xueji", key
+        # The production overlay's image and the rest of the contract are kept.
+        assert container["image"].startswith("registry.example.cn/xueji/app:"), key
+        assert container["envFrom"][1] == {"secretRef": {"name": "xueji-secrets"}}, key

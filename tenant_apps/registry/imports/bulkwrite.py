@@ -53,6 +53,7 @@ from tenant_apps.registry.students.services import (
     event_add,
     index_record,
     keys_of,
+    school_writers_queue,
     temporary_numbers,
 )
 
@@ -310,6 +311,8 @@ def prepared_write(
     map the rows were prepared with. ID duplicates are checked once more: a record
     registered elsewhere since the dry run is skipped, not duplicated.
     """
+    # Before any row of the school is written (school_writers_queue says why).
+    school_writers_queue(current_school().id)
     aux_number_refuse_locked(
         (f"第{r}行", c, a)
         for r, c, a in zip(rows.row_no, rows.class_no, rows.aux_number, strict=True)

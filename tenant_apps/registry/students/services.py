@@ -297,6 +297,24 @@ def _members(student_id: int, data: dict[str, Any]) -> list[FamilyMember]:
     return members
 
 
+def school_writers_queue(school_id: int) -> None:
+    """Take the school's row lock of the live counts (student_index.live: FOR NO KEY
+    UPDATE on tenants_school) first, before any row of the school is locked or written.
+
+    Every write that touches the index takes that lock anyway, in index_upsert, late in
+    its transaction, after rows of the school are locked (the student FOR UPDATE) and
+    with the foreign keys still to be checked at COMMIT (Django's are deferred). Two
+    writers of one school could then each hold what the other waits for: a registration
+    at COMMIT checking its keys, an edit waiting for the school row (the term-start load,
+    bench/load.py, deadlocked so within seconds). Queued on the school row first, they
+    take turns from the start; the later lock in the same transaction is already held.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM public.tenants_school WHERE id = %s FOR NO KEY UPDATE", [school_id]
+        )
+
+
 def class_map() -> dict[str, int]:
     return dict(SchoolClass.objects.values_list("class_no", "id"))
 
@@ -442,11 +460,12 @@ def student_register(*, raw: dict[str, Any], actor: Actor) -> Student:
     A duplicate ID number anywhere blocks the registration; a suspected duplicate is
     registered as a 问题学籍 for review.
     """
+    school = current_school()
+    school_writers_queue(school.id)
     data = _validated(raw)
     keys = keys_of(data)
     admission_refuse(data, keys)
     suspected = _check_duplicates(keys, exclude=None)
-    school = current_school()
     student = Student()
     _apply(student, data, class_map())
     if student.aux_number:
@@ -475,6 +494,7 @@ def student_update(
     """Edit with the same rules; the history keeps every changed value, before and after.
     With `editable` (a class teacher's open fields, registry.policy.rules) any other changed
     value refuses the whole edit."""
+    school_writers_queue(current_school().id)
     student = Student.objects.select_for_update().filter(pk=student_id).first()
     if student is None:
         raise ApplicationError(MSG_NOT_FOUND, code="not_found")
