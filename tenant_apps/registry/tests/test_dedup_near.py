@@ -1,0 +1,130 @@
+"""查重 that catches typos (issue 19 point 7) on every product path: single entry, an
+import file compared with itself, the nightly grouping and the re-key command. The pair
+used: 张芳林 registered in school B, then 张荒林 (fang / huang, the vowel differs too),
+born a day later and without a resident ID number, in school A."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from conftest import World, login
+from tenant_apps.registry.tests.factories import valid_row
+from tenant_apps.registry.tests.test_import_dry_run import _upload, _workbook, eager  # noqa: F401
+from tenants.context import school_context
+
+pytestmark = pytest.mark.django_db
+SEQ = 7300  # seq range no other test uses
+
+
+def _uuid(schema: str, name: str):  # type: ignore[no-untyped-def]
+    from tenant_apps.registry.models import Student
+
+    with school_context(schema):
+        return Student.objects.get(name=name).identifier
+
+
+def _post(client, body: dict):  # type: ignore[no-untyped-def]
+    response = client.post("/api/v1/students/", body, content_type="application/json")
+    connection.set_schema_to_public()
+    return response
+
+
+def _pair(*, second_id: bool = False) -> tuple[dict, dict]:
+    first = valid_row(seq=SEQ, name="张芳林")
+    born = dt.datetime.strptime(first["birth_date"], "%Y%m%d").date()
+    second = valid_row(seq=SEQ + 2, name="张荒林", sex=first["sex"])
+    second["birth_date"] = f"{born + dt.timedelta(days=1):%Y%m%d}"
+    if not second_id:
+        second.update(id_type="其他", id_number="")
+    return first, second
+
+
+def test_single_entry_sends_a_near_homophone_born_a_day_off_to_review_never_blocks(
+    world: World,
+) -> None:
+    from tenant_apps.registry.models import ProblemRecord
+
+    first, second = _pair()
+    assert _post(login(world.b.host, "registrar"), first).status_code == 201
+    response = _post(login(world.a.host, "registrar"), second)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["audit_state"] == "problem"
+    with school_context(world.a.schema):
+        problem = ProblemRecord.objects.get(student__name="张荒林")
+    assert problem.kind == "suspected"
+    assert problem.others[0]["school_name"] == world.b.name
+    assert problem.others[0]["name"] == "张*林", "the other record is shown masked"
+    assert problem.others[0]["rule"] == "near"
+
+
+def test_the_nightly_grouping_finds_the_pair_and_a_twin_guarded_one_only_as_low(
+    world: World,
+) -> None:
+    from shared_apps.student_index.selectors import duplicate_flags
+    from shared_apps.student_index.services import duplicates_find
+    from tenant_apps.registry.facade import index_records
+
+    first, second = _pair()
+    assert _post(login(world.b.host, "registrar"), first).status_code == 201
+    assert _post(login(world.a.host, "registrar"), second).status_code == 201
+
+    flags = {f.student_uuid: f for f in duplicate_flags(school_ids=[world.a.id, world.b.id])}
+    a_uuid, b_uuid = _uuid(world.a.schema, "张荒林"), _uuid(world.b.schema, "张芳林")
+    assert flags[a_uuid].kind == "suspected"
+    assert flags[a_uuid].others == ((world.b.id, b_uuid),)
+    assert flags[b_uuid].others == ((world.a.id, a_uuid),)
+
+    # the same pair with two different valid ID numbers: low priority, never 疑似
+    keys = next(
+        r.keys for r in index_records(schema_name=world.a.schema) if r.student_uuid == a_uuid
+    )
+    with_id = type(keys)("f" * 32, keys.name_hash, keys.pinyin_hash, keys.near_hashes)
+    assert duplicates_find([with_id], exclude=[a_uuid]) == []
+    low = duplicates_find([with_id], exclude=[a_uuid], low=True)
+    assert [(h.kind, h.student_uuid) for h in low] == [("low", b_uuid)]
+
+
+def test_an_import_file_with_the_two_rows_flags_both(
+    world: World,
+    eager: None,  # noqa: F811
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    first, second = _pair()
+    client = login(world.a.host, "registrar")
+    with django_capture_on_commit_callbacks(execute=True):
+        started = _upload(client, _workbook([first, second]), reset=False)
+    connection.set_schema_to_public()
+    assert started.status_code == 202, started.content
+    report = client.get(f"/api/v1/imports/{started.json()['id']}/").json()
+    connection.set_schema_to_public()
+
+    alike = sorted((d["row"], d["kind"], d["rule"]) for d in report["duplicates"])
+    assert alike == [(2, "suspected", "near"), (3, "suspected", "near")]
+    assert report["counts"]["suspected"] == 2
+    assert report["counts"]["invalid"] == 0, "a suspected pair never blocks"
+
+
+def test_the_rekey_command_fills_the_near_keys_of_existing_entries(world: World) -> None:
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.facade import index_records
+
+    first, _ = _pair()
+    assert _post(login(world.b.host, "registrar"), first).status_code == 201
+    b_uuid = _uuid(world.b.schema, "张芳林")
+    (record,) = [r for r in index_records(schema_name=world.b.schema) if r.student_uuid == b_uuid]
+    # an entry written before migration 0006: no near keys
+    IndexEntry.objects.filter(student_uuid=record.student_uuid).update(
+        near_hashes=[], low_hashes=[]
+    )
+
+    call_command("index_rekey", "--code", world.b.code)
+
+    entry = IndexEntry.objects.get(student_uuid=record.student_uuid)
+    assert entry.near_hashes == list(record.keys.near_hashes) != []
+    assert entry.low_hashes == list(record.keys.low_hashes) != []
+    assert entry.name_hash == record.keys.name_hash
