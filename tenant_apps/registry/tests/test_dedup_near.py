@@ -20,24 +20,30 @@ pytestmark = pytest.mark.django_db
 SEQ = 7300  # seq range no other test uses
 
 
-def _uuid(schema: str, name: str):  # type: ignore[no-untyped-def]
+def _uuid(schema: str, name: str):
     from tenant_apps.registry.models import Student
 
     with school_context(schema):
         return Student.objects.get(name=name).identifier
 
 
-def _post(client, body: dict):  # type: ignore[no-untyped-def]
+def _post(client, body: dict):
     response = client.post("/api/v1/students/", body, content_type="application/json")
     connection.set_schema_to_public()
     return response
 
 
 def _pair(*, second_id: bool = False) -> tuple[dict, dict]:
+    """张芳林, and 张荒林 of the same sex born a day later: without an ID number, or with
+    a valid one of its own (a generated pupil born that day)."""
     first = valid_row(seq=SEQ, name="张芳林")
-    born = dt.datetime.strptime(first["birth_date"], "%Y%m%d").date()
-    second = valid_row(seq=SEQ + 2, name="张荒林", sex=first["sex"])
-    second["birth_date"] = f"{born + dt.timedelta(days=1):%Y%m%d}"
+    born = dt.date.fromisoformat(first["birth_date"])  # YYYYMMDD is ISO 8601 basic
+    day_after = f"{born + dt.timedelta(days=1):%Y%m%d}"
+    second = next(
+        {**row, "name": "张荒林"}
+        for row in map(valid_row, range(SEQ + 1, SEQ + 20000))
+        if (row["birth_date"], row["sex"]) == (day_after, first["sex"])
+    )
     if not second_id:
         second.update(id_type="其他", id_number="")
     return first, second
@@ -92,7 +98,7 @@ def test_the_nightly_grouping_finds_the_pair_and_a_twin_guarded_one_only_as_low(
 def test_an_import_file_with_the_two_rows_flags_both(
     world: World,
     eager: None,  # noqa: F811
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,
 ) -> None:
     first, second = _pair()
     client = login(world.a.host, "registrar")
@@ -128,3 +134,28 @@ def test_the_rekey_command_fills_the_near_keys_of_existing_entries(world: World)
     assert entry.near_hashes == list(record.keys.near_hashes) != []
     assert entry.low_hashes == list(record.keys.low_hashes) != []
     assert entry.name_hash == record.keys.name_hash
+
+
+def test_the_problems_page_shows_the_low_priority_list_masked_and_it_never_blocks(
+    world: World,
+) -> None:
+    from tenant_apps.registry.models import ProblemRecord
+
+    first, second = _pair(second_id=True)  # two different valid ID numbers: the twin guard
+    assert _post(login(world.b.host, "registrar"), first).status_code == 201
+    response = _post(login(world.a.host, "registrar"), second)
+    assert response.status_code == 201, response.content
+    assert response.json()["audit_state"] == "draft", "a low-priority match never blocks"
+    with school_context(world.a.schema):
+        assert not ProblemRecord.objects.filter(student__name="张荒林").exists()
+
+    page = login(world.a.host, "registrar").get("/registry/problems/")
+    connection.set_schema_to_public()
+    assert page.status_code == 200
+    html = page.content.decode()
+    section = html[html.index('id="low-priority"') :]
+    assert "张荒林" in section  # the school's own pupil
+    assert "张*林" in section  # the other school's record, masked
+    assert world.b.name in section
+    assert "张芳林" not in html
+    assert str(first["id_number"]) not in html
