@@ -125,15 +125,23 @@ def low_priority_hits(*, school_id: int) -> list[tuple[uuid.UUID, Hit]]:
     from shared_apps.student_index.models import IndexEntry
     from shared_apps.student_index.services import duplicates_find
 
-    rows = list(
+    entries = list(
         IndexEntry.objects.filter(school_id=school_id)
         .order_by("pk")
-        .values_list(
-            "student_uuid", "id_hash", "name_hash", "pinyin_hash", "near_hashes", "low_hashes"
-        )
+        .only("student_uuid", "id_hash", "name_hash", "pinyin_hash", "near_hashes", "low_hashes")
     )
-    keys = [IdentityKeys(i or "", n, p, tuple(nh), tuple(lh)) for _u, i, n, p, nh, lh in rows]
-    own = [r[0] for r in rows]
+    # DigestField reads back as hex text (the stubs only know its UUIDField parent).
+    keys = [
+        IdentityKeys(
+            str(e.id_hash or ""),
+            str(e.name_hash),
+            str(e.pinyin_hash),
+            tuple(map(str, e.near_hashes)),
+            tuple(map(str, e.low_hashes)),
+        )
+        for e in entries
+    ]
+    own = [e.student_uuid for e in entries]
     hits = duplicates_find(keys, exclude=own, low=True)
     mine = set(own)
     return [(own[h.position], h) for h in hits if h.kind == "low" and h.student_uuid not in mine]
