@@ -35,6 +35,7 @@ SINGLE_CALLS = 200
 
 def run(indexed: int) -> None:
     benchdb.django_setup()
+    print(benchdb.machine())
     bench_import = importlib.import_module("bench.import")
     from django.db import connection
 
@@ -95,7 +96,6 @@ def main(argv: list[str]) -> int:
         db=BENCH_DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR, reuse=args.reuse
     )
     try:
-        print(benchdb.machine())
         run(args.indexed)
     finally:
         benchdb.services_stop(services, keep=args.keep)
