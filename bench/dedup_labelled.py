@@ -21,12 +21,14 @@ years. Planted among them, each labelled:
   registered with another document, or before the ID existed): with a correct ID number
   any of them is found by the ID alone.
 
-The decision replayed: the product's three keys (`student_index.keys.identity_keys`: ID
-number; name+sex+birth date; pinyin+birth date) over every record registered before it,
-in registration order, as single entry, import and the nightly grouping do: the same ID
-number is 重复 (strict tier), the same name or pinyin key with another or no ID number is
-疑似 (review tier). Printed: recall per kind, precision per tier, and the share of
-different children sent to review.
+The decision replayed: the product's keys (`student_index.keys.identity_keys`: ID number;
+name+sex+birth date; pinyin+birth date; the near keys of `keys.near_keys`) over every
+record registered before it, in registration order, and the product's decision
+(`keys.match_kind`), as single entry, import and the nightly grouping make it: the same ID
+number is 重复 (strict tier); a name or review near key is 疑似 (review tier); two
+different ID numbers (the twin guard) or a low near key go to the low-priority list, which
+never blocks. Printed: recall per kind (a pair is found in any tier), precision and the
+share of different children per tier.
 """
 
 from __future__ import annotations
