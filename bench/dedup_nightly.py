@@ -76,11 +76,11 @@ def run(indexed: int) -> None:
     runs = []
     for _ in range(3):
         t = time.perf_counter()
-        low = low_priority_hits(school_id=school_id)
+        matches = low_priority_hits(school_id=school_id)
         runs.append(time.perf_counter() - t)
     print(
         f"low-priority list of one school ({entries:,} entries; the 问题学籍 page): "
-        f"{min(runs):.2f} s (runs {', '.join(f'{r:.2f}' for r in runs)}), {len(low)} matches"
+        f"{min(runs):.2f} s (runs {', '.join(f'{r:.2f}' for r in runs)}), {len(matches)} matches"
     )
     import datetime as dt
 
