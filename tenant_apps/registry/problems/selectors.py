@@ -20,9 +20,6 @@ def problem_list(*, open_only: bool = True) -> QuerySet[ProblemRecord]:
 
 
 LOW_PRIORITY_SHOWN = 50
-# The list is one set-based look-up over all the school's keys: seconds for a big school,
-# so it is kept for a while; any write to the school's entries changes the cache key.
-LOW_PRIORITY_CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -34,37 +31,23 @@ class LowPriority:
 
 
 def low_priority_list(*, school_id: int) -> tuple[list[LowPriority], int]:
-    """The low-priority list (低优先级) of the school: records alike to others only weakly
-    (a name one character apart, or alike but with two different ID numbers), which
-    never block and open no 问题学籍. The first LOW_PRIORITY_SHOWN records, and how many
-    there are."""
+    """The low-priority list (低优先级) of the school as the last nightly 查重 left it
+    (student_index.tasks.low_priority_store): records alike to others only weakly (a name
+    one character apart, or alike but with two different ID numbers), which never block
+    and open no 问题学籍. The first LOW_PRIORITY_SHOWN records, and how many there are.
+    Computing it on the page would be one look-up over all the school's keys: 0.7 s for
+    2,000 pupils (bench/RESULTS.md), too slow for a big school's page."""
     from django.core.cache import cache
-    from django.db.models import Count, Max
 
-    from shared_apps.student_index.models import IndexEntry
-    from shared_apps.student_index.selectors import low_priority_hits
     from shared_apps.student_index.services import Hit
+    from shared_apps.student_index.tasks import low_priority_key
     from tenant_apps.registry.students.services import masked_for_hits
 
-    state = IndexEntry.objects.filter(school_id=school_id).aggregate(
-        n=Count("pk"), at=Max("updated_at")
-    )
-    key = f"dedup-low:{school_id}:{state['n']}:{state['at'] and state['at'].timestamp()}"
-    pairs = (
-        cache.get_or_set(
-            key,
-            lambda: [
-                (str(own), h.school_id, str(h.student_uuid), h.rule)
-                for own, h in low_priority_hits(school_id=school_id)
-            ],
-            LOW_PRIORITY_CACHE_SECONDS,
-        )
-        or []
-    )
-    by_student: dict[uuid.UUID, list[Hit]] = {}
-    for own, other_school, other, rule in pairs:
-        hit = Hit(0, "low", rule, other_school, uuid.UUID(other))
-        by_student.setdefault(uuid.UUID(own), []).append(hit)
+    items = cache.get(low_priority_key(school_id)) or []
+    by_student = {
+        uuid.UUID(own): [Hit(0, "low", "low", sid, uuid.UUID(u)) for sid, u in others]
+        for own, others in items
+    }
     shown = list(by_student)[:LOW_PRIORITY_SHOWN]
     hits = [h for u in shown for h in by_student[u]]
     summaries = masked_for_hits(hits)
