@@ -166,3 +166,43 @@ def test_the_problems_page_shows_the_low_priority_list_masked_and_it_never_block
     assert world.b.name in section
     assert "张芳林" not in html
     assert str(first["id_number"]) not in html
+
+
+def test_the_nightly_recheck_opens_problems_for_review_matches_and_keeps_low_ones_apart(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    from shared_apps.student_index import tasks
+    from tenant_apps.registry.problems.selectors import low_priority_list
+
+    suspected_first, suspected_second = _pair()
+    assert _post(login(world.b.host, "registrar"), suspected_first).status_code == 201
+    assert _post(login(world.a.host, "registrar"), suspected_second).status_code == 201
+    twin_first = valid_row(seq=SEQ + 40, name="李欣怡")
+    # 李欣仪: the same pinyin and birth date, another valid ID number (the twin guard)
+    born_ok = [
+        r
+        for r in map(valid_row, range(SEQ + 41, SEQ + 20000))
+        if (r["birth_date"], r["sex"]) == (twin_first["birth_date"], twin_first["sex"])
+    ]
+    twin_second = {**born_ok[0], "name": "李欣仪"}
+    assert _post(login(world.b.host, "registrar"), twin_first).status_code == 201
+    assert _post(login(world.a.host, "registrar"), twin_second).status_code == 201
+    sent: list[tuple[str, list]] = []
+    monkeypatch.setattr(
+        tasks.current_app, "send_task", lambda name, args: sent.append((name, args[0]))
+    )
+
+    tasks.recheck()
+
+    a_suspected = str(_uuid(world.a.schema, "张荒林"))
+    a_twin = _uuid(world.a.schema, "李欣仪")
+    items = [i for name, batch in sent if name == "registry.problems_flag" for i in batch]
+    kinds = {i["student_uuid"]: i["kind"] for i in items}
+    assert kinds[a_suspected] == "suspected"
+    assert str(a_twin) not in kinds, "a low-priority match opens no 问题学籍"
+    with school_context(world.a.schema):
+        listed, _total = low_priority_list(school_id=world.a.id)
+        cache.delete(tasks.low_priority_key(world.a.id))
+    assert a_twin in {item.student.identifier for item in listed}
