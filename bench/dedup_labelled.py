@@ -21,12 +21,14 @@ years. Planted among them, each labelled:
   registered with another document, or before the ID existed): with a correct ID number
   any of them is found by the ID alone.
 
-The decision replayed: the product's three keys (`student_index.keys.identity_keys`: ID
-number; name+sex+birth date; pinyin+birth date) over every record registered before it,
-in registration order, as single entry, import and the nightly grouping do: the same ID
-number is 重复 (strict tier), the same name or pinyin key with another or no ID number is
-疑似 (review tier). Printed: recall per kind, precision per tier, and the share of
-different children sent to review.
+The decision replayed: the product's keys (`student_index.keys.identity_keys`: ID number;
+name+sex+birth date; pinyin+birth date; the near keys of `keys.near_keys`) over every
+record registered before it, in registration order, and the product's decision
+(`keys.match_kind`), as single entry, import and the nightly grouping make it: the same ID
+number is 重复 (strict tier); a name or review near key is 疑似 (review tier); two
+different ID numbers (the twin guard) or a low near key go to the low-priority list, which
+never blocks. Printed: recall per kind (a pair is found in any tier), precision and the
+share of different children per tier.
 """
 
 from __future__ import annotations
@@ -387,20 +389,15 @@ def generate(*, children: int, schools: int, seed: int, duplicates_per_kind: int
     return out
 
 
-def _keys(e: Entry) -> tuple[str, str, str]:
-    from shared_apps.student_index.keys import identity_keys
-
-    k = identity_keys(name=e.name, sex=e.sex, birth_date=e.birth, id_number=e.id_number)
-    return k.id_hash, k.name_hash, k.pinyin_hash
-
-
 @dataclass
 class Outcome:
-    found: Counter[str]  # duplicate kind -> second entries flagged against their first
+    found: Counter[str]  # duplicate kind -> second entries flagged (any tier) against their first
     planted: Counter[str]  # duplicate kind -> second entries planted
     strict: Counter[str]  # "same" / "different": pairs in the strict tier
-    review: Counter[str]  # "same" / "different" / "twin" / "collision": pairs sent to review
+    review: Counter[str]  # "same" / "twin" / "collision" / "different": pairs sent to review
+    low: Counter[str]  # the same labels: pairs on the low-priority list (never blocks)
     seconds: float
+    found_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, tier)
 
     def recall(self, kind: str) -> float:
         return self.found[kind] / max(self.planted[kind], 1)
@@ -409,154 +406,50 @@ class Outcome:
         return tier["same"] / max(sum(tier.values()), 1)
 
 
+_RANK = {"duplicate": 0, "suspected": 1, "low": 2}
+
+
 def evaluate(data: Labelled) -> Outcome:
-    """The product's decision replayed: every entry against every earlier one, by the
-    three keys, as the index probes them."""
-    start = time.perf_counter()
-    twins = {frozenset(p) for p in data.twins}
-    collisions = {frozenset(p) for p in data.collisions}
-    seen: dict[str, dict[str, list[int]]] = {"id": {}, "name": {}, "pinyin": {}}
-    ids: dict[int, str] = {}
-    child_of = {e.record: e.child for e in data.entries}
-    found: Counter[str] = Counter()
-    planted: Counter[str] = Counter(e.kind for e in data.entries if e.kind)
-    strict: Counter[str] = Counter()
-    review: Counter[str] = Counter()
-    for e in data.entries:
-        id_hash, name_hash, pinyin_hash = _keys(e)
-        ids[e.record] = id_hash
-        hits: dict[int, str] = {}
-        if id_hash:
-            for other in seen["id"].get(id_hash, ()):
-                hits[other] = "strict"
-        for rule, key in (("name", name_hash), ("pinyin", pinyin_hash)):
-            for other in seen[rule].get(key, ()):
-                if other not in hits and not (id_hash and ids[other] == id_hash):
-                    hits[other] = "review"
-        for other, tier in hits.items():
-            same = child_of[other] == e.child
-            pair = frozenset((other, e.record))
-            label = (
-                "same"
-                if same
-                else "twin"
-                if pair in twins
-                else "collision"
-                if pair in collisions
-                else "different"
-            )
-            if tier == "strict":
-                strict["same" if same else "different"] += 1
-            else:
-                review[label] += 1
-        if e.kind and data.duplicates[e.record] in hits:
-            found[e.kind] += 1
-        if id_hash:
-            seen["id"].setdefault(id_hash, []).append(e.record)
-        seen["name"].setdefault(name_hash, []).append(e.record)
-        seen["pinyin"].setdefault(pinyin_hash, []).append(e.record)
-    return Outcome(found, planted, strict, review, time.perf_counter() - start)
-
-
-# -- a candidate scheme, measured here before it goes into the index -------------------
-#
-# Still keyed digests only. Beside today's three keys: a dialect-folded pinyin key (the
-# Hunan merges n/l, in/ing, en/eng, f/h, z/zh, c/ch, s/sh folded to one spelling; the
-# polyphonic surnames read as surnames) with the birth date, stored once and probed at
-# the birth date, a day either side and day/month swapped; and a twin guard: two records
-# with different valid ID numbers are two children unless their ID numbers are one
-# keystroke apart, so such a pair goes to a low-priority list that never blocks.
-
-SURNAME_READINGS = {
-    "曾": "zeng",
-    "仇": "qiu",
-    "单": "shan",
-    "解": "xie",
-    "区": "ou",
-    "查": "zha",
-    "朴": "piao",
-    "乐": "yue",
-    "覃": "qin",
-    "缪": "miao",
-    "翟": "zhai",
-    "盖": "ge",
-}
-_FOLDS = (
-    ("zh", "z"),
-    ("ch", "c"),
-    ("sh", "s"),
-    ("ing", "in"),
-    ("eng", "en"),
-    ("n", "l"),
-    ("h", "f"),
-)
-
-
-def folded_pinyin(name: str) -> str:
-    from shared_apps.student_index.keys import name_pinyin, normalize_name
-
-    clean = normalize_name(name)
-    if not clean:
-        return ""
-    head = SURNAME_READINGS.get(clean[0])
-    text = (head + name_pinyin(clean[1:])) if head else name_pinyin(clean)
-    for a, b in _FOLDS:
-        text = text.replace(a, b)
-    return text
-
-
-def _birth_variants(birth: dt.date) -> list[dt.date]:
-    out = [birth, birth - dt.timedelta(days=1), birth + dt.timedelta(days=1)]
-    if birth.day <= 12 and birth.day != birth.month:
-        out.append(birth.replace(month=birth.day, day=birth.month))
-    return out
-
-
-def _one_keystroke(a: str, b: str) -> bool:
-    """Two ID numbers one substituted digit or one swap of neighbours apart."""
-    if len(a) != len(b):
-        return False
-    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-    if len(diff) == 1:
-        return True
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
-
-
-def evaluate_candidate(data: Labelled) -> Outcome:
-    """The candidate scheme replayed like `evaluate`: strict = same ID number; review =
-    today's name and pinyin keys or the folded key at the birth variants, unless the twin
-    guard moves the pair to the low-priority list (counted apart in `review` as "low_*")."""
-    from shared_apps.student_index.keys import digest
+    """The product's 查重 replayed: every entry against every earlier one, on the keys of
+    `student_index.keys.identity_keys` and the tier of `keys.match_kind`, as the index
+    probes them (a digest is equal or not: the same lookup the index, an import file and
+    the nightly grouping make)."""
+    from shared_apps.student_index.keys import identity_keys, match_kind
 
     start = time.perf_counter()
     twins = {frozenset(p) for p in data.twins}
     collisions = {frozenset(p) for p in data.collisions}
-    seen: dict[str, dict[str, list[int]]] = {"id": {}, "name": {}, "pinyin": {}, "fold": {}}
+    seen: dict[str, dict[str, list[int]]] = {
+        r: {} for r in ("id", "name_sex_birth", "pinyin_birth", "near", "low")
+    }
     ids: dict[int, str] = {}
-    raw_id: dict[int, str] = {}
     child_of = {e.record: e.child for e in data.entries}
     found: Counter[str] = Counter()
+    found_by: Counter[tuple[str, str]] = Counter()
     planted: Counter[str] = Counter(e.kind for e in data.entries if e.kind)
-    strict: Counter[str] = Counter()
-    review: Counter[str] = Counter()
+    tiers: dict[str, Counter[str]] = {
+        "duplicate": Counter(),
+        "suspected": Counter(),
+        "low": Counter(),
+    }
     for e in data.entries:
-        id_hash, name_hash, pinyin_hash = _keys(e)
-        fold = folded_pinyin(e.name)
-        ids[e.record], raw_id[e.record] = id_hash, e.id_number
-        hits: dict[int, str] = {}
-        if id_hash:
-            for other in seen["id"].get(id_hash, ()):
-                hits[other] = "strict"
-        probes = [("name", name_hash), ("pinyin", pinyin_hash)] + [
-            ("fold", digest(f"fold:{fold}|{b:%Y%m%d}")) for b in _birth_variants(e.birth)
+        k = identity_keys(name=e.name, sex=e.sex, birth_date=e.birth, id_number=e.id_number)
+        ids[e.record] = k.id_hash
+        probes: list[tuple[str, str]] = [
+            ("name_sex_birth", k.name_hash),
+            ("pinyin_birth", k.pinyin_hash),
         ]
+        if k.id_hash:
+            probes.insert(0, ("id", k.id_hash))
+        probes += [("near", h) for h in k.near_hashes] + [("low", h) for h in k.low_hashes]
+        hits: dict[int, str] = {}
         for rule, key in probes:
             for other in seen[rule].get(key, ()):
-                if other in hits or (id_hash and ids[other] == id_hash):
+                kind = match_kind(rule, k.id_hash, ids[other])  # type: ignore[arg-type]
+                if kind is None:
                     continue
-                both = e.id_number and raw_id[other]
-                guarded = both and not _one_keystroke(e.id_number, raw_id[other])
-                hits[other] = "low" if guarded else "review"
+                if other not in hits or _RANK[kind] < _RANK[hits[other]]:
+                    hits[other] = kind
         for other, tier in hits.items():
             same = child_of[other] == e.child
             pair = frozenset((other, e.record))
@@ -569,59 +462,60 @@ def evaluate_candidate(data: Labelled) -> Outcome:
                 if pair in collisions
                 else "different"
             )
-            if tier == "strict":
-                strict["same" if same else "different"] += 1
-            elif tier == "low":
-                review[f"low_{label}"] += 1
-            else:
-                review[label] += 1
+            tiers[tier][label] += 1
         first = data.duplicates.get(e.record)
-        if e.kind and first in hits and hits[first] != "low":
+        if e.kind and first in hits:
             found[e.kind] += 1
-        if id_hash:
-            seen["id"].setdefault(id_hash, []).append(e.record)
-        seen["name"].setdefault(name_hash, []).append(e.record)
-        seen["pinyin"].setdefault(pinyin_hash, []).append(e.record)
-        seen["fold"].setdefault(digest(f"fold:{fold}|{e.birth:%Y%m%d}"), []).append(e.record)
-    return Outcome(found, planted, strict, review, time.perf_counter() - start)
+            found_by[(e.kind, hits[first])] += 1
+        for rule, key in probes:
+            seen[rule].setdefault(key, []).append(e.record)
+    strict = Counter({"same": tiers["duplicate"]["same"]})
+    strict["different"] = sum(tiers["duplicate"].values()) - strict["same"]
+    return Outcome(
+        found,
+        planted,
+        +strict,
+        tiers["suspected"],
+        tiers["low"],
+        time.perf_counter() - start,
+        found_by,
+    )
 
 
 def report(data: Labelled, outcome: Outcome) -> Iterator[str]:
     yield f"{len(data.entries):,} records ({len(data.duplicates):,} planted duplicates, "
     yield f"{len(data.twins):,} twin pairs, {len(data.collisions):,} planted collisions)"
     yield ""
-    yield "| duplicate kind | planted | found | recall |"
-    yield "|---|---:|---:|---:|"
+    yield "| duplicate kind | planted | found | recall | of which 重复 / 疑似 / 低优先级 |"
+    yield "|---|---:|---:|---:|---:|"
+    by = outcome.found_by
     for kind in KINDS:
+        split = " / ".join(str(by[(kind, t)]) for t in ("duplicate", "suspected", "low"))
         yield (
             f"| {kind} | {outcome.planted[kind]} | {outcome.found[kind]} | "
-            f"{100 * outcome.recall(kind):.1f} % |"
+            f"{100 * outcome.recall(kind):.2f} % | {split} |"
         )
     total_found, total = sum(outcome.found.values()), sum(outcome.planted.values())
-    yield f"| **all** | {total} | {total_found} | {100 * total_found / max(total, 1):.1f} % |"
-    yield ""
-    yield "| tier | pairs | same child | different children | precision |"
-    yield "|---|---:|---:|---:|---:|"
-    review = Counter({k: v for k, v in outcome.review.items() if not k.startswith("low_")})
-    for label, tier in (("重复 (strict)", outcome.strict), ("疑似 (review)", review)):
-        n = sum(tier.values())
-        yield (
-            f"| {label} | {n} | {tier['same']} | {n - tier['same']} | "
-            f"{100 * outcome.precision(tier):.2f} % |"
-        )
-    r = outcome.review
+    yield f"| **all** | {total} | {total_found} | {100 * total_found / max(total, 1):.2f} % | |"
     yield ""
     yield (
-        f"different children sent to review: twins {r['twin']}, planted collisions "
-        f"{r['collision']}, natural collisions {r['different']}"
+        "| tier | pairs | same child | different children (share) | twins "
+        "| planted collisions | other | precision |"
     )
-    low = {k.removeprefix("low_"): v for k, v in r.items() if k.startswith("low_")}
-    if low:
+    yield "|---|---:|---:|---:|---:|---:|---:|---:|"
+    for label, tier in (
+        ("重复 (strict, blocks)", outcome.strict),
+        ("疑似 (review)", outcome.review),
+        ("低优先级 (never blocks)", outcome.low),
+    ):
+        n = sum(tier.values())
+        other = n - tier["same"]
         yield (
-            f"low-priority list (never blocks): {sum(low.values())} pairs, same child "
-            f"{low.get('same', 0)}, twins {low.get('twin', 0)}, collisions "
-            f"{low.get('collision', 0)}, other different children {low.get('different', 0)}"
+            f"| {label} | {n:,} | {tier['same']:,} | {other:,} ({100 * other / max(n, 1):.2f} %) | "
+            f"{tier['twin']} | {tier['collision']} | {tier['different']} | "
+            f"{100 * outcome.precision(tier):.2f} % |"
         )
+    yield ""
     yield f"decision replayed over every record in {outcome.seconds:.1f} s"
 
 
@@ -631,12 +525,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--schools", type=int, default=400)
     parser.add_argument("--per-kind", type=int, default=600)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--scheme",
-        choices=("product", "candidate"),
-        default="product",
-        help="today's keys (default), or the candidate scheme of this module",
-    )
     args = parser.parse_args(argv)
     sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
     from bench import benchdb
@@ -653,8 +541,7 @@ def main(argv: list[str]) -> int:
     # No database here: the decision is replayed in memory on the product's own keys.
     cpu = benchdb.proc_field("/proc/cpuinfo", "model name") or "?"
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {cpu}, seed {args.seed}")
-    replay = evaluate if args.scheme == "product" else evaluate_candidate
-    for line in report(data, replay(data)):
+    for line in report(data, evaluate(data)):
         print(line)
     return 0
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 
@@ -32,7 +34,8 @@ class DigestField(models.UUIDField):
 class IndexEntry(models.Model):
     """One student record of any school, for 查重 and look-ups across schools.
     Schema: public. Holds no readable identity: keyed hashes (HMAC) of the normalised
-    ID number, of name+sex+birth date and of pinyin(name)+birth date, plus the
+    ID number, of name+sex+birth date and of pinyin(name)+birth date, the near keys
+    (keys.near_keys: digests only, several a record), plus the
     non-identifying attributes bureaus count. Written by student_index.services in the
     same transaction as the student row it mirrors.
 
@@ -49,6 +52,11 @@ class IndexEntry(models.Model):
     id_hash = DigestField(null=True, blank=True)  # "" in Python when there is no ID
     name_hash = DigestField()  # name + sex + birth date
     pinyin_hash = DigestField()  # pinyin(name) + birth date
+    # The near keys of keys.near_keys (dialect-folded pinyin, one syllable cut or masked,
+    # with birth keys that a date a day off or day/month swapped shares): a match on
+    # near_hashes is 疑似, on low_hashes the low-priority list (issue 19 point 7).
+    near_hashes = ArrayField(DigestField(), default=list, blank=True)
+    low_hashes = ArrayField(DigestField(), default=list, blank=True)
     stage = models.CharField(max_length=10)
     entry_year = models.PositiveSmallIntegerField()
     sex = models.CharField(max_length=1)
@@ -70,6 +78,9 @@ class IndexEntry(models.Model):
             models.Index(fields=["id_hash"], name="student_index_id_hash"),
             models.Index(fields=["name_hash"], name="student_index_name_hash"),
             models.Index(fields=["pinyin_hash"], name="student_index_pinyin_hash"),
+            # `near_hashes @> ARRAY[key]`: one GIN probe per key (services.duplicates_find).
+            GinIndex(fields=["near_hashes"], name="student_index_near_hashes"),
+            GinIndex(fields=["low_hashes"], name="student_index_low_hashes"),
         ]
 
     def __str__(self) -> str:

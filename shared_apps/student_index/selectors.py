@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import connection
+
+from shared_apps.student_index.keys import match_kind
+
+if TYPE_CHECKING:
+    from shared_apps.student_index.services import Hit
 
 
 @dataclass(frozen=True)
@@ -12,54 +18,85 @@ class Flag:
 
     school_id: int
     student_uuid: uuid.UUID
-    kind: str  # "duplicate" or "suspected"
+    kind: str  # "duplicate", "suspected" or "low" (keys.match_kind)
     others: tuple[tuple[int, uuid.UUID], ...]  # (school_id, uuid) of the matching records
 
 
-DUPLICATE_GROUPS_SQL = """
-    SELECT 'duplicate', array_agg(school_id), array_agg(student_uuid)
-      FROM public.student_index_indexentry
-     WHERE id_hash IS NOT NULL {scope}
-     GROUP BY id_hash HAVING count(*) > 1
-    UNION ALL
-    SELECT 'suspected', array_agg(school_id), array_agg(student_uuid)
-      FROM public.student_index_indexentry
-     WHERE true {scope}
-     GROUP BY name_hash
-    HAVING count(*) > 1 AND (count(DISTINCT id_hash) > 1 OR bool_or(id_hash IS NULL))
-    UNION ALL
-    SELECT 'suspected', array_agg(school_id), array_agg(student_uuid)
-      FROM public.student_index_indexentry
-     WHERE true {scope}
-     GROUP BY pinyin_hash
-    HAVING count(*) > 1 AND (count(DISTINCT id_hash) > 1 OR bool_or(id_hash IS NULL))
+# One grouped scan per key; the near keys are unnested (a record holds several). A group
+# that only the ID rule would report (every member with the same ID) is left out here,
+# and the tier of each pair inside a group is keys.match_kind's, decided in Python.
+_GROUP = """
+    SELECT '{rule}', array_agg(e.school_id), array_agg(e.student_uuid), array_agg(e.id_hash)
+      FROM public.student_index_indexentry e {join}
+     WHERE {where} {scope}
+     GROUP BY {key}
+    HAVING count(*) > 1 {having}
 """
+_SOME_WITHOUT_ID = "bool_or(e.id_hash IS NULL)"
+_NOT_ONE_ID = f"AND (count(DISTINCT e.id_hash) > 1 OR {_SOME_WITHOUT_ID})"
+_GROUPS = {
+    "id": {"join": "", "where": "e.id_hash IS NOT NULL", "key": "e.id_hash", "having": ""},
+    "name_sex_birth": {"join": "", "where": "true", "key": "e.name_hash", "having": _NOT_ONE_ID},
+    "pinyin_birth": {"join": "", "where": "true", "key": "e.pinyin_hash", "having": _NOT_ONE_ID},
+    "near": {
+        "join": "CROSS JOIN LATERAL unnest(e.near_hashes) AS h(key)",
+        "where": "true",
+        "key": "h.key",
+        "having": _NOT_ONE_ID,
+    },
+    # Two ID numbers and only a low key: not listed (match_kind), so one must lack it.
+    "low": {
+        "join": "CROSS JOIN LATERAL unnest(e.low_hashes) AS h(key)",
+        "where": "true",
+        "key": "h.key",
+        "having": f"AND {_SOME_WITHOUT_ID}",
+    },
+}
 
 
-def duplicate_flags(*, school_ids: list[int] | None = None) -> list[Flag]:
-    """Every record of a duplicate group (same ID number; or same name+sex+birth date, or
-    same pinyin+birth date (梓涵/子涵), with different or missing ID numbers): the same
-    three keys as 查重 at entry and in an import, found with three grouped scans of the
-    index. A record in several groups is flagged once, with every other record of its
-    groups of the strongest kind."""
-    scope = "AND school_id = ANY(%s)" if school_ids is not None else ""
-    params = [school_ids] * 3 if school_ids is not None else []
+def duplicate_groups_sql(*, scope: str = "", low: bool = True) -> str:
+    rules = [r for r in _GROUPS if low or r != "low"]
+    return " UNION ALL ".join(_GROUP.format(rule=r, scope=scope, **_GROUPS[r]) for r in rules)
+
+
+DUPLICATE_GROUPS_SQL = duplicate_groups_sql(scope="{scope}")
+_RANK = {"duplicate": 0, "suspected": 1, "low": 2}
+
+
+def duplicate_flags(*, school_ids: list[int] | None = None, low: bool = False) -> list[Flag]:
+    """Every record of a duplicate group (same ID number; or alike by name+sex+birth
+    date, pinyin+birth date (梓涵/子涵) or a near key), with the tier keys.match_kind
+    gives each pair: the same keys and decision as 查重 at entry and in an import, found
+    with one grouped scan of the index per key. A record in several groups is flagged
+    once, with every other record of its groups of the strongest kind. With `low`, the
+    low-priority matches (never a 问题学籍) come too, as kind "low"."""
+    scope = "AND e.school_id = ANY(%s)" if school_ids is not None else ""
+    sql = duplicate_groups_sql(scope=scope, low=low)
+    params = [school_ids] * sql.count("%s") if school_ids is not None else []
     with connection.cursor() as cursor:
-        cursor.execute(DUPLICATE_GROUPS_SQL.format(scope=scope), params)
+        cursor.execute(sql, params)
         groups = cursor.fetchall()
-    flags: dict[uuid.UUID, Flag] = {}
-    for kind, schools, uuids in groups:
-        members = list(zip(schools, uuids, strict=True))
-        for school_id, student_uuid in members:
-            others = tuple(m for m in members if m[1] != student_uuid)
-            current = flags.get(student_uuid)
-            if current is None or (current.kind == "suspected" and kind == "duplicate"):
-                flags[student_uuid] = Flag(school_id, student_uuid, kind, others)
-            elif current.kind == kind:
-                # The name group and the pinyin group overlap: one flag, every other once.
-                merged = current.others + tuple(m for m in others if m not in current.others)
-                flags[student_uuid] = Flag(school_id, student_uuid, kind, merged)
-    return list(flags.values())
+    best: dict[uuid.UUID, tuple[int, str, list[tuple[int, uuid.UUID]]]] = {}
+    for rule, schools, uuids, id_hashes in groups:
+        members = [
+            (school_id, u, h.hex if h is not None else "")
+            for school_id, u, h in zip(schools, uuids, id_hashes, strict=True)
+        ]
+        for a, (school_a, uuid_a, id_a) in enumerate(members):
+            for school_b, uuid_b, id_b in members[a + 1 :]:
+                kind = match_kind(rule, id_a, id_b)
+                if kind is None or (kind == "low" and not low):
+                    continue
+                for school, me, other in (
+                    (school_a, uuid_a, (school_b, uuid_b)),
+                    (school_b, uuid_b, (school_a, uuid_a)),
+                ):
+                    current = best.get(me)
+                    if current is None or _RANK[kind] < _RANK[current[1]]:
+                        best[me] = (school, kind, [other])
+                    elif current[1] == kind and other not in current[2]:
+                        current[2].append(other)
+    return [Flag(school, u, kind, tuple(others)) for u, (school, kind, others) in best.items()]
 
 
 def index_holders(*, id_hash: str, stage: str | None = None) -> list[tuple[int, uuid.UUID]]:
@@ -78,3 +115,33 @@ def index_holds(*, student_uuid: uuid.UUID, school_id: int) -> bool:
     from shared_apps.student_index.models import IndexEntry
 
     return IndexEntry.objects.filter(student_uuid=student_uuid, school_id=school_id).exists()
+
+
+def low_priority_hits(*, school_id: int) -> list[tuple[uuid.UUID, Hit]]:
+    """(own student uuid, hit) for each low-priority match (低优先级: never blocks, never a
+    问题学籍) of the school's entries with records elsewhere: the same keys and decision
+    as 查重, one set-based look-up over the school's own entries."""
+    from shared_apps.student_index.keys import IdentityKeys
+    from shared_apps.student_index.models import IndexEntry
+    from shared_apps.student_index.services import duplicates_find
+
+    entries = list(
+        IndexEntry.objects.filter(school_id=school_id)
+        .order_by("pk")
+        .only("student_uuid", "id_hash", "name_hash", "pinyin_hash", "near_hashes", "low_hashes")
+    )
+    # DigestField reads back as hex text (the stubs only know its UUIDField parent).
+    keys = [
+        IdentityKeys(
+            str(e.id_hash or ""),
+            str(e.name_hash),
+            str(e.pinyin_hash),
+            tuple(map(str, e.near_hashes)),
+            tuple(map(str, e.low_hashes)),
+        )
+        for e in entries
+    ]
+    own = [e.student_uuid for e in entries]
+    hits = duplicates_find(keys, exclude=own, low=True)
+    mine = set(own)
+    return [(own[h.position], h) for h in hits if h.kind == "low" and h.student_uuid not in mine]

@@ -9,13 +9,12 @@ import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from django.db import connection, transaction
 from psycopg import sql
 
 from common.copytext import copy_lines
-from shared_apps.student_index.keys import IdentityKeys
+from shared_apps.student_index.keys import IdentityKeys, Kind, Rule, match_kind
 from shared_apps.student_index.live import counts_refresh
 from shared_apps.student_index.models import IndexEntry, NumberSequence
 
@@ -41,6 +40,8 @@ def _entry(school_id: int, r: IndexRecord) -> IndexEntry:
         id_hash=r.keys.id_hash,
         name_hash=r.keys.name_hash,
         pinyin_hash=r.keys.pinyin_hash,
+        near_hashes=list(r.keys.near_hashes),
+        low_hashes=list(r.keys.low_hashes),
         stage=r.stage,
         entry_year=r.entry_year,
         sex=r.sex,
@@ -57,6 +58,8 @@ UPDATE_FIELDS = [
     "id_hash",
     "name_hash",
     "pinyin_hash",
+    "near_hashes",
+    "low_hashes",
     "stage",
     "entry_year",
     "sex",
@@ -66,7 +69,7 @@ UPDATE_FIELDS = [
     "has_problem",
     "flags",
 ]
-BATCH_SIZE = 5000  # 12 columns a row: well under PostgreSQL's 65,535 parameters per statement
+BATCH_SIZE = 4000  # 14 columns a row: well under PostgreSQL's 65,535 parameters per statement
 JIT_OFF_ABOVE = 1000  # candidates; see duplicates_find
 
 
@@ -117,6 +120,8 @@ INDEX_PREPARED_COLUMNS = [
     "id_hash",
     "name_hash",
     "pinyin_hash",
+    "near_hashes",
+    "low_hashes",
     "stage",
     "entry_year",
     "sex",
@@ -133,6 +138,11 @@ INDEX_LINE_COLUMNS = [
 ]
 
 
+def _array(digests: Sequence[str]) -> str:
+    """A uuid[] in COPY text (the digests are hex: nothing to quote or escape)."""
+    return "{" + ",".join(digests) + "}"
+
+
 def index_prepared_values(r: IndexRecord) -> list[object]:
     k = r.keys
     return [
@@ -140,6 +150,8 @@ def index_prepared_values(r: IndexRecord) -> list[object]:
         k.id_hash or None,  # NULL: no ID number (DigestField)
         k.name_hash,
         k.pinyin_hash,
+        _array(k.near_hashes),
+        _array(k.low_hashes),
         r.stage,
         r.entry_year,
         r.sex,
@@ -164,6 +176,32 @@ def index_copy_prepared(*, school_id: int, lines: Iterable[str]) -> None:
     )
     copy_lines(statement, lines)
     counts_refresh(school_ids=[school_id])
+
+
+KEY_FIELDS = ["id_hash", "name_hash", "pinyin_hash", "near_hashes", "low_hashes"]
+
+
+def index_keys_refresh(*, school_id: int, records: Sequence[IndexRecord]) -> int:
+    """Write the identity keys of these records onto the school's existing entries, one
+    transaction per BATCH_SIZE (the re-key after the near keys were added, issue 19
+    point 7: `manage.py index_rekey`). Touches no other column, so the live counts stand.
+    Returns the number of entries re-keyed."""
+    done = 0
+    for start in range(0, len(records), BATCH_SIZE):
+        chunk = {r.student_uuid: r.keys for r in records[start : start + BATCH_SIZE]}
+        with transaction.atomic():
+            entries = list(
+                IndexEntry.objects.filter(school_id=school_id, student_uuid__in=list(chunk))
+                .select_for_update()
+                .only("pk", "student_uuid", *KEY_FIELDS)
+            )
+            for e in entries:
+                k = chunk[e.student_uuid]
+                e.id_hash, e.name_hash, e.pinyin_hash = k.id_hash, k.name_hash, k.pinyin_hash
+                e.near_hashes, e.low_hashes = list(k.near_hashes), list(k.low_hashes)
+            IndexEntry.objects.bulk_update(entries, KEY_FIELDS, batch_size=1000)
+        done += len(entries)
+    return done
 
 
 @transaction.atomic
@@ -191,27 +229,50 @@ class Hit:
     """Another record that matches a candidate; no identity, only where it lives."""
 
     position: int  # index of the candidate in the caller's list
-    kind: Literal["duplicate", "suspected"]  # 重复 / 疑似重复
-    rule: Literal["id", "name_sex_birth", "pinyin_birth"]
+    kind: Kind  # 重复 / 疑似重复 / 低优先级 (keys.match_kind)
+    rule: Rule
     school_id: int
     student_uuid: uuid.UUID
 
 
-RULE_COLUMNS = {"id": "id_hash", "name_sex_birth": "name_hash", "pinyin_birth": "pinyin_hash"}
-Rule = Literal["id", "name_sex_birth", "pinyin_birth"]
+RULE_COLUMNS = {
+    "id": "id_hash",
+    "name_sex_birth": "name_hash",
+    "pinyin_birth": "pinyin_hash",
+    "near": "near_hashes",
+    "low": "low_hashes",
+}
+ARRAY_RULES = frozenset({"near", "low"})
+DEFAULT_RULES: tuple[Rule, ...] = ("id", "name_sex_birth", "pinyin_birth", "near")
+_RANK = {"duplicate": 0, "suspected": 1, "low": 2}
+
+
+def _candidate_keys(k: IdentityKeys, rule: str) -> Iterable[str]:
+    if rule == "id":
+        return (k.id_hash,) if k.id_hash else ()
+    if rule == "name_sex_birth":
+        return (k.name_hash,) if k.name_hash else ()
+    if rule == "pinyin_birth":
+        return (k.pinyin_hash,) if k.pinyin_hash else ()
+    return k.near_hashes if rule == "near" else k.low_hashes
 
 
 def duplicates_find(
     candidates: Sequence[IdentityKeys],
     *,
     exclude: Sequence[uuid.UUID | None] | None = None,
-    rules: Iterable[Rule] = ("id", "name_sex_birth", "pinyin_birth"),
+    rules: Iterable[Rule] = DEFAULT_RULES,
+    low: bool = False,
 ) -> list[Hit]:
     """Set-based 查重 over every school: one statement, one indexed join per rule,
     whatever the batch size.
 
-    Same ID number anywhere is a duplicate (重复). Same name+sex+birth date, or same
-    pinyin+birth date, with a different or missing ID number is suspected (疑似重复).
+    The tier of each match is keys.match_kind's: same ID number anywhere is a duplicate
+    (重复); same name+sex+birth date, pinyin+birth date or a near key (dialect-folded
+    pinyin, a syllable cut; birth a day off or day/month swapped) with a missing ID number
+    on one side is suspected (疑似重复); two different ID numbers, or a match on the low
+    keys, is low priority (低优先级), returned only with `low=True` (it never blocks, and
+    the callers that act on a hit, entry and import, leave it to the nightly list).
     `exclude[i]` is the candidate's own uuid when an existing record is re-checked.
     `rules` narrows the look-up (the import's final re-check needs only "id").
     """
@@ -219,33 +280,36 @@ def duplicates_find(
         return []
     exclude = exclude or [None] * len(candidates)
     wanted = [r for r in RULE_COLUMNS if r in set(rules)]
+    if low and "low" not in wanted:
+        wanted.append("low")
     by_rule: dict[str, dict[str, list[int]]] = {r: {} for r in wanted}
-    by_id = by_rule.get("id")
-    by_name = by_rule.get("name_sex_birth")
-    by_pinyin = by_rule.get("pinyin_birth")
     for i, k in enumerate(candidates):
-        if by_id is not None and k.id_hash:
-            by_id.setdefault(k.id_hash, []).append(i)
-        if by_name is not None:
-            by_name.setdefault(k.name_hash, []).append(i)
-        if by_pinyin is not None:
-            by_pinyin.setdefault(k.pinyin_hash, []).append(i)
+        for rule in wanted:
+            mine = by_rule[rule]
+            for key in _candidate_keys(k, rule):
+                mine.setdefault(key, []).append(i)
     # Each rule's keys travel as ONE comma-separated text parameter (the hashes are hex):
     # a 50,000-key batch costs one short bind instead of 50,000-element array literals,
     # slow to adapt and to plan. OFFSET 0 keeps the lateral subquery from being flattened,
     # so every key is one probe of its hash index whatever the statistics say; "= ANY" and
     # a plain join were planned as (parallel) sequential scans of the whole index table
-    # for big batches (bench/RESULTS.md).
+    # for big batches (bench/RESULTS.md). The near keys are one GIN probe each
+    # (`@> ARRAY[key]`).
     parts, params = [], []
     for rule in wanted:
         if not by_rule[rule]:
             continue
         column = RULE_COLUMNS[rule]
+        match = (
+            f"x.{column} @> ARRAY[k.key::uuid]"
+            if rule in ARRAY_RULES
+            else f"x.{column} = k.key::uuid"
+        )
         parts.append(
             f"SELECT '{rule}', k.key, e.school_id, e.student_uuid, e.id_hash"
             " FROM unnest(string_to_array(%s, ',')) AS k(key) CROSS JOIN LATERAL ("
             "SELECT x.school_id, x.student_uuid, x.id_hash"
-            f" FROM public.student_index_indexentry x WHERE x.{column} = k.key::uuid OFFSET 0) e"
+            f" FROM public.student_index_indexentry x WHERE {match} OFFSET 0) e"
         )
         # In key order: consecutive probes then walk the hash index's leaf pages in
         # sequence instead of jumping to a random page each (fewer pages to fetch when
@@ -267,17 +331,13 @@ def duplicates_find(
         for i in by_rule[rule][key]:
             if exclude[i] == other_uuid:
                 continue
-            own_id = candidates[i].id_hash
-            if rule == "id":
-                kind: Literal["duplicate", "suspected"] = "duplicate"
-            elif own_id and other_id_hash == own_id:
-                continue  # already reported by the ID rule
-            else:
-                kind = "suspected"
+            kind = match_kind(rule, candidates[i].id_hash, other_id_hash)
+            if kind is None or (kind == "low" and not low):
+                continue
             current = hits.get((i, other_uuid))
-            if current is None or (current.kind == "suspected" and kind == "duplicate"):
+            if current is None or _RANK[kind] < _RANK[current.kind]:
                 hits[(i, other_uuid)] = Hit(i, kind, rule, school_id, other_uuid)
-    return sorted(hits.values(), key=lambda h: (h.position, h.kind != "duplicate"))
+    return sorted(hits.values(), key=lambda h: (h.position, _RANK[h.kind]))
 
 
 @transaction.atomic

@@ -83,6 +83,8 @@ class Prepared:
     id_hash: list[str] = field(default_factory=list)
     name_hash: list[str] = field(default_factory=list)
     pinyin_hash: list[str] = field(default_factory=list)
+    near_hashes: list[tuple[str, ...]] = field(default_factory=list)
+    low_hashes: list[tuple[str, ...]] = field(default_factory=list)
     birth: list[dt.date] = field(default_factory=list)
     class_no: list[str] = field(default_factory=list)
     aux_number: list[str] = field(default_factory=list)
@@ -94,7 +96,16 @@ class Prepared:
         return len(self.row_no)
 
     def keys(self) -> list[IdentityKeys]:
-        return list(map(IdentityKeys, self.id_hash, self.name_hash, self.pinyin_hash))
+        return list(
+            map(
+                IdentityKeys,
+                self.id_hash,
+                self.name_hash,
+                self.pinyin_hash,
+                self.near_hashes,
+                self.low_hashes,
+            )
+        )
 
     def extend(self, other: Prepared) -> None:
         for f in fields(self):
@@ -113,7 +124,10 @@ class Prepared:
 
     @classmethod
     def from_state(cls, state: dict[str, list[Any]]) -> Prepared:
-        return cls(**{f.name: list(state[f.name]) for f in fields(cls)})
+        # A dry run made before the near keys (issue 19 point 7) has none: empty ones.
+        n = len(state["row_no"])
+        empty = [()] * n
+        return cls(**{f.name: list(state.get(f.name, empty)) for f in fields(cls)})
 
 
 class Preparer:
@@ -219,6 +233,8 @@ class Preparer:
         out.id_hash.append(keys.id_hash)
         out.name_hash.append(keys.name_hash)
         out.pinyin_hash.append(keys.pinyin_hash)
+        out.near_hashes.append(keys.near_hashes)
+        out.low_hashes.append(keys.low_hashes)
         out.birth.append(values[at["birth_date"]])
         out.class_no.append(data["class_no"])
         out.aux_number.append(data.get("aux_number") or "")

@@ -5,11 +5,17 @@ name, and how such a pair is reported next to the 查重 against the index."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared_apps.student_index.keys import IdentityKeys, id_digest, identity_keys
+from shared_apps.student_index.keys import (
+    IdentityKeys,
+    Rule,
+    id_digest,
+    identity_keys,
+    match_kind,
+)
 from tenant_apps.registry.fields import BY_KEY
 
 MSG_THIS_FILE = "本文件第 {row} 行"
@@ -24,27 +30,30 @@ def partial_keys(data: dict[str, Any], errors: Sequence[Any]) -> IdentityKeys | 
     if data.get("id_type") == "1" and isinstance(id_number, str) and "id_number" not in wrong:
         id_hash = id_digest(id_number)
     name, sex, birth = data.get("name"), data.get("sex"), data.get("birth_date")
-    name_hash = pinyin_hash = ""
     if isinstance(name, str) and isinstance(sex, str) and isinstance(birth, dt.date):
         full = identity_keys(name=name, sex=sex, birth_date=birth, id_number="")
-        name_hash, pinyin_hash = full.name_hash, full.pinyin_hash
-    if not (id_hash or name_hash):
+        return IdentityKeys(
+            id_hash, full.name_hash, full.pinyin_hash, full.near_hashes, full.low_hashes
+        )
+    if not id_hash:
         return None
-    return IdentityKeys(id_hash=id_hash, name_hash=name_hash, pinyin_hash=pinyin_hash)
+    return IdentityKeys(id_hash=id_hash, name_hash="", pinyin_hash="")
 
 
 @dataclass
 class InFile:
     same_id: dict[int, int]  # row -> the first row with the same ID number
-    alike: list[tuple[int, str, int]]  # (row, rule, other row): same name+sex+birth or pinyin
+    alike: list[tuple[int, str, int]]  # (row, rule, other row): alike by a name or near key
 
 
 def in_file_pairs(rows: Sequence[tuple[int, IdentityKeys]]) -> InFile:
     """查重 inside the file, over every row whose identity cells are readable, valid or
     not: the same ID number twice (the later rows are duplicates of the first), and
-    pairs alike by name+sex+birth date or by pinyin+birth date whose ID numbers differ
-    or are missing (each row of such a pair is suspected, as 查重 against the index
-    suspects a new row)."""
+    pairs alike by name+sex+birth date, pinyin+birth date or a near key (keys.near_keys:
+    a dialect near-homophone, a birth date a day off or day/month swapped) that
+    keys.match_kind calls suspected (each row of such a pair is suspected, as 查重
+    against the index suspects a new row; low-priority pairs are left to the nightly
+    list)."""
     ordered = sorted(rows, key=lambda r: r[0])
     first_of: dict[str, int] = {}
     same_id: dict[int, int] = {}
@@ -57,17 +66,22 @@ def in_file_pairs(rows: Sequence[tuple[int, IdentityKeys]]) -> InFile:
             first_of[k.id_hash] = row_no
     alike: list[tuple[int, str, int]] = []
     paired: set[tuple[int, int]] = set()
-    for rule, attr in (("name_sex_birth", "name_hash"), ("pinyin_birth", "pinyin_hash")):
+    rules: tuple[tuple[Rule, Callable[[IdentityKeys], Iterable[str]]], ...] = (
+        ("name_sex_birth", lambda k: (k.name_hash,)),
+        ("pinyin_birth", lambda k: (k.pinyin_hash,)),
+        ("near", lambda k: k.near_hashes),
+    )
+    for rule, values in rules:
         groups: dict[str, list[tuple[int, str]]] = {}
         for row_no, k in ordered:
-            value = getattr(k, attr)
-            if value:
-                groups.setdefault(value, []).append((row_no, k.id_hash))
+            for value in values(k):
+                if value:
+                    groups.setdefault(value, []).append((row_no, k.id_hash))
         for members in groups.values():
             for a, (row_a, id_a) in enumerate(members):
                 for row_b, id_b in members[a + 1 :]:
-                    if (id_a and id_a == id_b) or (row_a, row_b) in paired:
-                        continue  # the same ID: a duplicate, or already paired by name
+                    if (row_a, row_b) in paired or match_kind(rule, id_a, id_b) != "suspected":
+                        continue  # already paired, the same ID (a duplicate) or low priority
                     paired.add((row_a, row_b))
                     alike.append((row_a, rule, row_b))
                     alike.append((row_b, rule, row_a))

@@ -133,12 +133,12 @@ def payload_load(raw: bytes) -> Pending:
         payload = _unsigned(raw, PAYLOAD_MAGIC_V3)
         columns = payload["columns"]
         rows_v3 = [(r[0], dict(zip(columns, r[1], strict=True)), r[2]) for r in payload["rows"]]
-        keys: list[IdentityKeys] | None = [IdentityKeys(*r[3]) for r in payload["rows"]]
+        keys: list[IdentityKeys] | None = _stored_keys([r[3] for r in payload["rows"]])
     else:
         rows_v3, keys = _payload_load_json(raw)
     preparer = Preparer()
     return Pending(
-        prepare(((r, d) for r, d, _ in rows_v3), keys, preparer),
+        prepare([(r, d) for r, d, _ in rows_v3], keys, preparer),
         {i: s for i, (_, _, s) in enumerate(rows_v3) if s},
         preparer.classes,
     )
@@ -156,7 +156,7 @@ def _payload_load_json(
     dates = [i for i, c in enumerate(columns) if c in DATE_KEYS]
     decimals = [i for i, c in enumerate(columns) if c in DECIMAL_KEYS]
     rows: list[tuple[int, dict[str, Any], list[dict[str, str]]]] = []
-    keys: list[IdentityKeys] = []
+    stored: list[list[str]] = []
     for row_no, values, suspected, k in payload["rows"]:
         for i in dates:
             if values[i]:
@@ -165,5 +165,14 @@ def _payload_load_json(
             if values[i] is not None:
                 values[i] = Decimal(values[i])
         rows.append((row_no, dict(zip(columns, values, strict=True)), suspected))
-        keys.append(IdentityKeys(*k))
-    return rows, keys
+        stored.append(k)
+    return rows, _stored_keys(stored)
+
+
+def _stored_keys(stored: list[list[str]]) -> list[IdentityKeys] | None:
+    """The keys a dry run stored, or None (computed again from the rows) when they are
+    the three exact keys of before the near keys (issue 19 point 7): the same HMAC key
+    gives the same three, and the near keys come with them."""
+    if any(len(k) < 3 + 2 for k in stored):
+        return None
+    return [IdentityKeys(k[0], k[1], k[2], tuple(k[3]), tuple(k[4])) for k in stored]

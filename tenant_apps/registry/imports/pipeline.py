@@ -165,10 +165,11 @@ def _normalised_entry(row_no: int, change: Normalised) -> dict[str, Any]:
     }
 
 
-def _key_tuples(rows: Prepared, start: int) -> list[tuple[str, str, str]]:
+def _key_tuples(rows: Prepared, start: int) -> list[tuple[Any, ...]]:
     """The identity keys of rows[start:], as plain tuples (cheap to send)."""
     ids, names, pinyins = rows.id_hash[start:], rows.name_hash[start:], rows.pinyin_hash[start:]
-    return list(zip(ids, names, pinyins, strict=True))
+    near, low = rows.near_hashes[start:], rows.low_hashes[start:]
+    return list(zip(ids, names, pinyins, near, low, strict=True))
 
 
 def _shares(n: int) -> list[tuple[int, int]]:

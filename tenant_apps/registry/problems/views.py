@@ -20,7 +20,7 @@ from common.actor import Actor
 from common.exceptions import ApplicationError
 from common.views import right_required
 from tenant_apps.registry.problems import services as problems
-from tenant_apps.registry.problems.selectors import problem_list
+from tenant_apps.registry.problems.selectors import low_priority_list, problem_list
 from tenant_apps.registry.students import services
 from tenant_apps.registry.students.forms import student_raw
 from tenant_apps.registry.students.selectors import student_get
@@ -48,7 +48,12 @@ def problem_list_view(request: HttpRequest) -> HttpResponse:
             {"item": e, "url": default_storage.url(e.file_key)} for e in problem.evidence.all()
         ]
         rows.append({"problem": problem, "evidence": evidence})
-    return render(request, "registry/problems.html", {"rows": rows, "page": page})
+    low, low_total = low_priority_list(school_id=services.current_school().id)
+    return render(
+        request,
+        "registry/problems.html",
+        {"rows": rows, "page": page, "low": low, "low_total": low_total},
+    )
 
 
 def _back_to_problem(problem_id: int) -> HttpResponse:

@@ -193,7 +193,9 @@ def test_one_dry_run_reports_in_file_duplicates_of_faulty_rows_and_alike_pairs(
     faulty = valid_row(BASE + 200, phone="12345")  # row 2: wrong phone, sound ID number
     copy = valid_row(BASE + 200)  # row 3: the same ID number, otherwise clean
     first = valid_row(BASE + 201)  # row 4
-    twin = _twin_of(first, BASE + 300)  # row 5: same name, sex, birth date; another ID
+    # row 5: same name, sex, birth date, without a resident ID number (with another valid
+    # one the twin guard would leave the pair to the low-priority list)
+    twin = {**_twin_of(first, BASE + 300), "id_type": "其他", "id_number": ""}
     plain = valid_row(BASE + 202)  # row 6
     client = login(world.a.host, "registrar")
     report = _import(
@@ -226,5 +228,5 @@ def test_one_dry_run_reports_in_file_duplicates_of_faulty_rows_and_alike_pairs(
                 "student__id_number", flat=True
             )
         )
-        assert flagged == {first["id_number"], twin["id_number"]}
+        assert flagged == {first["id_number"], ""}
         assert Student.objects.filter(id_number=plain["id_number"]).exists()
