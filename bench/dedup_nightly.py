@@ -7,8 +7,6 @@ index_fill: the three exact keys as before, plus 12 review and 9 low-priority ne
 row, a few per cent shared), then times
 - the nightly grouping (selectors.duplicate_flags: one grouped scan per key family, the
   near keys unnested), without and with the low-priority list;
-- the low-priority list of one school (selectors.low_priority_hits, what the 问题学籍 page
-  computes before caching it);
 - a single check (services.duplicates_find for one student's keys, as single entry
   sends it), 200 calls: median and p95.
 Its own embedded PostgreSQL database, as bench/import.py's.
@@ -68,20 +66,6 @@ def run(indexed: int) -> None:
             f"nightly grouping{' with the low-priority list' if low else ''}: "
             f"{min(runs):.1f} s (runs {', '.join(f'{r:.1f}' for r in runs)}), flags {kinds}"
         )
-    from shared_apps.student_index.models import IndexEntry
-    from shared_apps.student_index.selectors import low_priority_hits
-
-    school_id = IndexEntry.objects.order_by("school_id").values_list("school_id", flat=True)[0]
-    entries = IndexEntry.objects.filter(school_id=school_id).count()
-    runs = []
-    for _ in range(3):
-        t = time.perf_counter()
-        matches = low_priority_hits(school_id=school_id)
-        runs.append(time.perf_counter() - t)
-    print(
-        f"low-priority list of one school ({entries:,} entries; the 问题学籍 page): "
-        f"{min(runs):.2f} s (runs {', '.join(f'{r:.2f}' for r in runs)}), {len(matches)} matches"
-    )
     import datetime as dt
 
     samples = []

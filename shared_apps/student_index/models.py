@@ -80,7 +80,6 @@ class IndexEntry(models.Model):
             models.Index(fields=["pinyin_hash"], name="student_index_pinyin_hash"),
             # `near_hashes @> ARRAY[key]`: one GIN probe per key (services.duplicates_find).
             GinIndex(fields=["near_hashes"], name="student_index_near_hashes"),
-            GinIndex(fields=["low_hashes"], name="student_index_low_hashes"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from django.db import connection
 from shared_apps.student_index.keys import match_kind
 
 if TYPE_CHECKING:
-    from shared_apps.student_index.services import Hit
+    pass
 
 
 @dataclass(frozen=True)
@@ -115,33 +115,3 @@ def index_holds(*, student_uuid: uuid.UUID, school_id: int) -> bool:
     from shared_apps.student_index.models import IndexEntry
 
     return IndexEntry.objects.filter(student_uuid=student_uuid, school_id=school_id).exists()
-
-
-def low_priority_hits(*, school_id: int) -> list[tuple[uuid.UUID, Hit]]:
-    """(own student uuid, hit) for each low-priority match (低优先级: never blocks, never a
-    问题学籍) of the school's entries with records elsewhere: the same keys and decision
-    as 查重, one set-based look-up over the school's own entries."""
-    from shared_apps.student_index.keys import IdentityKeys
-    from shared_apps.student_index.models import IndexEntry
-    from shared_apps.student_index.services import duplicates_find
-
-    entries = list(
-        IndexEntry.objects.filter(school_id=school_id)
-        .order_by("pk")
-        .only("student_uuid", "id_hash", "name_hash", "pinyin_hash", "near_hashes", "low_hashes")
-    )
-    # DigestField reads back as hex text (the stubs only know its UUIDField parent).
-    keys = [
-        IdentityKeys(
-            str(e.id_hash or ""),
-            str(e.name_hash),
-            str(e.pinyin_hash),
-            tuple(map(str, e.near_hashes)),
-            tuple(map(str, e.low_hashes)),
-        )
-        for e in entries
-    ]
-    own = [e.student_uuid for e in entries]
-    hits = duplicates_find(keys, exclude=own, low=True)
-    mine = set(own)
-    return [(own[h.position], h) for h in hits if h.kind == "low" and h.student_uuid not in mine]

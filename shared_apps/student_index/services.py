@@ -272,7 +272,10 @@ def duplicates_find(
     pinyin, a syllable cut; birth a day off or day/month swapped) with a missing ID number
     on one side is suspected (疑似重复); two different ID numbers, or a match on the low
     keys, is low priority (低优先级), returned only with `low=True` (it never blocks, and
-    the callers that act on a hit, entry and import, leave it to the nightly list).
+    the callers that act on a hit, entry and import, leave it to the nightly list). The
+    low keys carry no index (every import would pay for nine more GIN entries a row, and
+    only the nightly grouping matches them, by unnesting), so `low=True` scans: it is
+    for a handful of candidates, never a school's worth.
     `exclude[i]` is the candidate's own uuid when an existing record is re-checked.
     `rules` narrows the look-up (the import's final re-check needs only "id").
     """

@@ -28,8 +28,4 @@ class Migration(migrations.Migration):
             model_name='indexentry',
             index=django.contrib.postgres.indexes.GinIndex(fields=['near_hashes'], name='student_index_near_hashes'),
         ),
-        migrations.AddIndex(
-            model_name='indexentry',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['low_hashes'], name='student_index_low_hashes'),
-        ),
     ]
