@@ -394,6 +394,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=20),
         "args": ["reports.stats_snapshot_daily"],
     },
+    # Index entries still without the near keys of 查重 (written before they existed, or
+    # restored from an older dump) get them at 01:10, before the recheck matches on them.
+    "student-index-rekey-stale": {
+        "task": "backups.index_rekey_stale",
+        "schedule": crontab(hour=1, minute=10),
+    },
     # Nightly 查重 across every school (01:30 Beijing time): the index finds the groups,
     # each school flags its own records.
     "student-index-recheck": {

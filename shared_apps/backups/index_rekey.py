@@ -29,3 +29,17 @@ def index_rekey(*, school_ids: list[int] | None = None, say: Callable[[str], Non
         say(f"{name}：{n} 条索引已重新计算查重键")
         total += n
     return total
+
+
+def index_rekey_stale(*, say: Callable[[str], None] = print) -> int:
+    """Re-key only the schools that still have entries without near keys (entries written
+    before migration 0006, or restored from an older dump): what the nightly task runs
+    before the 查重 recheck, so an upgrade needs no manual step. Every entry written by
+    the product has near keys (a name always gives syllables), so after one pass this
+    finds nothing and costs one indexed scan."""
+    from shared_apps.student_index.models import IndexEntry
+
+    stale = sorted(
+        set(IndexEntry.objects.filter(near_hashes=[]).values_list("school_id", flat=True))
+    )
+    return index_rekey(school_ids=stale, say=say) if stale else 0

@@ -156,3 +156,16 @@ def live_counts_nightly_task() -> dict[str, int]:
     for school_id in school_ids:
         live_counts_check_task.delay(school_id)
     return {"sent": len(school_ids)}
+
+
+@shared_task(name="backups.index_rekey_stale")
+def index_rekey_stale_task() -> int:
+    """Beat, 01:10, before the 01:30 查重 recheck: entries without near keys get them."""
+    import logging
+
+    from shared_apps.backups.index_rekey import index_rekey_stale
+    from tenants.context import school_context
+
+    log = logging.getLogger(__name__)
+    with school_context("public"):
+        return index_rekey_stale(say=log.info)

@@ -136,6 +136,26 @@ def test_the_rekey_command_fills_the_near_keys_of_existing_entries(world: World)
     assert entry.name_hash == record.keys.name_hash
 
 
+def test_the_nightly_task_rekeys_only_the_schools_with_unkeyed_entries(world: World) -> None:
+    """An upgrade needs no manual step: before the recheck, backups.index_rekey_stale
+    re-keys the schools whose entries have no near keys, and nothing once all have."""
+    from shared_apps.backups.tasks import index_rekey_stale_task
+    from shared_apps.student_index.models import IndexEntry
+
+    first, _ = _pair()
+    assert _post(login(world.b.host, "registrar"), first).status_code == 201
+    b_uuid = _uuid(world.b.schema, "张芳林")
+    keyed = IndexEntry.objects.get(student_uuid=b_uuid)
+    IndexEntry.objects.filter(student_uuid=b_uuid).update(near_hashes=[], low_hashes=[])
+
+    rekeyed = index_rekey_stale_task()
+
+    after = IndexEntry.objects.get(student_uuid=b_uuid)
+    assert (after.near_hashes, after.low_hashes) == (keyed.near_hashes, keyed.low_hashes)
+    assert rekeyed == IndexEntry.objects.filter(school_id=world.b.id).count()
+    assert index_rekey_stale_task() == 0, "nothing left to re-key"
+
+
 def test_the_problems_page_shows_the_low_priority_list_masked_and_it_never_blocks(
     world: World,
 ) -> None:
