@@ -204,7 +204,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from tenants.citus import citus_enabled
     from tenants.context import school_context
 
-    out: dict[str, Any] = {"citus": citus_enabled(), "load": {}}
+    out: dict[str, Any] = {"citus": citus_enabled(), "load": {}, "machine": benchdb.machine()}
     step = out["load"]
     call_command("setup_platform", verbosity=0, stdout=io.StringIO())
     step["setup_platform"] = _load()
@@ -219,7 +219,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     first_id, first_schema = refs[0]
     slug = "tr000"
     client = registrar_client(first_schema, f"{slug}.{settings.BASE_DOMAIN}")
-    page = benchdb.time_get(client, REQUESTS, "student list", "/students/", None)
+    page = benchdb.time_get(client, REQUESTS, "student list", "/registry/students/", None)
     out["student_list_ms"] = {"p50": round(page.median_ms, 1), "p95": round(page.p95_ms, 1)}
     out["student_list_queries"] = page.queries
     step["student_list"] = _load()
@@ -353,14 +353,13 @@ def main(argv: list[str]) -> int:
         started = time.monotonic()
         results[target] = child(target, args)
         results[target]["wall_s"] = round(time.monotonic() - started, 1)
-    info = benchdb.machine()
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        (OUT_DIR / f"cluster-{stamp}.json").write_text(
+            json.dumps({"args": vars(args), "results": results}, indent=1, ensure_ascii=False)
+        )
     print(table(results))
-    print(f"load average (1/5/15) at the end: {_load()}; {info}")
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (OUT_DIR / f"cluster-{stamp}.json").write_text(
-        json.dumps({"machine": info, "args": vars(args), "results": results}, indent=1)
-    )
+    print(f"load average (1/5/15) at the end: {_load()}")
     return 0
 
 
