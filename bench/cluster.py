@@ -17,7 +17,7 @@ nodes); the bureau dashboard page; a `migrate_schemas` pass over every school; a
 the cluster a move of one school of `--move-pupils` pupils to the other worker
 (citus_schema_move, block_writes). Prints a table, writes the raw figures to bench/out/.
 
-Not measured here: the 50,000-row import (bench/import.py) - see RESULTS.md.
+The 50,000-row import is bench/import.py's generator and end-to-end driver, imported.
 """
 
 from __future__ import annotations
@@ -239,6 +239,29 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     out["transfer_checks"] = check(refs, case_ids, args.per_school)
     step["transfer"] = _load()
 
+    if args.import_rows:
+        # bench/import.py's generator and driver: the rows with their planted errors and
+        # collisions, the workbook, then import_start + validate + confirm as the worker
+        # and the confirm request call them.
+        import importlib
+
+        from common.actor import Actor
+
+        bench_import = importlib.import_module("bench.import")
+        print(f"  import of {args.import_rows} rows...", file=sys.stderr, flush=True)
+        school = bench_import.school_real("2143700001", "imp", "基准导入学校")
+        plan = bench_import.plan_build(args.import_rows)
+        data = bench_import.workbook_write(plan.rows)
+        with school_context(school.schema):
+            run = bench_import.end_to_end_once(data, Actor("bench", "基准测试", school.schema))
+        connection.set_schema_to_public()
+        out["import"] = {
+            "rows": args.import_rows,
+            **{k: round(v, 2) for k, v in run["e2e"].items()},
+            "written": run["counts"]["written"],
+        }
+        step["import"] = _load()
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM tenants_school WHERE schema_name <> 'public'")
         schemas = int(cursor.fetchone()[0])
@@ -270,6 +293,7 @@ def child(target: str, args: argparse.Namespace) -> dict[str, Any]:
         f"--per-school={args.per_school}",
         f"--provision={args.provision}",
         f"--move-pupils={args.move_pupils}",
+        f"--import-rows={args.import_rows}",
     ]
     env_saved = dict(os.environ)
     try:
@@ -313,6 +337,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             return f"p50 {value['p50_ms']} / p95 {value['p95_ms']} ms (n={value['n']})"
         if key == "migrate_pass":
             return f"{value['seconds']} s over {value['schemas']} schemas"
+        if key == "import":
+            return (
+                f"{value['total']} s for {value['rows']:,} rows "
+                f"(validate {value['import_validate']} s, confirm {value['import_confirm']} s, "
+                f"{value['written']:,} written)"
+            )
         if key == "move":
             return f"{value['seconds']} s ({value['pupils']} pupils, rows and md5 equal)"
         return str(value)
@@ -323,6 +353,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ("single-pupil 查重", "dedup"),
         ("transfer, final approval", "transfer"),
         ("dashboard page", "dashboard_ms"),
+        ("import end to end", "import"),
         ("migrate_schemas pass", "migrate_pass"),
         ("move of one school", "move"),
     ]
@@ -338,6 +369,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--per-school", type=int, default=10)
     parser.add_argument("--provision", type=int, default=3)
     parser.add_argument("--move-pupils", type=int, default=5000)
+    parser.add_argument("--import-rows", type=int, default=50000)
     parser.add_argument("--only", choices=["one node", "cluster"], default=None)
     args = parser.parse_args(argv)
     if args.command == "measure":
