@@ -65,6 +65,10 @@ NODE_SETTINGS = {
     # The audit log's append-only trigger lives in every school schema; Citus refuses
     # triggers on distributed tables unless this is on (README "Running on Citus").
     "citus.enable_unsafe_triggers": "on",
+    # That trigger lets a DELETE through only under `SET LOCAL xueji.audit_purge`, set on
+    # the coordinator; Citus passes SET LOCAL on to the workers only with this (measured:
+    # without it the retention purge and the test clean-ups are refused on the worker).
+    "citus.propagate_set_commands": "'local'",
     "listen_addresses": "'127.0.0.1'",
     "fsync": "off",  # a throw-away test cluster: durability buys nothing here
     "synchronous_commit": "off",

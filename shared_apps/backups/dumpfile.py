@@ -191,10 +191,17 @@ END $verify$;"""
 
 
 def _psql_restore(
-    *, dump: Path, before: list[str], after: list[str], rename: tuple[str, str] | None
+    *,
+    dump: Path,
+    before: list[str],
+    after: list[str],
+    rename: tuple[str, str] | None,
+    data_only: bool = False,
 ) -> None:
     """pg_restore -f - dump | [schema_rewrite] | psql --single-transaction, with SQL run
-    before and after the dump inside the same transaction; ROLLBACK on any error."""
+    before and after the dump inside the same transaction; ROLLBACK on any error.
+    `data_only`: the rows and sequence values only, into tables that already exist (the
+    restore on Citus, shared_apps.backups.citus_restore)."""
     env = pg_env()
     args = [pg_tool("psql"), "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "-1"]
     args += ["--output", os.devnull]  # query results (setval …) are noise; errors stay
@@ -205,7 +212,14 @@ def _psql_restore(
         args += ["-c", sql]
     with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_out:
         restore = subprocess.Popen(  # noqa: S603 - fixed tool, our own temporary file
-            [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(dump)],
+            [
+                pg_tool("pg_restore"),
+                "--no-owner",
+                "--no-privileges",
+                *(["--data-only"] if data_only else []),
+                "--file=-",
+                str(dump),
+            ],
             stdout=subprocess.PIPE,
             stderr=restore_err,
             env=env,

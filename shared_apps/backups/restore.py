@@ -27,6 +27,7 @@ from shared_apps.backups.base import (
     BackupError,
     Progress,
 )
+from shared_apps.backups.citus_restore import restore_new_on_citus, restore_same_on_citus
 from shared_apps.backups.dumpfile import (
     BackupInfo,
     _backup_info,
@@ -40,6 +41,7 @@ from shared_apps.backups.dumpfile import (
 from shared_apps.backups.index_resync import _claims_resync, _index_resync
 from shared_apps.backups.pgtools import _checked_schema
 from shared_apps.backups.restore_audit import RestoreAuditEntry, _audit_carry_sql
+from tenants.citus import citus_enabled
 from tenants.context import school_context
 from tenants.models import Domain, School
 from tenants.services import TEMPLATE_SCHEMA, SchoolInput, school_register, school_stats_refresh
@@ -166,22 +168,27 @@ def _restore_same_run(
         if progress:
             progress(40, "正在恢复学校数据……")
         with _AdvisoryLock(schema):
-            _psql_restore(
-                dump=dump,
-                before=[
-                    f"SET lock_timeout = '{LOCK_WAIT}'",
-                    f"ALTER SCHEMA {_quote(schema)} RENAME TO {_quote(aside)}",
-                ],
-                after=[
-                    _migrations_equal_sql(schema, aside),
-                    "SET LOCAL standard_conforming_strings = on",
-                    *_audit_carry_sql(live=aside, restored=schema),
-                    audit.insert_sql(schema),
-                    f"SET lock_timeout = '{LOCK_WAIT}'",
-                    f"DROP SCHEMA {_quote(aside)} CASCADE",
-                ],
-                rename=None,
-            )
+            if citus_enabled():
+                restore_same_on_citus(
+                    dump=dump, source=schema, schema=schema, aside=aside, audit=audit
+                )
+            else:
+                _psql_restore(
+                    dump=dump,
+                    before=[
+                        f"SET lock_timeout = '{LOCK_WAIT}'",
+                        f"ALTER SCHEMA {_quote(schema)} RENAME TO {_quote(aside)}",
+                    ],
+                    after=[
+                        _migrations_equal_sql(schema, aside),
+                        "SET LOCAL standard_conforming_strings = on",
+                        *_audit_carry_sql(live=aside, restored=schema),
+                        audit.insert_sql(schema),
+                        f"SET lock_timeout = '{LOCK_WAIT}'",
+                        f"DROP SCHEMA {_quote(aside)} CASCADE",
+                    ],
+                    rename=None,
+                )
         swapped = time.monotonic()
         if progress:
             progress(85, "正在更新学生索引和统计……")
@@ -254,12 +261,17 @@ def _restore_new(
             if progress:
                 progress(40, "正在恢复为新学校……")
             with _AdvisoryLock(schema):
-                _psql_restore(
-                    dump=dump,
-                    before=[],
-                    after=[_migrations_known_sql(schema)],
-                    rename=(_checked_schema(backup.schema_name), schema),
-                )
+                if citus_enabled():
+                    restore_new_on_citus(
+                        dump=dump, source=_checked_schema(backup.schema_name), schema=schema
+                    )
+                else:
+                    _psql_restore(
+                        dump=dump,
+                        before=[],
+                        after=[_migrations_known_sql(schema)],
+                        rename=(_checked_schema(backup.schema_name), schema),
+                    )
                 if progress:
                     progress(80, "正在检查数据库结构……")
                 if _migrations(schema) != _migrations(TEMPLATE_SCHEMA):

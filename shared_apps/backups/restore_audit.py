@@ -95,7 +95,9 @@ class RestoreAuditEntry:
             "path": "",
         }
 
-    def insert_sql(self, schema: str) -> str:
+    def insert_sql(self, schema: str, *, into: str | None = None) -> str:
+        """The entry for school `schema`, into that schema's log or into `into` (the
+        staging schema that becomes `schema` in the same transaction, on Citus)."""
         values = self.values(schema)
         cols = ["at", *values]
         rendered = ["clock_timestamp()"] + [
@@ -105,6 +107,6 @@ class RestoreAuditEntry:
             for v in values.values()
         ]
         return (
-            f"INSERT INTO {_quote(schema)}.{AUDIT_TABLE} "  # noqa: S608 - checked names
+            f"INSERT INTO {_quote(into or schema)}.{AUDIT_TABLE} "  # noqa: S608 - checked names
             f"({', '.join(cols)}) VALUES ({', '.join(rendered)})"
         )

@@ -15,6 +15,9 @@ transaction, so a failure at any step leaves the database as it was:
 * into a new school (for inspection): the dump's schema name is rewritten to the new
   school's, which is registered without cloning the template and left suspended.
 
+On a Citus cluster the dump's DDL cannot be replayed; `citus_restore` builds the schema by
+migrations and loads only the rows, with the same one-transaction swap and audit carry.
+
 The PostgreSQL client tools must match the server's major version (`pg_bin_dir`).
 
 The parts, by concern: `pgtools` (client tools), `dump` (backups and pruning),
