@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -59,29 +61,57 @@ class ChangeOutput(serializers.Serializer):
         return change.to_class.name if change.to_class else ""
 
 
+# The approval chain and the proofs of a case-backed application, as the 学籍异动 and the
+# 关键数据变更 APIs show them (one component each in the schema).
+CaseStepsOutput = inline_serializer(
+    "ChangeStep",
+    {
+        "label": serializers.CharField(),
+        "owner": serializers.CharField(),
+        "state": serializers.CharField(),
+    },
+    many=True,
+)
+EvidenceListOutput = inline_serializer(
+    "ChangeEvidence",
+    {
+        "name": serializers.CharField(),
+        "content_type": serializers.CharField(),
+        "size": serializers.IntegerField(),
+        "url": serializers.CharField(),
+    },
+    many=True,
+)
+
+
+def steps_body(case: Any) -> list[dict[str, str]]:
+    """The chain of a public case (None: no case yet), as CaseStepsOutput."""
+    from shared_apps.transfers.selectors import case_steps_view
+
+    if case is None:
+        return []
+    return [{"label": s.label, "owner": s.owner, "state": s.state} for s in case_steps_view(case)]
+
+
+def evidence_body(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """Uploaded proofs (original name, type, size, a signed link), as EvidenceListOutput."""
+    return [
+        {
+            "name": e.original_name,
+            "content_type": e.content_type,
+            "size": e.size,
+            "url": default_storage.url(e.file_key),
+        }
+        for e in items
+    ]
+
+
 class ChangeDetailOutput(ChangeOutput):
     """GET /api/v1/status-changes/<id>/: the view adds these keys to ChangeOutput itself."""
 
-    steps = inline_serializer(
-        "ChangeStep",
-        {
-            "label": serializers.CharField(),
-            "owner": serializers.CharField(),
-            "state": serializers.CharField(),
-        },
-        many=True,
-    )
+    steps = CaseStepsOutput
     due_on = serializers.DateField(allow_null=True)
-    evidence = inline_serializer(
-        "ChangeEvidence",
-        {
-            "name": serializers.CharField(),
-            "content_type": serializers.CharField(),
-            "size": serializers.IntegerField(),
-            "url": serializers.CharField(),
-        },
-        many=True,
-    )
+    evidence = EvidenceListOutput
 
 
 def _change(change_id: int) -> StatusChange:
@@ -229,26 +259,12 @@ class ChangeDetailApi(APIView):
 
     @extend_schema(responses=ChangeDetailOutput, summary="学籍异动详情（含审核流程与佐证）")
     def get(self, request: Request, change_id: int) -> Response:
-        from shared_apps.transfers.selectors import case_steps_view
-
         change = _change(change_id)
         body = dict(ChangeOutput(change).data)
         case = selectors.cases_of([change]).get(change.case_id) if change.case_id else None
-        body["steps"] = (
-            [{"label": s.label, "owner": s.owner, "state": s.state} for s in case_steps_view(case)]
-            if case
-            else []
-        )
+        body["steps"] = steps_body(case)
         body["due_on"] = case.due_on if case and case.state == "open" else None
-        body["evidence"] = [
-            {
-                "name": e.original_name,
-                "content_type": e.content_type,
-                "size": e.size,
-                "url": default_storage.url(e.file_key),
-            }
-            for e in change.evidence.all()
-        ]
+        body["evidence"] = evidence_body(change.evidence.all())
         return Response(body)
 
 

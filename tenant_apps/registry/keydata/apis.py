@@ -8,7 +8,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from django.core.files.storage import default_storage
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -28,6 +27,12 @@ from common.actor import Actor
 from common.parsers import ObjectJSONParser
 from common.permissions import has_right
 from common.schema import ErrorResponse, paginated
+from tenant_apps.registry.changes.apis import (
+    CaseStepsOutput,
+    EvidenceListOutput,
+    evidence_body,
+    steps_body,
+)
 from tenant_apps.registry.changes.services import MAX_EVIDENCE_BYTES, Upload, actors_of
 from tenant_apps.registry.fields import BY_KEY
 from tenant_apps.registry.keydata import selectors
@@ -80,25 +85,8 @@ class KeyDataOutput(serializers.Serializer):
 class KeyDataDetailOutput(KeyDataOutput):
     """GET /api/v1/key-data-changes/<id>/: the view adds these keys to KeyDataOutput."""
 
-    steps = inline_serializer(
-        "KeyDataStep",
-        {
-            "label": serializers.CharField(),
-            "owner": serializers.CharField(),
-            "state": serializers.CharField(),
-        },
-        many=True,
-    )
-    evidence = inline_serializer(
-        "KeyDataEvidence",
-        {
-            "name": serializers.CharField(),
-            "content_type": serializers.CharField(),
-            "size": serializers.IntegerField(),
-            "url": serializers.CharField(),
-        },
-        many=True,
-    )
+    steps = CaseStepsOutput
+    evidence = EvidenceListOutput
 
 
 def _change(change_id: int) -> KeyDataChange:
@@ -199,7 +187,6 @@ class KeyDataDetailApi(APIView):
     )
     def get(self, request: Request, keydata_id: int) -> Response:
         from shared_apps.transfers.models import Case
-        from shared_apps.transfers.selectors import case_steps_view
 
         change = _change(keydata_id)
         body = dict(KeyDataOutput(change).data)
@@ -208,20 +195,8 @@ class KeyDataDetailApi(APIView):
             if change.case_id
             else None
         )
-        body["steps"] = (
-            [{"label": s.label, "owner": s.owner, "state": s.state} for s in case_steps_view(case)]
-            if case
-            else []
-        )
-        body["evidence"] = [
-            {
-                "name": e.original_name,
-                "content_type": e.content_type,
-                "size": e.size,
-                "url": default_storage.url(e.file_key),
-            }
-            for e in change.evidence.all()
-        ]
+        body["steps"] = steps_body(case)
+        body["evidence"] = evidence_body(change.evidence.all())
         return Response(body)
 
 
