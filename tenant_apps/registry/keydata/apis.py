@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import Right
 from common.actor import Actor
+from common.exceptions import ApplicationError
 from common.parsers import ObjectJSONParser
 from common.permissions import has_right
 from common.schema import ErrorResponse, paginated
@@ -39,6 +40,8 @@ from tenant_apps.registry.keydata import selectors
 from tenant_apps.registry.keydata import services as keydata
 from tenant_apps.registry.models import KeyDataChange
 from tenant_apps.registry.students.selectors import student_get
+
+MSG_NOT_KEY = "{fields} 不是关键数据字段：其他字段请通过学生信息修改直接修改。"
 
 KeyDataValue = inline_serializer(
     "KeyDataValue",
@@ -143,6 +146,11 @@ class KeyDataListCreateApi(APIView):
         data = self.InputSerializer(data=raw)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        other = sorted(set(v["values"]) - set(keydata.key_fields()))
+        if other:
+            # The page offers key fields only; here a stray key would be dropped unseen.
+            message = MSG_NOT_KEY.format(fields=keydata.field_labels(other))
+            raise ApplicationError(message, code="invalid", extra={"values": [message]})
         student = student_get(identifier=str(v["student_id"]))
         if student is None:
             raise NotFound()

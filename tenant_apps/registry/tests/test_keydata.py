@@ -412,6 +412,20 @@ def test_the_api_applies_decides_and_masks_as_the_pages_do(world: World) -> None
     assert no_proof.status_code == 400
     assert _record(world.a.schema, pupil)["changes"] == []
 
+    stray = registrar.post(
+        "/api/v1/key-data-changes/",
+        {
+            "student_id": str(pupil.uuid),
+            "reason": "更正",
+            "values": '{"name": "接口乙", "current_address": "长沙"}',
+            "files": [_proof()],
+        },
+    )
+    connection.set_schema_to_public()
+    assert stray.status_code == 400
+    assert "现住址 不是关键数据字段" in stray.content.decode()
+    assert _record(world.a.schema, pupil)["changes"] == []
+
     made = registrar.post(
         "/api/v1/key-data-changes/",
         {
