@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Concat, Left
 from django.utils import timezone
 
 from shared_apps.jobs.models import Job
@@ -117,12 +118,15 @@ def job_succeed(*, job_id: uuid.UUID | str, message: str, result_url: str = "") 
     )
 
 
-def job_retell(*, job_id: uuid.UUID | str, message: str) -> None:
+def job_retell(*, job_id: uuid.UUID | str, message: str, append: bool = False) -> None:
     """A finished job's work was taken further by the user (an import confirmed, a
-    rollover confirmed or undone): its message says what was finally done. Only a
-    succeeded job is rewritten; no ended job is ever reopened."""
+    rollover confirmed or undone): its message says what was finally done. With
+    `append`, the message is added to what it says already (what a later step found:
+    the import's near-key 查重). Only a succeeded job is rewritten; no ended job is ever
+    reopened."""
+    text = Left(Concat(F("message"), Value(message)), 300) if append else message[:300]
     Job.objects.filter(pk=job_id, state=Job.State.SUCCEEDED).update(
-        message=message[:300], updated_at=timezone.now()
+        message=text, updated_at=timezone.now()
     )
 
 

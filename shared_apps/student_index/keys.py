@@ -138,10 +138,16 @@ def id_digest(id_number: str) -> str:
     return digest("id:" + id_number.strip().upper()) if id_number else ""
 
 
-def identity_keys(*, name: str, sex: str, birth_date: dt.date, id_number: str) -> IdentityKeys:
+def identity_keys(
+    *, name: str, sex: str, birth_date: dt.date, id_number: str, near: bool = True
+) -> IdentityKeys:
+    """The record's keys. `near=False` leaves the near keys out: the import's dry run
+    and confirmation work on the three exact keys only, and the batch's near keys are
+    filled and matched after its commit (registry.imports.near_check), because they
+    cost the 50,000-row import more than half its speed (bench/RESULTS.md)."""
     clean = normalize_name(name)
     born = _born(birth_date)
-    review, low = near_keys(name=clean, sex=sex, birth_date=birth_date)
+    review, low = near_keys(name=clean, sex=sex, birth_date=birth_date) if near else ([], [])
     return IdentityKeys(
         id_hash=id_digest(id_number),
         name_hash=digest(f"nsb:{clean}|{sex}|{born}"),

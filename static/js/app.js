@@ -80,3 +80,17 @@
     }).observe(el, { attributes: true, attributeFilter: ["data-state"] });
   });
 })();
+
+// [data-reload-after="S"]: work the page waits for that has no job of its own (an
+// import's near-key 查重): reload every S seconds, at most 20 times for one page.
+(function () {
+  var el = document.querySelector("[data-reload-after]");
+  if (!el) return;
+  var key = "reloads:" + location.pathname;
+  var n = Number(sessionStorage.getItem(key) || 0);
+  if (n >= 20) return;
+  setTimeout(function () {
+    sessionStorage.setItem(key, String(n + 1));
+    location.reload();
+  }, 1000 * Number(el.dataset.reloadAfter || 3));
+})();

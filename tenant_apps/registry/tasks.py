@@ -65,6 +65,15 @@ def import_annotate_task(batch_id: str) -> bool:
         return False
 
 
+# Idempotent: the check is one transaction that marks the batch checked (near_check).
+@shared_task(name="registry.import_near_check", **RERUN_IF_WORKER_LOST)
+def import_near_check_task(batch_id: str) -> int | None:
+    """The near-key 查重 of a confirmed import (imports.near_check), queued at its commit."""
+    from tenant_apps.registry.imports.near_check import import_near_check
+
+    return import_near_check(batch_id=batch_id)
+
+
 @shared_task(name="registry.problems_flag")
 def problems_flag_task(items: list[dict[str, object]]) -> int:
     from tenant_apps.registry.problems.services import problems_flag

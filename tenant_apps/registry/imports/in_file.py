@@ -1,6 +1,7 @@
 """查重 inside an uploaded file (registry.imports.pipeline's dry run): which identity a row
 still shows when it is refused, the pairs of rows with the same ID number or alike by
-name, and how such a pair is reported next to the 查重 against the index."""
+name, and how such a pair is reported next to the 查重 against the index. The near keys
+are not matched here but after the commit (registry.imports.near_check)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ MSG_THIS_FILE = "本文件第 {row} 行"
 
 def partial_keys(data: dict[str, Any], errors: Sequence[Any]) -> IdentityKeys | None:
     """What identity a refused row still shows: its resident ID number when that cell
-    is sound, and its name+sex+birth date keys when those cells are."""
+    is sound, and its name+sex+birth date keys when those cells are. Exact keys only,
+    like the dry run's valid rows: the near keys are matched after the commit
+    (registry.imports.near_check), and a refused row is not written."""
     wrong = {e.key for e in errors}
     id_number = data.get("id_number")
     id_hash = ""
@@ -31,10 +34,8 @@ def partial_keys(data: dict[str, Any], errors: Sequence[Any]) -> IdentityKeys | 
         id_hash = id_digest(id_number)
     name, sex, birth = data.get("name"), data.get("sex"), data.get("birth_date")
     if isinstance(name, str) and isinstance(sex, str) and isinstance(birth, dt.date):
-        full = identity_keys(name=name, sex=sex, birth_date=birth, id_number="")
-        return IdentityKeys(
-            id_hash, full.name_hash, full.pinyin_hash, full.near_hashes, full.low_hashes
-        )
+        full = identity_keys(name=name, sex=sex, birth_date=birth, id_number="", near=False)
+        return IdentityKeys(id_hash, full.name_hash, full.pinyin_hash)
     if not id_hash:
         return None
     return IdentityKeys(id_hash=id_hash, name_hash="", pinyin_hash="")
@@ -43,17 +44,17 @@ def partial_keys(data: dict[str, Any], errors: Sequence[Any]) -> IdentityKeys | 
 @dataclass
 class InFile:
     same_id: dict[int, int]  # row -> the first row with the same ID number
-    alike: list[tuple[int, str, int]]  # (row, rule, other row): alike by a name or near key
+    alike: list[tuple[int, str, int]]  # (row, rule, other row): alike by a name key
 
 
 def in_file_pairs(rows: Sequence[tuple[int, IdentityKeys]]) -> InFile:
     """查重 inside the file, over every row whose identity cells are readable, valid or
     not: the same ID number twice (the later rows are duplicates of the first), and
-    pairs alike by name+sex+birth date, pinyin+birth date or a near key (keys.near_keys:
-    a dialect near-homophone, a birth date a day off or day/month swapped) that
-    keys.match_kind calls suspected (each row of such a pair is suspected, as 查重
-    against the index suspects a new row; low-priority pairs are left to the nightly
-    list)."""
+    pairs alike by name+sex+birth date or pinyin+birth date that keys.match_kind calls
+    suspected (each row of such a pair is suspected, as 查重 against the index suspects a
+    new row). Pairs alike only by a near key (a dialect near-homophone, a birth date a
+    day off) are found after the commit, once the rows are in the index with their near
+    keys (registry.imports.near_check); low-priority pairs are left to the nightly list."""
     ordered = sorted(rows, key=lambda r: r[0])
     first_of: dict[str, int] = {}
     same_id: dict[int, int] = {}
@@ -69,7 +70,6 @@ def in_file_pairs(rows: Sequence[tuple[int, IdentityKeys]]) -> InFile:
     rules: tuple[tuple[Rule, Callable[[IdentityKeys], Iterable[str]]], ...] = (
         ("name_sex_birth", lambda k: (k.name_hash,)),
         ("pinyin_birth", lambda k: (k.pinyin_hash,)),
-        ("near", lambda k: k.near_hashes),
     )
     for rule, values in rules:
         groups: dict[str, list[tuple[int, str]]] = {}

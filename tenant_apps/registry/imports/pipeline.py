@@ -264,7 +264,8 @@ def import_validate(*, batch_id: str, progress: Progress | None = None) -> Impor
                     for e in result.errors
                 )
             else:
-                keys = keys_of(result.data)
+                # The exact keys only: near_check adds the near ones after the commit.
+                keys = keys_of(result.data, near=False)
                 intake = refusal(result.data.get("class_no"), keys) if refusal else None
                 if intake:
                     # A new intake pupil the county's admitted list lacks
@@ -543,6 +544,11 @@ def import_commit(
     batch.state, batch.mode, batch.committed_at = ImportBatch.State.COMMITTED, mode, timezone.now()
     batch.counts = {**batch.counts, "written": written["written"], "skipped": written["skipped"]}
     batch.save(update_fields=["state", "mode", "committed_at", "counts"])
+    if written["written"]:
+        # The near keys of the rows written, after the commit (imports.near_check).
+        from tenant_apps.registry.tasks import import_near_check_task
+
+        transaction.on_commit(lambda: import_near_check_task.delay(str(batch.pk)))
     if batch.job_id:
         # The dry run's job said "请查看报告后确认"; once confirmed it says what was done.
         from shared_apps.jobs.services import job_retell

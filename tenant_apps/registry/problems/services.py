@@ -313,10 +313,18 @@ def evidence_decide(
 
 @transaction.atomic(durable=True)
 def problems_flag(*, items: list[dict[str, Any]]) -> int:
-    """Open a 问题学籍 for each listed record of this school that has none open yet.
+    """The nightly recheck's flags for this school (problems_open), in one transaction."""
+    return problems_open(items=items, action="夜间查重发现问题")
+
+
+def problems_open(*, items: list[dict[str, Any]], action: str) -> int:
+    """Open a 问题学籍 for each listed record of this school that has none open yet, in
+    the caller's transaction.
 
     Drafts move to the problem queue; records already further in the audit keep their
-    state but carry the open problem (and the index flag) until it is handled.
+    state but carry the open problem (and the index flag) until it is handled. An item
+    with a "rule" (keys.Rule) shows it on each other record, as 查重 at entry does; the
+    history entry says `action` (the nightly recheck's, or the import's near check).
     """
     import uuid
 
@@ -336,14 +344,15 @@ def problems_flag(*, items: list[dict[str, Any]]) -> int:
         hits = [
             Hit(0, item["kind"], "id", int(sid), uuid.UUID(str(u))) for sid, u in item["others"]
         ]
-        others = list(masked_for_hits(hits).values())
+        rule = {"rule": item["rule"]} if item.get("rule") else {}
+        others = [o | rule for o in masked_for_hits(hits).values()]
         ProblemRecord.objects.create(student=student, kind=item["kind"], others=others)
         if student.audit_state == Student.Audit.DRAFT:
             Student.objects.filter(pk=student.pk).update(audit_state=Student.Audit.PROBLEM)
         event_add(
             [student.pk],
             actor=actor,
-            action="夜间查重发现问题",
+            action=action,
             reason=ProblemRecord.Kind(item["kind"]).label,
         )
         index_set_state(

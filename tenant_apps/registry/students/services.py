@@ -72,13 +72,14 @@ def current_school() -> SchoolInfo:
     return SchoolInfo(id=row[0], name=row[1], area=(row[2] or "000000")[:6])
 
 
-def keys_of(data: dict[str, Any]) -> IdentityKeys:
+def keys_of(data: dict[str, Any], *, near: bool = True) -> IdentityKeys:
     id_number = str(data.get("id_number") or "") if data.get("id_type") == "1" else ""
     return identity_keys(
         name=str(data["name"]),
         sex=str(data["sex"]),
         birth_date=data["birth_date"],
         id_number=id_number,
+        near=near,
     )
 
 

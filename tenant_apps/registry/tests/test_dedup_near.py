@@ -95,24 +95,132 @@ def test_the_nightly_grouping_finds_the_pair_and_a_twin_guarded_one_only_as_low(
     assert [(h.kind, h.student_uuid) for h in low] == [("low", b_uuid)]
 
 
-def test_an_import_file_with_the_two_rows_flags_both(
+def _import(client, rows: list[dict], django_capture_on_commit_callbacks) -> dict:
+    """Upload `rows` as a workbook and confirm the valid ones; returns the dry run's
+    report. The queued tasks run eagerly where the request left the connection."""
+    with django_capture_on_commit_callbacks(execute=True):
+        started = _upload(client, _workbook(rows), reset=False)
+    connection.set_schema_to_public()
+    assert started.status_code == 202, started.content
+    batch_id = started.json()["id"]
+    report = client.get(f"/api/v1/imports/{batch_id}/").json()
+    connection.set_schema_to_public()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            f"/api/v1/imports/{batch_id}/confirm/",
+            {"mode": "valid_only"},
+            content_type="application/json",
+        )
+    connection.set_schema_to_public()
+    assert done.status_code == 200, done.content
+    return report
+
+
+def _near_problems(schema: str) -> dict[str, list[dict]]:
+    from tenant_apps.registry.models import ProblemRecord, Student, StudentEvent
+
+    with school_context(schema):
+        problems = {
+            p.student.name: p.others
+            for p in ProblemRecord.objects.select_related("student").filter(kind="suspected")
+        }
+        states = dict(Student.objects.filter(name__in=problems).values_list("name", "audit_state"))
+        actions = set(
+            StudentEvent.objects.filter(student__name__in=problems).values_list("action", flat=True)
+        )
+    assert set(states.values()) <= {"problem"}, states
+    assert not problems or "导入后查重发现问题" in actions
+    return problems
+
+
+def test_an_import_file_with_the_two_rows_flags_both_after_its_commit(
     world: World,
     eager: None,  # noqa: F811
     django_capture_on_commit_callbacks,
 ) -> None:
+    """Neither the dry run nor the confirmation matches near keys (they cost the big
+    import its speed); the check right after the commit finds the pair inside the file
+    through the index and opens a 问题学籍 for each row."""
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.models import ImportBatch
+
     first, second = _pair()
     client = login(world.a.host, "registrar")
-    with django_capture_on_commit_callbacks(execute=True):
-        started = _upload(client, _workbook([first, second]), reset=False)
-    connection.set_schema_to_public()
-    assert started.status_code == 202, started.content
-    report = client.get(f"/api/v1/imports/{started.json()['id']}/").json()
-    connection.set_schema_to_public()
+    report = _import(client, [first, second], django_capture_on_commit_callbacks)
 
-    alike = sorted((d["row"], d["kind"], d["rule"]) for d in report["duplicates"])
-    assert alike == [(2, "suspected", "near"), (3, "suspected", "near")]
-    assert report["counts"]["suspected"] == 2
-    assert report["counts"]["invalid"] == 0, "a suspected pair never blocks"
+    assert report["duplicates"] == [], "the dry run matched the exact keys only"
+    assert report["counts"]["invalid"] == 0, "a near pair never blocks"
+    problems = _near_problems(world.a.schema)
+    assert sorted(problems) == ["张芳林", "张荒林"]
+    assert problems["张荒林"][0]["school_name"] == world.a.name
+    assert problems["张荒林"][0]["name"] == "张*林", "the other record is shown masked"
+    assert problems["张荒林"][0]["rule"] == "near"
+    a_uuids = [_uuid(world.a.schema, n) for n in ("张芳林", "张荒林")]
+    entries = IndexEntry.objects.filter(student_uuid__in=a_uuids)
+    assert all(e.near_hashes and e.low_hashes and e.has_problem for e in entries)
+    with school_context(world.a.schema):
+        counts = ImportBatch.objects.get(pk=report["id"]).counts
+    assert (counts["near_checked"], counts["near_suspected"]) == (2, 2)
+
+
+def test_an_imported_row_near_a_record_of_another_school_is_flagged_masked(
+    world: World,
+    eager: None,  # noqa: F811
+    django_capture_on_commit_callbacks,
+) -> None:
+    """张芳林 registered in school B with a resident ID; 张荒林 imported into school A
+    without one: 疑似 after the commit, shown with school B and the name masked, and the
+    job says so. Running the check again changes nothing."""
+    from shared_apps.jobs.models import Job
+    from tenant_apps.registry.imports.near_check import import_near_check
+    from tenant_apps.registry.models import ImportBatch
+
+    first, second = _pair()
+    assert _post(login(world.b.host, "registrar"), first).status_code == 201
+    client = login(world.a.host, "registrar")
+    report = _import(client, [second], django_capture_on_commit_callbacks)
+
+    problems = _near_problems(world.a.schema)
+    assert list(problems) == ["张荒林"]
+    assert problems["张荒林"][0]["school_name"] == world.b.name
+    assert problems["张荒林"][0]["name"] == "张*林"
+    assert str(first["id_number"]) not in str(problems)
+    with school_context(world.a.schema):
+        batch = ImportBatch.objects.get(pk=report["id"])
+        assert import_near_check(batch_id=str(batch.pk)) is None, "checked once only"
+    assert batch.job_id is not None
+    assert "导入后查重：1 名学生" in Job.objects.get(pk=batch.job_id).message
+    assert _near_problems(world.b.schema) == {}, "school B's record is not changed"
+
+
+def test_a_failed_near_check_leaves_no_near_key_and_no_problem(
+    world: World,
+    eager: None,  # noqa: F811
+    django_capture_on_commit_callbacks,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check is one transaction: a failure in its last step (the problem records)
+    leaves the entries as the confirmation wrote them, without near keys, so the nightly
+    re-key and recheck do the same work later; the batch is not marked checked."""
+    from shared_apps.student_index.models import IndexEntry
+    from tenant_apps.registry.imports import near_check
+    from tenant_apps.registry.models import ImportBatch
+
+    def broken(**kwargs):
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(near_check, "problems_open", broken)
+    first, second = _pair()
+    client = login(world.a.host, "registrar")
+    with pytest.raises(RuntimeError, match="injected"):
+        _import(client, [first, second], django_capture_on_commit_callbacks)
+
+    a_uuids = [_uuid(world.a.schema, n) for n in ("张芳林", "张荒林")]
+    assert [e.near_hashes for e in IndexEntry.objects.filter(student_uuid__in=a_uuids)] == [[], []]
+    assert _near_problems(world.a.schema) == {}
+    with school_context(world.a.schema):
+        batch = ImportBatch.objects.get(state="committed", counts__written=2)
+    assert "near_checked" not in batch.counts
 
 
 def test_the_rekey_command_fills_the_near_keys_of_existing_entries(world: World) -> None:
