@@ -58,6 +58,10 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
         """The shared rights of the user groups (用户组) the account is a member of."""
         if self.pk is None:
             return frozenset()
+        # The request's user comes with them (backends.rights_annotations).
+        preloaded = getattr(self, "group_right_names", None)
+        if preloaded is not None:
+            return frozenset(preloaded)
         granted: set[str] = set()
         for rights in UserGroup.objects.filter(members=self).values_list("rights", flat=True):
             granted.update(rights)

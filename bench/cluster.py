@@ -6,7 +6,9 @@
 Two targets, each measured in its own child process (`measure`) so that each gets a clean
 Django: "one node", the embedded PostgreSQL as the other benches start it (bench/benchdb.py),
 and "cluster", a coordinator and two workers started by deploy/cluster.py's `cluster()`
-(its nodes run with fsync off, as the embedded bench PostgreSQL does not: see RESULTS.md).
+(with CITUS_DURABLE=1, set here unless the shell sets it: fsync, synchronous_commit and
+full_page_writes at PostgreSQL's defaults, as on the one node; the test cluster turns
+them off).
 On each: setup_platform; `--schools` schools of one county provisioned (timed one by one:
 cloning on one node, migrations on Citus) and filled by bench/transfer.py's `build`; the
 student-list page of one school through the whole web stack (Django test client, logged
@@ -299,6 +301,7 @@ def child(target: str, args: argparse.Namespace) -> dict[str, Any]:
     try:
         with contextlib.ExitStack() as stack:
             if target == "cluster":
+                os.environ.setdefault("CITUS_DURABLE", "1")  # equal terms with one node
                 os.environ.update(stack.enter_context(citus.cluster(citus.CACHE / "run-bench")))
                 os.environ["REDIS_URL"] = local.ensure_redis(REDIS_DIR)
                 stack.callback(local.stop_redis, REDIS_DIR)

@@ -3,12 +3,14 @@
     .venv/bin/python bench/load.py [--schools 30] [--students 300] [--imports 20]
                                    [--import-rows 2000] [--steps 4,8,16,32]
                                    [--step-seconds 30] [--web-workers 4] [--short]
-                                   [--json PATH]
+                                   [--cluster] [--json PATH]
 
 With DATABASE_URL set, the script creates (after dropping) its own database `bench_load`
-on that server (a Citus coordinator too: the cluster's run uses the same script) and
-touches nothing else there; without it, embedded PostgreSQL starts fresh in
-.pgdata-bench-load. REDIS_URL, or an embedded Redis. Files go to the local file-system
+on that server and touches nothing else there; without it, embedded PostgreSQL starts
+fresh in .pgdata-bench-load. With `--cluster` it starts a Citus coordinator and two
+workers (deploy/cluster.py's `cluster()`, the build `make test-cluster` uses) and runs on
+the cluster's own database, whose nodes all have the extension; they are stopped and
+removed at the end. REDIS_URL, or an embedded Redis. Files go to the local file-system
 storage in .run/media-bench-load. Everything is dropped and stopped at the end.
 
 Set-up, in this process: setup_platform; `--schools` schools of 浏阳市 provisioned by
@@ -666,7 +668,8 @@ def report(summary: dict[str, Any], facts: dict[str, str], args: argparse.Namesp
     lines = [
         f"Term-start load: {args.schools} schools x ({args.students} + {EDITABLE}) pupils, "
         f"{args.imports} imports of {args.import_rows} rows, gunicorn {args.web_workers} "
-        "sync workers + 1 Celery worker (-c 2), one node",
+        "sync workers + 1 Celery worker (-c 2), "
+        + ("on a Citus cluster (coordinator + 2 workers)" if args.cluster else "one node"),
         "",
         *(f"- {k}: {v}" for k, v in facts.items()),
         "",
@@ -718,6 +721,11 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="the suite's run: 2 schools, 2 imports of 200 rows, 8 s",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="on a Citus coordinator and two workers started by deploy/cluster.py",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.short:
@@ -725,8 +733,23 @@ def main(argv: list[str]) -> int:
         args.steps, args.step_seconds, args.web_workers = "4", 8.0, 2
     steps = [int(s) for s in args.steps.split(",")]
     os.environ.setdefault("BASE_DOMAIN", "localhost")
+    with contextlib.ExitStack() as stack:
+        db, reuse = DB, False
+        if args.cluster:
+            from deploy import cluster as citus
+
+            # The cluster's own database: it has the extension on every node and knows
+            # the workers (a database made here would be plain PostgreSQL on the
+            # coordinator). The nodes and their data go away at the end.
+            os.environ.setdefault("CITUS_DURABLE", "1")  # as durable as the one node
+            os.environ.update(stack.enter_context(citus.cluster(citus.CACHE / "run-load")))
+            db, reuse = citus.DATABASE, True
+        return _run(args, steps, db=db, reuse=reuse)
+
+
+def _run(args: argparse.Namespace, steps: list[int], *, db: str, reuse: bool) -> int:
     services = benchdb.services_start(
-        db=DB, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR
+        db=db, pgdata=PGDATA, redis_dir=REDIS_DIR, media_dir=MEDIA_DIR, reuse=reuse
     )
     try:
         benchdb.django_setup()
@@ -757,7 +780,7 @@ def main(argv: list[str]) -> int:
         ok = summary["errors"] == 0 and summary["imports"]["finished"] == args.imports
         return 0 if ok else 1
     finally:
-        benchdb.services_stop(services)
+        benchdb.services_stop(services, keep=reuse)
         shutil.rmtree(MEDIA_DIR, ignore_errors=True)
 
 

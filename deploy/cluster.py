@@ -81,6 +81,18 @@ NODE_SETTINGS = {
 }
 
 
+# What a throw-away test cluster does without. CITUS_DURABLE=1 keeps PostgreSQL's own
+# defaults instead, so that a bench compares the cluster with one node on equal terms
+# (the embedded bench PostgreSQL runs with fsync on).
+NOT_DURABLE = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def node_settings() -> dict[str, str]:
+    if os.environ.get("CITUS_DURABLE") == "1":
+        return {k: v for k, v in NODE_SETTINGS.items() if k not in NOT_DURABLE}
+    return NODE_SETTINGS
+
+
 def log(message: str) -> None:
     print(f"[cluster] {message}", file=sys.stderr, flush=True)
 
@@ -230,7 +242,7 @@ def node_start(pginstall: Path, base: Path, name: str) -> Node:
     pg(pginstall, "initdb", "-D", str(node.datadir), "-U", "postgres", "-A", "trust", "-E", "utf8")
     with (node.datadir / "postgresql.conf").open("a") as conf:
         conf.write("\n# deploy/cluster.py\n")
-        conf.writelines(f"{key} = {value}\n" for key, value in NODE_SETTINGS.items())
+        conf.writelines(f"{key} = {value}\n" for key, value in node_settings().items())
         conf.write(f"port = {node.port}\nunix_socket_directories = '{node.datadir}'\n")
     pg(pginstall, "pg_ctl", "-D", str(node.datadir), "-l", str(node.datadir / "log"), "-w", "start")
     return node

@@ -303,3 +303,55 @@ def test_a_token_works_on_its_own_host_only(world: World) -> None:
     connection.set_schema_to_public()
     assert malformed.status_code == 401
     assert malformed.json()["error"]["message"] == "接口令牌无效或已过期，请重新获取。"
+
+
+def test_a_token_is_checked_in_one_query_with_its_users_roles_and_group_rights(
+    world: World,
+) -> None:
+    """The presented token, its user, the user's roles and the rights of the user's
+    groups come in one query (ApiTokenAuthentication.authenticate_credentials): no look-up
+    of the user's other tokens, and no query for the permission checks that follow. A
+    right held only through a user group is honoured on the token path."""
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.authentication import ApiTokenAuthentication
+    from accounts.groups import group_create
+    from accounts.sessions import api_token_issue
+    from accounts.tests.test_user_groups import _actor, _member
+
+    with school_context(world.a.schema):
+        pk = _member("tok_grp")
+        group_create(name="教务处", rights=["stats.view"], member_ids=[pk], actor=_actor())
+        from accounts.models import User
+
+        token = api_token_issue(user=User.objects.get(pk=pk), client="script").token
+        auth = ApiTokenAuthentication()
+        auth.authenticate_credentials(token.encode())  # first use: records last_used_at
+        with CaptureQueriesContext(connection) as queries:
+            user, _ = auth.authenticate_credentials(token.encode())
+            rights = user.rights
+            roles = user.role_codes
+    assert len(queries.captured_queries) == 1, [q["sql"] for q in queries]
+    assert rights == {"stats.view"}
+    assert roles == frozenset()
+
+
+def test_an_expired_token_is_deleted_when_presented_and_others_when_one_is_issued(
+    world: World,
+) -> None:
+    from accounts.models import ApiToken, User
+    from accounts.sessions import api_token_issue
+
+    with school_context(world.a.schema):
+        user = User.objects.get(username="registrar")
+        old = api_token_issue(user=user, client="old")
+        stale = api_token_issue(user=user, client="stale")
+        ApiToken.objects.filter(pk__in=[old.id, stale.id]).update(
+            expiry=timezone.now() - timedelta(seconds=1)
+        )
+    assert _me(_with(world.a.host, old.token)) == 401
+    with school_context(world.a.schema):
+        assert not ApiToken.objects.filter(pk=old.id).exists(), "deleted when presented"
+        assert ApiToken.objects.filter(pk=stale.id).exists(), "not looked up per request"
+        api_token_issue(user=user, client="new")
+        assert not ApiToken.objects.filter(pk=stale.id).exists(), "deleted at the next issue"
