@@ -270,6 +270,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     out["migrate_pass"] = {"schemas": schemas, "seconds": round(migrate_pass("standard"), 2)}
     step["migrate_pass"] = _load()
 
+    if args.migrate_schools:
+        out["migrate_many"] = migrate_many(args.migrate_schools, args.migrate_budget)
+        step["migrate_many"] = _load()
+
     if out["citus"] and args.move_pupils:
         print(f"  move of a school of {args.move_pupils} pupils...", file=sys.stderr, flush=True)
         _, schema = refs[-1]
@@ -280,6 +284,36 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         out["move"] = {**move_timed(schema), "pupils": pupils}
         step["move"] = _load()
     return out
+
+
+def migrate_many(total: int, budget: float) -> dict[str, Any]:
+    """More schools, provisioned by the product's path (clone on one node, migrations on
+    Citus) until `total` schemas or `budget` seconds of provisioning, then one timed
+    migrate_schemas pass over all of them: the fixed cost of every release."""
+    from django.db import connection
+
+    from bench.provision import migrate_pass
+
+    def count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM tenants_school WHERE schema_name <> 'public'")
+            return int(cursor.fetchone()[0])
+
+    started, i, spent = time.monotonic(), 100, []
+    while count() < total and time.monotonic() - started < budget:
+        spent.append(provision_timed(i))
+        i += 1
+        if i % 50 == 0:
+            print(f"  {count()} schemas ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    schemas = count()
+    print(f"  migrate_schemas over {schemas} schemas...", file=sys.stderr, flush=True)
+    return {
+        "schemas": schemas,
+        "provisioned": len(spent),
+        "provision_median_s": round(statistics.median(spent), 2) if spent else None,
+        "provision_last50_median_s": round(statistics.median(spent[-50:]), 2) if spent else None,
+        "seconds": round(migrate_pass("standard"), 2),
+    }
 
 
 def child(target: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -296,6 +330,8 @@ def child(target: str, args: argparse.Namespace) -> dict[str, Any]:
         f"--provision={args.provision}",
         f"--move-pupils={args.move_pupils}",
         f"--import-rows={args.import_rows}",
+        f"--migrate-schools={args.migrate_schools}",
+        f"--migrate-budget={args.migrate_budget}",
     ]
     env_saved = dict(os.environ)
     try:
@@ -340,6 +376,11 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             return f"p50 {value['p50_ms']} / p95 {value['p95_ms']} ms (n={value['n']})"
         if key == "migrate_pass":
             return f"{value['seconds']} s over {value['schemas']} schemas"
+        if key == "migrate_many":
+            return (
+                f"{value['seconds']} s over {value['schemas']} schemas (provisioning median "
+                f"{value['provision_median_s']} s, last 50 {value['provision_last50_median_s']} s)"
+            )
         if key == "import":
             return (
                 f"{value['total']} s for {value['rows']:,} rows "
@@ -358,6 +399,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ("dashboard page", "dashboard_ms"),
         ("import end to end", "import"),
         ("migrate_schemas pass", "migrate_pass"),
+        ("migrate_schemas pass over many", "migrate_many"),
         ("move of one school", "move"),
     ]
     lines = ["| figure | one node | cluster (coordinator + 2 workers) |", "|---|---|---|"]
@@ -374,6 +416,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--move-pupils", type=int, default=5000)
     parser.add_argument("--import-rows", type=int, default=50000)
     parser.add_argument("--only", choices=["one node", "cluster"], default=None)
+    parser.add_argument(
+        "--migrate-schools",
+        type=int,
+        default=0,
+        help="then provision up to this many schemas and time one migrate pass over them",
+    )
+    parser.add_argument(
+        "--migrate-budget", type=float, default=2400.0, help="seconds of provisioning at most"
+    )
     args = parser.parse_args(argv)
     if args.command == "measure":
         with contextlib.redirect_stdout(sys.stderr):
